@@ -1,0 +1,39 @@
+"""Lakebook: an AI Lakehouse inside Jupyter.
+
+``import kernel_magics as kb; lh = kb.connect()`` gives the Python API;
+``%load_ext kernel_magics`` gives the ``%%feature``, ``%%training``, ``%%inference`` and
+``%lakebook`` magics.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ._version import __version__
+from .errors import LakebookError
+from .lakehouse import Lakehouse, connect
+
+__all__ = ["__version__", "connect", "Lakehouse", "LakebookError"]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext kernel_magics``: register the Lakebook magics."""
+    from .magics import register
+    register(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from .magics import unregister
+    unregister(ipython)
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "lakebook"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "kernel_magics.server"}]
+
+
+def _load_jupyter_server_extension(server_app: Any) -> None:
+    from .server import _load_jupyter_server_extension as load
+    load(server_app)

@@ -1,0 +1,200 @@
+"""SQLite access shared by every process that opens one lakehouse.
+
+WAL mode lets readers run beside one writer; writes take ``BEGIN IMMEDIATE`` so a writer
+waits (busy timeout) instead of failing on a lock upgrade, and a short retry loop absorbs the
+rare ``database is locked`` that still escapes under heavy contention.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import CatalogError
+from .migrations import MIGRATIONS, SCHEMA_VERSION
+
+BUSY_TIMEOUT_MS = 30_000
+LOCK_RETRIES = 50
+
+
+def now_utc() -> str:
+    """The current time as an ISO-8601 UTC string (the catalog's time format)."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, default=_json_default, sort_keys=True)
+
+
+def from_json(text: str | None, default: Any = None) -> Any:
+    return default if text in (None, "") else json.loads(text)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)
+
+
+def _is_locked(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+class Catalog:
+    """The lakehouse catalog at ``path`` (a SQLite file), opened and migrated on first use.
+
+    Connections are per thread and per process, so one ``Catalog`` may be shared by the
+    threads of a Jupyter server and survives a fork.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._migrate_lock = threading.Lock()
+        self._migrated = False
+
+    # -- connections -----------------------------------------------------------------------
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and getattr(self._local, "pid", None) == os.getpid():
+            return conn
+        try:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
+                                   isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._retry(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as exc:
+            raise CatalogError(
+                f"The catalog {self.path} cannot be read ({exc}).",
+                "Move the file away to start a new catalog, or point LAKEBOOK_HOME at "
+                "another lakehouse.") from exc
+        self._local.conn, self._local.pid = conn, os.getpid()
+        if not self._migrated:
+            self._migrate(conn)
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @staticmethod
+    def _retry(fn):
+        for attempt in range(LOCK_RETRIES):
+            try:
+                return fn()
+            except sqlite3.OperationalError as exc:
+                if not _is_locked(exc) or attempt == LOCK_RETRIES - 1:
+                    raise
+                time.sleep(min(0.5, 0.01 * (attempt + 1)) * (0.5 + random.random()))
+
+    # -- schema ----------------------------------------------------------------------------
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        with self._migrate_lock:
+            if self._migrated:
+                return
+            try:
+                current = conn.execute("PRAGMA user_version").fetchone()[0]
+            except sqlite3.DatabaseError as exc:
+                raise CatalogError(f"The catalog {self.path} cannot be read ({exc}).",
+                                   "Move the file away to start a new catalog.") from exc
+            if current > SCHEMA_VERSION:
+                raise CatalogError(
+                    f"The catalog {self.path} was written by a newer Lakebook "
+                    f"(catalog version {current}; this Lakebook reads up to {SCHEMA_VERSION}).",
+                    "Upgrade Lakebook (pip install -U lakebook) to open it.")
+            if current < SCHEMA_VERSION:
+                def upgrade() -> None:
+                    conn.execute("BEGIN EXCLUSIVE")
+                    try:
+                        # re-read under the lock: another process may have migrated first
+                        at = conn.execute("PRAGMA user_version").fetchone()[0]
+                        for version, _desc, sql in MIGRATIONS:
+                            if version > at:
+                                for statement in _split_sql(sql):
+                                    conn.execute(statement)
+                                conn.execute(f"PRAGMA user_version = {int(version)}")
+                        conn.execute(
+                            "INSERT OR REPLACE INTO meta(key, value) VALUES ('migrated_at', ?)",
+                            (now_utc(),))
+                        conn.execute("COMMIT")
+                    except BaseException:
+                        conn.execute("ROLLBACK")
+                        raise
+                self._retry(upgrade)
+            self._migrated = True
+
+    @property
+    def version(self) -> int:
+        return self._connection().execute("PRAGMA user_version").fetchone()[0]
+
+    # -- queries ---------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``): all or nothing."""
+        conn = self._connection()
+        self._retry(lambda: conn.execute("BEGIN IMMEDIATE"))
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            self._retry(lambda: conn.execute("COMMIT"))
+
+    def execute(self, sql: str, params: tuple | dict = ()) -> int:
+        """Run one write statement in its own transaction; returns ``lastrowid``."""
+        with self.transaction() as conn:
+            return conn.execute(sql, params).lastrowid
+
+    def query(self, sql: str, params: tuple | dict = ()) -> list[dict[str, Any]]:
+        conn = self._connection()
+        rows = self._retry(lambda: conn.execute(sql, params).fetchall())
+        return [dict(r) for r in rows]
+
+    def query_one(self, sql: str, params: tuple | dict = ()) -> dict[str, Any] | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def scalar(self, sql: str, params: tuple | dict = ()) -> Any:
+        row = self._retry(lambda: self._connection().execute(sql, params).fetchone())
+        return None if row is None else row[0]
+
+    def record_event(self, kind: str, subject: str, payload: dict | None = None) -> int:
+        """Append to the audit log (who did what, from which process)."""
+        return self.execute(
+            "INSERT INTO events(kind, subject, payload, pid, created_at) VALUES (?,?,?,?,?)",
+            (kind, subject, to_json(payload or {}), os.getpid(), now_utc()))
+
+    def events(self, kind: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        if kind is None:
+            rows = self.query("SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,))
+        else:
+            rows = self.query("SELECT * FROM events WHERE kind = ? ORDER BY id DESC LIMIT ?",
+                              (kind, limit))
+        for row in rows:
+            row["payload"] = from_json(row["payload"], {})
+        return rows
+
+
+def _split_sql(script: str) -> list[str]:
+    """Statements of a migration script (comments dropped; no string literal holds ``--``
+    or a semicolon)."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

@@ -1,0 +1,217 @@
+"""Versioned schema of the catalog.
+
+Each entry upgrades the catalog by one version; ``PRAGMA user_version`` holds the version a
+catalog is at. Never edit a migration that has shipped: add the next one.
+"""
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "initial catalog", """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+-- an append-only audit log of what happened, by whom and from where
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    payload TEXT NOT NULL DEFAULT '{}',
+    pid INTEGER,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_kind ON events(kind, subject);
+
+-- feature store
+CREATE TABLE IF NOT EXISTS feature_groups (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    keys TEXT NOT NULL,               -- JSON list of key columns
+    event_time TEXT NOT NULL,
+    online INTEGER NOT NULL DEFAULT 0,
+    description TEXT NOT NULL DEFAULT '',
+    checks TEXT NOT NULL DEFAULT '[]', -- JSON list of SQL predicates
+    schema TEXT,                      -- JSON list of {name, type, nullable}; fixed by first insert
+    table_path TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (name, version)
+);
+CREATE TABLE IF NOT EXISTS feature_group_commits (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    group_id INTEGER NOT NULL REFERENCES feature_groups(id) ON DELETE CASCADE,
+    delta_version INTEGER NOT NULL,
+    mode TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    statistics TEXT NOT NULL DEFAULT '{}',
+    lineage TEXT NOT NULL DEFAULT '{}',
+    checks_passed TEXT NOT NULL DEFAULT '[]',
+    duration_s REAL,
+    created_at TEXT NOT NULL,
+    UNIQUE (group_id, delta_version)
+);
+CREATE TABLE IF NOT EXISTS feature_views (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    spec TEXT NOT NULL,               -- JSON: spine, joins, labels, features
+    description TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    UNIQUE (name, version)
+);
+
+-- model registry
+CREATE TABLE IF NOT EXISTS models (
+    name TEXT PRIMARY KEY,
+    description TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS model_versions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL REFERENCES models(name),
+    version INTEGER NOT NULL,
+    flavour TEXT NOT NULL,
+    artifact_path TEXT NOT NULL,
+    metrics TEXT NOT NULL DEFAULT '{}',
+    params TEXT NOT NULL DEFAULT '{}',
+    signature TEXT NOT NULL DEFAULT '{}',     -- input and output schema
+    input_example TEXT,
+    task TEXT,                                -- classification | regression
+    lineage TEXT NOT NULL DEFAULT '{}',       -- view, training-set versions, notebook, cell, run
+    libraries TEXT NOT NULL DEFAULT '{}',
+    trusted_types TEXT NOT NULL DEFAULT '[]',
+    deleted INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    UNIQUE (name, version)
+);
+CREATE TABLE IF NOT EXISTS model_aliases (
+    name TEXT NOT NULL,
+    alias TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (name, alias)
+);
+CREATE TABLE IF NOT EXISTS model_alias_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    alias TEXT NOT NULL,
+    from_version INTEGER,
+    to_version INTEGER,
+    who TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    at TEXT NOT NULL
+);
+
+-- deployments
+CREATE TABLE IF NOT EXISTS deployments (
+    name TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    alias TEXT,
+    version INTEGER,
+    view TEXT,
+    view_version INTEGER,
+    kind TEXT NOT NULL DEFAULT 'online',      -- online | batch
+    spec TEXT NOT NULL DEFAULT '{}',
+    deleted INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deployment_stats (
+    name TEXT PRIMARY KEY,
+    requests INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,
+    latency_p50_ms REAL,
+    latency_p99_ms REAL,
+    last_request_at TEXT
+);
+
+-- pipelines, schedules and runs
+CREATE TABLE IF NOT EXISTS pipelines (
+    name TEXT PRIMARY KEY,
+    steps TEXT NOT NULL,                      -- JSON list of step references
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS schedules (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    target TEXT NOT NULL,                     -- JSON: {notebook, step} or {pipeline} or {monitor}
+    cron TEXT NOT NULL,
+    timezone TEXT NOT NULL DEFAULT 'UTC',
+    catchup TEXT NOT NULL DEFAULT 'latest',   -- latest | all | skip
+    params TEXT NOT NULL DEFAULT '{}',
+    timeout_s REAL,
+    retries INTEGER NOT NULL DEFAULT 0,
+    paused INTEGER NOT NULL DEFAULT 0,
+    next_run_at TEXT,
+    last_scheduled_for TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    schedule_id INTEGER REFERENCES schedules(id) ON DELETE SET NULL,
+    scheduled_for TEXT,                       -- the window end a scheduled run is for
+    target TEXT NOT NULL,
+    status TEXT NOT NULL,                     -- queued|running|succeeded|failed|timed_out|cancelled|skipped
+    attempt INTEGER NOT NULL DEFAULT 1,
+    max_attempts INTEGER NOT NULL DEFAULT 1,
+    params TEXT NOT NULL DEFAULT '{}',
+    window_start TEXT,
+    window_end TEXT,
+    timeout_s REAL,
+    queued_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    not_before TEXT,
+    output_path TEXT,
+    error TEXT,                               -- JSON: {cell_index, ename, evalue, traceback}
+    progress TEXT NOT NULL DEFAULT '{}',      -- JSON: {cell, cells}
+    worker TEXT,
+    lease_until TEXT,
+    heartbeat_at TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (schedule_id, scheduled_for)
+);
+CREATE INDEX IF NOT EXISTS runs_status ON runs(status, queued_at);
+
+-- monitoring
+CREATE TABLE IF NOT EXISTS monitors (
+    name TEXT PRIMARY KEY,
+    spec TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS monitor_results (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    monitor TEXT NOT NULL,
+    run_id TEXT,
+    status TEXT NOT NULL,                     -- ok | drift | skipped | failed
+    reason TEXT,
+    drift_share REAL,
+    dataset_drift INTEGER,
+    columns TEXT NOT NULL DEFAULT '{}',
+    performance TEXT NOT NULL DEFAULT '{}',
+    report_json TEXT,
+    report_html TEXT,
+    window_start TEXT,
+    window_end TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    monitor TEXT NOT NULL,
+    result_id INTEGER,
+    kind TEXT NOT NULL,                       -- drift | performance
+    message TEXT NOT NULL,
+    action TEXT,                              -- e.g. the retrain run id
+    acknowledged INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+"""),
+]
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]

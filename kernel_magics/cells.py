@@ -1,0 +1,76 @@
+"""What a marked cell knows about itself: its code run in the user's namespace, the value of
+its last expression, and its step identity (notebook path, cell id, code hash, run id)."""
+from __future__ import annotations
+
+import ast
+import getpass
+import hashlib
+import os
+import socket
+from typing import Any
+
+_current_cell_id: str | None = None
+
+
+def remember_cell_id(info: Any) -> None:
+    """IPython ``pre_run_cell`` hook: keep the id of the cell being run (ipykernel sends it)."""
+    global _current_cell_id
+    _current_cell_id = getattr(info, "cell_id", None)
+
+
+def current_cell_id() -> str | None:
+    return _current_cell_id
+
+
+def code_hash(code: str) -> str:
+    """A stable hash of a cell's code (whitespace at the ends ignored)."""
+    return hashlib.sha256(code.strip().encode()).hexdigest()[:16]
+
+
+def notebook_path(namespace: dict[str, Any] | None = None) -> str | None:
+    """The notebook this kernel runs: papermill runs inject ``lakebook_notebook``; Jupyter
+    sets ``JPY_SESSION_NAME`` for its kernels."""
+    if namespace and namespace.get("lakebook_notebook"):
+        return str(namespace["lakebook_notebook"])
+    return os.environ.get("JPY_SESSION_NAME") or None
+
+
+def step_identity(code: str, namespace: dict[str, Any] | None = None,
+                  step: str | None = None) -> dict[str, Any]:
+    """Lineage of a step: where the code came from and which run executed it."""
+    ns = namespace or {}
+    return {
+        "notebook": notebook_path(ns),
+        "cell_id": current_cell_id(),
+        "code_hash": code_hash(code),
+        "step": step,
+        "run_id": ns.get("lakebook_run_id") or os.environ.get("LAKEBOOK_RUN_ID"),
+        "user": _user(),
+        "host": socket.gethostname(),
+    }
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return os.environ.get("USER", "unknown")
+
+
+def run_cell_code(shell: Any, code: str) -> Any:
+    """Run ``code`` in the user's namespace like a plain cell; return its last expression's value.
+
+    Exceptions propagate with the user's own traceback, exactly as without the magic.
+    """
+    # IPython syntax (%magics, !shell) becomes plain Python first, as in an unmarked cell
+    code = shell.transform_cell(code)
+    tree = ast.parse(code, filename="<cell>")
+    last_expr = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last_expr = ast.Expression(tree.body.pop().value)
+    ns = shell.user_ns
+    if tree.body:
+        exec(compile(tree, "<cell>", "exec"), ns)  # noqa: S102 - this is the user's own cell
+    if last_expr is not None:
+        return eval(compile(last_expr, "<cell>", "eval"), ns)  # noqa: S307
+    return None

@@ -1,0 +1,59 @@
+"""Jupyter server extension: REST handlers under ``/lakebook/api/…`` and the in-server
+scheduler. Every handler is a thin door onto the ``Lakehouse`` API."""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from jupyter_server.utils import url_path_join
+
+# Each module lists its routes in ``ROUTES``: [(pattern relative to /lakebook/api, handler)].
+ROUTE_MODULES = [
+    "kernel_magics.server.status",
+    "kernel_magics.server.features",
+    "kernel_magics.server.models",
+    "kernel_magics.server.deployments",
+    "kernel_magics.server.pipelines",
+    "kernel_magics.server.monitoring",
+]
+
+
+def collect_routes() -> list[tuple[str, Any]]:
+    routes: list[tuple[str, Any]] = []
+    for name in ROUTE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # that area has no REST API yet
+                continue
+            raise
+        routes.extend(module.ROUTES)
+    return routes
+
+
+def _load_jupyter_server_extension(server_app: Any) -> None:
+    from .base import NotFoundHandler
+    web_app = server_app.web_app
+    base = url_path_join(web_app.settings["base_url"], "lakebook", "api")
+    handlers = [(url_path_join(base, pattern), handler) for pattern, handler in collect_routes()]
+    handlers.append((url_path_join(base, r"(.*)"), NotFoundHandler))
+    web_app.add_handlers(".*$", handlers)
+    starter = _background_services()
+    if starter is not None:
+        starter(server_app)
+    server_app.log.info("Lakebook: REST API at %s", base)
+
+
+def _background_services():
+    """The in-server scheduler, when the pipelines part provides one."""
+    try:
+        module = importlib.import_module("kernel_magics.server.background")
+    except ModuleNotFoundError as exc:
+        if exc.name == "kernel_magics.server.background":
+            return None
+        raise
+    return module.start
+
+
+# the module itself is the extension point (see _jupyter_server_extension_points)
+load_jupyter_server_extension = _load_jupyter_server_extension

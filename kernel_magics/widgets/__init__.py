@@ -1,0 +1,1 @@
+"""Notebook views: HTML reprs and ipywidgets of the lakehouse's parts."""

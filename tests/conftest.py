@@ -1,0 +1,119 @@
+"""Shared fixtures: a fresh lakehouse per test, and a real Jupyter server on it."""
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+
+import kernel_magics
+
+REPO = Path(__file__).resolve().parents[1]
+OUTPUT = Path(os.environ.get("LAKEBOOK_TEST_OUTPUT", REPO / "test-output"))
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A lakehouse home in a temp folder, also set as LAKEBOOK_HOME."""
+    path = tmp_path / "lakehouse"
+    monkeypatch.setenv("LAKEBOOK_HOME", str(path))
+    return path
+
+
+@pytest.fixture
+def lh(home: Path) -> kernel_magics.Lakehouse:
+    return kernel_magics.connect(home)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class JupyterServer:
+    """A real ``jupyter server`` subprocess with the Lakebook extension enabled."""
+
+    def __init__(self, home: Path, root: Path, extra_env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.root = root
+        env = {**os.environ, "LAKEBOOK_HOME": str(home), **(extra_env or {})}
+        self.log_path = root / "jupyter-server.log"
+        self._log = self.log_path.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={self.port}",
+             "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={self.token}",
+             f"--ServerApp.root_dir={root}",
+             '--ServerApp.jpserver_extensions={"kernel_magics": True}'],
+            env=env, cwd=root, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jupyter server exited: {self.log_path.read_text()}")
+            try:
+                if requests.get(self.api("status"), headers=self.auth, timeout=2).ok:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"jupyter server did not start: {self.log_path.read_text()}")
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"token {self.token}"}
+
+    def api(self, path: str) -> str:
+        return f"{self.url}/lakebook/api/{path.lstrip('/')}"
+
+    def get(self, path: str, **kw):
+        return requests.get(self.api(path), headers=self.auth, timeout=30, **kw)
+
+    def post(self, path: str, **kw):
+        return requests.post(self.api(path), headers=self.auth, timeout=60, **kw)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self._log.close()
+
+
+@pytest.fixture
+def jupyter_server(home: Path, tmp_path: Path) -> Iterator[JupyterServer]:
+    """A running Jupyter server whose Lakebook extension serves ``home``."""
+    kernel_magics.connect(home)
+    root = tmp_path / "root"
+    root.mkdir()
+    server = JupyterServer(home, root)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def ipython_shell(home: Path):
+    """A real IPython shell with ``%load_ext kernel_magics`` done."""
+    from IPython.testing.globalipapp import start_ipython
+    shell = start_ipython()
+    shell.run_line_magic("load_ext", "kernel_magics")
+    # a fresh lakehouse per test: drop the magics' cached connection
+    from kernel_magics.magics import _registered
+    for magics in _registered.values():
+        magics._lh = None
+    yield shell
+    for magics in _registered.values():
+        magics._lh = None
