@@ -11,6 +11,7 @@ from jupyter_server.utils import url_path_join
 ROUTE_MODULES = [
     "kernel_magics.server.status",
     "kernel_magics.server.features",
+    "kernel_magics.server.feature_views",
     "kernel_magics.server.models",
     "kernel_magics.server.deployments",
     "kernel_magics.server.pipelines",
