@@ -50,7 +50,8 @@ class JupyterServer:
         self.log_path = root / "jupyter-server.log"
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={self.port}",
+            [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
+             f"--port={self.port}",
              "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={self.token}",
              f"--ServerApp.root_dir={root}",
              '--ServerApp.jpserver_extensions={"kernel_magics": True}'],
@@ -107,8 +108,11 @@ def jupyter_server(home: Path, tmp_path: Path) -> Iterator[JupyterServer]:
 @pytest.fixture
 def ipython_shell(home: Path):
     """A real IPython shell with ``%load_ext kernel_magics`` done."""
+    from IPython import get_ipython
     from IPython.testing.globalipapp import start_ipython
-    shell = start_ipython()
+    shell = start_ipython() or get_ipython()  # started once per test process
+    # the test shell shows plain text only by default; a notebook also renders HTML
+    shell.display_formatter.active_types = ["text/plain", "text/html"]
     shell.run_line_magic("load_ext", "kernel_magics")
     # a fresh lakehouse per test: drop the magics' cached connection
     from kernel_magics.magics import _registered
@@ -117,3 +121,12 @@ def ipython_shell(home: Path):
     yield shell
     for magics in _registered.values():
         magics._lh = None
+
+
+@pytest.fixture
+def displayed(ipython_shell, monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """Every mime bundle the shell displays during the test, in order."""
+    shown: list[dict] = []
+    monkeypatch.setattr(ipython_shell.display_pub, "publish",
+                        lambda data, *args, **kw: shown.append(data))
+    return shown

@@ -70,6 +70,8 @@ class Catalog:
         conn = getattr(self._local, "conn", None)
         if conn is not None and getattr(self._local, "pid", None) == os.getpid():
             return conn
+        if not self._migrated:
+            self._refuse_unusable()
         try:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
                                    isolation_level=None, check_same_thread=False)
@@ -105,6 +107,28 @@ class Catalog:
                 time.sleep(min(0.5, 0.01 * (attempt + 1)) * (0.5 + random.random()))
 
     # -- schema ----------------------------------------------------------------------------
+    def _refuse_unusable(self) -> None:
+        """Refuse a catalog that is not SQLite or is too new, through a read-only connection
+        so that nothing (not even the WAL switch) touches the file."""
+        if not self.path.exists():
+            return
+        try:
+            probe = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+            try:
+                current = probe.execute("PRAGMA user_version").fetchone()[0]
+            finally:
+                probe.close()
+        except sqlite3.DatabaseError as exc:
+            raise CatalogError(
+                f"The catalog {self.path} cannot be read ({exc}).",
+                "Move the file away to start a new catalog, or point LAKEBOOK_HOME at "
+                "another lakehouse.") from exc
+        if current > SCHEMA_VERSION:
+            raise CatalogError(
+                f"The catalog {self.path} was written by a newer Lakebook "
+                f"(catalog version {current}; this Lakebook reads up to {SCHEMA_VERSION}).",
+                "Upgrade Lakebook (pip install -U lakebook) to open it.")
+
     def _migrate(self, conn: sqlite3.Connection) -> None:
         with self._migrate_lock:
             if self._migrated:

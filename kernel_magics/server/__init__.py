@@ -2,10 +2,11 @@
 scheduler. Every handler is a thin door onto the ``Lakehouse`` API."""
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from jupyter_server.utils import url_path_join
+
+from .._optional import optional_module
 
 # Each module lists its routes in ``ROUTES``: [(pattern relative to /lakebook/api, handler)].
 ROUTE_MODULES = [
@@ -22,13 +23,9 @@ ROUTE_MODULES = [
 def collect_routes() -> list[tuple[str, Any]]:
     routes: list[tuple[str, Any]] = []
     for name in ROUTE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # that area has no REST API yet
-                continue
-            raise
-        routes.extend(module.ROUTES)
+        module = optional_module(name)
+        if module is not None:
+            routes.extend(module.ROUTES)
     return routes
 
 
@@ -47,13 +44,8 @@ def _load_jupyter_server_extension(server_app: Any) -> None:
 
 def _background_services():
     """The in-server scheduler, when the pipelines part provides one."""
-    try:
-        module = importlib.import_module("kernel_magics.server.background")
-    except ModuleNotFoundError as exc:
-        if exc.name == "kernel_magics.server.background":
-            return None
-        raise
-    return module.start
+    module = optional_module("kernel_magics.server.background")
+    return None if module is None else module.start
 
 
 # the module itself is the extension point (see _jupyter_server_extension_points)
