@@ -81,8 +81,12 @@ CREATE TABLE IF NOT EXISTS model_versions (
     task TEXT,                                -- classification | regression
     lineage TEXT NOT NULL DEFAULT '{}',       -- view, training-set versions, notebook, cell, run
     libraries TEXT NOT NULL DEFAULT '{}',
-    trusted_types TEXT NOT NULL DEFAULT '[]',
+    trusted_types TEXT NOT NULL DEFAULT '[]', -- type names the user trusted explicitly
+    evaluation TEXT NOT NULL DEFAULT '{}',    -- confusion matrix, labels, test size, skipped
+    description TEXT NOT NULL DEFAULT '',
+    created_by TEXT,
     deleted INTEGER NOT NULL DEFAULT 0,
+    deleted_at TEXT,
     created_at TEXT NOT NULL,
     UNIQUE (name, version)
 );
@@ -103,6 +107,7 @@ CREATE TABLE IF NOT EXISTS model_alias_history (
     reason TEXT NOT NULL DEFAULT '',
     at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS model_alias_history_name ON model_alias_history(name, alias, id);
 
 -- deployments
 CREATE TABLE IF NOT EXISTS deployments (
@@ -144,12 +149,15 @@ CREATE TABLE IF NOT EXISTS schedules (
     params TEXT NOT NULL DEFAULT '{}',
     timeout_s REAL,
     retries INTEGER NOT NULL DEFAULT 0,
+    backoff_s REAL NOT NULL DEFAULT 30,       -- first retry delay; doubles per attempt
+    kernel TEXT,                              -- kernel name (default: the notebook's own)
     paused INTEGER NOT NULL DEFAULT 0,
     next_run_at TEXT,
     last_scheduled_for TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS schedules_due ON schedules(paused, next_run_at);
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
     schedule_id INTEGER REFERENCES schedules(id) ON DELETE SET NULL,
@@ -158,6 +166,9 @@ CREATE TABLE IF NOT EXISTS runs (
     status TEXT NOT NULL,                     -- queued|running|succeeded|failed|timed_out|cancelled|skipped
     attempt INTEGER NOT NULL DEFAULT 1,
     max_attempts INTEGER NOT NULL DEFAULT 1,
+    retry_of TEXT,                            -- the first attempt's run id (retries only)
+    backoff_s REAL NOT NULL DEFAULT 30,
+    kernel TEXT,
     params TEXT NOT NULL DEFAULT '{}',
     window_start TEXT,
     window_end TEXT,
@@ -173,9 +184,10 @@ CREATE TABLE IF NOT EXISTS runs (
     lease_until TEXT,
     heartbeat_at TEXT,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (schedule_id, scheduled_for)
+    UNIQUE (schedule_id, scheduled_for, attempt)  -- a scheduled window is claimed once
 );
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status, queued_at);
+CREATE INDEX IF NOT EXISTS runs_retry_of ON runs(retry_of);
 
 -- monitoring
 CREATE TABLE IF NOT EXISTS monitors (
