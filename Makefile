@@ -1,0 +1,40 @@
+# The two commands of the README. Each creates .venv when it is missing.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: demo test install install-test test-python test-js test-browser lab clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# users' install: the wheel build compiles the JupyterLab extension (needs Node.js here only)
+install: $(BIN)/python
+	$(BIN)/pip install -q .
+
+install-test: $(BIN)/python
+	npm ci --no-audit --no-fund
+	$(BIN)/pip install -q -e ".[test]"
+
+demo: install
+	$(BIN)/lakebook demo
+
+lab: install
+	$(BIN)/jupyter lab
+
+test: install-test test-python test-js test-browser
+
+test-python:
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+test-js:
+	npm run typecheck
+	npm test
+
+test-browser:
+	PATH="$(abspath $(BIN)):$$PATH" npm run test:ui
+
+clean:
+	rm -rf $(VENV) node_modules kernel_magics/labextension extension/lib dist build test-output
