@@ -1,0 +1,147 @@
+"""The production online store: Redis.
+
+One string value per key, ``lakebook:online:<table>:<key text>`` -> ``"<event micros>|<row
+JSON>"``, so many keys are read with one ``MGET``. Writes go through a Lua script that compares
+event times inside Redis, so "the newer event time wins" holds atomically under concurrent
+writers. Each table's Arrow schema and key set are kept at ``lakebook:online-meta:<table>``.
+"""
+from __future__ import annotations
+
+import pyarrow as pa
+
+from ...errors import InvalidInput
+from .base import (OnlineStore, batches, decoder, encode_key, encode_rows, merge_schema,
+                   prepare, schema_without_helpers)
+
+PREFIX = "lakebook:online:"
+META = "lakebook:online-meta:"
+
+# KEYS: the row keys; ARGV: t1, v1, t2, v2, … Writes a row unless a newer one is stored.
+_UPSERT = """
+local changed = 0
+for i, key in ipairs(KEYS) do
+  local t = tonumber(ARGV[2 * i - 1])
+  local cur = redis.call('GET', key)
+  local write = true
+  if cur then
+    local sep = string.find(cur, '|', 1, true)
+    if sep and tonumber(string.sub(cur, 1, sep - 1)) > t then write = false end
+  end
+  if write then
+    redis.call('SET', key, ARGV[2 * i - 1] .. '|' .. ARGV[2 * i])
+    changed = changed + 1
+  end
+end
+return changed
+"""
+
+_SCHEMA_LOCK = "lakebook:online-meta-lock:"
+
+
+class RedisOnlineStore(OnlineStore):
+    """Online tables in a Redis database given by URL (``redis://host:port/db``)."""
+
+    backend = "redis"
+
+    def __init__(self, url: str) -> None:
+        try:
+            import redis
+        except ImportError as exc:  # pragma: no cover - redis is a dependency
+            raise InvalidInput("The Redis online store needs the 'redis' package.",
+                               "pip install redis") from exc
+        self.url = url
+        try:
+            self._redis = redis.Redis.from_url(url)
+        except ValueError as exc:
+            raise InvalidInput(f"redis_url {url!r} in lakebook.toml is not a Redis URL ({exc}).",
+                               "Use e.g. redis_url = \"redis://127.0.0.1:6379/0\".") from None
+        self._script = self._redis.register_script(_UPSERT)
+        self._decoders: dict[tuple[str, bytes], object] = {}
+
+    def _call(self, fn, *args, **kwargs):
+        import redis
+        try:
+            return fn(*args, **kwargs)
+        except redis.ConnectionError as exc:
+            raise InvalidInput(f"Cannot reach the Redis online store at {self.url} ({exc}).",
+                               "Start redis-server, or fix [online] redis_url in "
+                               "lakebook.toml.") from None
+
+    # -- interface -------------------------------------------------------------------------
+    def upsert(self, table: str, keys: list[str], event_time: str, data: pa.Table) -> int:
+        if data.num_rows == 0:
+            return 0
+        rows = prepare(keys, event_time, data)
+        self._store_schema(table, keys, event_time, schema_without_helpers(rows))
+        prefix = f"{PREFIX}{table}:"
+        changed = 0
+        pipe = self._redis.pipeline(transaction=False)
+        for chunk in batches(list(encode_rows(keys, rows)), 1_000):
+            argv: list = []
+            for _k, t, v in chunk:
+                argv += [t, v]
+            self._script(keys=[prefix + k for k, _t, _v in chunk], args=argv, client=pipe)
+        changed = sum(self._call(pipe.execute))
+        return changed
+
+    def get(self, table: str, keys: list[str], key_values: list[tuple]) -> list[dict | None]:
+        prefix = f"{PREFIX}{table}:"
+        names = [prefix + encode_key(kv) for kv in key_values]
+        # the schema and the rows in one round trip
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hget(META + table, "schema")
+        for chunk in batches(names, 1_000):
+            pipe.mget(chunk)
+        raw, *chunks = self._call(pipe.execute)
+        if raw is None:
+            return [None] * len(key_values)
+        decode = self._decoder(table, raw)
+        values = [v for chunk in chunks for v in chunk]
+        return [None if v is None else decode(v[v.index(b"|") + 1:]) for v in values]
+
+    def drop(self, table: str) -> None:
+        pattern = f"{PREFIX}{table}:*"
+        batch: list[bytes] = []
+        for name in self._call(self._redis.scan_iter, match=pattern, count=1_000):
+            batch.append(name)
+            if len(batch) >= 1_000:
+                self._call(self._redis.delete, *batch)
+                batch = []
+        if batch:
+            self._call(self._redis.delete, *batch)
+        self._call(self._redis.delete, META + table)
+        self._decoders = {k: v for k, v in self._decoders.items() if k[0] != table}
+
+    def schema(self, table: str) -> pa.Schema | None:
+        raw = self._call(self._redis.hget, META + table, "schema")
+        return None if raw is None else pa.ipc.read_schema(pa.py_buffer(raw))
+
+    def count(self, table: str) -> int:
+        return sum(1 for _ in self._call(self._redis.scan_iter, match=f"{PREFIX}{table}:*",
+                                         count=1_000))
+
+    def close(self) -> None:
+        self._redis.close()
+
+    # -- internals -------------------------------------------------------------------------
+    def _store_schema(self, table: str, keys: list[str], event_time: str,
+                      schema: pa.Schema) -> None:
+        """Merge this write's columns into the stored schema, under a short Redis lock so two
+        writers evolving the schema at once both land."""
+        with self._call(self._redis.lock, _SCHEMA_LOCK + table, timeout=10,
+                        blocking_timeout=30):
+            stored = self.schema(table)
+            merged = merge_schema(stored, schema)
+            if stored is None or merged != stored:
+                self._call(self._redis.hset, META + table,
+                           mapping={"schema": merged.serialize().to_pybytes(),
+                                    "keys": ",".join(keys), "event_time": event_time})
+
+    def _decoder(self, table: str, raw: bytes):
+        key = (table, raw)
+        fn = self._decoders.get(key)
+        if fn is None:
+            fn = decoder(pa.ipc.read_schema(pa.py_buffer(raw)))
+            self._decoders = {k: v for k, v in self._decoders.items() if k[0] != table}
+            self._decoders[key] = fn
+        return fn

@@ -1,0 +1,147 @@
+"""The embedded online store: one SQLite file (``<home>/online.db``) in WAL mode.
+
+Each online table is a SQLite table ``(k TEXT PRIMARY KEY, t INTEGER, v TEXT) WITHOUT ROWID``:
+the key tuple's canonical text, the event time in microseconds and the row as JSON. An upsert
+is one ``INSERT … ON CONFLICT DO UPDATE … WHERE excluded.t >= t`` per key, so "the newer event
+time wins" holds atomically under any number of writing processes. The tables' Arrow schemas
+live in ``_lakebook_tables``.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+import pyarrow as pa
+
+from ..names import quote_ident
+from .base import (OnlineStore, batches, decoder, encode_key, encode_rows, merge_schema,
+                   prepare, schema_without_helpers)
+
+_META = "_lakebook_tables"
+
+
+class SQLiteOnlineStore(OnlineStore):
+    """Online tables in one SQLite file; connections are per thread and per process."""
+
+    backend = "sqlite"
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._decoders: dict[tuple[str, bytes], object] = {}
+
+    # -- connection ------------------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid():
+            return conn
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                               check_same_thread=False, cached_statements=256)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {_META} (name TEXT PRIMARY KEY, "
+                     "keys TEXT NOT NULL, event_time TEXT NOT NULL, schema BLOB NOT NULL)")
+        self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- interface -------------------------------------------------------------------------
+    def upsert(self, table: str, keys: list[str], event_time: str, data: pa.Table) -> int:
+        if data.num_rows == 0:
+            return 0
+        rows = prepare(keys, event_time, data)
+        schema = schema_without_helpers(rows)
+        conn = self._conn()
+        name = quote_ident(table)
+        changed = 0
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {name} (k TEXT PRIMARY KEY, "
+                         "t INTEGER NOT NULL, v TEXT NOT NULL) WITHOUT ROWID")
+            stored = self._schema(conn, table)
+            merged = merge_schema(stored, schema)
+            if stored is None or merged != stored:
+                conn.execute(f"INSERT OR REPLACE INTO {_META}(name, keys, event_time, schema) "
+                             "VALUES (?,?,?,?)",
+                             (table, ",".join(keys), event_time,
+                              merged.serialize().to_pybytes()))
+            before = conn.total_changes
+            sql = (f"INSERT INTO {name}(k, t, v) VALUES (?,?,?) ON CONFLICT(k) DO UPDATE "
+                   f"SET t = excluded.t, v = excluded.v WHERE excluded.t >= {name}.t")
+            for chunk in batches(list(encode_rows(keys, rows))):
+                conn.executemany(sql, chunk)
+            changed = conn.total_changes - before
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return changed
+
+    def get(self, table: str, keys: list[str], key_values: list[tuple]) -> list[dict | None]:
+        conn = self._conn()
+        decode = self._decoder(conn, table)
+        if decode is None:
+            return [None] * len(key_values)
+        name = quote_ident(table)
+        texts = [encode_key(kv) for kv in key_values]
+        if len(texts) == 1:
+            row = conn.execute(f"SELECT v FROM {name} WHERE k = ?", (texts[0],)).fetchone()
+            return [None if row is None else decode(row[0])]
+        found: dict[str, str] = {}
+        for chunk in batches(sorted(set(texts)), 500):
+            marks = ",".join("?" * len(chunk))
+            found.update(conn.execute(f"SELECT k, v FROM {name} WHERE k IN ({marks})", chunk))
+        return [None if t not in found else decode(found[t]) for t in texts]
+
+    def drop(self, table: str) -> None:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
+            conn.execute(f"DELETE FROM {_META} WHERE name = ?", (table,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self._decoders = {k: v for k, v in self._decoders.items() if k[0] != table}
+
+    def schema(self, table: str) -> pa.Schema | None:
+        return self._schema(self._conn(), table)
+
+    def count(self, table: str) -> int:
+        conn = self._conn()
+        if self._schema(conn, table) is None:
+            return 0
+        return conn.execute(f"SELECT COUNT(*) FROM {quote_ident(table)}").fetchone()[0]
+
+    # -- internals -------------------------------------------------------------------------
+    @staticmethod
+    def _schema_bytes(conn: sqlite3.Connection, table: str) -> bytes | None:
+        row = conn.execute(f"SELECT schema FROM {_META} WHERE name = ?", (table,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def _schema(self, conn: sqlite3.Connection, table: str) -> pa.Schema | None:
+        raw = self._schema_bytes(conn, table)
+        return None if raw is None else pa.ipc.read_schema(pa.py_buffer(raw))
+
+    def _decoder(self, conn: sqlite3.Connection, table: str):
+        # the schema row is tiny; reading it keeps another process's schema change visible
+        raw = self._schema_bytes(conn, table)
+        if raw is None:
+            return None
+        key = (table, raw)
+        fn = self._decoders.get(key)
+        if fn is None:
+            fn = decoder(pa.ipc.read_schema(pa.py_buffer(raw)))
+            self._decoders = {k: v for k, v in self._decoders.items() if k[0] != table}
+            self._decoders[key] = fn
+        return fn

@@ -1,0 +1,195 @@
+"""The online store interface, run against both backends: embedded SQLite and a real Redis."""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import kernel_magics
+from kernel_magics.features.online import open_online_store
+from kernel_magics.features.online.redis_store import RedisOnlineStore
+from kernel_magics.features.online.sqlite_store import SQLiteOnlineStore
+
+from online_fixtures import redis_server  # noqa: F401  (fixture)
+
+UTC = dt.timezone.utc
+
+
+def ts(seconds: int) -> dt.datetime:
+    return dt.datetime(2024, 1, 1, tzinfo=UTC) + dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store(request, tmp_path: Path):
+    if request.param == "sqlite":
+        s = SQLiteOnlineStore(tmp_path / "online.db")
+        spec = str(tmp_path / "online.db")
+    else:
+        server = request.getfixturevalue("redis_server")
+        s = RedisOnlineStore(server.url)
+        s._redis.flushdb()
+        spec = server.url
+    s.spec = (request.param, spec)
+    yield s
+    s.close()
+
+
+def rows(**cols) -> pa.Table:
+    return pa.table(cols)
+
+
+def test_types_round_trip(store):
+    data = pa.table({
+        "id": pa.array([1, 2], pa.int64()),
+        "t": pa.array([ts(0), ts(1)], pa.timestamp("us", tz="UTC")),
+        "f": pa.array([1.5, float("nan")], pa.float64()),
+        "i": pa.array([7, None], pa.int32()),
+        "s": pa.array(["a", None], pa.string()),
+        "b": pa.array([True, False]),
+        "d": pa.array([dt.date(2024, 2, 29), None], pa.date32()),
+        "dec": pa.array([decimal.Decimal("1.25"), None], pa.decimal128(10, 2)),
+        "raw": pa.array([b"\x00\xff", None], pa.binary()),
+        "lst": pa.array([[1.0, 2.0], []], pa.list_(pa.float64())),
+        "naive": pa.array([dt.datetime(2020, 5, 1, 12), None], pa.timestamp("us")),
+    })
+    assert store.upsert("g_v1", ["id"], "t", data) == 2
+    one, two = store.get("g_v1", ["id"], [(1,), (2,)])
+    assert one == {"id": 1, "t": ts(0), "f": 1.5, "i": 7, "s": "a", "b": True,
+                   "d": dt.date(2024, 2, 29), "dec": decimal.Decimal("1.25"), "raw": b"\x00\xff",
+                   "lst": [1.0, 2.0], "naive": dt.datetime(2020, 5, 1, 12)}
+    assert np.isnan(two["f"]) and two["i"] is None and two["s"] is None and two["lst"] == []
+    assert two["t"].tzinfo is not None
+    assert store.schema("g_v1").field("dec").type == pa.decimal128(10, 2)
+    assert store.count("g_v1") == 2
+
+
+def test_newer_event_time_wins(store):
+    store.upsert("g_v1", ["id"], "t", rows(id=[1, 2], t=[ts(10), ts(10)], x=[1.0, 2.0]))
+    # an older row never overwrites a newer stored one; a newer one does
+    changed = store.upsert("g_v1", ["id"], "t", rows(id=[1, 2], t=[ts(5), ts(20)], x=[9.0, 3.0]))
+    assert changed == 1
+    got = store.get("g_v1", ["id"], [(1,), (2,)])
+    assert [g["x"] for g in got] == [1.0, 3.0]
+    # a tie goes to the later write
+    store.upsert("g_v1", ["id"], "t", rows(id=[1], t=[ts(10)], x=[4.0]))
+    assert store.get_one("g_v1", ["id"], (1,))["x"] == 4.0
+
+
+def test_within_one_batch_latest_event_then_last_row(store):
+    data = rows(id=[1, 1, 1, 2, 2], t=[ts(3), ts(9), ts(9), ts(1), ts(0)],
+                x=[1.0, 2.0, 3.0, 4.0, 5.0], _lb_commit=[0] * 5, _lb_row=list(range(5)))
+    assert store.upsert("g_v1", ["id"], "t", data) == 2
+    got = store.get("g_v1", ["id"], [(1,), (2,)])
+    assert [g["x"] for g in got] == [3.0, 4.0]
+    assert "_lb_commit" not in got[0]
+
+
+def test_unknown_keys_and_tables_are_none(store):
+    assert store.get("missing_v1", ["id"], [(1,)]) == [None]
+    assert store.count("missing_v1") == 0
+    store.upsert("g_v1", ["id"], "t", rows(id=[1], t=[ts(0)], x=[1.0]))
+    assert store.get("g_v1", ["id"], [(2,), (1,), ("1",), (1,)]) == [
+        None, {"id": 1, "t": ts(0), "x": 1.0}, None, {"id": 1, "t": ts(0), "x": 1.0}]
+
+
+def test_multi_column_keys_and_numpy_values(store):
+    store.upsert("g_v1", ["a", "b"], "t",
+                 rows(a=[1, 1, 2], b=["x", "y", "x"], t=[ts(0)] * 3, v=[1, 2, 3]))
+    got = store.get("g_v1", ["a", "b"], [(np.int64(1), "y"), (2, "x"), (2, "y")])
+    assert [g and g["v"] for g in got] == [2, 3, None]
+
+
+def test_many_keys_keep_order(store):
+    n = 3_000
+    store.upsert("g_v1", ["id"], "t", rows(id=list(range(n)), t=[ts(i) for i in range(n)],
+                                           v=[i * 2 for i in range(n)]))
+    wanted = [(i,) for i in range(n + 10, -1, -3)]
+    got = store.get("g_v1", ["id"], wanted)
+    assert [g["v"] if g else None for g in got] == [k * 2 if k < n else None for (k,) in wanted]
+
+
+def test_schema_evolution_adds_columns(store):
+    store.upsert("g_v1", ["id"], "t", rows(id=[1], t=[ts(0)], x=[1.0]))
+    store.upsert("g_v1", ["id"], "t", rows(id=[2], t=[ts(0)], x=[2.0], y=["new"]))
+    assert store.get("g_v1", ["id"], [(1,), (2,)]) == [
+        {"id": 1, "t": ts(0), "x": 1.0, "y": None}, {"id": 2, "t": ts(0), "x": 2.0, "y": "new"}]
+
+
+def test_drop(store):
+    store.upsert("g_v1", ["id"], "t", rows(id=[1, 2], t=[ts(0)] * 2, x=[1.0, 2.0]))
+    store.upsert("g_v2", ["id"], "t", rows(id=[1], t=[ts(0)], x=[5.0]))
+    store.drop("g_v1")
+    assert store.get("g_v1", ["id"], [(1,)]) == [None]
+    assert store.count("g_v1") == 0 and store.schema("g_v1") is None
+    assert store.get_one("g_v2", ["id"], (1,))["x"] == 5.0
+    store.drop("never_there_v1")
+
+
+def test_missing_key_column_is_refused(store):
+    with pytest.raises(kernel_magics.errors.InvalidInput, match="cc_num"):
+        store.upsert("g_v1", ["cc_num"], "t", rows(id=[1], t=[ts(0)]))
+
+
+_WRITER = textwrap.dedent("""
+    import sys, datetime as dt, random
+    import pyarrow as pa
+    from kernel_magics.features.online.sqlite_store import SQLiteOnlineStore
+    from kernel_magics.features.online.redis_store import RedisOnlineStore
+    backend, spec, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    store = SQLiteOnlineStore(spec) if backend == "sqlite" else RedisOnlineStore(spec)
+    rnd = random.Random(seed)
+    base = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    for _ in range(15):
+        ids = [rnd.randrange(50) for _ in range(40)]
+        secs = [rnd.randrange(100_000) for _ in ids]
+        store.upsert("c_v1", ["id"], "t", pa.table({
+            "id": ids, "t": pa.array([base + dt.timedelta(seconds=s) for s in secs],
+                                     pa.timestamp("us", tz="UTC")),
+            "secs": secs}))
+""")
+
+
+def test_concurrent_writers_keep_the_newest_row(store, tmp_path: Path):
+    backend, spec = store.spec
+    seeds = range(4)
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, backend, spec, str(s)])
+             for s in seeds]
+    assert [p.wait(120) for p in procs] == [0] * len(procs)
+    # the expected newest event time per key, replaying the writers' random streams
+    import random
+    newest: dict[int, int] = {}
+    for seed in seeds:
+        rnd = random.Random(seed)
+        for _ in range(15):
+            ids = [rnd.randrange(50) for _ in range(40)]
+            secs = [rnd.randrange(100_000) for _ in ids]
+            for i, s in zip(ids, secs):
+                newest[i] = max(newest.get(i, -1), s)
+    got = store.get("c_v1", ["id"], [(i,) for i in sorted(newest)])
+    assert {g["id"]: g["secs"] for g in got} == newest
+
+
+def test_config_picks_the_backend(home: Path, redis_server):  # noqa: F811
+    lh = kernel_magics.connect(home)
+    assert isinstance(lh.online_store, SQLiteOnlineStore)
+    assert lh.online_store.path == home / "online.db"
+    (home / "lakebook.toml").write_text(
+        f'[online]\nbackend = "redis"\nredis_url = "{redis_server.url}"\n')
+    lh2 = kernel_magics.connect(home)
+    store = open_online_store(lh2)
+    assert isinstance(store, RedisOnlineStore)
+    store.upsert("cfg_v1", ["id"], "t", rows(id=[1], t=[ts(0)], x=[1.0]))
+    assert store.get_one("cfg_v1", ["id"], (1,))["x"] == 1.0
+
+
+def test_unreachable_redis_is_a_clear_error():
+    store = RedisOnlineStore("redis://127.0.0.1:1/0")
+    with pytest.raises(kernel_magics.errors.InvalidInput, match="Cannot reach"):
+        store.get("g_v1", ["id"], [(1,)])
