@@ -1,0 +1,143 @@
+"""How a model is written to and read from its artifact folder, one flavour per library.
+
+A flavour is a small class with ``name``, ``matches(model)``, ``save(model, folder)`` and
+``load(folder, policy, allow_unsafe)``. scikit-learn estimators and pipelines use skops, whose
+loader constructs only the types the registry's :class:`TrustPolicy` accepts. A pickle-based
+flavour exists for other libraries, but loading it runs arbitrary code, so it loads only with
+an explicit ``allow_unsafe=True``. Add a flavour with :func:`register_flavour`.
+"""
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInput, UnsafeArtifact
+from .trust import TrustPolicy
+
+
+class Flavour:
+    """Base of all flavours."""
+
+    #: stored in the catalog; picks the flavour again at load time
+    name: str = ""
+    #: loading runs code from the file (pickle and friends)
+    unsafe: bool = False
+    #: the file inside the version's artifact folder
+    filename: str = "model.bin"
+
+    def matches(self, model: Any) -> bool:
+        """Whether this flavour is the natural one for ``model`` (used when none is named)."""
+        return False
+
+    def save(self, model: Any, folder: Path) -> Path:
+        raise NotImplementedError
+
+    def load(self, folder: Path, policy: TrustPolicy, allow_unsafe: bool = False,
+             what: str = "The artifact") -> Any:
+        raise NotImplementedError
+
+    def untrusted_types(self, folder: Path) -> list[str]:
+        """Types in the artifact that need the trust policy's consent (empty when the format
+        cannot tell)."""
+        return []
+
+
+class SklearnFlavour(Flavour):
+    """scikit-learn estimators and pipelines, saved with ``skops.io``."""
+
+    name = "sklearn"
+    filename = "model.skops"
+
+    def matches(self, model: Any) -> bool:
+        from sklearn.base import BaseEstimator
+        return isinstance(model, BaseEstimator)
+
+    def save(self, model: Any, folder: Path) -> Path:
+        import skops.io as sio
+        path = folder / self.filename
+        try:
+            sio.dump(model, path)
+        except Exception as exc:  # skops cannot represent some objects (e.g. lambdas)
+            raise InvalidInput(
+                f"The model cannot be saved with skops ({type(exc).__name__}: {exc}).",
+                "Replace lambdas and local functions with named module-level functions, or "
+                "register with flavour='pickle' (which then loads only with "
+                "allow_unsafe=True).") from None
+        return path
+
+    def untrusted_types(self, folder: Path) -> list[str]:
+        import skops.io as sio
+        return list(sio.get_untrusted_types(file=folder / self.filename))
+
+    def load(self, folder: Path, policy: TrustPolicy, allow_unsafe: bool = False,
+             what: str = "The artifact") -> Any:
+        import skops.io as sio
+        path = folder / self.filename
+        try:
+            untrusted = sio.get_untrusted_types(file=path)
+        except Exception as exc:  # a damaged or hand-made file: refuse rather than guess
+            raise UnsafeArtifact(f"{what} is not a readable skops file ({exc}).",
+                                 "Register the model again.") from None
+        trusted = policy.check(untrusted, what)
+        return sio.load(path, trusted=trusted)
+
+
+class PickleFlavour(Flavour):
+    """Any picklable model. Loading a pickle runs code: only with ``allow_unsafe=True``."""
+
+    name = "pickle"
+    unsafe = True
+    filename = "model.pkl"
+
+    def save(self, model: Any, folder: Path) -> Path:
+        path = folder / self.filename
+        try:
+            with path.open("wb") as f:
+                pickle.dump(model, f, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            raise InvalidInput(f"The model cannot be pickled ({type(exc).__name__}: {exc}).",
+                               "Define the model's classes and functions at module level.") from None
+        return path
+
+    def load(self, folder: Path, policy: TrustPolicy, allow_unsafe: bool = False,
+             what: str = "The artifact") -> Any:
+        if not allow_unsafe:
+            raise UnsafeArtifact(
+                f"{what} is a pickle, and loading a pickle runs code from the file.",
+                "Load it with allow_unsafe=True only if you trust whoever wrote it.")
+        with (folder / self.filename).open("rb") as f:
+            return pickle.load(f)  # noqa: S301 - the caller asked for it explicitly
+
+
+_FLAVOURS: dict[str, Flavour] = {}
+
+
+def register_flavour(flavour: Flavour) -> None:
+    """Make a flavour available under ``flavour.name`` (later ones win when several match)."""
+    _FLAVOURS[flavour.name] = flavour
+
+
+def get_flavour(name: str) -> Flavour:
+    try:
+        return _FLAVOURS[name]
+    except KeyError:
+        raise InvalidInput(f"Unknown model flavour {name!r}.",
+                           f"Use one of: {', '.join(sorted(_FLAVOURS))}.") from None
+
+
+def flavour_for(model: Any, name: str | None = None) -> Flavour:
+    """The flavour named ``name``, or the one that matches ``model``."""
+    if name is not None:
+        return get_flavour(name)
+    for flavour in reversed(list(_FLAVOURS.values())):
+        if flavour.matches(model):
+            return flavour
+    raise InvalidInput(
+        f"The registry has no flavour for a {type(model).__module__}.{type(model).__name__}.",
+        "Register it with flavour='pickle' (it then loads only with allow_unsafe=True), or add "
+        "a flavour with kernel_magics.registry.flavours.register_flavour().")
+
+
+register_flavour(PickleFlavour())
+register_flavour(SklearnFlavour())
