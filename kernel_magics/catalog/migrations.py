@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS feature_groups (
     description TEXT NOT NULL DEFAULT '',
     checks TEXT NOT NULL DEFAULT '[]', -- JSON list of SQL predicates
     schema TEXT,                      -- JSON list of {name, type, nullable}; fixed by first insert
-    table_path TEXT NOT NULL,
+    table_path TEXT NOT NULL,         -- relative to the home: tables/<name>_v<version>
+    commit_seq INTEGER NOT NULL DEFAULT 0, -- last sequence number given to an insert (_lb_commit)
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     UNIQUE (name, version)
@@ -43,8 +44,10 @@ CREATE TABLE IF NOT EXISTS feature_group_commits (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     group_id INTEGER NOT NULL REFERENCES feature_groups(id) ON DELETE CASCADE,
     delta_version INTEGER NOT NULL,
-    mode TEXT NOT NULL,
+    commit_seq INTEGER,               -- the _lb_commit value of its rows (NULL: not Lakebook's)
+    mode TEXT NOT NULL,               -- append | upsert | an external Delta operation
     rows INTEGER NOT NULL,
+    recovered INTEGER NOT NULL DEFAULT 0, -- recorded from the Delta log after a crash
     statistics TEXT NOT NULL DEFAULT '{}',
     lineage TEXT NOT NULL DEFAULT '{}',
     checks_passed TEXT NOT NULL DEFAULT '[]',
@@ -129,7 +132,8 @@ CREATE TABLE IF NOT EXISTS deployment_stats (
     errors INTEGER NOT NULL DEFAULT 0,
     latency_p50_ms REAL,
     latency_p99_ms REAL,
-    last_request_at TEXT
+    last_request_at TEXT,
+    model_version INTEGER                     -- the version the last answers came from
 );
 
 -- pipelines, schedules and runs

@@ -1,0 +1,493 @@
+"""Feature groups: a named, versioned Delta table of features with keys and an event time.
+
+The offline data of group ``name`` version ``v`` is the plain Delta table
+``<home>/tables/<name>_v<v>`` (any engine can read it). Each insert is one Delta commit,
+checked before it is written, described (statistics, lineage) in the commit itself and in the
+catalog. Every row carries two hidden columns: ``_lb_commit`` (the insert's sequence number,
+increasing with every insert) and ``_lb_row`` (the row's index within its insert).
+"""
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..catalog import from_json, now_utc, to_json
+from ..errors import InvalidInput, LakebookError, NotFound
+from . import checks as checks_mod
+from . import tables
+from .names import COMMIT_COLUMN, HIDDEN_COLUMNS, ROW_COLUMN
+from .schema import canonicalize, conform, require_columns, to_arrow
+from .statistics import compute_statistics
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..lakehouse import Lakehouse
+
+Output = Literal["pandas", "arrow", "duckdb"]
+
+
+@dataclass
+class CommitInfo:
+    """What one insert did: the Delta version it created, rows, checks, statistics, lineage."""
+
+    group: str
+    version: int
+    delta_version: int | None
+    commit_seq: int | None
+    mode: str
+    rows: int
+    checks_passed: list[str] = field(default_factory=list)
+    schema: list[dict[str, Any]] = field(default_factory=list)
+    added_columns: list[str] = field(default_factory=list)
+    statistics: dict[str, Any] = field(default_factory=dict)
+    lineage: dict[str, Any] = field(default_factory=dict)
+    online_rows: int | None = None
+    duration_s: float = 0.0
+    created_at: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def _repr_html_(self) -> str:
+        from .html import commit_html
+        return commit_html(self)
+
+
+class FeatureGroup:
+    """One version of a feature group. Get it from ``lh.feature_group(name)`` or
+    ``lh.create_feature_group(...)``."""
+
+    def __init__(self, lh: "Lakehouse", row: dict[str, Any]) -> None:
+        self._lh = lh
+        self._row = row
+        self.id: int = row["id"]
+        self.name: str = row["name"]
+        self.version: int = row["version"]
+        self.keys: list[str] = from_json(row["keys"], [])
+        self.event_time: str = row["event_time"]
+        self.online: bool = bool(row["online"])
+        self.description: str = row["description"]
+        self.checks: list[str] = from_json(row["checks"], [])
+        self.created_at: str = row["created_at"]
+
+    # -- identity and layout ---------------------------------------------------------------
+    @property
+    def table_path(self) -> Path:
+        """The Delta table holding this group version's offline data."""
+        return self._lh.home / self._row["table_path"]
+
+    @property
+    def online_table(self) -> str:
+        """The name of this group version in the online store."""
+        return f"{self.name}_v{self.version}"
+
+    def _fresh_row(self) -> dict[str, Any]:
+        row = self._lh.catalog.query_one("SELECT * FROM feature_groups WHERE id = ?", (self.id,))
+        if row is None:
+            raise NotFound(f"Feature group {self.name!r} version {self.version} was deleted.",
+                           f"Create it again, or open another version with "
+                           f"lh.feature_group({self.name!r}).")
+        self._row = row
+        return row
+
+    @property
+    def schema(self) -> list[dict[str, Any]] | None:
+        """Columns as ``{"name", "type", "nullable"}`` (hidden columns left out); None before
+        the first insert fixes it."""
+        self._reconcile()
+        return from_json(self._fresh_row()["schema"])
+
+    @property
+    def feature_names(self) -> list[str]:
+        """The schema's columns other than the keys and the event time."""
+        skip = {*self.keys, self.event_time}
+        return [c["name"] for c in (self.schema or []) if c["name"] not in skip]
+
+    def delta_version(self) -> int | None:
+        """The Delta table's current version; None while nothing was inserted."""
+        table = tables.open_table(self.table_path)
+        return None if table is None else table.version()
+
+    def parquet_files(self, version: int | None = None) -> list[str]:
+        """Absolute paths of the Parquet files making up the table at Delta ``version``
+        (default: current)."""
+        table = self._open(version)
+        if table is None:
+            return []
+        return [u[len("file://"):] if u.startswith("file://") else u for u in table.file_uris()]
+
+    def _open(self, as_of: int | str | datetime | None = None):
+        if not tables.exists(self.table_path):
+            if as_of is not None:
+                raise NotFound(f"Feature group {self.name!r} version {self.version} has no data "
+                               f"yet, so it has no Delta version {as_of!r}.",
+                               "Insert data first (fg.insert(df)).")
+            return None
+        from deltalake import DeltaTable
+        if as_of is None:
+            return DeltaTable(str(self.table_path))
+        if isinstance(as_of, bool) or not isinstance(as_of, (int, str, datetime)):
+            raise InvalidInput(f"as_of={as_of!r} is neither a Delta version (int) nor a time.",
+                               "Pass as_of=3 or as_of='2024-05-01T12:00:00Z'.")
+        current = DeltaTable(str(self.table_path))
+        if isinstance(as_of, int):
+            if not 0 <= as_of <= current.version():
+                raise NotFound(f"Feature group {self.name!r} version {self.version} has no Delta "
+                               f"version {as_of} (it has 0 to {current.version()}).",
+                               "See fg.commits() for the versions and their times.")
+            return DeltaTable(str(self.table_path), version=as_of)
+        when = _to_utc(as_of, "as_of")
+        try:
+            current.load_as_version(when)
+        except Exception as exc:  # deltalake raises a generic error for a time before v0
+            raise NotFound(f"Feature group {self.name!r} version {self.version} has no data as "
+                           f"of {when.isoformat()} ({exc}).",
+                           "See fg.commits() for the commit times.") from None
+        return current
+
+    # -- writing ---------------------------------------------------------------------------
+    def insert(self, df: Any, mode: str = "append", evolve: bool = False,
+               lineage: dict[str, Any] | None = None, utc: bool = False,
+               statistics: bool = True) -> CommitInfo:
+        """Insert a pandas DataFrame or Arrow table as one atomic Delta commit.
+
+        ``mode="append"`` adds the rows; ``mode="upsert"`` replaces rows with the same keys and
+        event time (the data may hold each key/event-time pair once). The first insert fixes
+        the schema; later inserts must match it, except that ``evolve=True`` adds new columns
+        as nullable features. The event time must be timezone-aware (stored in UTC) unless
+        ``utc=True`` says naive times are UTC. Checks run before the commit: a failure
+        raises :class:`~kernel_magics.errors.CheckFailed` and writes nothing.
+        """
+        started = time.perf_counter()
+        if mode not in ("append", "upsert"):
+            raise InvalidInput(f"Unknown insert mode {mode!r}.", "Use mode='append' or 'upsert'.")
+        table = canonicalize(to_arrow(df, f"the data for feature group {self.name!r}"),
+                             self.event_time, utc, self.name)
+        self._reconcile()
+        fixed = from_json(self._fresh_row()["schema"])
+        require_columns(table, self.keys, self.name)
+        # null keys first: pandas turns an int key with a None into floats
+        passed = checks_mod.run_checks(table, [], self.keys, self.event_time, self.name)
+        table, schema, added = conform(table, fixed, self.name, evolve, self.keys,
+                                       self.event_time)
+        passed += checks_mod.run_checks(table, self.checks, [], "", self.name)
+        if mode == "upsert":
+            checks_mod.duplicate_rows(table, self.keys, self.event_time, self.name)
+            passed.append("unique (keys, event time)")
+        lineage = dict(lineage or {})
+        if table.num_rows == 0:
+            return CommitInfo(self.name, self.version, None, None, mode, 0, passed, schema,
+                              [], {}, lineage, None, time.perf_counter() - started, now_utc())
+        stats = compute_statistics(table) if statistics else {}
+        seq = self._next_seq()
+        n = table.num_rows
+        data = table.append_column(pa.field(COMMIT_COLUMN, pa.int64()), _full(n, seq))
+        data = data.append_column(pa.field(ROW_COLUMN, pa.int64()), _arange(n))
+        created_at = now_utc()
+        meta = {"seq": seq, "mode": mode, "rows": n, "statistics": stats, "lineage": lineage,
+                "checks_passed": passed, "schema": schema, "group": self.name,
+                "group_version": self.version, "created_at": created_at,
+                "duration_s": time.perf_counter() - started}
+
+        def recheck_schema() -> None:
+            # another writer may have fixed or evolved the schema since we looked
+            if from_json(self._fresh_row()["schema"]) != fixed:
+                self._reconcile()
+                now = from_json(self._fresh_row()["schema"])
+                if now != fixed:
+                    conform(table, now, self.name, evolve, self.keys, self.event_time)
+
+        try:
+            delta_version = tables.commit(self.table_path, data, mode, self.keys,
+                                          self.event_time, meta, evolve=evolve or bool(added),
+                                          before_attempt=recheck_schema)
+        except tables.SchemaMismatchError as exc:
+            raise InvalidInput(f"Feature group {self.name!r}: the Delta table refused the data "
+                               f"({exc}). Nothing was written.",
+                               "Another writer changed the schema; read fg.schema and retry.") \
+                from None
+        meta["duration_s"] = time.perf_counter() - started
+        self._after_delta_commit(delta_version, meta)
+        info = CommitInfo(self.name, self.version, delta_version, seq, mode, n, passed, schema,
+                          added, stats, lineage, None, 0.0, created_at)
+        if self.online:
+            info.online_rows = self._online_upsert(table, delta_version)
+        info.duration_s = time.perf_counter() - started
+        return info
+
+    def _after_delta_commit(self, delta_version: int, meta: dict[str, Any]) -> None:
+        """Record a landed Delta commit in the catalog (what reconciliation also does)."""
+        self._record(delta_version, meta, recovered=False)
+
+    def _online_upsert(self, table: pa.Table, delta_version: int) -> int:
+        try:
+            return self._lh.online_store.upsert(self.online_table, self.keys, self.event_time,
+                                                table)
+        except LakebookError:
+            raise
+        except Exception as exc:
+            raise LakebookError(
+                f"Feature group {self.name!r}: the insert was committed offline (Delta version "
+                f"{delta_version}) but the online store could not be updated ({exc}).",
+                "Once the online store is reachable, run fg.sync_online().") from exc
+
+    def sync_online(self) -> int:
+        """Load the latest row per key of the offline table into the online store."""
+        if not self.online:
+            raise InvalidInput(f"Feature group {self.name!r} is not online.",
+                               "Create a version with online=True (--online).")
+        table = self.read(output="arrow")
+        if table.num_rows == 0:
+            return 0
+        return self._lh.online_store.upsert(self.online_table, self.keys, self.event_time,
+                                            table)
+
+    def _next_seq(self) -> int:
+        with self._lh.catalog.transaction() as conn:
+            conn.execute("UPDATE feature_groups SET commit_seq = commit_seq + 1 WHERE id = ?",
+                         (self.id,))
+            row = conn.execute("SELECT commit_seq FROM feature_groups WHERE id = ?",
+                               (self.id,)).fetchone()
+        if row is None:
+            self._fresh_row()  # raises NotFound: deleted meanwhile
+        return int(row[0])
+
+    def _record(self, delta_version: int, meta: dict[str, Any], recovered: bool) -> None:
+        schema = meta.get("schema")
+        with self._lh.catalog.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO feature_group_commits(group_id, delta_version, commit_seq,"
+                " mode, rows, recovered, statistics, lineage, checks_passed, duration_s,"
+                " created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (self.id, delta_version, meta.get("seq"), meta.get("mode", "unknown"),
+                 int(meta.get("rows") or 0), int(recovered), to_json(meta.get("statistics") or {}),
+                 to_json(meta.get("lineage") or {}), to_json(meta.get("checks_passed") or []),
+                 meta.get("duration_s"), meta.get("created_at") or now_utc()))
+            row = conn.execute("SELECT schema, commit_seq FROM feature_groups WHERE id = ?",
+                               (self.id,)).fetchone()
+            if row is None:
+                return
+            current = from_json(row[0])
+            # the schema only grows (first insert, then evolutions)
+            if schema and (current is None or len(schema) > len(current)):
+                conn.execute("UPDATE feature_groups SET schema = ? WHERE id = ?",
+                             (to_json(schema), self.id))
+            seq = meta.get("seq")
+            if seq is not None and seq > row[1]:
+                conn.execute("UPDATE feature_groups SET commit_seq = ? WHERE id = ?",
+                             (seq, self.id))
+            conn.execute("UPDATE feature_groups SET updated_at = ? WHERE id = ?",
+                         (now_utc(), self.id))
+
+    def _reconcile(self) -> list[int]:
+        """Record Delta commits the catalog does not know (a writer died after its commit
+        landed, or another engine wrote to the table). Returns the versions recorded."""
+        table = tables.open_table(self.table_path)
+        if table is None:
+            return []
+        current = table.version()
+        recorded = {r["delta_version"] for r in self._lh.catalog.query(
+            "SELECT delta_version FROM feature_group_commits WHERE group_id = ?", (self.id,))}
+        missing = [v for v in range(current + 1) if v not in recorded]
+        if not missing:
+            return []
+        found = []
+        for entry in table.history(current - min(missing) + 1):
+            version = int(entry.get("version", -1))
+            if version not in missing:
+                continue
+            meta = tables.commit_metadata(entry)
+            if meta is None:  # not written by Lakebook: record what the Delta log says
+                metrics = entry.get("operationMetrics") or {}
+                rows = metrics.get("num_added_rows", metrics.get("num_output_rows", 0))
+                ts = entry.get("timestamp")
+                meta = {"mode": str(entry.get("operation", "external")).lower(), "rows": rows,
+                        "lineage": {"external": True, "operation": entry.get("operation")},
+                        "created_at": datetime.fromtimestamp(ts / 1000, timezone.utc).isoformat()
+                        if ts else None}
+            self._record(version, meta, recovered=True)
+            found.append(version)
+        if found:
+            self._lh.catalog.record_event("feature_group.reconciled", self.online_table,
+                                          {"delta_versions": found})
+        return found
+
+    # -- reading ---------------------------------------------------------------------------
+    def read(self, as_of: int | str | datetime | None = None, start: Any = None,
+             end: Any = None, columns: list[str] | None = None, output: Output = "pandas",
+             hidden: bool = False) -> Any:
+        """The group's rows, in insertion order.
+
+        ``as_of``: a Delta version (int) or a time (the table as it was then). ``start`` /
+        ``end``: event-time window ``start <= t < end`` (naive times are taken as UTC).
+        ``output``: ``"pandas"``, ``"arrow"`` or ``"duckdb"`` (a DuckDB relation).
+        ``hidden=True`` keeps ``_lb_commit`` and ``_lb_row``.
+        """
+        if output not in ("pandas", "arrow", "duckdb"):
+            raise InvalidInput(f"Unknown output {output!r}.",
+                               "Use output='pandas', 'arrow' or 'duckdb'.")
+        delta = self._open(as_of)
+        schema = from_json(self._fresh_row()["schema"]) or []
+        if delta is None:
+            from .schema import arrow_schema
+            try:
+                result = arrow_schema(schema).empty_table()
+            except ValueError:
+                result = pa.table({})
+        else:
+            dataset = delta.to_pyarrow_dataset()
+            names = dataset.schema.names
+            wanted = list(columns) if columns is not None else [
+                n for n in names if hidden or n not in HIDDEN_COLUMNS]
+            unknown = [c for c in wanted if c not in names]
+            if unknown:
+                raise InvalidInput(f"Feature group {self.name!r} has no column(s) "
+                                   f"{', '.join(map(repr, unknown))}.",
+                                   f"Its columns are: {', '.join(self.feature_names_all(names))}.")
+            expr = None
+            if start is not None:
+                expr = pc.field(self.event_time) >= pa.scalar(_to_utc(start, "start"),
+                                                              pa.timestamp("us", tz="UTC"))
+            if end is not None:
+                e = pc.field(self.event_time) < pa.scalar(_to_utc(end, "end"),
+                                                          pa.timestamp("us", tz="UTC"))
+                expr = e if expr is None else expr & e
+            scan = list(dict.fromkeys([*wanted, *HIDDEN_COLUMNS]))
+            result = dataset.to_table(columns=scan, filter=expr)
+            if result.num_rows > 1:
+                result = result.take(pc.sort_indices(
+                    result, [(COMMIT_COLUMN, "ascending"), (ROW_COLUMN, "ascending")]))
+            result = result.select(wanted)
+        if output == "arrow":
+            return result
+        if output == "duckdb":
+            import duckdb
+            return duckdb.from_arrow(result)
+        return result.to_pandas()
+
+    @staticmethod
+    def feature_names_all(names: list[str]) -> list[str]:
+        return [n for n in names if n not in HIDDEN_COLUMNS]
+
+    # -- history ---------------------------------------------------------------------------
+    def commits(self) -> list[dict[str, Any]]:
+        """The group's commits, newest first: Delta version, mode, rows, checks, lineage,
+        duration and time (statistics via :meth:`statistics`)."""
+        self._reconcile()
+        rows = self._lh.catalog.query(
+            "SELECT delta_version, commit_seq, mode, rows, recovered, checks_passed, lineage,"
+            " duration_s, created_at FROM feature_group_commits WHERE group_id = ?"
+            " ORDER BY delta_version DESC", (self.id,))
+        for r in rows:
+            r["checks_passed"] = from_json(r["checks_passed"], [])
+            r["lineage"] = from_json(r["lineage"], {})
+            r["recovered"] = bool(r["recovered"])
+        return rows
+
+    def statistics(self, delta_version: int | None = None) -> dict[str, Any]:
+        """Statistics of the rows of one commit (default: the latest commit that has them):
+        ``{"rows", "columns": {name: {count, nulls, distinct, min, max, mean, stddev,
+        histogram}}, "delta_version"}``."""
+        self._reconcile()
+        if delta_version is None:
+            row = self._lh.catalog.query_one(
+                "SELECT delta_version, statistics FROM feature_group_commits WHERE group_id = ?"
+                " AND statistics != '{}' ORDER BY delta_version DESC LIMIT 1", (self.id,))
+        else:
+            row = self._lh.catalog.query_one(
+                "SELECT delta_version, statistics FROM feature_group_commits WHERE group_id = ?"
+                " AND delta_version = ?", (self.id, delta_version))
+            if row is None:
+                raise NotFound(f"Feature group {self.name!r} has no commit at Delta version "
+                               f"{delta_version}.", "See fg.commits() for its versions.")
+        if row is None:
+            return {}
+        return {**from_json(row["statistics"], {}), "delta_version": row["delta_version"]}
+
+    def versions(self) -> list[dict[str, Any]]:
+        """Every version of this group name: version, keys, event time, online, schema,
+        commits, rows and creation time."""
+        return self._lh.features._versions(self.name)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def delete(self) -> None:
+        """Delete this group version: its catalog entry, its commits, its Delta table and its
+        online rows. Other versions stay."""
+        self._lh.catalog.execute("DELETE FROM feature_groups WHERE id = ?", (self.id,))
+        self._lh.catalog.record_event("feature_group.deleted", self.online_table,
+                                      {"name": self.name, "version": self.version})
+        shutil.rmtree(self.table_path, ignore_errors=True)
+        if self.online:
+            try:
+                self._lh.online_store.drop(self.online_table)
+            except ModuleNotFoundError:
+                pass
+
+    # -- views -----------------------------------------------------------------------------
+    def select(self, features: list[str]):
+        """A selection of this group's features, to build a feature view from."""
+        from .views import FeatureSelection
+        return FeatureSelection(self, features)
+
+    def select_all(self):
+        from .views import FeatureSelection
+        return FeatureSelection(self, None)
+
+    # -- display ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description (what the REST API lists)."""
+        row = self._fresh_row()
+        last = self._lh.catalog.query_one(
+            "SELECT COUNT(*) AS commits, MAX(delta_version) AS delta_version,"
+            " MAX(created_at) AS last_commit_at FROM feature_group_commits WHERE group_id = ?",
+            (self.id,))
+        return {"name": self.name, "version": self.version, "keys": self.keys,
+                "event_time": self.event_time, "online": self.online,
+                "description": self.description, "checks": self.checks,
+                "schema": from_json(row["schema"]), "table_path": str(self.table_path),
+                "created_at": self.created_at, "updated_at": row["updated_at"], **last}
+
+    def _repr_html_(self) -> str:
+        from .html import group_html
+        return group_html(self)
+
+    def __repr__(self) -> str:
+        return (f"FeatureGroup({self.name!r}, version={self.version}, keys={self.keys}, "
+                f"event_time={self.event_time!r}, online={self.online})")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FeatureGroup) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(("FeatureGroup", self.id))
+
+
+def _arange(n: int) -> pa.Array:
+    import numpy as np
+    return pa.array(np.arange(n, dtype=np.int64))
+
+
+def _full(n: int, value: int) -> pa.Array:
+    import numpy as np
+    return pa.array(np.full(n, value, dtype=np.int64))
+
+
+def _to_utc(value: Any, what: str) -> datetime:
+    """A time from a datetime, pandas Timestamp or ISO string; naive means UTC."""
+    import pandas as pd
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"{what}={value!r} is not a time ({exc}).",
+                           f"Pass {what} as a datetime or an ISO string such as "
+                           "'2024-05-01T00:00:00Z'.") from None
+    if ts is pd.NaT:
+        raise InvalidInput(f"{what} is empty.", f"Pass a time for {what}.")
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts.to_pydatetime()

@@ -1,0 +1,95 @@
+"""Descriptive statistics of the rows of one commit, computed by DuckDB over Arrow.
+
+Per column: count, nulls, approximate distinct count, min and max; for numeric columns also
+mean, standard deviation and a 10-bin equal-width histogram. Values are JSON-ready (times as
+ISO strings, no NaN/Infinity) so they can live in the catalog and in a Delta commit's metadata.
+"""
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+
+from .checks import connect
+from .names import HIDDEN_PREFIX, quote_ident
+
+BINS = 10
+_TABLE = "incoming"
+
+
+def _is_numeric(typ: pa.DataType) -> bool:
+    return pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_decimal(typ)
+
+
+def _orderable(typ: pa.DataType) -> bool:
+    return (_is_numeric(typ) or pa.types.is_string(typ) or pa.types.is_temporal(typ)
+            or pa.types.is_boolean(typ) or pa.types.is_large_string(typ))
+
+
+def _json(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Decimal):
+        return _json(float(value))
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    return str(value)
+
+
+def compute_statistics(table: pa.Table) -> dict[str, Any]:
+    """Statistics of ``table`` (hidden ``_lb_`` columns left out)."""
+    fields = [f for f in table.schema if not f.name.startswith(HIDDEN_PREFIX)]
+    stats: dict[str, Any] = {"rows": table.num_rows, "columns": {}}
+    if not fields:
+        return stats
+    con = connect()
+    con.register(_TABLE, table)
+    exprs: list[str] = []
+    layout: list[tuple[str, list[str]]] = []
+    for f in fields:
+        q = quote_ident(f.name)
+        names = ["count", "distinct"]
+        exprs += [f"count({q})", f"approx_count_distinct({q})"]
+        if _orderable(f.type):
+            names += ["min", "max"]
+            exprs += [f"min({q})", f"max({q})"]
+        if _is_numeric(f.type):
+            names += ["mean", "stddev"]
+            exprs += [f"avg({q}::DOUBLE)", f"stddev_samp({q}::DOUBLE)"]
+        layout.append((f.name, names))
+    row = con.execute(f"SELECT {', '.join(exprs)} FROM {_TABLE}").fetchone()
+    values = iter(row)
+    numeric_ranges: dict[str, tuple[float, float]] = {}
+    for f, (name, names) in zip(fields, layout):
+        col = {"type": str(f.type)}
+        for key in names:
+            col[key] = _json(next(values))
+        col["nulls"] = table.num_rows - (col["count"] or 0)
+        stats["columns"][name] = col
+        if _is_numeric(f.type) and col.get("min") is not None and col.get("max") is not None:
+            numeric_ranges[name] = (float(col["min"]), float(col["max"]))
+    hist_exprs, hist_meta = [], []
+    for name, (lo, hi) in numeric_ranges.items():
+        if hi > lo:
+            width = (hi - lo) / BINS
+            edges = [lo + width * i for i in range(BINS + 1)]
+            edges[-1] = hi
+        else:
+            edges = [lo, hi]
+        bounds = ", ".join(repr(e) for e in edges[1:])
+        hist_exprs.append(f"histogram({quote_ident(name)}::DOUBLE, [{bounds}]::DOUBLE[])")
+        hist_meta.append((name, edges))
+    if hist_exprs:
+        row = con.execute(f"SELECT {', '.join(hist_exprs)} FROM {_TABLE}").fetchone()
+        for (name, edges), counts in zip(hist_meta, row):
+            counts = counts or {}
+            stats["columns"][name]["histogram"] = {
+                "edges": [_json(e) for e in edges],
+                "counts": [int(counts.get(b, 0)) for b in edges[1:]]}
+    con.close()
+    return stats

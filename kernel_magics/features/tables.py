@@ -1,0 +1,108 @@
+"""Delta Lake I/O for feature groups: one insert is one Delta commit, retried on conflicts.
+
+Every Lakebook commit carries its own description in the Delta commit's metadata (key
+``lakebook``: sequence number, mode, rows, statistics, lineage, schema). The Delta log is thus
+the truth: a commit that the catalog never recorded (the process died between the two) is
+found and recorded from the log on the next open (see ``FeatureGroup._reconcile``).
+"""
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake.exceptions import CommitFailedError, DeltaError, SchemaMismatchError
+
+from ..errors import Conflict
+from .names import quote_ident
+
+METADATA_KEY = "lakebook"
+COMMIT_RETRIES = 40  # our own loop, on top of delta-rs's internal retries
+
+
+def exists(path: Path) -> bool:
+    return (Path(path) / "_delta_log").is_dir() and DeltaTable.is_deltatable(str(path))
+
+
+def open_table(path: Path, version: int | None = None) -> DeltaTable | None:
+    """The Delta table at ``path`` (at ``version``), or None when nothing was written yet."""
+    if not exists(path):
+        return None
+    return DeltaTable(str(path), version=version)
+
+
+def commit_metadata(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """Lakebook's description of a Delta history entry, None for other writers' commits."""
+    value = entry.get(METADATA_KEY)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return None
+    return value if isinstance(value, dict) else None
+
+
+def _is_conflict(exc: Exception) -> bool:
+    if isinstance(exc, CommitFailedError):
+        return True
+    text = str(exc).lower()
+    # two first inserts racing to create the table, or a transaction log race
+    return any(s in text for s in ("already exists", "version mismatch", "conflict",
+                                   "concurrent", "transaction failed"))
+
+
+def commit(path: Path, data: pa.Table, mode: str, keys: list[str], event_time: str,
+           metadata: dict[str, Any], evolve: bool = False,
+           before_attempt: Any = None) -> int:
+    """Write ``data`` as one Delta commit (``append`` or ``upsert``) and return its version.
+
+    Upsert is a Delta MERGE on the keys and event time: a matching row is replaced, any other
+    is inserted. Commit conflicts with concurrent writers are retried with jittered backoff;
+    ``before_attempt()`` runs before each attempt (the caller re-checks its schema there).
+    """
+    seq = metadata["seq"]
+    props = CommitProperties(custom_metadata={METADATA_KEY: json.dumps(metadata, default=str)})
+    for attempt in range(COMMIT_RETRIES):
+        if before_attempt is not None:
+            before_attempt()
+        try:
+            table = open_table(path)
+            if table is None or mode == "append" or table.version() < 0:
+                write_deltalake(str(path), data, mode="append",
+                                schema_mode="merge" if evolve else None,
+                                commit_properties=props)
+            else:
+                cond = " AND ".join(f"t.{quote_ident(c)} = s.{quote_ident(c)}"
+                                    for c in [*keys, event_time])
+                (table.merge(data, predicate=cond, source_alias="s", target_alias="t",
+                             merge_schema=evolve, commit_properties=props)
+                 .when_matched_update_all().when_not_matched_insert_all().execute())
+            return find_commit(path, seq)
+        except SchemaMismatchError:
+            raise
+        except (CommitFailedError, DeltaError, OSError) as exc:
+            if not _is_conflict(exc) or attempt == COMMIT_RETRIES - 1:
+                if _is_conflict(exc):
+                    raise Conflict(f"The insert could not be committed after {attempt + 1} "
+                                   f"attempts: other writers kept committing first ({exc}).",
+                                   "Insert again; nothing was written.") from exc
+                raise
+            time.sleep(min(1.0, 0.02 * 2 ** min(attempt, 6)) * (0.5 + random.random()))
+    raise AssertionError("unreachable")
+
+
+def find_commit(path: Path, seq: int) -> int:
+    """The Delta version of the commit carrying Lakebook sequence number ``seq``."""
+    table = DeltaTable(str(path))
+    for limit in (20, None):
+        for entry in table.history(limit):
+            meta = commit_metadata(entry)
+            if meta is not None and meta.get("seq") == seq:
+                return int(entry["version"])
+    raise RuntimeError(f"commit {seq} not found in the Delta log of {path}")
