@@ -1,0 +1,333 @@
+"""A deployment: a model (by alias or version) and a feature view, answering predictions.
+
+``deployment.predict({"cc_num": 42})`` looks the entity's feature vector up in the online
+store, adds request-time features the caller passed, runs the model and returns a JSON-ready
+answer; ``deployment.batch(start, end)`` scores the view's rows for a window into Delta. The
+REST handlers, ``lakebook serve`` and ``%%inference`` are thin doors onto these two methods.
+"""
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InvalidInput, LakebookError
+from ..widgets.html import card
+from .inference_log import InferenceLog, Record
+from .model_cache import ModelCache, Served
+from .protocol import PredictRequest, parse_request
+from .resolver import check_kind
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..lakehouse import Lakehouse
+    from .batch import BatchResult
+
+
+class PredictionFailed(LakebookError):
+    """The model raised while predicting: the server's side, not the caller's."""
+
+    http_status = 500
+
+
+@dataclass
+class Answer:
+    """What one scoring request produced (before a front door formats it)."""
+
+    request_id: str
+    model: str
+    version: int
+    #: one dict per input row: keys, prediction, probabilities, found
+    rows: list[dict[str, Any]]
+    predictions: list[Any]
+    single: bool = False
+
+    def lakebook(self) -> dict[str, Any]:
+        """Lakebook's answer: ``{"predictions": [...], "model": {...}, "request_id"}``."""
+        return {"predictions": self.rows, "model": {"name": self.model, "version": self.version},
+                "request_id": self.request_id}
+
+    def mlflow(self) -> dict[str, Any]:
+        """MLflow's answer: ``{"predictions": [value, ...]}``."""
+        return {"predictions": self.predictions}
+
+
+class Deployment:
+    """One deployment of a lakehouse (get it with ``lh.deployment(name)``)."""
+
+    def __init__(self, lh: "Lakehouse", name: str, resolver: Any | None = None,
+                 refresh_s: float | None = None) -> None:
+        from .resolver import LakehouseResolver
+        self.lh = lh
+        self.name = name
+        self.resolver = resolver or LakehouseResolver(lh)
+        serve_cfg = lh.config.raw.get("serve", {})
+        if refresh_s is None:
+            refresh_s = float(serve_cfg.get("refresh_ms", 250)) / 1000
+        self.cache = ModelCache(self.resolver, name, refresh_s=refresh_s)
+        self._log: InferenceLog | None = None
+        self._flush_s = float(serve_cfg.get("log_flush_ms", 1000)) / 1000
+
+    # -- what it serves --------------------------------------------------------------------
+    @property
+    def served(self) -> Served:
+        return self.cache.current()
+
+    @property
+    def target(self):
+        return self.served.target
+
+    @property
+    def model_name(self) -> str:
+        return self.served.model.name
+
+    @property
+    def model_version(self) -> int:
+        return self.served.model.version
+
+    @property
+    def log(self) -> InferenceLog:
+        """The deployment's inference log (opened on first use)."""
+        if self._log is None:
+            self._log = InferenceLog(self.lh, self.name, flush_s=self._flush_s)
+        return self._log
+
+    def input_columns(self) -> list[str]:
+        """What a positional row means: the view's keys, or the model's input columns."""
+        served = self.served
+        if served.view is not None:
+            return list(served.keys)
+        return list(served.model.input_columns or [])
+
+    # -- online ----------------------------------------------------------------------------
+    def predict(self, entry_or_entries: dict[str, Any] | list[dict[str, Any]],
+                features: dict[str, Any] | list[dict[str, Any]] | None = None
+                ) -> dict[str, Any] | list[dict[str, Any]]:
+        """Predict for one entity (a dict of its keys) or a list of them.
+
+        ``features`` are request-time features (one dict per entity) that the store does not
+        hold or that override it. Returns, per entity, its keys, ``prediction``,
+        ``probabilities`` (classifiers), ``found`` (False when the key is unknown and the
+        caller did not pass every feature: the prediction is then null), and ``model``.
+        """
+        payload: dict[str, Any] = {"entries": entry_or_entries}
+        if features is not None:
+            payload["features"] = features
+        answer = self.predict_request(parse_request(payload, allow_mlflow=False))
+        model = {"name": answer.model, "version": answer.version}
+        rows = [{**row, "model": model} for row in answer.rows]
+        return rows[0] if answer.single else rows
+
+    def predict_body(self, payload: Any, source: str = "rest") -> Answer:
+        """Score a decoded JSON body in any accepted format (see ``protocol``)."""
+        return self.predict_request(parse_request(payload))
+
+    def predict_request(self, req: PredictRequest) -> Answer:
+        """Score one parsed request; the answer is logged, a failure is counted, not logged."""
+        t0 = time.perf_counter()
+        served = self.served
+        model = served.model
+        try:
+            X, entries, predictable = self._inputs(served, req)
+        except LakebookError:
+            self.log.count_error()
+            raise
+        idx = [i for i, ok in enumerate(predictable) if ok]
+        preds: list[Any] = []
+        proba = None
+        if idx:
+            Xp = X if len(idx) == len(X) else X.iloc[idx]
+            try:
+                raw, proba = model.predict(Xp)
+            except Exception as exc:
+                self.log.count_error()
+                raise PredictionFailed(
+                    f"Model {model.name} v{model.version} of deployment {self.name!r} failed "
+                    f"to predict: {type(exc).__name__}: {_short(exc)}",
+                    "Check the values sent against the model's input schema.") from None
+            preds = _json_values(raw)
+        rows: list[dict[str, Any]] = []
+        out_preds: list[Any] = []
+        j = 0
+        for i, ok in enumerate(predictable):
+            row: dict[str, Any] = dict(entries[i]) if entries is not None else {}
+            if ok:
+                row["prediction"] = preds[j]
+                if proba is not None:
+                    row["probabilities"] = {str(c): float(p)
+                                            for c, p in zip(model.classes, proba[j])}
+                row["found"] = True
+                out_preds.append(preds[j])
+                j += 1
+            else:
+                row["prediction"] = None
+                row["found"] = False
+                out_preds.append(None)
+            rows.append(row)
+        request_id = uuid.uuid4().hex
+        latency_ms = (time.perf_counter() - t0) * 1000
+        self.log.append(Record(ts=time.time(), request_id=request_id, model=model.name,
+                               model_version=model.version, entries=entries, X=X, rows=idx,
+                               predictions=preds, proba=proba, classes=model.classes,
+                               latency_ms=latency_ms))
+        return Answer(request_id=request_id, model=model.name, version=model.version,
+                      rows=rows, predictions=out_preds, single=req.single)
+
+    def _inputs(self, served: Served, req: PredictRequest
+                ) -> tuple[pd.DataFrame, list[dict[str, Any]] | None, list[bool]]:
+        """The model's input frame, the entities' keys and which rows can be predicted."""
+        model = served.model
+        rows = req.rows
+        if req.positional is not None:
+            columns = self.input_columns()
+            rows = []
+            for i, values in enumerate(req.positional):
+                if len(values) != len(columns):
+                    raise InvalidInput(
+                        f"Row {i} has {len(values)} value(s) but deployment {self.name!r} "
+                        f"takes {len(columns)} ({', '.join(columns)}).",
+                        "Send rows with column names (dataframe_split with 'columns', or "
+                        "dataframe_records) or one value per column in that order.")
+                rows.append(dict(zip(columns, values)))
+        self._check_types(model, rows)
+        if served.view is None:
+            return self._model_only_inputs(model, rows)
+        keys = served.keys
+        entries, passed = [], []
+        any_passed = False
+        for i, row in enumerate(rows):
+            missing = [k for k in keys if row.get(k) is None]
+            if missing:
+                raise InvalidInput(
+                    f"Row {i} has no value for the key {', '.join(map(repr, missing))} of "
+                    f"deployment {self.name!r}.",
+                    f"Each entry names its entity by {', '.join(keys)}.")
+            entries.append({k: row[k] for k in keys})
+            extra = {k: v for k, v in row.items() if k not in keys}
+            any_passed = any_passed or bool(extra)
+            passed.append(extra)
+        if not rows:
+            columns = list(model.input_columns or served.view.features)
+            return pd.DataFrame(columns=columns), entries, []
+        vectors = served.view.feature_vectors(entries, passed if any_passed else None)
+        columns = list(model.input_columns or served.view.features)
+        absent = [c for c in columns if c not in vectors.columns]
+        if absent:
+            raise InvalidInput(
+                f"Model {model.name} v{model.version} needs {', '.join(map(repr, absent))}, "
+                f"which feature view {served.view.name!r} does not provide.",
+                "Pass it in 'features' with each entry (request-time features).")
+        X = vectors if list(vectors.columns) == columns else vectors[columns]
+        found = vectors["_found"].tolist() if "_found" in vectors.columns else [True] * len(rows)
+        predictable = [bool(f) or all(c in p for c in columns) for f, p in zip(found, passed)]
+        return X, entries, predictable
+
+    def _model_only_inputs(self, model, rows: list[dict[str, Any]]
+                           ) -> tuple[pd.DataFrame, None, list[bool]]:
+        columns = list(model.input_columns or (rows[0].keys() if rows else []))
+        for i, row in enumerate(rows):
+            missing = [c for c in columns if c not in row]
+            if missing:
+                raise InvalidInput(
+                    f"Row {i} has no value for {', '.join(map(repr, missing[:5]))} (model "
+                    f"{model.name} v{model.version} takes {', '.join(columns)}).",
+                    "Send every input column of the model.")
+            unknown = [c for c in row if c not in columns]
+            if unknown:
+                raise InvalidInput(f"Row {i} has unknown column(s) "
+                                   f"{', '.join(map(repr, unknown[:5]))}.",
+                                   f"Model {model.name} takes {', '.join(columns)}.")
+        X = pd.DataFrame(rows, columns=columns)
+        return X, None, [True] * len(rows)
+
+    @staticmethod
+    def _check_types(model, rows: list[dict[str, Any]]) -> None:
+        types = model.input_types
+        if not types:
+            return
+        for i, row in enumerate(rows):
+            for name, value in row.items():
+                kind = types.get(name)
+                if kind and not check_kind(value, kind):
+                    raise InvalidInput(
+                        f"Row {i}: {name!r} must be a {kind}, not {type(value).__name__} "
+                        f"{_short(value)}.",
+                        f"Model {model.name} v{model.version} was trained with {name!r} "
+                        f"as a {kind}.")
+
+    # -- batch -----------------------------------------------------------------------------
+    def batch(self, start: Any = None, end: Any = None, output: str | None = None,
+              df: pd.DataFrame | None = None) -> "BatchResult":
+        """Score the view's rows with event time in ``[start, end)`` (or ``df``) and append
+        them to ``predictions_<name>`` (or ``output``) and to the inference log."""
+        from .batch import run_batch
+        return run_batch(self, start=start, end=end, output=output, df=df)
+
+    # -- housekeeping ----------------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        """Requests, errors and latency as last flushed to the catalog."""
+        row = self.lh.catalog.query_one("SELECT * FROM deployment_stats WHERE name = ?",
+                                        (self.name,))
+        return dict(row) if row else {"name": self.name, "requests": 0, "errors": 0}
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready summary (spec, the version served now, stats)."""
+        from .service import deployment_row
+        info = deployment_row(self.lh, self.name)
+        try:
+            served = self.served
+            info["serving"] = {"model": served.model.name, "version": served.model.version,
+                               "view": served.target.view,
+                               "view_version": served.target.view_version}
+        except LakebookError as exc:
+            info["serving"] = {"error": exc.message}
+        info["stats"] = self.stats()
+        return info
+
+    def flush(self) -> None:
+        """Write the buffered inference log now."""
+        if self._log is not None:
+            self._log.flush()
+
+    def close(self) -> None:
+        if self._log is not None:
+            self._log.close()
+
+    def _repr_html_(self) -> str:
+        info = self.describe()
+        serving = info.get("serving", {})
+        stats = info.get("stats", {})
+        rows = [("model", f"{info['model']} "
+                 + (f"@{info['alias']}" if info.get("alias") else f"v{info.get('version')}")),
+                ("serving", f"v{serving['version']}" if "version" in serving
+                 else serving.get("error", "")),
+                ("view", f"{serving.get('view')} v{serving.get('view_version')}"
+                 if serving.get("view") else "(none: rows are the model's input)"),
+                ("kind", info.get("kind")),
+                ("endpoint", f"/lakebook/api/deployments/{self.name}/predict"),
+                ("requests", stats.get("requests", 0)),
+                ("errors", stats.get("errors", 0))]
+        if stats.get("latency_p50_ms") is not None:
+            rows.append(("latency p50 / p99",
+                         f"{stats['latency_p50_ms']:.2f} / {stats['latency_p99_ms']:.2f} ms"))
+        return card(f"Deployment {self.name}", rows)
+
+    def __repr__(self) -> str:
+        return f"Deployment({self.name!r})"
+
+
+def _json_values(values: np.ndarray) -> list[Any]:
+    """Model outputs as plain JSON values (NaN becomes null)."""
+    out = values.tolist()
+    if values.dtype.kind == "f":
+        out = [None if isinstance(v, float) and math.isnan(v) else v for v in out]
+    return out
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"

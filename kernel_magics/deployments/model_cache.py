@@ -1,0 +1,104 @@
+"""The model a deployment serves, swapped atomically when its alias (or the deployment) moves.
+
+A request reads one immutable :class:`Served` snapshot (model, view, target) through
+:meth:`ModelCache.current`. At most every ``refresh_s`` seconds one caller re-reads the
+deployment's target in the catalog (cheap: one row and one alias); when it changed, the new
+model version is loaded completely *before* the snapshot reference is replaced, so a request
+sees either the old model or the new one, never a half-loaded one. Other threads keep serving
+the old snapshot while the new one loads.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .resolver import LoadedModel, Target
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REFRESH_S = 0.25
+
+
+@dataclass(frozen=True)
+class Served:
+    """One consistent view of what a deployment serves."""
+
+    target: Target
+    model: LoadedModel
+    view: Any | None
+    #: the view's key columns (empty without a view)
+    keys: tuple[str, ...]
+    event_time: str | None
+
+
+class ModelCache:
+    """Holds the :class:`Served` snapshot of one deployment and keeps it current."""
+
+    def __init__(self, resolver: Any, deployment: str,
+                 refresh_s: float = DEFAULT_REFRESH_S) -> None:
+        self.resolver = resolver
+        self.deployment = deployment
+        self.refresh_s = refresh_s
+        self._served: Served | None = None
+        self._next_check = 0.0
+        self._lock = threading.Lock()
+        self.swaps = 0
+
+    def current(self) -> Served:
+        """The snapshot to use for one request (re-checked at most every ``refresh_s``)."""
+        served = self._served
+        if served is None:
+            with self._lock:  # the first load: everyone waits for it
+                if self._served is None:
+                    self._reload(time.monotonic(), raise_errors=True)
+                return self._served  # type: ignore[return-value]
+        now = time.monotonic()
+        if now >= self._next_check and self._lock.acquire(blocking=False):
+            try:
+                self._reload(now, raise_errors=False)
+            finally:
+                self._lock.release()
+            return self._served  # type: ignore[return-value]
+        return served
+
+    def refresh(self) -> Served:
+        """Re-check the catalog now (and load a new model if the target moved)."""
+        with self._lock:
+            self._reload(time.monotonic(), raise_errors=True)
+            return self._served  # type: ignore[return-value]
+
+    def _reload(self, now: float, raise_errors: bool) -> None:
+        self._next_check = now + self.refresh_s
+        old = self._served
+        try:
+            target = self.resolver.target(self.deployment)
+            if old is not None and target == old.target:
+                return
+            model = old.model if old is not None and (old.target.model, old.target.version) \
+                == (target.model, target.version) else \
+                self.resolver.load_model(target.model, target.version)
+            view = old.view if old is not None and (old.target.view, old.target.view_version) \
+                == (target.view, target.view_version) else \
+                (self.resolver.view(target.view, target.view_version) if target.view else None)
+        except Exception as exc:
+            if raise_errors or old is None:
+                raise
+            # keep serving what we have; the next check tries again
+            log.warning("Deployment %s: could not refresh its model (%s); still serving %s v%s",
+                        self.deployment, exc, old.model.name, old.model.version)
+            return
+        keys = tuple(getattr(view, "keys", ()) or ()) if view is not None else ()
+        event_time = getattr(view, "event_time", None) if view is not None else None
+        self._served = Served(target=target, model=model, view=view, keys=keys,
+                              event_time=event_time)  # one reference swap: atomic
+        if old is not None:
+            self.swaps += 1
+            log.info("Deployment %s now serves %s v%s (was v%s)", self.deployment,
+                     model.name, model.version, old.model.version)
+
+    def invalidate(self) -> None:
+        """Make the next :meth:`current` re-check the catalog."""
+        self._next_check = 0.0
