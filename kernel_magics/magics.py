@@ -89,6 +89,9 @@ class LakebookMagics(Magics):
     @argument("--promote-if-better", default=None, metavar="METRIC",
               help="move --alias (default production) only if METRIC beats its current version")
     @argument("--seed", type=int, default=42, help="random seed of the split")
+    @argument("--label", default=None, help="label to train on (required when the view has several)")
+    @argument("--task", choices=["classification", "regression"], default=None,
+              help="override the task read from the label")
     @_schedule_arguments
     @cell_magic
     def training(self, line: str, cell: str) -> Any:
