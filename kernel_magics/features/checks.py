@@ -102,13 +102,13 @@ def run_checks(table: pa.Table, checks: list[str], keys: list[str], event_time: 
     if checks:
         counts = ", ".join(f"count(*) FILTER (WHERE NOT ({c}))" for c in checks)
         try:
-            row = con.execute(f"SELECT {counts} FROM {_TABLE}").fetchone()
+            row = con.execute(f"SELECT {counts} FROM {_TABLE}").fetchall()[0]
         except duckdb.Error:
             row = None
         if row is None:  # find which check is at fault, one at a time
             for check in checks:
                 try:
-                    con.execute(f"SELECT count(*) FROM {_TABLE} WHERE NOT ({check})").fetchone()
+                    con.execute(f"SELECT count(*) FROM {_TABLE} WHERE NOT ({check})").fetchall()[0]
                 except duckdb.Error as exc:
                     raise InvalidInput(
                         f"Check {check!r} of feature group {group!r} cannot run on this data: "
@@ -135,7 +135,7 @@ def duplicate_rows(table: pa.Table, keys: list[str], event_time: str, group: str
     con = connect()
     con.register(_TABLE, table)
     row = con.execute(f"SELECT count(*), sum(n) FROM (SELECT count(*) AS n FROM {_TABLE} "
-                      f"GROUP BY {cols} HAVING count(*) > 1)").fetchone()
+                      f"GROUP BY {cols} HAVING count(*) > 1)").fetchall()[0]
     if row and row[0]:
         sample = _jsonable(con.sql(
             f"SELECT {cols}, count(*) AS rows FROM {_TABLE} GROUP BY {cols} HAVING count(*) > 1 "

@@ -371,6 +371,16 @@ class FeatureGroup:
             return duckdb.from_arrow(result)
         return result.to_pandas()
 
+    def head(self, n: int = 10, output: Output = "pandas") -> Any:
+        """A few rows of the current table (any order; cheap on large tables)."""
+        delta = self._open()
+        if delta is None:
+            return self.read(output=output)
+        dataset = delta.to_pyarrow_dataset()
+        names = [c for c in dataset.schema.names if c not in HIDDEN_COLUMNS]
+        result = dataset.head(max(0, int(n)), columns=names)
+        return result.to_pandas() if output == "pandas" else result
+
     @staticmethod
     def feature_names_all(names: list[str]) -> list[str]:
         return [n for n in names if n not in HIDDEN_COLUMNS]

@@ -62,7 +62,7 @@ def compute_statistics(table: pa.Table) -> dict[str, Any]:
             names += ["mean", "stddev"]
             exprs += [f"avg({q}::DOUBLE)", f"stddev_samp({q}::DOUBLE)"]
         layout.append((f.name, names))
-    row = con.execute(f"SELECT {', '.join(exprs)} FROM {_TABLE}").fetchone()
+    row = con.execute(f"SELECT {', '.join(exprs)} FROM {_TABLE}").fetchall()[0]
     values = iter(row)
     numeric_ranges: dict[str, tuple[float, float]] = {}
     for f, (name, names) in zip(fields, layout):
@@ -85,7 +85,7 @@ def compute_statistics(table: pa.Table) -> dict[str, Any]:
         hist_exprs.append(f"histogram({quote_ident(name)}::DOUBLE, [{bounds}]::DOUBLE[])")
         hist_meta.append((name, edges))
     if hist_exprs:
-        row = con.execute(f"SELECT {', '.join(hist_exprs)} FROM {_TABLE}").fetchone()
+        row = con.execute(f"SELECT {', '.join(hist_exprs)} FROM {_TABLE}").fetchall()[0]
         for (name, edges), counts in zip(hist_meta, row):
             counts = counts or {}
             stats["columns"][name]["histogram"] = {

@@ -1,0 +1,67 @@
+"""``/lakebook/api/feature-groups``: the feature groups the sidebar lists, and one group's
+detail (schema, commits, statistics, a sample of rows)."""
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from typing import Any
+
+import tornado.web
+
+from ..errors import InvalidInput
+from .base import LakebookHandler
+
+SAMPLE_ROWS = 20
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe value (NaN and infinities become null, times ISO strings)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+class FeatureGroupsHandler(LakebookHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        all_versions = self.get_query_argument("all_versions", "0") in ("1", "true")
+        groups = self.lh.features.feature_groups(all_versions=all_versions)
+        self.reply({"feature_groups": [_plain(g.to_dict()) for g in groups]})
+
+
+class FeatureGroupHandler(LakebookHandler):
+    @tornado.web.authenticated
+    def get(self, name: str) -> None:
+        version = self.get_query_argument("version", None)
+        if version is not None:
+            try:
+                version = int(version)
+            except ValueError:
+                raise InvalidInput(f"version={version!r} is not a number.",
+                                   "Pass ?version=1, 2, …") from None
+        try:
+            rows = int(self.get_query_argument("sample", str(SAMPLE_ROWS)))
+        except ValueError:
+            raise InvalidInput("sample must be a number of rows.", "Pass ?sample=20.") from None
+        fg = self.lh.feature_group(name, version)
+        detail = fg.to_dict()
+        detail["commits"] = fg.commits()
+        detail["commit_count"] = len(detail["commits"])
+        detail["statistics"] = fg.statistics()
+        detail["versions"] = [v["version"] for v in fg.versions()]
+        detail["sample"] = fg.head(min(max(rows, 0), 1000), output="arrow").to_pylist()
+        self.reply(_plain(detail))
+
+
+ROUTES = [
+    (r"feature-groups/?", FeatureGroupsHandler),
+    (r"feature-groups/([^/]+)/?", FeatureGroupHandler),
+]
