@@ -173,7 +173,7 @@ class InferenceLog:
         table = _drop_null_columns(table)
         existing = None
         if (self.path / "_delta_log").exists():
-            existing = DeltaTable(str(self.path)).schema().to_arrow()
+            existing = pa.schema(DeltaTable(str(self.path)).schema().to_arrow())
             table = _conform(table, existing)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_deltalake(str(self.path), table, mode="append", schema_mode="merge")
