@@ -1,0 +1,190 @@
+"""Executors: where a claimed run's papermill execution happens.
+
+One interface (``free_slots``, ``submit``, ``poll``, ``cancel``, ``shutdown``), chosen by
+``[scheduler] executor`` in lakebook.toml:
+
+* ``LocalExecutor`` (default): a pool of at most ``concurrency`` worker processes on this
+  machine, one per run (``python -m kernel_magics.pipelines.worker``). A worker runs in its own
+  session, so a scheduler that stops (SIGTERM) lets in-flight runs finish, and a killed worker
+  is noticed through its lapsed lease.
+* ``DaskExecutor``: tasks on a Dask distributed cluster (``dask_address``); each task runs
+  the same ``execute_run`` on a Dask worker, which must see the lakehouse folder.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInput
+
+log = logging.getLogger("kernel_magics.pipelines")
+
+
+class Executor(ABC):
+    """Runs claimed runs somewhere; the scheduler only hands over as many as fit."""
+
+    @abstractmethod
+    def free_slots(self) -> int:
+        """How many more runs can start now."""
+
+    @abstractmethod
+    def submit(self, run_id: str) -> None:
+        """Start a run the scheduler has claimed (status running, lease held)."""
+
+    def poll(self) -> None:
+        """Forget finished work (called every tick)."""
+
+    def running(self) -> list[str]:
+        return []
+
+    def cancel(self, run_id: str) -> bool:
+        """Stop a run at once when this executor holds it (the run's own watcher is the
+        usual path: it sees ``cancel_requested`` on its next heartbeat)."""
+        return False
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until submitted runs have finished."""
+
+    def shutdown(self) -> None:
+        """Stop taking work; in-flight runs keep going."""
+
+
+def worker_command(home: Path, run_id: str) -> list[str]:
+    return [sys.executable, "-m", "kernel_magics.pipelines.worker", "--home", str(home), run_id]
+
+
+def spawn_worker(home: Path, run_id: str, log_dir: Path | None = None) -> subprocess.Popen:
+    """A worker process for one (already claimed) run, in its own session."""
+    out: Any = subprocess.DEVNULL
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        out = open(log_dir / "worker.log", "ab")
+    try:
+        return subprocess.Popen(worker_command(home, run_id), stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, "LAKEBOOK_HOME": str(home)})
+    finally:
+        if out is not subprocess.DEVNULL:
+            out.close()
+
+
+class LocalExecutor(Executor):
+    """A process pool of worker processes on this machine."""
+
+    def __init__(self, lh: Any, concurrency: int | None = None) -> None:
+        self.lh = lh
+        self.concurrency = int(concurrency or lh.config.executor_concurrency or 1)
+        if self.concurrency < 1:
+            raise InvalidInput("The executor's concurrency must be at least 1.",
+                               "Set [scheduler] concurrency = 2 in lakebook.toml.")
+        self._procs: dict[str, subprocess.Popen] = {}
+
+    def free_slots(self) -> int:
+        self.poll()
+        return max(0, self.concurrency - len(self._procs))
+
+    def submit(self, run_id: str) -> None:
+        self._procs[run_id] = spawn_worker(self.lh.home, run_id, Path(self.lh.runs_dir) / run_id)
+
+    def poll(self) -> None:
+        for run_id, proc in list(self._procs.items()):
+            if proc.poll() is not None:
+                del self._procs[run_id]
+
+    def running(self) -> list[str]:
+        self.poll()
+        return list(self._procs)
+
+    def cancel(self, run_id: str) -> bool:
+        proc = self._procs.get(run_id)
+        if proc is None or proc.poll() is not None:
+            return False
+        os.killpg(proc.pid, signal.SIGTERM)
+        return True
+
+    def wait(self, timeout: float | None = None) -> None:
+        for proc in list(self._procs.values()):
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        self.poll()
+
+    def shutdown(self) -> None:
+        self.poll()
+
+
+def _dask_task(home: str, run_id: str) -> str:
+    """Runs on a Dask worker: open the lakehouse and execute the claimed run."""
+    from ..lakehouse import connect
+    from .execute import execute_run
+    lh = connect(home, create=False)
+    return execute_run(lh, run_id, claimed=True).status
+
+
+class DaskExecutor(Executor):
+    """Runs on a Dask distributed cluster at ``address`` (``[scheduler] dask_address``)."""
+
+    def __init__(self, lh: Any, address: str | None = None, client: Any = None) -> None:
+        self.lh = lh
+        self.address = address or lh.config.dask_address
+        if client is None:
+            if not self.address:
+                raise InvalidInput("The dask executor needs the scheduler's address.",
+                                   'Set dask_address = "tcp://host:8786" under [scheduler] '
+                                   "in lakebook.toml.")
+            from distributed import Client
+            try:
+                client = Client(self.address, timeout=10)
+            except OSError as exc:
+                raise InvalidInput(f"Cannot reach the Dask scheduler at {self.address} ({exc}).",
+                                   "Start it (`dask scheduler`) or fix dask_address.") from None
+        self.client = client
+        self._futures: dict[str, Any] = {}
+
+    def _capacity(self) -> int:
+        workers = self.client.scheduler_info().get("workers", {})
+        return sum(int(w.get("nthreads", 1)) for w in workers.values())
+
+    def free_slots(self) -> int:
+        self.poll()
+        return max(0, self._capacity() - len(self._futures))
+
+    def submit(self, run_id: str) -> None:
+        self._futures[run_id] = self.client.submit(_dask_task, str(self.lh.home), run_id,
+                                                   key=f"lakebook-run-{run_id}", pure=False)
+
+    def poll(self) -> None:
+        for run_id, fut in list(self._futures.items()):
+            if fut.done():
+                if fut.status == "error":  # execute_run records failures; this is the worker dying
+                    log.error("dask task of run %s failed: %s", run_id, fut.exception())
+                del self._futures[run_id]
+
+    def running(self) -> list[str]:
+        self.poll()
+        return list(self._futures)
+
+    def wait(self, timeout: float | None = None) -> None:
+        from distributed import wait
+        if self._futures:
+            wait(list(self._futures.values()), timeout=timeout)
+        self.poll()
+
+    def shutdown(self) -> None:
+        self.client.close()
+
+
+def make_executor(lh: Any, kind: str | None = None) -> Executor:
+    kind = kind or lh.config.executor
+    if kind == "local":
+        return LocalExecutor(lh)
+    if kind == "dask":
+        return DaskExecutor(lh)
+    raise InvalidInput(f"Unknown executor {kind!r}.", 'Use "local" or "dask".')

@@ -1,0 +1,192 @@
+"""The scheduler: one tick claims due windows, reaps dead workers and hands queued runs to the
+executor. Any number of schedulers may tick against one lakehouse.
+
+Exactly once comes from the catalog, not from the schedulers agreeing with each other:
+
+* due windows are materialised inside one ``BEGIN IMMEDIATE`` transaction that reads the due
+  schedules, INSERTs their runs (``UNIQUE(schedule_id, scheduled_for, attempt)``) and moves
+  ``next_run_at`` on, so a second scheduler finds nothing left to do;
+* a queued run is handed to an executor only by the scheduler whose conditional
+  ``UPDATE … WHERE status = 'queued'`` changed it (a lease that the worker then renews).
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from . import runs as R
+from .execute import settings
+from .executors import Executor, make_executor
+from .schedules import MAX_SKIPPED_RECORDED, due_windows, previous_fire
+
+log = logging.getLogger("kernel_magics.pipelines")
+
+
+@dataclass
+class TickResult:
+    queued: int = 0          # runs created for due windows
+    skipped: int = 0         # missed windows recorded as skipped
+    reaped: int = 0          # runs whose worker died
+    dispatched: int = 0      # runs handed to the executor
+    duration_ms: float = 0.0
+
+
+class Scheduler:
+    """Ticks every ``poll`` seconds until stopped; see :meth:`tick`."""
+
+    def __init__(self, lh: Any, executor: Executor | None = None, poll: float | None = None,
+                 dispatch: bool = True) -> None:
+        self.lh = lh
+        cfg = settings(lh)
+        self.poll = float(poll if poll is not None else cfg["poll_s"])
+        self.lease_s = cfg["lease_s"]
+        self.grace_s = cfg["misfire_grace_s"]
+        self._executor = executor
+        self.dispatch_enabled = dispatch
+        self.name = f"scheduler {R.worker_name()}"
+        self.stop_event = threading.Event()
+        self.last_tick: TickResult | None = None
+        self.last_tick_at: str | None = None
+        self.errors = 0
+
+    @property
+    def executor(self) -> Executor:
+        if self._executor is None:
+            self._executor = make_executor(self.lh)
+        return self._executor
+
+    # -- one tick ----------------------------------------------------------------------------
+    def tick(self, now: datetime | None = None) -> TickResult:
+        started = time.perf_counter()
+        now = now or R.utcnow()
+        result = TickResult()
+        result.queued, result.skipped = self.materialize(now)
+        result.reaped = len(R.reap_stale(self.lh, now))
+        if self.dispatch_enabled:
+            result.dispatched = self.dispatch()
+        result.duration_ms = (time.perf_counter() - started) * 1000
+        self.last_tick, self.last_tick_at = result, R.iso(R.utcnow())
+        return result
+
+    def materialize(self, now: datetime) -> tuple[int, int]:
+        """Create the runs of every due window (per catch-up policy) exactly once."""
+        queued = skipped = 0
+        now_s = R.iso(now)
+        with self.lh.catalog.transaction() as conn:
+            due = conn.execute("SELECT * FROM schedules WHERE paused = 0 AND next_run_at <= ?",
+                               (now_s,)).fetchall()
+            for row in due:
+                row = dict(row)
+                cron, tz = row["cron"], row["timezone"]
+                run_at, missed, following = due_windows(cron, tz, R.parse_time(row["next_run_at"]),
+                                                        now, row["catchup"], self.grace_s)
+                start = None
+                for fire in run_at:
+                    start = start if start is not None and start < fire else previous_fire(cron, tz, fire)
+                    rid = R.insert_run(
+                        conn, target=_json(row["target"]), params=_json(row["params"]),
+                        window_start=R.iso(start), window_end=R.iso(fire),
+                        timeout_s=row["timeout_s"], retries=row["retries"],
+                        backoff_s=row["backoff_s"], kernel=row["kernel"], schedule_id=row["id"],
+                        scheduled_for=R.iso(fire), or_ignore=True)
+                    queued += rid is not None
+                    start = fire
+                for fire in missed[-MAX_SKIPPED_RECORDED:]:
+                    rid = R.insert_run(
+                        conn, target=_json(row["target"]), params=_json(row["params"]),
+                        window_end=R.iso(fire), schedule_id=row["id"], scheduled_for=R.iso(fire),
+                        status="skipped", or_ignore=True,
+                        error={"ename": "Missed", "cell_index": None,
+                               "evalue": f"no scheduler was running at {R.iso(fire)}; "
+                                         f"catch-up policy {row['catchup']!r}"})
+                    skipped += rid is not None
+                last = (run_at or missed or [None])[-1]
+                conn.execute("UPDATE schedules SET next_run_at = ?,"
+                             " last_scheduled_for = COALESCE(?, last_scheduled_for) WHERE id = ?",
+                             (R.iso(following), R.iso(last), row["id"]))
+        return queued, skipped
+
+    def dispatch(self) -> int:
+        """Claim queued runs (as many as the executor has room for) and hand them over."""
+        free = self.executor.free_slots()
+        if free <= 0:
+            return 0
+        now = R.iso(R.utcnow())
+        candidates = self.lh.catalog.query(
+            "SELECT id FROM runs WHERE status = 'queued' AND (not_before IS NULL OR not_before <= ?)"
+            " ORDER BY COALESCE(scheduled_for, queued_at), attempt LIMIT ?", (now, free * 2))
+        handed = 0
+        for row in candidates:
+            if handed >= free:
+                break
+            if R.claim(self.lh, row["id"], self.name, self.lease_s):
+                try:
+                    self.executor.submit(row["id"])
+                except Exception as exc:  # the executor could not start it: say so on the run
+                    log.exception("executor refused run %s", row["id"])
+                    R.finish(self.lh, row["id"], "failed", {"ename": type(exc).__name__,
+                                                            "evalue": str(exc), "cell_index": None})
+                    continue
+                handed += 1
+        return handed
+
+    # -- the loop ----------------------------------------------------------------------------
+    def run_forever(self) -> None:
+        """Tick until :meth:`stop`; an error in one tick is logged and the loop goes on."""
+        while not self.stop_event.is_set():
+            try:
+                self.tick()
+            except Exception:
+                self.errors += 1
+                log.exception("scheduler tick failed")
+            self.stop_event.wait(self.poll)
+        if self._executor is not None:
+            self._executor.shutdown()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def serve(self, once: bool = False) -> TickResult | None:
+        """Foreground scheduler (``lakebook scheduler``): SIGTERM/SIGINT stop it cleanly
+        after the current tick; in-flight runs keep going in their own processes."""
+        if once:
+            result = self.tick()
+            self.executor.wait()
+            return result
+        previous = {}
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, lambda *_: self.stop())
+        try:
+            self.run_forever()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return self.last_tick
+
+    def status(self) -> dict[str, Any]:
+        return {"name": self.name, "running": not self.stop_event.is_set(),
+                "last_tick_at": self.last_tick_at, "errors": self.errors,
+                "last_tick": self.last_tick.__dict__ if self.last_tick else None}
+
+
+def _json(text: str) -> Any:
+    from ..catalog import from_json
+    return from_json(text, {})
+
+
+def wait_until(predicate, timeout: float, poll: float = 0.1) -> bool:
+    """Small helper for callers polling the catalog."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(poll)
+    return predicate()
+
+
+__all__ = ["Scheduler", "TickResult", "timedelta"]

@@ -1,0 +1,239 @@
+"""Step discovery: read notebooks with nbformat (no kernel) and find the marked cells.
+
+A step is a code cell whose first line is ``%%feature``, ``%%training`` or ``%%inference``.
+Its arguments are parsed with the magics' own ``magic_arguments`` parsers, so discovery and
+the magic always agree on what a cell means. Dependencies come from data: an inference step
+reads the model a training step registers, which reads a view whose groups feature steps
+write. A pipeline's order is the topological order of those edges.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import nbformat
+
+from ..errors import InvalidInput, NotFound
+
+STEP_KINDS = ("feature", "training", "inference")
+#: folders never searched for notebooks
+SKIP_DIRS = {".ipynb_checkpoints", ".git", "node_modules", ".venv", "__pycache__", ".lakebook"}
+
+
+@dataclass
+class Step:
+    """One marked cell of one notebook."""
+
+    kind: str                  # feature | training | inference
+    name: str                  # group / model / deployment name (the magic's first argument)
+    notebook: str              # absolute path of the notebook
+    cell_id: str | None
+    index: int                 # the cell's index in the notebook
+    args: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def ref(self) -> str:
+        """``<notebook>::<name>``: how a pipeline or schedule names this step."""
+        return f"{self.notebook}::{self.name}"
+
+    @property
+    def schedule(self) -> str | None:
+        return _unquote(self.args.get("schedule"))
+
+    @property
+    def writes(self) -> set[str]:
+        """Catalog objects this step produces (``group:x``, ``model:y``, ``deployment:z``)."""
+        if self.kind == "feature":
+            return {f"group:{self.name}"}
+        if self.kind == "training":
+            return {f"model:{self.name}"}
+        return {f"deployment:{self.name}", f"table:{self.args.get('output') or 'predictions_' + self.name}"}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "notebook": self.notebook,
+                "cell_id": self.cell_id, "index": self.index, "args": self.args,
+                "schedule": self.schedule, "tz": self.args.get("tz"), "ref": self.ref}
+
+    def _repr_html_(self) -> str:
+        from ..widgets.html import card
+        return card(f"{self.kind} step {self.name}", [("notebook", self.notebook),
+                                                     ("cell", f"#{self.index} ({self.cell_id})"),
+                                                     ("schedule", self.schedule or "-")])
+
+
+def _unquote(text: str | None) -> str | None:
+    """IPython's argument splitter keeps quotes (``"0 * * * *"``); drop a matching pair."""
+    if text is None:
+        return None
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    return text
+
+
+def _parsers() -> dict[str, Any]:
+    from ..magics import LakebookMagics
+    return {kind: getattr(LakebookMagics, kind).parser for kind in STEP_KINDS}
+
+
+def cell_magic_line(source: str) -> tuple[str, str] | None:
+    """``(kind, argument line)`` when the cell starts with one of the step magics."""
+    for line in source.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("%%"):
+            return None
+        word, _, rest = stripped[2:].partition(" ")
+        return (word, rest.strip()) if word in STEP_KINDS else None
+    return None
+
+
+def read_notebook(path: str | Path) -> nbformat.NotebookNode:
+    """Read a notebook as nbformat v4, with a clear error when it does not parse."""
+    p = Path(path)
+    if not p.is_file():
+        raise NotFound(f"Notebook {p} does not exist.", "Check the path (relative paths are "
+                       "resolved from the current folder).")
+    try:
+        nb = nbformat.read(p, as_version=4)
+    except Exception as exc:  # nbformat raises several kinds (JSON, validation, reader)
+        raise InvalidInput(f"Notebook {p} cannot be read as a notebook ({type(exc).__name__}: "
+                           f"{str(exc).splitlines()[0] if str(exc) else exc}).",
+                           "Open it in JupyterLab and save it again, or fix the JSON.") from None
+    return nb
+
+
+def notebook_steps(path: str | Path, nb: nbformat.NotebookNode | None = None) -> list[Step]:
+    """The steps of one notebook, in cell order."""
+    from IPython.core.error import UsageError
+    p = Path(path).resolve()
+    nb = nb if nb is not None else read_notebook(p)
+    parsers = _parsers()
+    steps: list[Step] = []
+    for index, cell in enumerate(nb.cells):
+        if cell.get("cell_type") != "code":
+            continue
+        found = cell_magic_line(cell.get("source", ""))
+        if found is None:
+            continue
+        kind, line = found
+        try:
+            ns = parsers[kind].parse_argstring(line)
+        except (UsageError, SystemExit) as exc:
+            raise InvalidInput(f"Cell {index} of {p.name} (%%{kind} {line}) has invalid "
+                               f"arguments: {exc}.", f"Run `%%{kind}?` for the arguments.") from None
+        args = {k: v for k, v in vars(ns).items()}
+        if args.get("schedule"):
+            args["schedule"] = _unquote(args["schedule"])
+        if args.get("tz"):
+            args["tz"] = _unquote(args["tz"])
+        steps.append(Step(kind=kind, name=str(args["name"]), notebook=str(p),
+                          cell_id=cell.get("id"), index=index, args=args,
+                          source=cell.get("source", "")))
+    return steps
+
+
+def iter_notebooks(path: str | Path) -> Iterable[Path]:
+    p = Path(path)
+    if p.is_file():
+        yield p.resolve()
+        return
+    if not p.is_dir():
+        raise NotFound(f"{p} is neither a notebook nor a folder.", "Check the path.")
+    for child in sorted(p.rglob("*.ipynb")):
+        if not any(part in SKIP_DIRS or part.startswith(".") for part in child.relative_to(p).parts[:-1]):
+            yield child.resolve()
+
+
+def discover(path: str | Path = ".", strict: bool = False) -> list[Step]:
+    """Every step in a notebook or under a folder (recursively).
+
+    In a folder, a notebook that does not parse is skipped unless ``strict``; a single
+    notebook that does not parse is always an error.
+    """
+    p = Path(path)
+    steps: list[Step] = []
+    single = p.is_file()
+    for nb_path in iter_notebooks(p):
+        try:
+            steps.extend(notebook_steps(nb_path))
+        except InvalidInput:
+            if single or strict:
+                raise
+    return steps
+
+
+# -- dependencies ------------------------------------------------------------------------------
+def view_groups(lh: Any, view: str) -> set[str] | None:
+    """Feature groups a view reads, from the catalog (``None`` when the view is unknown)."""
+    if lh is None:
+        return None
+    try:
+        row = lh.catalog.query_one(
+            "SELECT spec FROM feature_views WHERE name = ? ORDER BY version DESC LIMIT 1", (view,))
+    except Exception:
+        return None
+    if row is None:
+        return None
+    names: set[str] = set()
+
+    def walk(value: Any, key: str | None = None) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if k in ("group", "feature_group") and isinstance(v, str):
+                    names.add(v)
+                elif k in ("group", "feature_group") and isinstance(v, dict) and "name" in v:
+                    names.add(str(v["name"]))
+                else:
+                    walk(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+    try:
+        walk(json.loads(row["spec"]))
+    except (TypeError, ValueError):
+        return None
+    return names
+
+
+def dependencies(steps: list[Step], lh: Any = None) -> dict[int, set[int]]:
+    """For each step (by position in ``steps``), the positions of the steps it depends on."""
+    deps: dict[int, set[int]] = {i: set() for i in range(len(steps))}
+    for i, step in enumerate(steps):
+        if step.kind == "inference":
+            model = step.args.get("model")
+            deps[i] |= {j for j, s in enumerate(steps) if s.kind == "training" and s.name == model}
+        elif step.kind == "training":
+            groups = view_groups(lh, str(step.args.get("view")))
+            if groups is not None:
+                deps[i] |= {j for j, s in enumerate(steps)
+                            if s.kind == "feature" and s.name in groups}
+            else:  # view not created yet: the feature steps written before it in its notebook
+                deps[i] |= {j for j, s in enumerate(steps) if s.kind == "feature"
+                            and s.notebook == step.notebook and s.index < step.index}
+    return deps
+
+
+def topological(steps: list[Step], lh: Any = None) -> list[Step]:
+    """``steps`` ordered so each comes after what it depends on (ties: notebook, cell order)."""
+    deps = dependencies(steps, lh)
+    order: list[int] = []
+    done: set[int] = set()
+    remaining = set(range(len(steps)))
+    key = lambda i: (steps[i].notebook, steps[i].index)  # noqa: E731
+    while remaining:
+        ready = sorted((i for i in remaining if deps[i] <= done), key=key)
+        if not ready:
+            names = ", ".join(steps[i].name for i in sorted(remaining, key=key))
+            raise InvalidInput(f"The steps {names} depend on each other in a cycle.",
+                               "Split the pipeline so no model or group feeds itself.")
+        # take one at a time so a dependency-free step of another notebook does not jump ahead
+        first = ready[0]
+        order.append(first)
+        done.add(first)
+        remaining.discard(first)
+    return [steps[i] for i in order]

@@ -1,0 +1,33 @@
+"""``python -m kernel_magics.pipelines.worker --home HOME RUN_ID``: one run in its own process.
+
+The local executor starts one per run. The run may be queued (the worker claims it) or
+already claimed by a scheduler (the worker takes it over and keeps its lease alive).
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kernel_magics.pipelines.worker")
+    parser.add_argument("--home", required=True)
+    parser.add_argument("run_id")
+    args = parser.parse_args(argv)
+    from ..lakehouse import connect
+    from . import runs as R
+    from .execute import execute_run
+    lh = connect(args.home, create=False)
+    # SIGTERM (executor cancel, machine shutdown) ends the run as cancelled, not silently
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    run = R.get_run(lh, args.run_id)
+    try:
+        final = execute_run(lh, args.run_id, claimed=run.status == "running")
+    except KeyboardInterrupt:
+        return 130
+    return 0 if final.status == "succeeded" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
