@@ -365,9 +365,14 @@ def generate(n_transactions: int = 100_000, seed: int = 42, start: Any = "2024-0
                               _pick_within(rng, cell_offsets, np.maximum(cell_counts, 1), f_c_cell),
                               _pick_within(rng, cat_offsets, cat_counts, f_cat[bg]))
     f_online = cat_online[f_cat]
-    # the fraudster's location: the far city (online: their connection's location)
-    f_lat = np.where(f_online, city_lat[f_city] + rng.normal(0, 0.05, n_fraud), m_lat[f_merchant])
-    f_lon = np.where(f_online, city_lon[f_city] + rng.normal(0, 0.05, n_fraud), m_lon[f_merchant])
+    # the fraudster's location: the far city (online: their connection's location); a third
+    # of online fraudsters hide behind a proxy near the card holder's home
+    f_home = owner[f_card]
+    proxied = (rng.random(n_ev) < 0.35)[f_event]
+    f_lat = np.where(f_online, np.where(proxied, home_lat[f_home], city_lat[f_city])
+                     + rng.normal(0, 0.05, n_fraud), m_lat[f_merchant])
+    f_lon = np.where(f_online, np.where(proxied, home_lon[f_home], city_lon[f_city])
+                     + rng.normal(0, 0.05, n_fraud), m_lon[f_merchant])
 
     # -- assemble, sorted by time ------------------------------------------------------------
     all_ts = np.concatenate([ts, f_ts])
