@@ -1,0 +1,167 @@
+import {
+  COUNT_KEYS,
+  IResponseLike,
+  LakebookApiError,
+  LakebookClient,
+  LakebookStatus,
+  parseStatus,
+  readResponse
+} from '../src/api';
+
+const GOOD = {
+  home: '/tmp/x/.lakebook',
+  catalog_version: 1,
+  lakebook_version: '0.1.0',
+  counts: {
+    feature_groups: 2,
+    feature_views: 1,
+    models: 3,
+    deployments: 0,
+    schedules: 4,
+    runs: 17,
+    monitors: 1
+  }
+};
+
+function response(
+  status: number,
+  body: string,
+  statusText = ''
+): IResponseLike {
+  return {
+    ok: status >= 200 && status < 300,
+    status,
+    statusText,
+    text: async () => body
+  };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<LakebookApiError> {
+  try {
+    await promise;
+  } catch (reason) {
+    expect(reason).toBeInstanceOf(LakebookApiError);
+    return reason as LakebookApiError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('parseStatus', () => {
+  it('accepts the contract example', () => {
+    const status: LakebookStatus = parseStatus(GOOD);
+    expect(status).toEqual(GOOD);
+  });
+
+  it('ignores unknown fields and unknown counts', () => {
+    const status = parseStatus({
+      ...GOOD,
+      extra: true,
+      counts: { ...GOOD.counts, alerts: 3 }
+    });
+    expect(Object.keys(status.counts).sort()).toEqual([...COUNT_KEYS].sort());
+    expect(status).not.toHaveProperty('extra');
+  });
+
+  it.each([
+    ['a non-object', [1, 2], 'not a JSON object'],
+    ['null', null, 'not a JSON object'],
+    ['a missing home', { ...GOOD, home: undefined }, '"home"'],
+    ['an empty home', { ...GOOD, home: '' }, '"home"'],
+    ['a string catalog version', { ...GOOD, catalog_version: '1' }, '"catalog_version"'],
+    ['a fractional catalog version', { ...GOOD, catalog_version: 1.5 }, '"catalog_version"'],
+    ['a numeric lakebook version', { ...GOOD, lakebook_version: 1 }, '"lakebook_version"'],
+    ['missing counts', { ...GOOD, counts: undefined }, '"counts"'],
+    ['counts as a list', { ...GOOD, counts: [] }, '"counts"'],
+    [
+      'a missing count',
+      { ...GOOD, counts: { ...GOOD.counts, runs: undefined } },
+      '"counts.runs"'
+    ],
+    [
+      'a negative count',
+      { ...GOOD, counts: { ...GOOD.counts, models: -1 } },
+      '"counts.models"'
+    ],
+    [
+      'a string count',
+      { ...GOOD, counts: { ...GOOD.counts, monitors: '3' } },
+      '"counts.monitors"'
+    ]
+  ])('rejects %s', (_name, data, fragment) => {
+    expect(() => parseStatus(data)).toThrow(LakebookApiError);
+    expect(() => parseStatus(data)).toThrow(fragment);
+  });
+});
+
+describe('readResponse', () => {
+  it('decodes a JSON body', async () => {
+    await expect(readResponse(response(200, JSON.stringify(GOOD)))).resolves.toEqual(GOOD);
+  });
+
+  it('uses the Lakebook error body', async () => {
+    const error = await rejection(
+      readResponse(
+        response(400, JSON.stringify({ error: 'Feature group "x" not found', status: 400 }))
+      )
+    );
+    expect(error.message).toBe('Feature group "x" not found');
+    expect(error.status).toBe(400);
+  });
+
+  it('uses a Jupyter server error body', async () => {
+    const error = await rejection(
+      readResponse(response(403, JSON.stringify({ message: 'Forbidden', reason: null })))
+    );
+    expect(error.message).toBe('Forbidden');
+    expect(error.status).toBe(403);
+  });
+
+  it('explains a 404 without a body', async () => {
+    const error = await rejection(readResponse(response(404, '<html>Not Found</html>', 'Not Found')));
+    expect(error.status).toBe(404);
+    expect(error.message).toMatch(/server extension is not available/);
+  });
+
+  it('falls back to the status line', async () => {
+    const error = await rejection(readResponse(response(502, '', 'Bad Gateway')));
+    expect(error.message).toBe('The Lakebook server answered HTTP 502 Bad Gateway.');
+  });
+
+  it('rejects a 200 that is not JSON', async () => {
+    const error = await rejection(readResponse(response(200, '<html></html>')));
+    expect(error.message).toMatch(/not JSON/);
+  });
+
+  it('works with a real fetch Response', async () => {
+    const real = new Response(JSON.stringify({ error: 'bad', status: 422 }), { status: 422 });
+    const error = await rejection(readResponse(real));
+    expect(error.message).toBe('bad');
+    expect(error.status).toBe(422);
+  });
+});
+
+describe('LakebookClient', () => {
+  it('requests "status" and parses it', async () => {
+    const calls: string[] = [];
+    const client = new LakebookClient(async endPoint => {
+      calls.push(endPoint);
+      return GOOD;
+    });
+    await expect(client.status()).resolves.toEqual(GOOD);
+    expect(calls).toEqual(['status']);
+  });
+
+  it('rejects a malformed status', async () => {
+    const client = new LakebookClient(async () => ({ home: '/x' }));
+    const error = await rejection(client.status());
+    expect(error.message).toMatch(/Unexpected answer/);
+  });
+
+  it('passes transport errors through', async () => {
+    const client = new LakebookClient(async () => {
+      throw new LakebookApiError('down', 503);
+    });
+    const error = await rejection(client.status());
+    expect(error.status).toBe(503);
+  });
+});
