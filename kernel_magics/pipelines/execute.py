@@ -219,16 +219,21 @@ class _CellFailed(Exception):
         self.error, self.output = error, output
 
 
-def execute_run(lh: Any, run_id: str, claimed: bool = False, worker: str | None = None) -> R.Run:
-    """Execute run ``run_id``: claim it (unless the caller did), run it, record the outcome.
+def execute_run(lh: Any, run_id: str, claimed_by: str | None = None,
+                worker: str | None = None) -> R.Run:
+    """Execute run ``run_id``: claim it (or take it over from ``claimed_by``, the scheduler
+    that claimed it for us), run it, record the outcome.
 
     Never raises for a failure inside the notebook: the run record says what happened.
     """
     worker = worker or R.worker_name()
-    if not claimed and not R.claim(lh, run_id, worker, settings(lh)["lease_s"]):
+    lease_s = settings(lh)["lease_s"]
+    if claimed_by is not None:
+        if not R.take_over(lh, run_id, claimed_by, worker, lease_s):
+            return R.get_run(lh, run_id)  # reaped or cancelled meanwhile
+    elif not R.claim(lh, run_id, worker, lease_s):
         return R.get_run(lh, run_id)  # someone else has it, or it was cancelled
     run = R.get_run(lh, run_id)
-    R.heartbeat(lh, run_id, worker, settings(lh)["lease_s"])  # record who runs it (pid)
     status, error, output = "succeeded", None, None
     with Watch(lh, run, worker) as watch:
         try:

@@ -34,8 +34,9 @@ class Executor(ABC):
         """How many more runs can start now."""
 
     @abstractmethod
-    def submit(self, run_id: str) -> None:
-        """Start a run the scheduler has claimed (status running, lease held)."""
+    def submit(self, run_id: str, claimed_by: str | None = None) -> None:
+        """Start a run; ``claimed_by`` names the scheduler that claimed it (status running,
+        lease held), else the worker claims the queued run itself."""
 
     def poll(self) -> None:
         """Forget finished work (called every tick)."""
@@ -55,18 +56,21 @@ class Executor(ABC):
         """Stop taking work; in-flight runs keep going."""
 
 
-def worker_command(home: Path, run_id: str) -> list[str]:
-    return [sys.executable, "-m", "kernel_magics.pipelines.worker", "--home", str(home), run_id]
+def worker_command(home: Path, run_id: str, claimed_by: str | None = None) -> list[str]:
+    extra = ["--claimed-by", claimed_by] if claimed_by else []
+    return [sys.executable, "-m", "kernel_magics.pipelines.worker", "--home", str(home), *extra,
+            run_id]
 
 
-def spawn_worker(home: Path, run_id: str, log_dir: Path | None = None) -> subprocess.Popen:
+def spawn_worker(home: Path, run_id: str, log_dir: Path | None = None,
+                 claimed_by: str | None = None) -> subprocess.Popen:
     """A worker process for one (already claimed) run, in its own session."""
     out: Any = subprocess.DEVNULL
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
         out = open(log_dir / "worker.log", "ab")
     try:
-        return subprocess.Popen(worker_command(home, run_id), stdin=subprocess.DEVNULL,
+        return subprocess.Popen(worker_command(home, run_id, claimed_by), stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                                 env={**os.environ, "LAKEBOOK_HOME": str(home)})
     finally:
@@ -89,8 +93,9 @@ class LocalExecutor(Executor):
         self.poll()
         return max(0, self.concurrency - len(self._procs))
 
-    def submit(self, run_id: str) -> None:
-        self._procs[run_id] = spawn_worker(self.lh.home, run_id, Path(self.lh.runs_dir) / run_id)
+    def submit(self, run_id: str, claimed_by: str | None = None) -> None:
+        self._procs[run_id] = spawn_worker(self.lh.home, run_id, Path(self.lh.runs_dir) / run_id,
+                                           claimed_by)
 
     def poll(self) -> None:
         for run_id, proc in list(self._procs.items()):
@@ -120,12 +125,12 @@ class LocalExecutor(Executor):
         self.poll()
 
 
-def _dask_task(home: str, run_id: str) -> str:
+def _dask_task(home: str, run_id: str, claimed_by: str | None) -> str:
     """Runs on a Dask worker: open the lakehouse and execute the claimed run."""
     from ..lakehouse import connect
     from .execute import execute_run
     lh = connect(home, create=False)
-    return execute_run(lh, run_id, claimed=True).status
+    return execute_run(lh, run_id, claimed_by=claimed_by).status
 
 
 class DaskExecutor(Executor):
@@ -156,8 +161,8 @@ class DaskExecutor(Executor):
         self.poll()
         return max(0, self._capacity() - len(self._futures))
 
-    def submit(self, run_id: str) -> None:
-        self._futures[run_id] = self.client.submit(_dask_task, str(self.lh.home), run_id,
+    def submit(self, run_id: str, claimed_by: str | None = None) -> None:
+        self._futures[run_id] = self.client.submit(_dask_task, str(self.lh.home), run_id, claimed_by,
                                                    key=f"lakebook-run-{run_id}", pure=False)
 
     def poll(self) -> None:

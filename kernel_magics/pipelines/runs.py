@@ -242,6 +242,17 @@ def claim(lh: Any, run_id: str, worker: str, lease_s: float) -> bool:
         return cur.rowcount == 1
 
 
+def take_over(lh: Any, run_id: str, claimed_by: str, worker: str, lease_s: float) -> bool:
+    """A worker takes a run its scheduler claimed for it (only from that scheduler)."""
+    now = utcnow()
+    with lh.catalog.transaction() as conn:
+        cur = conn.execute(
+            "UPDATE runs SET worker = ?, heartbeat_at = ?, lease_until = ?"
+            " WHERE id = ? AND status = 'running' AND worker = ?",
+            (worker, iso(now), iso(now + timedelta(seconds=lease_s)), run_id, claimed_by))
+        return cur.rowcount == 1
+
+
 def heartbeat(lh: Any, run_id: str, worker: str, lease_s: float) -> bool:
     """Extend the lease; returns whether a cancel was requested."""
     now = utcnow()

@@ -12,6 +12,7 @@ Exactly once comes from the catalog, not from the schedulers agreeing with each 
 from __future__ import annotations
 
 import logging
+import secrets
 import signal
 import threading
 import time
@@ -48,11 +49,12 @@ class Scheduler:
         self.grace_s = cfg["misfire_grace_s"]
         self._executor = executor
         self.dispatch_enabled = dispatch
-        self.name = f"scheduler {R.worker_name()}"
+        self.name = f"scheduler {R.worker_name()}:{secrets.token_hex(3)}"
         self.stop_event = threading.Event()
         self.last_tick: TickResult | None = None
         self.last_tick_at: str | None = None
         self.errors = 0
+        self._dispatch_lock = threading.Lock()  # the loop and a REST "run now" may both dispatch
 
     @property
     def executor(self) -> Executor:
@@ -113,6 +115,10 @@ class Scheduler:
 
     def dispatch(self) -> int:
         """Claim queued runs (as many as the executor has room for) and hand them over."""
+        with self._dispatch_lock:
+            return self._dispatch()
+
+    def _dispatch(self) -> int:
         free = self.executor.free_slots()
         if free <= 0:
             return 0
@@ -126,7 +132,7 @@ class Scheduler:
                 break
             if R.claim(self.lh, row["id"], self.name, self.lease_s):
                 try:
-                    self.executor.submit(row["id"])
+                    self.executor.submit(row["id"], claimed_by=self.name)
                 except Exception as exc:  # the executor could not start it: say so on the run
                     log.exception("executor refused run %s", row["id"])
                     R.finish(self.lh, row["id"], "failed", {"ename": type(exc).__name__,

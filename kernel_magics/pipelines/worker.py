@@ -13,17 +13,17 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kernel_magics.pipelines.worker")
     parser.add_argument("--home", required=True)
+    parser.add_argument("--claimed-by", default=None,
+                        help="the scheduler that claimed the run for this worker")
     parser.add_argument("run_id")
     args = parser.parse_args(argv)
     from ..lakehouse import connect
-    from . import runs as R
     from .execute import execute_run
     lh = connect(args.home, create=False)
     # SIGTERM (executor cancel, machine shutdown) ends the run as cancelled, not silently
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    run = R.get_run(lh, args.run_id)
     try:
-        final = execute_run(lh, args.run_id, claimed=run.status == "running")
+        final = execute_run(lh, args.run_id, claimed_by=args.claimed_by)
     except KeyboardInterrupt:
         return 130
     return 0 if final.status == "succeeded" else 1

@@ -1,0 +1,215 @@
+"""REST doors onto ``lh.pipelines``: steps, pipelines, schedules and runs.
+
+``GET  steps?path=``                       steps under a folder or in a notebook
+``GET  pipelines`` / ``POST pipelines``    list / create {name, steps, replace}
+``GET  pipelines/<name>``                  one pipeline with its run order
+``GET  schedules`` / ``POST schedules``    list / create {notebook, step | pipeline, cron, tz, ...}
+``POST schedules/<id>/(pause|resume)``     ``DELETE schedules/<id>``
+``GET  runs?status=&limit=`` / ``POST runs``  list / run now {notebook, step(s) | pipeline, params, window}
+``GET  runs/<id>``, ``GET runs/<id>/output``, ``POST runs/<id>/(cancel|rerun)``
+``GET  scheduler``                         the in-server scheduler's state
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import tornado.web
+
+from ..errors import InvalidInput, NotFound
+from .base import LakebookHandler
+
+
+def _server_root(handler: LakebookHandler) -> Path:
+    root = handler.settings.get("server_root_dir") or "."
+    return Path(root).expanduser().resolve()
+
+
+def _path(handler: LakebookHandler, value: str | None) -> Path:
+    """A path from a client: relative to the server's root; never outside it."""
+    root = _server_root(handler)
+    p = Path(value or ".")
+    full = (p if p.is_absolute() else root / p).resolve()
+    if full != root and root not in full.parents:
+        raise InvalidInput(f"{value} is outside the Jupyter server's folder.",
+                           "Give a path relative to the folder JupyterLab shows.")
+    return full
+
+
+class StepsHandler(LakebookHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        path = _path(self, self.get_query_argument("path", "."))
+        self.reply({"steps": [s.to_dict() for s in self.lh.pipelines.steps(path)]})
+
+
+class PipelinesHandler(LakebookHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        self.reply({"pipelines": self.lh.pipelines.list()})
+
+    @tornado.web.authenticated
+    def post(self) -> None:
+        body = self.json_body()
+        steps = []
+        for ref in body.get("steps") or []:
+            if isinstance(ref, dict):
+                steps.append({"notebook": str(_path(self, ref.get("notebook"))), "step": ref.get("step")})
+            else:
+                nb, _, name = str(ref).partition("::")
+                steps.append(f"{_path(self, nb)}::{name}" if name else str(_path(self, nb)))
+        p = self.lh.pipelines.create(str(body.get("name") or ""), steps=steps,
+                                     replace=bool(body.get("replace")))
+        self.reply(p, 201)
+
+
+class PipelineHandler(LakebookHandler):
+    @tornado.web.authenticated
+    def get(self, name: str) -> None:
+        self.reply(self.lh.pipelines.get(name))
+
+    @tornado.web.authenticated
+    def delete(self, name: str) -> None:
+        self.lh.pipelines.delete(name)
+        self.reply({"deleted": name})
+
+
+def _number(body: dict, key: str, kind: type) -> Any:
+    value = body.get(key)
+    if value is None:
+        return None
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{key} must be a number, not {value!r}.", f"Send {key} as a number.") from None
+
+
+class SchedulesHandler(LakebookHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        self.reply({"schedules": [s.to_dict() for s in self.lh.pipelines.schedules()]})
+
+    @tornado.web.authenticated
+    def post(self) -> None:
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise InvalidInput("Send a JSON object.", "E.g. {\"notebook\": ..., \"cron\": ...}.")
+        nb = body.get("notebook")
+        s = self.lh.pipelines.schedule(
+            notebook=str(_path(self, nb)) if nb else None, step=body.get("step"),
+            pipeline=body.get("pipeline"), cron=str(body.get("cron") or ""),
+            tz=body.get("tz") or body.get("timezone") or "UTC",
+            catchup=body.get("catchup") or "latest", params=body.get("params") or {},
+            timeout=_number(body, "timeout", float), retries=_number(body, "retries", int) or 0,
+            name=body.get("name"), kernel=body.get("kernel"))
+        self.reply(s.to_dict(), 201)
+
+
+class ScheduleHandler(LakebookHandler):
+    @tornado.web.authenticated
+    def get(self, key: str) -> None:
+        self.reply(self.lh.pipelines.get_schedule(key).to_dict())
+
+    @tornado.web.authenticated
+    def delete(self, key: str) -> None:
+        self.lh.pipelines.delete_schedule(key)
+        self.reply({"deleted": key})
+
+
+class ScheduleActionHandler(LakebookHandler):
+    @tornado.web.authenticated
+    def post(self, key: str, action: str) -> None:
+        fn = self.lh.pipelines.pause if action == "pause" else self.lh.pipelines.resume
+        self.reply(fn(key).to_dict())
+
+
+class RunsHandler(LakebookHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        try:
+            limit = int(self.get_query_argument("limit", "50"))
+        except ValueError:
+            raise InvalidInput("limit must be a whole number.", "E.g. ?limit=20.") from None
+        runs = self.lh.pipelines.runs(status=self.get_query_argument("status", None), limit=limit)
+        self.reply({"runs": [r.to_dict() for r in runs]})
+
+    @tornado.web.authenticated
+    def post(self) -> None:
+        """Run now: queued, then started by the in-server scheduler or a worker process."""
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise InvalidInput("Send a JSON object.", "E.g. {\"notebook\": \"fti.ipynb\", \"step\": \"transactions\"}.")
+        if body.get("pipeline"):
+            what: Any = body["pipeline"]
+            step = None
+        elif body.get("notebook"):
+            what = str(_path(self, body["notebook"]))
+            step = body.get("steps") or body.get("step")
+        else:
+            raise InvalidInput("A run needs a notebook or a pipeline.", "Send {\"notebook\": ..., \"step\": ...}.")
+        window = body.get("window")
+        run = self.lh.pipelines.submit(
+            what, step=step, params=body.get("params") or {},
+            window=tuple(window) if isinstance(window, (list, tuple)) else None,
+            timeout=_number(body, "timeout", float), retries=_number(body, "retries", int) or 0,
+            kernel=body.get("kernel"))
+        from . import background
+        if not background.dispatching(self.lh):
+            self.lh.pipelines.start_worker(run.id)
+        else:
+            background.wake()
+        self.reply(run.to_dict(), 201)
+
+
+class RunHandler(LakebookHandler):
+    @tornado.web.authenticated
+    def get(self, run_id: str) -> None:
+        self.reply(self.lh.pipelines.get_run(run_id).to_dict())
+
+
+class RunOutputHandler(LakebookHandler):
+    @tornado.web.authenticated
+    def get(self, run_id: str) -> None:
+        run = self.lh.pipelines.get_run(run_id)
+        if not run.output_path or not Path(run.output_path).is_file():
+            raise NotFound(f"Run {run_id} has no executed notebook yet (status {run.status}).",
+                           "Wait until it has started, then ask again.")
+        text = Path(run.output_path).read_text()
+        if self.get_query_argument("download", None):
+            self.set_header("Content-Type", "application/x-ipynb+json")
+            self.set_header("Content-Disposition", f'attachment; filename="{run_id}.ipynb"')
+            self.finish(text)
+            return
+        self.reply({"run_id": run_id, "path": run.output_path, "notebook": json.loads(text)})
+
+
+class RunActionHandler(LakebookHandler):
+    @tornado.web.authenticated
+    def post(self, run_id: str, action: str) -> None:
+        if action == "cancel":
+            self.reply(self.lh.pipelines.cancel(run_id).to_dict())
+        else:
+            self.reply(self.lh.pipelines.rerun(run_id).to_dict(), 201)
+
+
+class SchedulerHandler(LakebookHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        from . import background
+        self.reply(background.status())
+
+
+ROUTES = [
+    (r"steps/?", StepsHandler),
+    (r"pipelines/?", PipelinesHandler),
+    (r"pipelines/([^/]+)/?", PipelineHandler),
+    (r"schedules/?", SchedulesHandler),
+    (r"schedules/([^/]+)/(pause|resume)/?", ScheduleActionHandler),
+    (r"schedules/([^/]+)/?", ScheduleHandler),
+    (r"runs/?", RunsHandler),
+    (r"runs/([^/]+)/output/?", RunOutputHandler),
+    (r"runs/([^/]+)/(cancel|rerun)/?", RunActionHandler),
+    (r"runs/([^/]+)/?", RunHandler),
+    (r"scheduler/?", SchedulerHandler),
+]
