@@ -179,7 +179,7 @@ class ModelVersion:
         return self.lineage.get("view")
 
     @property
-    def training_versions(self) -> dict[str, int]:
+    def training_versions(self) -> dict[str, int | None]:
         """The Delta version of each feature group table the training set was read at."""
         return self.lineage.get("training_versions") or {}
 
@@ -342,7 +342,7 @@ class ModelRegistry:
     # -- registering -----------------------------------------------------------------------
     def register(self, model: Any, name: str, metrics: dict[str, float] | None = None,
                  params: dict[str, Any] | None = None, view: Any = None,
-                 input_example: Any = None, training_versions: dict[str, int] | None = None,
+                 input_example: Any = None, training_versions: dict[str, int | None] | None = None,
                  lineage: dict[str, Any] | None = None,
                  trusted: Iterable[str | type] | None = None, flavour: str | None = None,
                  task: str | None = None, description: str = "",
@@ -506,7 +506,9 @@ class ModelRegistry:
             else:
                 out["view"] = {"name": view.name, "version": view.version}
         if training_versions is not None:
-            out["training_versions"] = {str(k): int(v) for k, v in training_versions.items()}
+            # None: that table was still empty when the training set was read
+            out["training_versions"] = {str(k): None if v is None else int(v)
+                                        for k, v in training_versions.items()}
         return out
 
     # -- reading ---------------------------------------------------------------------------
