@@ -17,6 +17,8 @@ install: $(BIN)/python
 install-test: $(BIN)/python
 	npm ci --no-audit --no-fund
 	$(BIN)/pip install -q -e ".[test]"
+	# an editable install does not place the built sidebar where JupyterLab looks: link it
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter-builder develop --overwrite .
 
 demo: install
 	$(BIN)/lakebook demo
