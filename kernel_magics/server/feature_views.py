@@ -1,0 +1,45 @@
+"""``/lakebook/api/feature-views``: the views the sidebar lists, and one view's detail."""
+from __future__ import annotations
+
+import tornado.web
+
+from ..errors import InvalidInput
+from ..features.views import get_feature_view, list_feature_views
+from .base import LakebookHandler
+
+
+class FeatureViewsHandler(LakebookHandler):
+    """``GET feature-views``: the latest version of every view."""
+
+    @tornado.web.authenticated
+    def get(self) -> None:
+        views = list_feature_views(self.lh)
+        self.reply({"feature_views": [
+            {**{k: v for k, v in fv.to_dict().items() if k != "spec"},
+             "versions": len(fv.versions())} for fv in views]})
+
+
+class FeatureViewHandler(LakebookHandler):
+    """``GET feature-views/<name>[/<version>]`` (or ``?version=N``): spec, features,
+    labels and every version of the view."""
+
+    @tornado.web.authenticated
+    def get(self, name: str, version: str | None = None) -> None:
+        version = version or self.get_query_argument("version", None)
+        if version is not None:
+            try:
+                version = int(version)
+            except ValueError:
+                raise InvalidInput(f"Version {version!r} of feature view {name!r} is not a "
+                                   "number.", "Ask for e.g. /feature-views/fraud/2.") from None
+        fv = get_feature_view(self.lh, name, version)
+        self.reply({**fv.to_dict(), "versions": [
+            {"version": v["version"], "description": v["description"],
+             "created_at": v["created_at"]} for v in fv.versions()]})
+
+
+ROUTES = [
+    (r"feature-views/?", FeatureViewsHandler),
+    (r"feature-views/([^/]+)/?", FeatureViewHandler),
+    (r"feature-views/([^/]+)/([^/]+)/?", FeatureViewHandler),
+]
