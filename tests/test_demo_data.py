@@ -138,3 +138,15 @@ def test_large_sizes_are_vectorised():
     assert len(d.transactions) == 1_000_000
     assert np.isfinite(d.transactions["amount"]).all()
     assert time.perf_counter() - t0 < 60  # generous: shared 2-core machine
+
+
+def test_card_and_second_identify_a_transaction(data):
+    assert not data.transactions.duplicated(["cc_num", "ts"]).any()
+
+
+def test_drift_leaves_the_past_alone():
+    base = generate(20_000, seed=8, days=40)
+    drifted = generate(20_000, seed=8, days=40, drift_after="2024-02-01")
+    cut = "2024-02-01"
+    pd.testing.assert_frame_equal(base.transactions_between(None, cut),
+                                  drifted.transactions_between(None, cut))

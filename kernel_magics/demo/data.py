@@ -168,6 +168,17 @@ def _timestamps(rng: np.random.Generator, n: int, start_ns: int, days: int,
     return start_ns + day.astype(np.int64) * _DAY_NS + hour.astype(np.int64) * 3600 * 10**9 + within
 
 
+def _separate_same_second(ts: np.ndarray, card: np.ndarray) -> None:
+    """Move a card's transactions that share a second one second apart (in place), so
+    (card, time) identifies a transaction."""
+    for _ in range(50):
+        order = np.lexsort((ts, card))
+        same = np.flatnonzero((card[order][1:] == card[order][:-1]) & (ts[order][1:] == ts[order][:-1]))
+        if not len(same):
+            return
+        ts[order[same + 1]] += 10**9
+
+
 def generate(n_transactions: int = 100_000, seed: int = 42, start: Any = "2024-01-01",
              days: int = 90, drift_after: Any = None, fraud_rate: float = 0.015) -> FraudData:
     """Generate ``n_transactions`` card transactions over ``days`` days from ``start`` (UTC).
@@ -286,12 +297,13 @@ def generate(n_transactions: int = 100_000, seed: int = 42, start: Any = "2024-0
     fav = rng.choice(n_cats, size=(n_cards, 3), p=cat_p)
     cat = np.where(rng.random(n_legit) < 0.5, fav[card, rng.integers(0, 3, n_legit)],
                    rng.choice(n_cats, size=n_legit, p=cat_p))
-    if drifted.any():  # after the drift date: more online shopping and travel
-        shifted_p = cat_p * np.where(cat_online | (np.array(CATEGORY_NAMES) == "travel"), 3.0, 1.0)
-        n_d = int(drifted.sum())
-        resample = rng.random(n_d) < 0.5
-        idx = np.flatnonzero(drifted)[resample]
-        cat[idx] = rng.choice(n_cats, size=len(idx), p=shifted_p / shifted_p.sum())
+    # after the drift date: more online shopping and travel. The draws happen whether or not
+    # there is a drift, so the world before the drift date is the same either way.
+    shifted_p = cat_p * np.where(cat_online | (np.array(CATEGORY_NAMES) == "travel"), 3.0, 1.0)
+    shifted = rng.choice(n_cats, size=n_legit, p=shifted_p / shifted_p.sum())
+    resample = drifted & (rng.random(n_legit) < 0.5)
+    cat[resample] = shifted[resample]
+    del shifted
     cust = owner[card]
     online = cat_online[cat]
     away_p = np.where(drifted, 0.30, 0.06)
@@ -304,9 +316,9 @@ def generate(n_transactions: int = 100_000, seed: int = 42, start: Any = "2024-0
                         _pick_within(rng, cat_offsets, cat_counts, cat))
     # risky merchants are rare for honest customers
     redo = risky[merchant] & (rng.random(n_legit) < 0.9)
-    if redo.any():
-        alt = _pick_within(rng, cat_offsets, cat_counts, cat[redo])
-        merchant[np.flatnonzero(redo)] = np.where(risky[alt], merchant[redo], alt)
+    alt = _pick_within(rng, cat_offsets, cat_counts, cat)  # drawn for all rows: see above
+    merchant = np.where(redo & ~risky[alt], alt, merchant)
+    del alt
     # where it happened: the shop, or (online) the card holder's home connection
     lat = np.where(online, home_lat[cust] + rng.normal(0, 0.02, n_legit), m_lat[merchant])
     lon = np.where(online, home_lon[cust] + rng.normal(0, 0.02, n_legit), m_lon[merchant])
@@ -376,11 +388,13 @@ def generate(n_transactions: int = 100_000, seed: int = 42, start: Any = "2024-0
 
     # -- assemble, sorted by time ------------------------------------------------------------
     all_ts = np.concatenate([ts, f_ts])
+    card_all = np.concatenate([card, f_card])
+    _separate_same_second(all_ts, card_all)
     order = np.argsort(all_ts, kind="stable")
     del ts
     is_fraud = np.concatenate([np.zeros(n_legit, np.int64), np.ones(n_fraud, np.int64)])[order]
     pattern_codes = np.concatenate([np.full(n_legit, -1), f_pattern])[order]
-    card_all = np.concatenate([card, f_card])[order]
+    card_all = card_all[order]
     tx_ts = pd.to_datetime(all_ts[order], utc=True)
     tx_id = np.arange(1, n_transactions + 1, dtype=np.int64)
     cc = cc_num[card_all]
