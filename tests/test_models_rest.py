@@ -48,6 +48,11 @@ def test_alias_move_with_jupyter_auth(jupyter_server, lh):
 
     again = jupyter_server.post("models/price/aliases/production", json={"version": 1})
     assert again.json()["previous"] == 3
+    jupyter_server.post("models/price/aliases/staging", json={"version": 2})
+    removed = requests.delete(jupyter_server.api("models/price/aliases/staging"),
+                              headers=jupyter_server.auth, timeout=30)
+    assert removed.status_code == 200 and lh.registry.aliases("price") == {"production": 1}
+    assert lh.registry.alias_history("price", "staging")[-1]["to_version"] is None
 
     # without the token: refused, nothing moved
     anon = requests.post(jupyter_server.api("models/price/aliases/production"),
