@@ -175,9 +175,29 @@ def _error_from(exc: PapermillExecutionError, output: Path, stage: Stage) -> dic
             "notebook": stage.notebook, "steps": stage.names}
 
 
+def _window_text(value: str | None) -> str | None:
+    dt = R.parse_time(value)
+    return None if dt is None else dt.isoformat()
+
+
 def run_parameters(run: R.Run, notebook: str) -> dict[str, Any]:
+    """What the injected parameters cell sets (ISO strings for the window, UTC)."""
     return {**run.params, "lakebook_run_id": run.id, "lakebook_notebook": notebook,
-            "window_start": run.window_start, "window_end": run.window_end}
+            "window_start": _window_text(run.window_start),
+            "window_end": _window_text(run.window_end)}
+
+
+class _QuietLakebookParams(logging.Filter):
+    """papermill warns about parameters a notebook does not declare; ours are expected."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        return not (msg.startswith("Passed unknown parameter: ")
+                    and msg.split(": ", 1)[1] in ("lakebook_run_id", "lakebook_notebook",
+                                                  "window_start", "window_end"))
+
+
+logging.getLogger("papermill").addFilter(_QuietLakebookParams())
 
 
 def execute_stages(lh: Any, run: R.Run, stages: list[Stage], watch: Watch | None) -> str:

@@ -57,12 +57,14 @@ def stages_of(steps: list[Step], lh: Any = None) -> list[Stage]:
     """Steps in dependency order, consecutive steps of one notebook sharing one kernel."""
     stages: list[Stage] = []
     for step in topological(steps, lh):
-        if stages and stages[-1].notebook == step.notebook and stages[-1].steps is not None:
-            stages[-1].steps.append(step)
+        last = stages[-1] if stages else None
+        # one kernel runs cells in notebook order: share it only while that order agrees
+        # with the dependency order
+        if last is not None and last.notebook == step.notebook and last.steps \
+                and last.steps[-1].index < step.index:
+            last.steps.append(step)
         else:
             stages.append(Stage(step.notebook, [step]))
-    for stage in stages:  # within one kernel the cells run in notebook order
-        stage.steps.sort(key=lambda s: s.index)
     return stages
 
 
