@@ -23,26 +23,37 @@ def metric_chart_svg(points: list[tuple[int, float, list[str]]], metric: str,
                      width: int = 520, height: int = 200) -> str:
     """An SVG bar chart of ``metric`` per version: ``points`` are (version, value, aliases).
 
-    The best version (by the metric's direction) is drawn in green; bars start from zero so
-    negative values (``neg_…`` scorers) hang below the axis.
+    The best version (by the metric's direction) is drawn in green. Bars start from zero, so
+    negative values (``neg_…`` scorers) hang below the axis; positive values close together
+    start from a labelled axis just below them, so small differences stay visible.
     """
     if not points:
         return (f"<div style='opacity:.7'>No version has metric {escape(metric)}.</div>")
     values = [v for _, v, _ in points]
     lo, hi = min(0.0, *values), max(0.0, *values)
+    zoomed = False
+    if min(values) > 0 and (max(values) - min(values)) < 0.5 * max(values):
+        # close positive values (accuracy 0.90 vs 0.91): start the axis near them, and say so
+        spread = max(values) - min(values)
+        lo = max(0.0, min(values) - (spread if spread else 0.05 * min(values)))
+        zoomed = lo > 0
     span = (hi - lo) or 1.0
     top, bottom, left = 18, 34, 8
     plot_h = height - top - bottom
     slot = (width - left * 2) / len(points)
     bar_w = max(4.0, min(48.0, slot * 0.6))
     best = (max if higher_is_better(metric) else min)(values)
-    zero_y = top + plot_h * (hi / span)
+    base = lo if zoomed else 0.0  # where bars start
+    zero_y = top + plot_h * ((hi - base) / span)
     parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
              f"role='img' aria-label='{escape(metric)} by version' "
              "style='font-family: var(--jp-ui-font-family, sans-serif); font-size: 11px'>",
              f"<title>{escape(metric)} by version</title>",
              f"<line x1='{left}' x2='{width - left}' y1='{zero_y:.1f}' y2='{zero_y:.1f}' "
              "stroke='currentColor' stroke-opacity='.4'/>"]
+    if zoomed:
+        parts.append(f"<text x='{left}' y='{zero_y - 3:.1f}' fill='currentColor' "
+                     f"fill-opacity='.6'>axis from {lo:.4g}</text>")
     for i, (version, value, aliases) in enumerate(points):
         x = left + slot * i + (slot - bar_w) / 2
         y_val = top + plot_h * ((hi - value) / span)
