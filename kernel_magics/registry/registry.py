@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalog import from_json, now_utc, to_json
-from ..errors import Conflict, InvalidInput, NotFound, UnsafeArtifact
+from ..errors import Conflict, InvalidInput, NotFound
 from .evaluation import higher_is_better
 from .flavours import Flavour, flavour_for, get_flavour
 from .trust import TrustPolicy, type_name
@@ -479,14 +479,13 @@ class ModelRegistry:
     @staticmethod
     def _check_loadable(flavour: Flavour, folder: Path, trusted: list[str], name: str) -> None:
         """Refuse at registration what the registry would refuse to load later."""
-        try:
-            TrustPolicy.with_types(trusted).check(flavour.untrusted_types(folder),
-                                                  f"Model {name!r}")
-        except UnsafeArtifact as exc:
+        refused = TrustPolicy.with_types(trusted).refused(flavour.untrusted_types(folder))
+        if refused:
             raise InvalidInput(
-                exc.message.replace("so it was not loaded", "so it could not be loaded later"),
-                exc.hint.replace("to load() (or to register())", "to register()")
-                if exc.hint else None) from None
+                f"Model {name!r} holds type{'s' if len(refused) > 1 else ''} "
+                f"{', '.join(refused)} that the registry does not trust, so it could not be "
+                "loaded later; nothing was registered.",
+                f"If you wrote that code, pass trusted={refused!r} to register().")
 
     def _lineage(self, view: Any, training_versions: dict[str, int] | None,
                  lineage: dict[str, Any] | None) -> dict[str, Any]:

@@ -80,11 +80,15 @@ class TrustPolicy:
             return True
         return callable(obj) and not _DENIED_CALLABLE.search(name.rsplit(".", 1)[-1])
 
+    def refused(self, names: Iterable[str]) -> list[str]:
+        """The names among ``names`` this policy does not trust."""
+        return sorted(n for n in set(names) if not self.allows(n))
+
     def check(self, untrusted: Iterable[str], what: str) -> list[str]:
         """The types to pass to the loader; raises :class:`UnsafeArtifact` naming any type the
         policy refuses. ``what`` names the artifact in the user's terms."""
         names = sorted(set(untrusted))
-        refused = [n for n in names if not self.allows(n)]
+        refused = self.refused(names)
         if refused:
             listed = ", ".join(refused)
             raise UnsafeArtifact(
