@@ -130,10 +130,13 @@ class FraudData:
         }
 
 
-def _utc(value: Any) -> pd.Timestamp:
+def as_utc(value: Any) -> pd.Timestamp:
     """A UTC timestamp from a string, datetime or Timestamp (naive values are taken as UTC)."""
     ts = pd.Timestamp(value)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+_utc = as_utc
 
 
 def haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> np.ndarray:

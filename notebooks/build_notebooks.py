@@ -1,0 +1,535 @@
+"""Write the four example notebooks from the cell texts below (``python build_notebooks.py``).
+
+The notebooks are generated so they stay reviewable: edit this file, run it, commit both. Cell
+ids are fixed (``<notebook>-<n>``) so a rebuild only changes what changed. Each notebook has a
+``parameters`` cell for papermill and for Lakebook's scheduled runs (which inject
+``window_start``/``window_end``).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).resolve().parent
+
+#: The simulated world every notebook shares: same parameters, same transactions.
+WORLD_PARAMETERS = '''\
+size = 20_000               # transactions in the simulated world (10k .. 10M)
+seed = 42                   # same seed, same world: every notebook sees the same transactions
+data_start = "2024-01-01"   # first day of the world
+days = 90                   # how many days it spans
+drift_after = "2024-03-01"  # spending changes after this date (notebook 4 catches it)'''
+
+SETUP = '''\
+%load_ext kernel_magics
+import pandas as pd
+import kernel_magics
+from kernel_magics.demo.data import as_utc, generate
+
+lh = kernel_magics.connect()   # $LAKEBOOK_HOME, lakebook.toml, or ./.lakebook
+data = generate(size, seed=seed, start=data_start, days=days, drift_after=drift_after)'''
+
+
+def md(text: str) -> dict:
+    return ("md", text.strip("\n"))
+
+
+def code(text: str, tags: list[str] | None = None) -> dict:
+    return ("code", text.strip("\n"), tags or [])
+
+
+def params(text: str) -> dict:
+    return code(text, ["parameters"])
+
+
+# --------------------------------------------------------------------------------------------
+FEATURES = [
+    md('''
+# 1 · Feature pipeline: card transactions in, features out
+
+This is the first of four notebooks that build a **credit-card fraud detection system** with
+Lakebook: features (this notebook), training (2), inference (3) and monitoring (4) — the
+*F-T-I* pipelines. Run them in order, top to bottom.
+
+The bank's transaction stream is simulated by a deterministic generator
+(`kernel_magics.demo.data`): customers with a home, their cards, merchants with a category and a
+location, and months of transactions with realistic amounts, daily and weekly seasonality, and
+about 1.5 % fraud in three patterns — bursts of small online charges (card testing), purchases in
+a city far from home, and large night-time purchases at risky merchants.
+
+A cell that starts with `%%feature NAME` runs as ordinary Python, and the DataFrame on its
+last line is **inserted into the feature group `NAME`** — a versioned Delta table with checks,
+statistics and lineage, and (with `--online`) the latest row per key in the online store for
+serving. Delete the magic line and the cell still runs as plain pandas.
+'''),
+    md('''
+## Parameters
+
+Lakebook runs this notebook on a schedule with papermill: each run gets a time window
+(`window_start` .. `window_end`) injected below this cell and computes only that window. Run by
+hand without a window, it computes everything up to the drift date — the initial backfill.
+'''),
+    params(WORLD_PARAMETERS + '''
+window_start = None         # the window this run computes (scheduled runs inject both)
+window_end = None'''),
+    code(SETUP + '''
+from kernel_magics.demo.features import LOOKBACK, card_profiles, transaction_features
+
+window_start = as_utc(window_start or data_start)
+window_end = as_utc(window_end or drift_after)
+print(f"Computing features for {window_start:%Y-%m-%d %H:%M} .. {window_end:%Y-%m-%d %H:%M} UTC")
+data.summary()'''),
+    md('''
+## The raw data
+
+A glance at the stream for our window: one row per card payment, with the merchant's category
+and where the payment happened (for online shops: where the buyer's connection came from).
+'''),
+    code('''data.transactions_between(window_start, window_end).head()'''),
+    md('''
+## Card profiles
+
+Slowly changing facts about each card and its holder: age, customer segment, home, credit
+limit. The event time is the card's issue date, so a point-in-time join finds the profile for
+every transaction made with the card. `--mode upsert` makes a re-run replace rows instead of
+duplicating them.
+'''),
+    code('''
+%%feature card_profiles --key cc_num --event-time issued_at --online --mode upsert --description "Card holder profiles"
+card_profiles(data.cards, data.customers)'''),
+    md('''
+## Transaction features
+
+For each transaction, what the card did just before it. A fraud analyst would look at exactly
+these:
+
+| feature | why |
+|---|---|
+| `amount_rel_30d` | the amount relative to the card's average over the previous 30 days |
+| `secs_since_prev`, `km_from_prev`, `speed_kmh` | time and distance since the card's previous payment; 900 km in an hour is not a person travelling |
+| `km_from_home` | distance from the card holder's home |
+| `tx_count_10m`, `amount_sum_10m` (and `1h`, `1d`) | rolling count and sum of the card's payments: card testing is a burst |
+
+The rolling features need history from *before* the window, so the cell reads `LOOKBACK`
+(30 days) of earlier transactions and returns only the rows inside the window. The functions are
+plain pandas/numpy in `kernel_magics/demo/features.py`; `--check` predicates are verified on every
+row before anything is written.
+'''),
+    code('''
+%%feature card_transactions --key cc_num --event-time ts --online --mode upsert --check "amount > 0" --check "tx_count_10m >= 1" --description "Per-transaction fraud features"
+history = data.transactions_between(window_start - LOOKBACK, window_end)
+profiles = card_profiles(data.cards, data.customers)   # for the distance from home
+features = transaction_features(history, profiles, window_start, window_end)
+features'''),
+    md('''
+## Fraud labels
+
+Which transactions turned out to be fraud (in a bank: chargebacks and customer reports, which
+arrive later). The labels are the *spine* of the training data in notebook 2: one training row
+per labelled transaction, joined point-in-time with the features above.
+'''),
+    code('''
+%%feature fraud_labels --key cc_num --event-time ts --mode upsert --check "is_fraud IN (0, 1)" --description "Known fraud outcome per transaction"
+data.labels_between(window_start, window_end)[["cc_num", "ts", "is_fraud"]]'''),
+    md('''
+## What we wrote
+
+Each group is a Delta table under the lakehouse home (`tables/<name>_v<version>`), readable by
+DuckDB, Polars or Spark, with statistics and lineage for every commit. The sidebar's *Features*
+section shows the same.
+
+What a burst of card testing looks like in the features: many payments within 10 minutes.
+'''),
+    code('''
+fg = lh.feature_group("card_transactions")
+bursts = fg.read(start=window_start, end=window_end)
+bursts[bursts["tx_count_10m"] >= 5].head()'''),
+    code('''fg'''),
+    md('''
+## Running it on a schedule
+
+Every marked cell is a *step* Lakebook can run on its own, with papermill, on a copy of this
+notebook. To compute yesterday's transactions every night at 01:00 UTC:
+
+```python
+lh.pipelines.schedule(notebook="1_feature_pipeline.ipynb", step="card_transactions",
+                      cron="0 1 * * *")
+```
+
+(or add `--schedule "0 1 * * *"` to the magic line). To fill past windows, a backfill runs the
+step once per window, in order:
+
+```python
+lh.pipelines.backfill("card_transactions", "2024-01-01", "2024-03-01", every="15d",
+                      notebook="1_feature_pipeline.ipynb")
+```
+
+Next: **2_training_pipeline.ipynb** trains a model on these features.
+'''),
+]
+
+# --------------------------------------------------------------------------------------------
+TRAINING = [
+    md('''
+# 2 · Training pipeline: a fraud model from the feature store
+
+Notebook 1 filled three feature groups. Here we
+
+1. define a **feature view**: the fraud labels joined *point-in-time correct* with the card's
+   transaction features and profile — each label sees the feature values as they were at that
+   moment, never later ones, so the model is not trained on the future;
+2. compare against a **baseline** a fraud analyst could write by hand;
+3. train a scikit-learn model in a `%%training` cell, which hands us `X_train, X_test,
+   y_train, y_test`, evaluates the model on the held-out rows, and registers it — promoting it
+   to `production` only if it is better than the current production model.
+'''),
+    params('''
+model_name = "fraud_model"
+view_name = "fraud_view"
+n_estimators = 150          # trees in the forest
+min_roc_auc = 0.85          # refuse to go on below this (a broken pipeline, not a bad day)'''),
+    code('''
+%load_ext kernel_magics
+import pandas as pd
+import kernel_magics
+from kernel_magics.demo.features import MODEL_FEATURES
+
+lh = kernel_magics.connect()'''),
+    md('''
+## The feature view
+
+The spine is `fraud_labels` (keys `cc_num`, event time `ts`, label `is_fraud`). For each
+label row, Lakebook takes from `card_transactions` the row with the same card and the greatest
+event time ≤ the label's time (here: the transaction itself), and from `card_profiles` the
+card's profile as of then. Creating the same view again returns the existing version; a
+different definition becomes a new version.
+'''),
+    code('''
+labels = lh.feature_group("fraud_labels")
+transactions = lh.feature_group("card_transactions")
+profiles = lh.feature_group("card_profiles")
+
+fv = lh.create_feature_view(
+    view_name,
+    spine=labels,
+    join=[transactions.select(["category", *MODEL_FEATURES]),
+          profiles.select(["age", "segment", "credit_limit"])],
+    label="is_fraud",
+    description="Labelled transactions with the card's behaviour and profile")
+fv'''),
+    code('''
+df = fv.training_data()
+print(f"{len(df):,} labelled transactions, {df['is_fraud'].mean():.2%} fraud")
+df.head()'''),
+    md('''
+## A baseline to beat
+
+Before training anything: a rule an analyst would write — *flag a payment when the card made 3
+or more payments in 10 minutes, or when it is more than 500 km from home*. A model earns its
+place only if it beats this rule. We measure with ROC AUC (how well the score ranks fraud above
+honest payments; 0.5 is chance) and average precision (the area under the precision-recall
+curve; for a random score it equals the fraud rate, here about 0.015).
+'''),
+    code('''
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+rule = ((df["tx_count_10m"] >= 3) | (df["km_from_home"] > 500)).astype(int)
+baseline = {"roc_auc": roc_auc_score(df["is_fraud"], rule),
+            "average_precision": average_precision_score(df["is_fraud"], rule),
+            "fraud_rate": df["is_fraud"].mean()}
+baseline'''),
+    md('''
+## Training
+
+Fraud is rare (about 1.5 % of rows), so a model that always says "honest" is 98.5 % accurate
+and useless. We handle the imbalance with `class_weight="balanced_subsample"`: each tree weighs
+the rare fraud rows up so both classes count equally. Categorical columns are one-hot encoded
+inside the model's pipeline, so the registered model takes the view's rows as they are.
+
+`--split-by-time` holds out the newest 20 % of the labels (a random split would let the model
+peek at the future). `--promote-if-better average_precision` moves the `production` alias to
+the new version only if its average precision beats the current production version's.
+'''),
+    code('''
+%%training fraud_model --view fraud_view --split-by-time --metric average_precision --promote-if-better average_precision
+from sklearn.compose import make_column_transformer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+model = make_pipeline(
+    make_column_transformer((OneHotEncoder(handle_unknown="ignore"), ["category", "segment"]),
+                            remainder="passthrough"),
+    RandomForestClassifier(n_estimators=n_estimators, min_samples_leaf=3,
+                           class_weight="balanced_subsample", n_jobs=-1, random_state=0))
+model.fit(X_train, y_train)'''),
+    md('''
+## Did it beat the baseline?
+
+The registry computed the metrics on the held-out (newest) rows. We compare them with the
+rule's, and stop the pipeline loudly if the model is worse than a sanity threshold: a scheduled
+run then fails and shows up red in the sidebar instead of silently registering a broken model.
+'''),
+    code('''
+mv = lh.registry.versions(model_name)[-1]
+report = pd.DataFrame({"rule baseline": baseline, f"{model_name} v{mv.version}": mv.metrics}).T
+print(report[["roc_auc", "average_precision"]].round(3))
+assert mv.metrics["roc_auc"] >= min_roc_auc, f"ROC AUC {mv.metrics['roc_auc']:.3f} < {min_roc_auc}"
+assert mv.metrics["roc_auc"] > baseline["roc_auc"], "the model does not beat the rule"'''),
+    md('''
+Every version keeps its metrics, parameters, input schema and example, and its lineage: the
+feature view and the exact Delta versions of the tables it was trained on, so the training set
+can be rebuilt (`mv.training_data()`). `%lakebook registry fraud_model` shows the versions and
+lets you move aliases by hand.
+
+Next: **3_inference_pipeline.ipynb** puts the production model to work.
+'''),
+    code('''lh.registry.compare(model_name)'''),
+]
+
+# --------------------------------------------------------------------------------------------
+INFERENCE = [
+    md('''
+# 3 · Inference pipeline: batch scoring and an online deployment
+
+The `production` model from notebook 2 now scores transactions, in the two ways a bank needs:
+
+* **batch**: every night, score the day's transactions (for the fraud team's review queue) —
+  an `%%inference` cell that reads the feature view's rows for the window, predicts, and
+  appends the predictions to a Delta table and to the inference log that monitoring reads;
+* **online**: a payment terminal asks "is *this* payment fraud?" while the customer waits — a
+  deployment looks the card's latest features up in the online store and answers in
+  milliseconds.
+'''),
+    params(WORLD_PARAMETERS + '''
+window_start = None         # the window to score (default: the last day before drift_after)
+window_end = None
+deployment_name = "fraud_online"
+n_requests = 12             # payments sent to the online deployment'''),
+    code(SETUP + '''
+from kernel_magics.demo.data import new_transactions
+from kernel_magics.demo.features import LOOKBACK, card_profiles, transaction_features
+
+window_end = as_utc(window_end or drift_after)
+window_start = as_utc(window_start or window_end - pd.Timedelta(days=1))
+print(f"Scoring {window_start:%Y-%m-%d %H:%M} .. {window_end:%Y-%m-%d %H:%M} UTC")'''),
+    md('''
+## Batch scoring
+
+The cell below is a step: scheduled, it scores each new window. The magic reads the model's
+feature view for the window (`batch_df`), predicts with the model the `production` alias
+points at, and writes the predictions to the `predictions_fraud_batch` table and the inference
+log. The cell's own code may post-process them: here we rank the window's payments by fraud
+probability for the review queue.
+'''),
+    code('''
+%%inference fraud_batch --model fraud_model --alias production
+review_queue = predictions.sort_values("probability_1", ascending=False) if "probability_1" in predictions else predictions
+review_queue.head(10)'''),
+    md('''
+## An online deployment
+
+`lh.deploy` names a model (by alias, so it follows promotions) and serves it with the model's
+feature view. Inside JupyterLab it answers at `/lakebook/api/deployments/fraud_online/predict`;
+`lakebook serve` serves it standalone (also with MLflow's `/invocations` protocol).
+'''),
+    code('''
+deployment = lh.deploy(deployment_name, model="fraud_model", alias="production")
+deployment'''),
+    md('''
+## Payments arrive
+
+A few new payments come in right after the window: some ordinary, some from cards being used far
+from home. The streaming part of the feature pipeline computes their features (with the
+card's history) and writes them to `card_transactions`, which also updates the online store.
+Then the terminal asks the deployment, by card number only.
+'''),
+    code('''
+fresh = new_transactions(data, n_requests, at=window_end, seed=seed)
+history = data.transactions_between(window_end - LOOKBACK, window_end)
+profiles = card_profiles(data.cards, data.customers)
+stream = pd.concat([history, fresh.drop(columns="is_fraud")], ignore_index=True)
+fresh_features = transaction_features(stream, profiles, window_end, None)
+lh.feature_group("card_transactions").insert(fresh_features, mode="upsert")
+fresh_features[["cc_num", "ts", "amount", "km_from_home", "speed_kmh"]].head()'''),
+    code('''
+answers = []
+for payment in fresh.itertuples():
+    answer = deployment.predict({"cc_num": int(payment.cc_num)})
+    answers.append({"cc_num": payment.cc_num, "amount": payment.amount,
+                    "p_fraud": answer["probabilities"]["1"], "flagged": answer["prediction"],
+                    "actually_fraud": payment.is_fraud, "model": answer["model"]["version"]})
+answers = pd.DataFrame(answers)
+answers'''),
+    code('''
+# an unknown card is not an error: the answer says it was not found
+deployment.predict({"cc_num": 1234})'''),
+    md('''
+Every answer was logged (request, features, prediction, latency) for monitoring; the sidebar's
+*Deployments* section shows the traffic. From a shell, while JupyterLab runs:
+
+```bash
+curl -H "Authorization: token $TOKEN" -d '{"entries": {"cc_num": 4000123412341234}}' \\
+     http://localhost:8888/lakebook/api/deployments/fraud_online/predict
+```
+
+Next: **4_monitoring.ipynb** watches these predictions drift.
+'''),
+    code('''
+deployment.flush()
+deployment.stats()'''),
+]
+
+# --------------------------------------------------------------------------------------------
+MONITORING = [
+    md('''
+# 4 · Monitoring: drift, an alert, and the retraining loop
+
+Models age. In our simulated world, spending changes after `drift_after`: amounts grow, online
+shopping and travel take a larger share, more payments happen away from home. Nothing fails —
+the model keeps answering — but it answers about a world it has not seen.
+
+This notebook
+
+1. creates a **monitor** comparing what the deployment sees now with the model's training data
+   (Evidently's drift tests, per feature);
+2. lets time pass: the **feature pipeline** (notebook 1) and **batch inference** (notebook 3) run
+   for the days after the drift, as their schedules would;
+3. runs the monitor: drift past the threshold raises an **alert** (the sidebar shows it);
+4. closes the loop: the alert triggers the **training pipeline** (notebook 2), which registers a
+   new model version trained on the new labels; we compare both versions on the new data and
+   promote the better one.
+'''),
+    params(WORLD_PARAMETERS + '''
+drift_days = 14             # how long the world runs after the drift date
+monitor_name = "fraud_drift"
+drift_threshold = 0.3       # alert when more than this share of the features drifted'''),
+    code(SETUP + '''
+from pathlib import Path
+
+drift_start = as_utc(drift_after)
+drift_end = drift_start + pd.Timedelta(days=drift_days)
+NOTEBOOKS = Path.cwd()   # the other notebooks sit next to this one'''),
+    md('''
+## A monitor on the batch deployment
+
+The reference is the model's own training data; the current window is whatever the
+`fraud_batch` deployment scored recently (its inference log).
+'''),
+    code('''
+monitor = lh.monitor(monitor_name, deployment="fraud_batch", reference="training",
+                     threshold=drift_threshold)
+monitor'''),
+    md('''
+## Time passes
+
+The schedules would do this every night; here we run the steps for the two weeks after the
+drift date at once. `lh.pipelines.run` executes a step of another notebook with papermill, on a
+copy, with the window injected as parameters — exactly what a scheduled run does. Each run's
+executed notebook is kept as its record (the sidebar's *Runs* section).
+'''),
+    code('''
+window = (drift_start, drift_end)
+world = {"size": size, "seed": seed, "data_start": data_start, "days": days,
+         "drift_after": drift_after}
+for step, notebook in [("card_transactions", "1_feature_pipeline.ipynb"),
+                       ("fraud_labels", "1_feature_pipeline.ipynb"),
+                       ("fraud_batch", "3_inference_pipeline.ipynb")]:
+    run = lh.pipelines.run(str(NOTEBOOKS / notebook), step=step, params=world, window=window)
+    print(f"{step:18} {run.status:10} {run.duration_s:.1f}s  {run.id}")
+    assert run.status == "succeeded", run.error'''),
+    md('''
+## The monitor runs
+
+It compares each feature's distribution in the scored window with the training data and
+records the share of drifted features; past the threshold it raises an alert.
+'''),
+    code('''
+result = monitor.run()
+result'''),
+    md('''
+## Closing the loop: retrain
+
+The alert's answer is to retrain on recent labels. We run the training step of notebook 2 (a
+monitor can also do this by itself: `on_alert` names the step to run). The new version
+includes the post-drift labels.
+'''),
+    code('''
+before = lh.registry.versions("fraud_model")[-1].version
+run = lh.pipelines.run(str(NOTEBOOKS / "2_training_pipeline.ipynb"), step="fraud_model",
+                       params={"min_roc_auc": 0.5})
+print(run.status, run.duration_s)
+assert run.status == "succeeded", run.error
+after = lh.registry.versions("fraud_model")[-1]
+print(f"fraud_model: v{before} -> v{after.version}")'''),
+    md('''
+## Champion and challenger on the new data
+
+Both versions' registry metrics were measured on different held-out sets, so we compare them
+on the same recent, labelled data: the two weeks after the drift. The better one gets the
+`production` alias, and the online deployment follows the alias on its next request.
+'''),
+    code('''
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+fv = lh.feature_view("fraud_view")
+recent = fv.training_data(start=drift_start, end=drift_end)
+scores = {}
+for mv in (lh.registry.get("fraud_model", alias="production"), after):
+    p = mv.predict_proba(recent)[:, 1]
+    scores[f"v{mv.version}"] = {"roc_auc": roc_auc_score(recent["is_fraud"], p),
+                                "average_precision": average_precision_score(recent["is_fraud"], p)}
+scores = pd.DataFrame(scores).T
+best = scores["average_precision"].idxmax()
+lh.registry.set_alias("fraud_model", "production", int(best[1:]),
+                      reason=f"best average precision on {drift_start:%Y-%m-%d}..{drift_end:%Y-%m-%d}")
+print(scores.round(3)); print("production ->", best)'''),
+    md('''
+That is the whole loop: features → training → inference → monitoring → training. In
+JupyterLab, the Lakebook sidebar shows the feature groups, the model versions and their
+aliases, the deployments with their traffic, the runs with their executed notebooks, and the
+monitor with its alert.
+'''),
+    code('''lh'''),
+]
+
+NOTEBOOKS = {
+    "1_feature_pipeline.ipynb": FEATURES,
+    "2_training_pipeline.ipynb": TRAINING,
+    "3_inference_pipeline.ipynb": INFERENCE,
+    "4_monitoring.ipynb": MONITORING,
+}
+
+
+def build(name: str, cells: list) -> nbformat.NotebookNode:
+    nb = new_notebook(metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                       "language": "python"},
+        "language_info": {"name": "python"},
+    })
+    stem = name.split("_")[0]
+    for i, cell in enumerate(cells, start=1):
+        if cell[0] == "md":
+            nb.cells.append(new_markdown_cell(cell[1], id=f"nb{stem}-{i:02d}"))
+        else:
+            nb.cells.append(new_code_cell(cell[1], id=f"nb{stem}-{i:02d}",
+                                          metadata={"tags": cell[2]} if cell[2] else {}))
+    nbformat.validate(nb)
+    return nb
+
+
+def main(out: Path = HERE) -> list[Path]:
+    written = []
+    for name, cells in NOTEBOOKS.items():
+        path = out / name
+        nbformat.write(build(name, cells), path)
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for p in main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE):
+        print(p)
