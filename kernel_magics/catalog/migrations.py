@@ -205,28 +205,37 @@ CREATE TABLE IF NOT EXISTS monitor_results (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     monitor TEXT NOT NULL,
     run_id TEXT,
-    status TEXT NOT NULL,                     -- ok | drift | skipped | failed
+    status TEXT NOT NULL,                     -- running | ok | drift | skipped | failed
     reason TEXT,
     drift_share REAL,
     dataset_drift INTEGER,
     columns TEXT NOT NULL DEFAULT '{}',
     performance TEXT NOT NULL DEFAULT '{}',
+    details TEXT NOT NULL DEFAULT '{}',       -- skipped columns, sampling, model version
+    reference_rows INTEGER,
+    current_rows INTEGER,
     report_json TEXT,
     report_html TEXT,
     window_start TEXT,
     window_end TEXT,
-    created_at TEXT NOT NULL
+    duration_s REAL,
+    created_at TEXT NOT NULL,
+    finished_at TEXT
 );
+CREATE INDEX IF NOT EXISTS monitor_results_monitor ON monitor_results(monitor, id);
 CREATE TABLE IF NOT EXISTS alerts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     monitor TEXT NOT NULL,
     result_id INTEGER,
     kind TEXT NOT NULL,                       -- drift | performance
     message TEXT NOT NULL,
+    details TEXT NOT NULL DEFAULT '{}',       -- drifted columns, metric values
     action TEXT,                              -- e.g. the retrain run id
     acknowledged INTEGER NOT NULL DEFAULT 0,
+    acknowledged_at TEXT,
     created_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS alerts_open ON alerts(acknowledged, id);
 """),
 ]
 
