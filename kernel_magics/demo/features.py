@@ -162,3 +162,21 @@ def windows(start: Any, end: Any, every: str = "1D") -> list[tuple[pd.Timestamp,
     if not edges or edges[-1] < _utc(end):
         edges.append(_utc(end))
     return list(zip(edges[:-1], edges[1:]))
+
+
+def stream_features(data: FraudData, fresh: pd.DataFrame,
+                    profiles: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Features of newly arrived transactions ``fresh`` (as from
+    :func:`~kernel_magics.demo.data.new_transactions`), computed with the cards' history from
+    ``data``: what the streaming part of the feature pipeline writes before the online
+    deployment scores them."""
+    if len(fresh) == 0:
+        return transaction_features(fresh, profiles if profiles is not None else
+                                    card_profiles(data.cards, data.customers))
+    first = _utc(fresh["ts"].min())
+    history = data.transactions_between(first - LOOKBACK, first)
+    if profiles is None:
+        profiles = card_profiles(data.cards, data.customers)
+    cols = list(data.transactions.columns)
+    stream = pd.concat([history, fresh[cols]], ignore_index=True)
+    return transaction_features(stream, profiles, first, None)

@@ -1,19 +1,17 @@
-"""Write the four example notebooks from the cell texts below (``python build_notebooks.py``).
+"""The four example notebooks of the fraud system, as reviewable cell texts.
 
-The notebooks are generated so they stay reviewable: edit this file, run it, commit both. Cell
-ids are fixed (``<notebook>-<n>``) so a rebuild only changes what changed. Each notebook has a
-``parameters`` cell for papermill and for Lakebook's scheduled runs (which inject
-``window_start``/``window_end``).
+``notebooks/build_notebooks.py`` writes them into the repository's ``notebooks/`` folder;
+``lakebook demo`` writes them wherever the demo runs (an installed wheel has no repository).
+Edit the cells here, rebuild, commit both. Cell ids are fixed (``nb<N>-<n>``) so a rebuild only
+changes what changed. Each notebook has a ``parameters`` cell for papermill and for Lakebook's
+scheduled runs (which inject ``window_start``/``window_end``).
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-HERE = Path(__file__).resolve().parent
 
 #: The simulated world every notebook shares: same parameters, same transactions.
 WORLD_PARAMETERS = '''\
@@ -311,7 +309,7 @@ deployment_name = "fraud_online"
 n_requests = 12             # payments sent to the online deployment'''),
     code(SETUP + '''
 from kernel_magics.demo.data import new_transactions
-from kernel_magics.demo.features import LOOKBACK, card_profiles, transaction_features
+from kernel_magics.demo.features import stream_features
 
 window_end = as_utc(window_end or drift_after)
 window_start = as_utc(window_start or window_end - pd.Timedelta(days=1))
@@ -349,10 +347,7 @@ Then the terminal asks the deployment, by card number only.
 '''),
     code('''
 fresh = new_transactions(data, n_requests, at=window_end, seed=seed)
-history = data.transactions_between(window_end - LOOKBACK, window_end)
-profiles = card_profiles(data.cards, data.customers)
-stream = pd.concat([history, fresh.drop(columns="is_fraud")], ignore_index=True)
-fresh_features = transaction_features(stream, profiles, window_end, None)
+fresh_features = stream_features(data, fresh)   # with each card's last 30 days as history
 lh.feature_group("card_transactions").insert(fresh_features, mode="upsert")
 fresh_features[["cc_num", "ts", "amount", "km_from_home", "speed_kmh"]].head()'''),
     code('''
@@ -521,15 +516,16 @@ def build(name: str, cells: list) -> nbformat.NotebookNode:
     return nb
 
 
-def main(out: Path = HERE) -> list[Path]:
+def write_notebooks(folder: Path | str) -> list[Path]:
+    """Write the four notebooks into ``folder`` (created if needed); returns their paths.
+    A notebook whose content is already the same is left untouched."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, cells in NOTEBOOKS.items():
-        path = out / name
-        nbformat.write(build(name, cells), path)
+        path = folder / name
+        text = nbformat.writes(build(name, cells)) + "\n"
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
         written.append(path)
     return written
-
-
-if __name__ == "__main__":
-    for p in main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE):
-        print(p)

@@ -1,0 +1,39 @@
+"""``lakebook demo``: create a lakehouse and run the fraud example end to end."""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .run import DEFAULT_SIZE, DemoSettings, run_demo
+
+
+def add_parsers(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``demo`` to the CLI's subparsers."""
+    parser = subparsers.add_parser(
+        "demo", help="run the credit-card fraud example end to end (features, training, "
+                     "inference, monitoring, retraining)",
+        description="Create the lakehouse (--home, else $LAKEBOOK_HOME or ./.lakebook) and run "
+                    "the fraud example's notebooks headless through Lakebook's pipelines: a "
+                    "feature backfill, training, batch and online inference, drift monitoring "
+                    "and the retrain. Then open JupyterLab to see it all in the sidebar.")
+    parser.add_argument("--size", type=int, default=DEFAULT_SIZE,
+                        help=f"transactions in the simulated world (default {DEFAULT_SIZE:,}; "
+                             "10k .. 10M)")
+    parser.add_argument("--seed", type=int, default=42, help="the world's random seed")
+    parser.add_argument("--notebooks", default=None, metavar="DIR",
+                        help="where the example notebooks are (default ./notebooks when it "
+                             "holds them, else <home>/notebooks, written for you)")
+    parser.add_argument("--home", default=argparse.SUPPRESS,
+                        help="lakehouse folder (default $LAKEBOOK_HOME, lakebook.toml, ./.lakebook)")
+    parser.set_defaults(func=cmd_demo)
+    return parser
+
+
+def cmd_demo(lh: Any, args: argparse.Namespace) -> int:
+    """Run the demo on ``lh``; returns the exit code."""
+    from ..errors import InvalidInput
+    if not 1_000 <= args.size <= 10_000_000:
+        raise InvalidInput(f"--size {args.size} is out of range.",
+                           "Use between 1000 and 10000000 transactions.")
+    run_demo(lh, DemoSettings(size=args.size, seed=args.seed), notebooks=args.notebooks)
+    return 0

@@ -1,0 +1,383 @@
+"""``lakebook demo``: the whole fraud system, headless, through the real machinery.
+
+The demo writes the four example notebooks, then runs them the way a scheduler would: the
+feature pipeline backfilled over a few windows (``lh.pipelines.backfill``), the training
+pipeline, batch inference and the online deployment (papermill runs of the notebooks' steps),
+a few payments answered online from this process, two weeks of drifted data through the
+feature and inference pipelines, the monitor raising its alert, and the retrain that alert
+calls for. It prints each step as it goes and ends by saying how to open JupyterLab.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..errors import LakebookError
+from .data import FraudData, as_utc, generate, new_transactions
+from .notebooks import write_notebooks
+
+#: The default size runs in well under 3 minutes on 2 cores.
+DEFAULT_SIZE = 30_000
+NOTEBOOK_NAMES = ("1_feature_pipeline.ipynb", "2_training_pipeline.ipynb",
+                  "3_inference_pipeline.ipynb", "4_monitoring.ipynb")
+MODEL = "fraud_model"
+ONLINE = "fraud_online"
+BATCH = "fraud_batch"
+MONITOR = "fraud_drift"
+
+
+class DemoFailed(LakebookError):
+    """A step of the demo did not do what it should (a bug, not the user's input)."""
+
+
+@dataclass
+class DemoSettings:
+    """The simulated world and the demo's timeline."""
+
+    size: int = DEFAULT_SIZE
+    seed: int = 42
+    data_start: str = "2024-01-01"
+    days: int = 90
+    drift_after: str = "2024-03-01"
+    drift_days: int = 14
+    backfill_every: str = "15d"
+    drift_every: str = "7d"
+    drift_threshold: float = 0.3
+
+    def world(self) -> dict[str, Any]:
+        """The parameters every notebook's ``parameters`` cell declares for the world."""
+        return {"size": self.size, "seed": self.seed, "data_start": self.data_start,
+                "days": self.days, "drift_after": self.drift_after}
+
+
+@dataclass
+class DemoReport:
+    """What the demo did (also returned to tests)."""
+
+    home: str
+    notebooks: str
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def add(self, step: str, **facts: Any) -> dict[str, Any]:
+        entry = {"step": step, **facts}
+        self.steps.append(entry)
+        return entry
+
+    def get(self, step: str) -> dict[str, Any]:
+        return next(s for s in self.steps if s["step"] == step)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def find_notebooks(home: Path, notebooks: str | Path | None = None) -> Path:
+    """Where the demo's notebooks live: ``notebooks`` if given; else ``./notebooks`` when it
+    holds the four examples (running from the repository); else ``<home>/notebooks``. The
+    notebooks are (re)written from :mod:`kernel_magics.demo.notebooks` when missing."""
+    if notebooks is not None:
+        folder = Path(notebooks)
+    elif all((Path("notebooks") / n).is_file() for n in NOTEBOOK_NAMES):
+        folder = Path("notebooks")
+    else:
+        folder = Path(home) / "notebooks"
+    folder = folder.resolve()
+    if not all((folder / n).is_file() for n in NOTEBOOK_NAMES):
+        write_notebooks(folder)
+    return folder
+
+
+class Demo:
+    """Runs the fraud system end to end on a lakehouse; see :func:`run_demo`."""
+
+    def __init__(self, lh: Any, settings: DemoSettings | None = None,
+                 notebooks: str | Path | None = None, console: Console | None = None) -> None:
+        self.lh = lh
+        self.settings = settings or DemoSettings()
+        self.console = console or Console()
+        self.folder = find_notebooks(lh.home, notebooks)
+        self.report = DemoReport(home=str(lh.home), notebooks=str(self.folder))
+        self._data: FraudData | None = None
+        self._step = 0
+
+    # -- helpers -----------------------------------------------------------------------------
+    STEPS = 8
+
+    def _title(self, text: str) -> None:
+        self._step += 1
+        self.console.rule(f"[bold]{self._step}/{self.STEPS} · {text}", align="left")
+
+    def nb(self, name: str) -> str:
+        return str(self.folder / name)
+
+    @property
+    def data(self) -> FraudData:
+        if self._data is None:
+            s = self.settings
+            self._data = generate(s.size, seed=s.seed, start=s.data_start, days=s.days,
+                                  drift_after=s.drift_after)
+        return self._data
+
+    def _check_run(self, run: Any, what: str) -> Any:
+        if run.status != "succeeded":
+            err = run.error or {}
+            raise DemoFailed(f"The {what} run {run.id} {run.status}: {err.get('ename', '')} "
+                             f"{err.get('evalue', '')}".strip(),
+                             f"Open its executed notebook: {run.output_path}")
+        return run
+
+    def _runs_with_progress(self, label: str, total: int, start: Callable[[], list]) -> list:
+        """Run ``start`` (which executes ``total`` runs) with a progress bar fed by the
+        catalog, so the bar moves as each papermill run finishes."""
+        before = {r.id for r in self.lh.pipelines.runs(limit=500)}
+        result: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                result["runs"] = start()
+            except BaseException as exc:  # re-raised below, in the main thread
+                result["error"] = exc
+
+        thread = threading.Thread(target=work, name="lakebook-demo", daemon=True)
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total} runs"), TimeElapsedColumn(),
+                      console=self.console, transient=False) as progress:
+            task = progress.add_task(label, total=total)
+            thread.start()
+            while thread.is_alive():
+                thread.join(0.5)
+                done = sum(1 for r in self.lh.pipelines.runs(limit=500)
+                           if r.id not in before and r.done)
+                progress.update(task, completed=min(done, total))
+            progress.update(task, completed=total)
+        if "error" in result:
+            raise result["error"]
+        return result["runs"]
+
+    def _run(self, label: str, notebook: str, step: str | None = None,
+             params: dict[str, Any] | None = None, window: Any = None) -> Any:
+        runs = self._runs_with_progress(label, 1, lambda: [self.lh.pipelines.run(
+            self.nb(notebook), step=step, params=params, window=window)])
+        return self._check_run(runs[0], label)
+
+    # -- the steps -----------------------------------------------------------------------------
+    def step_world(self) -> None:
+        self._title("A simulated card-payment world")
+        t0 = time.perf_counter()
+        summary = self.data.summary()
+        patterns = ", ".join(f"{v} {k}" for k, v in summary["patterns"].items())
+        self.console.print(
+            f"{summary['transactions']:,} transactions of {summary['cards']:,} cards at "
+            f"{summary['merchants']:,} merchants, {summary['start'][:10]} .. "
+            f"{summary['end'][:10]}; fraud rate {summary['fraud_rate']:.2%} ({patterns}). "
+            f"Spending drifts after {self.settings.drift_after}. "
+            f"[dim]({time.perf_counter() - t0:.1f}s)[/]")
+        self.console.print(f"Lakehouse: [bold]{self.lh.home}[/]   notebooks: [bold]{self.folder}[/]")
+        self.report.add("world", **summary)
+
+    def step_features(self) -> None:
+        s = self.settings
+        self._title("Feature pipeline: backfill (1_feature_pipeline.ipynb)")
+        delta = pd.Timedelta(s.backfill_every.replace("d", "D"))
+        start, end = as_utc(s.data_start), as_utc(s.drift_after)
+        total = -(-(end - start) // delta)
+        runs = self._runs_with_progress(
+            f"backfill every {s.backfill_every}", int(total),
+            lambda: self.lh.pipelines.backfill(self.nb(NOTEBOOK_NAMES[0]), start, end,
+                                               every=s.backfill_every, params=s.world()))
+        for run in runs:
+            self._check_run(run, "feature backfill")
+        self.console.print(f"{len(runs)} windows, each a papermill run of the notebook's "
+                           "three %%feature steps:")
+        self.console.print(self._groups_table())
+        self.report.add("features", runs=[r.id for r in runs],
+                        rows={g.name: _rows(g) for g in self.lh.feature_groups()})
+
+    def _groups_table(self) -> Table:
+        table = Table(show_header=True, header_style="bold")
+        for col in ("feature group", "rows", "online", "Delta version"):
+            table.add_column(col)
+        for g in self.lh.feature_groups():
+            table.add_row(g.name, f"{_rows(g):,}", "yes" if g.online else "no",
+                          str(g.delta_version()))
+        return table
+
+    def step_training(self) -> None:
+        self._title("Training pipeline (2_training_pipeline.ipynb)")
+        run = self._run("train fraud_model", NOTEBOOK_NAMES[1])
+        mv = self.lh.registry.get(MODEL, alias="production")
+        self.console.print(
+            f"Registered {MODEL} v{mv.version} (alias production): ROC AUC "
+            f"{mv.metrics.get('roc_auc', float('nan')):.3f}, average precision "
+            f"{mv.metrics.get('average_precision', float('nan')):.3f} on the newest 20% of the "
+            f"labels (a random guess scores {self.data.fraud_rate:.3f}).")
+        self.report.add("training", run=run.id, version=mv.version, metrics=mv.metrics)
+
+    def step_inference(self) -> None:
+        s = self.settings
+        self._title("Inference pipeline: batch scoring and the online deployment "
+                    "(3_inference_pipeline.ipynb)")
+        end = as_utc(s.drift_after)
+        window = (end - pd.Timedelta(days=1), end)
+        run = self._run("score the newest day", NOTEBOOK_NAMES[2], params=s.world(),
+                        window=window)
+        scored = _table_rows(self.lh, f"predictions_{BATCH}")
+        self.console.print(f"Batch: scored {window[0]:%Y-%m-%d} into predictions_{BATCH} "
+                           f"({scored:,} rows so far). Online deployment "
+                           f"[bold]{ONLINE}[/] created.")
+        self.report.add("inference", run=run.id, predictions=scored)
+
+    def step_online(self) -> None:
+        from .features import stream_features
+        s = self.settings
+        self._title(f"Online: payments scored one by one by deployment {ONLINE}")
+        dep = self.lh.deployment(ONLINE)
+        at = as_utc(s.drift_after) + pd.Timedelta(hours=2)
+        fresh = new_transactions(self.data, 8, at=at, seed=s.seed + 1)
+        self.lh.feature_group("card_transactions").insert(stream_features(self.data, fresh),
+                                                          mode="upsert")
+        table = Table(show_header=True, header_style="bold")
+        for col in ("card", "amount", "P(fraud)", "flagged", "truth", "latency"):
+            table.add_column(col, justify="right")
+        answers = []
+        for p in fresh.itertuples():
+            t0 = time.perf_counter()
+            answer = dep.predict({"cc_num": int(p.cc_num)})
+            ms = (time.perf_counter() - t0) * 1000
+            proba = (answer.get("probabilities") or {}).get("1")
+            answers.append({"cc_num": int(p.cc_num), "p_fraud": proba,
+                            "prediction": answer.get("prediction"), "truth": int(p.is_fraud),
+                            "latency_ms": ms})
+            table.add_row(f"…{str(p.cc_num)[-4:]}", f"${p.amount:,.2f}",
+                          "–" if proba is None else f"{proba:.2f}",
+                          "[red]yes[/]" if answer.get("prediction") == 1 else "no",
+                          "fraud" if p.is_fraud else "ok", f"{ms:.1f} ms")
+        dep.flush()
+        self.console.print(table)
+        self.report.add("online", answers=answers)
+
+    def step_drift(self) -> None:
+        s = self.settings
+        self._title("Time passes: two weeks of drifted spending through the pipelines")
+        start = as_utc(s.drift_after)
+        end = start + pd.Timedelta(days=s.drift_days)
+        delta = pd.Timedelta(s.drift_every.replace("d", "D"))
+        n = int(-(-(end - start) // delta))
+        runs = self._runs_with_progress(
+            f"features every {s.drift_every}", n,
+            lambda: self.lh.pipelines.backfill(self.nb(NOTEBOOK_NAMES[0]), start, end,
+                                               every=s.drift_every, params=s.world()))
+        for run in runs:
+            self._check_run(run, "feature pipeline")
+        batch = self._run("batch inference", NOTEBOOK_NAMES[2], step=BATCH, params=s.world(),
+                          window=(start, end))
+        scored = _table_rows(self.lh, f"predictions_{BATCH}")
+        self.console.print(f"{n} feature windows and one batch run over {start:%Y-%m-%d} .. "
+                           f"{end:%Y-%m-%d}; predictions_{BATCH} has {scored:,} rows.")
+        self.report.add("drift", runs=[r.id for r in runs] + [batch.id], predictions=scored)
+
+    def step_monitor(self) -> None:
+        s = self.settings
+        self._title(f"Monitoring: monitor {MONITOR} compares what {BATCH} scored with the "
+                    "training data")
+        monitor = self.lh.monitor(MONITOR, deployment=BATCH, reference="training",
+                                  threshold=s.drift_threshold)
+        result = monitor.run()
+        facts = _monitor_facts(result)
+        colour = "red" if facts.get("alert") else "green"
+        self.console.print(f"Drift share [bold {colour}]{facts.get('drift_share', 0):.0%}[/] "
+                           f"(threshold {s.drift_threshold:.0%}); alert: "
+                           f"[bold {colour}]{'yes' if facts.get('alert') else 'no'}[/].")
+        drifted = facts.get("drifted_columns") or []
+        if drifted:
+            self.console.print("Drifted features: " + ", ".join(drifted))
+        self.report.add("monitor", **facts)
+
+    def step_retrain(self) -> None:
+        s = self.settings
+        self._title("The loop closes: retrain on the new labels (2_training_pipeline.ipynb)")
+        before = self.lh.registry.get(MODEL, alias="production")
+        run = self._run("retrain fraud_model", NOTEBOOK_NAMES[1], step=MODEL,
+                        params={"min_roc_auc": 0.5})
+        new = self.lh.registry.versions(MODEL)[-1]
+        if new.version == before.version:
+            raise DemoFailed("The retrain registered no new model version.",
+                             f"Open its executed notebook: {run.output_path}")
+        # champion vs challenger on the same recent labels
+        from sklearn.metrics import average_precision_score
+        start = as_utc(s.drift_after)
+        recent = self.lh.feature_view("fraud_view").training_data(
+            start=start, end=start + pd.Timedelta(days=s.drift_days))
+        scores = {}
+        for mv in (before, new):
+            p = mv.predict_proba(recent)[:, 1]
+            scores[mv.version] = float(average_precision_score(recent["is_fraud"], p))
+        best = max(scores, key=lambda v: (scores[v], v))
+        if best != self.lh.registry.get(MODEL, alias="production").version:
+            self.lh.registry.set_alias(MODEL, "production", best,
+                                       reason="best average precision after the drift")
+        self.console.print(
+            f"{MODEL} v{new.version} registered. Average precision on the post-drift labels: "
+            + ", ".join(f"v{v} {sc:.3f}" for v, sc in scores.items())
+            + f". production -> v{best}; deployment {ONLINE} follows the alias.")
+        self.report.add("retrain", run=run.id, before=before.version, new=new.version,
+                        scores=scores, production=best)
+
+    def finish(self) -> None:
+        self.console.rule("[bold green]Done", align="left")
+        self.console.print(
+            f"The whole system ran in {self.report.seconds:.0f}s. To see it all in JupyterLab's "
+            "Lakebook sidebar (feature groups, models and aliases, deployments, runs with their "
+            "executed notebooks, the monitor and its alert), run\n\n"
+            "    [bold]make lab[/]        (or: [bold].venv/bin/jupyter lab[/])\n\n"
+            f"with LAKEBOOK_HOME={self.lh.home} (the default when started here), and open "
+            f"the notebooks in {self.folder}.")
+
+    def run(self) -> DemoReport:
+        t0 = time.perf_counter()
+        for step in (self.step_world, self.step_features, self.step_training,
+                     self.step_inference, self.step_online, self.step_drift,
+                     self.step_monitor, self.step_retrain):
+            step()
+        self.report.seconds = time.perf_counter() - t0
+        self.finish()
+        return self.report
+
+
+def _rows(group: Any) -> int:
+    """Rows in a feature group's current Delta table."""
+    return _delta_rows(Path(group.table_path))
+
+
+def _table_rows(lh: Any, name: str) -> int:
+    """Rows of a Delta table under the lakehouse's tables folder (0 when it does not exist)."""
+    return _delta_rows(Path(lh.tables_dir) / name)
+
+
+def _delta_rows(path: Path) -> int:
+    from deltalake import DeltaTable
+    if not (path / "_delta_log").exists():
+        return 0
+    return DeltaTable(str(path)).to_pyarrow_dataset().count_rows()
+
+
+def _monitor_facts(result: Any) -> dict[str, Any]:
+    """The fields of a monitor result the demo prints, whatever object carries them."""
+    get = (result.get if isinstance(result, dict) else lambda k, d=None: getattr(result, k, d))
+    facts = {"drift_share": float(get("drift_share", 0) or 0), "alert": bool(get("alert", False)),
+             "drifted_columns": list(get("drifted_columns", []) or [])}
+    return facts
+
+
+def run_demo(lh: Any, settings: DemoSettings | None = None,
+             notebooks: str | Path | None = None, console: Console | None = None) -> DemoReport:
+    """Run the fraud system end to end on ``lh``; returns what happened."""
+    return Demo(lh, settings, notebooks, console).run()
