@@ -7,6 +7,17 @@ from typing import Any
 from .run import DEFAULT_SIZE, DemoSettings, run_demo
 
 
+def _size(text: str) -> int:
+    """``--size``: checked while parsing, so a bad value creates no lakehouse."""
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of transactions") from None
+    if not 1_000 <= value <= 10_000_000:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: use 1000 .. 10000000")
+    return value
+
+
 def add_parsers(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``demo`` to the CLI's subparsers."""
     parser = subparsers.add_parser(
@@ -16,7 +27,7 @@ def add_parsers(subparsers: Any) -> argparse.ArgumentParser:
                     "the fraud example's notebooks headless through Lakebook's pipelines: a "
                     "feature backfill, training, batch and online inference, drift monitoring "
                     "and the retrain. Then open JupyterLab to see it all in the sidebar.")
-    parser.add_argument("--size", type=int, default=DEFAULT_SIZE,
+    parser.add_argument("--size", type=_size, default=DEFAULT_SIZE,
                         help=f"transactions in the simulated world (default {DEFAULT_SIZE:,}; "
                              "10k .. 10M)")
     parser.add_argument("--seed", type=int, default=42, help="the world's random seed")
@@ -31,9 +42,5 @@ def add_parsers(subparsers: Any) -> argparse.ArgumentParser:
 
 def cmd_demo(lh: Any, args: argparse.Namespace) -> int:
     """Run the demo on ``lh``; returns the exit code."""
-    from ..errors import InvalidInput
-    if not 1_000 <= args.size <= 10_000_000:
-        raise InvalidInput(f"--size {args.size} is out of range.",
-                           "Use between 1000 and 10000000 transactions.")
     run_demo(lh, DemoSettings(size=args.size, seed=args.seed), notebooks=args.notebooks)
     return 0

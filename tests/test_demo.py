@@ -1,0 +1,55 @@
+"""``lakebook demo`` as a user runs it: a subprocess on a fresh folder, at a small size."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import kernel_magics
+
+LAKEBOOK = [sys.executable, "-m", "kernel_magics.cli"]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("LAKEBOOK_HOME", None)
+    env["COLUMNS"] = "100"
+    return env
+
+
+def test_bad_size_is_refused_before_anything_is_created(tmp_path: Path):
+    proc = subprocess.run([*LAKEBOOK, "demo", "--size", "10", "--home", str(tmp_path / "lh")],
+                          cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "out of range" in proc.stderr
+    assert not (tmp_path / "lh").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_demo_runs_the_whole_system(tmp_path: Path):
+    home = tmp_path / "lakehouse"
+    proc = subprocess.run([*LAKEBOOK, "demo", "--size", "20000", "--home", str(home)],
+                          cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=850)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = proc.stdout
+    for step in range(1, 9):
+        assert f"{step}/8 ·" in out
+    assert "make lab" in out and "jupyter lab" in out
+    # no repository here: the notebooks were written next to the lakehouse
+    assert sorted(p.name for p in (home / "notebooks").glob("*.ipynb")) == [
+        "1_feature_pipeline.ipynb", "2_training_pipeline.ipynb",
+        "3_inference_pipeline.ipynb", "4_monitoring.ipynb"]
+
+    lh = kernel_magics.connect(home, create=False)
+    assert {g.name for g in lh.feature_groups()} == {"card_profiles", "card_transactions",
+                                                     "fraud_labels"}
+    runs = lh.pipelines.runs(limit=100)
+    assert len(runs) >= 9 and all(r.status == "succeeded" for r in runs)
+    assert len(lh.registry.versions("fraud_model")) >= 2
+    assert lh.deployment("fraud_online").stats()["requests"] >= 8
+    results = lh.monitor("fraud_drift").results()
+    assert results and results[0]["alert"]
