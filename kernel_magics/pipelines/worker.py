@@ -9,6 +9,11 @@ import argparse
 import signal
 import sys
 
+# jsonschema (via nbformat) imports rfc3987_syntax when it is installed, which builds a
+# grammar at import time (~1 s per process here); notebooks never use the "iri" format it
+# checks, so a worker started per run skips it.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kernel_magics.pipelines.worker")
