@@ -1,0 +1,61 @@
+"""A pipeline through the Dask executor: a real Dask scheduler and two worker processes on
+loopback run the claimed runs."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from pipelines_fixtures import code, write_notebook
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def test_pipeline_runs_on_a_dask_cluster(lh, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    from kernel_magics.pipelines.executors import DaskExecutor
+    from kernel_magics.pipelines.scheduler import Scheduler
+
+    out = tmp_path / "out"
+    out.mkdir()
+    first = write_notebook(tmp_path / "first.ipynb", [
+        code("%load_ext kernel_magics"),
+        code(f"import os, pathlib\nOUT = pathlib.Path({str(out)!r})"),
+        code("%%feature tx --key id --event-time ts\n"
+             "import pandas as pd\n"
+             "(OUT / 'first').write_text(str(os.getpid()))\n"
+             "pd.DataFrame({'id': [1, 2], 'ts': pd.to_datetime(['2024-05-01', '2024-05-02'], utc=True)})"),
+    ])
+    second = write_notebook(tmp_path / "second.ipynb", [
+        code(f"import os, pathlib\nOUT = pathlib.Path({str(out)!r})"),
+        code("(OUT / 'second').write_text(lakebook_run_id)"),
+    ])
+    lh.pipelines.create("nightly", steps=[f"{first}::tx"])
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        executor = DaskExecutor(lh, address=cluster.scheduler_address)
+        assert executor.free_slots() == 2
+        pipeline_run = lh.pipelines.submit("nightly")
+        nb_run = lh.pipelines.submit(second)
+        sched = Scheduler(lh, executor=executor, poll=0.2)
+        assert sched.tick().dispatched == 2
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if all(lh.pipelines.get_run(r.id).done for r in (pipeline_run, nb_run)):
+                break
+            sched.tick()
+            time.sleep(0.5)
+        done = [lh.pipelines.get_run(r.id) for r in (pipeline_run, nb_run)]
+        assert [r.status for r in done] == ["succeeded", "succeeded"], [r.error for r in done]
+        # the work ran in the Dask worker processes, not here
+        worker_pids = {w["pid"] for w in client.scheduler_info()["workers"].values()} \
+            if all("pid" in w for w in client.scheduler_info()["workers"].values()) else None
+        runners = {int(r.worker.rsplit(":", 1)[1]) for r in done}
+        assert runners and __import__("os").getpid() not in runners
+        if worker_pids:
+            assert runners <= worker_pids
+        assert (out / "second").read_text() == nb_run.id
+        assert len(lh.feature_group("tx").read()) == 2
+        executor.shutdown()
