@@ -24,6 +24,10 @@ from . import sampling
 NUMERICAL, CATEGORICAL = "numerical", "categorical"
 
 
+class NothingToCompare(InvalidInput):
+    """A side has no rows, or no column can be tested: the run is *skipped*, not failed."""
+
+
 def column_kind(dtype: pa.DataType) -> str | None:
     """How Evidently can test a column of this Arrow type, or None when it cannot."""
     if pa.types.is_dictionary(dtype):
@@ -128,11 +132,11 @@ def detect_drift(reference: Any, current: Any, columns: Iterable[str] | None = N
     started = time.perf_counter()
     reference, current = sampling.to_arrow(reference), sampling.to_arrow(current)
     if reference.num_rows == 0:
-        raise InvalidInput("The reference has no rows.",
+        raise NothingToCompare("The reference has no rows.",
                            "Widen the reference window, or check that the training set or "
                            "feature group holds data.")
     if current.num_rows == 0:
-        raise InvalidInput("The current window has no rows.",
+        raise NothingToCompare("The current window has no rows.",
                            "Nothing arrived in the window yet; widen `current` or wait.")
     kinds, skipped = testable_columns(reference, current, columns, exclude)
     con = duckdb.connect()
@@ -147,7 +151,7 @@ def detect_drift(reference: Any, current: Any, columns: Iterable[str] | None = N
                 del kinds[name]
         if not kinds:
             why = "; ".join(f"{c}: {r}" for c, r in skipped.items()) or "no columns"
-            raise InvalidInput(f"No column can be tested for drift ({why}).",
+            raise NothingToCompare(f"No column can be tested for drift ({why}).",
                                "Monitor numeric, string or boolean columns that hold values.")
         summarise = sampling.should_summarize(ref.num_rows, cur.num_rows, summary_rows)
         methods: dict[str, str] | None = None

@@ -1,0 +1,171 @@
+"""The objects users hold: a :class:`Monitor` and the :class:`MonitorResult` of one run."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from ..catalog import from_json
+from ..widgets.html import Raw, badge, card, table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .service import Monitoring
+
+#: badge colours per result status (the sidebar uses the same words)
+STATUS_COLOURS = {"ok": "#2e7d32", "drift": "#c62828", "skipped": "#757575",
+                  "failed": "#ef6c00", "running": "#1976d2"}
+
+
+def report_url(monitor: str, result_id: int) -> str:
+    """Where the server extension serves a result's Evidently HTML (relative to base_url)."""
+    return f"lakebook/api/monitors/{monitor}/reports/{result_id}.html"
+
+
+@dataclass
+class MonitorResult:
+    """One run of a monitor: verdict, per-column drift, performance, report files."""
+
+    id: int
+    monitor: str
+    status: str                      # running | ok | drift | skipped | failed
+    run_id: str | None = None
+    reason: str | None = None
+    drift_share: float | None = None
+    dataset_drift: bool | None = None
+    columns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    performance: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    reference_rows: int | None = None
+    current_rows: int | None = None
+    report_json: str | None = None
+    report_html: str | None = None
+    window_start: str | None = None
+    window_end: str | None = None
+    duration_s: float | None = None
+    created_at: str | None = None
+    finished_at: str | None = None
+    alerts: list[int] = field(default_factory=list)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "MonitorResult":
+        data = dict(row)
+        for key, default in (("columns", {}), ("performance", {}), ("details", {})):
+            data[key] = from_json(data.get(key), default)
+        if data.get("dataset_drift") is not None:
+            data["dataset_drift"] = bool(data["dataset_drift"])
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @property
+    def drifted_columns(self) -> list[str]:
+        return [c for c, v in self.columns.items() if v.get("drifted")]
+
+    @property
+    def report_url(self) -> str | None:
+        return report_url(self.monitor, self.id) if self.report_html else None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        out["report_url"] = self.report_url
+        out["drifted_columns"] = self.drifted_columns
+        return out
+
+    def _repr_html_(self) -> str:
+        rows: list[tuple[str, Any]] = [("status", badge(self.status,
+                                                        STATUS_COLOURS.get(self.status, "#555")))]
+        if self.reason:
+            rows.append(("reason", self.reason))
+        if self.drift_share is not None:
+            rows.append(("drifted columns", f"{len(self.drifted_columns)} of {len(self.columns)}"
+                                            f" ({self.drift_share:.0%})"))
+        if self.current_rows is not None:
+            rows.append(("rows", f"current {self.current_rows:,} / reference "
+                                 f"{self.reference_rows or 0:,}"))
+        rows.append(("window", f"{self.window_start or '-'} .. {self.window_end or '-'}"))
+        if self.performance.get("metrics"):
+            rows.append(("performance", ", ".join(f"{k} {v:.3f}" for k, v in
+                                                  self.performance["metrics"].items())))
+        if self.alerts:
+            rows.append(("alerts", ", ".join(f"#{a}" for a in self.alerts)))
+        if self.report_url:
+            rows.append(("report", Raw(f"<a href='/{escape(self.report_url)}' target='_blank'>"
+                                       "Evidently report</a>")))
+        html = card(f"monitor {self.monitor} · result {self.id}", rows, subtitle=self.created_at
+                    or "")
+        if self.columns:
+            html += table(["column", "method", "score", "threshold", "drifted"], (
+                (c, v.get("method"), f"{v.get('score', 0):.4g}", v.get("threshold"),
+                 badge("drift", STATUS_COLOURS["drift"]) if v.get("drifted") else "no")
+                for c, v in self.columns.items()))
+        return html
+
+    def __repr__(self) -> str:
+        share = "" if self.drift_share is None else f", drift_share={self.drift_share:.2f}"
+        return f"MonitorResult({self.monitor!r}, id={self.id}, status={self.status!r}{share})"
+
+
+class Monitor:
+    """A named monitor (get one with ``lh.monitor(name)``)."""
+
+    def __init__(self, service: "Monitoring", row: dict[str, Any]) -> None:
+        self._service = service
+        self.name: str = row["name"]
+        self.spec: dict[str, Any] = from_json(row["spec"], {}) if isinstance(row["spec"], str) \
+            else dict(row["spec"])
+        self.created_at: str = row.get("created_at", "")
+        self.updated_at: str = row.get("updated_at", "")
+
+    def __getattr__(self, key: str) -> Any:
+        spec = self.__dict__.get("spec", {})
+        if key in spec:
+            return spec[key]
+        raise AttributeError(key)
+
+    @property
+    def kind(self) -> str:
+        return "model" if self.spec.get("deployment") else "feature"
+
+    @property
+    def source(self) -> str:
+        if self.spec.get("deployment"):
+            return f"deployment {self.spec['deployment']}"
+        return f"feature group {self.spec.get('feature_group')}"
+
+    def run(self, now: Any = None, run_id: str | None = None) -> MonitorResult:
+        """Compare the windows now; see :meth:`Monitoring.run`."""
+        return self._service.run(self.name, run_id=run_id, now=now)
+
+    def results(self, limit: int = 50) -> list[MonitorResult]:
+        return self._service.results(self.name, limit=limit)
+
+    def latest(self) -> MonitorResult | None:
+        found = self.results(limit=1)
+        return found[0] if found else None
+
+    def alerts(self, acknowledged: bool | None = None) -> list[dict[str, Any]]:
+        return self._service.alerts(self.name, acknowledged=acknowledged)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "spec": self.spec,
+                "created_at": self.created_at, "updated_at": self.updated_at}
+
+    def _repr_html_(self) -> str:
+        latest = self.latest()
+        rows: list[tuple[str, Any]] = [("watches", self.source),
+                                       ("reference", self.spec.get("reference")),
+                                       ("current", self.spec.get("current")),
+                                       ("drift share alert", f"{self.spec.get('drift_share'):.0%}"),
+                                       ("schedule", self.spec.get("schedule") or "-")]
+        if self.spec.get("on_drift"):
+            rows.append(("on drift", self.spec["on_drift"]))
+        if latest is not None:
+            rows.append(("latest", badge(latest.status, STATUS_COLOURS.get(latest.status, "#555"))))
+            if latest.drift_share is not None:
+                rows.append(("drift share", f"{latest.drift_share:.0%}"))
+        open_alerts = self.alerts(acknowledged=False)
+        if open_alerts:
+            rows.append(("open alerts", len(open_alerts)))
+        return card(f"monitor {self.name}", rows, subtitle=self.kind)
+
+    def __repr__(self) -> str:
+        return f"Monitor({self.name!r}, {self.source})"
