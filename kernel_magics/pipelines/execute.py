@@ -257,8 +257,11 @@ def execute_run(lh: Any, run_id: str, claimed_by: str | None = None,
     status, error, output = "succeeded", None, None
     with Watch(lh, run, worker) as watch:
         try:
-            stages = resolve(lh, run.target)
-            output = execute_stages(lh, run, stages, watch)
+            if run.target.get("monitor"):  # a monitor's schedule: no notebook to execute
+                status, error = _run_monitor(lh, run)
+            else:
+                stages = resolve(lh, run.target)
+                output = execute_stages(lh, run, stages, watch)
         except _CellFailed as exc:
             status, error, output = "failed", exc.error, exc.output
         except LakebookError as exc:
@@ -281,6 +284,16 @@ def execute_run(lh: Any, run_id: str, claimed_by: str | None = None,
     _, retry = R.finish(lh, run_id, status, error, output)
     lh.catalog.record_event(f"run.{status}", run_id, {"retry": retry, "worker": worker})
     return R.get_run(lh, run_id)
+
+
+def _run_monitor(lh: Any, run: R.Run) -> tuple[str, dict[str, Any] | None]:
+    """Run target ``{"monitor": name}``: the monitor records its own result (it never raises
+    for bad data); the run mirrors it — skipped and failed results carry their reason."""
+    result = lh.monitoring.run(run.target["monitor"], run_id=run.id, now=run.window_end)
+    if result.status in ("skipped", "failed"):
+        return result.status, {"cell_index": None, "ename": f"Monitor{result.status.title()}",
+                               "evalue": result.reason or result.status}
+    return "succeeded", None
 
 
 def _current_cell(lh: Any, run_id: str) -> int | None:
