@@ -208,7 +208,8 @@ def list_runs(lh: Any, status: str | None = None, limit: int = 50,
 
 
 # -- writing --------------------------------------------------------------------------------
-def insert_run(conn: Any, *, target: dict[str, Any], params: dict[str, Any] | None = None,
+def insert_run(conn: Any, *, target: dict[str, Any] | str,
+               params: dict[str, Any] | str | None = None,
                window_start: str | None = None, window_end: str | None = None,
                timeout_s: float | None = None, retries: int = 0, backoff_s: float = 30.0,
                kernel: str | None = None, schedule_id: int | None = None,
@@ -218,15 +219,19 @@ def insert_run(conn: Any, *, target: dict[str, Any], params: dict[str, Any] | No
     """Insert a run inside the caller's transaction; ``None`` when ``or_ignore`` hit an
     existing (schedule, window, attempt)."""
     run_id = new_run_id()
+    now = iso(utcnow())
+    # the scheduler passes the schedule's JSON text through as it is
+    target_text = target if isinstance(target, str) else to_json(target)
+    params_text = params if isinstance(params, str) else to_json(params or {})
     verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
     cur = conn.execute(
         f"{verb} INTO runs(id, schedule_id, scheduled_for, target, status, attempt, max_attempts,"
         " retry_of, backoff_s, kernel, params, window_start, window_end, timeout_s, queued_at,"
         " not_before, error, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (run_id, schedule_id, scheduled_for, to_json(target), status, attempt, int(retries) + 1,
-         retry_of, float(backoff_s), kernel, to_json(params or {}), window_start, window_end,
-         timeout_s, iso(utcnow()), not_before, to_json(error) if error else None,
-         iso(utcnow()) if status in TERMINAL else None))
+        (run_id, schedule_id, scheduled_for, target_text, status, attempt, int(retries) + 1,
+         retry_of, float(backoff_s), kernel, params_text, window_start, window_end,
+         timeout_s, now, not_before, to_json(error) if error else None,
+         now if status in TERMINAL else None))
     return run_id if cur.rowcount else None
 
 

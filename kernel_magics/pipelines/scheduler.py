@@ -87,20 +87,26 @@ class Scheduler:
                 cron, tz = row["cron"], row["timezone"]
                 run_at, missed, following = due_windows(cron, tz, R.parse_time(row["next_run_at"]),
                                                         now, row["catchup"], self.grace_s)
-                start = None
+                # the window starts at the previous fire time: the one handled last (kept
+                # in last_scheduled_for, reset when the cron changes), else ask croniter
+                last_done = row["last_scheduled_for"]
+                before = R.parse_time(last_done) if last_done else None
+                previous: dict[datetime, datetime | None] = {}
+                for fire in sorted(set(run_at) | set(missed)):
+                    previous[fire] = before if before is not None and before < fire else None
+                    before = fire
                 for fire in run_at:
-                    start = start if start is not None and start < fire else previous_fire(cron, tz, fire)
+                    start = previous[fire] or previous_fire(cron, tz, fire)
                     rid = R.insert_run(
-                        conn, target=_json(row["target"]), params=_json(row["params"]),
+                        conn, target=row["target"], params=row["params"],
                         window_start=R.iso(start), window_end=R.iso(fire),
                         timeout_s=row["timeout_s"], retries=row["retries"],
                         backoff_s=row["backoff_s"], kernel=row["kernel"], schedule_id=row["id"],
                         scheduled_for=R.iso(fire), or_ignore=True)
                     queued += rid is not None
-                    start = fire
                 for fire in missed[-MAX_SKIPPED_RECORDED:]:
                     rid = R.insert_run(
-                        conn, target=_json(row["target"]), params=_json(row["params"]),
+                        conn, target=row["target"], params=row["params"],
                         window_end=R.iso(fire), schedule_id=row["id"], scheduled_for=R.iso(fire),
                         status="skipped", or_ignore=True,
                         error={"ename": "Missed", "cell_index": None,

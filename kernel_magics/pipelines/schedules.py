@@ -11,7 +11,9 @@ schedule's ``catchup`` policy:
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -61,9 +63,33 @@ def check_catchup(catchup: str) -> str:
     return catchup
 
 
+_local = threading.local()
+
+
+def _cron_at(cron: str, tz: str, start: datetime) -> croniter:
+    """A croniter positioned at ``start`` in ``tz``. Parsing an expression costs more than
+    stepping it, and a tick over many schedules sees few distinct expressions: parsed
+    iterators are kept per thread (they are stateful) and moved with ``set_current``."""
+    cache = _local.__dict__.setdefault("crons", {})
+    local_start = start.astimezone(_zone(tz))
+    it = cache.get(cron)
+    if it is None:
+        if len(cache) > 4096:
+            cache.clear()
+        it = cache[cron] = croniter(cron, local_start)
+    else:
+        it.set_current(local_start, force=True)
+    return it
+
+
+@lru_cache(maxsize=512)
+def _zone(tz: str) -> ZoneInfo:
+    return ZoneInfo(tz)
+
+
 def fire_times_after(cron: str, tz: str, after: datetime):
     """An iterator of fire times (aware, UTC) strictly after ``after``."""
-    it = croniter(cron, after.astimezone(ZoneInfo(tz)))
+    it = _cron_at(cron, tz, after)
     while True:
         yield it.get_next(datetime).astimezone(timezone.utc)
 
@@ -73,8 +99,7 @@ def next_fire(cron: str, tz: str, after: datetime) -> datetime:
 
 
 def previous_fire(cron: str, tz: str, before: datetime) -> datetime:
-    it = croniter(cron, before.astimezone(ZoneInfo(tz)))
-    return it.get_prev(datetime).astimezone(timezone.utc)
+    return _cron_at(cron, tz, before).get_prev(datetime).astimezone(timezone.utc)
 
 
 def due_windows(cron: str, tz: str, next_run_at: datetime, now: datetime, catchup: str,

@@ -317,7 +317,8 @@ class Pipelines:
                 conn.execute(
                     "UPDATE schedules SET target = ?, cron = ?, timezone = ?, catchup = ?,"
                     " params = ?, timeout_s = ?, retries = ?, backoff_s = ?, kernel = ?,"
-                    " next_run_at = ?, updated_at = ? WHERE name = ?", (*values, name))
+                    " next_run_at = ?, updated_at = ?, last_scheduled_for = NULL WHERE name = ?",
+                    (*values, name))
         self.lh.catalog.record_event("schedule.save", name, {"cron": cron, "tz": tz, "target": target})
         return self.get_schedule(name)
 
@@ -343,8 +344,8 @@ class Pipelines:
     def resume(self, name_or_id: Any) -> S.Schedule:
         """Resume a paused schedule from now on (windows missed while paused are not run)."""
         s = self.get_schedule(name_or_id)
-        self.lh.catalog.execute("UPDATE schedules SET paused = 0, next_run_at = ?, updated_at = ?"
-                                " WHERE id = ?", (S.initial_next_run(s.cron, s.timezone), now_utc(), s.id))
+        self.lh.catalog.execute("UPDATE schedules SET paused = 0, next_run_at = ?, updated_at = ?,"
+                                " last_scheduled_for = NULL WHERE id = ?", (S.initial_next_run(s.cron, s.timezone), now_utc(), s.id))
         return self.get_schedule(s.id)
 
     def delete_schedule(self, name_or_id: Any) -> None:
