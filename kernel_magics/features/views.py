@@ -420,6 +420,7 @@ class FeatureView:
         self.event_time: str = spec["event_time"]
         self.labels: list[str] = list(spec["labels"])
         self.features: list[str] = list(spec["features"])
+        self._lookup_plan: list[dict[str, Any]] | None = None
 
     # -- groups ----------------------------------------------------------------------------
     @property
@@ -640,7 +641,9 @@ class FeatureView:
             if len(passed_rows) != len(entries):
                 raise InvalidInput(f"passed has {len(passed_rows)} rows for {len(entries)} "
                                    "entries.", "Pass one dict per entry, or one for all.")
-        lookups = self._lookups()
+        if self._lookup_plan is None:  # groups do not change under a view version
+            self._lookup_plan = self._lookups()
+        lookups = self._lookup_plan
         store = self._lh.online_store if lookups else None
         out = [dict.fromkeys(self.features) for _ in entries]
         found = [True] * len(entries)
