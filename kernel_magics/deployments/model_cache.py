@@ -1,11 +1,11 @@
 """The model a deployment serves, swapped atomically when its alias (or the deployment) moves.
 
 A request reads one immutable :class:`Served` snapshot (model, view, target) through
-:meth:`ModelCache.current`. At most every ``refresh_s`` seconds one caller re-reads the
-deployment's target in the catalog (cheap: one row and one alias); when it changed, the new
-model version is loaded completely *before* the snapshot reference is replaced, so a request
-sees either the old model or the new one, never a half-loaded one. Other threads keep serving
-the old snapshot while the new one loads.
+:meth:`ModelCache.current` — an attribute read. Every ``refresh_s`` seconds a background
+thread re-reads the deployment's target in the catalog (its row and its alias); when it
+changed, the new model version is loaded completely *before* the snapshot reference is
+replaced, so a request sees either the old model or the new one, never a half-loaded one, and
+requests keep being answered by the old one while the new one loads.
 """
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ class Served:
     #: the view's key columns (empty without a view)
     keys: tuple[str, ...]
     event_time: str | None
+    #: the columns an online entry names (the keys its feature lookups use)
+    entry_columns: tuple[str, ...] = ()
 
 
 class ModelCache:
@@ -45,24 +47,39 @@ class ModelCache:
         self._served: Served | None = None
         self._next_check = 0.0
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
         self.swaps = 0
 
     def current(self) -> Served:
-        """The snapshot to use for one request (re-checked at most every ``refresh_s``)."""
+        """The snapshot to use for one request: a plain attribute read. A background thread
+        re-checks the catalog every ``refresh_s`` seconds (off the request path)."""
         served = self._served
-        if served is None:
-            with self._lock:  # the first load: everyone waits for it
-                if self._served is None:
-                    self._reload(time.monotonic(), raise_errors=True)
-                return self._served  # type: ignore[return-value]
-        now = time.monotonic()
-        if now >= self._next_check and self._lock.acquire(blocking=False):
-            try:
-                self._reload(now, raise_errors=False)
-            finally:
-                self._lock.release()
+        if served is not None:
+            return served
+        with self._lock:  # the first load: everyone waits for it
+            if self._served is None:
+                self._reload(time.monotonic(), raise_errors=True)
+                self._start_watcher()
             return self._served  # type: ignore[return-value]
-        return served
+
+    def _start_watcher(self) -> None:
+        if self._watcher is None and self.refresh_s > 0:
+            self._watcher = threading.Thread(target=self._watch, daemon=True,
+                                             name=f"lakebook-model-cache-{self.deployment}")
+            self._watcher.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.refresh_s):
+            with self._lock:
+                try:
+                    self._reload(time.monotonic(), raise_errors=False)
+                except Exception:  # never let the watcher die: try again next time
+                    log.exception("Deployment %s: model refresh failed", self.deployment)
+
+    def close(self) -> None:
+        """Stop the background re-check."""
+        self._stop.set()
 
     def refresh(self) -> Served:
         """Re-check the catalog now (and load a new model if the target moved)."""
@@ -92,13 +109,16 @@ class ModelCache:
             return
         keys = tuple(getattr(view, "keys", ()) or ()) if view is not None else ()
         event_time = getattr(view, "event_time", None) if view is not None else None
+        entry_columns = self.resolver.entry_columns(view) if view is not None else ()
         self._served = Served(target=target, model=model, view=view, keys=keys,
-                              event_time=event_time)  # one reference swap: atomic
+                              event_time=event_time, entry_columns=entry_columns)
+        # (the line above is one reference swap: atomic for every reader)
         if old is not None:
             self.swaps += 1
             log.info("Deployment %s now serves %s v%s (was v%s)", self.deployment,
                      model.name, model.version, old.model.version)
 
     def invalidate(self) -> None:
-        """Make the next :meth:`current` re-check the catalog."""
-        self._next_check = 0.0
+        """Re-check the catalog now (after this process changed the deployment)."""
+        if self._served is not None:
+            self.refresh()

@@ -50,16 +50,23 @@ class LoadedModel:
     def has_proba(self) -> bool:
         return self.classes is not None
 
+    #: predict() is the argmax of predict_proba() for this estimator: one call gives both
+    proba_decides: bool = False
+
     def predict(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
         """Predictions (and class probabilities when the model has them) for ``X``."""
         est = self.estimator
-        preds = np.asarray(est.predict(X))
-        proba = np.asarray(est.predict_proba(X)) if self.classes is not None else None
-        return preds, proba
+        if self.classes is None:
+            return np.asarray(est.predict(X)), None
+        proba = np.asarray(est.predict_proba(X))
+        if self.proba_decides:
+            return np.asarray(est.classes_)[proba.argmax(axis=1)], proba
+        return np.asarray(est.predict(X)), proba
 
 
 def loaded_from_estimator(name: str, version: int, estimator: Any,
-                          signature: dict[str, Any] | None = None) -> LoadedModel:
+                          signature: dict[str, Any] | None = None,
+                          example: Any = None) -> LoadedModel:
     """Describe ``estimator`` (its input columns, classes and signature types)."""
     signature = signature or {}
     inputs = _signature_inputs(signature)
@@ -74,7 +81,39 @@ def loaded_from_estimator(name: str, version: int, estimator: Any,
         classes = tuple(_plain(c) for c in estimator.classes_)
     return LoadedModel(name=name, version=int(version), estimator=estimator,
                        input_columns=columns, input_types=inputs, classes=classes,
-                       signature=signature)
+                       signature=signature,
+                       proba_decides=classes is not None and _argmax_classifier(estimator, example))
+
+
+#: classifiers whose predict() is by construction the class of highest predict_proba()
+_ARGMAX_CLASSIFIERS = {
+    "LogisticRegression", "LogisticRegressionCV", "RandomForestClassifier",
+    "ExtraTreesClassifier", "DecisionTreeClassifier", "ExtraTreeClassifier",
+    "GradientBoostingClassifier", "HistGradientBoostingClassifier", "GaussianNB",
+    "MultinomialNB", "BernoulliNB", "ComplementNB", "CategoricalNB", "MLPClassifier",
+    "LinearDiscriminantAnalysis", "QuadraticDiscriminantAnalysis", "CalibratedClassifierCV",
+}
+
+
+def _argmax_classifier(estimator: Any, example: Any) -> bool:
+    """Whether predictions may be taken from the probabilities (one model call instead of
+    two). Only for known estimators, and only if they agree on the registered example."""
+    final = estimator
+    steps = getattr(estimator, "steps", None)
+    if steps:
+        final = steps[-1][1]
+    if type(final).__name__ not in _ARGMAX_CLASSIFIERS or \
+            not type(final).__module__.startswith("sklearn."):
+        return False
+    if example is None:
+        return True
+    try:
+        direct = np.asarray(estimator.predict(example))
+        derived = np.asarray(estimator.classes_)[
+            np.asarray(estimator.predict_proba(example)).argmax(axis=1)]
+        return bool((direct == derived).all())
+    except Exception:
+        return False
 
 
 def _signature_inputs(signature: Any) -> dict[str, str]:
@@ -146,11 +185,37 @@ class LakehouseResolver:
     def load_model(self, name: str, version: int) -> LoadedModel:
         mv = self.model_version(name, version=version)
         estimator = mv.load()
+        try:
+            example = mv.input_example
+        except Exception:
+            example = None
         return loaded_from_estimator(name, int(mv.version), estimator,
-                                     _as_dict(getattr(mv, "signature", None)))
+                                     _as_dict(getattr(mv, "signature", None)), example)
 
     def view(self, name: str, version: int | None):
-        return self.lh.feature_view(name, version)
+        """The feature view, with its online lookup plan computed once: a view version is
+        immutable, so re-reading its groups from the catalog on every request is waste."""
+        view = self.lh.feature_view(name, version)
+        plan = getattr(view, "_lookups", None)
+        if callable(plan):
+            try:
+                lookups = plan()
+            except Exception:  # e.g. a group that is not online: let requests say so
+                return view
+            view._lookups = lambda: lookups  # this instance only; owned by the model cache
+        return view
+
+    @staticmethod
+    def entry_columns(view: Any) -> tuple[str, ...]:
+        """The fields an online entry gives: the key columns of the view's lookups (the
+        spine's keys when it has none)."""
+        cols: list[str] = []
+        try:
+            for lk in view._lookups():
+                cols += [c for c in lk.get("key_cols", []) if c not in cols]
+        except Exception:
+            pass
+        return tuple(cols or getattr(view, "keys", ()) or ())
 
 
 def view_of(mv: Any) -> tuple[str | None, int | None]:
