@@ -103,3 +103,28 @@ class ServeProcess:
             self.proc.wait(10)
         if not self._log.closed:
             self._log.close()
+
+
+def fraud_lakehouse(lh, entities: int = 50, rows: int = 400):
+    """An online feature group ``tx`` (key cc_num, event time ts, features amount/velocity,
+    label is_fraud), view ``tx_view``, a LogisticRegression ``fraud`` v1 trained on it with
+    alias production. Returns (group, view, model, frame)."""
+    rng = np.random.default_rng(7)
+    df = pd.DataFrame({
+        "cc_num": np.arange(rows) % entities,
+        "ts": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(np.arange(rows), "h"),
+        "amount": rng.gamma(2.0, 30.0, rows), "velocity": rng.normal(size=rows)})
+    df["is_fraud"] = ((df.amount > 70) & (df.velocity > 0)).astype(int)
+    fg = lh.create_feature_group("tx", key="cc_num", event_time="ts", online=True)
+    fg.insert(df)
+    fv = lh.create_feature_view("tx_view", spine=fg, label="is_fraud")
+    X_train, X_test, y_train, y_test = fv.train_test_split()
+    model = LogisticRegression(max_iter=500).fit(X_train, y_train)
+    mv = lh.registry.register(model, "fraud", view=fv, input_example=X_train.head(5))
+    lh.registry.set_alias("fraud", "production", mv.version)
+    return fg, fv, model, df
+
+
+def latest_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The newest row per cc_num (what the online store holds)."""
+    return df.sort_values("ts").groupby("cc_num").tail(1).set_index("cc_num")

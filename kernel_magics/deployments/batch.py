@@ -1,0 +1,181 @@
+"""The batch path: a window of the view's rows -> predictions in Delta (and the inference log).
+
+``run_batch`` reads ``view.batch_data(start, end)`` (or takes a prepared frame), predicts
+with the deployment's current model, and appends keys, event time, ``prediction`` (and
+``proba_<class>``), ``model``, ``model_version``, ``scored_at`` and ``run_id`` to the Delta
+table ``predictions_<deployment>`` (or ``output``). The same rows with the model's input
+columns go to the inference log with ``source = "batch"``; both tables are written at the same
+time (deltalake writes outside the GIL).
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ..errors import InvalidInput, LakebookError
+from ..features.names import validate_name
+from ..widgets.html import card, Raw
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .deployment import Deployment
+
+
+@dataclass
+class BatchResult:
+    """What a batch run scored and where it wrote it."""
+
+    deployment: str
+    model: str
+    version: int
+    rows: int
+    output: str
+    path: Path
+    seconds: float
+    start: Any = None
+    end: Any = None
+    run_id: str = ""
+    predictions: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+
+    def _repr_html_(self) -> str:
+        window = f"{self.start or '…'} → {self.end or '…'}"
+        rows = [("model", f"{self.model} v{self.version}"), ("rows scored", f"{self.rows:,}"),
+                ("window", window), ("time", f"{self.seconds:.2f} s"),
+                ("written to", f"{self.output} ({self.path})")]
+        preview = self.predictions.head(5)
+        html = card(f"Inference {self.deployment}", rows)
+        if len(preview):
+            html += Raw(preview.to_html(index=False, border=0))
+        return html
+
+
+def predict_frame(deployment: "Deployment", df: pd.DataFrame, served=None
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Predict every row of ``df``: (predictions frame, the model's input frame)."""
+    from .deployment import PredictionFailed
+    served = served or deployment.served
+    model = served.model
+    columns = list(model.input_columns or (served.view.features if served.view else df.columns))
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise InvalidInput(f"The batch has no column(s) {', '.join(map(repr, missing))}, which "
+                           f"model {model.name} v{model.version} needs.",
+                           "Keep the view's feature columns in batch_df.")
+    X = df[columns]
+    try:
+        raw, proba = model.predict(X)
+    except Exception as exc:
+        raise PredictionFailed(f"Model {model.name} v{model.version} failed on the batch: "
+                               f"{type(exc).__name__}: {str(exc)[:300]}",
+                               "Check batch_df's columns and types against the model's "
+                               "input schema.") from None
+    ident = [c for c in (*served.keys, served.event_time) if c and c in df.columns]
+    out = {c: df[c].to_numpy() for c in ident}
+    out["prediction"] = np.asarray(raw)
+    if proba is not None:
+        for j, c in enumerate(model.classes):
+            out[f"proba_{c}"] = proba[:, j]
+    preds = pd.DataFrame(out, index=df.index)
+    preds["model"] = model.name
+    preds["model_version"] = np.int64(model.version)
+    return preds, X
+
+
+def run_batch(deployment: "Deployment", start: Any = None, end: Any = None,
+              output: str | None = None, df: pd.DataFrame | None = None,
+              predictions: pd.DataFrame | None = None, run_id: str | None = None
+              ) -> BatchResult:
+    """Score a window (or ``df``) and append the predictions; see the module docstring.
+
+    ``predictions``: already computed (e.g. post-processed in an ``%%inference`` cell); they
+    must carry ``prediction``; missing identity/model columns are added.
+    """
+    t0 = time.perf_counter()
+    served = deployment.served
+    model = served.model
+    output = output or f"predictions_{deployment.name}"
+    validate_name(output, "predictions table")
+    if df is None:
+        if served.view is None:
+            raise InvalidInput(f"Deployment {deployment.name!r} has no feature view to read a "
+                               "batch from.", "Pass df=... (the rows to score), or deploy a "
+                               "model trained on a view.")
+        df = served.view.batch_data(start, end)
+    if predictions is None:
+        predictions, X = predict_frame(deployment, df, served)
+    else:
+        if "prediction" not in predictions.columns:
+            raise InvalidInput("The predictions frame has no 'prediction' column.",
+                               "Name the model's output column 'prediction'.")
+        predictions = predictions.copy()
+        if "model" not in predictions.columns:
+            predictions["model"] = model.name
+        if "model_version" not in predictions.columns:
+            predictions["model_version"] = np.int64(model.version)
+        cols = [c for c in (model.input_columns or []) if c in df.columns]
+        X = df.loc[predictions.index.intersection(df.index), cols] if cols else None
+    run_id = run_id or uuid.uuid4().hex
+    scored_at = datetime.now(timezone.utc)
+    predictions = predictions.reset_index(drop=True)
+    predictions["scored_at"] = pd.Timestamp(scored_at)
+    predictions["run_id"] = run_id
+    path = deployment.lh.tables_dir / output
+    log_df = _log_frame(deployment, predictions, X, run_id, scored_at)
+    if len(predictions):
+        _write_both(path, predictions, deployment, log_df)
+    seconds = time.perf_counter() - t0
+    deployment.lh.catalog.record_event("deployment.batch", deployment.name, {
+        "rows": len(predictions), "model": model.name, "version": model.version,
+        "output": output, "start": str(start) if start is not None else None,
+        "end": str(end) if end is not None else None, "seconds": round(seconds, 3),
+        "run_id": run_id})
+    return BatchResult(deployment=deployment.name, model=model.name, version=model.version,
+                       rows=len(predictions), output=output, path=path, seconds=seconds,
+                       start=start, end=end, run_id=run_id, predictions=predictions)
+
+
+def _log_frame(deployment: "Deployment", predictions: pd.DataFrame, X: pd.DataFrame | None,
+               run_id: str, scored_at: datetime) -> pd.DataFrame:
+    """The inference-log rows of a batch: identity, the model's inputs, outputs."""
+    n = len(predictions)
+    log = pd.DataFrame({"request_id": np.full(n, run_id, dtype=object),
+                        "ts": pd.Series(pd.Timestamp(scored_at), index=range(n)),
+                        "deployment": deployment.name,
+                        "model": predictions["model"].to_numpy(),
+                        "model_version": predictions["model_version"].to_numpy(np.int64),
+                        "source": "batch"})
+    skip = {"model", "model_version", "scored_at", "run_id"}
+    for c in predictions.columns:
+        if c not in skip and c != "prediction" and not c.startswith("proba_"):
+            log[c] = predictions[c].to_numpy()
+    if X is not None and len(X) == n:
+        for c in X.columns:
+            if c not in log.columns:
+                log[c] = X[c].to_numpy()
+    for c in predictions.columns:
+        if c == "prediction" or c.startswith("proba_"):
+            log[c] = predictions[c].to_numpy()
+    return log
+
+
+def _write_both(path: Path, predictions: pd.DataFrame, deployment: "Deployment",
+                log_df: pd.DataFrame) -> None:
+    from deltalake import write_deltalake
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(predictions, preserve_index=False)
+    with ThreadPoolExecutor(2) as pool:
+        a = pool.submit(write_deltalake, str(path), table, mode="append", schema_mode="merge")
+        b = pool.submit(deployment.log.write_frame, log_df)
+        a.result()
+        b.result()
+
+
+__all__ = ["BatchResult", "run_batch", "predict_frame", "LakebookError"]
