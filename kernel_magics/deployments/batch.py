@@ -60,7 +60,6 @@ class BatchResult:
 def predict_frame(deployment: "Deployment", df: pd.DataFrame, served=None
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Predict every row of ``df``: (predictions frame, the model's input frame)."""
-    from .deployment import PredictionFailed
     served = served or deployment.served
     model = served.model
     columns = list(model.input_columns or (served.view.features if served.view else df.columns))
@@ -70,13 +69,26 @@ def predict_frame(deployment: "Deployment", df: pd.DataFrame, served=None
                            f"model {model.name} v{model.version} needs.",
                            "Keep the view's feature columns in batch_df.")
     X = df[columns]
+    if not len(X):  # an empty window: nothing to score (models refuse zero rows)
+        raw = np.empty(0, dtype=object)
+        proba = np.empty((0, len(model.classes))) if model.classes is not None else None
+    else:
+        raw, proba = _predict(model, X)
+    return _frame(served, df, model, raw, proba), X
+
+
+def _predict(model, X: pd.DataFrame):
+    from .deployment import PredictionFailed
     try:
-        raw, proba = model.predict(X)
+        return model.predict(X)
     except Exception as exc:
         raise PredictionFailed(f"Model {model.name} v{model.version} failed on the batch: "
                                f"{type(exc).__name__}: {str(exc)[:300]}",
                                "Check batch_df's columns and types against the model's "
                                "input schema.") from None
+
+
+def _frame(served, df: pd.DataFrame, model, raw, proba) -> pd.DataFrame:
     ident = [c for c in (*served.keys, served.event_time) if c and c in df.columns]
     out = {c: df[c].to_numpy() for c in ident}
     out["prediction"] = np.asarray(raw)
@@ -86,7 +98,7 @@ def predict_frame(deployment: "Deployment", df: pd.DataFrame, served=None
     preds = pd.DataFrame(out, index=df.index)
     preds["model"] = model.name
     preds["model_version"] = np.int64(model.version)
-    return preds, X
+    return preds
 
 
 def run_batch(deployment: "Deployment", start: Any = None, end: Any = None,
