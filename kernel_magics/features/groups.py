@@ -261,10 +261,15 @@ class FeatureGroup:
     def _record(self, delta_version: int, meta: dict[str, Any], recovered: bool) -> None:
         schema = meta.get("schema")
         with self._lh.catalog.transaction() as conn:
+            # another process may have recorded it from the log first; the writer's own
+            # record then wins (it is not a recovery)
             conn.execute(
-                "INSERT OR IGNORE INTO feature_group_commits(group_id, delta_version, commit_seq,"
+                "INSERT INTO feature_group_commits(group_id, delta_version, commit_seq,"
                 " mode, rows, recovered, statistics, lineage, checks_passed, duration_s,"
-                " created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                " created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT(group_id, delta_version) DO UPDATE SET"
+                " recovered = MIN(recovered, excluded.recovered),"
+                " duration_s = COALESCE(excluded.duration_s, duration_s)",
                 (self.id, delta_version, meta.get("seq"), meta.get("mode", "unknown"),
                  int(meta.get("rows") or 0), int(recovered), to_json(meta.get("statistics") or {}),
                  to_json(meta.get("lineage") or {}), to_json(meta.get("checks_passed") or []),
@@ -288,19 +293,16 @@ class FeatureGroup:
     def _reconcile(self) -> list[int]:
         """Record Delta commits the catalog does not know (a writer died after its commit
         landed, or another engine wrote to the table). Returns the versions recorded."""
-        table = tables.open_table(self.table_path)
-        if table is None:
+        if not tables.exists(self.table_path):
             return []
-        current = table.version()
+        present = tables.log_versions(self.table_path)
         recorded = {r["delta_version"] for r in self._lh.catalog.query(
             "SELECT delta_version FROM feature_group_commits WHERE group_id = ?", (self.id,))}
-        missing = [v for v in range(current + 1) if v not in recorded]
-        if not missing:
-            return []
+        missing = [v for v in present if v not in recorded]
         found = []
-        for entry in table.history(current - min(missing) + 1):
-            version = int(entry.get("version", -1))
-            if version not in missing:
+        for version in missing:
+            entry = tables.commit_info(self.table_path, version)
+            if entry is None:
                 continue
             meta = tables.commit_metadata(entry)
             if meta is None:  # not written by Lakebook: record what the Delta log says

@@ -97,12 +97,36 @@ def commit(path: Path, data: pa.Table, mode: str, keys: list[str], event_time: s
     raise AssertionError("unreachable")
 
 
+def log_versions(path: Path) -> list[int]:
+    """The versions whose commit files are in the Delta log, ascending."""
+    log = Path(path) / "_delta_log"
+    out = []
+    for entry in log.glob("*.json"):
+        stem = entry.name[:-5]
+        if stem.isdigit():
+            out.append(int(stem))
+    return sorted(out)
+
+
+def commit_info(path: Path, version: int) -> dict[str, Any] | None:
+    """The ``commitInfo`` action of Delta ``version``, read from its log file (None when the
+    file is gone). Read directly: the version is the file's name, never an inferred one."""
+    try:
+        text = (Path(path) / "_delta_log" / f"{version:020d}.json").read_text()
+    except FileNotFoundError:
+        return None
+    for line in text.splitlines():
+        if '"commitInfo"' in line:
+            action = json.loads(line)
+            if "commitInfo" in action:
+                return action["commitInfo"]
+    return {}
+
+
 def find_commit(path: Path, seq: int) -> int:
     """The Delta version of the commit carrying Lakebook sequence number ``seq``."""
-    table = DeltaTable(str(path))
-    for limit in (20, None):
-        for entry in table.history(limit):
-            meta = commit_metadata(entry)
-            if meta is not None and meta.get("seq") == seq:
-                return int(entry["version"])
+    for version in reversed(log_versions(path)):
+        meta = commit_metadata(commit_info(path, version) or {})
+        if meta is not None and meta.get("seq") == seq:
+            return version
     raise RuntimeError(f"commit {seq} not found in the Delta log of {path}")
