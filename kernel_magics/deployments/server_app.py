@@ -204,7 +204,8 @@ class HealthHandler(BaseHandler):
 
 class OpenAPIHandler(BaseHandler):
     def get(self) -> None:
-        self.reply(openapi_document(self.state.names, secured=bool(self.state.token)))
+        self.reply(openapi_document(self.state.served_names() or None,
+                                    secured=bool(self.state.token)))
 
 
 class ListHandler(BaseHandler):
