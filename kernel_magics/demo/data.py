@@ -174,12 +174,16 @@ def _timestamps(rng: np.random.Generator, n: int, start_ns: int, days: int,
 def _separate_same_second(ts: np.ndarray, card: np.ndarray) -> None:
     """Move a card's transactions that share a second one second apart (in place), so
     (card, time) identifies a transaction."""
+    sec = (ts - ts.min()) // 10**9 if len(ts) else ts
     for _ in range(50):
-        order = np.lexsort((ts, card))
-        same = np.flatnonzero((card[order][1:] == card[order][:-1]) & (ts[order][1:] == ts[order][:-1]))
-        if not len(same):
+        key = card.astype(np.int64) * (int(sec.max()) + 2) + sec
+        order = np.argsort(key)
+        sorted_key = key[order]
+        moved = order[1:][sorted_key[1:] == sorted_key[:-1]]
+        if not len(moved):
             return
-        ts[order[same + 1]] += 10**9
+        ts[moved] += 10**9
+        sec[moved] += 1
 
 
 def generate(n_transactions: int = 100_000, seed: int = 42, start: Any = "2024-01-01",
@@ -413,7 +417,7 @@ def generate(n_transactions: int = 100_000, seed: int = 42, start: Any = "2024-0
     })
     labels = pd.DataFrame({
         "tx_id": tx_id, "cc_num": cc, "ts": tx_ts, "is_fraud": is_fraud,
-        "fraud_pattern": np.array(["", *FRAUD_PATTERNS], dtype=object)[pattern_codes + 1],
+        "fraud_pattern": pd.Categorical.from_codes(pattern_codes + 1, ["", *FRAUD_PATTERNS]),
     })
     return FraudData(customers=customers, cards=cards, merchants=merchants,
                      transactions=transactions, labels=labels, start=start_ts, end=end_ts,
