@@ -5,6 +5,44 @@
  * injected (see `handler.ts` for the `ServerConnection` based one), so that
  * the parsing and error handling can be unit tested without a browser.
  */
+import {
+  IAliasMove,
+  IAlert,
+  IDeployment,
+  IFeatureGroup,
+  IFeatureGroupDetail,
+  IModelDetail,
+  IModelSummary,
+  IMonitor,
+  IRun,
+  IRunOutput,
+  ISchedule,
+  IStep,
+  parseAlerts,
+  parseAliasMove,
+  parseDeployments,
+  parseFeatureGroupDetail,
+  parseFeatureGroups,
+  parseModelDetail,
+  parseModels,
+  parseMonitors,
+  parseRun,
+  parseRunOutput,
+  parseRuns,
+  parseSchedule,
+  parseSchedules,
+  parseSteps
+} from './endpoints';
+import {
+  LakebookApiError,
+  describe,
+  isCount,
+  isObject,
+  malformed
+} from './json';
+
+export { LakebookApiError, describe };
+export * from './endpoints';
 
 /**
  * Names of the catalog object counts reported by `GET /lakebook/api/status`.
@@ -48,24 +86,6 @@ export interface LakebookStatus {
   lakebook_version: string;
   /** Number of objects of each kind in the catalog. */
   counts: StatusCounts;
-}
-
-/**
- * An error answered by the Lakebook API, or raised while talking to it.
- *
- * `status` is the HTTP status code, or 0 when no HTTP answer was received
- * (network failure) or the answer could not be understood.
- */
-export class LakebookApiError extends Error {
-  readonly status: number;
-
-  constructor(message: string, status = 0) {
-    super(message);
-    this.name = 'LakebookApiError';
-    this.status = status;
-    // Keep `instanceof` working when compiled to older targets.
-    Object.setPrototypeOf(this, LakebookApiError.prototype);
-  }
 }
 
 /**
@@ -193,50 +213,145 @@ export type RequestFunction = (
 ) => Promise<unknown>;
 
 /**
- * Typed client of the Lakebook REST API.
+ * Fetch the text body of a path below `/lakebook/api/` (e.g. an HTML report).
  */
-export class LakebookClient {
-  constructor(request: RequestFunction) {
-    this._request = request;
-  }
+export type RequestTextFunction = (endPoint: string) => Promise<string>;
 
-  /**
-   * Fetch the lakehouse summary.
-   */
-  async status(): Promise<LakebookStatus> {
-    return parseStatus(await this._request('status', { method: 'GET' }));
-  }
-
-  private _request: RequestFunction;
+/**
+ * What to schedule: a step of a notebook (path relative to the server root).
+ */
+export interface IScheduleRequest {
+  notebook: string;
+  step: string;
+  cron: string;
+  tz: string;
 }
 
 /**
- * A one-line description of any thrown value, for display.
+ * Typed client of the Lakebook REST API.
  */
-export function describe(reason: unknown): string {
-  if (reason instanceof Error) {
-    return reason.message || reason.name;
+export class LakebookClient {
+  constructor(request: RequestFunction, requestText?: RequestTextFunction) {
+    this._request = request;
+    this._requestText = requestText ?? null;
   }
-  if (typeof reason === 'string') {
-    return reason;
+
+  /** Fetch the lakehouse summary. */
+  async status(): Promise<LakebookStatus> {
+    return parseStatus(await this._get('status'));
   }
-  try {
-    return JSON.stringify(reason) ?? String(reason);
-  } catch {
-    return String(reason);
+
+  async featureGroups(): Promise<IFeatureGroup[]> {
+    return parseFeatureGroups(await this._get('feature-groups'));
   }
-}
 
-function malformed(detail: string): LakebookApiError {
-  return new LakebookApiError(
-    `Unexpected answer from the Lakebook server: ${detail}.`
-  );
-}
+  async featureGroup(name: string, version?: number): Promise<IFeatureGroupDetail> {
+    const query = version === undefined ? '' : `?version=${version}`;
+    return parseFeatureGroupDetail(
+      await this._get(`feature-groups/${encodeURIComponent(name)}${query}`)
+    );
+  }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+  async models(): Promise<IModelSummary[]> {
+    return parseModels(await this._get('models'));
+  }
 
-function isCount(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+  async model(name: string): Promise<IModelDetail> {
+    return parseModelDetail(await this._get(`models/${encodeURIComponent(name)}`));
+  }
+
+  /** Point `alias` of model `name` at `version`. */
+  async moveAlias(name: string, alias: string, version: number): Promise<IAliasMove> {
+    return parseAliasMove(
+      await this._send(
+        'POST',
+        `models/${encodeURIComponent(name)}/aliases/${encodeURIComponent(alias)}`,
+        { version }
+      )
+    );
+  }
+
+  async deployments(): Promise<IDeployment[]> {
+    return parseDeployments(await this._get('deployments'));
+  }
+
+  /** The steps of a notebook (path relative to the server root). */
+  async steps(path: string): Promise<IStep[]> {
+    return parseSteps(await this._get(`steps?path=${encodeURIComponent(path)}`));
+  }
+
+  async schedules(): Promise<ISchedule[]> {
+    return parseSchedules(await this._get('schedules'));
+  }
+
+  async schedule(request: IScheduleRequest): Promise<ISchedule> {
+    return parseSchedule(await this._send('POST', 'schedules', { ...request }));
+  }
+
+  async pauseSchedule(id: number, pause: boolean): Promise<ISchedule> {
+    return parseSchedule(
+      await this._send('POST', `schedules/${id}/${pause ? 'pause' : 'resume'}`, {})
+    );
+  }
+
+  async deleteSchedule(id: number): Promise<void> {
+    await this._send('DELETE', `schedules/${id}`);
+  }
+
+  async runs(limit = 30): Promise<IRun[]> {
+    return parseRuns(await this._get(`runs?limit=${limit}`));
+  }
+
+  async run(id: string): Promise<IRun> {
+    return parseRun(await this._get(`runs/${encodeURIComponent(id)}`));
+  }
+
+  /** Run a step now (notebook path relative to the server root). */
+  async runNow(notebook: string, step: string): Promise<IRun> {
+    return parseRun(await this._send('POST', 'runs', { notebook, step }));
+  }
+
+  async cancelRun(id: string): Promise<IRun> {
+    return parseRun(await this._send('POST', `runs/${encodeURIComponent(id)}/cancel`, {}));
+  }
+
+  async rerun(id: string): Promise<IRun> {
+    return parseRun(await this._send('POST', `runs/${encodeURIComponent(id)}/rerun`, {}));
+  }
+
+  async runOutput(id: string): Promise<IRunOutput> {
+    return parseRunOutput(await this._get(`runs/${encodeURIComponent(id)}/output`));
+  }
+
+  async monitors(): Promise<IMonitor[]> {
+    return parseMonitors(await this._get('monitors'));
+  }
+
+  async alerts(): Promise<IAlert[]> {
+    return parseAlerts(await this._get('alerts'));
+  }
+
+  /** The HTML of a report (path below `/lakebook/api/`). */
+  async reportHtml(path: string): Promise<string> {
+    if (!this._requestText) {
+      throw new LakebookApiError('This client cannot fetch reports.');
+    }
+    return this._requestText(path);
+  }
+
+  private _get(endPoint: string): Promise<unknown> {
+    return this._request(endPoint, { method: 'GET' });
+  }
+
+  private _send(method: string, endPoint: string, body?: unknown): Promise<unknown> {
+    const init: RequestInit = { method };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers = { 'Content-Type': 'application/json' };
+    }
+    return this._request(endPoint, init);
+  }
+
+  private _request: RequestFunction;
+  private _requestText: RequestTextFunction | null;
 }

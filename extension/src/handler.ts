@@ -37,3 +37,27 @@ export async function requestAPI<T = unknown>(
   }
   return (await readResponse(response)) as T;
 }
+
+/**
+ * Fetch the text of a path below `/lakebook/api/` (an HTML report), with the
+ * Jupyter server's authentication.
+ *
+ * @throws {LakebookApiError} on a network failure or a non-2xx answer.
+ */
+export async function requestText(
+  endPoint: string,
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<string> {
+  const requestUrl = URLExt.join(settings.baseUrl, 'lakebook', 'api', endPoint);
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(requestUrl, { method: 'GET' }, settings);
+  } catch (error) {
+    throw new LakebookApiError(`Cannot reach the Jupyter server: ${describe(error)}`);
+  }
+  if (!response.ok) {
+    // Reuse the JSON error handling (it throws for a non-2xx answer).
+    await readResponse(response);
+  }
+  return response.text();
+}

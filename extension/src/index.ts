@@ -4,17 +4,41 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import {
+  ICommandPalette,
+  MainAreaWidget,
+  Notification,
+  WidgetTracker
+} from '@jupyterlab/apputils';
+import { PageConfig, PathExt } from '@jupyterlab/coreutils';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { refreshIcon } from '@jupyterlab/ui-components';
+import { Widget } from '@lumino/widgets';
 
 import { LakebookClient } from './api';
-import { requestAPI } from './handler';
+import { setupCellActions } from './cellactions';
+import { IMonitor, IRun } from './endpoints';
+import { requestAPI, requestText } from './handler';
 import { lakebookIcon } from './icons';
-import { DEFAULT_REFRESH_INTERVAL, LakebookModel } from './model';
+import { describe } from './json';
+import { DEFAULT_REFRESH_INTERVAL, LakebookModel, ResourceModel } from './model';
 import { LakebookPanel } from './panel';
+import { DeploymentsSection } from './sections/deployments';
+import { FeatureGroupsSection } from './sections/features';
+import { ModelsSection } from './sections/models';
+import { IMonitoringState, MonitoringSection } from './sections/monitoring';
+import { NotebookSection, NotebookStepsModel } from './sections/notebook';
+import { IPipelinesState, PipelinesSection, hasActiveRuns } from './sections/runs';
+import { ISidebarServices } from './sections/services';
+import { ModelCompareView } from './widgets/compare';
+import { FeatureGroupView } from './widgets/featuregroup';
+import { ReportView } from './widgets/report';
+import { RunOutputView } from './widgets/runoutput';
 
-export { LakebookClient, LakebookModel, LakebookPanel };
+export { LakebookClient, LakebookModel, LakebookPanel, ResourceModel };
 export * from './api';
 export { LakebookSection } from './sections/base';
 
@@ -26,37 +50,214 @@ const PLUGIN_ID = 'lakebook:plugin';
 export namespace CommandIDs {
   export const open = 'lakebook:open';
   export const refresh = 'lakebook:refresh';
+  export const openFeatureGroup = 'lakebook:open-feature-group';
+  export const compareModel = 'lakebook:compare-model';
 }
 
 /**
- * The Lakebook sidebar.
+ * The path of `absolute` relative to the server root, or null when it lies
+ * outside (then the file cannot be opened through the contents API).
+ */
+export function serverRelative(absolute: string, serverRoot: string): string | null {
+  const root = serverRoot.replace(/[\\/]+$/, '');
+  if (!root || !absolute.startsWith(`${root}/`)) {
+    return null;
+  }
+  return absolute.slice(root.length + 1);
+}
+
+/**
+ * The Lakebook sidebar and cell actions.
  */
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
-  description: 'The Lakebook sidebar: the lakehouse at a glance.',
+  description: 'The Lakebook sidebar: the lakehouse at a glance, and cells marked with a click.',
   autoStart: true,
   requires: [ILabShell],
-  optional: [ILayoutRestorer, ISettingRegistry, ICommandPalette],
+  optional: [
+    ILayoutRestorer,
+    ISettingRegistry,
+    ICommandPalette,
+    INotebookTracker,
+    IDocumentManager,
+    IRenderMimeRegistry
+  ],
   activate: (
     app: JupyterFrontEnd,
     labShell: ILabShell,
     restorer: ILayoutRestorer | null,
     settingRegistry: ISettingRegistry | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    notebooks: INotebookTracker | null,
+    docManager: IDocumentManager | null,
+    rendermime: IRenderMimeRegistry | null
   ): void => {
-    const client = new LakebookClient((endPoint, init) =>
-      requestAPI(endPoint, init)
+    const client = new LakebookClient(
+      (endPoint, init) => requestAPI(endPoint, init),
+      endPoint => requestText(endPoint)
     );
-    const model = new LakebookModel({
-      fetchStatus: () => client.status(),
-      refreshInterval: DEFAULT_REFRESH_INTERVAL
+    const serverRoot = PageConfig.getOption('serverRoot');
+    const interval = DEFAULT_REFRESH_INTERVAL;
+
+    // -- models: one per section, each polling only while its section shows --
+    const model = new LakebookModel({ fetchStatus: () => client.status(), refreshInterval: interval });
+    const notebookModel = new NotebookStepsModel({ client, refreshInterval: interval });
+    const pipelinesModel = new ResourceModel<IPipelinesState>({
+      name: 'lakebook:pipelines',
+      refreshInterval: interval,
+      fetch: async () => {
+        const [schedules, runs] = await Promise.all([client.schedules(), client.runs(30)]);
+        return { schedules, runs };
+      },
+      fastWhile: hasActiveRuns
     });
-    const panel = new LakebookPanel({ model });
+    const featuresModel = new ResourceModel({
+      name: 'lakebook:features',
+      refreshInterval: interval,
+      fetch: () => client.featureGroups()
+    });
+    const modelsModel = new ResourceModel({
+      name: 'lakebook:models',
+      refreshInterval: interval,
+      fetch: () => client.models()
+    });
+    const deploymentsModel = new ResourceModel({
+      name: 'lakebook:deployments',
+      refreshInterval: interval,
+      fetch: () => client.deployments()
+    });
+    const monitoringModel = new ResourceModel<IMonitoringState>({
+      name: 'lakebook:monitoring',
+      refreshInterval: interval,
+      fetch: async () => {
+        const monitors = await client.monitors();
+        // Alerts are optional: a server without the endpoint still lists monitors.
+        const alerts = await client.alerts().catch(() => null);
+        return { monitors, alerts };
+      }
+    });
+    const models: ResourceModel<any>[] = [
+      model,
+      notebookModel,
+      pipelinesModel,
+      featuresModel,
+      modelsModel,
+      deploymentsModel,
+      monitoringModel
+    ];
+
+    // -- main-area widgets ------------------------------------------------------
+    const views = new WidgetTracker<MainAreaWidget<Widget>>({ namespace: 'lakebook-views' });
+    const show = (widget: MainAreaWidget<Widget>) => {
+      const existing = views.find(w => w.id === widget.id);
+      if (existing) {
+        widget.dispose();
+        labShell.activateById(existing.id);
+        return;
+      }
+      void views.add(widget);
+      labShell.add(widget, 'main');
+      labShell.activateById(widget.id);
+    };
+
+    let panel: LakebookPanel;
+    const services: ISidebarServices = {
+      client,
+      openFeatureGroup: name => show(FeatureGroupView.create({ client, name })),
+      compareModel: name => show(ModelCompareView.create({ client, name })),
+      openReport: (monitor: IMonitor) => {
+        if (!monitor.reportPath) {
+          return;
+        }
+        show(
+          ReportView.create({
+            client,
+            path: monitor.reportPath,
+            label: `${monitor.name} (drift report)`
+          })
+        );
+      },
+      openRunOutput: async (run: IRun) => {
+        if (!run.outputPath) {
+          return;
+        }
+        const relative = serverRelative(run.outputPath, serverRoot);
+        try {
+          if (relative !== null && docManager) {
+            const widget = docManager.openOrReveal(relative);
+            if (widget instanceof NotebookPanel) {
+              await widget.context.ready;
+              markReadOnly(widget, run);
+            }
+            return;
+          }
+          if (!rendermime) {
+            throw new Error('No renderer is available to show the executed notebook.');
+          }
+          const output = await client.runOutput(run.id);
+          show(RunOutputView.create(output, rendermime, `${run.label} (run ${run.id})`));
+        } catch (reason) {
+          Notification.error(`Could not open the output of ${run.label}: ${describe(reason)}`, {
+            autoClose: 8000
+          });
+        }
+      },
+      refreshAll: () => panel.refreshAll(),
+      notify: (message, type) => {
+        Notification.emit(message, type, { autoClose: type === 'error' ? 8000 : 4000 });
+      }
+    };
+
+    // -- the panel ----------------------------------------------------------------
+    panel = new LakebookPanel({ model });
+    const sections = [
+      new NotebookSection({
+        model: notebookModel,
+        services,
+        actions: {
+          saveIfDirty: async () => {
+            const current = notebooks?.currentWidget;
+            if (current && current.context.model.dirty) {
+              await current.context.save();
+            }
+          }
+        }
+      }),
+      new PipelinesSection({ model: pipelinesModel, services }),
+      new FeatureGroupsSection({ model: featuresModel, services }),
+      new ModelsSection({ model: modelsModel, services }),
+      new DeploymentsSection({ model: deploymentsModel }),
+      new MonitoringSection({ model: monitoringModel, services })
+    ];
+    sections.forEach((section, i) => panel.addSection(section, i));
+    // The overview (added by the panel) is last; the lists get more room.
+    panel.setRelativeSizes([1.3, 1.6, 1.1, 1.1, 1, 1, 1.2]);
     labShell.add(panel, 'left', { rank: 850, type: 'Lakebook' });
     if (restorer) {
       restorer.add(panel, LakebookPanel.ID);
     }
 
+    // -- follow the active notebook --------------------------------------------------
+    if (notebooks) {
+      const follow = () => {
+        const current = notebooks.currentWidget;
+        notebookModel.path = current ? current.context.path : null;
+      };
+      notebooks.currentChanged.connect(follow);
+      notebooks.widgetAdded.connect((_, nb) => {
+        // Steps are read from the saved file: refresh after each save.
+        nb.context.saveState.connect((_, state) => {
+          if (state === 'completed' && notebooks.currentWidget === nb) {
+            void notebookModel.refresh();
+          }
+        });
+        nb.context.pathChanged.connect(follow);
+      });
+      follow();
+      setupCellActions(app, notebooks);
+    }
+
+    // -- commands -----------------------------------------------------------------------
     app.commands.addCommand(CommandIDs.open, {
       label: 'Open the Lakebook Panel',
       caption: 'Show the Lakebook sidebar',
@@ -67,9 +268,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     app.commands.addCommand(CommandIDs.refresh, {
       label: 'Refresh Lakebook',
-      caption: 'Fetch the Lakebook status again',
+      caption: 'Fetch the state of the lakehouse again',
       icon: refreshIcon,
-      execute: () => model.refresh()
+      execute: () => panel.refreshAll()
+    });
+    app.commands.addCommand(CommandIDs.openFeatureGroup, {
+      label: args => `Open Feature Group ${(args.name as string) ?? ''}`.trim(),
+      execute: args => services.openFeatureGroup(String(args.name ?? ''))
+    });
+    app.commands.addCommand(CommandIDs.compareModel, {
+      label: args => `Compare Versions of ${(args.name as string) ?? 'a Model'}`,
+      execute: args => services.compareModel(String(args.name ?? ''))
     });
     if (palette) {
       for (const command of [CommandIDs.open, CommandIDs.refresh]) {
@@ -82,9 +291,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
         .load(PLUGIN_ID)
         .then(settings => {
           const apply = () => {
-            model.refreshInterval = LakebookModel.normalizeInterval(
+            const seconds = LakebookModel.normalizeInterval(
               settings.get('refreshInterval').composite
             );
+            for (const m of models) {
+              m.refreshInterval = seconds;
+            }
           };
           apply();
           settings.changed.connect(apply);
@@ -95,5 +307,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
   }
 };
+
+/**
+ * An executed notebook is a record: show it without letting it be edited.
+ */
+function markReadOnly(panel: NotebookPanel, run: IRun): void {
+  panel.title.label = `${PathExt.basename(panel.context.path)} (run ${run.status})`;
+  panel.title.caption = `Executed notebook of run ${run.id} (read-only)`;
+  panel.addClass('jp-Lakebook-readOnly');
+  for (const cell of panel.content.widgets) {
+    cell.readOnly = true;
+  }
+  panel.content.model?.cells.changed.connect(() => {
+    for (const cell of panel.content.widgets) {
+      cell.readOnly = true;
+    }
+  });
+}
 
 export default plugin;

@@ -1,15 +1,18 @@
 /**
  * State of the Lakebook sidebar, independent of any DOM.
  *
- * The model holds the last status answered by the server and the last error,
- * refreshes on demand, and polls the server while it is `active` (the panel
- * sets it active while it is visible).
+ * A `ResourceModel` holds the last answer of one endpoint (or of a group of
+ * endpoints fetched together) and the last error, refreshes on demand, and
+ * polls the server while it is `active` (a section sets its model active while
+ * it is visible, so a hidden panel or a collapsed section costs nothing).
+ * `LakebookModel` is the model of `GET /lakebook/api/status`.
  */
 import { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { LakebookStatus, describe } from './api';
+import { LakebookStatus } from './api';
+import { describe } from './json';
 
 /**
  * Default seconds between two automatic refreshes.
@@ -21,28 +24,33 @@ export const DEFAULT_REFRESH_INTERVAL = 10;
  */
 export type StatusFetcher = () => Promise<LakebookStatus>;
 
-export class LakebookModel implements IDisposable {
-  constructor(options: LakebookModel.IOptions) {
-    this._fetchStatus = options.fetchStatus;
-    this._interval = LakebookModel.normalizeInterval(
+/**
+ * The last answer of one resource, with polling while active.
+ */
+export class ResourceModel<T> implements IDisposable {
+  constructor(options: ResourceModel.IOptions<T>) {
+    this._fetchData = options.fetch;
+    this._name = options.name ?? 'lakebook:resource';
+    this._interval = ResourceModel.normalizeInterval(
       options.refreshInterval ?? DEFAULT_REFRESH_INTERVAL
     );
     this._now = options.now ?? (() => new Date());
+    this._fastWhile = options.fastWhile ?? null;
   }
 
   /**
-   * Emitted whenever `status`, `error`, `loading` or `lastUpdated` change.
+   * Emitted whenever `data`, `error`, `loading` or `lastUpdated` change.
    */
   get changed(): ISignal<this, void> {
     return this._changed;
   }
 
   /**
-   * The last status received, kept while a refresh is in flight and after a
+   * The last answer received, kept while a refresh is in flight and after a
    * failed refresh, so that the view never blanks.
    */
-  get status(): LakebookStatus | null {
-    return this._status;
+  get data(): T | null {
+    return this._data;
   }
 
   /**
@@ -73,7 +81,7 @@ export class LakebookModel implements IDisposable {
     return this._interval;
   }
   set refreshInterval(seconds: number) {
-    const interval = LakebookModel.normalizeInterval(seconds);
+    const interval = ResourceModel.normalizeInterval(seconds);
     if (interval === this._interval) {
       return;
     }
@@ -122,6 +130,19 @@ export class LakebookModel implements IDisposable {
     this._reschedulePoll();
   }
 
+  /**
+   * Forget the last answer and error (e.g. when what the model shows changes).
+   */
+  clear(): void {
+    if (this._data === null && this._error === null) {
+      return;
+    }
+    this._data = null;
+    this._error = null;
+    this._lastUpdated = null;
+    this._changed.emit();
+  }
+
   dispose(): void {
     if (this._isDisposed) {
       return;
@@ -141,11 +162,11 @@ export class LakebookModel implements IDisposable {
     }
     const pending = (async () => {
       try {
-        const status = await this._fetchStatus();
+        const data = await this._fetchData();
         if (this._isDisposed) {
           return;
         }
-        this._status = status;
+        this._data = data;
         this._error = null;
         this._lastUpdated = this._now();
       } catch (reason) {
@@ -157,6 +178,7 @@ export class LakebookModel implements IDisposable {
         this._pending = null;
         if (!this._isDisposed) {
           this._changed.emit();
+          this._followPace();
         }
       }
     })();
@@ -181,12 +203,12 @@ export class LakebookModel implements IDisposable {
       }
       return;
     }
-    const interval = this._interval * 1000;
+    const interval = this._currentIntervalMs();
     if (this._poll) {
       this._poll.frequency = {
         interval,
         backoff: true,
-        max: Math.max(interval, LakebookModel.MAX_BACKOFF_MS)
+        max: Math.max(interval, ResourceModel.MAX_BACKOFF_MS)
       };
       this._reschedulePoll();
       return;
@@ -198,9 +220,9 @@ export class LakebookModel implements IDisposable {
       frequency: {
         interval,
         backoff: true,
-        max: Math.max(interval, LakebookModel.MAX_BACKOFF_MS)
+        max: Math.max(interval, ResourceModel.MAX_BACKOFF_MS)
       },
-      name: 'lakebook:status',
+      name: this._name,
       standby: 'when-hidden'
     });
   }
@@ -208,9 +230,38 @@ export class LakebookModel implements IDisposable {
   private _reschedulePoll(): void {
     if (this._poll) {
       void this._poll.schedule({
-        interval: this._interval * 1000,
+        interval: this._currentIntervalMs(),
         phase: 'refreshed'
       });
+    }
+  }
+
+  /**
+   * The poll interval: the setting, or the fast pace while `fastWhile` holds
+   * (e.g. while a run is in progress), whichever is shorter.
+   */
+  private _currentIntervalMs(): number {
+    const base = this._interval * 1000;
+    if (this._fastWhile && this._data !== null && this._fastWhile(this._data)) {
+      return Math.min(base, ResourceModel.FAST_INTERVAL_MS);
+    }
+    return base;
+  }
+
+  /**
+   * Switch between the normal and the fast pace after an answer.
+   */
+  private _followPace(): void {
+    if (!this._poll || !this._fastWhile) {
+      return;
+    }
+    const interval = this._currentIntervalMs();
+    if (this._poll.frequency.interval !== interval) {
+      this._poll.frequency = {
+        interval,
+        backoff: true,
+        max: Math.max(interval, ResourceModel.MAX_BACKOFF_MS)
+      };
     }
   }
 
@@ -223,26 +274,37 @@ export class LakebookModel implements IDisposable {
 
   private _active = false;
   private _changed = new Signal<this, void>(this);
+  private _data: T | null = null;
   private _error: string | null = null;
-  private _fetchStatus: StatusFetcher;
+  private _fastWhile: ((data: T) => boolean) | null;
+  private _fetchData: () => Promise<T>;
   private _interval: number;
   private _isDisposed = false;
   private _lastUpdated: Date | null = null;
   private _now: () => Date;
   private _pending: Promise<void> | null = null;
+  private _name: string;
   private _poll: Poll | null = null;
-  private _status: LakebookStatus | null = null;
 }
 
-export namespace LakebookModel {
-  export interface IOptions {
-    /** Where fresh statuses come from. */
-    fetchStatus: StatusFetcher;
+export namespace ResourceModel {
+  export interface IOptions<T> {
+    /** Where fresh answers come from; reject with an `Error` to show. */
+    fetch: () => Promise<T>;
     /** Seconds between automatic refreshes; 0 turns them off. */
     refreshInterval?: number;
+    /** Poll name (for debugging). */
+    name?: string;
+    /** Poll every FAST_INTERVAL_MS while this holds for the last answer. */
+    fastWhile?: (data: T) => boolean;
     /** Clock, for tests. */
     now?: () => Date;
   }
+
+  /**
+   * Poll interval while `fastWhile` holds (live run progress).
+   */
+  export const FAST_INTERVAL_MS = 1500;
 
   /**
    * Longest wait between two polls after repeated failures.
@@ -266,4 +328,40 @@ export namespace LakebookModel {
     }
     return Math.min(Math.max(seconds, 1), MAX_INTERVAL);
   }
+}
+
+/**
+ * The model of `GET /lakebook/api/status` (the "Lakehouse" section).
+ */
+export class LakebookModel extends ResourceModel<LakebookStatus> {
+  constructor(options: LakebookModel.IOptions) {
+    super({
+      fetch: options.fetchStatus,
+      refreshInterval: options.refreshInterval,
+      now: options.now,
+      name: 'lakebook:status'
+    });
+  }
+
+  /**
+   * The last status received (see `data`).
+   */
+  get status(): LakebookStatus | null {
+    return this.data;
+  }
+}
+
+export namespace LakebookModel {
+  export interface IOptions {
+    /** Where fresh statuses come from. */
+    fetchStatus: StatusFetcher;
+    /** Seconds between automatic refreshes; 0 turns them off. */
+    refreshInterval?: number;
+    /** Clock, for tests. */
+    now?: () => Date;
+  }
+
+  export const MAX_BACKOFF_MS = ResourceModel.MAX_BACKOFF_MS;
+  export const MAX_INTERVAL = ResourceModel.MAX_INTERVAL;
+  export const normalizeInterval = ResourceModel.normalizeInterval;
 }

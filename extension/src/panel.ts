@@ -8,14 +8,16 @@ import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import { lakebookIcon } from './icons';
-import { LakebookModel } from './model';
+import { LakebookModel, ResourceModel } from './model';
+import { LakebookSection } from './sections/base';
 import { OverviewSection } from './sections/overview';
 
 /**
  * The Lakebook left sidebar panel.
  *
  * A header (title and refresh button) above an accordion of collapsible
- * sections. The panel tells the model to poll only while it is visible.
+ * sections. Each section polls its own resource only while it is visible
+ * (see `LakebookSection`); the header's refresh button refreshes them all.
  */
 export class LakebookPanel extends SidePanel {
   constructor(options: LakebookPanel.IOptions) {
@@ -39,7 +41,7 @@ export class LakebookPanel extends SidePanel {
       className: 'jp-Lakebook-refresh',
       tooltip: 'Refresh Lakebook',
       onClick: () => {
-        void this.model.refresh();
+        this.refreshAll();
       }
     });
     actions.addItem('refresh', refreshButton);
@@ -48,8 +50,6 @@ export class LakebookPanel extends SidePanel {
     this.header.addWidget(actions);
 
     this.addSection(new OverviewSection({ model: this.model }));
-
-    this.model.changed.connect(this._onModelChanged, this);
   }
 
   static readonly ID = 'lakebook-sidebar';
@@ -67,6 +67,27 @@ export class LakebookPanel extends SidePanel {
     } else {
       this.insertWidget(index, section);
     }
+    if (section instanceof LakebookSection && !this._models.includes(section.model)) {
+      this._models.push(section.model);
+      section.model.changed.connect(this._onModelChanged, this);
+    }
+  }
+
+  /**
+   * Refresh every section's model now (hidden ones too, so that a section
+   * shows fresh content when it is expanded).
+   */
+  refreshAll(): void {
+    for (const model of this._models) {
+      void model.refresh();
+    }
+  }
+
+  /**
+   * Set the relative heights of the sections (in their order).
+   */
+  setRelativeSizes(sizes: number[]): void {
+    (this.content as unknown as { setRelativeSizes(s: number[]): void }).setRelativeSizes(sizes);
   }
 
   dispose(): void {
@@ -74,29 +95,15 @@ export class LakebookPanel extends SidePanel {
       return;
     }
     this._clearBusyTimer();
-    this.model.changed.disconnect(this._onModelChanged, this);
-    this.model.active = false;
+    for (const model of this._models) {
+      model.changed.disconnect(this._onModelChanged, this);
+    }
     super.dispose();
-  }
-
-  protected onAfterAttach(msg: Message): void {
-    super.onAfterAttach(msg);
-    this.model.active = this.isVisible;
-  }
-
-  protected onBeforeDetach(msg: Message): void {
-    this.model.active = false;
-    super.onBeforeDetach(msg);
   }
 
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
-    this.model.active = true;
-  }
-
-  protected onAfterHide(msg: Message): void {
-    super.onAfterHide(msg);
-    this.model.active = false;
+    this._onModelChanged();
   }
 
   /**
@@ -104,7 +111,7 @@ export class LakebookPanel extends SidePanel {
    * a quick refresh changes nothing on screen.
    */
   private _onModelChanged(): void {
-    const loading = this.model.loading;
+    const loading = this._models.some(m => m.loading);
     this.node.setAttribute('aria-busy', loading ? 'true' : 'false');
     if (!loading) {
       this._clearBusyTimer();
@@ -114,7 +121,7 @@ export class LakebookPanel extends SidePanel {
     if (this._busyTimer === null && !this.hasClass('jp-mod-busy')) {
       this._busyTimer = window.setTimeout(() => {
         this._busyTimer = null;
-        if (this.model.loading) {
+        if (this._models.some(m => m.loading)) {
           this.addClass('jp-mod-busy');
         }
       }, LakebookPanel.BUSY_DELAY);
@@ -129,6 +136,7 @@ export class LakebookPanel extends SidePanel {
   }
 
   private _busyTimer: number | null = null;
+  private _models: ResourceModel<any>[] = [];
 }
 
 export namespace LakebookPanel {

@@ -6,7 +6,7 @@ import { LakebookSection, h, setText } from './base';
  * The "Lakehouse" section: where the lakehouse lives, its versions, and how
  * many objects of each kind its catalog holds.
  */
-export class OverviewSection extends LakebookSection {
+export class OverviewSection extends LakebookSection<LakebookModel> {
   constructor(options: OverviewSection.IOptions) {
     super({
       model: options.model,

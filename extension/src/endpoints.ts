@@ -1,0 +1,690 @@
+/**
+ * Types and parsers of the Lakebook REST endpoints the sidebar reads.
+ *
+ * Each `parseX` takes the decoded JSON body and returns a typed, camel-cased
+ * value, or throws a `LakebookApiError` when the answer breaks the contract.
+ * Unknown extra fields are ignored, optional ones may be missing.
+ */
+import { Fields, JSONObject, isObject, malformed } from './json';
+
+// -- feature groups ---------------------------------------------------------
+
+export interface IColumn {
+  name: string;
+  type: string;
+  nullable: boolean;
+}
+
+export interface IFeatureGroup {
+  name: string;
+  version: number;
+  keys: string[];
+  eventTime: string;
+  online: boolean;
+  description: string;
+  /** Rows in the group's table, when the server reports them. */
+  rows: number | null;
+  /** Number of commits (inserts). */
+  commits: number;
+  deltaVersion: number | null;
+  lastCommitAt: string | null;
+  createdAt: string | null;
+  schema: IColumn[];
+}
+
+export interface IHistogram {
+  edges: number[];
+  counts: number[];
+}
+
+export interface IColumnStatistics {
+  name: string;
+  type: string;
+  count: number | null;
+  nulls: number | null;
+  distinct: number | null;
+  min: string | number | boolean | null;
+  max: string | number | boolean | null;
+  mean: number | null;
+  stddev: number | null;
+  histogram: IHistogram | null;
+}
+
+export interface IStatistics {
+  rows: number | null;
+  deltaVersion: number | null;
+  columns: IColumnStatistics[];
+}
+
+export interface ICommit {
+  deltaVersion: number;
+  mode: string;
+  rows: number | null;
+  createdAt: string | null;
+  checksPassed: string[];
+  lineage: JSONObject;
+  durationS: number | null;
+}
+
+export interface IFeatureGroupDetail extends IFeatureGroup {
+  checks: string[];
+  commitList: ICommit[];
+  statistics: IStatistics | null;
+  versions: number[];
+  sample: JSONObject[];
+}
+
+function parseColumn(item: unknown): IColumn {
+  const f = new Fields(item, 'a schema column');
+  return {
+    name: f.str('name'),
+    type: f.optStr('type') ?? 'unknown',
+    nullable: f.bool('nullable', true)
+  };
+}
+
+export function parseFeatureGroup(item: unknown): IFeatureGroup {
+  const f = new Fields(item, 'a feature group');
+  const commits = f.data['commits'];
+  return {
+    name: f.str('name'),
+    version: f.count('version'),
+    keys: f.strList('keys'),
+    eventTime: f.optStr('event_time') ?? '',
+    online: f.bool('online'),
+    description: f.optStr('description') ?? '',
+    rows: f.optCount('rows') ?? f.optCount('row_count'),
+    commits: Array.isArray(commits)
+      ? commits.length
+      : (f.optCount('commit_count') ?? f.optCount('commits') ?? 0),
+    deltaVersion: f.optCount('delta_version'),
+    lastCommitAt: f.optStr('last_commit_at'),
+    createdAt: f.optStr('created_at'),
+    schema: f.optList('schema', parseColumn)
+  };
+}
+
+export function parseFeatureGroups(data: unknown): IFeatureGroup[] {
+  return new Fields(data, 'the feature group list').list(
+    'feature_groups',
+    parseFeatureGroup
+  );
+}
+
+function parseHistogram(value: unknown): IHistogram | null {
+  if (!isObject(value)) {
+    return null;
+  }
+  const edges = value['edges'];
+  const counts = value['counts'];
+  if (!Array.isArray(edges) || !Array.isArray(counts)) {
+    return null;
+  }
+  const e = edges.filter((x): x is number => typeof x === 'number');
+  const c = counts.filter((x): x is number => typeof x === 'number');
+  if (c.length === 0 || e.length !== c.length + 1) {
+    return null;
+  }
+  return { edges: e, counts: c };
+}
+
+function scalar(value: unknown): string | number | boolean | null {
+  return typeof value === 'string' ||
+    typeof value === 'number' ||
+    typeof value === 'boolean'
+    ? value
+    : null;
+}
+
+export function parseStatistics(value: unknown): IStatistics | null {
+  if (!isObject(value) || !isObject(value['columns'])) {
+    return null;
+  }
+  const f = new Fields(value, 'the statistics');
+  const columns: IColumnStatistics[] = [];
+  for (const [name, col] of Object.entries(value['columns'] as JSONObject)) {
+    if (!isObject(col)) {
+      continue;
+    }
+    const c = new Fields(col, `the statistics of ${name}`);
+    columns.push({
+      name,
+      type: c.optStr('type') ?? '',
+      count: c.optNum('count'),
+      nulls: c.optNum('nulls'),
+      distinct: c.optNum('distinct'),
+      min: scalar(col['min']),
+      max: scalar(col['max']),
+      mean: c.optNum('mean'),
+      stddev: c.optNum('stddev'),
+      histogram: parseHistogram(col['histogram'])
+    });
+  }
+  return {
+    rows: f.optCount('rows'),
+    deltaVersion: f.optCount('delta_version'),
+    columns
+  };
+}
+
+function parseCommit(item: unknown): ICommit {
+  const f = new Fields(item, 'a commit');
+  return {
+    deltaVersion: f.count('delta_version'),
+    mode: f.optStr('mode') ?? 'append',
+    rows: f.optCount('rows'),
+    createdAt: f.optStr('created_at'),
+    checksPassed: f.strList('checks_passed'),
+    lineage: f.obj('lineage') ?? {},
+    durationS: f.optNum('duration_s')
+  };
+}
+
+export function parseFeatureGroupDetail(data: unknown): IFeatureGroupDetail {
+  const base = parseFeatureGroup(data);
+  const f = new Fields(data, 'the feature group');
+  const commitList = f.optList('commits', parseCommit);
+  const sample = f.optList('sample', row => (isObject(row) ? row : {}));
+  return {
+    ...base,
+    commits: commitList.length || base.commits,
+    checks: f.strList('checks'),
+    commitList,
+    statistics: parseStatistics(f.data['statistics']),
+    versions: f
+      .optList('versions', v => (typeof v === 'number' ? v : null))
+      .filter((v): v is number => v !== null),
+    sample
+  };
+}
+
+// -- models -------------------------------------------------------------------
+
+export interface IModelSummary {
+  name: string;
+  versions: number;
+  latestVersion: number | null;
+  aliases: Record<string, number>;
+  task: string | null;
+  latestMetrics: Record<string, number>;
+  updatedAt: string | null;
+}
+
+export interface IModelVersion {
+  name: string;
+  version: number;
+  aliases: string[];
+  task: string | null;
+  metrics: Record<string, number>;
+  flavour: string | null;
+  createdAt: string | null;
+  createdBy: string | null;
+  description: string;
+}
+
+export interface IModelDetail {
+  name: string;
+  aliases: Record<string, number>;
+  versions: IModelVersion[];
+}
+
+export interface IAliasMove {
+  name: string;
+  alias: string;
+  version: number | null;
+  previous: number | null;
+}
+
+export function parseModels(data: unknown): IModelSummary[] {
+  return new Fields(data, 'the model list').list('models', item => {
+    const f = new Fields(item, 'a model');
+    return {
+      name: f.str('name'),
+      versions: f.optCount('versions') ?? 0,
+      latestVersion: f.optCount('latest_version'),
+      aliases: f.numbers('aliases'),
+      task: f.optStr('task'),
+      latestMetrics: f.numbers('latest_metrics'),
+      updatedAt: f.optStr('updated_at')
+    };
+  });
+}
+
+export function parseModelVersion(item: unknown): IModelVersion {
+  const f = new Fields(item, 'a model version');
+  return {
+    name: f.str('name'),
+    version: f.count('version'),
+    aliases: f.strList('aliases'),
+    task: f.optStr('task'),
+    metrics: f.numbers('metrics'),
+    flavour: f.optStr('flavour'),
+    createdAt: f.optStr('created_at'),
+    createdBy: f.optStr('created_by'),
+    description: f.optStr('description') ?? ''
+  };
+}
+
+export function parseModelDetail(data: unknown): IModelDetail {
+  const f = new Fields(data, 'the model');
+  return {
+    name: f.str('name'),
+    aliases: f.numbers('aliases'),
+    versions: f.list('versions', parseModelVersion)
+  };
+}
+
+export function parseAliasMove(data: unknown): IAliasMove {
+  const f = new Fields(data, 'the alias move');
+  return {
+    name: f.str('name'),
+    alias: f.str('alias'),
+    version: f.optCount('version'),
+    previous: f.optCount('previous')
+  };
+}
+
+// -- deployments --------------------------------------------------------------
+
+export interface IDeployment {
+  name: string;
+  model: string;
+  /** The alias the deployment follows, or null when pinned to `version`. */
+  alias: string | null;
+  version: number | null;
+  /** The model version the last request was answered with. */
+  servedVersion: number | null;
+  view: string | null;
+  kind: string;
+  requests: number;
+  errors: number;
+  latencyP50Ms: number | null;
+  latencyP99Ms: number | null;
+  lastRequestAt: string | null;
+  endpoint: string;
+}
+
+export function parseDeployments(data: unknown): IDeployment[] {
+  return new Fields(data, 'the deployment list').list('deployments', item => {
+    const f = new Fields(item, 'a deployment');
+    const name = f.str('name');
+    return {
+      name,
+      model: f.str('model'),
+      alias: f.optStr('alias'),
+      version: f.optCount('version'),
+      servedVersion: f.optCount('served_version') ?? f.optCount('model_version'),
+      view: f.optStr('view'),
+      kind: f.optStr('kind') ?? 'online',
+      requests: f.optCount('requests') ?? 0,
+      errors: f.optCount('errors') ?? 0,
+      latencyP50Ms: f.optNum('latency_p50_ms'),
+      latencyP99Ms: f.optNum('latency_p99_ms'),
+      lastRequestAt: f.optStr('last_request_at'),
+      endpoint:
+        f.optStr('endpoint') ??
+        `/lakebook/api/deployments/${encodeURIComponent(name)}/predict`
+    };
+  });
+}
+
+// -- steps, schedules and runs ------------------------------------------------
+
+export const STEP_KINDS = ['feature', 'training', 'inference'] as const;
+export type StepKind = (typeof STEP_KINDS)[number];
+
+export function isStepKind(value: unknown): value is StepKind {
+  return (STEP_KINDS as readonly unknown[]).includes(value);
+}
+
+export interface IStep {
+  kind: StepKind;
+  name: string;
+  /** Absolute path of the notebook, as the server sees it. */
+  notebook: string;
+  cellId: string | null;
+  index: number;
+  /** The cron of the magic's own `--schedule`, if any. */
+  schedule: string | null;
+  tz: string | null;
+}
+
+export function parseSteps(data: unknown): IStep[] {
+  return new Fields(data, 'the step list').list('steps', item => {
+    const f = new Fields(item, 'a step');
+    const kind = f.str('kind');
+    if (!isStepKind(kind)) {
+      throw malformed(`step kind "${kind}" is not one of ${STEP_KINDS.join(', ')}`);
+    }
+    return {
+      kind,
+      name: f.str('name'),
+      notebook: f.str('notebook'),
+      cellId: f.optStr('cell_id'),
+      index: f.optCount('index') ?? 0,
+      schedule: f.optStr('schedule'),
+      tz: f.optStr('tz')
+    };
+  });
+}
+
+/**
+ * What a run or a schedule executes.
+ */
+export interface ITarget {
+  notebook: string | null;
+  /** Step names (`name` or `kind:name`); null means the whole notebook. */
+  steps: string[] | null;
+  pipeline: string | null;
+}
+
+function parseTarget(value: unknown): ITarget {
+  if (!isObject(value)) {
+    return { notebook: null, steps: null, pipeline: null };
+  }
+  const f = new Fields(value, 'a target');
+  return {
+    notebook: f.optStr('notebook'),
+    steps: Array.isArray(value['steps']) ? f.strList('steps') : null,
+    pipeline: f.optStr('pipeline')
+  };
+}
+
+export interface ISchedule {
+  id: number;
+  name: string;
+  target: ITarget;
+  cron: string;
+  timezone: string;
+  paused: boolean;
+  nextRunAt: string | null;
+  lastScheduledFor: string | null;
+}
+
+export function parseSchedule(item: unknown): ISchedule {
+  const f = new Fields(item, 'a schedule');
+  return {
+    id: f.count('id'),
+    name: f.str('name'),
+    target: parseTarget(f.data['target']),
+    cron: f.str('cron'),
+    timezone: f.optStr('timezone') ?? 'UTC',
+    paused: f.bool('paused'),
+    nextRunAt: f.optStr('next_run_at'),
+    lastScheduledFor: f.optStr('last_scheduled_for')
+  };
+}
+
+export function parseSchedules(data: unknown): ISchedule[] {
+  return new Fields(data, 'the schedule list').list('schedules', parseSchedule);
+}
+
+export const RUN_STATUSES = [
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'cancelled',
+  'skipped'
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number] | 'unknown';
+
+export function isActiveStatus(status: RunStatus): boolean {
+  return status === 'queued' || status === 'running';
+}
+
+export interface IRunProgress {
+  /** Cells finished in the current stage. */
+  done: number;
+  /** Cells in the current stage (the injected parameters cell included). */
+  cells: number | null;
+  stage: number;
+  stages: number;
+}
+
+export interface IRunError {
+  cellIndex: number | null;
+  ename: string;
+  evalue: string;
+}
+
+export interface IRun {
+  id: string;
+  status: RunStatus;
+  target: ITarget;
+  label: string;
+  attempt: number;
+  maxAttempts: number;
+  scheduleId: number | null;
+  queuedAt: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationS: number | null;
+  outputPath: string | null;
+  error: IRunError | null;
+  progress: IRunProgress | null;
+  cancelRequested: boolean;
+}
+
+export function parseRun(item: unknown): IRun {
+  const f = new Fields(item, 'a run');
+  const raw = f.str('status');
+  const status = (RUN_STATUSES as readonly string[]).includes(raw)
+    ? (raw as RunStatus)
+    : 'unknown';
+  const progress = f.obj('progress');
+  const error = f.obj('error');
+  let parsedProgress: IRunProgress | null = null;
+  if (progress) {
+    const p = new Fields(progress, 'the run progress');
+    parsedProgress = {
+      done: p.optCount('done') ?? 0,
+      cells: p.optCount('cells'),
+      stage: p.optCount('stage') ?? 1,
+      stages: p.optCount('stages') ?? 1
+    };
+  }
+  let parsedError: IRunError | null = null;
+  if (error) {
+    const e = new Fields(error, 'the run error');
+    parsedError = {
+      cellIndex: e.optCount('cell_index'),
+      ename: e.optStr('ename') ?? 'Error',
+      evalue: e.optStr('evalue') ?? e.optStr('message') ?? ''
+    };
+  }
+  const target = parseTarget(f.data['target']);
+  return {
+    id: f.str('id'),
+    status,
+    target,
+    label: f.optStr('label') ?? targetLabel(target),
+    attempt: f.optCount('attempt') ?? 1,
+    maxAttempts: f.optCount('max_attempts') ?? 1,
+    scheduleId: f.optCount('schedule_id'),
+    queuedAt: f.optStr('queued_at'),
+    startedAt: f.optStr('started_at'),
+    finishedAt: f.optStr('finished_at'),
+    durationS: f.optNum('duration_s'),
+    outputPath: f.optStr('output_path'),
+    error: parsedError,
+    progress: parsedProgress,
+    cancelRequested: f.bool('cancel_requested')
+  };
+}
+
+export function parseRuns(data: unknown): IRun[] {
+  return new Fields(data, 'the run list').list('runs', parseRun);
+}
+
+export interface IRunOutput {
+  runId: string;
+  path: string;
+  notebook: JSONObject;
+}
+
+export function parseRunOutput(data: unknown): IRunOutput {
+  const f = new Fields(data, 'the run output');
+  const notebook = f.obj('notebook');
+  if (!notebook || !Array.isArray(notebook['cells'])) {
+    throw malformed('"notebook" of the run output must be a notebook');
+  }
+  return { runId: f.str('run_id'), path: f.optStr('path') ?? '', notebook };
+}
+
+/**
+ * `fti.ipynb::clicks` for a target (the server sends its own `label`).
+ */
+export function targetLabel(target: ITarget): string {
+  if (target.pipeline) {
+    return `pipeline ${target.pipeline}`;
+  }
+  const nb = basename(target.notebook ?? '');
+  return target.steps && target.steps.length
+    ? `${nb}::${target.steps.join(',')}`
+    : nb;
+}
+
+export function basename(path: string): string {
+  const parts = path.split(/[\\/]/);
+  return parts[parts.length - 1] ?? path;
+}
+
+/**
+ * Whether a run's or schedule's target runs exactly this step (and no
+ * other): same notebook, and the step named as `name` or `kind:name`.
+ */
+export function targetsStep(target: ITarget, step: IStep): boolean {
+  if (target.pipeline || target.notebook !== step.notebook) {
+    return false;
+  }
+  const steps = target.steps ?? [];
+  return (
+    steps.length === 1 &&
+    (steps[0] === step.name || steps[0] === `${step.kind}:${step.name}`)
+  );
+}
+
+// -- monitoring -----------------------------------------------------------------
+
+export type Verdict = 'ok' | 'drift' | 'failed' | 'skipped' | 'unknown';
+
+export interface IMonitor {
+  name: string;
+  /** What the monitor watches, e.g. `deployment fraud_online`. */
+  watches: string;
+  verdict: Verdict;
+  driftShare: number | null;
+  driftedColumns: number | null;
+  /** Names of the drifted columns, when the server lists them. */
+  driftedNames: string[];
+  columns: number | null;
+  resultId: number | null;
+  checkedAt: string | null;
+  reason: string | null;
+  /** Path of the HTML report below `/lakebook/api/`, when there is one. */
+  reportPath: string | null;
+}
+
+function verdictOf(value: unknown): Verdict {
+  if (value === 'ok' || value === 'drift' || value === 'failed' || value === 'skipped') {
+    return value;
+  }
+  if (value === 'passed' || value === 'success') {
+    return 'ok';
+  }
+  return 'unknown';
+}
+
+/**
+ * Parse `GET /monitors`. The latest result may be nested (`latest`,
+ * `last_result`) or flat on the monitor.
+ */
+export function parseMonitors(data: unknown): IMonitor[] {
+  return new Fields(data, 'the monitor list').list('monitors', item => {
+    const f = new Fields(item, 'a monitor');
+    const name = f.str('name');
+    const nested = f.obj('latest') ?? f.obj('last_result') ?? f.obj('result');
+    const r = new Fields(nested ?? f.data, `the latest result of ${name}`);
+    const resultId = r.optCount('id') ?? r.optCount('result_id');
+    const spec = f.obj('spec');
+    const watches =
+      f.optStr('watches') ??
+      f.optStr('source') ??
+      (f.optStr('deployment') ? `deployment ${f.optStr('deployment')}` : null) ??
+      (f.optStr('feature_group') ? `group ${f.optStr('feature_group')}` : null) ??
+      (spec && typeof spec['deployment'] === 'string'
+        ? `deployment ${spec['deployment']}`
+        : null) ??
+      (spec && typeof spec['feature_group'] === 'string'
+        ? `feature group ${spec['feature_group']}`
+        : null) ??
+      '';
+    let reportPath = r.optStr('report_url') ?? f.optStr('report_url');
+    if (reportPath) {
+      reportPath = reportPath.replace(/^(.*\/)?lakebook\/api\//, '');
+    } else if (resultId !== null && (nested || r.optStr('status'))) {
+      reportPath = `monitors/${encodeURIComponent(name)}/reports/${resultId}.html`;
+    }
+    // `drifted_columns` is a list of names (or a count); `columns` an object
+    // of per-column scores (or a count).
+    let drifted: number | null = null;
+    let driftedNames: string[] = [];
+    const d = r.data['drifted_columns'];
+    if (Array.isArray(d)) {
+      driftedNames = d.filter((x): x is string => typeof x === 'string');
+      drifted = driftedNames.length;
+    } else {
+      drifted = r.optCount('drifted_columns');
+    }
+    const columns = r.obj('columns');
+    let total: number | null = r.optCount('columns');
+    if (columns) {
+      const entries = Object.entries(columns);
+      total = entries.length;
+      if (drifted === null) {
+        driftedNames = entries
+          .filter(([, v]) => isObject(v) && (v['drifted'] === true || v['drift_detected'] === true))
+          .map(([k]) => k);
+        drifted = driftedNames.length;
+      }
+    }
+    return {
+      name,
+      watches,
+      verdict: verdictOf(r.optStr('status') ?? r.optStr('verdict')),
+      driftShare: r.optNum('drift_share'),
+      driftedColumns: drifted,
+      driftedNames,
+      columns: total,
+      resultId,
+      checkedAt: r.optStr('created_at') ?? r.optStr('checked_at'),
+      reason: r.optStr('reason'),
+      reportPath
+    };
+  });
+}
+
+export interface IAlert {
+  id: number;
+  monitor: string;
+  kind: string;
+  message: string;
+  createdAt: string | null;
+  acknowledged: boolean;
+}
+
+export function parseAlerts(data: unknown): IAlert[] {
+  return new Fields(data, 'the alert list').list('alerts', item => {
+    const f = new Fields(item, 'an alert');
+    return {
+      id: f.count('id'),
+      monitor: f.optStr('monitor') ?? '',
+      kind: f.optStr('kind') ?? 'drift',
+      message: f.optStr('message') ?? '',
+      createdAt: f.optStr('created_at'),
+      acknowledged: f.bool('acknowledged')
+    };
+  });
+}

@@ -1,0 +1,111 @@
+import { IDeployment } from '../endpoints';
+import { formatAgo, formatCount, formatLatency, formatTime } from '../format';
+import { ResourceModel } from '../model';
+import { KeyedList, ListSection, badge, h, setBadge, setText } from './base';
+
+/**
+ * "Deployments": endpoint, the model version served, request count and the
+ * last latency figures of every deployment.
+ */
+export class DeploymentsSection extends ListSection<IDeployment[]> {
+  constructor(options: DeploymentsSection.IOptions) {
+    super({
+      model: options.model,
+      id: 'lakebook-section-deployments',
+      label: 'Deployments',
+      caption: 'Model deployments and their traffic',
+      errorTitle: 'Could not load the deployments'
+    });
+    this.addClass('jp-Lakebook-deployments');
+    const list = h('ul', 'jp-Lakebook-list');
+    list.setAttribute('aria-label', 'Deployments');
+    this.content.append(list);
+    this._list = new KeyedList<IDeployment>(list, {
+      key: d => d.name,
+      create: () => createRow()
+    });
+  }
+
+  protected emptyText(data: IDeployment[]): string | null {
+    return data.length
+      ? null
+      : 'No deployments yet: mark a cell with %%inference, or call lh.deploy().';
+  }
+
+  protected renderData(data: IDeployment[]): void {
+    this.setCount(data.length, `${data.length} deployments`);
+    this._list.update(data);
+  }
+
+  private _list: KeyedList<IDeployment>;
+}
+
+export namespace DeploymentsSection {
+  export interface IOptions {
+    model: ResourceModel<IDeployment[]>;
+  }
+}
+
+/**
+ * `fraud @production → v3` / `fraud v2 (pinned)`.
+ */
+export function servedText(d: IDeployment): string {
+  const served = d.servedVersion ?? d.version;
+  if (d.alias) {
+    return `${d.model} @${d.alias}${served !== null ? ` → v${served}` : ''}`;
+  }
+  return `${d.model} v${d.version ?? served ?? '?'} (pinned)`;
+}
+
+function createRow(): KeyedList.IEntry<IDeployment> {
+  const item = h('li', 'jp-Lakebook-item jp-Lakebook-deployment');
+  item.tabIndex = 0;
+  const name = h('span', 'jp-Lakebook-itemName');
+  const kind = badge('online', 'kind');
+  const line1 = h('div', 'jp-Lakebook-itemLine');
+  line1.append(name, kind);
+  const served = h('div', 'jp-Lakebook-itemLine jp-Lakebook-served');
+  const endpoint = h('code', 'jp-Lakebook-endpoint');
+  const figures = h('dl', 'jp-Lakebook-figures');
+  const requests = h('dd');
+  const errors = h('dd');
+  const p50 = h('dd');
+  const p99 = h('dd');
+  for (const [term, value] of [
+    ['requests', requests],
+    ['errors', errors],
+    ['p50', p50],
+    ['p99', p99]
+  ] as [string, HTMLElement][]) {
+    const cell = h('div', 'jp-Lakebook-figure');
+    cell.append(value, h('dt', undefined, term));
+    figures.append(cell);
+  }
+  const last = h('div', 'jp-Lakebook-itemMeta');
+  item.append(line1, served, endpoint, figures, last);
+  return {
+    node: item,
+    update: d => {
+      item.dataset.name = d.name;
+      setText(name, d.name);
+      setBadge(kind, d.kind, 'kind');
+      setText(served, servedText(d));
+      setText(endpoint, d.endpoint);
+      endpoint.title = `POST ${d.endpoint}`;
+      setText(requests, formatCount(d.requests));
+      setText(errors, formatCount(d.errors));
+      errors.classList.toggle('jp-mod-bad', d.errors > 0);
+      setText(p50, formatLatency(d.latencyP50Ms));
+      setText(p99, formatLatency(d.latencyP99Ms));
+      setText(
+        last,
+        d.lastRequestAt ? `last request ${formatAgo(d.lastRequestAt)}` : 'no requests yet'
+      );
+      last.title = formatTime(d.lastRequestAt);
+      item.setAttribute(
+        'aria-label',
+        `${d.name}: ${servedText(d)}, ${d.requests} requests`
+      );
+    }
+  };
+}

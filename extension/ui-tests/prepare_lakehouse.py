@@ -1,0 +1,145 @@
+"""Prepare the lakehouse the browser test opens, through Lakebook's own Python API.
+
+Usage: ``python prepare_lakehouse.py <server root>``; the lakehouse is ``$LAKEBOOK_HOME``.
+Writes ``<server root>/fti.ipynb`` (a notebook with a feature step and a training step) and
+``<server root>/plain.ipynb`` (no steps), then fills the lakehouse with: two feature groups
+with rows, a model with two versions and aliases, a deployment, a schedule, a finished run of
+the notebook's feature step and, when the monitoring part is installed, a monitor with a
+result. Prints a JSON summary of what it made (the test checks the sidebar against it).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+
+import kernel_magics
+from kernel_magics.lakehouse import connect
+
+
+def notebook(path: Path, cells: list[str]) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python",
+                                 "display_name": "Python 3"}
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    nbformat.write(nb, path)
+    return path
+
+
+def main(root: Path) -> dict:
+    lh = connect()
+    made: dict = {"home": str(lh.home), "areas": []}
+
+    # -- notebooks ---------------------------------------------------------------------------
+    fti = notebook(root / "fti.ipynb", [
+        "%load_ext kernel_magics",
+        "import pandas as pd",
+        "%%feature clicks --key user --event-time ts\n"
+        "pd.DataFrame({'user': [1, 2, 3], 'clicks': [5, 7, 11],\n"
+        "              'ts': pd.to_datetime(['2024-05-01', '2024-05-02', '2024-05-03'], utc=True)})",
+        "%%training fraud --view fraud_view --label is_fraud\nmodel = None",
+    ])
+    notebook(root / "plain.ipynb", ["import math", "math.pi"])
+
+    # -- feature groups ----------------------------------------------------------------------
+    rng = np.random.default_rng(7)
+    n = 500
+    start = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    # the first 300 rows fall in May 1-4; the last 200 (May 5-8) drift: larger amounts,
+    # mostly online
+    minutes = np.concatenate([rng.integers(0, 60 * 24 * 4, 300),
+                              rng.integers(60 * 24 * 4, 60 * 24 * 7, n - 300)])
+    amounts = np.concatenate([rng.gamma(2.0, 30.0, 300), rng.gamma(2.0, 90.0, n - 300)])
+    categories = np.concatenate([
+        rng.choice(["grocery", "travel", "online", "fuel"], 300),
+        rng.choice(["grocery", "travel", "online", "fuel"], n - 300, p=[0.1, 0.1, 0.7, 0.1])])
+    tx = pd.DataFrame({
+        "cc_num": rng.integers(1000, 1100, n),
+        "amount": np.round(amounts, 2),
+        "category": categories,
+        "ts": [start + timedelta(minutes=int(m)) for m in minutes],
+    })
+    fg = lh.create_feature_group("transactions", key="cc_num", event_time="ts", online=True,
+                                 description="Card transactions", checks=["amount >= 0"])
+    fg.insert(tx.iloc[:300])
+    fg.insert(tx.iloc[300:])
+    cards = pd.DataFrame({"cc_num": np.arange(1000, 1100),
+                          "limit": rng.integers(500, 5000, 100).astype(float),
+                          "ts": [start] * 100})
+    lh.create_feature_group("cards", key="cc_num", event_time="ts").insert(cards)
+    made["feature_groups"] = {"transactions": {"rows": n, "online": True, "commits": 2},
+                              "cards": {"rows": 100, "online": False, "commits": 1}}
+    made["areas"].append("features")
+
+    # -- models ------------------------------------------------------------------------------
+    from sklearn.linear_model import LogisticRegression
+    X = pd.DataFrame({"amount": tx["amount"], "hour": [t.hour for t in tx["ts"]]})
+    y = (tx["amount"] > 90).astype(int)
+    reg = lh.registry
+    v1 = reg.register(LogisticRegression(max_iter=200, C=0.01).fit(X, y), "fraud",
+                      metrics={"accuracy": 0.81, "roc_auc": 0.84}, input_example=X.head(3),
+                      task="classification")
+    v2 = reg.register(LogisticRegression(max_iter=200).fit(X, y), "fraud",
+                      metrics={"accuracy": 0.93, "roc_auc": 0.95}, input_example=X.head(3),
+                      task="classification")
+    reg.set_alias("fraud", "production", v1.version, reason="prepared by the browser test")
+    reg.set_alias("fraud", "champion", v2.version, reason="prepared by the browser test")
+    made["models"] = {"fraud": {"versions": 2, "aliases": {"production": 1, "champion": 2}}}
+    made["areas"].append("models")
+
+    # -- deployments -------------------------------------------------------------------------
+    dep = lh.deploy("fraud_online", model="fraud", alias="production")
+    # a model without a view takes full input rows: two requests for the serving statistics
+    for rows in (X.head(2), X.tail(3)):
+        dep.predict(rows.to_dict("records"))
+    made["deployments"] = {"fraud_online": {"model": "fraud", "version": 1, "requests": 2}}
+    made["areas"].append("deployments")
+
+    # -- pipelines: a finished run and a schedule ----------------------------------------------
+    run = lh.pipelines.run(str(fti), step="clicks")
+    made["runs"] = {"finished": {"id": run.id, "status": run.status}}
+    sched = lh.pipelines.schedule(notebook=str(fti), step="clicks", cron="0 6 * * *",
+                                  tz="Europe/Amsterdam")
+    made["schedules"] = {sched.name: {"cron": sched.cron, "tz": sched.timezone}}
+    made["areas"].append("pipelines")
+
+    # -- monitoring (when that part has landed) ------------------------------------------------
+    try:
+        made.update(prepare_monitoring(lh, X))
+        made["areas"].append("monitoring")
+    except (ImportError, AttributeError) as exc:  # the monitoring part is not installed
+        made["monitoring_skipped"] = f"{type(exc).__name__}: {exc}"
+
+    lh.deployments.close()
+    return made
+
+
+def prepare_monitoring(lh, X: pd.DataFrame) -> dict:
+    """Two feature monitors over fixed windows: one that drifts, one that does not."""
+    mon = lh.monitoring
+    mon.create("transactions_drift", feature_group="transactions",
+               reference="2024-05-01T00:00:00Z/2024-05-04T00:00:00Z",
+               current="2024-05-05T00:00:00Z/2024-05-08T00:00:00Z", schedule=None,
+               columns=["amount", "category"])
+    mon.create("transactions_stable", feature_group="transactions",
+               reference="2024-05-01T00:00:00Z/2024-05-02T12:00:00Z",
+               current="2024-05-02T12:00:00Z/2024-05-04T00:00:00Z", schedule=None,
+               columns=["amount", "category"])
+    drift = mon.run("transactions_drift")
+    stable = mon.run("transactions_stable")
+    return {"monitors": {
+        "transactions_drift": {"status": drift.status, "drift_share": drift.drift_share,
+                               "result": drift.id},
+        "transactions_stable": {"status": stable.status, "drift_share": stable.drift_share,
+                                "result": stable.id}}}
+
+
+if __name__ == "__main__":
+    summary = main(Path(sys.argv[1]).resolve())
+    summary["lakebook_version"] = getattr(kernel_magics, "__version__", "")
+    print(json.dumps(summary, default=str))
