@@ -3,7 +3,8 @@
 One string value per key, ``lakebook:online:<table>:<key text>`` -> ``"<event micros>|<row
 JSON>"``, so many keys are read with one ``MGET``. Writes go through a Lua script that compares
 event times inside Redis, so "the newer event time wins" holds atomically under concurrent
-writers. Each table's Arrow schema and key set are kept at ``lakebook:online-meta:<table>``.
+writers. Each table's Arrow schema is at ``lakebook:online-schema:<table>`` (read in the same
+``MGET`` as the rows) and its key columns at ``lakebook:online-meta:<table>``.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from .base import (OnlineStore, batches, decoder, encode_key, encode_rows, merge
 
 PREFIX = "lakebook:online:"
 META = "lakebook:online-meta:"
+SCHEMA = "lakebook:online-schema:"
 
 # KEYS: the row keys; ARGV: t1, v1, t2, v2, … Writes a row unless a newer one is stored.
 _UPSERT = """
@@ -87,16 +89,19 @@ class RedisOnlineStore(OnlineStore):
     def get(self, table: str, keys: list[str], key_values: list[tuple]) -> list[dict | None]:
         prefix = f"{PREFIX}{table}:"
         names = [prefix + encode_key(kv) for kv in key_values]
-        # the schema and the rows in one round trip
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hget(META + table, "schema")
-        for chunk in batches(names, 1_000):
-            pipe.mget(chunk)
-        raw, *chunks = self._call(pipe.execute)
+        # the schema and the rows in one round trip (one MGET up to 1000 keys)
+        if len(names) <= 1_000:
+            raw, *values = self._call(self._redis.mget, [SCHEMA + table, *names])
+        else:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.get(SCHEMA + table)
+            for chunk in batches(names, 1_000):
+                pipe.mget(chunk)
+            raw, *chunks = self._call(pipe.execute)
+            values = [v for chunk in chunks for v in chunk]
         if raw is None:
             return [None] * len(key_values)
         decode = self._decoder(table, raw)
-        values = [v for chunk in chunks for v in chunk]
         return [None if v is None else decode(v[v.index(b"|") + 1:]) for v in values]
 
     def drop(self, table: str) -> None:
@@ -109,11 +114,11 @@ class RedisOnlineStore(OnlineStore):
                 batch = []
         if batch:
             self._call(self._redis.delete, *batch)
-        self._call(self._redis.delete, META + table)
+        self._call(self._redis.delete, META + table, SCHEMA + table)
         self._decoders = {k: v for k, v in self._decoders.items() if k[0] != table}
 
     def schema(self, table: str) -> pa.Schema | None:
-        raw = self._call(self._redis.hget, META + table, "schema")
+        raw = self._call(self._redis.get, SCHEMA + table)
         return None if raw is None else pa.ipc.read_schema(pa.py_buffer(raw))
 
     def count(self, table: str) -> int:
@@ -133,9 +138,11 @@ class RedisOnlineStore(OnlineStore):
             stored = self.schema(table)
             merged = merge_schema(stored, schema)
             if stored is None or merged != stored:
-                self._call(self._redis.hset, META + table,
-                           mapping={"schema": merged.serialize().to_pybytes(),
-                                    "keys": ",".join(keys), "event_time": event_time})
+                pipe = self._redis.pipeline(transaction=True)
+                pipe.set(SCHEMA + table, merged.serialize().to_pybytes())
+                pipe.hset(META + table, mapping={"keys": ",".join(keys),
+                                                 "event_time": event_time})
+                self._call(pipe.execute)
 
     def _decoder(self, table: str, raw: bytes):
         key = (table, raw)
