@@ -118,9 +118,13 @@ def test_windowed_accessor(data):
 
 def test_new_transactions_for_online_scoring(data):
     fresh = new_transactions(data, 20, at="2024-03-01T12:00:00Z", seed=1)
-    assert len(fresh) == 20 and fresh["tx_id"].min() > data.transactions["tx_id"].max()
+    assert fresh["cc_num"].nunique() == 20 and fresh["tx_id"].min() > data.transactions["tx_id"].max()
     assert set(fresh["cc_num"]) <= set(data.cards["cc_num"])
-    assert fresh["is_fraud"].between(0, 1).all()
+    assert fresh["ts"].is_monotonic_increasing and fresh["ts"].min() >= pd.Timestamp("2024-03-01T12:00Z")
+    per_card = fresh.groupby("cc_num")["is_fraud"].agg(["size", "max"])
+    assert (per_card.loc[per_card["max"] == 1, "size"] == 3).all()
+    assert (per_card.loc[per_card["max"] == 0, "size"] == 1).all()
+    assert 0 < per_card["max"].sum() < 20
 
 
 def test_invalid_arguments():

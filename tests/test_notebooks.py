@@ -80,10 +80,13 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> Executed:
     out.mkdir()
     shutil.copytree(NOTEBOOK_DIR, folder)
     state = Executed(home, folder, out)
-    saved = os.environ.get("LAKEBOOK_HOME")
+    saved = {k: os.environ.get(k) for k in ("LAKEBOOK_HOME", "JPY_SESSION_NAME")}
     os.environ["LAKEBOOK_HOME"] = str(home)  # the kernels inherit it: a fresh lakehouse
     try:
         for name in ORDER:
+            # what JupyterLab tells a notebook's kernel: its path (the model's lineage records
+            # it, and the monitor's retrain runs that notebook)
+            os.environ["JPY_SESSION_NAME"] = str(folder / name)
             try:
                 pm.execute_notebook(str(folder / name), str(out / name), parameters={},
                                     kernel_name="python3", cwd=str(folder), progress_bar=False)
@@ -93,10 +96,11 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> Executed:
                 break
             state.snapshots[name] = _snapshot(home)
     finally:
-        if saved is None:
-            os.environ.pop("LAKEBOOK_HOME", None)
-        else:
-            os.environ["LAKEBOOK_HOME"] = saved
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     return state
 
 
@@ -172,7 +176,7 @@ def test_model_beats_the_baseline(executed):
     assert v1.metrics["roc_auc"] > roc_auc_score(test["is_fraud"], rule) + 0.1
     assert v1.view["name"] == "fraud_view" and v1.training_versions
     history = lh.registry.alias_history("fraud_model", "production")
-    assert history and history[0]["version"] == 1
+    assert history and history[0]["to_version"] == 1
 
 
 # -- 3 · inference -----------------------------------------------------------------------------------
@@ -201,11 +205,20 @@ def test_drift_raises_an_alert_and_a_retrain_adds_a_version(executed):
     snapshot = executed.snapshots["4_monitoring.ipynb"]
     assert snapshot["models"] == [1, 2]
     monitor = lh.monitor("fraud_drift")
-    results = monitor.results()
-    assert results and results[0]["alert"], results[:1]
-    assert results[0]["drift_share"] > 0.3
-    assert lh.monitoring.alerts()
-    runs = [r for r in lh.pipelines.runs(limit=100) if r.status == "succeeded"]
-    assert len(runs) >= 4  # features x2, batch, retrain
-    production = lh.registry.get("fraud_model", alias="production")
-    assert production.version in (1, 2)
+    after, before = monitor.results()[:2]  # newest first
+    # before the drift date: no drift, no alert; after it: drift past the threshold
+    assert before.status == "ok", (before.drift_share, before.drifted_columns)
+    assert after.status == "drift" and after.drift_share >= 0.3
+    assert {"amount", "category"} <= set(after.drifted_columns)
+    alerts = monitor.alerts()
+    assert len(alerts) == 1 and alerts[0]["result_id"] == after.id
+    # the alert queued the retraining run of notebook 2's step, which registered v2
+    action = alerts[0]["action"]
+    assert action["retrain"] == "queued" and action["step"] == "fraud_model"
+    retrain = lh.pipelines.get_run(action["run_id"])
+    assert retrain.status == "succeeded"
+    v2 = lh.registry.get("fraud_model", version=2)
+    assert v2.lineage["run_id"] == retrain.id
+    assert lh.registry.get("fraud_model", alias="production").version in (1, 2)
+    runs = lh.pipelines.runs(limit=100)
+    assert len(runs) == 3 and all(r.status == "succeeded" for r in runs)  # features, batch, retrain

@@ -306,14 +306,14 @@ def generate(n_transactions: int = 100_000, seed: int = 42, start: Any = "2024-0
                    rng.choice(n_cats, size=n_legit, p=cat_p))
     # after the drift date: more online shopping and travel. The draws happen whether or not
     # there is a drift, so the world before the drift date is the same either way.
-    shifted_p = cat_p * np.where(cat_online | (np.array(CATEGORY_NAMES) == "travel"), 3.0, 1.0)
+    shifted_p = cat_p * np.where(cat_online | (np.array(CATEGORY_NAMES) == "travel"), 4.0, 1.0)
     shifted = rng.choice(n_cats, size=n_legit, p=shifted_p / shifted_p.sum())
-    resample = drifted & (rng.random(n_legit) < 0.5)
+    resample = drifted & (rng.random(n_legit) < 0.7)
     cat[resample] = shifted[resample]
     del shifted
     cust = owner[card]
     online = cat_online[cat]
-    away_p = np.where(drifted, 0.30, 0.06)
+    away_p = np.where(drifted, 0.35, 0.06)
     away = ~online & (rng.random(n_legit) < away_p)
     tx_city = np.where(away, rng.choice(n_cities, size=n_legit, p=city_p), home_city[cust])
     # merchant: in the transaction's city when one of that category is there, else anywhere
@@ -426,28 +426,40 @@ def generate(n_transactions: int = 100_000, seed: int = 42, start: Any = "2024-0
 
 def new_transactions(data: FraudData, n: int, at: Any, seed: int = 0,
                      fraud_share: float = 0.5) -> pd.DataFrame:
-    """``n`` fresh transactions at time ``at`` (a few seconds apart) for existing cards, about
-    ``fraud_share`` of them in the style of a geo-jump fraud: what a payment terminal would send
-    to the online deployment. Columns as ``transactions`` plus ``is_fraud``."""
+    """Fresh payments of ``n`` existing cards just after ``at``: what payment terminals would
+    send to the online deployment. About ``fraud_share`` of the cards are being used by a
+    fraudster, geo-jump style: three purchases a few minutes apart in a city far from home (the
+    last of them is the one to score); the others make one ordinary purchase near home.
+    Columns as ``transactions`` plus ``is_fraud``; one card's payments are in time order."""
     rng = np.random.default_rng(seed)
     at_ts = _utc(at)
     cards = data.cards.sample(n, random_state=seed, replace=n > len(data.cards))
     homes = data.customers.set_index("customer_id").loc[cards["customer_id"]]
     fraud = rng.random(n) < fraud_share
-    lat = homes["home_lat"].to_numpy() + rng.normal(0, 0.03, n)
-    lon = homes["home_lon"].to_numpy() + rng.normal(0, 0.03, n)
+    per_card = np.where(fraud, 3, 1)
+    card = np.repeat(np.arange(n), per_card)
+    step = np.concatenate([np.arange(k) for k in per_card])
+    m = len(card)
+    lat = homes["home_lat"].to_numpy()[card] + rng.normal(0, 0.03, m)
+    lon = homes["home_lon"].to_numpy()[card] + rng.normal(0, 0.03, m)
     far = np.array([(c[2], c[3]) for c in CITIES])[rng.integers(0, len(CITIES), n)]
-    dist = haversine_km(lat, lon, far[:, 0], far[:, 1])
+    dist = haversine_km(homes["home_lat"], homes["home_lon"], far[:, 0], far[:, 1])
     far[dist < 800] = (21.3069, -157.8583)  # Honolulu: far from everywhere on the mainland
-    amount = np.where(fraud, rng.lognormal(5.8, 0.5, n), rng.lognormal(3.6, 0.8, n))
-    return pd.DataFrame({
-        "tx_id": np.int64(data.transactions["tx_id"].max()) + 1 + np.arange(n, dtype=np.int64),
-        "ts": at_ts + pd.to_timedelta(np.arange(n) * 7, unit="s"),
-        "cc_num": cards["cc_num"].to_numpy(),
-        "merchant_id": rng.choice(data.merchants["merchant_id"].to_numpy(), n),
-        "category": pd.Categorical(np.where(fraud, "shopping_pos", "grocery_pos"), CATEGORY_NAMES),
+    is_fraud = fraud[card]
+    amount = np.where(is_fraud, rng.lognormal(5.6, 0.5, m), rng.lognormal(3.6, 0.8, m))
+    # cards take turns 20 s apart; a fraudster's purchases are 3 minutes apart
+    ts = at_ts + pd.to_timedelta(card * 20 + step * 180, unit="s")
+    out = pd.DataFrame({
+        "tx_id": np.int64(0),
+        "ts": ts,
+        "cc_num": cards["cc_num"].to_numpy()[card],
+        "merchant_id": rng.choice(data.merchants["merchant_id"].to_numpy(), m),
+        "category": pd.Categorical(np.where(is_fraud, "shopping_pos", "grocery_pos"),
+                                   CATEGORY_NAMES),
         "amount": amount.round(2),
-        "lat": np.where(fraud, far[:, 0], lat).round(5),
-        "lon": np.where(fraud, far[:, 1], lon).round(5),
-        "is_fraud": fraud.astype(np.int64),
-    })
+        "lat": np.where(is_fraud, far[card, 0] + rng.normal(0, 0.03, m), lat).round(5),
+        "lon": np.where(is_fraud, far[card, 1] + rng.normal(0, 0.03, m), lon).round(5),
+        "is_fraud": is_fraud.astype(np.int64),
+    }).sort_values("ts", kind="stable").reset_index(drop=True)
+    out["tx_id"] = np.int64(data.transactions["tx_id"].max()) + 1 + np.arange(m, dtype=np.int64)
+    return out

@@ -303,7 +303,7 @@ The `production` model from notebook 2 now scores transactions, in the two ways 
   milliseconds.
 '''),
     params(WORLD_PARAMETERS + '''
-window_start = None         # the window to score (default: the last day before drift_after)
+window_start = None         # the window to score (default: the week before drift_after)
 window_end = None
 deployment_name = "fraud_online"
 n_requests = 12             # payments sent to the online deployment'''),
@@ -312,21 +312,28 @@ from kernel_magics.demo.data import new_transactions
 from kernel_magics.demo.features import stream_features
 
 window_end = as_utc(window_end or drift_after)
-window_start = as_utc(window_start or window_end - pd.Timedelta(days=1))
+window_start = as_utc(window_start or window_end - pd.Timedelta(days=7))
 print(f"Scoring {window_start:%Y-%m-%d %H:%M} .. {window_end:%Y-%m-%d %H:%M} UTC")'''),
     md('''
 ## Batch scoring
 
-The cell below is a step: scheduled, it scores each new window. The magic reads the model's
-feature view for the window (`batch_df`), predicts with the model the `production` alias
-points at, and writes the predictions to the `predictions_fraud_batch` table and the inference
-log. The cell's own code may post-process them: here we rank the window's payments by fraud
-probability for the review queue.
+The cell below is a step: scheduled, it scores each new window. Before the cell's code runs,
+the magic puts the model's feature-view rows for the window in `batch_df` and a `predict`
+function in the namespace; the cell may prepare the rows or post-process the predictions. Here
+we keep each payment's amount next to its fraud probability, for the fraud team. Afterwards the
+magic appends `predictions` to the Delta table `predictions_fraud_batch` and to the inference
+log that monitoring reads.
 '''),
     code('''
 %%inference fraud_batch --model fraud_model --alias production
-review_queue = predictions.sort_values("probability_1", ascending=False) if "probability_1" in predictions else predictions
-review_queue.head(10)'''),
+predictions = predict(batch_df)
+predictions["amount"] = batch_df["amount"].to_numpy()
+predictions'''),
+    md('''
+The review queue: the window's payments the model finds most suspicious.
+'''),
+    code('''
+predictions.sort_values("proba_1", ascending=False).head(10)'''),
     md('''
 ## An online deployment
 
@@ -340,10 +347,11 @@ deployment'''),
     md('''
 ## Payments arrive
 
-A few new payments come in right after the window: some ordinary, some from cards being used far
-from home. The streaming part of the feature pipeline computes their features (with the
-card's history) and writes them to `card_transactions`, which also updates the online store.
-Then the terminal asks the deployment, by card number only.
+New payments come in right after the window: most cards make one ordinary purchase, but some
+are in a fraudster's hands — three purchases minutes apart, in a city far from home. The
+streaming part of the feature pipeline computes their features (with each card's history) and
+writes them to `card_transactions`, which also updates the online store. Then the terminal asks
+the deployment about each card's latest payment, by card number only.
 '''),
     code('''
 fresh = new_transactions(data, n_requests, at=window_end, seed=seed)
@@ -352,7 +360,7 @@ lh.feature_group("card_transactions").insert(fresh_features, mode="upsert")
 fresh_features[["cc_num", "ts", "amount", "km_from_home", "speed_kmh"]].head()'''),
     code('''
 answers = []
-for payment in fresh.itertuples():
+for payment in fresh.drop_duplicates("cc_num", keep="last").itertuples():
     answer = deployment.predict({"cc_num": int(payment.cc_num)})
     answers.append({"cc_num": payment.cc_num, "amount": payment.amount,
                     "p_fraud": answer["probabilities"]["1"], "flagged": answer["prediction"],
@@ -389,104 +397,126 @@ the model keeps answering — but it answers about a world it has not seen.
 
 This notebook
 
-1. creates a **monitor** comparing what the deployment sees now with the model's training data
-   (Evidently's drift tests, per feature);
-2. lets time pass: the **feature pipeline** (notebook 1) and **batch inference** (notebook 3) run
-   for the days after the drift, as their schedules would;
-3. runs the monitor: drift past the threshold raises an **alert** (the sidebar shows it);
-4. closes the loop: the alert triggers the **training pipeline** (notebook 2), which registers a
-   new model version trained on the new labels; we compare both versions on the new data and
-   promote the better one.
+1. creates a **monitor** that compares what the batch deployment scored with the model's
+   training data (Evidently's drift tests, one per feature), and checks it before the drift;
+2. lets time pass: the **feature pipeline** (notebook 1) and **batch inference** (notebook 3)
+   run for the two weeks after the drift date, as their schedules would;
+3. runs the monitor again: drift past the threshold raises an **alert** (the sidebar shows it),
+   and the alert **queues the training pipeline** (notebook 2) — the loop back;
+4. compares the new model version with the old one on the new data, and promotes the better.
 '''),
     params(WORLD_PARAMETERS + '''
 drift_days = 14             # how long the world runs after the drift date
 monitor_name = "fraud_drift"
-drift_threshold = 0.3       # alert when more than this share of the features drifted'''),
+drift_threshold = 0.3       # alert when at least this share of the features drifted
+retrain_timeout = 900       # seconds to wait for the retraining run'''),
     code(SETUP + '''
 from pathlib import Path
 
 drift_start = as_utc(drift_after)
 drift_end = drift_start + pd.Timedelta(days=drift_days)
-NOTEBOOKS = Path.cwd()   # the other notebooks sit next to this one'''),
+NOTEBOOKS = Path.cwd()   # the other notebooks sit next to this one
+world = {"size": size, "seed": seed, "data_start": data_start, "days": days,
+         "drift_after": drift_after}'''),
     md('''
 ## A monitor on the batch deployment
 
-The reference is the model's own training data; the current window is whatever the
-`fraud_batch` deployment scored recently (its inference log).
+The current side is what `fraud_batch` scored over the last 7 days (the inference log, by the
+transactions' event time); the reference is the training set of the model version that scored
+it. `on_drift="retrain"` closes the loop: an alert queues a run of the step that trained the
+model. Scheduled (`@daily`), each run looks at the 7 days before its own time; here we run it
+by hand and say which moment "now" is.
 '''),
     code('''
 monitor = lh.monitor(monitor_name, deployment="fraud_batch", reference="training",
-                     threshold=drift_threshold)
+                     current="last 7d", threshold=drift_threshold, on_drift="retrain",
+                     schedule="@daily", replace=True)
 monitor'''),
+    md('''
+Before the drift, what the deployment scored (the week before `drift_after`, from notebook 3)
+looks like the training data:
+'''),
+    code('''
+before = monitor.run(now=drift_start)
+print(before.status, f"drift share {before.drift_share:.0%}")
+before'''),
     md('''
 ## Time passes
 
 The schedules would do this every night; here we run the steps for the two weeks after the
-drift date at once. `lh.pipelines.run` executes a step of another notebook with papermill, on a
+drift date at once. `lh.pipelines.run` executes steps of another notebook with papermill, on a
 copy, with the window injected as parameters — exactly what a scheduled run does. Each run's
 executed notebook is kept as its record (the sidebar's *Runs* section).
 '''),
     code('''
 window = (drift_start, drift_end)
-world = {"size": size, "seed": seed, "data_start": data_start, "days": days,
-         "drift_after": drift_after}
-for step, notebook in [("card_transactions", "1_feature_pipeline.ipynb"),
-                       ("fraud_labels", "1_feature_pipeline.ipynb"),
-                       ("fraud_batch", "3_inference_pipeline.ipynb")]:
-    run = lh.pipelines.run(str(NOTEBOOKS / notebook), step=step, params=world, window=window)
-    print(f"{step:18} {run.status:10} {run.duration_s:.1f}s  {run.id}")
+for steps, notebook in [(["card_transactions", "fraud_labels"], "1_feature_pipeline.ipynb"),
+                        (["fraud_batch"], "3_inference_pipeline.ipynb")]:
+    run = lh.pipelines.run(str(NOTEBOOKS / notebook), step=steps, params=world, window=window)
+    print(f"{notebook:28} {', '.join(steps):32} {run.status:10} {run.duration_s:5.1f}s")
     assert run.status == "succeeded", run.error'''),
     md('''
-## The monitor runs
+## The monitor runs again
 
-It compares each feature's distribution in the scored window with the training data and
-records the share of drifted features; past the threshold it raises an alert.
+Now the scored window is the two weeks after the drift. Each feature's distribution is tested
+against the training data; past the threshold the result is *drift*, an alert is raised, and
+the retraining run is queued.
 '''),
     code('''
-result = monitor.run()
-result'''),
+production_before = lh.registry.get("fraud_model", alias="production")
+after = monitor.run(now=drift_end)
+print(after.status, f"drift share {after.drift_share:.0%}:", ", ".join(after.drifted_columns))
+after'''),
+    code('''
+alert = monitor.alerts()[0]
+print(alert["message"])
+alert["action"]'''),
     md('''
-## Closing the loop: retrain
+## Closing the loop: the retrain
 
-The alert's answer is to retrain on recent labels. We run the training step of notebook 2 (a
-monitor can also do this by itself: `on_alert` names the step to run). The new version
-includes the post-drift labels.
+The alert queued a run of notebook 2's `%%training fraud_model` step in a worker process. It
+trains on every label so far — now including the two weeks after the drift — and registers a
+new version (moving `production` only if it beats the current one on average precision). We
+wait for it here; in JupyterLab you would watch it in the sidebar.
 '''),
     code('''
-before = lh.registry.versions("fraud_model")[-1].version
-run = lh.pipelines.run(str(NOTEBOOKS / "2_training_pipeline.ipynb"), step="fraud_model",
-                       params={"min_roc_auc": 0.5})
-print(run.status, run.duration_s)
-assert run.status == "succeeded", run.error
-after = lh.registry.versions("fraud_model")[-1]
-print(f"fraud_model: v{before} -> v{after.version}")'''),
+action = alert["action"] or {}
+if action.get("run_id"):
+    retrain = lh.pipelines.get_run(action["run_id"]).wait(timeout=retrain_timeout)
+else:  # the model's notebook is unknown (e.g. trained outside a saved notebook): run it here
+    print("The alert could not queue the retrain:", action.get("reason"))
+    retrain = lh.pipelines.run(str(NOTEBOOKS / "2_training_pipeline.ipynb"), step="fraud_model")
+print(retrain.status, retrain.duration_s)
+assert retrain.status == "succeeded", retrain.error
+challenger = lh.registry.versions("fraud_model")[-1]
+print(f"fraud_model v{production_before.version} -> v{challenger.version}")'''),
     md('''
 ## Champion and challenger on the new data
 
-Both versions' registry metrics were measured on different held-out sets, so we compare them
-on the same recent, labelled data: the two weeks after the drift. The better one gets the
-`production` alias, and the online deployment follows the alias on its next request.
+The two versions' registry metrics come from different held-out sets, so we compare them on the
+same recent, labelled data: the two weeks after the drift. The better one gets the
+`production` alias; both deployments follow the alias on their next request.
 '''),
     code('''
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-fv = lh.feature_view("fraud_view")
-recent = fv.training_data(start=drift_start, end=drift_end)
+recent = lh.feature_view("fraud_view").training_data(start=drift_start, end=drift_end)
 scores = {}
-for mv in (lh.registry.get("fraud_model", alias="production"), after):
+for mv in (production_before, challenger):
     p = mv.predict_proba(recent)[:, 1]
-    scores[f"v{mv.version}"] = {"roc_auc": roc_auc_score(recent["is_fraud"], p),
-                                "average_precision": average_precision_score(recent["is_fraud"], p)}
-scores = pd.DataFrame(scores).T
-best = scores["average_precision"].idxmax()
-lh.registry.set_alias("fraud_model", "production", int(best[1:]),
-                      reason=f"best average precision on {drift_start:%Y-%m-%d}..{drift_end:%Y-%m-%d}")
-print(scores.round(3)); print("production ->", best)'''),
+    scores[mv.version] = {"roc_auc": roc_auc_score(recent["is_fraud"], p),
+                          "average_precision": average_precision_score(recent["is_fraud"], p)}
+scores = pd.DataFrame(scores).T.rename_axis("version")
+best = int(scores["average_precision"].idxmax())
+if lh.registry.get("fraud_model", alias="production").version != best:
+    lh.registry.set_alias("fraud_model", "production", best,
+                          reason=f"best average precision on {drift_start:%Y-%m-%d}..{drift_end:%Y-%m-%d}")
+print(scores.round(3)); print("production ->", f"v{best}")'''),
     md('''
 That is the whole loop: features → training → inference → monitoring → training. In
 JupyterLab, the Lakebook sidebar shows the feature groups, the model versions and their
 aliases, the deployments with their traffic, the runs with their executed notebooks, and the
-monitor with its alert.
+monitor with its alert (acknowledge it there once handled).
 '''),
     code('''lh'''),
 ]
