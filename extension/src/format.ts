@@ -26,8 +26,11 @@ export function formatDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) {
     return '–';
   }
+  if (seconds < 1) {
+    return `${Math.max(0, Math.round(seconds * 1000))} ms`;
+  }
   if (seconds < 10) {
-    return `${Math.max(0, seconds).toFixed(1)} s`;
+    return `${seconds.toFixed(1)} s`;
   }
   const s = Math.round(seconds);
   if (s < 60) {

@@ -67,6 +67,13 @@ export function serverRelative(absolute: string, serverRoot: string): string | n
 }
 
 /**
+ * Whether a path has a hidden component (`.lakebook/runs/...`).
+ */
+export function isHidden(path: string): boolean {
+  return path.split('/').some(part => part.startsWith('.'));
+}
+
+/**
  * The Lakebook sidebar and cell actions.
  */
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -183,7 +190,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
         const relative = serverRelative(run.outputPath, serverRoot);
         try {
-          if (relative !== null && docManager) {
+          // Files under hidden folders (the lakehouse home is often
+          // `.lakebook`) are not served by the contents API: those, and files
+          // outside the server root, are shown from the run's REST record.
+          if (relative !== null && docManager && !isHidden(relative)) {
             const widget = docManager.openOrReveal(relative);
             if (widget instanceof NotebookPanel) {
               await widget.context.ready;
@@ -195,7 +205,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
             throw new Error('No renderer is available to show the executed notebook.');
           }
           const output = await client.runOutput(run.id);
-          show(RunOutputView.create(output, rendermime, `${run.label} (run ${run.id})`));
+          show(RunOutputView.create(output, rendermime, `${run.label} (run ${run.status})`));
         } catch (reason) {
           Notification.error(`Could not open the output of ${run.label}: ${describe(reason)}`, {
             autoClose: 8000

@@ -9,10 +9,14 @@
  *   - Chromium at /usr/bin/chromium (override with CHROMIUM=/path).
  *
  * `jupyter` is taken from $JUPYTER, else from the repository's .venv, else
- * from PATH. Screenshots go to test-output/screenshots/, the server log to
- * test-output/jupyter-server.log.
+ * from PATH. Before JupyterLab starts, `prepare_lakehouse.py` (run with the
+ * Python next to that `jupyter`) fills a fresh lakehouse through Lakebook's
+ * own Python API: feature groups with rows, a model with two versions and
+ * aliases, a deployment with traffic, a finished run, a schedule and two
+ * monitors with results. Screenshots go to test-output/screenshots/, the
+ * server log to test-output/jupyter-server.log.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   existsSync,
@@ -75,6 +79,30 @@ function freePort() {
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 
 /**
+ * Run `prepare_lakehouse.py` with the Python of the `jupyter` in use and
+ * return its JSON summary (the last line of its output).
+ */
+function prepareLakehouse(jupyter, env) {
+  const python = jupyter.includes('/') ? join(dirname(jupyter), 'python') : 'python';
+  const script = join(ROOT, 'extension', 'ui-tests', 'prepare_lakehouse.py');
+  return new Promise((resolvePrepared, reject) => {
+    execFile(
+      python,
+      [script, ctx.tmp],
+      { cwd: ctx.tmp, env: { ...env, LAKEBOOK_SCHEDULER: '0' }, maxBuffer: 16 << 20 },
+      (error, stdout, stderr) => {
+        if (error) {
+          reject(new Error(`prepare_lakehouse.py failed: ${error.message}\n${stderr}`));
+          return;
+        }
+        const lines = stdout.trim().split('\n');
+        resolvePrepared(JSON.parse(lines[lines.length - 1]));
+      }
+    );
+  });
+}
+
+/**
  * The state shared by the tests of this file.
  */
 const ctx = {
@@ -86,6 +114,7 @@ const ctx = {
   logFd: null,
   browser: null,
   page: null,
+  prepared: null,
   statusRequests: 0,
   lakebookErrors: []
 };
@@ -132,6 +161,7 @@ async function startServer() {
   if (jupyter.includes('/')) {
     env.PATH = `${dirname(jupyter)}${delimiter}${env.PATH || ''}`;
   }
+  ctx.prepared = await prepareLakehouse(jupyter, env);
 
   mkdirSync(OUTPUT, { recursive: true });
   ctx.logFd = openSync(SERVER_LOG, 'w');
@@ -249,6 +279,34 @@ async function screenshotSidebar(name) {
   await page.screenshot({ path: join(SCREENSHOTS, `lab-${name.replace('sidebar-', '')}.png`) });
 }
 
+async function screenshotMain(name) {
+  const page = ctx.page;
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.evaluate(() => document.fonts.ready);
+  await sleep(400);
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+}
+
+/**
+ * Wait until every section of the panel shows content (or an empty state).
+ */
+async function waitForSections() {
+  await ctx.page.waitForFunction(
+    () => {
+      const sections = document.querySelectorAll('#lakebook-sidebar .jp-Lakebook-listSection');
+      return (
+        sections.length >= 6 &&
+        Array.from(sections).every(s => {
+          const p = s.querySelector(':scope > .jp-Lakebook-placeholder');
+          return !p || p.hidden;
+        })
+      );
+    },
+    null,
+    { timeout: 30_000 }
+  );
+}
+
 async function expectSummaryMatches(expected) {
   const page = ctx.page;
   const panel = page.locator(PANEL);
@@ -289,7 +347,7 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
       ]
     });
     const context = await ctx.browser.newContext({
-      viewport: { width: 1280, height: 800 },
+      viewport: { width: 1280, height: 960 },
       deviceScaleFactor: 2
     });
     ctx.page = await context.newPage();
@@ -351,6 +409,7 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
       'Lakebook'
     );
     await expectSummaryMatches(expected);
+    await waitForSections();
     await screenshotSidebar('sidebar-light');
   });
 
@@ -399,6 +458,235 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
     await expectSummaryMatches(expected);
   });
 
+  it('shows the prepared feature groups and opens one in the main area', async () => {
+    const page = ctx.page;
+    const section = page.locator(`${PANEL} #lakebook-section-features`);
+    const row = section.locator('li[data-name="transactions"]');
+    await row.waitFor({ timeout: 20_000 });
+    for (const name of Object.keys(ctx.prepared.feature_groups)) {
+      await section.locator(`li[data-name="${name}"]`).waitFor();
+    }
+    assert.match(await row.textContent(), /transactions\s*v1/);
+    assert.ok(await row.locator('.jp-Lakebook-badge-online').isVisible(), 'online badge');
+    assert.equal(
+      await section.locator('li[data-name="cards"] .jp-Lakebook-badge-online').isVisible(),
+      false,
+      'cards is offline'
+    );
+    const groups = (await fetchJSON('/lakebook/api/feature-groups')).body.feature_groups;
+    const listed = await section.locator('li[data-name]').count();
+    assert.equal(listed, groups.length, 'every group of the API is listed');
+
+    // The detail view: schema, statistics with histograms, commits, preview.
+    await row.locator('button').click();
+    const view = page.locator('.jp-Lakebook-featureGroupView');
+    await view.locator('.jp-Lakebook-schemaTable').waitFor({ timeout: 20_000 });
+    const schema = await view.locator('.jp-Lakebook-schemaTable tbody tr td:first-child').allTextContents();
+    assert.deepEqual(schema, ['cc_num', 'amount', 'category', 'ts']);
+    const amount = view.locator('.jp-Lakebook-statsTable tbody tr', { hasText: 'amount' });
+    assert.equal(await amount.locator('svg.jp-Lakebook-histogram rect').count(), 10, '10 bins');
+    assert.equal(
+      await view.locator('.jp-Lakebook-commitsTable tbody tr').count(),
+      ctx.prepared.feature_groups.transactions.commits
+    );
+    assert.equal(await view.locator('.jp-Lakebook-sampleTable tbody tr').count(), 20);
+    await screenshotMain('feature-group-light');
+  });
+
+  it('shows the deployment with its traffic', async () => {
+    const row = ctx.page.locator(`${PANEL} #lakebook-section-deployments li[data-name="fraud_online"]`);
+    await row.waitFor({ timeout: 20_000 });
+    assert.match(await row.locator('.jp-Lakebook-served').textContent(), /fraud @production/);
+    assert.equal(await row.locator('.jp-Lakebook-endpoint').textContent(),
+      '/lakebook/api/deployments/fraud_online/predict');
+    const figures = await row.locator('.jp-Lakebook-figure dd').allTextContents();
+    assert.equal(figures[0], String(ctx.prepared.deployments.fraud_online.requests), 'requests');
+    assert.match(figures[2], /ms|s$/, 'p50 latency');
+  });
+
+  it('shows the models with aliases, moves an alias and compares versions', async () => {
+    const page = ctx.page;
+    const card = page.locator(`${PANEL} #lakebook-section-models li[data-name="fraud"]`);
+    await card.waitFor({ timeout: 20_000 });
+    const aliases = () => card.locator('.jp-Lakebook-aliases .jp-Lakebook-badge').allTextContents();
+    assert.deepEqual(await aliases(), ['champion → v2', 'production → v1']);
+    assert.match(await card.textContent(), /roc_auc 0\.95/);
+
+    await card.locator('.jp-Lakebook-expander').click();
+    assert.equal(await card.locator('.jp-Lakebook-expander').getAttribute('aria-expanded'), 'true');
+    await card.locator('.jp-Lakebook-versions tbody tr').first().waitFor({ timeout: 10_000 });
+    assert.equal(await card.locator('.jp-Lakebook-versions tbody tr').count(), 2);
+    await card.locator('.jp-Lakebook-aliasInput').fill('production');
+    await card.locator('.jp-Lakebook-versionSelect').selectOption('2');
+    await card.locator('.jp-Lakebook-aliasForm button[type="submit"]').click();
+    await page.waitForFunction(
+      () => Array.from(document.querySelectorAll(
+        '#lakebook-section-models li[data-name="fraud"] .jp-Lakebook-aliases .jp-Lakebook-badge'
+      )).some(n => n.textContent === 'production → v2'),
+      null,
+      { timeout: 10_000 }
+    );
+    const detail = (await fetchJSON('/lakebook/api/models/fraud')).body;
+    assert.equal(detail.aliases.production, 2, 'the alias moved in the registry');
+
+    await card.locator('button', { hasText: 'Compare versions' }).click();
+    const compare = page.locator('.jp-Lakebook-compareView');
+    await compare.locator('.jp-Lakebook-compareTable').waitFor({ timeout: 10_000 });
+    const best = compare.locator('tr[data-metric="roc_auc"] td.jp-mod-best');
+    assert.equal(await best.count(), 1);
+    assert.match(await best.textContent(), /0\.95/);
+    await screenshotMain('compare-light');
+  });
+
+  it('shows each monitor verdict in colour and opens its report', async () => {
+    const page = ctx.page;
+    if (!ctx.prepared.areas.includes('monitoring')) {
+      // The monitoring part is not installed: nothing to check.
+      return;
+    }
+    const section = page.locator(`${PANEL} #lakebook-section-monitoring`);
+    const drift = section.locator('li[data-name="transactions_drift"]');
+    const stable = section.locator('li[data-name="transactions_stable"]');
+    await drift.waitFor({ timeout: 20_000 });
+    await stable.waitFor();
+    assert.equal(await drift.getAttribute('data-verdict'), ctx.prepared.monitors.transactions_drift.status);
+    assert.equal(await stable.getAttribute('data-verdict'), ctx.prepared.monitors.transactions_stable.status);
+    const badge = drift.locator('.jp-Lakebook-badge');
+    assert.equal(await badge.textContent(), 'drift');
+    const [red, green] = await Promise.all([
+      badge.evaluate(n => getComputedStyle(n).backgroundColor),
+      stable.locator('.jp-Lakebook-badge').evaluate(n => getComputedStyle(n).backgroundColor)
+    ]);
+    assert.notEqual(red, green, 'drift and no drift have different colours');
+    assert.match(await drift.locator('.jp-Lakebook-driftShare').textContent(),
+      new RegExp(`${Math.round(ctx.prepared.monitors.transactions_drift.drift_share * 100)}%`));
+
+    await drift.locator('button').click();
+    const frame = page.frameLocator('.jp-Lakebook-report iframe');
+    await frame.locator('text=Dataset Drift').first().waitFor({ timeout: 30_000 });
+    const sandbox = await page.locator('.jp-Lakebook-report iframe').getAttribute('sandbox');
+    assert.match(sandbox, /allow-scripts/);
+    assert.doesNotMatch(sandbox, /allow-same-origin/);
+    await screenshotMain('report-light');
+  });
+
+  it('lists the steps of the active notebook and runs one now', async () => {
+    const page = ctx.page;
+    await page.evaluate(() =>
+      window.jupyterapp.commands.execute('docmanager:open', { path: 'fti.ipynb' })
+    );
+    const section = page.locator(`${PANEL} #lakebook-section-notebook`);
+    const clicks = section.locator('li[data-step="clicks"]');
+    await clicks.waitFor({ timeout: 20_000 });
+    await section.locator('li[data-step="fraud"][data-kind="training"]').waitFor();
+    assert.equal(await clicks.getAttribute('data-kind'), 'feature');
+    assert.match(await clicks.locator('.jp-Lakebook-stepSchedule').textContent(),
+      /0 6 \* \* \* \(Europe\/Amsterdam\)/);
+    assert.equal(await clicks.locator('.jp-Lakebook-itemLine .jp-Lakebook-badge').last().textContent(),
+      'succeeded');
+
+    const before = (await fetchJSON('/lakebook/api/runs')).body.runs.map(r => r.id);
+    await clicks.locator('button', { hasText: 'Run now' }).click();
+    // The new run shows up in "Pipelines and runs" and finishes there.
+    let runId = null;
+    const deadline = Date.now() + 90_000;
+    while (!runId && Date.now() < deadline) {
+      const runs = (await fetchJSON('/lakebook/api/runs')).body.runs;
+      runId = runs.map(r => r.id).find(id => !before.includes(id)) ?? null;
+      if (!runId) {
+        await sleep(250);
+      }
+    }
+    assert.ok(runId, 'run now queued a run');
+    const runRow = page.locator(`${PANEL} #lakebook-section-pipelines li[data-run-id="${runId}"]`);
+    await runRow.waitFor({ timeout: 20_000 });
+    await page.waitForFunction(
+      id => document.querySelector(`#lakebook-section-pipelines li[data-run-id="${id}"]`)
+        ?.getAttribute('data-status') === 'succeeded',
+      runId,
+      { timeout: 90_000, polling: 250 }
+    );
+    assert.match(await runRow.locator('.jp-Lakebook-runMeta').textContent(), /s ·|ms ·/);
+    await screenshotSidebar('sidebar-run-light');
+
+    // The executed notebook opens read-only: the lakehouse home is the hidden
+    // `.lakebook` folder, which the contents API does not serve, so the
+    // sidebar shows it from the run's REST record (no kernel).
+    await runRow.locator('.jp-Lakebook-itemMain').click();
+    const output = page.locator('.jp-Lakebook-runOutput');
+    await output.locator('.jp-Lakebook-runCell').first().waitFor({ timeout: 20_000 });
+    const sources = await output.locator('.jp-Lakebook-runSource').allTextContents();
+    assert.ok(sources.some(src => src.startsWith('%%feature clicks')), 'the step cell is shown');
+    assert.ok(await output.locator('.jp-OutputArea-output').count() > 0, 'with its outputs');
+    assert.equal(await output.locator('[contenteditable="true"], textarea').count(), 0, 'read-only');
+    await screenshotMain('run-output-light');
+  });
+
+  it('unschedules and schedules a step from the notebook section', async () => {
+    const page = ctx.page;
+    await page.evaluate(() =>
+      window.jupyterapp.commands.execute('docmanager:open', { path: 'fti.ipynb' })
+    );
+    const clicks = page.locator(`${PANEL} #lakebook-section-notebook li[data-step="clicks"]`);
+    await clicks.waitFor({ timeout: 20_000 });
+    await clicks.locator('button', { hasText: 'Unschedule' }).click();
+    await clicks.locator('.jp-Lakebook-stepSchedule', { hasText: 'not scheduled' }).waitFor({ timeout: 10_000 });
+    assert.equal((await fetchJSON('/lakebook/api/schedules')).body.schedules.length, 0);
+
+    await clicks.locator('button', { hasText: 'Schedule…' }).click();
+    const dialog = page.locator('.jp-Dialog');
+    await dialog.waitFor();
+    await dialog.getByLabel(/Cron expression/).fill('*/30 * * * *');
+    await dialog.getByLabel(/Timezone/).fill('Asia/Tokyo');
+    await dialog.locator('button', { hasText: 'Schedule' }).click();
+    await clicks.locator('.jp-Lakebook-stepSchedule', { hasText: '*/30 * * * * (Asia/Tokyo)' })
+      .waitFor({ timeout: 10_000 });
+    const schedules = (await fetchJSON('/lakebook/api/schedules')).body.schedules;
+    assert.equal(schedules.length, 1);
+    assert.equal(schedules[0].cron, '*/30 * * * *');
+    assert.equal(schedules[0].timezone, 'Asia/Tokyo');
+    await page.locator(`${PANEL} #lakebook-section-pipelines li.jp-Lakebook-schedule`, { hasText: '*/30 * * * *' })
+      .waitFor({ timeout: 10_000 });
+  });
+
+  it('turns a cell into a feature step from its context menu', async () => {
+    const page = ctx.page;
+    await page.evaluate(() =>
+      window.jupyterapp.commands.execute('docmanager:open', { path: 'plain.ipynb' })
+    );
+    const notebook = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
+    const cell = notebook.locator('.jp-CodeCell').nth(1);
+    await cell.waitFor({ timeout: 20_000 });
+    await cell.locator('.jp-InputArea-editor').click();
+    // The cell toolbar carries the Lakebook button.
+    await cell.locator('[data-jp-item-name="lakebook-make-step"]').waitFor({ timeout: 10_000 });
+    await cell.locator('.jp-InputArea-editor').click({ button: 'right' });
+    await page.locator('.lm-Menu-item', { hasText: 'Make feature step' }).click();
+    const dialog = page.locator('.jp-Dialog');
+    await dialog.waitFor();
+    await dialog.locator('input[name="name"]').fill('pi_values');
+    await dialog.locator('input[name="key"]').fill('k');
+    await dialog.locator('input[name="eventTime"]').fill('ts');
+    await dialog.locator('input[name="online"]').check();
+    await dialog.locator('button', { hasText: 'Insert' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    const sources = await page.evaluate(() => {
+      const panel = window.jupyterapp.shell.currentWidget;
+      const cells = panel.content.model.cells;
+      return Array.from({ length: cells.length }, (_, i) => cells.get(i).sharedModel.getSource());
+    });
+    assert.equal(sources[0], '%load_ext kernel_magics\nimport math');
+    assert.equal(sources[1], '%%feature pi_values --key k --event-time ts --online\nmath.pi');
+    await page.waitForFunction(
+      () => document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell:nth-child(2)')
+        ?.getAttribute('data-lakebook-step') === 'feature',
+      null,
+      { timeout: 5_000 }
+    );
+    await screenshotMain('cell-actions-light');
+  });
+
   it('follows the dark theme', async () => {
     const page = ctx.page;
     await page.waitForFunction(() => window.jupyterapp !== undefined, null, {
@@ -418,16 +706,34 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
     );
     // The panel paints with the theme's colours.
     const background = await page
-      .locator(`${PANEL} .jp-Lakebook-section`)
+      .locator(`${PANEL} #lakebook-section-overview`)
       .evaluate(node => getComputedStyle(node).backgroundColor);
     const [r, g, b] = background.match(/\d+/g).map(Number);
     assert.ok(r + g + b < 3 * 100, `dark background, got ${background}`);
     await expectSummaryMatches(expected);
+    await waitForSections();
     await screenshotSidebar('sidebar-dark');
+    // The main-area views follow the theme too.
+    await page.evaluate(() =>
+      window.jupyterapp.commands.execute('lakebook:open-feature-group', { name: 'transactions' })
+    );
+    await page.locator('.jp-Lakebook-featureGroupView .jp-Lakebook-statsTable').waitFor();
+    await screenshotMain('feature-group-dark');
+    await page.evaluate(() =>
+      window.jupyterapp.commands.execute('lakebook:compare-model', { name: 'fraud' })
+    );
+    await page.locator('.jp-Lakebook-compareView .jp-Lakebook-compareTable').waitFor();
+    await screenshotMain('compare-dark');
+    await page.evaluate(() =>
+      window.jupyterapp.commands.execute('docmanager:open', { path: 'plain.ipynb' })
+    );
+    await sleep(500);
+    await screenshotMain('cell-actions-dark');
   });
 
   it('shows API errors inline and keeps the last status', async () => {
     const page = ctx.page;
+    const GROUPS_PATH = '/lakebook/api/feature-groups';
     await page.route(`**${STATUS_PATH}*`, route =>
       route.fulfill({
         status: 409,
@@ -435,19 +741,40 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
         body: JSON.stringify({ error: 'The catalog is being migrated; try again.', status: 409 })
       })
     );
+    await page.route(`**${GROUPS_PATH}`, route =>
+      route.fulfill({
+        status: 500,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: 'Lakebook failed to answer this request.', status: 500 })
+      })
+    );
+    const overview = page.locator(`${PANEL} #lakebook-section-overview`);
+    const features = page.locator(`${PANEL} #lakebook-section-features`);
     try {
       await page.locator(`${PANEL} button[aria-label="Refresh Lakebook"]`).click();
-      const alert = page.locator(`${PANEL} .jp-Lakebook-error[role="alert"]`);
+      const alert = overview.locator('.jp-Lakebook-error[role="alert"]');
       await alert.waitFor({ state: 'visible', timeout: 10_000 });
       assert.match(await alert.textContent(), /The catalog is being migrated; try again\./);
       // The last good numbers are still shown.
       await expectSummaryMatches(expected);
+      // A list section shows its own error above its last good list.
+      const groupsAlert = features.locator('.jp-Lakebook-error[role="alert"]');
+      await groupsAlert.waitFor({ state: 'visible', timeout: 10_000 });
+      assert.match(await groupsAlert.textContent(), /Could not load the feature groups/);
+      assert.ok(await features.locator('li[data-name="transactions"]').isVisible());
+      // Other sections are not affected.
+      assert.equal(
+        await page.locator(`${PANEL} #lakebook-section-models .jp-Lakebook-error`).isVisible(),
+        false
+      );
       await screenshotSidebar('sidebar-error');
     } finally {
       await page.unroute(`**${STATUS_PATH}*`);
+      await page.unroute(`**${GROUPS_PATH}`);
     }
     await page.locator(`${PANEL} button[aria-label="Refresh Lakebook"]`).click();
-    await page.locator(`${PANEL} .jp-Lakebook-error`).waitFor({ state: 'hidden' });
+    await overview.locator('.jp-Lakebook-error').waitFor({ state: 'hidden' });
+    await features.locator('.jp-Lakebook-error').waitFor({ state: 'hidden' });
   });
 
   it('logged no Lakebook errors in the browser', () => {

@@ -46,12 +46,12 @@ export class FeatureGroupsSection extends ListSection<IFeatureGroup[]> {
     const name = h('span', 'jp-Lakebook-itemName');
     const version = h('span', 'jp-Lakebook-version');
     const online = badge('online', 'online', 'Served from the online store');
-    const line1 = h('span', 'jp-Lakebook-itemLine');
-    line1.append(name, version, online);
-    const rows = h('span', 'jp-Lakebook-rows');
+    const rows = h('span', 'jp-Lakebook-rows jp-Lakebook-push');
+    const line1 = h('span', 'jp-Lakebook-itemLine jp-mod-nowrap');
+    line1.append(name, version, online, rows);
     const commit = h('span', 'jp-Lakebook-lastCommit');
     const line2 = h('span', 'jp-Lakebook-itemLine jp-Lakebook-itemMeta');
-    line2.append(rows, commit);
+    line2.append(commit);
     open.append(line1, line2);
     open.addEventListener('click', () => this._services.openFeatureGroup(current.name));
     item.append(open);
@@ -68,10 +68,14 @@ export class FeatureGroupsSection extends ListSection<IFeatureGroup[]> {
           g.rows !== null
             ? `${formatCount(g.rows)} rows`
             : `${formatCount(g.commits)} commit${g.commits === 1 ? '' : 's'}`;
+        rows.title = g.rows !== null ? 'Rows in the table' : 'Commits (inserts)';
         setText(rows, rowText);
+        const commits = `${formatCount(g.commits)} commit${g.commits === 1 ? '' : 's'}`;
         setText(
           commit,
-          g.lastCommitAt ? `committed ${formatAgo(g.lastCommitAt)}` : 'no commits yet'
+          g.lastCommitAt
+            ? `${g.rows !== null ? `${commits}, last ` : 'last commit '}${formatAgo(g.lastCommitAt)}`
+            : 'no commits yet'
         );
         commit.title = formatTime(g.lastCommitAt);
         open.title = `Open ${g.name} v${g.version}: schema, statistics, commits and data`;

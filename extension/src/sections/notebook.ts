@@ -9,7 +9,7 @@ import {
   isActiveStatus,
   targetsStep
 } from '../endpoints';
-import { formatAgo, formatTime } from '../format';
+import { formatAgo, formatDuration, formatTime } from '../format';
 import { describe } from '../json';
 import { ResourceModel } from '../model';
 import { KeyedList, ListSection, badge, button, h, setBadge, setText } from './base';
@@ -188,14 +188,11 @@ export class NotebookSection extends ListSection<INotebookState, NotebookStepsMo
     const item = h('li', 'jp-Lakebook-item jp-Lakebook-step');
     const kind = badge(view.step.kind, `kind-${view.step.kind}`);
     const name = h('span', 'jp-Lakebook-itemName');
-    const cell = h('span', 'jp-Lakebook-itemMeta jp-Lakebook-cellRef');
-    const line1 = h('div', 'jp-Lakebook-itemLine');
-    line1.append(kind, name, cell);
+    const lastStatus = h('span', 'jp-Lakebook-push');
+    const line1 = h('div', 'jp-Lakebook-itemLine jp-mod-nowrap');
+    line1.append(kind, name, lastStatus);
     const schedule = h('div', 'jp-Lakebook-itemMeta jp-Lakebook-stepSchedule');
-    const last = h('div', 'jp-Lakebook-itemLine jp-Lakebook-lastRun');
-    const lastStatus = h('span');
-    const lastWhen = h('span', 'jp-Lakebook-itemMeta');
-    last.append(lastStatus, lastWhen);
+    const lastWhen = h('div', 'jp-Lakebook-itemMeta jp-Lakebook-lastRun');
     const actions = h('div', 'jp-Lakebook-actionsRow');
     const run = button('Run now', () => void this._runNow(current.step), {
       className: 'jp-mod-accept jp-Lakebook-runNow'
@@ -207,7 +204,7 @@ export class NotebookSection extends ListSection<INotebookState, NotebookStepsMo
       }
     });
     actions.append(run, sched, output);
-    item.append(line1, schedule, last, actions);
+    item.append(line1, schedule, lastWhen, actions);
     return {
       node: item,
       update: v => {
@@ -217,7 +214,7 @@ export class NotebookSection extends ListSection<INotebookState, NotebookStepsMo
         item.dataset.kind = s.kind;
         setBadge(kind, s.kind, `kind-${s.kind}`);
         setText(name, s.name);
-        setText(cell, `cell ${s.index + 1}`);
+        const where = `cell ${s.index + 1}`;
         const scheduled = v.schedules[0];
         if (scheduled) {
           setText(
@@ -235,11 +232,17 @@ export class NotebookSection extends ListSection<INotebookState, NotebookStepsMo
         }
         if (v.lastRun) {
           setBadge(lastStatus, STATUS_LABELS[v.lastRun.status], `status-${v.lastRun.status}`);
-          setText(lastWhen, `last run ${formatAgo(v.lastRun.startedAt ?? v.lastRun.queuedAt)}`);
+          setText(
+            lastWhen,
+            `${where} · last run ${formatAgo(v.lastRun.startedAt ?? v.lastRun.queuedAt)}` +
+              (v.lastRun.durationS !== null && !isActiveStatus(v.lastRun.status)
+                ? `, took ${formatDuration(v.lastRun.durationS)}`
+                : '')
+          );
           lastWhen.title = formatTime(v.lastRun.startedAt ?? v.lastRun.queuedAt);
         } else {
           setBadge(lastStatus, 'never run', 'status-none');
-          setText(lastWhen, '');
+          setText(lastWhen, `${where} · never run`);
         }
         const active = v.lastRun !== null && isActiveStatus(v.lastRun.status);
         run.disabled = active || this._starting.has(s.name);

@@ -133,18 +133,18 @@ export class PipelinesSection extends ListSection<IPipelinesState> {
     const item = h('li', 'jp-Lakebook-item jp-Lakebook-schedule');
     const name = h('span', 'jp-Lakebook-itemName');
     const state = h('span');
-    const line1 = h('div', 'jp-Lakebook-itemLine');
-    line1.append(name, state);
+    const line1 = h('div', 'jp-Lakebook-itemLine jp-mod-nowrap');
+    const actions = h('span', 'jp-Lakebook-actionsInline jp-Lakebook-push');
+    line1.append(name, state, actions);
     const cron = h('div', 'jp-Lakebook-itemMeta');
     const next = h('div', 'jp-Lakebook-itemMeta');
-    const actions = h('div', 'jp-Lakebook-actionsRow');
     const pause = button('Pause', () => void this._act(
       () => this._services.client.pauseSchedule(current.id, !current.paused),
       `${current.paused ? 'Resumed' : 'Paused'} ${current.name}.`
     ));
     const remove = button('Remove', () => void this._removeSchedule(current));
     actions.append(pause, remove);
-    item.append(line1, cron, next, actions);
+    item.append(line1, cron, next);
     return {
       node: item,
       update: ([s, lastRun]) => {
@@ -180,8 +180,8 @@ export class PipelinesSection extends ListSection<IPipelinesState> {
     const open = h('button', 'jp-Lakebook-itemMain');
     open.type = 'button';
     const label = h('span', 'jp-Lakebook-itemName');
-    const status = h('span');
-    const line1 = h('span', 'jp-Lakebook-itemLine');
+    const status = h('span', 'jp-Lakebook-push');
+    const line1 = h('span', 'jp-Lakebook-itemLine jp-mod-nowrap');
     line1.append(label, status);
     const progress = h('span', 'jp-Lakebook-progress');
     progress.setAttribute('role', 'progressbar');
@@ -189,15 +189,17 @@ export class PipelinesSection extends ListSection<IPipelinesState> {
     progress.setAttribute('aria-valuemax', '100');
     const fill = h('span', 'jp-Lakebook-progressFill');
     progress.append(fill);
-    const meta = h('span', 'jp-Lakebook-itemLine jp-Lakebook-itemMeta');
+    const meta = h('span', 'jp-Lakebook-itemMeta jp-Lakebook-runMeta');
     const error = h('span', 'jp-Lakebook-runError');
-    open.append(line1, progress, meta, error);
+    open.append(line1, progress, error);
     open.addEventListener('click', () => {
       if (current.outputPath) {
         void this._services.openRunOutput(current);
       }
     });
-    const actions = h('div', 'jp-Lakebook-actionsRow');
+    const footer = h('div', 'jp-Lakebook-itemLine jp-mod-nowrap');
+    const actions = h('span', 'jp-Lakebook-actionsInline jp-Lakebook-push');
+    footer.append(meta, actions);
     const cancel = button('Cancel', () => void this._act(
       () => this._services.client.cancelRun(current.id),
       `Asked run ${current.label} to stop.`
@@ -207,7 +209,7 @@ export class PipelinesSection extends ListSection<IPipelinesState> {
       `Started ${current.label} again.`
     ));
     actions.append(cancel, rerun);
-    item.append(open, actions);
+    item.append(open, footer);
     return {
       node: item,
       update: r => {

@@ -25,7 +25,8 @@ export class RunOutputView extends Panel {
     for (const cell of cells) {
       const source = Array.isArray(cell.source) ? cell.source.join('') : cell.source;
       const box = new Panel();
-      box.addClass(`jp-Lakebook-runCell jp-Lakebook-runCell-${cell.cell_type}`);
+      box.addClass('jp-Lakebook-runCell');
+      box.addClass(`jp-Lakebook-runCell-${cell.cell_type}`);
       const input = new Widget({ node: h('pre', 'jp-Lakebook-runSource') });
       input.node.textContent = source;
       if (cell.cell_type === 'code') {
