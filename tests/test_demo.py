@@ -31,8 +31,9 @@ def test_bad_size_is_refused_before_anything_is_created(tmp_path: Path):
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_demo_runs_the_whole_system(tmp_path: Path):
-    home = tmp_path / "lakehouse"
-    proc = subprocess.run([*LAKEBOOK, "demo", "--size", "20000", "--home", str(home)],
+    # as `make demo` runs it: no --home, so the lakehouse is ./.lakebook where it was started
+    home = tmp_path / ".lakebook"
+    proc = subprocess.run([*LAKEBOOK, "demo", "--size", "20000"],
                           cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=850)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout
@@ -48,8 +49,14 @@ def test_demo_runs_the_whole_system(tmp_path: Path):
     assert {g.name for g in lh.feature_groups()} == {"card_profiles", "card_transactions",
                                                      "fraud_labels"}
     runs = lh.pipelines.runs(limit=100)
-    assert len(runs) >= 9 and all(r.status == "succeeded" for r in runs)
+    # 4 backfill windows, training, inference, 2 drift windows, batch, retrain, next week
+    assert len(runs) == 11 and all(r.status == "succeeded" for r in runs)
     assert len(lh.registry.versions("fraud_model")) >= 2
     assert lh.deployment("fraud_online").stats()["requests"] >= 8
-    results = lh.monitor("fraud_drift").results()
-    assert results and results[0]["alert"]
+    monitor = lh.monitor("fraud_drift")
+    after, before = monitor.results()[:2]
+    assert (before.status, after.status) == ("ok", "drift")
+    alert, = monitor.alerts()
+    assert alert["action"]["retrain"] == "queued"
+    assert lh.pipelines.get_run(alert["action"]["run_id"]).status == "succeeded"
+    assert "production -> v" in out

@@ -219,6 +219,13 @@ def test_drift_raises_an_alert_and_a_retrain_adds_a_version(executed):
     assert retrain.status == "succeeded"
     v2 = lh.registry.get("fraud_model", version=2)
     assert v2.lineage["run_id"] == retrain.id
-    assert lh.registry.get("fraud_model", alias="production").version in (1, 2)
     runs = lh.pipelines.runs(limit=100)
-    assert len(runs) == 3 and all(r.status == "succeeded" for r in runs)  # features, batch, retrain
+    # the drift window's features and batch, the retrain, the next week's features
+    assert len(runs) == 4 and all(r.status == "succeeded" for r in runs)
+    # champion/challenger: production is the version with the better average precision on
+    # the week after the drift period
+    out = executed.notebook("4_monitoring.ipynb")
+    printed = "".join(o.get("text", "") for c in out.cells for o in c.get("outputs", []))
+    assert "production -> v" in printed
+    production = lh.registry.get("fraud_model", alias="production").version
+    assert f"production -> v{production}" in printed

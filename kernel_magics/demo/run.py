@@ -21,11 +21,11 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from ..errors import LakebookError
-from .data import FraudData, as_utc, generate, new_transactions
+from .data import FraudData, as_utc, generate, haversine_km, new_transactions
 from .notebooks import write_notebooks
 
 #: The default size runs in well under 3 minutes on 2 cores.
-DEFAULT_SIZE = 30_000
+DEFAULT_SIZE = 100_000
 NOTEBOOK_NAMES = ("1_feature_pipeline.ipynb", "2_training_pipeline.ipynb",
                   "3_inference_pipeline.ipynb", "4_monitoring.ipynb")
 MODEL = "fraud_model"
@@ -48,6 +48,7 @@ class DemoSettings:
     days: int = 90
     drift_after: str = "2024-03-01"
     drift_days: int = 14
+    eval_days: int = 7
     backfill_every: str = "15d"
     drift_every: str = "7d"
     drift_threshold: float = 0.3
@@ -162,7 +163,7 @@ class Demo:
             raise result["error"]
         return result["runs"]
 
-    def _run(self, label: str, notebook: str, step: str | None = None,
+    def _run(self, label: str, notebook: str, step: str | list[str] | None = None,
              params: dict[str, Any] | None = None, window: Any = None) -> Any:
         runs = self._runs_with_progress(label, 1, lambda: [self.lh.pipelines.run(
             self.nb(notebook), step=step, params=params, window=window)])
@@ -217,8 +218,8 @@ class Demo:
         self.console.print(
             f"Registered {MODEL} v{mv.version} (alias production): ROC AUC "
             f"{mv.metrics.get('roc_auc', float('nan')):.3f}, average precision "
-            f"{mv.metrics.get('average_precision', float('nan')):.3f} on the newest 20% of the "
-            f"labels (a random guess scores {self.data.fraud_rate:.3f}).")
+            f"{mv.metrics.get('average_precision', float('nan')):.3f} on 20% of the labels held "
+            f"out (a random guess scores {self.data.fraud_rate:.3f}).")
         self.report.add("training", run=run.id, version=mv.version, metrics=mv.metrics)
 
     def step_inference(self) -> None:
@@ -226,13 +227,13 @@ class Demo:
         self._title("Inference pipeline: batch scoring and the online deployment "
                     "(3_inference_pipeline.ipynb)")
         end = as_utc(s.drift_after)
-        window = (end - pd.Timedelta(days=1), end)
-        run = self._run("score the newest day", NOTEBOOK_NAMES[2], params=s.world(),
+        window = (end - pd.Timedelta(days=7), end)
+        run = self._run("score the newest week", NOTEBOOK_NAMES[2], params=s.world(),
                         window=window)
         scored = _table_rows(self.lh, f"predictions_{BATCH}")
-        self.console.print(f"Batch: scored {window[0]:%Y-%m-%d} into predictions_{BATCH} "
-                           f"({scored:,} rows so far). Online deployment "
-                           f"[bold]{ONLINE}[/] created.")
+        self.console.print(f"Batch: scored {window[0]:%Y-%m-%d} .. {end:%Y-%m-%d} into "
+                           f"predictions_{BATCH} ({scored:,} rows). Online deployment "
+                           f"[bold]{ONLINE}[/] created and answering.")
         self.report.add("inference", run=run.id, predictions=scored)
 
     def step_online(self) -> None:
@@ -245,28 +246,56 @@ class Demo:
         self.lh.feature_group("card_transactions").insert(stream_features(self.data, fresh),
                                                           mode="upsert")
         table = Table(show_header=True, header_style="bold")
-        for col in ("card", "amount", "P(fraud)", "flagged", "truth", "latency"):
+        for col in ("card", "amount", "km from home", "P(fraud)", "flagged", "truth", "latency"):
             table.add_column(col, justify="right")
         answers = []
-        for p in fresh.drop_duplicates("cc_num", keep="last").itertuples():
+        homes = self.data.cards.merge(self.data.customers, on="customer_id").set_index("cc_num")
+        for i, p in enumerate(fresh.drop_duplicates("cc_num", keep="last").itertuples()):
             t0 = time.perf_counter()
             answer = dep.predict({"cc_num": int(p.cc_num)})
             ms = (time.perf_counter() - t0) * 1000
             proba = (answer.get("probabilities") or {}).get("1")
+            home = homes.loc[p.cc_num]
+            km = float(haversine_km(p.lat, p.lon, home["home_lat"], home["home_lon"]))
             answers.append({"cc_num": int(p.cc_num), "p_fraud": proba,
                             "prediction": answer.get("prediction"), "truth": int(p.is_fraud),
                             "latency_ms": ms})
-            table.add_row(f"…{str(p.cc_num)[-4:]}", f"${p.amount:,.2f}",
+            table.add_row(f"…{str(p.cc_num)[-4:]}", f"${p.amount:,.2f}", f"{km:,.0f}",
                           "–" if proba is None else f"{proba:.2f}",
                           "[red]yes[/]" if answer.get("prediction") == 1 else "no",
-                          "fraud" if p.is_fraud else "ok", f"{ms:.1f} ms")
+                          "fraud" if p.is_fraud else "ok",
+                          f"{ms:.1f} ms" + (" (loads the model)" if i == 0 else ""))
         dep.flush()
         self.console.print(table)
         self.report.add("online", answers=answers)
 
+    def step_monitor(self) -> None:
+        s = self.settings
+        self._title(f"Monitoring: monitor {MONITOR} on what {BATCH} scores")
+        monitor = self.lh.monitor(MONITOR, deployment=BATCH, reference="training",
+                                  current="last 7d", threshold=s.drift_threshold,
+                                  on_drift="retrain", schedule="@daily", replace=True)
+        result = monitor.run(now=as_utc(s.drift_after))
+        self._print_result(result, "before the drift")
+        self.report.add("monitor", status=result.status, drift_share=result.drift_share,
+                        drifted_columns=result.drifted_columns)
+
+    def _print_result(self, result: Any, when: str) -> None:
+        colour = "red" if result.status == "drift" else "green"
+        share = result.drift_share or 0.0
+        self.console.print(f"{when}: [bold {colour}]{result.status}[/] — "
+                           f"{share:.0%} of the features drifted "
+                           f"(alert at {self.settings.drift_threshold:.0%}); "
+                           f"{result.current_rows or 0:,} scored rows against "
+                           f"{result.reference_rows or 0:,} training rows.")
+        if result.drifted_columns:
+            self.console.print("drifted: " + ", ".join(result.drifted_columns))
+        if result.reason:
+            self.console.print(f"[dim]{result.reason}[/]")
+
     def step_drift(self) -> None:
         s = self.settings
-        self._title("Time passes: two weeks of drifted spending through the pipelines")
+        self._title("Time passes: two weeks of drifted spending, then the monitor again")
         start = as_utc(s.drift_after)
         end = start + pd.Timedelta(days=s.drift_days)
         delta = pd.Timedelta(s.drift_every.replace("d", "D"))
@@ -282,70 +311,84 @@ class Demo:
         scored = _table_rows(self.lh, f"predictions_{BATCH}")
         self.console.print(f"{n} feature windows and one batch run over {start:%Y-%m-%d} .. "
                            f"{end:%Y-%m-%d}; predictions_{BATCH} has {scored:,} rows.")
-        self.report.add("drift", runs=[r.id for r in runs] + [batch.id], predictions=scored)
-
-    def step_monitor(self) -> None:
-        s = self.settings
-        self._title(f"Monitoring: monitor {MONITOR} compares what {BATCH} scored with the "
-                    "training data")
-        monitor = self.lh.monitor(MONITOR, deployment=BATCH, reference="training",
-                                  threshold=s.drift_threshold)
-        result = monitor.run()
-        facts = _monitor_facts(result)
-        colour = "red" if facts.get("alert") else "green"
-        self.console.print(f"Drift share [bold {colour}]{facts.get('drift_share', 0):.0%}[/] "
-                           f"(threshold {s.drift_threshold:.0%}); alert: "
-                           f"[bold {colour}]{'yes' if facts.get('alert') else 'no'}[/].")
-        drifted = facts.get("drifted_columns") or []
-        if drifted:
-            self.console.print("Drifted features: " + ", ".join(drifted))
-        self.report.add("monitor", **facts)
+        result = self.lh.monitor(MONITOR).run(now=end)
+        self._print_result(result, "after the drift")
+        alerts = [a for a in self.lh.monitoring.alerts(MONITOR) if a["result_id"] == result.id]
+        for alert in alerts:
+            self.console.print(f"[bold red]alert[/] {alert['message']}")
+            action = alert.get("action") or {}
+            if action.get("run_id"):
+                self.console.print(f"The alert queued retraining run {action['run_id']} "
+                                   f"({Path(action['notebook']).name}::{action['step']}).")
+        self.report.add("drift", runs=[r.id for r in runs] + [batch.id], predictions=scored,
+                        status=result.status, drift_share=result.drift_share,
+                        drifted_columns=result.drifted_columns,
+                        alerts=[a["id"] for a in alerts],
+                        retrain_run=next((a["action"].get("run_id") for a in alerts
+                                          if a.get("action")), None))
 
     def step_retrain(self) -> None:
         s = self.settings
-        self._title("The loop closes: retrain on the new labels (2_training_pipeline.ipynb)")
+        self._title("The loop closes: the retrain the alert queued (2_training_pipeline.ipynb)")
         before = self.lh.registry.get(MODEL, alias="production")
-        run = self._run("retrain fraud_model", NOTEBOOK_NAMES[1], step=MODEL,
-                        params={"min_roc_auc": 0.5})
+        run_id = self.report.get("drift").get("retrain_run")
+        if run_id is None:
+            raise DemoFailed("The drift raised no alert, so nothing was retrained.",
+                             "See the monitor's result above; a larger --size gives the drift "
+                             "tests more rows.")
+        queued = self.lh.pipelines.get_run(run_id)
+        runs = self._runs_with_progress("retrain fraud_model", 1, lambda: [queued.wait(900)])
+        run = self._check_run(runs[0], "retrain")
         new = self.lh.registry.versions(MODEL)[-1]
         if new.version == before.version:
             raise DemoFailed("The retrain registered no new model version.",
                              f"Open its executed notebook: {run.output_path}")
-        # champion vs challenger on the same recent labels
+        # champion vs challenger on the following week, which neither model has seen
         from sklearn.metrics import average_precision_score
-        start = as_utc(s.drift_after)
-        recent = self.lh.feature_view("fraud_view").training_data(
-            start=start, end=start + pd.Timedelta(days=s.drift_days))
+        start = as_utc(s.drift_after) + pd.Timedelta(days=s.drift_days)
+        end = start + pd.Timedelta(days=s.eval_days)
+        self._run("features of the next week", NOTEBOOK_NAMES[0],
+                  step=["card_transactions", "fraud_labels"], params=s.world(),
+                  window=(start, end))
+        judge = self.lh.feature_view("fraud_view").training_data(start=start, end=end)
         scores = {}
         for mv in (before, new):
-            p = mv.predict_proba(recent)[:, 1]
-            scores[mv.version] = float(average_precision_score(recent["is_fraud"], p))
+            p = mv.predict_proba(judge)[:, 1]
+            scores[mv.version] = float(average_precision_score(judge["is_fraud"], p))
         best = max(scores, key=lambda v: (scores[v], v))
         if best != self.lh.registry.get(MODEL, alias="production").version:
             self.lh.registry.set_alias(MODEL, "production", best,
-                                       reason="best average precision after the drift")
+                                       reason=f"best average precision on {start:%Y-%m-%d}.."
+                                              f"{end:%Y-%m-%d}")
         self.console.print(
-            f"{MODEL} v{new.version} registered. Average precision on the post-drift labels: "
-            + ", ".join(f"v{v} {sc:.3f}" for v, sc in scores.items())
-            + f". production -> v{best}; deployment {ONLINE} follows the alias.")
+            f"{MODEL} v{new.version} registered by run {run.id}. Judged on the week after "
+            f"({start:%Y-%m-%d} .. {end:%Y-%m-%d}, {len(judge):,} labelled payments), average "
+            "precision: " + ", ".join(f"v{v} {sc:.3f}" for v, sc in scores.items())
+            + f". production -> v{best}; both deployments follow the alias.")
         self.report.add("retrain", run=run.id, before=before.version, new=new.version,
                         scores=scores, production=best)
 
     def finish(self) -> None:
+        from ..config import resolve_home
         self.console.rule("[bold green]Done", align="left")
+        try:
+            default_home = resolve_home(None)[0].resolve() == Path(self.lh.home).resolve()
+        except LakebookError:
+            default_home = False
+        how = ("    [bold]make lab[/]        (or: [bold].venv/bin/jupyter lab[/])"
+               if default_home else
+               f"    [bold]LAKEBOOK_HOME={self.lh.home} .venv/bin/jupyter lab[/]")
         self.console.print(
             f"The whole system ran in {self.report.seconds:.0f}s. To see it all in JupyterLab's "
             "Lakebook sidebar (feature groups, models and aliases, deployments, runs with their "
-            "executed notebooks, the monitor and its alert), run\n\n"
-            "    [bold]make lab[/]        (or: [bold].venv/bin/jupyter lab[/])\n\n"
-            f"with LAKEBOOK_HOME={self.lh.home} (the default when started here), and open "
-            f"the notebooks in {self.folder}.")
+            "executed notebooks, the monitor and its alert), run\n\n" + how + "\n\n"
+            f"from {Path.cwd()} and open the notebooks in {self.folder}.")
 
     def run(self) -> DemoReport:
         t0 = time.perf_counter()
         for step in (self.step_world, self.step_features, self.step_training,
-                     self.step_inference, self.step_online, self.step_drift,
-                     self.step_monitor, self.step_retrain):
+                     self.step_inference, self.step_online, self.step_monitor,
+                     self.step_drift, self.step_retrain):
             step()
         self.report.seconds = time.perf_counter() - t0
         self.finish()
@@ -367,14 +410,6 @@ def _delta_rows(path: Path) -> int:
     if not (path / "_delta_log").exists():
         return 0
     return DeltaTable(str(path)).to_pyarrow_dataset().count_rows()
-
-
-def _monitor_facts(result: Any) -> dict[str, Any]:
-    """The fields of a monitor result the demo prints, whatever object carries them."""
-    get = (result.get if isinstance(result, dict) else lambda k, d=None: getattr(result, k, d))
-    facts = {"drift_share": float(get("drift_share", 0) or 0), "alert": bool(get("alert", False)),
-             "drifted_columns": list(get("drifted_columns", []) or [])}
-    return facts
 
 
 def run_demo(lh: Any, settings: DemoSettings | None = None,
