@@ -240,8 +240,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
       new MonitoringSection({ model: monitoringModel, services })
     ];
     sections.forEach((section, i) => panel.addSection(section, i));
-    // The overview (added by the panel) is last; the lists get more room.
-    panel.setRelativeSizes([1.3, 1.6, 1.1, 1.1, 1, 1, 1.2]);
+    // The overview (added by the panel) comes last and starts collapsed: each
+    // section's header already shows its count, so the lists get the room.
+    panel.setRelativeSizes([1.2, 1.5, 1, 1.1, 1, 1, 1]);
+    panel.collapseSection(sections.length);
     labShell.add(panel, 'left', { rank: 850, type: 'Lakebook' });
     if (restorer) {
       restorer.add(panel, LakebookPanel.ID);

@@ -84,6 +84,13 @@ export class LakebookPanel extends SidePanel {
   }
 
   /**
+   * Collapse a section (by index); its title stays, a click expands it.
+   */
+  collapseSection(index: number): void {
+    (this.content as unknown as { collapse(i: number): void }).collapse(index);
+  }
+
+  /**
    * Set the relative heights of the sections (in their order).
    */
   setRelativeSizes(sizes: number[]): void {

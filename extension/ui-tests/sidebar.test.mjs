@@ -307,9 +307,22 @@ async function waitForSections() {
   );
 }
 
+/**
+ * The "Lakehouse" overview starts collapsed (each section header shows its
+ * count): expand it like a user would, by its accordion title.
+ */
+async function expandOverview() {
+  const title = ctx.page.locator(`${PANEL} .lm-AccordionPanel-title`, { hasText: 'Lakehouse' });
+  if ((await title.getAttribute('aria-expanded')) === 'false') {
+    await title.click();
+  }
+  await ctx.page.locator(`${PANEL} #lakebook-section-overview`).waitFor({ state: 'visible' });
+}
+
 async function expectSummaryMatches(expected) {
   const page = ctx.page;
   const panel = page.locator(PANEL);
+  await expandOverview();
   await panel.locator('.jp-Lakebook-summary:not([hidden])').waitFor({ timeout: 20_000 });
   assert.equal(await panel.locator('.jp-Lakebook-home').textContent(), expected.home);
   assert.equal(
@@ -689,6 +702,12 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
 
   it('follows the dark theme', async () => {
     const page = ctx.page;
+    // The earlier tests added a run, a schedule and moved an alias.
+    expected = (await fetchJSON(STATUS_PATH)).body;
+    await page.locator(`${PANEL} button[aria-label="Refresh Lakebook"]`).click();
+    await page.waitForFunction(
+      () => document.querySelector('#lakebook-sidebar')?.getAttribute('aria-busy') === 'false'
+    );
     await page.waitForFunction(() => window.jupyterapp !== undefined, null, {
       timeout: 30_000
     });
@@ -741,7 +760,7 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
         body: JSON.stringify({ error: 'The catalog is being migrated; try again.', status: 409 })
       })
     );
-    await page.route(`**${GROUPS_PATH}`, route =>
+    await page.route(`**${GROUPS_PATH}*`, route =>
       route.fulfill({
         status: 500,
         contentType: 'application/json',
@@ -770,7 +789,7 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
       await screenshotSidebar('sidebar-error');
     } finally {
       await page.unroute(`**${STATUS_PATH}*`);
-      await page.unroute(`**${GROUPS_PATH}`);
+      await page.unroute(`**${GROUPS_PATH}*`);
     }
     await page.locator(`${PANEL} button[aria-label="Refresh Lakebook"]`).click();
     await overview.locator('.jp-Lakebook-error').waitFor({ state: 'hidden' });

@@ -64,18 +64,14 @@ export class FeatureGroupsSection extends ListSection<IFeatureGroup[]> {
         setText(name, g.name);
         setText(version, `v${g.version}`);
         online.hidden = !g.online;
-        const rowText =
-          g.rows !== null
-            ? `${formatCount(g.rows)} rows`
-            : `${formatCount(g.commits)} commit${g.commits === 1 ? '' : 's'}`;
-        rows.title = g.rows !== null ? 'Rows in the table' : 'Commits (inserts)';
-        setText(rows, rowText);
         const commits = `${formatCount(g.commits)} commit${g.commits === 1 ? '' : 's'}`;
+        const rowText = g.rows !== null ? `${formatCount(g.rows)} rows` : commits;
+        rows.title = 'Rows in the table';
+        rows.hidden = g.rows === null;
+        setText(rows, g.rows !== null ? rowText : '');
         setText(
           commit,
-          g.lastCommitAt
-            ? `${g.rows !== null ? `${commits}, last ` : 'last commit '}${formatAgo(g.lastCommitAt)}`
-            : 'no commits yet'
+          g.lastCommitAt ? `${commits}, last ${formatAgo(g.lastCommitAt)}` : 'no commits yet'
         );
         commit.title = formatTime(g.lastCommitAt);
         open.title = `Open ${g.name} v${g.version}: schema, statistics, commits and data`;

@@ -198,7 +198,7 @@ export class NotebookSection extends ListSection<INotebookState, NotebookStepsMo
       className: 'jp-mod-accept jp-Lakebook-runNow'
     });
     const sched = button('Schedule…', () => void this._scheduleOrNot(current));
-    const output = button('Last output', () => {
+    const output = button('Output', () => {
       if (current.lastOutput) {
         void this._services.openRunOutput(current.lastOutput);
       }

@@ -134,17 +134,19 @@ export class PipelinesSection extends ListSection<IPipelinesState> {
     const name = h('span', 'jp-Lakebook-itemName');
     const state = h('span');
     const line1 = h('div', 'jp-Lakebook-itemLine jp-mod-nowrap');
-    const actions = h('span', 'jp-Lakebook-actionsInline jp-Lakebook-push');
-    line1.append(name, state, actions);
+    line1.append(name, state);
     const cron = h('div', 'jp-Lakebook-itemMeta');
-    const next = h('div', 'jp-Lakebook-itemMeta');
+    const next = h('span', 'jp-Lakebook-itemMeta jp-Lakebook-runMeta');
+    const actions = h('span', 'jp-Lakebook-actionsInline jp-Lakebook-push');
+    const footer = h('div', 'jp-Lakebook-itemLine jp-mod-nowrap');
+    footer.append(next, actions);
     const pause = button('Pause', () => void this._act(
       () => this._services.client.pauseSchedule(current.id, !current.paused),
       `${current.paused ? 'Resumed' : 'Paused'} ${current.name}.`
     ));
     const remove = button('Remove', () => void this._removeSchedule(current));
     actions.append(pause, remove);
-    item.append(line1, cron, next);
+    item.append(line1, cron, footer);
     return {
       node: item,
       update: ([s, lastRun]) => {
@@ -162,7 +164,7 @@ export class PipelinesSection extends ListSection<IPipelinesState> {
         setText(cron, `${s.cron} (${s.timezone})`);
         setText(
           next,
-          s.paused ? 'paused: no runs until resumed' : `next run ${formatAgo(s.nextRunAt)}`
+          s.paused ? 'no runs until resumed' : `next run ${formatAgo(s.nextRunAt)}`
         );
         next.title = formatTime(s.nextRunAt);
         setText(pause, s.paused ? 'Resume' : 'Pause');
