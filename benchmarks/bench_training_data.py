@@ -28,7 +28,7 @@ FULL = os.environ.get("LAKEBOOK_BENCH_FULL") == "1"
 FEATURE_ROWS = 10_000_000 if FULL else 1_000_000
 SPINE_ROWS = 1_000_000 if FULL else 100_000
 KEYS = 100_000 if FULL else 10_000
-REPEAT = int(os.environ.get("LAKEBOOK_BENCH_REPEAT", "3"))
+REPEAT = int(os.environ.get("LAKEBOOK_BENCH_REPEAT", "5"))
 DAYS = 90
 
 

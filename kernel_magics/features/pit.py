@@ -4,9 +4,10 @@ versions.
 For each spine row (keys, time t) every joined source contributes the row with the same join
 key and the greatest event time <= t. Ties on event time go to the most recently written row
 (``_lb_commit DESC, _lb_row DESC``): rather than deduplicating the source first (a window over
-every feature row), the ASOF inequality runs on one 128-bit ordering value per row,
-``epoch_ns(event_time) * 2^64 + _lb_commit * 2^32 + _lb_row``, against
-``epoch_ns(t) * 2^64 + (2^64 - 1)`` on the spine side. The greatest value <= the spine's is then
+every feature row, about 2x the join's time), the ASOF inequality runs on one 128-bit ordering
+value per row, ``epoch_ns(event_time) * 2^64 + (_lb_commit << 32 | _lb_row)``, against
+``epoch_ns(t) * 2^64 + (2^63 - 1)`` on the spine side (for a commit sequence below 2^31 and
+fewer than 2^32 rows per insert). The greatest value <= the spine's is then
 exactly "latest event time <= t, then latest commit, then latest row", in one ``ASOF LEFT
 JOIN``. A ttl turns a match older than ``t - ttl`` into nulls; every spine row is kept.
 """
@@ -23,7 +24,7 @@ from .names import quote_ident as q
 
 #: the spine's ordering value: its time, and above any (commit, row) of that time
 _SHIFT = 1 << 64
-_SPINE_TAIL = (1 << 64) - 1
+_SPINE_TAIL = (1 << 63) - 1  # above any (commit << 32 | row) of the same microsecond
 
 
 @dataclass
@@ -99,9 +100,8 @@ def build_query(spine: PitSource, joins: Sequence[PitSource], con: Any,
         cols += [f"{q(c)} AS __f{i}" for i, (c, _out) in enumerate(src.columns)]
         cols.append(f"{et} AS __lb_t")
         order_value = f"epoch_ns({et})::HUGEINT * {_SHIFT}"
-        if src.tiebreak:
-            order_value += (f" + {q(COMMIT_COLUMN)}::HUGEINT * {1 << 32}"
-                            f" + {q(ROW_COLUMN)}::HUGEINT")
+        if src.tiebreak:  # one 64-bit (commit, row) value: a single 128-bit add per row
+            order_value += (f" + (({q(COMMIT_COLUMN)} << 32) | {q(ROW_COLUMN)})::HUGEINT")
         cols.append(f"{order_value} AS __lb_o")
         ctes.append(f"__lb_{alias} AS (SELECT {', '.join(cols)} "
                     f"FROM {_scan(src, f'f{n}', con, params)})")
