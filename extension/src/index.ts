@@ -230,7 +230,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
             if (current && current.context.model.dirty) {
               await current.context.save();
             }
-          }
+          },
+          isDirty: () => notebooks?.currentWidget?.context.model.dirty ?? false
         }
       }),
       new PipelinesSection({ model: pipelinesModel, services }),
@@ -240,10 +241,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
       new MonitoringSection({ model: monitoringModel, services })
     ];
     sections.forEach((section, i) => panel.addSection(section, i));
+    const notebookSection = sections[0];
     // The overview (added by the panel) comes last and starts collapsed: each
     // section's header already shows its count, so the lists get the room.
-    panel.setRelativeSizes([1.2, 1.5, 1, 1.1, 1, 1, 1]);
     panel.collapseSection(sections.length);
+    panel.setRelativeSizes([1.2, 1.5, 1, 1.1, 1, 1, 0.01]);
     labShell.add(panel, 'left', { rank: 850, type: 'Lakebook' });
     if (restorer) {
       restorer.add(panel, LakebookPanel.ID);
@@ -264,6 +266,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
           }
         });
         nb.context.pathChanged.connect(follow);
+        // Show or hide the "unsaved changes" hint.
+        nb.context.model.stateChanged.connect((_, change) => {
+          if (change.name === 'dirty' && notebooks.currentWidget === nb) {
+            notebookSection.update();
+          }
+        });
       });
       follow();
       setupCellActions(app, notebooks);

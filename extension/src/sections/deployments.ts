@@ -2,6 +2,7 @@ import { IDeployment } from '../endpoints';
 import { formatAgo, formatCount, formatLatency, formatTime } from '../format';
 import { ResourceModel } from '../model';
 import { KeyedList, ListSection, badge, h, setBadge, setText } from './base';
+import { servedText } from '../derive';
 
 /**
  * "Deployments": endpoint, the model version served, request count and the
@@ -44,17 +45,6 @@ export namespace DeploymentsSection {
   export interface IOptions {
     model: ResourceModel<IDeployment[]>;
   }
-}
-
-/**
- * `fraud @production → v3` / `fraud v2 (pinned)`.
- */
-export function servedText(d: IDeployment): string {
-  const served = d.servedVersion ?? d.version;
-  if (d.alias) {
-    return `${d.model} @${d.alias}${served !== null ? ` → v${served}` : ''}`;
-  }
-  return `${d.model} v${d.version ?? served ?? '?'} (pinned)`;
 }
 
 function createRow(): KeyedList.IEntry<IDeployment> {

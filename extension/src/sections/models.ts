@@ -4,30 +4,7 @@ import { describe } from '../json';
 import { ResourceModel } from '../model';
 import { KeyedList, ListSection, badge, button, h, setText } from './base';
 import { ISidebarServices } from './services';
-
-/**
- * The metrics shown in a one-line summary, most telling first.
- */
-export function keyMetrics(metrics: Record<string, number>, max = 3): [string, number][] {
-  const preferred = [
-    'roc_auc',
-    'f1',
-    'accuracy',
-    'precision',
-    'recall',
-    'r2',
-    'rmse',
-    'mae',
-    'log_loss'
-  ];
-  const entries = Object.entries(metrics);
-  entries.sort(([a], [b]) => {
-    const ia = preferred.indexOf(a);
-    const ib = preferred.indexOf(b);
-    return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || a.localeCompare(b);
-  });
-  return entries.slice(0, max);
-}
+import { keyMetrics } from '../derive';
 
 /**
  * "Models": every registered model with its aliases and latest metrics; a

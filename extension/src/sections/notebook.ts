@@ -2,56 +2,18 @@ import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
 import {
-  IRun,
-  ISchedule,
   IStep,
   basename,
-  isActiveStatus,
-  targetsStep
+  isActiveStatus
 } from '../endpoints';
 import { formatAgo, formatDuration, formatTime } from '../format';
 import { describe } from '../json';
 import { ResourceModel } from '../model';
 import { KeyedList, ListSection, badge, button, h, setBadge, setText } from './base';
-import { STATUS_LABELS } from './runs';
+import { INotebookState, IStepView, STATUS_LABELS, stepViews } from '../derive';
+
+export { INotebookState };
 import { ISidebarServices } from './services';
-
-/**
- * The steps of one notebook with their schedules and runs.
- */
-export interface INotebookState {
-  /** Path of the notebook relative to the server root. */
-  path: string;
-  steps: IStep[];
-  schedules: ISchedule[];
-  runs: IRun[];
-}
-
-/**
- * One step with what the sidebar shows about it.
- */
-export interface IStepView {
-  step: IStep;
-  schedules: ISchedule[];
-  lastRun: IRun | null;
-  lastOutput: IRun | null;
-}
-
-/**
- * Join each step with its schedules, its latest run and its latest run
- * that left an executed notebook (runs are newest first).
- */
-export function stepViews(state: INotebookState): IStepView[] {
-  return state.steps.map(step => {
-    const runs = state.runs.filter(r => targetsStep(r.target, step));
-    return {
-      step,
-      schedules: state.schedules.filter(s => targetsStep(s.target, step)),
-      lastRun: runs[0] ?? null,
-      lastOutput: runs.find(r => r.outputPath !== null && !isActiveStatus(r.status)) ?? null
-    };
-  });
-}
 
 /**
  * The model of the "This notebook" section: follows the active notebook.
@@ -111,6 +73,8 @@ export namespace NotebookStepsModel {
 export interface INotebookActions {
   /** Save the active notebook if it has unsaved changes (runs read the file). */
   saveIfDirty(): Promise<void>;
+  /** Whether the active notebook has unsaved changes. */
+  isDirty(): boolean;
 }
 
 /**
@@ -136,10 +100,19 @@ export class NotebookSection extends ListSection<INotebookState, NotebookStepsMo
       'Open a notebook to see its steps.'
     );
     this._notebookName = h('p', 'jp-Lakebook-notebookName');
+    this._notebookName.hidden = true;
+    this._unsaved = h(
+      'p',
+      'jp-Lakebook-formHint jp-Lakebook-unsaved',
+      'Unsaved changes: steps are read from the saved notebook.'
+    );
+    this._unsaved.hidden = true;
     const list = h('ul', 'jp-Lakebook-list');
     list.setAttribute('aria-label', 'Steps of this notebook');
-    this.content.append(this._notebookName, list);
-    this.node.insertBefore(this._noNotebook, this.content);
+    this.content.append(list);
+    this.node.insertBefore(this._noNotebook, this.errorBox);
+    this.node.insertBefore(this._notebookName, this.errorBox);
+    this.node.insertBefore(this._unsaved, this.errorBox);
     this._list = new KeyedList<IStepView>(list, {
       key: v => `${v.step.kind}:${v.step.name}`,
       create: v => this._createRow(v)
@@ -149,6 +122,10 @@ export class NotebookSection extends ListSection<INotebookState, NotebookStepsMo
   protected render(): void {
     const path = this.model.path;
     this._noNotebook.hidden = path !== null;
+    this._notebookName.hidden = path === null;
+    setText(this._notebookName, path === null ? '' : basename(path));
+    this._notebookName.title = path ?? '';
+    this._unsaved.hidden = path === null || !this._actions.isDirty();
     if (path === null) {
       this.errorBox.hidden = true;
       this.placeholder.hidden = true;
@@ -174,14 +151,10 @@ export class NotebookSection extends ListSection<INotebookState, NotebookStepsMo
   }
 
   protected renderData(data: INotebookState): void {
-    this.content.hidden = false;
-    setText(this._notebookName, basename(data.path));
-    this._notebookName.title = data.path;
+    this.content.hidden = data.steps.length === 0;
     this.setCount(data.steps.length, `${data.steps.length} steps in ${basename(data.path)}`);
     this._list.update(stepViews(data));
   }
-
-  protected showContentWhenEmpty = true;
 
   private _createRow(view: IStepView): KeyedList.IEntry<IStepView> {
     let current = view;
@@ -325,6 +298,7 @@ export class NotebookSection extends ListSection<INotebookState, NotebookStepsMo
   private _list: KeyedList<IStepView>;
   private _noNotebook: HTMLElement;
   private _notebookName: HTMLElement;
+  private _unsaved: HTMLElement;
   private _services: ISidebarServices;
   private _starting = new Set<string>();
 }

@@ -1,6 +1,9 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 
-import { IRun, ISchedule, RunStatus, isActiveStatus } from '../endpoints';
+import { IRun, ISchedule, isActiveStatus } from '../endpoints';
+import { STATUS_LABELS, lastRunBySchedule, runFraction } from '../derive';
+
+export { hasActiveRuns } from '../derive';
 import { formatAgo, formatDuration, formatTime } from '../format';
 import { describe } from '../json';
 import { ResourceModel } from '../model';
@@ -13,54 +16,6 @@ import { ISidebarServices } from './services';
 export interface IPipelinesState {
   schedules: ISchedule[];
   runs: IRun[];
-}
-
-/**
- * Whether any run is queued or running (the section then polls faster).
- */
-export function hasActiveRuns(state: { runs: IRun[] }): boolean {
-  return state.runs.some(r => isActiveStatus(r.status));
-}
-
-/**
- * Fraction of the cells of a running run that are done (null if unknown).
- */
-export function runFraction(run: IRun): number | null {
-  const p = run.progress;
-  if (!p || !p.cells) {
-    return run.status === 'succeeded' ? 1 : null;
-  }
-  const perStage = Math.min(1, p.done / p.cells);
-  const stages = Math.max(1, p.stages);
-  return Math.min(1, (Math.max(0, p.stage - 1) + perStage) / stages);
-}
-
-export const STATUS_LABELS: Record<RunStatus, string> = {
-  queued: 'queued',
-  running: 'running',
-  succeeded: 'succeeded',
-  failed: 'failed',
-  timed_out: 'timed out',
-  cancelled: 'cancelled',
-  skipped: 'skipped',
-  unknown: 'unknown'
-};
-
-/**
- * The latest run started by each schedule.
- */
-export function lastRunBySchedule(runs: IRun[]): Map<number, IRun> {
-  const out = new Map<number, IRun>();
-  for (const run of runs) {
-    if (run.scheduleId === null) {
-      continue;
-    }
-    const seen = out.get(run.scheduleId);
-    if (!seen || (run.queuedAt ?? '') > (seen.queuedAt ?? '')) {
-      out.set(run.scheduleId, run);
-    }
-  }
-  return out;
 }
 
 /**

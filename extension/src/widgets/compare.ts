@@ -9,58 +9,7 @@ import { formatAgo, formatMetric } from '../format';
 import { lakebookIcon } from '../icons';
 import { describe } from '../json';
 import { h } from '../sections/base';
-
-/**
- * Whether a larger value of `metric` is better (errors and losses are not).
- */
-export function higherIsBetter(metric: string): boolean {
-  return !/(error|loss|rmse|mse|mae|mape|brier|log_loss|deviance)/i.test(metric);
-}
-
-/**
- * Per metric: the versions' values, the best version, and each value's
- * position between the worst (0) and the best (1).
- */
-export interface IMetricRow {
-  metric: string;
-  values: (number | null)[];
-  best: number | null;
-  scaled: (number | null)[];
-}
-
-export function compareVersions(versions: IModelVersion[]): IMetricRow[] {
-  const metrics = Array.from(new Set(versions.flatMap(v => Object.keys(v.metrics)))).sort();
-  return metrics.map(metric => {
-    const values = versions.map(v => (metric in v.metrics ? v.metrics[metric] : null));
-    const known = values.filter((x): x is number => x !== null);
-    const up = higherIsBetter(metric);
-    let best: number | null = null;
-    versions.forEach((v, i) => {
-      const x = values[i];
-      if (x === null) {
-        return;
-      }
-      const b = best === null ? null : values[versions.findIndex(w => w.version === best)];
-      // Ties go to the newest version.
-      if (b === null || b === undefined || (up ? x > b : x < b) || (x === b && v.version > (best ?? 0))) {
-        best = v.version;
-      }
-    });
-    const lo = Math.min(...known);
-    const hi = Math.max(...known);
-    const scaled = values.map(x => {
-      if (x === null) {
-        return null;
-      }
-      if (hi === lo) {
-        return 1;
-      }
-      const t = (x - lo) / (hi - lo);
-      return up ? t : 1 - t;
-    });
-    return { metric, values, best, scaled };
-  });
-}
+import { compareVersions, higherIsBetter } from '../derive';
 
 /**
  * The versions of one model side by side: metrics (best highlighted, with a

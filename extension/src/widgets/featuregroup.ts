@@ -145,7 +145,8 @@ export class FeatureGroupView extends Widget {
         formatMetric(c.mean),
         ''
       ]),
-      'jp-Lakebook-statsTable'
+      'jp-Lakebook-statsTable',
+      [4, 5]
     );
     const bodyRows = t.querySelectorAll('tbody tr');
     columns.forEach((c, i) => {
@@ -231,7 +232,12 @@ export namespace FeatureGroupView {
 /**
  * A plain table of text cells.
  */
-export function table(head: string[], rows: string[][], className?: string): HTMLTableElement {
+export function table(
+  head: string[],
+  rows: string[][],
+  className?: string,
+  textColumns: number[] = []
+): HTMLTableElement {
   const t = h('table', `jp-Lakebook-table ${className ?? ''}`.trim());
   const thead = h('thead');
   const tr = h('tr');
@@ -242,9 +248,10 @@ export function table(head: string[], rows: string[][], className?: string): HTM
   const tbody = h('tbody');
   for (const row of rows) {
     const r = h('tr');
-    for (const cell of row) {
+    for (const [i, cell] of row.entries()) {
       const td = h('td', undefined, cell);
-      if (/^[-+]?[\d.,]+(e[-+]?\d+)?%?$/.test(cell) || cell === '–') {
+      const numeric = /^[-+]?[\d.,]+(e[-+]?\d+)?%?$/.test(cell) || cell === '–';
+      if (numeric && !textColumns.includes(i)) {
         td.classList.add('jp-Lakebook-num');
       }
       r.append(td);

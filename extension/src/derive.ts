@@ -1,0 +1,193 @@
+/**
+ * What the sections show, derived from the API's answers (pure functions, no
+ * DOM or JupyterLab imports; unit tested).
+ */
+import {
+  IDeployment,
+  IModelVersion,
+  IRun,
+  ISchedule,
+  IStep,
+  RunStatus,
+  isActiveStatus,
+  targetsStep
+} from './endpoints';
+
+/**
+ * Whether any run is queued or running (the section then polls faster).
+ */
+export function hasActiveRuns(state: { runs: IRun[] }): boolean {
+  return state.runs.some(r => isActiveStatus(r.status));
+}
+
+/**
+ * Fraction of the cells of a running run that are done (null if unknown).
+ */
+export function runFraction(run: IRun): number | null {
+  const p = run.progress;
+  if (!p || !p.cells) {
+    return run.status === 'succeeded' ? 1 : null;
+  }
+  const perStage = Math.min(1, p.done / p.cells);
+  const stages = Math.max(1, p.stages);
+  return Math.min(1, (Math.max(0, p.stage - 1) + perStage) / stages);
+}
+
+export const STATUS_LABELS: Record<RunStatus, string> = {
+  queued: 'queued',
+  running: 'running',
+  succeeded: 'succeeded',
+  failed: 'failed',
+  timed_out: 'timed out',
+  cancelled: 'cancelled',
+  skipped: 'skipped',
+  unknown: 'unknown'
+};
+
+/**
+ * The latest run started by each schedule.
+ */
+export function lastRunBySchedule(runs: IRun[]): Map<number, IRun> {
+  const out = new Map<number, IRun>();
+  for (const run of runs) {
+    if (run.scheduleId === null) {
+      continue;
+    }
+    const seen = out.get(run.scheduleId);
+    if (!seen || (run.queuedAt ?? '') > (seen.queuedAt ?? '')) {
+      out.set(run.scheduleId, run);
+    }
+  }
+  return out;
+}
+
+
+/**
+ * The steps of one notebook with their schedules and runs.
+ */
+export interface INotebookState {
+  /** Path of the notebook relative to the server root. */
+  path: string;
+  steps: IStep[];
+  schedules: ISchedule[];
+  runs: IRun[];
+}
+
+/**
+ * One step with what the sidebar shows about it.
+ */
+export interface IStepView {
+  step: IStep;
+  schedules: ISchedule[];
+  lastRun: IRun | null;
+  lastOutput: IRun | null;
+}
+
+/**
+ * Join each step with its schedules, its latest run and its latest run
+ * that left an executed notebook (runs are newest first).
+ */
+export function stepViews(state: INotebookState): IStepView[] {
+  return state.steps.map(step => {
+    const runs = state.runs.filter(r => targetsStep(r.target, step));
+    return {
+      step,
+      schedules: state.schedules.filter(s => targetsStep(s.target, step)),
+      lastRun: runs[0] ?? null,
+      lastOutput: runs.find(r => r.outputPath !== null && !isActiveStatus(r.status)) ?? null
+    };
+  });
+}
+
+
+/**
+ * The metrics shown in a one-line summary, most telling first.
+ */
+export function keyMetrics(metrics: Record<string, number>, max = 3): [string, number][] {
+  const preferred = [
+    'roc_auc',
+    'f1',
+    'accuracy',
+    'precision',
+    'recall',
+    'r2',
+    'rmse',
+    'mae',
+    'log_loss'
+  ];
+  const entries = Object.entries(metrics);
+  entries.sort(([a], [b]) => {
+    const ia = preferred.indexOf(a);
+    const ib = preferred.indexOf(b);
+    return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || a.localeCompare(b);
+  });
+  return entries.slice(0, max);
+}
+
+
+/**
+ * `fraud @production · served v3` / `fraud v2 (pinned)`.
+ */
+export function servedText(d: IDeployment): string {
+  if (d.alias) {
+    // The alias may have moved since: say which version answered last.
+    return `${d.model} @${d.alias}${d.servedVersion !== null ? ` · served v${d.servedVersion}` : ''}`;
+  }
+  return `${d.model} v${d.version ?? d.servedVersion ?? '?'} (pinned)`;
+}
+
+
+/**
+ * Whether a larger value of `metric` is better (errors and losses are not).
+ */
+export function higherIsBetter(metric: string): boolean {
+  return !/(error|loss|rmse|mse|mae|mape|brier|log_loss|deviance)/i.test(metric);
+}
+
+/**
+ * Per metric: the versions' values, the best version, and each value's
+ * position between the worst (0) and the best (1).
+ */
+export interface IMetricRow {
+  metric: string;
+  values: (number | null)[];
+  best: number | null;
+  scaled: (number | null)[];
+}
+
+export function compareVersions(versions: IModelVersion[]): IMetricRow[] {
+  const metrics = Array.from(new Set(versions.flatMap(v => Object.keys(v.metrics)))).sort();
+  return metrics.map(metric => {
+    const values = versions.map(v => (metric in v.metrics ? v.metrics[metric] : null));
+    const known = values.filter((x): x is number => x !== null);
+    const up = higherIsBetter(metric);
+    let best: number | null = null;
+    let bestValue: number | null = null;
+    versions.forEach((v, i) => {
+      const x = values[i];
+      if (x === null) {
+        return;
+      }
+      // Ties go to the newest version.
+      const better = bestValue === null || (up ? x > bestValue : x < bestValue);
+      if (better || (x === bestValue && v.version > (best ?? 0))) {
+        best = v.version;
+        bestValue = x;
+      }
+    });
+    const lo = Math.min(...known);
+    const hi = Math.max(...known);
+    const scaled = values.map(x => {
+      if (x === null) {
+        return null;
+      }
+      if (hi === lo) {
+        return 1;
+      }
+      const t = (x - lo) / (hi - lo);
+      return up ? t : 1 - t;
+    });
+    return { metric, values, best, scaled };
+  });
+}
+

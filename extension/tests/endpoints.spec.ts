@@ -1,0 +1,352 @@
+/**
+ * Parsing of every endpoint the sidebar reads, on answers recorded from a
+ * real Jupyter server with the Lakebook extension (see fixtures/), plus the
+ * contract failures each parser must report.
+ */
+import alertsJson from './fixtures/alerts.json';
+import deploymentsJson from './fixtures/deployments.json';
+import groupsJson from './fixtures/feature-groups.json';
+import groupJson from './fixtures/feature-groups_transactions.json';
+import modelsJson from './fixtures/models.json';
+import modelJson from './fixtures/models_fraud.json';
+import monitorsJson from './fixtures/monitors.json';
+import runsJson from './fixtures/runs.json';
+import schedulesJson from './fixtures/schedules.json';
+import stepsJson from './fixtures/steps_path_fti.json';
+import { LakebookApiError, LakebookClient } from '../src/api';
+import {
+  parseAlerts,
+  parseDeployments,
+  parseFeatureGroupDetail,
+  parseFeatureGroups,
+  parseModelDetail,
+  parseModels,
+  parseMonitors,
+  parseRun,
+  parseRunOutput,
+  parseRuns,
+  parseSchedules,
+  parseSteps,
+  targetLabel,
+  targetsStep
+} from '../src/endpoints';
+
+const FIXTURES: Record<string, unknown> = {
+  alerts: alertsJson,
+  deployments: deploymentsJson,
+  'feature-groups': groupsJson,
+  'feature-groups_transactions': groupJson,
+  models: modelsJson,
+  models_fraud: modelJson,
+  monitors: monitorsJson,
+  runs: runsJson,
+  schedules: schedulesJson,
+  steps_path_fti: stepsJson
+};
+
+/** A fresh copy of an answer recorded from a real server. */
+function fixture(name: string): any {
+  return JSON.parse(JSON.stringify(FIXTURES[name]));
+}
+
+describe('feature groups', () => {
+  it('parses the list', () => {
+    const groups = parseFeatureGroups(fixture('feature-groups'));
+    const tx = groups.find(g => g.name === 'transactions')!;
+    expect(tx).toMatchObject({
+      version: 1,
+      keys: ['cc_num'],
+      eventTime: 'ts',
+      online: true,
+      commits: 2,
+      deltaVersion: 1,
+      description: 'Card transactions'
+    });
+    expect(tx.rows).toBeNull();
+    expect(tx.schema.map(c => c.name)).toEqual(['cc_num', 'amount', 'category', 'ts']);
+    expect(groups.find(g => g.name === 'cards')!.online).toBe(false);
+  });
+
+  it('reads a row count when the server sends one', () => {
+    const data = fixture('feature-groups');
+    data.feature_groups[0].rows = 1234;
+    expect(parseFeatureGroups(data)[0].rows).toBe(1234);
+  });
+
+  it('parses the detail: commits, statistics with histograms, sample', () => {
+    const g = parseFeatureGroupDetail(fixture('feature-groups_transactions'));
+    expect(g.commitList.map(c => c.deltaVersion)).toEqual([1, 0]);
+    expect(g.commits).toBe(2);
+    expect(g.commitList[0].checksPassed).toContain('amount >= 0');
+    expect(g.checks).toEqual(['amount >= 0']);
+    const amount = g.statistics!.columns.find(c => c.name === 'amount')!;
+    expect(amount.histogram!.counts).toHaveLength(10);
+    expect(amount.histogram!.edges).toHaveLength(11);
+    const category = g.statistics!.columns.find(c => c.name === 'category')!;
+    expect(category.histogram).toBeNull();
+    expect(category.min).toBe('fuel');
+    expect(g.sample.length).toBeGreaterThan(0);
+    expect(Object.keys(g.sample[0]).sort()).toEqual(['amount', 'category', 'cc_num', 'ts']);
+    expect(g.versions).toEqual([1]);
+  });
+
+  it('drops a histogram whose edges do not fit its counts', () => {
+    const data = fixture('feature-groups_transactions');
+    data.statistics.columns.amount.histogram.edges.pop();
+    const g = parseFeatureGroupDetail(data);
+    expect(g.statistics!.columns.find(c => c.name === 'amount')!.histogram).toBeNull();
+  });
+
+  it('accepts a group without statistics yet', () => {
+    const data = fixture('feature-groups_transactions');
+    data.statistics = {};
+    expect(parseFeatureGroupDetail(data).statistics).toBeNull();
+  });
+
+  it.each([
+    ['no list', {}, '"feature_groups"'],
+    ['a nameless group', { feature_groups: [{ version: 1 }] }, '"name"'],
+    ['a bad version', { feature_groups: [{ name: 'x', version: -1 }] }, '"version"']
+  ])('rejects %s', (_what, data, fragment) => {
+    expect(() => parseFeatureGroups(data)).toThrow(LakebookApiError);
+    expect(() => parseFeatureGroups(data)).toThrow(fragment);
+  });
+});
+
+describe('models', () => {
+  it('parses the list with aliases and latest metrics', () => {
+    const [fraud] = parseModels(fixture('models'));
+    expect(fraud).toMatchObject({
+      name: 'fraud',
+      versions: 2,
+      latestVersion: 2,
+      aliases: { production: 1, champion: 2 },
+      task: 'classification',
+      latestMetrics: { accuracy: 0.93, roc_auc: 0.95 }
+    });
+  });
+
+  it('parses the detail with each version and its aliases', () => {
+    const detail = parseModelDetail(fixture('models_fraud'));
+    expect(detail.versions.map(v => [v.version, v.aliases])).toEqual([
+      [1, ['production']],
+      [2, ['champion']]
+    ]);
+    expect(detail.versions[0].metrics).toEqual({ accuracy: 0.81, roc_auc: 0.84 });
+    expect(detail.versions[0].flavour).toBe('sklearn');
+  });
+
+  it('ignores metrics that are not numbers', () => {
+    const data = fixture('models');
+    data.models[0].latest_metrics = { accuracy: 0.9, note: 'x', nan: null };
+    expect(parseModels(data)[0].latestMetrics).toEqual({ accuracy: 0.9 });
+  });
+});
+
+describe('deployments', () => {
+  it('parses endpoint, served version, traffic and latency', () => {
+    const [d] = parseDeployments(fixture('deployments'));
+    expect(d).toMatchObject({
+      name: 'fraud_online',
+      model: 'fraud',
+      alias: 'production',
+      version: null,
+      servedVersion: 1,
+      kind: 'online',
+      requests: 2,
+      errors: 0,
+      endpoint: '/lakebook/api/deployments/fraud_online/predict'
+    });
+    expect(d.latencyP50Ms).toBeGreaterThan(0);
+    expect(d.latencyP99Ms).toBeGreaterThanOrEqual(d.latencyP50Ms!);
+  });
+
+  it('fills in the endpoint and zero traffic of a new deployment', () => {
+    const [d] = parseDeployments({ deployments: [{ name: 'a b', model: 'm', requests: null }] });
+    expect(d.endpoint).toBe('/lakebook/api/deployments/a%20b/predict');
+    expect(d.requests).toBe(0);
+    expect(d.latencyP50Ms).toBeNull();
+  });
+});
+
+describe('steps, schedules and runs', () => {
+  const steps = parseSteps(fixture('steps_path_fti'));
+  const schedules = parseSchedules(fixture('schedules'));
+  const runs = parseRuns(fixture('runs'));
+
+  it('parses the steps of a notebook', () => {
+    expect(steps.map(s => [s.kind, s.name, s.index])).toEqual([
+      ['feature', 'clicks', 2],
+      ['training', 'fraud', 3]
+    ]);
+    expect(steps[0].notebook).toMatch(/fti\.ipynb$/);
+  });
+
+  it('rejects an unknown step kind', () => {
+    const data = fixture('steps_path_fti');
+    data.steps[0].kind = 'magic';
+    expect(() => parseSteps(data)).toThrow(/step kind "magic"/);
+  });
+
+  it('parses schedules with their target and next run', () => {
+    expect(schedules[0]).toMatchObject({
+      id: 1,
+      name: 'fti-clicks',
+      cron: '0 6 * * *',
+      timezone: 'Europe/Amsterdam',
+      paused: false,
+      target: { steps: ['clicks'], pipeline: null }
+    });
+    expect(schedules[0].nextRunAt).toMatch(/^\d{4}-/);
+  });
+
+  it('parses runs with progress, duration and output', () => {
+    const [run] = runs;
+    expect(run.status).toBe('succeeded');
+    expect(run.label).toBe('fti.ipynb::clicks');
+    expect(run.progress).toEqual({ done: 4, cells: 4, stage: 1, stages: 1 });
+    expect(run.durationS).toBeGreaterThan(0);
+    expect(run.outputPath).toMatch(/output\.ipynb$/);
+    expect(run.error).toBeNull();
+  });
+
+  it('reads a failed run\'s error and an unknown status', () => {
+    const run = parseRun({
+      id: 'r1',
+      status: 'exploded',
+      target: { pipeline: 'nightly' },
+      error: { cell_index: 3, ename: 'ValueError', evalue: 'bad' }
+    });
+    expect(run.status).toBe('unknown');
+    expect(run.error).toEqual({ cellIndex: 3, ename: 'ValueError', evalue: 'bad' });
+    expect(run.label).toBe('pipeline nightly');
+  });
+
+  it('matches runs and schedules to the step they run', () => {
+    expect(targetsStep(schedules[0].target, steps[0])).toBe(true);
+    expect(targetsStep(schedules[0].target, steps[1])).toBe(false);
+    expect(targetsStep(runs[0].target, steps[0])).toBe(true);
+    const kindName = { notebook: steps[0].notebook, steps: ['feature:clicks'], pipeline: null };
+    expect(targetsStep(kindName, steps[0])).toBe(true);
+    const wholeNotebook = { notebook: steps[0].notebook, steps: null, pipeline: null };
+    expect(targetsStep(wholeNotebook, steps[0])).toBe(false);
+    const other = { notebook: '/elsewhere/fti.ipynb', steps: ['clicks'], pipeline: null };
+    expect(targetsStep(other, steps[0])).toBe(false);
+  });
+
+  it('labels targets like the server', () => {
+    expect(targetLabel({ notebook: '/a/b/nb.ipynb', steps: ['x', 'y'], pipeline: null })).toBe(
+      'nb.ipynb::x,y'
+    );
+    expect(targetLabel({ notebook: '/a/nb.ipynb', steps: null, pipeline: null })).toBe('nb.ipynb');
+  });
+
+  it('parses a run output notebook', () => {
+    const out = parseRunOutput({ run_id: 'r', path: '/x/output.ipynb', notebook: { cells: [] } });
+    expect(out.runId).toBe('r');
+    expect(() => parseRunOutput({ run_id: 'r', notebook: {} })).toThrow(/notebook/);
+  });
+});
+
+describe('monitoring', () => {
+  it('parses verdicts, drift shares and report paths', () => {
+    const monitors = parseMonitors(fixture('monitors'));
+    const drift = monitors.find(m => m.name === 'transactions_drift')!;
+    expect(drift).toMatchObject({
+      verdict: 'drift',
+      driftShare: 1,
+      driftedColumns: 2,
+      driftedNames: ['amount', 'category'],
+      resultId: 1,
+      watches: 'feature group transactions',
+      reportPath: 'monitors/transactions_drift/reports/1.html'
+    });
+    const stable = monitors.find(m => m.name === 'transactions_stable')!;
+    expect(stable.verdict).toBe('ok');
+    expect(stable.driftShare).toBe(0);
+  });
+
+  it('shows a monitor that never ran without a report', () => {
+    const [m] = parseMonitors({
+      monitors: [{ name: 'new', spec: { deployment: 'scorer' }, latest: null, status: 'never run' }]
+    });
+    expect(m).toMatchObject({ verdict: 'unknown', driftShare: null, reportPath: null });
+    expect(m.watches).toBe('deployment scorer');
+  });
+
+  it('parses alerts', () => {
+    const [alert] = parseAlerts(fixture('alerts'));
+    expect(alert).toMatchObject({ id: 1, monitor: 'transactions_drift', kind: 'drift', acknowledged: false });
+    expect(alert.message).toMatch(/2 of 2 columns drifted/);
+  });
+});
+
+describe('LakebookClient', () => {
+  function recording(answer: unknown) {
+    const calls: { endPoint: string; method?: string; body?: unknown }[] = [];
+    const client = new LakebookClient(async (endPoint, init) => {
+      calls.push({
+        endPoint,
+        method: init?.method,
+        body: init?.body ? JSON.parse(init.body as string) : undefined
+      });
+      return answer;
+    });
+    return { client, calls };
+  }
+
+  it('runs a step now with a POST to runs', async () => {
+    const { client, calls } = recording(fixture('runs').runs[0]);
+    const run = await client.runNow('fti.ipynb', 'feature:clicks');
+    expect(run.id).toBeTruthy();
+    expect(calls).toEqual([
+      { endPoint: 'runs', method: 'POST', body: { notebook: 'fti.ipynb', step: 'feature:clicks' } }
+    ]);
+  });
+
+  it('moves an alias with the version in the body', async () => {
+    const { client, calls } = recording({ name: 'fraud', alias: 'production', version: 2, previous: 1 });
+    const moved = await client.moveAlias('fraud', 'production', 2);
+    expect(moved).toEqual({ name: 'fraud', alias: 'production', version: 2, previous: 1 });
+    expect(calls[0]).toEqual({
+      endPoint: 'models/fraud/aliases/production',
+      method: 'POST',
+      body: { version: 2 }
+    });
+  });
+
+  it('schedules, pauses and deletes schedules', async () => {
+    const { client, calls } = recording(fixture('schedules').schedules[0]);
+    await client.schedule({ notebook: 'fti.ipynb', step: 'clicks', cron: '0 * * * *', tz: 'UTC' });
+    await client.pauseSchedule(1, true);
+    await client.pauseSchedule(1, false);
+    await client.deleteSchedule(1);
+    expect(calls.map(c => `${c.method} ${c.endPoint}`)).toEqual([
+      'POST schedules',
+      'POST schedules/1/pause',
+      'POST schedules/1/resume',
+      'DELETE schedules/1'
+    ]);
+    expect(calls[0].body).toEqual({ notebook: 'fti.ipynb', step: 'clicks', cron: '0 * * * *', tz: 'UTC' });
+  });
+
+  it('encodes names and paths', async () => {
+    const { client, calls } = recording({ steps: [] });
+    await client.steps('my folder/a&b.ipynb');
+    expect(calls[0].endPoint).toBe('steps?path=my%20folder%2Fa%26b.ipynb');
+  });
+
+  it('fetches report HTML through the text transport', async () => {
+    const paths: string[] = [];
+    const client = new LakebookClient(
+      async () => ({}),
+      async path => {
+        paths.push(path);
+        return '<html>report</html>';
+      }
+    );
+    await expect(client.reportHtml('monitors/m/reports/1.html')).resolves.toBe('<html>report</html>');
+    expect(paths).toEqual(['monitors/m/reports/1.html']);
+    await expect(new LakebookClient(async () => ({})).reportHtml('x')).rejects.toThrow(LakebookApiError);
+  });
+});
