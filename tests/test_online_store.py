@@ -193,3 +193,22 @@ def test_unreachable_redis_is_a_clear_error():
     store = RedisOnlineStore("redis://127.0.0.1:1/0")
     with pytest.raises(kernel_magics.errors.InvalidInput, match="Cannot reach"):
         store.get("g_v1", ["id"], [(1,)])
+
+
+def test_lookups_from_many_threads(store):
+    """The Jupyter server answers lookups from several threads at once."""
+    from concurrent.futures import ThreadPoolExecutor
+    store.upsert("g_v1", ["id"], "t", rows(id=list(range(200)), t=[ts(0)] * 200,
+                                           v=list(range(200))))
+
+    def lookup(i: int) -> int:
+        return store.get_one("g_v1", ["id"], (i % 200,))["v"]
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(lookup, range(2000))) == [i % 200 for i in range(2000)]
+
+
+def test_odd_key_values_are_just_not_found(store):
+    store.upsert("g_v1", ["id"], "t", rows(id=[1], t=[ts(0)], x=[1.0]))
+    assert store.get("g_v1", ["id"], [(None,), ([1, 2],), ({"a": 1},), (float("nan"),)]) == \
+        [None] * 4
