@@ -250,6 +250,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     if (restorer) {
       restorer.add(panel, LakebookPanel.ID);
     }
+    // The shell restores the sections' saved sizes after the plugins start.
+    void app.restored.then(() => requestAnimationFrame(() => panel.ensureRoom()));
 
     // -- follow the active notebook --------------------------------------------------
     if (notebooks) {

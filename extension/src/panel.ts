@@ -5,7 +5,7 @@ import {
   refreshIcon
 } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
-import { Widget } from '@lumino/widgets';
+import { AccordionPanel, Widget } from '@lumino/widgets';
 
 import { lakebookIcon } from './icons';
 import { LakebookModel, ResourceModel } from './model';
@@ -50,6 +50,8 @@ export class LakebookPanel extends SidePanel {
     this.header.addWidget(actions);
 
     this.addSection(new OverviewSection({ model: this.model }));
+
+    this._accordion.expansionToggled.connect(this._onExpansionToggled, this);
   }
 
   static readonly ID = 'lakebook-sidebar';
@@ -87,14 +89,46 @@ export class LakebookPanel extends SidePanel {
    * Collapse a section (by index); its title stays, a click expands it.
    */
   collapseSection(index: number): void {
-    (this.content as unknown as { collapse(i: number): void }).collapse(index);
+    this._accordion.collapse(index);
   }
 
   /**
    * Set the relative heights of the sections (in their order).
    */
   setRelativeSizes(sizes: number[]): void {
-    (this.content as unknown as { setRelativeSizes(s: number[]): void }).setRelativeSizes(sizes);
+    this._accordion.setRelativeSizes(sizes);
+  }
+
+  /**
+   * Give every expanded section at least a fair share of the height.
+   *
+   * A section collapsed before the panel was first shown has no size to
+   * return to, and the shell may restore sizes saved while a section was
+   * collapsed: either would leave an expanded section a few pixels high.
+   */
+  ensureRoom(): void {
+    const accordion = this._accordion;
+    const sizes = accordion.relativeSizes();
+    const share = LakebookPanel.MIN_EXPANDED_SHARE;
+    const small = new Set(
+      accordion.widgets
+        .map((w, i) => (!w.isHidden && sizes[i] < share / 2 ? i : -1))
+        .filter(i => i >= 0)
+    );
+    if (small.size === 0) {
+      return;
+    }
+    const others = sizes.reduce((sum, s, i) => (small.has(i) ? sum : sum + s), 0);
+    const scale = others > 0 ? Math.max(0, 1 - share * small.size) / others : 0;
+    accordion.setRelativeSizes(sizes.map((s, i) => (small.has(i) ? share : s * scale)));
+  }
+
+  private get _accordion(): AccordionPanel {
+    return this.content as AccordionPanel;
+  }
+
+  private _onExpansionToggled(): void {
+    this.ensureRoom();
   }
 
   dispose(): void {
@@ -155,4 +189,10 @@ export namespace LakebookPanel {
    * Milliseconds a request must last before the busy state shows.
    */
   export const BUSY_DELAY = 300;
+
+  /**
+   * Share of the panel's height a section gets when it is expanded from
+   * nothing.
+   */
+  export const MIN_EXPANDED_SHARE = 0.22;
 }

@@ -316,7 +316,14 @@ async function expandOverview() {
   if ((await title.getAttribute('aria-expanded')) === 'false') {
     await title.click();
   }
-  await ctx.page.locator(`${PANEL} #lakebook-section-overview`).waitFor({ state: 'visible' });
+  const overview = ctx.page.locator(`${PANEL} #lakebook-section-overview`);
+  await overview.waitFor({ state: 'visible' });
+  // It gets a fair share of the height once the layout has settled.
+  await ctx.page.waitForFunction(
+    () => document.querySelector('#lakebook-section-overview')?.getBoundingClientRect().height > 100,
+    null,
+    { timeout: 5_000 }
+  );
 }
 
 async function expectSummaryMatches(expected) {
