@@ -1,9 +1,9 @@
 """Real scheduler processes: 3 schedulers over 100 due runs start each exactly once, SIGTERM
 stops them cleanly, and a worker killed with kill -9 is found by its lapsed lease, marked
-failed and retried. Both run real papermill kernels: they hold the shared heavy-job lock."""
+failed and retried. Both run real papermill kernels (the first one ~100 of them, about two
+minutes on two cores): run them under ``flock /tmp/lakebook-heavy.lock``."""
 from __future__ import annotations
 
-import fcntl
 import os
 import signal
 import subprocess
@@ -22,14 +22,6 @@ from pipelines_fixtures import code, write_notebook, write_toml
 pytestmark = pytest.mark.timeout(900)
 
 
-@pytest.fixture
-def heavy_lock():
-    with open("/tmp/lakebook-heavy.lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        yield
-        fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _scheduler_proc(home: Path, log: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "kernel_magics.cli", "--home", str(home),
                              "scheduler", "--poll", "0.3"],
@@ -37,7 +29,7 @@ def _scheduler_proc(home: Path, log: Path) -> subprocess.Popen:
                             env={**os.environ, "LAKEBOOK_HOME": str(home)})
 
 
-def test_three_schedulers_start_each_of_100_due_runs_exactly_once(home, tmp_path, heavy_lock) -> None:
+def test_three_schedulers_start_each_of_100_due_runs_exactly_once(home, tmp_path) -> None:
     write_toml(home, concurrency=2, poll_seconds=0.3, lease_seconds=60)
     import kernel_magics
     lh = kernel_magics.connect(home)
@@ -82,7 +74,7 @@ def test_three_schedulers_start_each_of_100_due_runs_exactly_once(home, tmp_path
     assert "Traceback" not in logs
 
 
-def test_killed_worker_is_marked_failed_and_retried(home, tmp_path, heavy_lock) -> None:
+def test_killed_worker_is_marked_failed_and_retried(home, tmp_path) -> None:
     write_toml(home, lease_seconds=3, heartbeat_seconds=0.5, concurrency=1)
     import kernel_magics
     lh = kernel_magics.connect(home)
