@@ -22,11 +22,15 @@ import kernel_magics
 from kernel_magics.lakehouse import connect
 
 
-def notebook(path: Path, cells: list[str]) -> Path:
+def notebook(path: Path, cells: list) -> Path:
+    """Write a notebook; a cell is its source, or ``(source, tags)``."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "language": "python",
                                  "display_name": "Python 3"}
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    nb.cells = []
+    for cell in cells:
+        source, tags = cell if isinstance(cell, tuple) else (cell, [])
+        nb.cells.append(nbformat.v4.new_code_cell(source, metadata={"tags": tags} if tags else {}))
     nbformat.write(nb, path)
     return path
 
@@ -36,9 +40,11 @@ def main(root: Path) -> dict:
     made: dict = {"home": str(lh.home), "areas": []}
 
     # -- notebooks ---------------------------------------------------------------------------
+    # `pause` lets the test start a run that lasts long enough to watch and cancel
     fti = notebook(root / "fti.ipynb", [
         "%load_ext kernel_magics",
-        "import pandas as pd",
+        ("pause = 0", ["parameters"]),
+        "import time\nimport pandas as pd\ntime.sleep(pause)",
         "%%feature clicks --key user --event-time ts\n"
         "pd.DataFrame({'user': [1, 2, 3], 'clicks': [5, 7, 11],\n"
         "              'ts': pd.to_datetime(['2024-05-01', '2024-05-02', '2024-05-03'], utc=True)})",

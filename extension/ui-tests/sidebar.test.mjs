@@ -116,6 +116,7 @@ const ctx = {
   page: null,
   prepared: null,
   statusRequests: 0,
+  apiRequests: 0,
   lakebookErrors: []
 };
 
@@ -126,6 +127,16 @@ function baseUrl() {
 async function fetchJSON(path) {
   const response = await fetch(`${baseUrl()}${path}`, {
     headers: { Authorization: `token ${ctx.token}` }
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+async function postJSON(path, body) {
+  const response = await fetch(`${baseUrl()}${path}`, {
+    method: 'POST',
+    headers: { Authorization: `token ${ctx.token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body)
   });
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : null };
@@ -372,8 +383,12 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
     });
     ctx.page = await context.newPage();
     ctx.page.on('request', request => {
-      if (new URL(request.url()).pathname.endsWith(STATUS_PATH)) {
+      const path = new URL(request.url()).pathname;
+      if (path.endsWith(STATUS_PATH)) {
         ctx.statusRequests++;
+      }
+      if (path.includes('/lakebook/api/')) {
+        ctx.apiRequests++;
       }
     });
     const keep = text => {
@@ -460,8 +475,10 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
     await ctx.page.locator(PANEL).waitFor({ state: 'hidden' });
     await sleep(1_000);
     start = ctx.statusRequests;
+    const apiStart = ctx.apiRequests;
     await sleep(3_500);
     assert.equal(ctx.statusRequests - start, 0, 'no polling while hidden');
+    assert.equal(ctx.apiRequests - apiStart, 0, 'no section polls while hidden');
 
     start = ctx.statusRequests;
     await ctx.page.locator(TAB).click();
@@ -532,7 +549,9 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
     assert.deepEqual(await aliases(), ['champion → v2', 'production → v1']);
     assert.match(await card.textContent(), /roc_auc 0\.95/);
 
-    await card.locator('.jp-Lakebook-expander').click();
+    // Keyboard: the card's summary is a button.
+    await card.locator('.jp-Lakebook-expander').focus();
+    await page.keyboard.press('Enter');
     assert.equal(await card.locator('.jp-Lakebook-expander').getAttribute('aria-expanded'), 'true');
     await card.locator('.jp-Lakebook-versions tbody tr').first().waitFor({ timeout: 10_000 });
     assert.equal(await card.locator('.jp-Lakebook-versions tbody tr').count(), 2);
@@ -640,6 +659,45 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
     assert.ok(await output.locator('.jp-OutputArea-output').count() > 0, 'with its outputs');
     assert.equal(await output.locator('[contenteditable="true"], textarea').count(), 0, 'read-only');
     await screenshotMain('run-output-light');
+  });
+
+  it('follows a running run cell by cell and cancels it', async () => {
+    const page = ctx.page;
+    // A run of the same step that sleeps 30 s in a plain cell before the step.
+    const { status, body } = await postJSON('/lakebook/api/runs', {
+      notebook: 'fti.ipynb',
+      step: 'clicks',
+      params: { pause: 30 }
+    });
+    assert.equal(status, 201, JSON.stringify(body));
+    const row = page.locator(`${PANEL} #lakebook-section-pipelines li[data-run-id="${body.id}"]`);
+    await row.waitFor({ timeout: 20_000 });
+    const progress = row.locator('.jp-Lakebook-progress');
+    await page.waitForFunction(
+      id => {
+        const node = document.querySelector(`#lakebook-section-pipelines li[data-run-id="${id}"]`);
+        const bar = node?.querySelector('.jp-Lakebook-progress');
+        return (
+          node?.getAttribute('data-status') === 'running' &&
+          bar && !bar.hidden && /cell \d+\/\d+/.test(bar.getAttribute('aria-label') || '')
+        );
+      },
+      body.id,
+      { timeout: 30_000, polling: 200 }
+    );
+    assert.ok(Number(await progress.getAttribute('aria-valuenow')) > 0, 'some cells are done');
+    assert.match(await row.locator('.jp-Lakebook-runMeta').textContent(), /cell \d+\/\d+/);
+    await screenshotSidebar('sidebar-progress-light');
+
+    await row.locator('button', { hasText: 'Cancel' }).click();
+    await page.waitForFunction(
+      id => document.querySelector(`#lakebook-section-pipelines li[data-run-id="${id}"]`)
+        ?.getAttribute('data-status') === 'cancelled',
+      body.id,
+      { timeout: 30_000, polling: 250 }
+    );
+    assert.ok(await row.locator('button', { hasText: 'Run again' }).isVisible());
+    assert.equal(await progress.isVisible(), false);
   });
 
   it('unschedules and schedules a step from the notebook section', async () => {
