@@ -52,6 +52,8 @@ export namespace CommandIDs {
   export const refresh = 'lakebook:refresh';
   export const openFeatureGroup = 'lakebook:open-feature-group';
   export const compareModel = 'lakebook:compare-model';
+  // Used by notebook views too (`data-commandlinker-command` on the monitor widget's link).
+  export const openReport = 'lakebook:open-report';
 }
 
 /**
@@ -301,6 +303,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(CommandIDs.compareModel, {
       label: args => `Compare Versions of ${(args.name as string) ?? 'a Model'}`,
       execute: args => services.compareModel(String(args.name ?? ''))
+    });
+    app.commands.addCommand(CommandIDs.openReport, {
+      label: args => `Open the Drift Report of ${(args.monitor as string) ?? 'a Monitor'}`,
+      execute: args => {
+        const url = String(args.url ?? '');
+        services.openReport({
+          name: String(args.monitor ?? ''),
+          // the server-relative report URL, as the monitors endpoint gives it
+          reportPath: url.replace(/^(.*\/)?lakebook\/api\//, '') || null
+        } as IMonitor);
+      }
     });
     if (palette) {
       for (const command of [CommandIDs.open, CommandIDs.refresh]) {

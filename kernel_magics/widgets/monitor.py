@@ -7,6 +7,8 @@ inlined into the notebook.
 """
 from __future__ import annotations
 
+import json
+
 import math
 import os
 from html import escape
@@ -110,8 +112,12 @@ def monitor_html(lh: Any, name: str) -> str:
         if latest.report_url:
             from .html import Raw
             rows.append(("report", Raw(
+                # In JupyterLab the sidebar's command opens the report in a main-area tab;
+                # elsewhere the plain link opens it in a browser tab.
                 f"<a href='{escape(base_url() + latest.report_url)}' target='_blank' "
-                f"rel='noopener'>open the Evidently report ↗</a>")))
+                f"rel='noopener' data-commandlinker-command='lakebook:open-report' "
+                f"data-commandlinker-args='{escape(json.dumps({'monitor': name, 'url': latest.report_url}))}'>"
+                f"open the Evidently report</a>")))
     html = card(f"monitor {name}", rows, subtitle=monitor.kind)
     html += drift_chart(results)
     open_alerts = monitor.alerts(acknowledged=False)
