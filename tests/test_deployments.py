@@ -170,6 +170,9 @@ def test_batch_writes_predictions_and_log(lh, fraud):
     log = DeltaTable(str(lh.tables_dir / "inference_log_fraud")).to_pandas()
     batch_rows = log[log["source"] == "batch"]
     assert len(batch_rows) == 72 and {"amount", "velocity"} <= set(log.columns)
+    # the view's event time "ts" must not clobber the log's own "ts" (prediction time)
+    assert sorted(batch_rows["view_ts"]) == sorted(window["ts"])
+    assert (batch_rows["ts"] > pd.Timestamp("2025-01-01", tz="UTC")).all()
     assert "Inference fraud" in result._repr_html_()
     with pytest.raises(InvalidInput, match="predictions table"):
         d.batch(output="bad name")

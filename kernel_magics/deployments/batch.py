@@ -24,6 +24,7 @@ import pyarrow as pa
 from ..errors import InvalidInput, LakebookError
 from ..features.names import validate_name
 from ..widgets.html import card, Raw
+from .inference_log import data_column
 
 if TYPE_CHECKING:  # pragma: no cover
     from .deployment import Deployment
@@ -43,14 +44,23 @@ class BatchResult:
     start: Any = None
     end: Any = None
     run_id: str = ""
-    predictions: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    #: what was appended to the predictions table
+    table: pa.Table = field(default_factory=lambda: pa.table({}), repr=False)
+
+    @property
+    def predictions(self) -> pd.DataFrame:
+        """The appended rows as a DataFrame (converted on first use)."""
+        cached = self.__dict__.get("_predictions")
+        if cached is None:
+            cached = self.__dict__["_predictions"] = self.table.to_pandas()
+        return cached
 
     def _repr_html_(self) -> str:
         window = f"{self.start or '…'} → {self.end or '…'}"
         rows = [("model", f"{self.model} v{self.version}"), ("rows scored", f"{self.rows:,}"),
                 ("window", window), ("time", f"{self.seconds:.2f} s"),
                 ("written to", f"{self.output} ({self.path})")]
-        preview = self.predictions.head(5)
+        preview = self.table.slice(0, 5).to_pandas()
         html = card(f"Inference {self.deployment}", rows)
         if len(preview):
             html += Raw(preview.to_html(index=False, border=0))
@@ -62,19 +72,24 @@ def predict_frame(deployment: "Deployment", df: pd.DataFrame, served=None
     """Predict every row of ``df``: (predictions frame, the model's input frame)."""
     served = served or deployment.served
     model = served.model
-    columns = list(model.input_columns or (served.view.features if served.view else df.columns))
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise InvalidInput(f"The batch has no column(s) {', '.join(map(repr, missing))}, which "
-                           f"model {model.name} v{model.version} needs.",
-                           "Keep the view's feature columns in batch_df.")
-    X = df[columns]
+    X = df[_input_columns(served, df)]
     if not len(X):  # an empty window: nothing to score (models refuse zero rows)
         raw = np.empty(0, dtype=object)
         proba = np.empty((0, len(model.classes))) if model.classes is not None else None
     else:
         raw, proba = _predict(model, X)
     return _frame(served, df, model, raw, proba), X
+
+
+def _input_columns(served, df: pd.DataFrame) -> list[str]:
+    model = served.model
+    columns = list(model.input_columns or (served.view.features if served.view else df.columns))
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise InvalidInput(f"The batch has no column(s) {', '.join(map(repr, missing))}, which "
+                           f"model {model.name} v{model.version} needs.",
+                           "Keep the view's feature columns in batch_df.")
+    return columns
 
 
 def _predict(model, X: pd.DataFrame):
@@ -88,16 +103,18 @@ def _predict(model, X: pd.DataFrame):
                                "input schema.") from None
 
 
-def _frame(served, df: pd.DataFrame, model, raw, proba) -> pd.DataFrame:
+def _frame(served, df: pd.DataFrame, model, raw, proba, constants: bool = True
+           ) -> pd.DataFrame:
     ident = [c for c in (*served.keys, served.event_time) if c and c in df.columns]
-    out = {c: df[c].to_numpy() for c in ident}
+    out = {c: df[c].array for c in ident}  # .array: no object detour for tz-aware times
     out["prediction"] = np.asarray(raw)
     if proba is not None:
         for j, c in enumerate(model.classes):
             out[f"proba_{c}"] = proba[:, j]
     preds = pd.DataFrame(out, index=df.index)
-    preds["model"] = model.name
-    preds["model_version"] = np.int64(model.version)
+    if constants:
+        preds["model"] = model.name
+        preds["model_version"] = np.int64(model.version)
     return preds
 
 
@@ -121,71 +138,80 @@ def run_batch(deployment: "Deployment", start: Any = None, end: Any = None,
                                "batch from.", "Pass df=... (the rows to score), or deploy a "
                                "model trained on a view.")
         df = served.view.batch_data(start, end)
+    run_id = run_id or uuid.uuid4().hex
+    scored_at = datetime.now(timezone.utc)
     if predictions is None:
-        predictions, X = predict_frame(deployment, df, served)
+        columns = _input_columns(served, df)
+        X = df[columns]
+        raw, proba = _predict(model, X) if len(X) else (np.empty(0), None)
+        core = _frame(served, df, model, raw, proba if len(X) else None,
+                      constants=False).reset_index(drop=True)
     else:
         if "prediction" not in predictions.columns:
             raise InvalidInput("The predictions frame has no 'prediction' column.",
                                "Name the model's output column 'prediction'.")
-        predictions = predictions.copy()
-        if "model" not in predictions.columns:
-            predictions["model"] = model.name
-        if "model_version" not in predictions.columns:
-            predictions["model_version"] = np.int64(model.version)
+        core = predictions.reset_index(drop=True)
         cols = [c for c in (model.input_columns or []) if c in df.columns]
         X = df.loc[predictions.index.intersection(df.index), cols] if cols else None
-    run_id = run_id or uuid.uuid4().hex
-    scored_at = datetime.now(timezone.utc)
-    predictions = predictions.reset_index(drop=True)
-    predictions["scored_at"] = pd.Timestamp(scored_at)
-    predictions["run_id"] = run_id
+    n = len(core)
+    table = pa.Table.from_pandas(core, preserve_index=False)
+    consts = {"model": (model.name, pa.string()), "model_version": (model.version, pa.int64()),
+              "scored_at": (scored_at, pa.timestamp("us", "UTC")), "run_id": (run_id, pa.string())}
+    for name, (value, typ) in consts.items():
+        if name not in table.column_names:
+            table = table.append_column(name, _repeat(value, typ, n))
     path = deployment.lh.tables_dir / output
-    log_df = _log_frame(deployment, predictions, X, run_id, scored_at)
-    if len(predictions):
-        _write_both(path, predictions, deployment, log_df)
+    if n:
+        _write_both(path, table, deployment, _log_table(deployment, table, X, run_id, scored_at))
     seconds = time.perf_counter() - t0
     deployment.lh.catalog.record_event("deployment.batch", deployment.name, {
-        "rows": len(predictions), "model": model.name, "version": model.version,
+        "rows": n, "model": model.name, "version": model.version,
         "output": output, "start": str(start) if start is not None else None,
         "end": str(end) if end is not None else None, "seconds": round(seconds, 3),
         "run_id": run_id})
     return BatchResult(deployment=deployment.name, model=model.name, version=model.version,
-                       rows=len(predictions), output=output, path=path, seconds=seconds,
-                       start=start, end=end, run_id=run_id, predictions=predictions)
+                       rows=n, output=output, path=path, seconds=seconds,
+                       start=start, end=end, run_id=run_id, table=table)
 
 
-def _log_frame(deployment: "Deployment", predictions: pd.DataFrame, X: pd.DataFrame | None,
-               run_id: str, scored_at: datetime) -> pd.DataFrame:
+def _repeat(value: Any, typ: pa.DataType, n: int) -> pa.Array:
+    """A constant column built in Arrow (no Python object per row)."""
+    return pa.repeat(pa.scalar(value, typ), n)
+
+
+def _log_table(deployment: "Deployment", table: pa.Table, X: pd.DataFrame | None,
+               run_id: str, scored_at: datetime) -> pa.Table:
     """The inference-log rows of a batch: identity, the model's inputs, outputs."""
-    n = len(predictions)
-    log = pd.DataFrame({"request_id": np.full(n, run_id, dtype=object),
-                        "ts": pd.Series(pd.Timestamp(scored_at), index=range(n)),
-                        "deployment": deployment.name,
-                        "model": predictions["model"].to_numpy(),
-                        "model_version": predictions["model_version"].to_numpy(np.int64),
-                        "source": "batch"})
+    n = table.num_rows
+    cols: dict[str, Any] = {
+        "request_id": _repeat(run_id, pa.string(), n),
+        "ts": _repeat(scored_at, pa.timestamp("us", "UTC"), n),
+        "deployment": _repeat(deployment.name, pa.string(), n),
+        "model": table.column("model"), "model_version": table.column("model_version"),
+        "source": _repeat("batch", pa.string(), n)}
     skip = {"model", "model_version", "scored_at", "run_id"}
-    for c in predictions.columns:
-        if c not in skip and c != "prediction" and not c.startswith("proba_"):
-            log[c] = predictions[c].to_numpy()
+    outputs = [c for c in table.column_names if c == "prediction" or c.startswith("proba_")]
+    for c in table.column_names:
+        if c not in skip and c not in outputs:
+            cols[data_column(c)] = table.column(c)
     if X is not None and len(X) == n:
-        for c in X.columns:
-            if c not in log.columns:
-                log[c] = X[c].to_numpy()
-    for c in predictions.columns:
-        if c == "prediction" or c.startswith("proba_"):
-            log[c] = predictions[c].to_numpy()
-    return log
+        xt = pa.Table.from_pandas(X.reset_index(drop=True), preserve_index=False)
+        for c in xt.column_names:
+            cols.setdefault(data_column(c), xt.column(c))
+    for c in outputs:
+        cols[c] = table.column(c)
+    return pa.table(cols)
 
 
-def _write_both(path: Path, predictions: pd.DataFrame, deployment: "Deployment",
-                log_df: pd.DataFrame) -> None:
+def _write_both(path: Path, table: pa.Table, deployment: "Deployment",
+                log_table: pa.Table) -> None:
+    """Append to the predictions table and the inference log at once (both writes run in
+    deltalake's Rust code, outside the GIL)."""
     from deltalake import write_deltalake
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(predictions, preserve_index=False)
     with ThreadPoolExecutor(2) as pool:
         a = pool.submit(write_deltalake, str(path), table, mode="append", schema_mode="merge")
-        b = pool.submit(deployment.log.write_frame, log_df)
+        b = pool.submit(deployment.log.write_frame, log_table)
         a.result()
         b.result()
 

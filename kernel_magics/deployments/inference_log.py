@@ -18,6 +18,7 @@ Table ``<home>/tables/inference_log_<deployment>`` (schema grows with new column
 key columns        the view's keys, as sent / as read (absent for deployments without a view)
 event time         the view's event-time column (batch rows only)
 feature columns    the model's input columns, the values the model saw
+                   (a data column named like one of the log's own is written ``view_<name>``)
 ``prediction``     the model's output
 ``proba_<class>``  float64 per class, for classifiers
 ``latency_ms``     float64: time spent answering (online only)
@@ -54,6 +55,17 @@ DEFAULT_FLUSH_S = 1.0
 #: wake the writer early when this many records wait
 FLUSH_RECORDS = 5_000
 PREFIX = "inference_log_"
+
+
+#: the log's own columns; a key/feature/event-time column with one of these names is
+#: written as ``view_<name>`` instead (e.g. an event time called ``ts``)
+RESERVED = frozenset({"request_id", "ts", "deployment", "model", "model_version", "source",
+                      "prediction", "latency_ms", "scored_at", "run_id"})
+
+
+def data_column(name: str) -> str:
+    """The log column a key/feature/event-time column is written to."""
+    return f"view_{name}" if name in RESERVED or name.startswith("proba_") else name
 
 
 def log_path(lh: "Lakehouse", deployment: str) -> Path:
@@ -162,9 +174,9 @@ class InferenceLog:
             self._flush_stats()
             return written
 
-    def write_frame(self, df: pd.DataFrame) -> int:
+    def write_frame(self, df: pd.DataFrame | pa.Table) -> int:
         """Append a batch run's rows (already in the log's layout) to the table."""
-        table = pa.Table.from_pandas(df, preserve_index=False)
+        table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
         with self._write_lock:
             self._write(table)
         return table.num_rows
@@ -241,9 +253,9 @@ def _records_table(deployment: str, records: list[Record]) -> pa.Table:
         put("model_version", [rec.model_version] * k)
         if rec.entries is not None:
             for name in rec.entries[idx[0]]:
-                put(name, [rec.entries[i].get(name) for i in idx])
+                put(data_column(name), [rec.entries[i].get(name) for i in idx])
         for name, values in rec.features.items():
-            put(name, values if k == len(values) else [values[i] for i in idx])
+            put(data_column(name), values if k == len(values) else [values[i] for i in idx])
         put("prediction", list(rec.predictions))
         if rec.proba is not None and rec.classes is not None:
             for j, c in enumerate(rec.classes):
