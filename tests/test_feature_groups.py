@@ -329,3 +329,27 @@ def test_online_group_upserts_latest_rows_into_online_store(lh):
     assert "_lb_commit" not in rows[0]
     fg.delete()
     assert lh.online_store.get("txo_v1", ["cc"], [(1,)]) == [None]
+
+
+def test_streamed_offline_insert_casts_while_writing(lh):
+    """Without checks or statistics the casts happen batch by batch during the write: the
+    stored data is the same canonical data."""
+    fg = lh.create_feature_group("plain", key="cc", event_time="ts")
+    df = pd.DataFrame({"cc": pd.array([1, 2, 3], dtype="uint16"),
+                       "cat": pd.Categorical(["a", "b", "a"]),
+                       "ts": pd.to_datetime(["2024-01-01 00:00:00.000001999"] * 3)})
+    info = fg.insert(df, statistics=False, utc=True)
+    assert info.statistics == {}
+    got = fg.read(output="arrow")
+    assert got.schema.field("cc").type == pa.int32()
+    assert got.schema.field("cat").type == pa.string()
+    assert got.column("ts")[0].as_py() == datetime(2024, 1, 1, 0, 0, 0, 1, tzinfo=timezone.utc)
+    assert got.column("cat").to_pylist() == ["a", "b", "a"]
+    assert [c["type"] for c in fg.schema] == ["int32", "string", "timestamp[us, tz=UTC]"]
+    with pytest.raises(SchemaMismatch, match="type changed: cc"):
+        fg.insert(df.assign(cc=pd.array([1, 2, 2**40], dtype="int64")), utc=True)
+    other = lh.create_feature_group("big", key="cc", event_time="ts")
+    with pytest.raises(InvalidInput, match="cannot be stored"):
+        other.insert(df.assign(cc=pd.array([1, 2, 2**63 + 5], dtype="uint64")),
+                     statistics=False, utc=True)
+    assert fg.delta_version() == 0 and other.delta_version() is None

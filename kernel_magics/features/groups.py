@@ -23,7 +23,7 @@ from ..errors import InvalidInput, LakebookError, NotFound
 from . import checks as checks_mod
 from . import tables
 from .names import COMMIT_COLUMN, HIDDEN_COLUMNS, ROW_COLUMN
-from .schema import canonicalize, conform, require_columns, to_arrow
+from .schema import canonical_schema, cast_to, conform, precast, require_columns, to_arrow
 from .statistics import compute_statistics
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -167,15 +167,20 @@ class FeatureGroup:
         started = time.perf_counter()
         if mode not in ("append", "upsert"):
             raise InvalidInput(f"Unknown insert mode {mode!r}.", "Use mode='append' or 'upsert'.")
-        table = canonicalize(to_arrow(df, f"the data for feature group {self.name!r}"),
-                             self.event_time, utc, self.name)
+        raw = to_arrow(df, f"the data for feature group {self.name!r}")
+        target = canonical_schema(raw, self.event_time, utc, self.name)
+        require_columns(raw, self.keys, self.name)
+        # null keys first: pandas turns an int key with a None into floats
+        passed = checks_mod.run_checks(raw, [], self.keys, self.event_time, self.name)
         self._reconcile()
         fixed = from_json(self._fresh_row()["schema"])
-        require_columns(table, self.keys, self.name)
-        # null keys first: pandas turns an int key with a None into floats
-        passed = checks_mod.run_checks(table, [], self.keys, self.event_time, self.name)
-        table, schema, added = conform(table, fixed, self.name, evolve, self.keys,
-                                       self.event_time)
+        write_schema, schema, added = conform(target, fixed, self.name, evolve, self.keys,
+                                              self.event_time)
+        table = precast(raw, write_schema, self.name)
+        if self.checks or statistics or mode == "upsert" or self.online:
+            # checks, statistics, MERGE and the online store see the canonical data; a plain
+            # offline append casts batch by batch while writing instead
+            table = cast_to(table, write_schema, self.name)
         passed += checks_mod.run_checks(table, self.checks, [], "", self.name)
         if mode == "upsert":
             checks_mod.duplicate_rows(table, self.keys, self.event_time, self.name)
@@ -185,10 +190,11 @@ class FeatureGroup:
             return CommitInfo(self.name, self.version, None, None, mode, 0, passed, schema,
                               [], {}, lineage, None, time.perf_counter() - started, now_utc())
         stats = compute_statistics(table) if statistics else {}
+        if stats:  # types as stored, whatever the incoming frame had
+            for f in write_schema:
+                stats["columns"][f.name]["type"] = str(f.type)
         seq = self._next_seq()
         n = table.num_rows
-        data = table.append_column(pa.field(COMMIT_COLUMN, pa.int64()), _full(n, seq))
-        data = data.append_column(pa.field(ROW_COLUMN, pa.int64()), _arange(n))
         created_at = now_utc()
         meta = {"seq": seq, "mode": mode, "rows": n, "statistics": stats, "lineage": lineage,
                 "checks_passed": passed, "schema": schema, "group": self.name,
@@ -201,10 +207,10 @@ class FeatureGroup:
                 self._reconcile()
                 now = from_json(self._fresh_row()["schema"])
                 if now != fixed:
-                    conform(table, now, self.name, evolve, self.keys, self.event_time)
+                    conform(target, now, self.name, evolve, self.keys, self.event_time)
 
         try:
-            delta_version = tables.commit(self.table_path, data, mode, self.keys,
+            delta_version = tables.commit(self.table_path, table, write_schema, mode, self.keys,
                                           self.event_time, meta, evolve=evolve or bool(added),
                                           before_attempt=recheck_schema)
         except tables.SchemaMismatchError as exc:
@@ -478,16 +484,6 @@ class FeatureGroup:
 
     def __hash__(self) -> int:
         return hash(("FeatureGroup", self.id))
-
-
-def _arange(n: int) -> pa.Array:
-    import numpy as np
-    return pa.array(np.arange(n, dtype=np.int64))
-
-
-def _full(n: int, value: int) -> pa.Array:
-    import numpy as np
-    return pa.array(np.full(n, value, dtype=np.int64))
 
 
 def _to_utc(value: Any, what: str) -> datetime:

@@ -82,20 +82,17 @@ def _canonical_type(col: str, typ: pa.DataType) -> pa.DataType:
     return typ
 
 
-def canonicalize(table: pa.Table, event_time: str, utc: bool, group: str) -> pa.Table:
-    """Cast every column to its canonical type; the event time (and, with ``utc=True``, every
-    naive timestamp) to ``timestamp[us, tz=UTC]``."""
+def canonical_schema(table: pa.Table, event_time: str, utc: bool, group: str) -> pa.Schema:
+    """The canonical schema of ``table`` (no data is cast here): refuses an event time that
+    is missing, not a timestamp, or naive without ``utc=True``."""
     if event_time not in table.column_names:
         raise SchemaMismatch(
             f"The event-time column {event_time!r} of feature group {group!r} is not in the "
             f"data (columns: {', '.join(table.column_names)}).",
             "Add the column, or check the spelling of --event-time / event_time=.")
-    columns, fields = [], []
-    for field, column in zip(table.schema, table.columns):
-        typ = field.type
-        if pa.types.is_dictionary(typ):
-            column = column.cast(typ.value_type)
-            typ = typ.value_type
+    fields = []
+    for field in table.schema:
+        typ = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
         if field.name == event_time:
             if not pa.types.is_timestamp(typ):
                 raise InvalidInput(
@@ -109,26 +106,65 @@ def canonicalize(table: pa.Table, event_time: str, utc: bool, group: str) -> pa.
                     "naive timestamps (no timezone), which would be ambiguous.",
                     f"Localize them (df[{event_time!r}].dt.tz_localize('Europe/Paris')), or "
                     "pass utc=True (--utc) if they are already UTC.")
-        if pa.types.is_timestamp(typ) and typ.tz is None and utc:
-            column = pc.assume_timezone(column, UTC) if column.type.tz is None else column
-            typ = column.type
         target = _canonical_type(field.name, typ)
-        if pa.types.is_timestamp(target) and target.tz is not None:
-            # pc.cast to a tz-aware type keeps the instant; normalising the zone label to UTC
-            column = column.cast(pa.timestamp(column.type.unit, tz=UTC))
-        if column.type != target:
-            column = _cast(column, target, field.name, group)
-        columns.append(column)
+        if pa.types.is_timestamp(target) and target.tz is None and utc:
+            target = pa.timestamp("us", tz=UTC)  # utc=True: naive times are UTC
         fields.append(pa.field(field.name, target, nullable=True))
-    return pa.Table.from_arrays(columns, schema=pa.schema(fields))
+    return pa.schema(fields)
 
 
-def _cast(column: pa.ChunkedArray, target: pa.DataType, name: str, group: str) -> pa.ChunkedArray:
+def _cheap_cast(src: pa.DataType, dst: pa.DataType) -> bool:
+    """Casts that cannot fail (so they may run lazily, batch by batch, while writing)."""
+    if src == dst or pa.types.is_dictionary(src):
+        return True
+    if pa.types.is_timestamp(src) and pa.types.is_timestamp(dst):
+        return True  # unit/zone changes; finer than microseconds is truncated
+    return {str(src), str(dst)} <= {"string", "large_string", "string_view"} or \
+        {str(src), str(dst)} <= {"binary", "large_binary", "binary_view"}
+
+
+def cast_to(data: pa.Table | pa.RecordBatch, schema: pa.Schema,
+            group: str = "") -> pa.Table | pa.RecordBatch:
+    """``data``'s columns in ``schema``'s order, cast to its types (timestamps truncated to
+    microseconds, as Delta stores them)."""
+    columns = []
+    for field in schema:
+        column = data.column(field.name)
+        if column.type != field.type:
+            if pa.types.is_dictionary(column.type):
+                column = column.cast(column.type.value_type)
+            if column.type != field.type:
+                column = _cast(column, field.type, field.name, group)
+        columns.append(column)
+    if isinstance(data, pa.RecordBatch):
+        return pa.RecordBatch.from_arrays(columns, schema=schema)
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def precast(table: pa.Table, schema: pa.Schema, group: str) -> pa.Table:
+    """``table`` with its columns in ``schema``'s order, the casts that could fail (integer
+    narrowing, unsigned integers, int to float…) done now so they fail before any write."""
+    table = table.select(schema.names)
+    for i, field in enumerate(schema):
+        column = table.column(i)
+        if not _cheap_cast(column.type, field.type):
+            table = table.set_column(i, field, _cast(column, field.type, field.name, group))
+    return table
+
+
+def _cast(column: Any, target: pa.DataType, name: str, group: str) -> Any:
+    # Delta keeps microseconds: finer timestamps are truncated, not refused
+    safe = not (pa.types.is_timestamp(target) and pa.types.is_timestamp(column.type))
     try:
-        return column.cast(target, safe=True)
+        return column.cast(target, safe=safe)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise InvalidInput(f"Column {name!r} of feature group {group!r} cannot be stored as "
                            f"{target}: {exc}.", f"Cast {name!r} to {target} first.") from None
+
+
+def canonicalize(table: pa.Table, event_time: str, utc: bool, group: str) -> pa.Table:
+    """``table`` cast to its canonical schema (see :func:`canonical_schema`)."""
+    return cast_to(table, canonical_schema(table, event_time, utc, group), group)
 
 
 def schema_of(table: pa.Table, keys: list[str], event_time: str) -> list[dict[str, Any]]:
@@ -182,28 +218,37 @@ def require_columns(table: pa.Table, keys: list[str], group: str) -> None:
             "Add the key columns, or check the spelling of --key / key=.")
 
 
-def conform(table: pa.Table, fixed: list[dict[str, Any]] | None, group: str, evolve: bool,
-            keys: list[str], event_time: str) -> tuple[pa.Table, list[dict[str, Any]], list[str]]:
-    """Match ``table`` to the fixed schema: same columns in the fixed order, types cast where
-    they only widen. Returns the table, the (possibly evolved) schema and the added columns.
+def conform(incoming_schema: pa.Schema, fixed: list[dict[str, Any]] | None, group: str,
+            evolve: bool, keys: list[str], event_time: str
+            ) -> tuple[pa.Schema, list[dict[str, Any]], list[str]]:
+    """Match the canonical ``incoming_schema`` to the fixed schema: same columns, in the fixed
+    order, with types that are equal or only widen. Returns the schema to write, the
+    (possibly evolved) catalog schema and the added columns.
 
     Refuses, naming the columns, anything else: missing columns, extra columns (unless
     ``evolve``), changed types. The first insert (``fixed is None``) fixes the schema.
     """
-    require_columns(table, keys, group)
+    names = incoming_schema.names
+    missing_keys = [k for k in keys if k not in names]
+    if missing_keys:
+        raise SchemaMismatch(
+            f"Key column(s) {', '.join(map(repr, missing_keys))} of feature group {group!r} "
+            f"are not in the data (columns: {', '.join(names)}).",
+            "Add the key columns, or check the spelling of --key / key=.")
+    incoming = {f.name: f.type for f in incoming_schema}
     if fixed is None:
-        for field in table.schema:
-            if pa.types.is_null(field.type):
+        for name, typ in incoming.items():
+            if pa.types.is_null(typ):
                 raise InvalidInput(
-                    f"Column {field.name!r} of feature group {group!r} holds only nulls, so its "
+                    f"Column {name!r} of feature group {group!r} holds only nulls, so its "
                     "type cannot be known from this first insert.",
-                    f"Give it a type first, e.g. df[{field.name!r}] = "
-                    f"df[{field.name!r}].astype('float64').")
-        return table, schema_of(table, keys, event_time), []
+                    f"Give it a type first, e.g. df[{name!r}] = df[{name!r}].astype('float64').")
+        return (incoming_schema,
+                [{"name": f.name, "type": str(f.type),
+                  "nullable": f.name not in {*keys, event_time}} for f in incoming_schema], [])
     by_name = {c["name"]: c for c in fixed}
-    incoming = {f.name: f.type for f in table.schema}
     missing = [c["name"] for c in fixed if c["name"] not in incoming]
-    extra = [n for n in table.column_names if n not in by_name]
+    extra = [n for n in names if n not in by_name]
     changed = []
     for name, typ in incoming.items():
         if name in by_name and str(typ) != by_name[name]["type"]:
@@ -233,20 +278,17 @@ def conform(table: pa.Table, fixed: list[dict[str, Any]] | None, group: str, evo
         raise SchemaMismatch(
             f"The data does not match the schema of feature group {group!r} "
             f"(fixed by its first insert): {'; '.join(parts)}.", hint)
-    columns, fields = [], []
+    fields = []
     for spec in fixed:
-        column = table.column(spec["name"])
-        if str(column.type) != spec["type"]:  # a widening cast (checked above)
-            column = _cast(column, type_from_name(spec["type"]), spec["name"], group)
-        columns.append(column)
-        fields.append(pa.field(spec["name"], column.type))
+        typ = incoming[spec["name"]]
+        if str(typ) != spec["type"]:  # a widening cast (checked above)
+            typ = type_from_name(spec["type"])
+        fields.append(pa.field(spec["name"], typ))
     new_schema = list(fixed)
     for name in extra:  # only reached with evolve=True
-        columns.append(table.column(name))
-        fields.append(pa.field(name, table.schema.field(name).type))
-        new_schema.append({"name": name, "type": str(table.schema.field(name).type),
-                           "nullable": True})
-    return pa.Table.from_arrays(columns, schema=pa.schema(fields)), new_schema, extra
+        fields.append(pa.field(name, incoming[name]))
+        new_schema.append({"name": name, "type": str(incoming[name]), "nullable": True})
+    return pa.schema(fields), new_schema, extra
 
 
 def null_rows(table: pa.Table, columns: list[str]) -> dict[str, int]:

@@ -13,12 +13,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, SchemaMismatchError
 
 from ..errors import Conflict
-from .names import quote_ident
+from .names import COMMIT_COLUMN, ROW_COLUMN, quote_ident
 
 METADATA_KEY = "lakebook"
 COMMIT_RETRIES = 40  # our own loop, on top of delta-rs's internal retries
@@ -57,10 +58,33 @@ def _is_conflict(exc: Exception) -> bool:
                                    "concurrent", "transaction failed"))
 
 
-def commit(path: Path, data: pa.Table, mode: str, keys: list[str], event_time: str,
+def with_hidden_columns(table: pa.Table, schema: pa.Schema, seq: int,
+                        chunk: int = 1 << 20) -> pa.RecordBatchReader:
+    """``table`` cast to ``schema`` plus ``_lb_commit`` (= ``seq``) and ``_lb_row`` (0, 1,
+    …), made batch by batch as the writer pulls them: no second copy of a large insert."""
+    from .schema import cast_to
+    out = schema.append(pa.field(COMMIT_COLUMN, pa.int64())).append(
+        pa.field(ROW_COLUMN, pa.int64()))
+
+    def batches():
+        offset = 0
+        for batch in table.to_batches(max_chunksize=chunk):
+            n = batch.num_rows
+            batch = cast_to(batch, schema)
+            yield pa.RecordBatch.from_arrays(
+                [*batch.columns, pa.array(np.full(n, seq, dtype=np.int64)),
+                 pa.array(np.arange(offset, offset + n, dtype=np.int64))], schema=out)
+            offset += n
+
+    return pa.RecordBatchReader.from_batches(out, batches())
+
+
+def commit(path: Path, table: pa.Table, schema: pa.Schema, mode: str, keys: list[str],
+           event_time: str,
            metadata: dict[str, Any], evolve: bool = False,
            before_attempt: Any = None) -> int:
-    """Write ``data`` as one Delta commit (``append`` or ``upsert``) and return its version.
+    """Write ``table`` (plus the hidden columns, ``_lb_commit`` = ``metadata["seq"]``) as one
+    Delta commit (``append`` or ``upsert``) and return its version.
 
     Upsert is a Delta MERGE on the keys and event time: a matching row is replaced, any other
     is inserted. Commit conflicts with concurrent writers are retried with jittered backoff;
@@ -71,16 +95,17 @@ def commit(path: Path, data: pa.Table, mode: str, keys: list[str], event_time: s
     for attempt in range(COMMIT_RETRIES):
         if before_attempt is not None:
             before_attempt()
+        data = with_hidden_columns(table, schema, seq)
         try:
-            table = open_table(path)
-            if table is None or mode == "append" or table.version() < 0:
+            delta = open_table(path)
+            if delta is None or mode == "append" or delta.version() < 0:
                 write_deltalake(str(path), data, mode="append",
                                 schema_mode="merge" if evolve else None,
                                 commit_properties=props)
             else:
                 cond = " AND ".join(f"t.{quote_ident(c)} = s.{quote_ident(c)}"
                                     for c in [*keys, event_time])
-                (table.merge(data, predicate=cond, source_alias="s", target_alias="t",
+                (delta.merge(data, predicate=cond, source_alias="s", target_alias="t",
                              merge_schema=evolve, commit_properties=props)
                  .when_matched_update_all().when_not_matched_insert_all().execute())
             return find_commit(path, seq)
