@@ -111,11 +111,14 @@ class LakebookEngine(NBClientEngine):
         watch: Watch | None = kwargs.pop("lakebook_watch", None)
         progress = kwargs.pop("lakebook_progress", None)
         env = kwargs.pop("lakebook_env", None)
+        extra_arguments = kwargs.pop("lakebook_kernel_args", None)
         kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
         final = merge_kwargs(kwargs, timeout=execution_timeout, startup_timeout=start_timeout,
                              kernel_name=kernel_name, log=logging.getLogger("papermill"),
                              log_output=log_output, stdout_file=stdout_file,
                              stderr_file=stderr_file)
+        if extra_arguments:
+            final["extra_arguments"] = extra_arguments
         if progress is not None:
             final["on_cell_start"] = progress.cell_start
             final["on_cell_executed"] = progress.cell_done
@@ -188,10 +191,13 @@ def run_parameters(run: R.Run, notebook: str) -> dict[str, Any]:
 
 
 class _QuietLakebookParams(logging.Filter):
-    """papermill warns about parameters a notebook does not declare; ours are expected."""
+    """papermill warns about parameters a notebook does not declare, and about notebooks
+    without a ``parameters`` cell (ours go at the top then); both are expected here."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         msg = record.getMessage()
+        if msg.startswith("Input notebook does not contain a cell with tag 'parameters'"):
+            return False
         return not (msg.startswith("Passed unknown parameter: ")
                     and msg.split(": ", 1)[1] in ("lakebook_run_id", "lakebook_notebook",
                                                   "window_start", "window_end"))
@@ -227,10 +233,17 @@ def execute_stages(lh: Any, run: R.Run, stages: list[Stage], watch: Watch | None
                 engine_name="lakebook", kernel_name=kernel, language=language,
                 progress_bar=False, cwd=str(Path(stage.notebook).parent),
                 lakebook_watch=watch, lakebook_progress=progress,
-                lakebook_env={**env, "JPY_SESSION_NAME": stage.notebook})
+                lakebook_env={**env, "JPY_SESSION_NAME": stage.notebook},
+                lakebook_kernel_args=_quiet_kernel_args(language))
         except PapermillExecutionError as exc:
             raise _CellFailed(_error_from(exc, out_path, stage), last) from None
     return last
+
+
+def _quiet_kernel_args(language: str) -> list[str]:
+    """ipykernel logs a warning about TCP on every start (kernels here listen on loopback
+    only); a run's record is the notebook, so its kernel logs errors only."""
+    return ["--IPKernelApp.log_level=ERROR"] if language == "python" else []
 
 
 class _CellFailed(Exception):
