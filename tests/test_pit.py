@@ -166,3 +166,15 @@ def test_empty_joined_source_gives_nulls(tmp_path: Path):
     got = pit.run(PitSource("s_v1", spine, "t", [("k", "k"), ("t", "t")], keys=["k"]),
                   [PitSource("g_v1", [], "t", [("x", "x")], on=[("k", "k")], empty=empty)])
     assert got.to_pydict()["x"] == [None]
+
+
+def test_times_before_1970_and_far_future(tmp_path: Path):
+    old = pd.Timestamp("1960-05-01", tz="UTC")
+    far = pd.Timestamp("2200-01-01", tz="UTC")
+    files = write_commits(tmp_path / "g", [pd.DataFrame(
+        {"k": [1, 1, 1], "t": [old - pd.Timedelta(days=1), old, far], "x": [1.0, 2.0, 3.0]})])
+    spine = write_commits(tmp_path / "s", [pd.DataFrame(
+        {"k": [1, 1, 1], "t": [old - pd.Timedelta(days=2), old, far + pd.Timedelta(days=1)]})])
+    got = pit.run(PitSource("s_v1", spine, "t", [("k", "k"), ("t", "t")], keys=["k"]),
+                  [PitSource("g_v1", files, "t", [("x", "x")], on=[("k", "k")])])
+    assert got.to_pydict()["x"] == [None, 2.0, 3.0]

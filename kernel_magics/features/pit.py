@@ -5,9 +5,9 @@ For each spine row (keys, time t) every joined source contributes the row with t
 key and the greatest event time <= t. Ties on event time go to the most recently written row
 (``_lb_commit DESC, _lb_row DESC``): rather than deduplicating the source first (a window over
 every feature row, about 2x the join's time), the ASOF inequality runs on one 128-bit ordering
-value per row, ``epoch_ns(event_time) * 2^64 + (_lb_commit << 32 | _lb_row)``, against
-``epoch_ns(t) * 2^64 + (2^63 - 1)`` on the spine side (for a commit sequence below 2^31 and
-fewer than 2^32 rows per insert). The greatest value <= the spine's is then
+value per row, ``(epoch_ns(event_time) + 2^63) << 63 | (_lb_commit << 32 | _lb_row)``,
+against ``(epoch_ns(t) + 2^63) << 63 | (2^63 - 1)`` on the spine side (for a commit sequence
+below 2^31 and fewer than 2^32 rows per insert). The greatest value <= the spine's is then
 exactly "latest event time <= t, then latest commit, then latest row", in one ``ASOF LEFT
 JOIN``. A ttl turns a match older than ``t - ttl`` into nulls; every spine row is kept.
 """
@@ -24,8 +24,16 @@ from .names import COMMIT_COLUMN, ROW_COLUMN
 from .names import quote_ident as q
 
 #: the spine's ordering value: its time, and above any (commit, row) of that time
-_SHIFT = 1 << 64
-_SPINE_TAIL = (1 << 63) - 1  # above any (commit << 32 | row) of the same microsecond
+_OFFSET = 1 << 63  # epoch_ns + 2^63 >= 0: DuckDB refuses to shift negative numbers
+
+
+def _time_word(col: str) -> str:
+    """The event time in the high bits of a 128-bit order value. Shift and OR, not multiply
+    and add: the ASOF join over the result measured ~1.3x faster."""
+    return f"((epoch_ns({col})::HUGEINT + {_OFFSET}) << 63)"
+
+
+_SPINE_TAIL = (1 << 63) - 1  # above any (commit << 32 | row) at the same time
 
 
 @dataclass
@@ -81,7 +89,7 @@ def build_query(spine: PitSource, joins: Sequence[PitSource], con: Any,
     if spine.event_time not in needed:
         spine_cols.append(st)
     if joins:
-        spine_cols.append(f"epoch_ns({st})::HUGEINT * {_SHIFT} + {_SPINE_TAIL} AS __lb_o")
+        spine_cols.append(f"{_time_word(st)} | {_SPINE_TAIL}::HUGEINT AS __lb_o")
     if spine.tiebreak:
         spine_cols += [f"{q(COMMIT_COLUMN)} AS __lb_c", f"{q(ROW_COLUMN)} AS __lb_r"]
     where = []
@@ -101,9 +109,9 @@ def build_query(spine: PitSource, joins: Sequence[PitSource], con: Any,
         cols = [f"{q(g)} AS __k{i}" for i, (_s, g) in enumerate(src.on)]
         cols += [f"{q(c)} AS __f{i}" for i, (c, _out) in enumerate(src.columns)]
         cols.append(f"{et} AS __lb_t")
-        order_value = f"epoch_ns({et})::HUGEINT * {_SHIFT}"
-        if src.tiebreak:  # one 64-bit (commit, row) value: a single 128-bit add per row
-            order_value += (f" + (({q(COMMIT_COLUMN)} << 32) | {q(ROW_COLUMN)})::HUGEINT")
+        order_value = _time_word(et)
+        if src.tiebreak:
+            order_value += f" | (({q(COMMIT_COLUMN)} << 32) | {q(ROW_COLUMN)})::HUGEINT"
         cols.append(f"{order_value} AS __lb_o")
         ctes.append(f"__lb_{alias} AS (SELECT {', '.join(cols)} "
                     f"FROM {_scan(src, f'f{n}', con, params)})")
