@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -177,9 +178,9 @@ class FeatureGroup:
         write_schema, schema, added = conform(target, fixed, self.name, evolve, self.keys,
                                               self.event_time)
         table = precast(raw, write_schema, self.name)
-        if self.checks or statistics or mode == "upsert" or self.online:
-            # checks, statistics, MERGE and the online store see the canonical data; a plain
-            # offline append casts batch by batch while writing instead
+        if self.checks or mode == "upsert" or self.online:
+            # checks, MERGE and the online store see the canonical data; an offline append
+            # casts batch by batch while writing instead
             table = cast_to(table, write_schema, self.name)
         passed += checks_mod.run_checks(table, self.checks, [], "", self.name)
         if mode == "upsert":
@@ -189,14 +190,14 @@ class FeatureGroup:
         if table.num_rows == 0:
             return CommitInfo(self.name, self.version, None, None, mode, 0, passed, schema,
                               [], {}, lineage, None, time.perf_counter() - started, now_utc())
-        stats = compute_statistics(table) if statistics else {}
-        if stats:  # types as stored, whatever the incoming frame had
-            for f in write_schema:
-                stats["columns"][f.name]["type"] = str(f.type)
         seq = self._next_seq()
+        # statistics are computed by DuckDB while deltalake writes (both release the GIL);
+        # a commit recovered from the log without them gets them recomputed from its rows
+        pool = ThreadPoolExecutor(1) if statistics else None
+        pending = pool.submit(compute_statistics, table, write_schema) if pool else None
         n = table.num_rows
         created_at = now_utc()
-        meta = {"seq": seq, "mode": mode, "rows": n, "statistics": stats, "lineage": lineage,
+        meta = {"seq": seq, "mode": mode, "rows": n, "lineage": lineage,
                 "checks_passed": passed, "schema": schema, "group": self.name,
                 "group_version": self.version, "created_at": created_at,
                 "duration_s": time.perf_counter() - started}
@@ -214,10 +215,19 @@ class FeatureGroup:
                                           self.event_time, meta, evolve=evolve or bool(added),
                                           before_attempt=recheck_schema)
         except tables.SchemaMismatchError as exc:
+            _discard(pool)
             raise InvalidInput(f"Feature group {self.name!r}: the Delta table refused the data "
                                f"({exc}). Nothing was written.",
                                "Another writer changed the schema; read fg.schema and retry.") \
                 from None
+        except BaseException:
+            _discard(pool)
+            raise
+        stats = {}
+        if pending is not None:
+            stats = pending.result()
+            pool.shutdown()
+        meta["statistics"] = stats
         meta["duration_s"] = time.perf_counter() - started
         self._after_delta_commit(delta_version, meta)
         info = CommitInfo(self.name, self.version, delta_version, seq, mode, n, passed, schema,
@@ -319,12 +329,21 @@ class FeatureGroup:
                         "lineage": {"external": True, "operation": entry.get("operation")},
                         "created_at": datetime.fromtimestamp(ts / 1000, timezone.utc).isoformat()
                         if ts else None}
+            elif "statistics" not in meta and meta.get("seq") is not None:
+                meta["statistics"] = self._commit_statistics(version, meta["seq"])
             self._record(version, meta, recovered=True)
             found.append(version)
         if found:
             self._lh.catalog.record_event("feature_group.reconciled", self.online_table,
                                           {"delta_versions": found})
         return found
+
+    def _commit_statistics(self, delta_version: int, seq: int) -> dict[str, Any]:
+        """Statistics of the rows one commit wrote, recomputed from the table."""
+        from deltalake import DeltaTable
+        dataset = DeltaTable(str(self.table_path), version=delta_version).to_pyarrow_dataset()
+        rows = dataset.to_table(filter=pc.field(COMMIT_COLUMN) == seq)
+        return compute_statistics(rows.drop_columns(list(HIDDEN_COLUMNS)))
 
     # -- reading ---------------------------------------------------------------------------
     def read(self, as_of: int | str | datetime | None = None, start: Any = None,
@@ -484,6 +503,11 @@ class FeatureGroup:
 
     def __hash__(self) -> int:
         return hash(("FeatureGroup", self.id))
+
+
+def _discard(pool: ThreadPoolExecutor | None) -> None:
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _to_utc(value: Any, what: str) -> datetime:

@@ -7,7 +7,7 @@ ISO strings, no NaN/Infinity) so they can live in the catalog and in a Delta com
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -41,8 +41,10 @@ def _json(value: Any) -> Any:
     return str(value)
 
 
-def compute_statistics(table: pa.Table) -> dict[str, Any]:
-    """Statistics of ``table`` (hidden ``_lb_`` columns left out)."""
+def compute_statistics(table: pa.Table, schema: pa.Schema | None = None) -> dict[str, Any]:
+    """Statistics of ``table`` (hidden ``_lb_`` columns left out). ``schema``: the types the
+    data is stored as, when ``table`` still has the incoming ones (naive times that are UTC,
+    categoricals…)."""
     fields = [f for f in table.schema if not f.name.startswith(HIDDEN_PREFIX)]
     stats: dict[str, Any] = {"rows": table.num_rows, "columns": {}}
     if not fields:
@@ -66,9 +68,15 @@ def compute_statistics(table: pa.Table) -> dict[str, Any]:
     values = iter(row)
     numeric_ranges: dict[str, tuple[float, float]] = {}
     for f, (name, names) in zip(fields, layout):
-        col = {"type": str(f.type)}
+        stored = schema.field(name).type if schema is not None and name in schema.names \
+            else f.type
+        col = {"type": str(stored)}
         for key in names:
-            col[key] = _json(next(values))
+            value = next(values)
+            if isinstance(value, datetime) and pa.types.is_timestamp(stored) and stored.tz:
+                value = (value.replace(tzinfo=timezone.utc) if value.tzinfo is None
+                         else value.astimezone(timezone.utc))
+            col[key] = _json(value)
         col["nulls"] = table.num_rows - (col["count"] or 0)
         stats["columns"][name] = col
         if _is_numeric(f.type) and col.get("min") is not None and col.get("max") is not None:
