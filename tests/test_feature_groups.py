@@ -353,3 +353,14 @@ def test_streamed_offline_insert_casts_while_writing(lh):
         other.insert(df.assign(cc=pd.array([1, 2, 2**63 + 5], dtype="uint64")),
                      statistics=False, utc=True)
     assert fg.delta_version() == 0 and other.delta_version() is None
+
+
+def test_row_count_follows_upserts_without_scanning(lh) -> None:
+    import pandas as pd
+    fg = lh.create_feature_group("counted", key=["k"], event_time="ts")
+    assert fg.num_rows() == 0 and fg.to_dict()["rows"] == 0
+    ts = pd.to_datetime(["2024-01-01", "2024-01-02"], utc=True)
+    fg.insert(pd.DataFrame({"k": [1, 2], "ts": ts, "v": [1.0, 2.0]}))
+    fg.insert(pd.DataFrame({"k": [1], "ts": ts[:1], "v": [5.0]}), mode="upsert")
+    assert fg.num_rows() == len(fg.read()) == 2
+    assert fg.num_rows(version=0) == 2 and fg.to_dict()["rows"] == 2

@@ -115,6 +115,16 @@ class FeatureGroup:
         table = tables.open_table(self.table_path)
         return None if table is None else table.version()
 
+    def num_rows(self, version: int | None = None) -> int:
+        """Rows in the table at Delta ``version`` (default: current), read from the Delta
+        log's file statistics, not by scanning the data."""
+        table = self._open(version)
+        if table is None:
+            return 0
+        import pyarrow as pa
+        actions = pa.table(table.get_add_actions(flatten=True))
+        return int(pa.compute.sum(actions.column("num_records")).as_py() or 0)
+
     def parquet_files(self, version: int | None = None) -> list[str]:
         """Absolute paths of the Parquet files making up the table at Delta ``version``
         (default: current)."""
@@ -488,7 +498,8 @@ class FeatureGroup:
                 "event_time": self.event_time, "online": self.online,
                 "description": self.description, "checks": self.checks,
                 "schema": from_json(row["schema"]), "table_path": str(self.table_path),
-                "created_at": self.created_at, "updated_at": row["updated_at"], **last}
+                "created_at": self.created_at, "updated_at": row["updated_at"],
+                "rows": self.num_rows(), **last}
 
     def _repr_html_(self) -> str:
         from .html import group_html
