@@ -38,12 +38,16 @@ def notebook_path(namespace: dict[str, Any] | None = None) -> str | None:
 def step_identity(code: str, namespace: dict[str, Any] | None = None,
                   step: str | None = None) -> dict[str, Any]:
     """Lineage of a step: where the code came from and which run executed it."""
+    return {**caller_identity(namespace), "code_hash": code_hash(code), "step": step}
+
+
+def caller_identity(namespace: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Lineage known without a marked cell: the notebook and cell being run (in a kernel),
+    the run (in a scheduled run), who and where. Plain API calls record this."""
     ns = namespace or {}
     return {
         "notebook": notebook_path(ns),
         "cell_id": current_cell_id(),
-        "code_hash": code_hash(code),
-        "step": step,
         "run_id": ns.get("lakebook_run_id") or os.environ.get("LAKEBOOK_RUN_ID"),
         "user": _user(),
         "host": socket.gethostname(),

@@ -114,6 +114,9 @@ def ipython_shell(home: Path):
     # the test shell shows plain text only by default; a notebook also renders HTML
     shell.display_formatter.active_types = ["text/plain", "text/html"]
     shell.run_line_magic("load_ext", "kernel_magics")
+    # the shell lives as long as the test process: start each test with an empty namespace
+    # (a leftover lakebook_run_id would make the magics think they run in a scheduled run)
+    shell.reset(new_session=False)
     # a fresh lakehouse per test: drop the magics' cached connection
     from kernel_magics.magics import _registered
     for magics in _registered.values():

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..cells import caller_identity
 from ..catalog import from_json, now_utc, to_json
 from ..errors import InvalidInput, LakebookError, NotFound
 from . import checks as checks_mod
@@ -196,7 +197,8 @@ class FeatureGroup:
         if mode == "upsert":
             checks_mod.duplicate_rows(table, self.keys, self.event_time, self.name)
             passed.append("unique (keys, event time)")
-        lineage = dict(lineage or {})
+        # a plain fg.insert() from a notebook or a run still says where it came from
+        lineage = {**caller_identity(), **(lineage or {})}
         if table.num_rows == 0:
             return CommitInfo(self.name, self.version, None, None, mode, 0, passed, schema,
                               [], {}, lineage, None, time.perf_counter() - started, now_utc())
