@@ -110,7 +110,8 @@ def cmd_schedules(lh: Any, args: argparse.Namespace) -> int:
 def add_parsers(subparsers: Any) -> None:
     """Declare the pipeline subcommands on the ``lakebook`` parser."""
     def add(name: str, help: str, func: Any) -> argparse.ArgumentParser:
-        p = subparsers.add_parser(name, help=help, description=help)
+        # the command list formats help twice (so %% must be doubled again there)
+        p = subparsers.add_parser(name, help=help.replace("%", "%%"), description=help)
         p.add_argument("--home", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         p.set_defaults(func=func)
         return p
