@@ -167,12 +167,19 @@ def test_batch_writes_predictions_and_log(lh, fraud):
     assert set(table.columns) >= {"cc_num", "ts", "prediction", "proba_1", "model",
                                   "model_version", "scored_at", "run_id"}
     assert (table["model"] == "fraud").all() and (table["model_version"] == 1).all()
-    log = DeltaTable(str(lh.tables_dir / "inference_log_fraud")).to_pandas()
-    batch_rows = log[log["source"] == "batch"]
-    assert len(batch_rows) == 72 and {"amount", "velocity"} <= set(log.columns)
-    # the view's event time "ts" must not clobber the log's own "ts" (prediction time)
-    assert sorted(batch_rows["view_ts"]) == sorted(window["ts"])
-    assert (batch_rows["ts"] > pd.Timestamp("2025-01-01", tz="UTC")).all()
+    # written once: no copy in the inference log, no inputs in the table; the commit says
+    # where the inputs are (the view's groups at pinned Delta versions) and the window
+    assert not (lh.tables_dir / "inference_log_fraud").exists()
+    assert not {"amount", "velocity"} & set(table.columns)
+    history = DeltaTable(str(lh.tables_dir / "predictions_fraud")).history()
+    assert len(history) == 1
+    meta = history[0]["lakebook.batch"]
+    assert meta["features"] == "reference" and meta["run_id"] == result.run_id
+    assert meta["view"] == fv.name and meta["view_version"] == fv.version
+    assert meta["versions"] == {f"{fg.name}_v{fg.version}": fg.delta_version()}
+    assert meta["window"] == {"start": "2024-01-02T00:00:00+00:00",
+                              "end": "2024-01-05T00:00:00+00:00"}
+    assert (meta["model"], meta["model_version"], meta["rows"]) == ("fraud", 1, 72)
     assert "Inference fraud" in result._repr_html_()
     with pytest.raises(InvalidInput, match="predictions table"):
         d.batch(output="bad name")

@@ -2,7 +2,8 @@
 
 ``deployment.predict({"cc_num": 42})`` looks the entity's feature vector up in the online
 store, adds request-time features the caller passed, runs the model and returns a JSON-ready
-answer; ``deployment.batch(start, end)`` scores the view's rows for a window into Delta. The
+answer; ``deployment.batch(start, end)`` scores the view's rows for a window into Delta
+(``predictions_<name>``; monitoring reads both). The
 REST handlers, ``lakebook serve`` and ``%%inference`` are thin doors onto these two methods.
 """
 from __future__ import annotations
@@ -280,7 +281,9 @@ class Deployment:
     def batch(self, start: Any = None, end: Any = None, output: str | None = None,
               df: pd.DataFrame | None = None) -> "BatchResult":
         """Score the view's rows with event time in ``[start, end)`` (or ``df``) and append
-        them to ``predictions_<name>`` (or ``output``) and to the inference log."""
+        them to ``predictions_<name>`` (or ``output``) in one Delta commit. The view's rows
+        are recorded by reference (pinned group versions in the commit's metadata); the
+        inputs of a ``df`` the caller passed are stored in the table."""
         from .batch import run_batch
         return run_batch(self, start=start, end=end, output=output, df=df)
 

@@ -1,22 +1,24 @@
-"""The inference log: every prediction a deployment made, in a Delta table monitors read.
+"""The inference log: every online prediction a deployment made, in a Delta table monitors read.
+
+Batch runs are not copied here: they write ``predictions_<deployment>`` once, with the view's
+pinned group versions in the commit's metadata (``deployments.batch``), and monitoring reads
+that table beside this log (``monitoring.batch_rows``).
 
 Online answers are appended to an in-memory buffer (one ``deque.append`` on the request path)
 and written to Delta by a background thread every ``flush_s`` seconds (or sooner when the
 buffer fills), on :meth:`InferenceLog.close`, and at interpreter exit. A failed write keeps
-the rows for the next attempt, so nothing is lost on a clean stop. Batch runs write their
-rows directly (:meth:`InferenceLog.write_frame`).
+the rows for the next attempt, so nothing is lost on a clean stop.
 
 Table ``<home>/tables/inference_log_<deployment>`` (schema grows with new columns):
 
 =================  ========================================================================
-``request_id``     string: one id per online request (``X-Request-Id``) or per batch run
+``request_id``     string: one id per online request
 ``ts``             timestamp[us, UTC]: when the prediction was made
 ``deployment``     string
 ``model``          string: registered model name
 ``model_version``  int64
-``source``         string: ``online`` or ``batch``
+``source``         string: ``online``
 key columns        the view's keys, as sent / as read (absent for deployments without a view)
-event time         the view's event-time column (batch rows only)
 feature columns    the model's input columns, the values the model saw
                    (a data column named like one of the log's own is written ``view_<name>``)
 ``prediction``     the model's output

@@ -1,10 +1,13 @@
 """Where a monitor's two sides come from.
 
-- Model monitors (``deployment=``): the current side is the deployment's inference log
-  (``<tables>/inference_log_<deployment>``: the inputs the model saw and its ``prediction``)
-  for the current window of its ``ts`` column. The reference is the training set of the model
-  version that served those rows (rebuilt exactly by ``ModelVersion.training_data()``), with
-  that version's predictions on it, or the log itself over a reference window.
+- Model monitors (``deployment=``): the current side is what the deployment predicted in the
+  current window: its online inference log (``<tables>/inference_log_<deployment>``: the
+  inputs the model saw and its ``prediction``, by the log's ``ts``) together with its batch
+  predictions (``predictions_<deployment>``, by the rows' own event time; the inputs rebuilt
+  from the view versions each batch commit pinned, see ``batch_rows``). The reference is the
+  training set of the model version that served those rows (rebuilt exactly by
+  ``ModelVersion.training_data()``), with that version's predictions on it, or the same
+  predictions over a reference window.
 - Feature monitors (``feature_group=``): a window of the group's rows against a reference
   window (event time), keys and event time left out.
 - Performance (``labels=`` on a model monitor): logged predictions joined with the label rows
@@ -64,6 +67,55 @@ def read_window(path: Path, time_column: str, window: Window, what: str) -> pa.T
     return dataset.to_table(filter=_time_filter(dataset.schema, time_column, window))
 
 
+def read_predictions(lh: Any, deployment: str, time_column: str, window: Window
+                     ) -> pa.Table:
+    """Everything ``deployment`` predicted in ``window``: its online inference log and its
+    batch predictions (with their inputs), one table; empty when there were none."""
+    from .batch_rows import read_batch_rows
+    what = f"The inference log of deployment {deployment!r}"
+    path = log_table_path(lh, deployment)
+    batch = read_batch_rows(lh, deployment, time_column, window)
+    online = None
+    if (path / "_delta_log").exists():
+        if batch is None or time_column in _log_columns(path):
+            online = read_window(path, time_column, window, what)
+        # else: a batch time (e.g. scored_at) the online answers do not have
+    elif batch is None:
+        raise NothingToCompare(f"{what} holds no rows yet and it scored no batch.",
+                               "Wait for predictions and run again.")
+    parts = [t for t in (online, batch) if t is not None]
+    if not parts:
+        return pa.table({})
+    if len(parts) == 1:
+        return parts[0]
+    if not online.num_rows:
+        return batch
+    if not batch.num_rows:
+        return online
+    return _union(online, batch)
+
+
+def _log_columns(path: Path) -> list[str]:
+    from deltalake import DeltaTable
+    return [f.name for f in DeltaTable(str(path)).schema().fields]
+
+
+def _union(a: pa.Table, b: pa.Table) -> pa.Table:
+    """Rows of both, columns of either (a column typed differently on the two sides, e.g.
+    a key sent as text online, becomes text)."""
+    try:
+        return pa.concat_tables([a, b], promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        for name in set(a.column_names) & set(b.column_names):
+            ta, tb = a.schema.field(name).type, b.schema.field(name).type
+            if ta != tb:
+                a = a.set_column(a.schema.get_field_index(name), name,
+                                 a.column(name).cast(pa.string()))
+                b = b.set_column(b.schema.get_field_index(name), name,
+                                 b.column(name).cast(pa.string()))
+        return pa.concat_tables([a, b], promote_options="permissive")
+
+
 def _time_filter(schema: pa.Schema, column: str, window: Window):
     dtype = schema.field(column).type
     expr = None
@@ -97,9 +149,7 @@ def _deployment_sides(lh: Any, spec: dict[str, Any], now: datetime) -> Sides:
                        f"{name!r} again.") from None
     time_column = spec.get("time_column") or "ts"
     current_window = resolve(spec["current"], now)
-    path = log_table_path(lh, name)
-    current = read_window(path, time_column, current_window,
-                          f"The inference log of deployment {name!r}")
+    current = read_predictions(lh, name, time_column, current_window)
     if current.num_rows == 0:
         raise NothingToCompare(f"Deployment {name!r} logged no predictions in the current window "
                            f"{current_window}.", "Widen `current` or wait for traffic.")
@@ -120,8 +170,7 @@ def _deployment_sides(lh: Any, spec: dict[str, Any], now: datetime) -> Sides:
         details["reference"] = f"training set of {model} v{version}"
     else:
         reference_window = resolve(spec["reference"], now, current_window)
-        reference = read_window(path, time_column, reference_window,
-                                f"The inference log of deployment {name!r}")
+        reference = read_predictions(lh, name, time_column, reference_window)
         details["reference"] = f"inference log {reference_window}"
     columns = [c for c in columns if c in reference.column_names]  # e.g. no prediction column
     sides = Sides(reference, current, columns, exclude, current_window, reference_window,
@@ -268,5 +317,6 @@ def task_metrics(y_true, y_pred, task: str | None) -> dict[str, float]:
             "f1": float(skm.f1_score(y_true, y_pred, zero_division=0, **avg))}
 
 
-__all__ = ["Sides", "load", "read_window", "log_table_path", "performance", "task_metrics",
+__all__ = ["Sides", "load", "read_window", "read_predictions", "log_table_path", "performance",
+           "task_metrics",
            "iso"]
