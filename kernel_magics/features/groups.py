@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +25,7 @@ from ..errors import InvalidInput, LakebookError, NotFound
 from . import checks as checks_mod
 from . import tables
 from .names import COMMIT_COLUMN, HIDDEN_COLUMNS, ROW_COLUMN
+from .online.base import prepare as prepare_online
 from .schema import canonical_schema, cast_to, conform, precast, require_columns, to_arrow
 from .statistics import compute_statistics
 
@@ -204,9 +205,14 @@ class FeatureGroup:
                               [], {}, lineage, None, time.perf_counter() - started, now_utc())
         seq = self._next_seq()
         # statistics are computed by DuckDB while deltalake writes (both release the GIL);
-        # a commit recovered from the log without them gets them recomputed from its rows
-        pool = ThreadPoolExecutor(1) if statistics else None
-        pending = pool.submit(compute_statistics, table, write_schema) if pool else None
+        # a commit recovered from the log without them gets them recomputed from its rows.
+        # An online group's rows for the online store (newest per key, encoded) are prepared
+        # meanwhile too; they are written to the store only once the Delta commit landed.
+        workers = int(statistics) + int(self.online)
+        pool = ThreadPoolExecutor(workers) if workers else None
+        pending = pool.submit(compute_statistics, table, write_schema) if statistics else None
+        online_rows = (pool.submit(prepare_online, self.keys, self.event_time, table)
+                       if self.online else None)
         n = table.num_rows
         created_at = now_utc()
         meta = {"seq": seq, "mode": mode, "rows": n, "lineage": lineage,
@@ -235,17 +241,17 @@ class FeatureGroup:
         except BaseException:
             _discard(pool)
             raise
-        stats = {}
-        if pending is not None:
-            stats = pending.result()
-            pool.shutdown()
-        meta["statistics"] = stats
-        meta["duration_s"] = time.perf_counter() - started
-        self._after_delta_commit(delta_version, meta)
-        info = CommitInfo(self.name, self.version, delta_version, seq, mode, n, passed, schema,
-                          added, stats, lineage, None, 0.0, created_at)
-        if self.online:
-            info.online_rows = self._online_upsert(table, delta_version)
+        try:
+            stats = pending.result() if pending is not None else {}
+            meta["statistics"] = stats
+            meta["duration_s"] = time.perf_counter() - started
+            self._after_delta_commit(delta_version, meta)
+            info = CommitInfo(self.name, self.version, delta_version, seq, mode, n, passed,
+                              schema, added, stats, lineage, None, 0.0, created_at)
+            if online_rows is not None:
+                info.online_rows = self._online_upsert(online_rows, delta_version)
+        finally:
+            _discard(pool)
         info.duration_s = time.perf_counter() - started
         return info
 
@@ -253,10 +259,11 @@ class FeatureGroup:
         """Record a landed Delta commit in the catalog (what reconciliation also does)."""
         self._record(delta_version, meta, recovered=False)
 
-    def _online_upsert(self, table: pa.Table, delta_version: int) -> int:
+    def _online_upsert(self, prepared: Future, delta_version: int) -> int:
+        """Write the rows prepared (while Delta wrote) to the online store."""
         try:
-            return self._lh.online_store.upsert(self.online_table, self.keys, self.event_time,
-                                                table)
+            return self._lh.online_store.write(self.online_table, self.keys, self.event_time,
+                                               prepared.result())
         except LakebookError:
             raise
         except Exception as exc:

@@ -11,8 +11,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from ...errors import InvalidInput
-from .base import (OnlineStore, batches, decoder, encode_key, encode_rows, merge_schema,
-                   prepare, schema_without_helpers)
+from .base import Encoded, OnlineStore, batches, decoder, encode_key, merge_schema
 
 PREFIX = "lakebook:online:"
 META = "lakebook:online-meta:"
@@ -70,21 +69,20 @@ class RedisOnlineStore(OnlineStore):
                                "lakebook.toml.") from None
 
     # -- interface -------------------------------------------------------------------------
-    def upsert(self, table: str, keys: list[str], event_time: str, data: pa.Table) -> int:
-        if data.num_rows == 0:
+    def write(self, table: str, keys: list[str], event_time: str, rows: Encoded) -> int:
+        if not len(rows):
             return 0
-        rows = prepare(keys, event_time, data)
-        self._store_schema(table, keys, event_time, schema_without_helpers(rows))
+        self._store_schema(table, keys, event_time, rows.schema)
         prefix = f"{PREFIX}{table}:"
-        changed = 0
         pipe = self._redis.pipeline(transaction=False)
-        for chunk in batches(list(encode_rows(keys, rows)), 1_000):
-            argv: list = []
-            for _k, t, v in chunk:
-                argv += [t, v]
-            self._script(keys=[prefix + k for k, _t, _v in chunk], args=argv, client=pipe)
-        changed = sum(self._call(pipe.execute))
-        return changed
+        for start in range(0, len(rows), 1_000):
+            stop = start + 1_000
+            argv: list = [None] * (2 * len(rows.keys[start:stop]))
+            argv[0::2] = rows.times[start:stop]
+            argv[1::2] = rows.values[start:stop]
+            self._script(keys=[prefix + k for k in rows.keys[start:stop]], args=argv,
+                         client=pipe)
+        return sum(self._call(pipe.execute))
 
     def get(self, table: str, keys: list[str], key_values: list[tuple]) -> list[dict | None]:
         prefix = f"{PREFIX}{table}:"

@@ -16,8 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from ..names import quote_ident
-from .base import (OnlineStore, batches, decoder, encode_key, encode_rows, merge_schema,
-                   prepare, schema_without_helpers)
+from .base import Encoded, OnlineStore, batches, decoder, encode_key, merge_schema
 
 _META = "_lakebook_tables"
 
@@ -43,6 +42,8 @@ class SQLiteOnlineStore(OnlineStore):
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
+        # 64 MB page cache (allocated only as used): a 100k-key upsert stays in memory
+        conn.execute("PRAGMA cache_size = -65536")
         conn.execute(f"CREATE TABLE IF NOT EXISTS {_META} (name TEXT PRIMARY KEY, "
                      "keys TEXT NOT NULL, event_time TEXT NOT NULL, schema BLOB NOT NULL)")
         self._local.conn, self._local.pid = conn, os.getpid()
@@ -55,11 +56,9 @@ class SQLiteOnlineStore(OnlineStore):
             self._local.conn = None
 
     # -- interface -------------------------------------------------------------------------
-    def upsert(self, table: str, keys: list[str], event_time: str, data: pa.Table) -> int:
-        if data.num_rows == 0:
+    def write(self, table: str, keys: list[str], event_time: str, rows: Encoded) -> int:
+        if not len(rows):
             return 0
-        rows = prepare(keys, event_time, data)
-        schema = schema_without_helpers(rows)
         conn = self._conn()
         name = quote_ident(table)
         changed = 0
@@ -68,17 +67,17 @@ class SQLiteOnlineStore(OnlineStore):
             conn.execute(f"CREATE TABLE IF NOT EXISTS {name} (k TEXT PRIMARY KEY, "
                          "t INTEGER NOT NULL, v TEXT NOT NULL) WITHOUT ROWID")
             stored = self._schema(conn, table)
-            merged = merge_schema(stored, schema)
+            merged = merge_schema(stored, rows.schema)
             if stored is None or merged != stored:
                 conn.execute(f"INSERT OR REPLACE INTO {_META}(name, keys, event_time, schema) "
                              "VALUES (?,?,?,?)",
                              (table, ",".join(keys), event_time,
                               merged.serialize().to_pybytes()))
             before = conn.total_changes
-            sql = (f"INSERT INTO {name}(k, t, v) VALUES (?,?,?) ON CONFLICT(k) DO UPDATE "
-                   f"SET t = excluded.t, v = excluded.v WHERE excluded.t >= {name}.t")
-            for chunk in batches(list(encode_rows(keys, rows))):
-                conn.executemany(sql, chunk)
+            conn.executemany(
+                f"INSERT INTO {name}(k, t, v) VALUES (?,?,?) ON CONFLICT(k) DO UPDATE "
+                f"SET t = excluded.t, v = excluded.v WHERE excluded.t >= {name}.t",
+                rows.rows())
             changed = conn.total_changes - before
             conn.execute("COMMIT")
         except BaseException:
