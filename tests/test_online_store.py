@@ -305,3 +305,42 @@ def test_event_times_before_1970_and_unsorted_ties(store):
         "id": [1], "t": pa.array([dt.datetime(1966, 1, 1, tzinfo=UTC)],
                                  pa.timestamp("us", tz="UTC")), "x": [8.0]}))
     assert store.get_one("n_v1", ["id"], (1,))["x"] == 8.0
+
+
+def test_nanosecond_key_times_are_one_key_per_microsecond(store):
+    """Key texts hold microseconds, so rows whose key times differ below a microsecond are
+    one key: the newest of them is kept."""
+    base = 1_704_067_200_000_000_000
+    data = pa.table({
+        "tk": pa.array([base + 1, base + 999, base + 1_000], pa.timestamp("ns", tz="UTC")),
+        "t": pa.array([ts(3), ts(5), ts(0)], pa.timestamp("us", tz="UTC")),
+        "v": [1, 2, 3]})
+    assert store.upsert("ns_v1", ["tk"], "t", data) == 2
+    got = store.get("ns_v1", ["tk"], [(ts(0),), (ts(0) + dt.timedelta(microseconds=1),)])
+    assert [g["v"] for g in got] == [2, 3]
+
+
+def test_online_insert_stores_canonical_types(lh):
+    """An online group's insert casts only the rows it puts online: categoricals come back
+    as strings, naive times taken as UTC come back timezone-aware, and rows whose
+    nanosecond event times share a microsecond tie (the later row wins)."""
+    import pandas as pd
+    t0 = pd.Timestamp("2024-03-01 10:00:00")
+    df = pd.DataFrame({
+        "cc": [1, 1, 2],
+        "ts": [t0 + pd.Timedelta(nanoseconds=100), t0 + pd.Timedelta(nanoseconds=900),
+               t0 - pd.Timedelta(days=1)],
+        "cat": pd.Categorical(["a", "b", "c"]),
+        "small": np.array([1, 2, 3], dtype=np.uint8),
+    })
+    fg = lh.create_feature_group("canon", key="cc", event_time="ts", online=True)
+    info = fg.insert(df, utc=True)
+    assert info.online_rows == 2
+    one, two = lh.online_store.get(fg.online_table, ["cc"], [(1,), (2,)])
+    assert one == {"cc": 1, "ts": dt.datetime(2024, 3, 1, 10, tzinfo=UTC), "cat": "b",
+                   "small": 2}
+    assert two["cat"] == "c" and two["ts"].tzinfo is not None
+    schema = lh.online_store.schema(fg.online_table)
+    assert schema.field("cat").type == pa.string()
+    assert schema.field("ts").type == pa.timestamp("us", tz="UTC")
+    assert schema.field("small").type == pa.int16()

@@ -190,9 +190,9 @@ class FeatureGroup:
         write_schema, schema, added = conform(target, fixed, self.name, evolve, self.keys,
                                               self.event_time)
         table = precast(raw, write_schema, self.name)
-        if self.checks or mode == "upsert" or self.online:
-            # checks, MERGE and the online store see the canonical data; an offline append
-            # casts batch by batch while writing instead
+        if self.checks or mode == "upsert":
+            # checks and MERGE see the canonical data; an append casts batch by batch while
+            # writing instead (and the online store casts only the newest row per key)
             table = cast_to(table, write_schema, self.name)
         passed += checks_mod.run_checks(table, self.checks, [], "", self.name)
         if mode == "upsert":
@@ -211,8 +211,8 @@ class FeatureGroup:
         workers = int(statistics) + int(self.online)
         pool = ThreadPoolExecutor(workers) if workers else None
         pending = pool.submit(compute_statistics, table, write_schema) if statistics else None
-        online_rows = (pool.submit(prepare_online, self.keys, self.event_time, table)
-                       if self.online else None)
+        online_rows = (pool.submit(prepare_online, self.keys, self.event_time, table,
+                                   write_schema) if self.online else None)
         n = table.num_rows
         created_at = now_utc()
         meta = {"seq": seq, "mode": mode, "rows": n, "lineage": lineage,

@@ -125,9 +125,12 @@ class Encoded:
         return zip(self.keys, self.times, self.values)
 
 
-def prepare(keys: list[str], event_time: str, data: pa.Table) -> Encoded:
+def prepare(keys: list[str], event_time: str, data: pa.Table,
+            schema: pa.Schema | None = None) -> Encoded:
     """The newest row per key of ``data`` (ties: the later row), hidden columns dropped,
-    encoded column by column (no per-row Python objects on the common types)."""
+    encoded column by column (no per-row Python objects on the common types). ``schema``:
+    the types to store ``data``'s columns as, when it still has others (categoricals,
+    nanosecond or naive timestamps): only the chosen rows are cast."""
     missing = [c for c in [*keys, event_time] if c not in data.column_names]
     if missing:
         from ...errors import InvalidInput
@@ -135,6 +138,9 @@ def prepare(keys: list[str], event_time: str, data: pa.Table) -> Encoded:
                            "Insert rows that carry the group's key and event-time columns.")
     visible = [c for c in data.column_names if not c.startswith(HIDDEN_PREFIX)]
     rows = newest_rows(keys, event_time, data.select(visible))
+    if schema is not None:
+        from ..schema import cast_to
+        rows = cast_to(rows, pa.schema([schema.field(c) for c in visible]))
     plain = {c: _plain(rows.column(c)) for c in visible}
     key_parts: list = [pa.scalar("[")]
     for i, k in enumerate(keys):
@@ -170,7 +176,8 @@ def newest_rows(keys: list[str], event_time: str, data: pa.Table) -> pa.Table:
                            f"({event_time!r}).", "Give every row an event time.")
     n = data.num_rows
     slim = pa.Table.from_arrays(
-        [*(data.column(k) for k in keys), micros, pa.array(np.arange(n, dtype=np.int64))],
+        [*(_grouping(data.column(k)) for k in keys), micros,
+         pa.array(np.arange(n, dtype=np.int64))],
         names=[*(f"k{i}" for i in range(len(keys))), "t", "n"])
     con = duckdb.connect()
     try:
@@ -183,6 +190,14 @@ def newest_rows(keys: list[str], event_time: str, data: pa.Table) -> pa.Table:
         con.close()
     picked = np.sort(np.asarray(picked, dtype=np.int64))
     return data.take(pa.array(picked))
+
+
+def _grouping(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A key column as its key texts tell values apart: timestamps at microseconds."""
+    t = col.type
+    if pa.types.is_timestamp(t) and t.unit != "us":
+        return col.cast(pa.timestamp("us", t.tz), safe=False)
+    return col
 
 
 def _event_micros(col: pa.ChunkedArray) -> pa.ChunkedArray:
