@@ -1,9 +1,11 @@
 """Point-in-time join semantics against a brute-force pandas reference, on random data."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -14,6 +16,7 @@ from hypothesis import strategies as st
 
 from kernel_magics.features import pit
 from kernel_magics.features.pit import PitSource
+from kernel_magics.features.ties import has_ties
 
 BASE = pd.Timestamp("2024-01-01", tz="UTC")
 
@@ -90,8 +93,15 @@ def check(tmp: Path, seed: int, n_keys: int, key_cols: list[str], ttl_s: int | N
                    on=[(c, c) for c in key_cols], ttl=ttl)
     g2 = PitSource("g2_v1", g2_files, "t", [("f2", "f2"), ("val", "g2_val")],
                    on=[(key_cols[0], key_cols[0])])
-    got = pit.run(spine_src, [g1, g2]).to_pandas()
+    # run() checks each group for ties (a plain ASOF where there are none); ties=True
+    # forces the 128-bit tie-breaking join everywhere: both must match the definition
+    for ties in (None, True):
+        g1.ties = g2.ties = ties
+        compare(pit.run(spine_src, [g1, g2]).to_pandas(), spine_frames, key_cols, g1, g2,
+                g1_frames, g2_frames, ttl)
 
+
+def compare(got, spine_frames, key_cols, g1, g2, g1_frames, g2_frames, ttl) -> None:
     spine_all = concat(spine_frames)
     want = brute_force(spine_all, [
         {"rows": concat(g1_frames), "on": g1.on, "columns": g1.columns,
@@ -178,3 +188,47 @@ def test_times_before_1970_and_far_future(tmp_path: Path):
     got = pit.run(PitSource("s_v1", spine, "t", [("k", "k"), ("t", "t")], keys=["k"]),
                   [PitSource("g_v1", files, "t", [("x", "x")], on=[("k", "k")])])
     assert got.to_pydict()["x"] == [None, 2.0, 3.0]
+
+
+def test_ties_are_detected_per_join_key_and_time(tmp_path: Path):
+    t = BASE + pd.Timedelta(seconds=1)
+    unique = write_commits(tmp_path / "u", [pd.DataFrame({"k": [1, 2], "j": [1, 1], "t": [t, t]}),
+                                            pd.DataFrame({"k": [1], "j": [1], "t": [BASE]})])
+    assert not has_ties(unique, ["k"], "t")
+    assert has_ties(unique, ["j"], "t")  # the same rows joined on another column tie
+    across = write_commits(tmp_path / "a", [pd.DataFrame({"k": [1], "t": [t]}),
+                                            pd.DataFrame({"k": [1], "t": [t]})])
+    assert has_ties(across, ["k"], "t")  # a tie across two commits
+    assert not has_ties([], ["k"], "t")
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1), n_keys=st.integers(1, 5), times=st.integers(1, 200),
+       commits=st.integers(1, 3), ttl_s=st.one_of(st.none(), st.integers(0, 50)))
+def test_plain_join_without_ties_equals_the_tie_breaking_join(tmp_path_factory, seed, n_keys,
+                                                              times, commits, ttl_s):
+    """Groups without ties take the plain ASOF (ordered by DuckDB): the same rows in the same
+    order as the 128-bit join sorted in Arrow."""
+    tmp = tmp_path_factory.mktemp("plain")
+    rng = np.random.default_rng(seed)
+    frames = random_group(rng, 20, n_keys, times, commits, ["a"], "f1")
+    seen: set = set()
+    for i, f in enumerate(frames):  # drop (key, time) pairs seen in this or an earlier commit
+        pairs = list(zip(f["a"], f["t"]))
+        keep = [p not in seen and p not in pairs[:j] for j, p in enumerate(pairs)]
+        seen.update(pairs)
+        frames[i] = f[keep].reset_index(drop=True)
+    g_files = write_commits(tmp / "g", frames)
+    s_files = write_commits(tmp / "s", random_group(rng, 20, n_keys + 1, times + 5, 2, ["a"],
+                                                    "label"))
+    spine = PitSource("s_v1", s_files, "t", [("a", "a"), ("t", "t"), ("label", "label")],
+                      keys=["a"])
+    ttl = None if ttl_s is None else dt.timedelta(seconds=ttl_s)
+    g = PitSource("g_v1", g_files, "t", [("f1", "f1"), ("val", "val")], on=[("a", "a")], ttl=ttl)
+    assert not has_ties(g_files, ["a"], "t")
+    plain = pit.run(spine, [g])
+    sql, _ = pit.build_query(spine, [dataclasses.replace(g, ties=False)], duckdb.connect())
+    assert "ORDER BY" in sql and "HUGEINT" not in sql
+    g.ties = True
+    exact = pit.run(spine, [g])
+    assert plain.equals(exact)

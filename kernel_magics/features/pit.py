@@ -10,11 +10,15 @@ against ``(epoch_ns(t) + 2^63) << 63 | (2^63 - 1)`` on the spine side (for a com
 below 2^31 and fewer than 2^32 rows per insert). The greatest value <= the spine's is then
 exactly "latest event time <= t, then latest commit, then latest row", in one ``ASOF LEFT
 JOIN``. A ttl turns a match older than ``t - ttl`` into nulls; every spine row is kept.
+
+A joined table without ties (no two rows share the join key(s) and event time: see
+:mod:`.ties`) has nothing to break, so its ASOF compares event times directly, which is ~1.4x
+faster; when no join needs the 128-bit value the query also orders its rows itself.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import pyarrow as pa
@@ -22,6 +26,7 @@ import pyarrow.compute as pc
 
 from .names import COMMIT_COLUMN, ROW_COLUMN
 from .names import quote_ident as q
+from .ties import has_ties
 
 #: the spine's ordering value: its time, and above any (commit, row) of that time
 _OFFSET = 1 << 63  # epoch_ns + 2^63 >= 0: DuckDB refuses to shift negative numbers
@@ -56,6 +61,15 @@ class PitSource:
     empty: pa.Table | None = None
     #: the spine's key columns (they order the output after the time)
     keys: list[str] = field(default_factory=list)
+    #: joins only: whether two rows may share the ``on`` columns and the event time (see
+    #: :mod:`.ties`); False lets the ASOF compare event times directly; None: :func:`run`
+    #: checks
+    ties: bool | None = None
+
+
+def _exact(src: PitSource) -> bool:
+    """The join needs the 128-bit order value (it has ties to break by write order)."""
+    return src.tiebreak and src.ties is not False
 
 
 def _local(path: str) -> str:
@@ -88,7 +102,8 @@ def build_query(spine: PitSource, joins: Sequence[PitSource], con: Any,
     spine_cols = [q(c) for c in needed]
     if spine.event_time not in needed:
         spine_cols.append(st)
-    if joins:
+    exact = any(_exact(j) for j in joins)
+    if exact:
         spine_cols.append(f"{_time_word(st)} | {_SPINE_TAIL}::HUGEINT AS __lb_o")
     if spine.tiebreak:
         spine_cols += [f"{q(COMMIT_COLUMN)} AS __lb_c", f"{q(ROW_COLUMN)} AS __lb_r"]
@@ -109,14 +124,16 @@ def build_query(spine: PitSource, joins: Sequence[PitSource], con: Any,
         cols = [f"{q(g)} AS __k{i}" for i, (_s, g) in enumerate(src.on)]
         cols += [f"{q(c)} AS __f{i}" for i, (c, _out) in enumerate(src.columns)]
         cols.append(f"{et} AS __lb_t")
-        order_value = _time_word(et)
-        if src.tiebreak:
-            order_value += f" | (({q(COMMIT_COLUMN)} << 32) | {q(ROW_COLUMN)})::HUGEINT"
-        cols.append(f"{order_value} AS __lb_o")
+        if _exact(src):
+            cols.append(f"{_time_word(et)} | "
+                        f"(({q(COMMIT_COLUMN)} << 32) | {q(ROW_COLUMN)})::HUGEINT AS __lb_o")
         ctes.append(f"__lb_{alias} AS (SELECT {', '.join(cols)} "
                     f"FROM {_scan(src, f'f{n}', con, params)})")
         cond = [f"s.{q(s)} = {alias}.__k{i}" for i, (s, _g) in enumerate(src.on)]
-        cond.append(f"s.__lb_o >= {alias}.__lb_o")
+        if _exact(src):
+            cond.append(f"s.__lb_o >= {alias}.__lb_o")
+        else:  # no ties (or none that can be broken): the event times decide alone
+            cond.append(f"s.{st} >= {alias}.__lb_t")
         joined.append(f"ASOF LEFT JOIN __lb_{alias} {alias} ON {' AND '.join(cond)}")
         for i, (_c, out) in enumerate(src.columns):
             value = f"{alias}.__f{i}"
@@ -125,21 +142,33 @@ def build_query(spine: PitSource, joins: Sequence[PitSource], con: Any,
                 value = (f"CASE WHEN {alias}.__lb_t >= s.{st} - to_microseconds({micros}) "
                          f"THEN {value} END")
             select.append(f"{value} AS {q(out)}")
-    if order and spine.tiebreak:
+    if order and exact and spine.tiebreak:
         # the caller sorts (see run): an ORDER BY here made DuckDB's plan for the 128-bit
         # ASOF joins ~1.5x slower than sorting the result in Arrow afterwards
         select += ["s.__lb_c AS __lb_c", "s.__lb_r AS __lb_r"]
     sql = (f"WITH {', '.join(ctes)} SELECT {', '.join(select)} FROM __lb_spine s "
            + " ".join(joined))
+    if order and not exact:  # plain ASOF joins: DuckDB's parallel sort beats Arrow's
+        by = [f"s.{q(c)}" for c in _order_columns(spine)]
+        if spine.tiebreak:
+            by += ["s.__lb_c", "s.__lb_r"]
+        if by:
+            sql += f" ORDER BY {', '.join(by)}"
     return sql, params
+
+
+def _order_columns(spine: PitSource) -> list[str]:
+    """The spine columns (among those returned) that order the output before write order:
+    the event time, then the keys."""
+    returned = {c for c, _ in spine.columns}
+    return [c for c in dict.fromkeys([spine.event_time, *spine.keys]) if c in returned]
 
 
 def _sort(table: pa.Table, spine: PitSource) -> pa.Table:
     """Rows in spine order: event time, keys, then write order (deterministic for a pinned
     version, so a rebuild is equal row for row)."""
     rev = {c: o for c, o in spine.columns}
-    keys = [(rev[spine.event_time], "ascending")] if spine.event_time in rev else []
-    keys += [(rev[k], "ascending") for k in spine.keys if k in rev]
+    keys = [(rev[c], "ascending") for c in _order_columns(spine)]
     if "__lb_c" in table.column_names:
         keys += [("__lb_c", "ascending"), ("__lb_r", "ascending")]
     if keys and table.num_rows > 1:
@@ -158,8 +187,12 @@ def run(spine: PitSource, joins: Sequence[PitSource], start: dt.datetime | None 
         con.execute("SET TimeZone = 'UTC'")
         if threads:
             con.execute(f"SET threads = {int(threads)}")
+        joins = [j if j.ties is not None or not j.tiebreak else
+                 replace(j, ties=has_ties(j.files, [g for _s, g in j.on], j.event_time, con))
+                 for j in joins]
         sql, params = build_query(spine, joins, con, start, end, order)
         table = con.sql(sql, params=params).to_arrow_table()
     finally:
         con.close()
-    return _sort(table, spine) if order else table
+    # plain ASOF joins were ordered by the query itself
+    return _sort(table, spine) if order and any(_exact(j) for j in joins) else table
