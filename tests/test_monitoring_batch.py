@@ -134,3 +134,24 @@ def test_inline_inputs_and_post_processed_copies(lh, fraud):
     assert got["amount"].iloc[24:48].tolist() == batch_df["amount"].tolist()   # rebuilt
     assert got["amount"].iloc[48:].tolist() == batch_df["amount"].tolist()     # inline
     assert got["run_id"].nunique() == 3
+
+
+def test_runs_on_the_same_versions_share_one_rebuild(lh, fraud):
+    """Runs that pinned the same versions (nothing inserted between them), over disjoint
+    and overlapping windows: one batch_data, joined on keys + event time, row for row."""
+    fg, fv, model, df = fraud
+    d = lh.deployment("fraud")
+    _rewrite(fg, df, "2024-01-09", "2024-01-12", 300.0)  # duplicates (card, time) to pair
+    scored, runs = [], []
+    for start, end in [("2024-01-09", "2024-01-10"), ("2024-01-11", "2024-01-12"),
+                       ("2024-01-09T12:00", "2024-01-11T12:00")]:
+        scored.append(fv.batch_data(start, end))
+        runs.append(d.batch(start=start, end=end).run_id)
+    _rewrite(fg, df, "2024-01-09", "2024-01-12", 700.0)
+    rows = read_predictions(lh, "fraud", "ts", Window(utc("2024-01-09"), utc("2024-01-12")))
+    got = rows.to_pandas()
+    assert len(got) == sum(map(len, scored))
+    for run_id, expected in zip(runs, scored):
+        mine = got[got["run_id"] == run_id].reset_index(drop=True)
+        pdt.assert_frame_equal(mine[["cc_num", "ts", *FEATURES]],
+                               expected[["cc_num", "ts", *FEATURES]], check_dtype=False)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -105,9 +106,9 @@ def _read_table(lh: Any, deployment: str, path: Path, time_column: str, window: 
     rows = dataset.to_table(filter=_time_filter(dataset.schema, column, window))
     if not rows.num_rows:
         return rows
-    rows = rows.append_column(_POS, pa.array(range(rows.num_rows), pa.int64()))
     if "run_id" in rows.column_names and "scored_at" in rows.column_names:
         rows = _keep_own(rows, metas, deployment, default_table)
+    rows = rows.append_column(_POS, pa.array(np.arange(rows.num_rows, dtype=np.int64)))
     rows = _attach_inputs(lh, rows, own)
     n = rows.num_rows
     if time_column == "ts" and event_time and event_time != "ts":
@@ -163,22 +164,17 @@ def _attach_inputs(lh: Any, rows: pa.Table, metas: dict[str, dict[str, Any]]) ->
     features += _stored(rows, inline)
     if not features:
         return rows
-    con = duckdb.connect()
-    try:
-        con.register("rows_t", rows)
-        for i, f in enumerate(features):
-            con.register(f"f{i}", f)
-        union = " UNION ALL BY NAME ".join(f"SELECT * FROM f{i}" for i in range(len(features)))
-        names = [c for f in features for c in f.column_names if c != _POS]
-        names = list(dict.fromkeys(names))
-        # a column the cell copied next to its predictions is replaced by the model's input
-        keep = [c for c in rows.column_names if c not in names]
-        select = ", ".join([*(f'r."{c}"' for c in keep), *(f'f."{c}"' for c in names)])
-        out = con.sql(f"SELECT {select} FROM rows_t r LEFT JOIN ({union}) f "
-                      f"USING ({_POS}) ORDER BY r.{_POS}").to_arrow_table()
-    finally:
-        con.close()
-    return out
+    union = features[0] if len(features) == 1 else \
+        pa.concat_tables(features, promote_options="permissive")
+    # each row's place in the union (null: inputs unknown), then every input column taken
+    # through it: no join, no sort
+    where = np.full(rows.num_rows, -1, dtype=np.int64)
+    where[union.column(_POS).to_numpy()] = np.arange(union.num_rows)
+    take = pa.array(where, mask=where < 0)
+    for name in union.column_names:
+        if name != _POS:  # a column the cell copied next to its predictions is replaced
+            rows = _set(rows, name, union.column(name).take(take))
+    return rows
 
 
 def _stored(rows: pa.Table, inline: dict[str, dict[str, str]]) -> list[pa.Table]:
@@ -197,6 +193,23 @@ def _stored(rows: pa.Table, inline: dict[str, dict[str, str]]) -> list[pa.Table]
                 cols[feature] = part.column(column)
         out.append(pa.table(cols))
     return out
+
+
+def _same_rows(part: pa.Table, rebuilt: pa.Table, ident: list[str]) -> bool:
+    """Whether ``part`` and ``rebuilt`` hold the same (keys, event time) row for row."""
+    if part.num_rows != rebuilt.num_rows:
+        return False
+    for c in ident:
+        a, b = part.column(c), rebuilt.column(c)
+        try:
+            if a.type != b.type:
+                b = b.cast(a.type)
+            same = pc.all(pc.equal(a, b)).as_py()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            return False
+        if not same or a.null_count:
+            return False
+    return True
 
 
 def _rebuild(lh: Any, rows: pa.Table, meta: dict[str, Any], runs: list[str]) -> pa.Table:
@@ -226,6 +239,10 @@ def _rebuild(lh: Any, rows: pa.Table, meta: dict[str, Any], runs: list[str]) -> 
     inputs = [c for c in view.features if c in rebuilt.columns]
     rebuilt_t = pa.Table.from_pandas(rebuilt[[*keys, event_time, *inputs]],
                                      preserve_index=False)
+    if _same_rows(part, rebuilt_t, [*keys, event_time]):
+        # the usual case: the rows are the run's whole read, in its order
+        return pa.table({_POS: part.column(_POS),
+                         **{c: rebuilt_t.column(c) for c in inputs}})
     rebuilt_t = rebuilt_t.append_column("_lb_rpos", pa.array(range(rebuilt_t.num_rows),
                                                              pa.int64()))
     ident = ", ".join(f'"{c}"' for c in [*keys, event_time])
