@@ -17,19 +17,23 @@ PREFIX = "lakebook:online:"
 META = "lakebook:online-meta:"
 SCHEMA = "lakebook:online-schema:"
 
-# KEYS: the row keys; ARGV: t1, v1, t2, v2, … Writes a row unless a newer one is stored.
+# KEYS: the row keys; ARGV[1]: "t1|v1\nt2|v2\n…" (one line per key: the event micros and the
+# row JSON, which never holds a raw newline). Writes each row unless a newer one is stored.
+# One payload argument instead of two per key: redis-py packs every argument in Python.
 _UPSERT = """
 local changed = 0
-for i, key in ipairs(KEYS) do
-  local t = tonumber(ARGV[2 * i - 1])
+local i = 0
+for t, v in string.gmatch(ARGV[1], '(%-?%d+)|([^\\n]*)\\n') do
+  i = i + 1
+  local key = KEYS[i]
   local cur = redis.call('GET', key)
   local write = true
   if cur then
     local sep = string.find(cur, '|', 1, true)
-    if sep and tonumber(string.sub(cur, 1, sep - 1)) > t then write = false end
+    if sep and tonumber(string.sub(cur, 1, sep - 1)) > tonumber(t) then write = false end
   end
   if write then
-    redis.call('SET', key, ARGV[2 * i - 1] .. '|' .. ARGV[2 * i])
+    redis.call('SET', key, t .. '|' .. v)
     changed = changed + 1
   end
 end
@@ -76,12 +80,12 @@ class RedisOnlineStore(OnlineStore):
         prefix = f"{PREFIX}{table}:"
         pipe = self._redis.pipeline(transaction=False)
         for start in range(0, len(rows), 1_000):
-            stop = start + 1_000
-            argv: list = [None] * (2 * len(rows.keys[start:stop]))
-            argv[0::2] = rows.times[start:stop]
-            argv[1::2] = rows.values[start:stop]
-            self._script(keys=[prefix + k for k in rows.keys[start:stop]], args=argv,
-                         client=pipe)
+            keys_ = rows.keys[start:start + 1_000]
+            payload = "".join([f"{t}|{v}\n" for t, v in zip(rows.times[start:start + 1_000],
+                                                            rows.values[start:start + 1_000])])
+            if payload.count("\n") != len(keys_):  # the script splits rows on newlines
+                raise ValueError("an encoded online row holds a raw newline")
+            self._script(keys=[prefix + k for k in keys_], args=[payload], client=pipe)
         return sum(self._call(pipe.execute))
 
     def get(self, table: str, keys: list[str], key_values: list[tuple]) -> list[dict | None]:
