@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kernel_magics.features import ties
 from kernel_magics.features.views import Join
 
 BASE = pd.Timestamp("2024-01-01", tz="UTC")
@@ -38,8 +39,12 @@ def reference(spine: pd.DataFrame, group_rows: pd.DataFrame, on: list[tuple[str,
     return out
 
 
+@pytest.mark.parametrize("filter_losers", [True, False])
 @pytest.mark.parametrize("seed", range(6))
-def test_views_match_brute_force(lh, seed):
+def test_views_match_brute_force(lh, seed, filter_losers, monkeypatch):
+    if not filter_losers:  # break every tie with the 128-bit order value instead
+        monkeypatch.setattr(ties, "MIN_PAIRS_LIMIT", -1)
+        monkeypatch.setattr(ties, "PAIRS_FRACTION", 0)
     rng = np.random.default_rng(seed)
     keys = ["a", "b"] if seed % 2 else ["a"]
     n_keys, times = 4, 12  # few keys and times: many ties and unmatched keys
@@ -72,6 +77,8 @@ def test_views_match_brute_force(lh, seed):
         want[col] = vals
     want["label"] = s_rows["label"]
     assert len(got) == len(s_rows)
+    # g1 has ties: its tied pairs were kept to filter the losers out, or not at all
+    assert bool(list((g1.table_path / "_lakebook").glob("ties-*.parquet"))) == filter_losers
     for col in want.columns:
         a, b = got[col].tolist(), want[col].tolist()
         if col == "ts":

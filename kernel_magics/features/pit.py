@@ -13,7 +13,9 @@ JOIN``. A ttl turns a match older than ``t - ttl`` into nulls; every spine row i
 
 A joined table without ties (no two rows share the join key(s) and event time: see
 :mod:`.ties`) has nothing to break, so its ASOF compares event times directly, which is ~1.4x
-faster; when no join needs the 128-bit value the query also orders its rows itself.
+faster; so does a table with few ties once the rows that lose a tie are dropped (a hash join
+against the tied pairs and their winners). When no join needs the 128-bit value the query
+also orders its rows itself.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ import pyarrow.compute as pc
 
 from .names import COMMIT_COLUMN, ROW_COLUMN
 from .names import quote_ident as q
-from .ties import has_ties
+from .ties import ties_of
 
 #: the spine's ordering value: its time, and above any (commit, row) of that time
 _OFFSET = 1 << 63  # epoch_ns + 2^63 >= 0: DuckDB refuses to shift negative numbers
@@ -65,11 +67,15 @@ class PitSource:
     #: :mod:`.ties`); False lets the ASOF compare event times directly; None: :func:`run`
     #: checks
     ties: bool | None = None
+    #: joins with ties: the tied pairs and their winning rows (a Parquet file or an Arrow
+    #: table, as :func:`.ties.tied_pairs` gives them); the losing rows are dropped before a
+    #: plain ASOF. None: the 128-bit order value breaks the ties
+    winners: str | pa.Table | None = None
 
 
 def _exact(src: PitSource) -> bool:
     """The join needs the 128-bit order value (it has ties to break by write order)."""
-    return src.tiebreak and src.ties is not False
+    return src.tiebreak and src.ties is not False and src.winners is None
 
 
 def _local(path: str) -> str:
@@ -121,14 +127,26 @@ def build_query(spine: PitSource, joins: Sequence[PitSource], con: Any,
     for n, src in enumerate(joins, start=1):
         alias = f"j{n}"
         et = q(src.event_time)
-        cols = [f"{q(g)} AS __k{i}" for i, (_s, g) in enumerate(src.on)]
-        cols += [f"{q(c)} AS __f{i}" for i, (c, _out) in enumerate(src.columns)]
-        cols.append(f"{et} AS __lb_t")
+        cols = [f"f.{q(g)} AS __k{i}" for i, (_s, g) in enumerate(src.on)]
+        cols += [f"f.{q(c)} AS __f{i}" for i, (c, _out) in enumerate(src.columns)]
+        cols.append(f"f.{et} AS __lb_t")
+        row_id = f"((f.{q(COMMIT_COLUMN)} << 32) | f.{q(ROW_COLUMN)})"
         if _exact(src):
-            cols.append(f"{_time_word(et)} | "
-                        f"(({q(COMMIT_COLUMN)} << 32) | {q(ROW_COLUMN)})::HUGEINT AS __lb_o")
-        ctes.append(f"__lb_{alias} AS (SELECT {', '.join(cols)} "
-                    f"FROM {_scan(src, f'f{n}', con, params)})")
+            cols.append(f"{_time_word('f.' + et)} | {row_id}::HUGEINT AS __lb_o")
+        body = f"SELECT {', '.join(cols)} FROM {_scan(src, f'f{n}', con, params)} f"
+        if src.tiebreak and src.ties and src.winners is not None:
+            # drop the rows that lose a tie: what is left has none
+            if isinstance(src.winners, str):
+                params[f"w{n}"] = [src.winners]
+                pairs = f"read_parquet($w{n})"
+            else:
+                pairs = f"__lb_pairs_{n}"
+                con.register(pairs, src.winners)
+            match = " AND ".join([f"f.{q(g)} = w.__k{i}" for i, (_s, g) in enumerate(src.on)]
+                                 + [f"f.{et} = w.__lb_t"])
+            body += (f" LEFT JOIN {pairs} w ON {match} "
+                     f"WHERE w.__lb_win IS NULL OR {row_id} = w.__lb_win")
+        ctes.append(f"__lb_{alias} AS ({body})")
         cond = [f"s.{q(s)} = {alias}.__k{i}" for i, (s, _g) in enumerate(src.on)]
         if _exact(src):
             cond.append(f"s.__lb_o >= {alias}.__lb_o")
@@ -188,7 +206,8 @@ def run(spine: PitSource, joins: Sequence[PitSource], start: dt.datetime | None 
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         joins = [j if j.ties is not None or not j.tiebreak else
-                 replace(j, ties=has_ties(j.files, [g for _s, g in j.on], j.event_time, con))
+                 replace(j, **dict(zip(("ties", "winners"), ties_of(
+                     j.files, [g for _s, g in j.on], j.event_time, con))))
                  for j in joins]
         sql, params = build_query(spine, joins, con, start, end, order)
         table = con.sql(sql, params=params).to_arrow_table()

@@ -1,11 +1,18 @@
-"""Whether a joined table can hold ties: two rows with the same join key(s) and event time.
+"""Ties in a joined table: rows sharing the join key(s) and the event time.
 
-Point-in-time joins give a tie to the most recently written row, which costs an ASOF join on a
-128-bit (event time, commit, row) value (~1.45x the time of a plain ASOF JOIN on the event
-time at 10M rows). A table without ties has nothing to break, so a plain ASOF on the event
-time is exact there. Checking costs one DuckDB pass over the key and time columns (~0.65 s per
-10M rows); the answer depends only on the table's Parquet files, which Delta never changes,
-so it is computed once per pinned file set and kept next to the table.
+Point-in-time joins give a tie to the most recently written row. Breaking ties inside the
+ASOF join costs a 128-bit (event time, commit, row) order value (~1.45x the time of a plain
+ASOF JOIN on the event time, 10M x 1M rows). Instead:
+
+- a table without ties has nothing to break: a plain ASOF on the event time is exact;
+- a table with a few ties: dropping the rows that lose a tie (a hash join against the tied
+  pairs and their winners) leaves a table without ties, again joined on the plain event time;
+- only a table where many rows tie keeps the 128-bit join.
+
+Checking costs one DuckDB pass over the key and time columns (~0.65 s per 10M rows; the tied
+pairs, when there are any, one more). The answer depends only on the table's Parquet files,
+which Delta never changes, so feature views compute it once per pinned file set and keep it
+next to the table (``<table>/_lakebook/``).
 """
 from __future__ import annotations
 
@@ -15,57 +22,110 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
+import pyarrow as pa
+
+from .names import COMMIT_COLUMN, ROW_COLUMN
 from .names import quote_ident as q
 
 #: subfolder of a group's Delta table holding Lakebook's derived facts (Delta and other
 #: engines ignore folders starting with ``_``)
 CACHE_DIR = "_lakebook"
+#: tied rows filtered out before a plain ASOF: at most this many, or this fraction of the
+#: rows if more; beyond, the 128-bit join is cheaper than a hash join against their pairs
+MIN_PAIRS_LIMIT = 100_000
+PAIRS_FRACTION = 0.1
 
 
-def has_ties(files: Sequence[str], on: Sequence[str], event_time: str, con: Any = None) -> bool:
-    """True if two rows of ``files`` share the ``on`` columns and ``event_time`` (or may: a
-    64-bit hash collision also answers True, which only costs speed, never correctness)."""
-    if not files:
-        return False
+def _local(files: Sequence[str]) -> list[str]:
+    return [f[len("file://"):] if f.startswith("file://") else f for f in files]
+
+
+def _run(sql: str, params: dict[str, Any], con: Any) -> Any:
     import duckdb
 
     own = con is None
     con = duckdb.connect() if own else con
     try:
-        cols = ", ".join(q(c) for c in [*on, event_time])
-        sql = (f"SELECT count(*) - count(DISTINCT hash({cols})) "
-               "FROM read_parquet($files, union_by_name = true)")
-        files = [f[len("file://"):] if f.startswith("file://") else f for f in files]
-        return bool(con.execute(sql, {"files": files}).fetchall()[0][0])
+        return con.sql(sql, params=params).to_arrow_table()
     finally:
         if own:
             con.close()
 
 
-def _cache_file(table_path: Path, files: Sequence[str], on: Sequence[str],
+def _count(files: Sequence[str], on: Sequence[str], event_time: str,
+           con: Any = None) -> tuple[int, int]:
+    """(rows, rows beyond the first of each (on, time) pair). A 64-bit hash collision may
+    count a tie that is not there, which only costs speed, never correctness."""
+    cols = ", ".join(q(c) for c in [*on, event_time])
+    got = _run(f"SELECT count(*) AS n, count(*) - count(DISTINCT hash({cols})) AS d "
+               "FROM read_parquet($files, union_by_name = true)", {"files": _local(files)}, con)
+    return int(got["n"][0].as_py()), int(got["d"][0].as_py())
+
+
+def has_ties(files: Sequence[str], on: Sequence[str], event_time: str, con: Any = None) -> bool:
+    """True if two rows of ``files`` share the ``on`` columns and ``event_time``."""
+    return bool(files) and _count(files, on, event_time, con)[1] > 0
+
+
+def tied_pairs(files: Sequence[str], on: Sequence[str], event_time: str,
+               con: Any = None) -> pa.Table:
+    """The (on, event time) pairs held by more than one row (columns ``__k0``…, ``__lb_t``)
+    and the id ``_lb_commit << 32 | _lb_row`` of the latest written row of each
+    (``__lb_win``)."""
+    keys = [f"{q(c)} AS __k{i}" for i, c in enumerate(on)]
+    return _run(f"SELECT {', '.join(keys)}, {q(event_time)} AS __lb_t, "
+                f"max(({q(COMMIT_COLUMN)} << 32) | {q(ROW_COLUMN)}) AS __lb_win "
+                "FROM read_parquet($files, union_by_name = true) GROUP BY ALL "
+                "HAVING count(*) > 1", {"files": _local(files)}, con)
+
+
+def ties_of(files: Sequence[str], on: Sequence[str], event_time: str,
+            con: Any = None) -> tuple[bool, pa.Table | None]:
+    """(whether there are ties, the tied pairs when few enough to filter the losers out)."""
+    if not files:
+        return False, None
+    rows, extra = _count(files, on, event_time, con)
+    if not extra:
+        return False, None
+    if extra > max(MIN_PAIRS_LIMIT, rows * PAIRS_FRACTION):
+        return True, None
+    pairs = tied_pairs(files, on, event_time, con)
+    return (pairs.num_rows > 0), (pairs if pairs.num_rows else None)
+
+
+def _cache_base(table_path: Path, files: Sequence[str], on: Sequence[str],
                 event_time: str) -> Path:
     names = sorted(os.path.basename(f) for f in files)  # Delta data files have unique names
     digest = hashlib.sha256(json.dumps([names, list(on), event_time]).encode()).hexdigest()
-    return Path(table_path) / CACHE_DIR / f"ties-{digest[:40]}.json"
+    return Path(table_path) / CACHE_DIR / f"ties-{digest[:40]}"
 
 
-def cached_has_ties(table_path: Path, files: Sequence[str], on: Sequence[str],
-                    event_time: str) -> bool:
-    """:func:`has_ties`, remembered per (file set, columns) under ``<table>/_lakebook/``."""
+def cached_ties(table_path: Path, files: Sequence[str], on: Sequence[str],
+                event_time: str) -> tuple[bool, str | None]:
+    """:func:`ties_of`, remembered per (file set, columns) under ``<table>/_lakebook/``:
+    (whether there are ties, a Parquet file of the tied pairs and winners, or None)."""
     if not files:
-        return False
-    path = _cache_file(table_path, files, on, event_time)
+        return False, None
+    base = _cache_base(table_path, files, on, event_time)
+    answer, pairs_file = base.with_suffix(".json"), base.with_suffix(".parquet")
     try:
-        return bool(json.loads(path.read_text())["ties"])
+        known = json.loads(answer.read_text())
+        if not known["pairs"] or pairs_file.exists():
+            return bool(known["ties"]), str(pairs_file) if known["pairs"] else None
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    ties = has_ties(files, on, event_time)
-    try:  # atomic: a concurrent reader sees the whole answer or none
-        path.parent.mkdir(exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"ties": ties, "on": list(on), "event_time": event_time,
-                                   "files": len(files)}))
-        os.replace(tmp, path)
+    ties, pairs = ties_of(files, on, event_time)
+    try:  # the pairs first, then the answer naming them, each atomically
+        base.parent.mkdir(exist_ok=True)
+        tmp = base.with_name(f"{base.name}.{os.getpid()}.tmp")
+        if pairs is not None:
+            import pyarrow.parquet as pq
+            pq.write_table(pairs, tmp)
+            os.replace(tmp, pairs_file)
+        tmp.write_text(json.dumps({"ties": ties, "pairs": pairs is not None, "on": list(on),
+                                   "event_time": event_time, "files": len(files)}))
+        os.replace(tmp, answer)
     except OSError:  # a read-only home still answers, just without remembering
         pass
-    return ties
+    # without the pairs' file (not writable) the 128-bit join breaks the ties instead
+    return ties, str(pairs_file) if pairs is not None and pairs_file.exists() else None

@@ -23,7 +23,7 @@ from ..catalog import from_json, now_utc, to_json
 from ..errors import InvalidInput, NotFound
 from .names import HIDDEN_COLUMNS, validate_name
 from .pit import PitSource, run as run_pit
-from .ties import cached_has_ties
+from .ties import cached_ties
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -481,8 +481,8 @@ class FeatureView:
                 if src not in empty.column_names:
                     empty = empty.append_column(src, pa.array([], pa.null()))
         if kw.get("on"):  # a join: are there ties to break? (remembered per file set)
-            kw["ties"] = cached_has_ties(fg.table_path, files, [g for _s, g in kw["on"]],
-                                         fg.event_time)
+            kw["ties"], kw["winners"] = cached_ties(fg.table_path, files,
+                                                    [g for _s, g in kw["on"]], fg.event_time)
         return PitSource(pin.table, files, fg.event_time, columns, tiebreak=tiebreak,
                          empty=empty, **kw)
 
