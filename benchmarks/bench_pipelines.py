@@ -19,7 +19,6 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import threading
 import time
 
-import numpy as np
 import pandas as pd
 import pytest
 from deltalake import DeltaTable

@@ -3,9 +3,8 @@ batch run are rebuilt from the view versions the run pinned, row for row, whatev
 inserted into the groups afterwards; inline inputs and online rows join the same window."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
-import numpy as np
 import pandas as pd
 import pandas.testing as pdt
 import pytest

@@ -10,13 +10,12 @@ import socket
 import threading
 import time
 
-import numpy as np
 import pandas as pd
 import pytest
 import requests
 from deltalake import DeltaTable
 
-from deployments_fixtures import ServeProcess, register_clf, training_frame, write_config
+from deployments_fixtures import ServeProcess, register_clf, write_config
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ the monitoring scenario.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import numpy as np

@@ -299,7 +299,8 @@ The `production` model from notebook 2 now scores transactions, in the two ways 
 
 * **batch**: every night, score the day's transactions (for the fraud team's review queue) —
   an `%%inference` cell that reads the feature view's rows for the window, predicts, and
-  appends the predictions to a Delta table and to the inference log that monitoring reads;
+  appends the predictions to a Delta table; the commit names the feature versions it read, so
+  monitoring can rebuild exactly what the model saw;
 * **online**: a payment terminal asks "is *this* payment fraud?" while the customer waits — a
   deployment looks the card's latest features up in the online store and answers in
   milliseconds.
@@ -426,8 +427,8 @@ world = {"size": size, "seed": seed, "data_start": data_start, "days": days,
     md('''
 ## A monitor on the batch deployment
 
-The current side is what `fraud_batch` scored over the last 7 days (the inference log, by the
-transactions' event time); the reference is the training set of the model version that scored
+The current side is what `fraud_batch` scored over the last 7 days (its predictions table, by
+the transactions' event time, with the inputs rebuilt from the pinned feature versions); the reference is the training set of the model version that scored
 it. `on_drift="retrain"` closes the loop: an alert queues a run of the step that trained the
 model. Scheduled (`@daily`), each run looks at the 7 days before its own time; here we run it
 by hand and say which moment "now" is.

@@ -38,7 +38,6 @@ import time
 import weakref
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -175,13 +174,6 @@ class InferenceLog:
                     raise
             self._flush_stats()
             return written
-
-    def write_frame(self, df: pd.DataFrame | pa.Table) -> int:
-        """Append a batch run's rows (already in the log's layout) to the table."""
-        table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
-        with self._write_lock:
-            self._write(table)
-        return table.num_rows
 
     def _write(self, table: pa.Table) -> None:
         from deltalake import DeltaTable, write_deltalake

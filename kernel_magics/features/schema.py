@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..errors import InvalidInput, SchemaMismatch
 from .names import HIDDEN_PREFIX, validate_column

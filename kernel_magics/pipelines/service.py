@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -10,8 +10,8 @@ from ..catalog import now_utc, to_json
 from ..errors import AlreadyExists, InvalidInput, NotFound
 from . import runs as R
 from . import schedules as S
-from .steps import Step, discover, notebook_steps, read_notebook
-from .targets import match_step, resolve, validate
+from .steps import Step, discover, notebook_steps
+from .targets import match_step, validate
 
 StepLike = Any  # Step | "nb.ipynb::name" | "nb.ipynb" | pipeline name | list of those
 
