@@ -217,7 +217,7 @@ def test_plain_join_without_ties_equals_the_tie_breaking_join(tmp_path_factory, 
         pairs = list(zip(f["a"], f["t"]))
         keep = [p not in seen and p not in pairs[:j] for j, p in enumerate(pairs)]
         seen.update(pairs)
-        frames[i] = f[keep].reset_index(drop=True)
+        frames[i] = f[np.array(keep, dtype=bool)].reset_index(drop=True)
     g_files = write_commits(tmp / "g", frames)
     s_files = write_commits(tmp / "s", random_group(rng, 20, n_keys + 1, times + 5, 2, ["a"],
                                                     "label"))
