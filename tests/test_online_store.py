@@ -344,3 +344,31 @@ def test_online_insert_stores_canonical_types(lh):
     assert schema.field("cat").type == pa.string()
     assert schema.field("ts").type == pa.timestamp("us", tz="UTC")
     assert schema.field("small").type == pa.int16()
+
+
+@pytest.mark.parametrize("key_type", [pa.int64(), pa.int8(), pa.uint64()])
+def test_newest_rows_integer_fast_path_equals_the_general_one(key_type):
+    """One dense integer key takes a numpy path; it picks exactly the rows the general
+    (DuckDB) path picks for the same keys as text, ties included."""
+    from kernel_magics.features.online.base import newest_rows
+    rng = np.random.default_rng(11)
+    n = 20_000
+    offset = 2**64 - 100 if key_type == pa.uint64() else (-60 if key_type == pa.int8() else
+                                                           -2**63)
+    keys = rng.integers(0, 100 if key_type != pa.int64() else 3_000, n)
+    data = pa.table({
+        "k": pa.array([int(k) + offset for k in keys], key_type),
+        "t": pa.array(rng.integers(-5, 5, n) * 1_000_000, pa.timestamp("us", tz="UTC")),
+        "row": pa.array(np.arange(n))})
+    fast = newest_rows(["k"], "t", data).column("row").to_pylist()
+    general = newest_rows(["k"], "t", data.set_column(
+        0, "k", pc_cast_str(data.column("k")))).column("row").to_pylist()
+    assert fast == general and len(fast) == len(set(keys.tolist()))
+    # and a sparse key (values far apart) goes the general way with the same answer
+    sparse = data.set_column(0, "k", pa.array([int(k) * 10**12 for k in keys], pa.int64()))
+    assert newest_rows(["k"], "t", sparse).column("row").to_pylist() == fast
+
+
+def pc_cast_str(col):
+    import pyarrow.compute as pc
+    return pc.cast(col, pa.string())
