@@ -45,13 +45,13 @@ class OnlineStore(ABC):
         return self.write(table, keys, event_time, self.prepare(keys, event_time, data))
 
     @staticmethod
-    def prepare(keys: list[str], event_time: str, data: pa.Table) -> "Encoded":
+    def prepare(keys: list[str], event_time: str, data: pa.Table) -> Encoded:
         """The newest row per key of ``data``, encoded for :meth:`write`. Touches no store,
         so a feature-group insert runs it while its Delta commit is being written."""
         return prepare(keys, event_time, data)
 
     @abstractmethod
-    def write(self, table: str, keys: list[str], event_time: str, rows: "Encoded") -> int:
+    def write(self, table: str, keys: list[str], event_time: str, rows: Encoded) -> int:
         """Store :meth:`prepare` d rows (one per key), each unless a row with a newer event
         time is stored; an equal event time is overwritten (the later write wins). Returns
         the number of keys whose stored row changed."""
@@ -161,9 +161,10 @@ def prepare(keys: list[str], event_time: str, data: pa.Table,
 
 def newest_rows(keys: list[str], event_time: str, data: pa.Table) -> pa.Table:
     """The rows of ``data`` holding each key's newest event time (on a tie, the later row),
-    in their original order. DuckDB takes the maximum of one 128-bit value per key,
-    ``(event micros + 2^63) << 40 | row index``, over the key and event-time columns alone;
-    Arrow then takes the winning rows, so only they are ever copied."""
+    in their original order. One dense integer key is done in numpy (:func:`_newest_dense`);
+    otherwise DuckDB takes the maximum of one 128-bit value per key, ``(event micros + 2^63)
+    << 40 | row index``, over the key and event-time columns alone. Arrow then takes the
+    winning rows, so only they are ever copied."""
     import duckdb
     import numpy as np
 
