@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..errors import InvalidInput, LakebookError
 from ..widgets.html import card
-from .inference_log import InferenceLog, Record
+from .inference_log import DEFAULT_FLUSH_S, InferenceLog, Record
 from .model_cache import ModelCache, Served
 from .protocol import PredictRequest, parse_request
 from .resolver import check_kind
@@ -71,7 +71,7 @@ class Deployment:
             refresh_s = float(serve_cfg.get("refresh_ms", 250)) / 1000
         self.cache = ModelCache(self.resolver, name, refresh_s=refresh_s)
         self._log: InferenceLog | None = None
-        self._flush_s = float(serve_cfg.get("log_flush_ms", 1000)) / 1000
+        self._flush_s = float(serve_cfg.get("log_flush_ms", DEFAULT_FLUSH_S * 1000)) / 1000
 
     # -- what it serves --------------------------------------------------------------------
     @property
