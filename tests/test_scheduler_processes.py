@@ -61,7 +61,8 @@ def test_three_schedulers_start_each_of_100_due_runs_exactly_once(home, tmp_path
     assert codes == [0, 0, 0]  # SIGTERM is a clean shutdown
     runs = lh.catalog.query("SELECT * FROM runs")
     assert len(runs) == 100, Counter(r["status"] for r in runs)
-    assert Counter(r["status"] for r in runs) == {"succeeded": 100}
+    assert Counter(r["status"] for r in runs) == {"succeeded": 100}, [
+        r["error"] for r in runs if r["status"] != "succeeded"]
     # each (schedule, window) has one run, and each run executed exactly once
     assert len({(r["schedule_id"], r["scheduled_for"]) for r in runs}) == 100
     executed = Counter(ledger.read_text().split())

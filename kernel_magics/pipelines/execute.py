@@ -227,17 +227,34 @@ def execute_stages(lh: Any, run: R.Run, stages: list[Stage], watch: Watch | None
         progress = Progress(lh, run.id, i, len(stages), str(out_path), outputs)
         progress.cells = len(sliced.cells) + 1  # + the injected parameters cell
         last = str(out_path)
-        try:
-            pm.execute_notebook(
-                str(in_path), str(out_path), parameters=run_parameters(run, stage.notebook),
-                engine_name="lakebook", kernel_name=kernel, language=language,
-                progress_bar=False, cwd=str(Path(stage.notebook).parent),
-                lakebook_watch=watch, lakebook_progress=progress,
-                lakebook_env={**env, "JPY_SESSION_NAME": stage.notebook},
-                lakebook_kernel_args=_quiet_kernel_args(language))
-        except PapermillExecutionError as exc:
-            raise _CellFailed(_error_from(exc, out_path, stage), last) from None
+        for start_try in range(1, KERNEL_START_TRIES + 1):
+            try:
+                pm.execute_notebook(
+                    str(in_path), str(out_path), parameters=run_parameters(run, stage.notebook),
+                    engine_name="lakebook", kernel_name=kernel, language=language,
+                    progress_bar=False, cwd=str(Path(stage.notebook).parent),
+                    lakebook_watch=watch, lakebook_progress=progress,
+                    lakebook_env={**env, "JPY_SESSION_NAME": stage.notebook},
+                    lakebook_kernel_args=_quiet_kernel_args(language))
+                break
+            except PapermillExecutionError as exc:
+                raise _CellFailed(_error_from(exc, out_path, stage), last) from None
+            except RuntimeError as exc:
+                # A kernel that died before answering ran none of the user's code (typically
+                # two kernels starting at once raced for the same free TCP port): start it
+                # again rather than fail the run. Anything else is the run's failure.
+                if (_KERNEL_DIED not in str(exc) or start_try == KERNEL_START_TRIES
+                        or progress.state["cell"] is not None
+                        or (watch is not None and watch.reason)):
+                    raise
+                log.warning("run %s: kernel died while starting (try %d of %d); starting "
+                            "another", run.id, start_try, KERNEL_START_TRIES)
+                time.sleep(0.5 * start_try)
     return last
+
+
+KERNEL_START_TRIES = 3
+_KERNEL_DIED = "Kernel died before replying to kernel_info"
 
 
 def _quiet_kernel_args(language: str) -> list[str]:
