@@ -6,6 +6,7 @@ import shutil
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
+from ..catalog.versioned import versioned_row
 from ..catalog import from_json, now_utc, to_json
 from ..errors import AlreadyExists, InvalidInput, NotFound
 from .checks import validate_checks
@@ -89,26 +90,10 @@ class FeatureStore:
     def feature_group(self, name: str, version: int | None = None) -> FeatureGroup:
         """Feature group ``name`` at ``version`` (default: its latest version)."""
         validate_name(name)
-        catalog = self._lh.catalog
-        if version is None:
-            row = catalog.query_one("SELECT * FROM feature_groups WHERE name = ?"
-                                    " ORDER BY version DESC LIMIT 1", (name,))
-        else:
-            row = catalog.query_one("SELECT * FROM feature_groups WHERE name = ? AND version = ?",
-                                    (name, version))
-        if row is None:
-            known = [r["version"] for r in catalog.query(
-                "SELECT version FROM feature_groups WHERE name = ? ORDER BY version", (name,))]
-            if known:
-                raise NotFound(f"Feature group {name!r} has no version {version} (it has "
-                               f"{', '.join(map(str, known))}).",
-                               f"Use lh.feature_group({name!r}) for the latest version.")
-            names = [r["name"] for r in catalog.query(
-                "SELECT DISTINCT name FROM feature_groups ORDER BY name")]
-            raise NotFound(f"There is no feature group {name!r}.",
-                           ("Known groups: " + ", ".join(names) + "." if names else
-                            "No feature groups exist yet.")
-                           + " Create it with lh.create_feature_group(...) or %%feature.")
+        row = versioned_row(self._lh.catalog, "feature_groups", name, version,
+                            noun="feature group", latest_call=f"lh.feature_group({name!r})",
+                            create_hint="Create it with lh.create_feature_group(...) or "
+                                        "%%feature.")
         return FeatureGroup(self._lh, row)
 
     def get_or_create_feature_group(self, name: str, key: list[str] | str, event_time: str,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import pyarrow as pa
 
+from ..catalog.versioned import versioned_row
 from ..catalog import from_json, now_utc, to_json
 from ..errors import InvalidInput, NotFound
 from .names import HIDDEN_COLUMNS, validate_name
@@ -329,26 +330,10 @@ def create_feature_view(lh: "Lakehouse", name: str, spine: Any, join: Iterable[A
 def get_feature_view(lh: "Lakehouse", name: str, version: int | None = None) -> "FeatureView":
     """Feature view ``name`` at ``version`` (default: the latest)."""
     validate_name(name, "feature view")
-    catalog = lh.catalog
-    if version is None:
-        row = catalog.query_one("SELECT * FROM feature_views WHERE name = ?"
-                                " ORDER BY version DESC LIMIT 1", (name,))
-    else:
-        row = catalog.query_one("SELECT * FROM feature_views WHERE name = ? AND version = ?",
-                                (name, version))
-    if row is None:
-        known = [r["version"] for r in catalog.query(
-            "SELECT version FROM feature_views WHERE name = ? ORDER BY version", (name,))]
-        if known:
-            raise NotFound(f"Feature view {name!r} has no version {version} (it has "
-                           f"{', '.join(map(str, known))}).",
-                           f"Use lh.feature_view({name!r}) for the latest version.")
-        names = [r["name"] for r in catalog.query(
-            "SELECT DISTINCT name FROM feature_views ORDER BY name")]
-        raise NotFound(f"There is no feature view {name!r}.",
-                       ("Known views: " + ", ".join(names) + "." if names else
-                        "No feature views exist yet.")
-                       + " Create it with lh.create_feature_view(name, spine=..., join=[...]).")
+    row = versioned_row(lh.catalog, "feature_views", name, version,
+                        noun="feature view", latest_call=f"lh.feature_view({name!r})",
+                        create_hint="Create it with lh.create_feature_view(name, spine=..., "
+                                    "join=[...]).")
     return FeatureView(lh, row["name"], row["version"], from_json(row["spec"]),
                        row["description"], row["created_at"])
 

@@ -36,6 +36,22 @@ class OnlineStore(ABC):
 
     #: ``sqlite`` or ``redis``
     backend: str = ""
+    #: row decoders by (table, serialized schema); a changed schema gets a new decoder
+    _decoders: dict[tuple[str, bytes], Callable]  # set per instance by each backend
+
+    def _decoder_for(self, table: str, raw_schema: bytes) -> Callable:
+        """The row decoder of ``table`` for its stored (serialized Arrow) schema, cached."""
+        key = (table, raw_schema)
+        fn = self._decoders.get(key)
+        if fn is None:
+            fn = decoder(pa.ipc.read_schema(pa.py_buffer(raw_schema)))
+            # one schema per table at a time: drop the decoders of its older schemas
+            self._decoders = {k: v for k, v in self._decoders.items() if k[0] != table}
+            self._decoders[key] = fn
+        return fn
+
+    def _forget_decoders(self, table: str) -> None:
+        self._decoders = {k: v for k, v in self._decoders.items() if k[0] != table}
 
     def upsert(self, table: str, keys: list[str], event_time: str, data: pa.Table) -> int:
         """Write the newest row per key of ``data``; a stored row with a newer event time is

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from ...errors import InvalidInput
-from .base import Encoded, OnlineStore, batches, decoder, encode_key, merge_schema
+from .base import Encoded, OnlineStore, batches, encode_key, merge_schema
 
 PREFIX = "lakebook:online:"
 META = "lakebook:online-meta:"
@@ -117,7 +117,7 @@ class RedisOnlineStore(OnlineStore):
         if batch:
             self._call(self._redis.delete, *batch)
         self._call(self._redis.delete, META + table, SCHEMA + table)
-        self._decoders = {k: v for k, v in self._decoders.items() if k[0] != table}
+        self._forget_decoders(table)
 
     def schema(self, table: str) -> pa.Schema | None:
         raw = self._call(self._redis.get, SCHEMA + table)
@@ -147,10 +147,4 @@ class RedisOnlineStore(OnlineStore):
                 self._call(pipe.execute)
 
     def _decoder(self, table: str, raw: bytes):
-        key = (table, raw)
-        fn = self._decoders.get(key)
-        if fn is None:
-            fn = decoder(pa.ipc.read_schema(pa.py_buffer(raw)))
-            self._decoders = {k: v for k, v in self._decoders.items() if k[0] != table}
-            self._decoders[key] = fn
-        return fn
+        return self._decoder_for(table, raw)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from ..names import quote_ident
-from .base import Encoded, OnlineStore, batches, decoder, encode_key, merge_schema
+from .base import Encoded, OnlineStore, batches, encode_key, merge_schema
 
 _META = "_lakebook_tables"
 
@@ -114,7 +114,7 @@ class SQLiteOnlineStore(OnlineStore):
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        self._decoders = {k: v for k, v in self._decoders.items() if k[0] != table}
+        self._forget_decoders(table)
 
     def schema(self, table: str) -> pa.Schema | None:
         return self._schema(self._conn(), table)
@@ -140,10 +140,4 @@ class SQLiteOnlineStore(OnlineStore):
         raw = self._schema_bytes(conn, table)
         if raw is None:
             return None
-        key = (table, raw)
-        fn = self._decoders.get(key)
-        if fn is None:
-            fn = decoder(pa.ipc.read_schema(pa.py_buffer(raw)))
-            self._decoders = {k: v for k, v in self._decoders.items() if k[0] != table}
-            self._decoders[key] = fn
-        return fn
+        return self._decoder_for(table, raw)
