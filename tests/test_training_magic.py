@@ -175,3 +175,18 @@ def test_training_data_is_rebuilt_exactly_after_new_inserts(ipython_shell, lh, c
                                   ns["train_df"].reset_index(drop=True))
     pd.testing.assert_frame_equal(mv.training_data("test").reset_index(drop=True),
                                   ns["test_df"].reset_index(drop=True))
+
+
+def test_a_cell_that_never_trains_model_does_not_register_an_earlier_one(
+        ipython_shell, lh, cancer_view):
+    ipython_shell.run_cell_magic("training", "cancer --view cancer_view", LOGREG)
+    assert _count(lh) == 1
+    # `model` still holds the estimator trained above; this cell never mentions it
+    out = ipython_shell.run_cell("%%training cancer --view cancer_view\nscore = 0.5")
+    assert isinstance(out.error_in_exec, UsageError)
+    assert "comes from an earlier cell" in str(out.error_in_exec)
+    assert _count(lh) == 1
+    # an in-place fit of the same object is training in this cell: registered
+    ipython_shell.run_cell_magic("training", "cancer --view cancer_view",
+                                 "model.fit(X_train, y_train)")
+    assert _count(lh) == 2

@@ -74,6 +74,13 @@ def _one_column(y: Any, label: str) -> Any:
     return y
 
 
+def _names_in(shell: Any, code: str) -> set[str]:
+    """Every name the cell's code mentions (after IPython's own transformations)."""
+    import ast
+    tree = ast.parse(shell.transform_cell(code))
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
 def training_cell(lh: Any, shell: Any, args: Any, cell_code: str) -> TrainingResult:
     """Run a ``%%training`` cell (``args`` as declared in :mod:`kernel_magics.magics`)."""
     from ..cells import run_cell_code, step_identity
@@ -112,8 +119,17 @@ def training_cell(lh: Any, shell: Any, args: Any, cell_code: str) -> TrainingRes
     given = {"X_train": X_train, "X_test": X_test, "y_train": y_train, "y_test": y_test,
              "train_df": split.train_df, "test_df": split.test_df}
     ns.update(given)
+    before = ns.get(args.model)
     run_cell_code(shell, cell_code)  # the user's errors surface with their own traceback
 
+    if (before is not None and ns.get(args.model) is before
+            and args.model not in _names_in(shell, cell_code)):
+        # the cell never touched `model`: what is there was trained by an earlier cell
+        raise InvalidInput(f"The training cell for model {name!r} never uses {args.model!r}; "
+                           f"the {args.model} in the namespace comes from an earlier cell, so "
+                           "nothing was registered.",
+                           f"Train and assign the estimator in this cell ({args.model} = ...), "
+                           "or name the variable with --model VAR.")
     if args.model not in ns:
         raise InvalidInput(f"The training cell for model {name!r} did not leave a variable "
                            f"{args.model!r}, so nothing was registered.",
