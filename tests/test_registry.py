@@ -176,3 +176,25 @@ def test_multiclass_and_string_labels(lh):
                               evaluation=ev.details, task=ev.task)
     assert lh.registry.get("three").signature["classes"] == ["high", "low", "mid"]
     assert list(mv.predict(X[:3])) == list(clf.predict(X[:3]))
+
+
+def test_promote_if_better_moves_the_alias_only_on_improvement(lh) -> None:
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import LinearRegression
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    model = LinearRegression().fit(X, y)
+    reg = lh.registry
+    v1 = reg.register(model, "diab", metrics={"rmse": 50.0}).version
+    v2 = reg.register(model, "diab", metrics={"rmse": 55.0}).version
+    v3 = reg.register(model, "diab", metrics={"rmse": 45.0}).version
+    assert reg.promote_if_better("diab", v1, "rmse") == (
+        True, "rmse 50; alias 'production' had no version")
+    moved, why = reg.promote_if_better("diab", v2, "rmse")  # lower rmse is better: 55 loses
+    assert not moved and "does not beat v1" in why
+    assert reg.aliases("diab") == {"production": v1}
+    moved, why = reg.promote_if_better("diab", v3, "rmse")
+    assert moved and "beats v1" in why
+    assert reg.aliases("diab") == {"production": v3}
+    history = reg.alias_history("diab", "production")
+    assert [(h["from_version"], h["to_version"]) for h in history] == [(None, v1), (v1, v3)]
+    assert history[-1]["reason"] == why

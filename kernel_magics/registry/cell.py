@@ -154,9 +154,10 @@ def training_cell(lh: Any, shell: Any, args: Any, cell_code: str) -> TrainingRes
     promoted: bool | None = None
     note = ""
     if promote_metric:
-        promoted, note = _improves(mv, baseline, promote_metric)
+        promoted, note = lh.registry.promote_if_better(name, mv.version, promote_metric,
+                                                       alias=alias)
         if promoted:
-            mv = lh.registry.set_alias(name, alias, mv.version, reason=note)
+            mv = lh.registry.get(name, mv.version)
     elif alias is not None:
         mv = lh.registry.set_alias(name, alias, mv.version, reason="%%training --alias")
         promoted = True
@@ -188,20 +189,6 @@ def _current(lh: Any, name: str, alias: str) -> ModelVersion | None:
         return lh.registry.get(name, alias=alias)
     except NotFound:
         return None
-
-
-def _improves(mv: ModelVersion, baseline: ModelVersion | None, metric: str) -> tuple[bool, str]:
-    new = mv.metrics.get(metric)
-    if new is None:
-        return False, f"{metric} could not be computed for v{mv.version}"
-    if baseline is None:
-        return True, f"{metric} {new:.4g}; the alias had no version"
-    old = baseline.metrics.get(metric)
-    if old is None:
-        return True, f"{metric} {new:.4g}; v{baseline.version} has no {metric}"
-    better = new > old if higher_is_better(metric) else new < old
-    verb = "beats" if better else "does not beat"
-    return better, f"{metric} {new:.4g} {verb} v{baseline.version}'s {old:.4g}"
 
 
 def training_card(result: TrainingResult) -> str:

@@ -618,29 +618,73 @@ class ModelRegistry:
         except (TypeError, ValueError):
             raise InvalidInput(f"{version!r} is not a version number.",
                                "Versions are numbered 1, 2, 3, …") from None
-        who = who or _user()
         with self.catalog.transaction() as conn:
-            row = conn.execute("SELECT deleted FROM model_versions WHERE name = ? AND "
-                               "version = ?", (name, number)).fetchone()
-            if row is None:
-                raise NotFound(f"Model {name!r} has no version {number}, so alias {alias!r} "
-                               "was not moved.", "Pick an existing version "
-                               "(lh.registry.versions(name)).")
-            if row[0]:
-                raise Conflict(f"Version {number} of model {name!r} was deleted, so alias "
-                               f"{alias!r} was not moved to it.", "Pick a live version.")
-            current = conn.execute("SELECT version FROM model_aliases WHERE name = ? AND "
-                                   "alias = ?", (name, alias)).fetchone()
-            at = now_utc()
-            conn.execute("INSERT INTO model_aliases(name, alias, version, updated_at) "
-                         "VALUES (?,?,?,?) ON CONFLICT(name, alias) DO UPDATE SET "
-                         "version = excluded.version, updated_at = excluded.updated_at",
-                         (name, alias, number, at))
-            conn.execute("INSERT INTO model_alias_history(name, alias, from_version, "
-                         "to_version, who, reason, at) VALUES (?,?,?,?,?,?,?)",
-                         (name, alias, current[0] if current else None, number, who,
-                          reason or "", at))
+            self._move_alias(conn, name, alias, number, who or _user(), reason)
         return self.get(name, number)
+
+    def promote_if_better(self, name: str, version: int, metric: str,
+                          alias: str = "production", who: str | None = None
+                          ) -> tuple[bool, str]:
+        """Move ``alias`` to ``version`` only if its ``metric`` beats the version the alias
+        points at now (or the alias points nowhere). Returns whether it moved and why.
+
+        The comparison and the move are one transaction: two trainings finishing at once
+        cannot both promote against the same old version.
+        """
+        _check_alias(alias)
+        self._require_model(name)
+        up = higher_is_better(metric)
+        with self.catalog.transaction() as conn:
+            row = conn.execute("SELECT metrics FROM model_versions WHERE name = ? AND "
+                               "version = ? AND deleted = 0", (name, int(version))).fetchone()
+            if row is None:
+                raise NotFound(f"Model {name!r} has no live version {version}, so alias "
+                               f"{alias!r} was not moved.", "See lh.registry.versions(name).")
+            new = from_json(row[0], {}).get(metric)
+            current = conn.execute(
+                "SELECT v.version, v.metrics FROM model_aliases a JOIN model_versions v "
+                "ON v.name = a.name AND v.version = a.version WHERE a.name = ? AND a.alias = ?",
+                (name, alias)).fetchone()
+            if new is None:
+                return False, f"{metric} was not recorded for v{version}"
+            if current is None:
+                better, why = True, f"{metric} {new:.4g}; alias {alias!r} had no version"
+            else:
+                old = from_json(current[1], {}).get(metric)
+                if old is None:
+                    better, why = True, f"{metric} {new:.4g}; v{current[0]} has no {metric}"
+                else:
+                    better = new > old if up else new < old
+                    why = (f"{metric} {new:.4g} {'beats' if better else 'does not beat'} "
+                           f"v{current[0]}'s {old:.4g}")
+            if better:
+                self._move_alias(conn, name, alias, int(version), who or _user(), why)
+        return better, why
+
+    @staticmethod
+    def _move_alias(conn: Any, name: str, alias: str, number: int, who: str,
+                    reason: str) -> None:
+        """Point the alias at a live version and record the move (inside a transaction)."""
+        row = conn.execute("SELECT deleted FROM model_versions WHERE name = ? AND "
+                           "version = ?", (name, number)).fetchone()
+        if row is None:
+            raise NotFound(f"Model {name!r} has no version {number}, so alias {alias!r} "
+                           "was not moved.", "Pick an existing version "
+                           "(lh.registry.versions(name)).")
+        if row[0]:
+            raise Conflict(f"Version {number} of model {name!r} was deleted, so alias "
+                           f"{alias!r} was not moved to it.", "Pick a live version.")
+        current = conn.execute("SELECT version FROM model_aliases WHERE name = ? AND "
+                               "alias = ?", (name, alias)).fetchone()
+        at = now_utc()
+        conn.execute("INSERT INTO model_aliases(name, alias, version, updated_at) "
+                     "VALUES (?,?,?,?) ON CONFLICT(name, alias) DO UPDATE SET "
+                     "version = excluded.version, updated_at = excluded.updated_at",
+                     (name, alias, number, at))
+        conn.execute("INSERT INTO model_alias_history(name, alias, from_version, "
+                     "to_version, who, reason, at) VALUES (?,?,?,?,?,?,?)",
+                     (name, alias, current[0] if current else None, number, who,
+                      reason or "", at))
 
     def delete_alias(self, name: str, alias: str, who: str | None = None,
                      reason: str = "") -> None:
