@@ -182,3 +182,15 @@ def test_batch_writes_predictions_and_log(lh, fraud):
     assert "Inference fraud" in result._repr_html_()
     with pytest.raises(InvalidInput, match="predictions table"):
         d.batch(output="bad name")
+
+
+def test_batch_new_only_scores_each_row_once(lh, fraud):
+    fg, fv, model, df = fraud
+    d = lh.deploy("fraud", model="fraud", kind="batch")
+    first = d.batch(end="2024-01-03", new_only=True)  # nothing scored yet: from the start
+    assert first.rows == len(df[df.ts < "2024-01-03"])
+    second = d.batch(new_only=True)  # the rest, after the newest event time scored
+    assert second.rows == len(df[df.ts >= "2024-01-03"])
+    assert d.batch(new_only=True).rows == 0  # nothing new
+    table = DeltaTable(str(lh.tables_dir / "predictions_fraud")).to_pandas()
+    assert len(table) == len(df) and not table.duplicated(["cc_num", "ts"]).any()

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..errors import InvalidInput, LakebookError
+from ..errors import InvalidInput, LakebookError, NotFound
 from ..features.names import validate_name
 from ..widgets.html import card, Raw
 
@@ -320,3 +320,22 @@ def write_predictions(path: Path, table: pa.Table, metadata: dict[str, Any]) -> 
 
 __all__ = ["BatchResult", "run_batch", "predict_frame", "commit_metadata", "write_predictions",
            "METADATA_KEY", "LakebookError"]
+
+
+def after_last_scored(lh: Any, output: str, event_time: str | None):
+    """Just after the newest event time already in the ``output`` table (None when nothing
+    was scored yet): where a batch without a window starts, so each row is scored once."""
+    path = lh.tables_dir / output
+    if not event_time or not (path / "_delta_log").exists():
+        return None
+    import pyarrow.compute as pc
+    from deltalake import DeltaTable
+    try:
+        table = DeltaTable(str(path)).to_pyarrow_dataset().to_table(columns=[event_time])
+    except Exception as exc:
+        raise NotFound(f"Cannot read the event time {event_time!r} of {output} ({exc}).",
+                       "Pass --start/--end, or --output a new table.") from None
+    newest = pc.max(table.column(event_time)).as_py()
+    if newest is None:
+        return None
+    return pd.Timestamp(newest) + pd.Timedelta(microseconds=1)

@@ -23,8 +23,8 @@ from typing import Any
 import pandas as pd
 
 from ..cells import run_cell_code
-from ..errors import InvalidInput, NotFound
-from .batch import BatchResult, predict_frame, run_batch
+from ..errors import InvalidInput
+from .batch import BatchResult, after_last_scored, predict_frame, run_batch
 
 
 def inference_cell(lh: Any, shell: Any, args: Any, cell_code: str) -> BatchResult:
@@ -104,22 +104,4 @@ def _window(lh: Any, ns: dict[str, Any], args: Any, served: Any, output: str
         return start, end
     if args.start is not None or args.end is not None:
         return args.start, args.end
-    return _after_last_scored(lh, output, served.event_time), None
-
-
-def _after_last_scored(lh: Any, output: str, event_time: str | None):
-    """Just after the newest event time already in the output table (None: score all)."""
-    path = lh.tables_dir / output
-    if not event_time or not (path / "_delta_log").exists():
-        return None
-    import pyarrow.compute as pc
-    from deltalake import DeltaTable
-    try:
-        table = DeltaTable(str(path)).to_pyarrow_dataset().to_table(columns=[event_time])
-    except Exception as exc:
-        raise NotFound(f"Cannot read the event time {event_time!r} of {output} ({exc}).",
-                       "Pass --start/--end, or --output a new table.") from None
-    newest = pc.max(table.column(event_time)).as_py()
-    if newest is None:
-        return None
-    return pd.Timestamp(newest) + pd.Timedelta(microseconds=1)
+    return after_last_scored(lh, output, served.event_time), None

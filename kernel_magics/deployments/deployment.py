@@ -279,12 +279,17 @@ class Deployment:
 
     # -- batch -----------------------------------------------------------------------------
     def batch(self, start: Any = None, end: Any = None, output: str | None = None,
-              df: pd.DataFrame | None = None) -> "BatchResult":
+              df: pd.DataFrame | None = None, new_only: bool = False) -> "BatchResult":
         """Score the view's rows with event time in ``[start, end)`` (or ``df``) and append
         them to ``predictions_<name>`` (or ``output``) in one Delta commit. The view's rows
         are recorded by reference (pinned group versions in the commit's metadata); the
-        inputs of a ``df`` the caller passed are stored in the table."""
-        from .batch import run_batch
+        inputs of a ``df`` the caller passed are stored in the table. ``new_only`` (without
+        ``start``): begin after the newest event time already scored, as ``%%inference``
+        does when no window is given."""
+        from .batch import after_last_scored, run_batch
+        if new_only and start is None and df is None:
+            start = after_last_scored(self.lh, output or f"predictions_{self.name}",
+                                      self.served.event_time)
         return run_batch(self, start=start, end=end, output=output, df=df)
 
     # -- housekeeping ----------------------------------------------------------------------
