@@ -679,7 +679,8 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
         const bar = node?.querySelector('.jp-Lakebook-progress');
         return (
           node?.getAttribute('data-status') === 'running' &&
-          bar && !bar.hidden && /cell \d+\/\d+/.test(bar.getAttribute('aria-label') || '')
+          bar && !bar.hidden && /cell \d+\/\d+/.test(bar.getAttribute('aria-label') || '') &&
+          Number(bar.getAttribute('aria-valuenow')) > 0
         );
       },
       body.id,
