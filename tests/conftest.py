@@ -32,6 +32,16 @@ def lh(home: Path) -> kernel_magics.Lakehouse:
     return kernel_magics.connect(home)
 
 
+def lakebook_script() -> str:
+    """The installed ``lakebook`` console script of the environment running the tests: what
+    a user types, so the tests go through the same entry point (not ``python -m``)."""
+    path = Path(sys.executable).parent / "lakebook"
+    if not path.is_file():
+        pytest.fail(f"The lakebook script is not installed next to {sys.executable}; run "
+                    "`make install-test` (pip install -e '.[test]').")
+    return str(path)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

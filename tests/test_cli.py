@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import kernel_magics
+from conftest import lakebook_script
 
 
 def lakebook(*args: str, env_home: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kernel_magics.cli", *args],
+    return subprocess.run([lakebook_script(), *args],
                           capture_output=True, text=True, timeout=120)
 
 

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import kernel_magics
+from conftest import lakebook_script
 
-LAKEBOOK = [sys.executable, "-m", "kernel_magics.cli"]
+LAKEBOOK = [lakebook_script()]
 
 
 def _env() -> dict[str, str]:

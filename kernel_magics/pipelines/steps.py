@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
-
-import nbformat
+from typing import TYPE_CHECKING, Any, Iterable
 
 from ..errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:  # pragma: no cover
+    import nbformat
 
 STEP_KINDS = ("feature", "training", "inference")
 #: folders never searched for notebooks
@@ -92,8 +93,9 @@ def cell_magic_line(source: str) -> tuple[str, str] | None:
     return None
 
 
-def read_notebook(path: str | Path) -> nbformat.NotebookNode:
+def read_notebook(path: str | Path) -> "nbformat.NotebookNode":
     """Read a notebook as nbformat v4, with a clear error when it does not parse."""
+    import nbformat  # here, not at the top: its schema costs most of a second to load
     p = Path(path)
     if not p.is_file():
         raise NotFound(f"Notebook {p} does not exist.", "Check the path (relative paths are "
@@ -107,7 +109,7 @@ def read_notebook(path: str | Path) -> nbformat.NotebookNode:
     return nb
 
 
-def notebook_steps(path: str | Path, nb: nbformat.NotebookNode | None = None) -> list[Step]:
+def notebook_steps(path: str | Path, nb: "nbformat.NotebookNode | None" = None) -> list[Step]:
     """The steps of one notebook, in cell order."""
     from IPython.core.error import UsageError
     p = Path(path).resolve()
