@@ -726,6 +726,14 @@ class ModelRegistry:
 
     # -- choosing --------------------------------------------------------------------------
     @takes_objects(name="model")
+    def metric_directions(self, name: str) -> dict[str, str]:
+        """``{metric: "higher" | "lower"}`` for every metric of the live versions of ``name``:
+        which way is better, by the rule :meth:`best` and ``promote_if_better`` use (so a
+        front door that marks the best version agrees with the registry)."""
+        metrics = sorted({m for v in self.versions(name) for m in v.metrics})
+        return {m: "higher" if higher_is_better(m) else "lower" for m in metrics}
+
+    @takes_objects(name="model")
     def best(self, name: str, metric: str, higher: bool | None = None) -> ModelVersion:
         """The live version with the best ``metric`` (higher or lower is better by the
         metric's nature: errors and losses are better when lower; ``higher`` overrides)."""
