@@ -9,6 +9,7 @@ import pytest
 
 import kernel_magics
 from conftest import lakebook_script
+from readme import cli_commands
 
 LAKEBOOK = [lakebook_script()]
 
@@ -33,7 +34,9 @@ def test_bad_size_is_refused_before_anything_is_created(tmp_path: Path):
 def test_demo_runs_the_whole_system(tmp_path: Path):
     # as `make demo` runs it: no --home, so the lakehouse is ./.lakebook where it was started
     home = tmp_path / ".lakebook"
-    proc = subprocess.run([*LAKEBOOK, "demo", "--size", "20000"],
+    # the README's own line (`lakebook demo [--size N]`), so the README cannot drift from it
+    [demo] = [c for c in cli_commands() if c.key == "demo"]
+    proc = subprocess.run([*LAKEBOOK, *demo.argv({"N": ["20000"]})],
                           cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=850)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout
