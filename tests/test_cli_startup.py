@@ -17,7 +17,7 @@ import pytest
 
 from conftest import lakebook_script
 
-HEAVY = ("pandas", "nbformat", "numpy", "pyarrow", "papermill", "deltalake", "sklearn")
+HEAVY = ("pandas", "nbformat", "numpy", "pyarrow", "papermill", "deltalake", "sklearn", "duckdb")
 
 
 def imported(stderr: str) -> set[str]:
@@ -68,7 +68,7 @@ SERVER_LOAD = textwrap.dedent("""
 
     kernel_magics._load_jupyter_server_extension(App())
     time.sleep(1.5)  # the in-server scheduler has ticked
-    loaded = {m: m in sys.modules for m in ("nbformat", "pandas", "papermill")}
+    loaded = {m: m in sys.modules for m in ("nbformat", "pandas", "papermill", "pyarrow")}
     from kernel_magics.server.base import server_lakehouse
     server_lakehouse().pipelines.steps(sys.argv[1])   # what GET /steps does
     after = "nbformat" in sys.modules
@@ -93,5 +93,6 @@ def test_server_extension_loads_without_nbformat(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     import json
     out = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert out["loaded"] == {"nbformat": False, "pandas": False, "papermill": False}
+    assert out["loaded"] == {"nbformat": False, "pandas": False, "papermill": False,
+                             "pyarrow": False}
     assert out["after_steps_route"] is True  # ...and a route that reads notebooks loads it

@@ -616,6 +616,7 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
     const section = page.locator(`${PANEL} #lakebook-section-monitoring`);
     const alert = section.locator(`.jp-Lakebook-alert[data-alert-id="${open[0]}"]`);
     await alert.waitFor({ timeout: 20_000 });
+    await alert.scrollIntoViewIfNeeded();
     await screenshotSidebar('sidebar-alert-open');
     const ack = alert.getByRole('button', { name: /Acknowledge this alert/ });
     await ack.click();
