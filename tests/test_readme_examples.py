@@ -7,7 +7,6 @@ the notebook), so an example that stops working, or a changed example, fails her
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import nbformat
@@ -84,7 +83,7 @@ lh.create_feature_view("fraud_view", spine=labels, join=[lh.feature_group("trans
 '''
 
 
-def test_fti_magics_in_a_real_kernel(tmp_path):
+def test_fti_magics_in_a_real_kernel(tmp_path, monkeypatch):
     import papermill
     blocks = code_blocks("F-T-I in one notebook", "python")
     kinds = [b.lstrip().split()[0] for b in blocks]
@@ -97,18 +96,10 @@ def test_fti_magics_in_a_real_kernel(tmp_path):
     path = tmp_path / "fti.ipynb"
     nbformat.write(nb, path)
     home = tmp_path / "lakehouse"
-    env = {"LAKEBOOK_HOME": str(home), "LAKEBOOK_SCHEDULER": "0"}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)  # the kernel inherits them
-    try:
-        papermill.execute_notebook(str(path), str(tmp_path / "out.ipynb"), kernel_name="python3",
-                                   cwd=str(tmp_path), progress_bar=False)
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    monkeypatch.setenv("LAKEBOOK_HOME", str(home))  # the kernel inherits them
+    monkeypatch.setenv("LAKEBOOK_SCHEDULER", "0")
+    papermill.execute_notebook(str(path), str(tmp_path / "out.ipynb"), kernel_name="python3",
+                               cwd=str(tmp_path), progress_bar=False)
     lh = kernel_magics.connect(home, create=False)
     fg = lh.feature_group("transactions")
     assert fg.checks == ["amount > 0"] and fg.online and len(fg.read()) == 600

@@ -101,11 +101,7 @@ export class PipelinesSection extends ListSection<IPipelinesState> {
 
   private _pipelineRow(pipeline: IPipeline): KeyedList.IEntry<[IPipeline, IRun | undefined]> {
     let current = pipeline;
-    const item = h('li', 'jp-Lakebook-item jp-Lakebook-pipeline');
-    const name = h('span', 'jp-Lakebook-itemName');
-    const state = h('span');
-    const line1 = h('div', 'jp-Lakebook-itemLine jp-mod-nowrap');
-    line1.append(name, state);
+    const { item, state, line1, rename } = titledItem('jp-Lakebook-pipeline');
     const steps = h('ol', 'jp-Lakebook-pipelineSteps');
     steps.setAttribute('aria-label', 'Steps in run order');
     const meta = h('span', 'jp-Lakebook-itemMeta jp-Lakebook-runMeta');
@@ -122,11 +118,9 @@ export class PipelinesSection extends ListSection<IPipelinesState> {
       node: item,
       update: ([p, lastRun]) => {
         current = p;
-        item.dataset.name = p.name;
-        setText(name, p.name);
+        rename(p.name);
         if (lastRun) {
-          setBadge(state, STATUS_LABELS[lastRun.status], `status-${lastRun.status}`,
-            `Last run ${formatAgo(lastRun.queuedAt)}`);
+          lastRunBadge(state, lastRun);
         } else {
           setBadge(state, 'not run', 'active');
         }
@@ -148,11 +142,7 @@ export class PipelinesSection extends ListSection<IPipelinesState> {
 
   private _scheduleRow(schedule: ISchedule): KeyedList.IEntry<[ISchedule, IRun | undefined]> {
     let current = schedule;
-    const item = h('li', 'jp-Lakebook-item jp-Lakebook-schedule');
-    const name = h('span', 'jp-Lakebook-itemName');
-    const state = h('span');
-    const line1 = h('div', 'jp-Lakebook-itemLine jp-mod-nowrap');
-    line1.append(name, state);
+    const { item, state, line1, rename } = titledItem('jp-Lakebook-schedule');
     const cron = h('div', 'jp-Lakebook-itemMeta');
     const next = h('span', 'jp-Lakebook-itemMeta jp-Lakebook-runMeta');
     const actions = h('span', 'jp-Lakebook-actionsInline jp-Lakebook-push');
@@ -169,13 +159,11 @@ export class PipelinesSection extends ListSection<IPipelinesState> {
       node: item,
       update: ([s, lastRun]) => {
         current = s;
-        item.dataset.name = s.name;
-        setText(name, s.name);
+        rename(s.name);
         if (s.paused) {
           setBadge(state, 'paused', 'paused');
         } else if (lastRun) {
-          setBadge(state, STATUS_LABELS[lastRun.status], `status-${lastRun.status}`,
-            `Last run ${formatAgo(lastRun.queuedAt)}`);
+          lastRunBadge(state, lastRun);
         } else {
           setBadge(state, 'active', 'active');
         }
@@ -314,6 +302,36 @@ export class PipelinesSection extends ListSection<IPipelinesState> {
   private _schedules: KeyedList<[ISchedule, IRun | undefined]>;
   private _schedulesHeading: HTMLElement;
   private _services: ISidebarServices;
+}
+
+/**
+ * The badge of a pipeline's or schedule's latest run.
+ */
+function lastRunBadge(node: HTMLElement, run: IRun): void {
+  setBadge(node, STATUS_LABELS[run.status], `status-${run.status}`,
+    `Last run ${formatAgo(run.queuedAt)}`);
+}
+
+/**
+ * A list item whose first line is a name and a state badge.
+ */
+function titledItem(className: string): {
+  item: HTMLElement;
+  state: HTMLElement;
+  line1: HTMLElement;
+  /** Show `text` as the name (and key the item by it for the tests). */
+  rename: (text: string) => void;
+} {
+  const item = h('li', `jp-Lakebook-item ${className}`);
+  const name = h('span', 'jp-Lakebook-itemName');
+  const state = h('span');
+  const line1 = h('div', 'jp-Lakebook-itemLine jp-mod-nowrap');
+  line1.append(name, state);
+  const rename = (text: string) => {
+    item.dataset.name = text;
+    setText(name, text);
+  };
+  return { item, state, line1, rename };
 }
 
 export namespace PipelinesSection {
