@@ -55,7 +55,8 @@ export class MonitoringSection extends ListSection<IMonitoringState> {
         let current = alert;
         const node = h('li', 'jp-Lakebook-alert');
         const text = h('span', 'jp-Lakebook-alertText');
-        const when = h('span', 'jp-Lakebook-itemMeta');
+        // the meta shrinks (its title keeps the time) so the button stays in view
+        const when = h('span', 'jp-Lakebook-itemMeta jp-Lakebook-runMeta');
         const ack = button('Acknowledge', () => void this._acknowledge(current, ack), {
           className: 'jp-Lakebook-ackButton'
         });
