@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test install install-test test-python test-js test-browser lab clean
+.PHONY: demo test install install-test system-packages test-python test-js test-browser lab clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,12 @@ demo: install
 lab: install
 	$(BIN)/jupyter lab
 
-test: install-test test-python test-js test-browser
+# the Debian packages the tests use (chromium, redis-server, postgresql): installed when this
+# runs as root with apt-get, else it stops at once naming them
+system-packages:
+	bash .ci/system-packages
+
+test: system-packages install-test test-python test-js test-browser
 
 test-python:
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests

@@ -1,8 +1,8 @@
 """HTTP through ``lakebook serve``: one entity per request, load generator on loopback.
 
 Targets (issue 5): p50 <= 2 ms and p99 <= 5 ms at concurrency 1; >= 500 requests/s at
-concurrency 8 (2 cores). The server is a real subprocess (``python -m
-kernel_magics.deployments.server_app``) serving deployment ``fraud`` (online SQLite features,
+concurrency 8 (2 cores). The server is a real subprocess (``lakebook
+serve``) serving deployment ``fraud`` (online SQLite features,
 LogisticRegression); the load generator is Python threads with ``http.client`` keep-alive
 connections, bounded by a request count and a time limit. The baseline printed beside it is
 the in-process ``deployment.predict`` of the same entities, measured in this process.
@@ -96,7 +96,7 @@ def main() -> int:
         deployment.close()
         port = free_port()
         env = {**os.environ, "LAKEBOOK_HOME": str(home)}
-        proc = subprocess.Popen([sys.executable, "-m", "kernel_magics.deployments.server_app",
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "lakebook"), "serve",
                                  "--port", str(port), "--deployment", "fraud"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:

@@ -6,23 +6,15 @@ no traceback). Remove the magic line and the cell still runs as plain Python.
 """
 from __future__ import annotations
 
-import shlex
 from typing import Any, Callable
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import HTML, display
 
+from . import step_arguments
 from .errors import LakebookError
 from .lakehouse import Lakehouse, connect
-
-
-def _schedule_arguments(fn: Callable) -> Callable:
-    fn = argument("--tz", default=None, help="timezone of the schedule (default UTC)")(fn)
-    fn = argument("--schedule", default=None, metavar="CRON",
-                  help='run this step on a schedule, e.g. "0 * * * *" (cron, 5 fields)')(fn)
-    return fn
 
 
 @magics_class
@@ -42,6 +34,10 @@ class LakebookMagics(Magics):
                 raise UsageError(str(exc)) from None
         return self._lh
 
+    def _parse(self, kind: str, line: str) -> Any:
+        """The magic's arguments, read the one way every door reads them."""
+        return self._guard(lambda: step_arguments.parse(kind, line))
+
     def _guard(self, fn: Callable[[], Any]) -> Any:
         try:
             return fn()
@@ -49,20 +45,6 @@ class LakebookMagics(Magics):
             raise UsageError(str(exc)) from None
 
     # -- steps -----------------------------------------------------------------------------
-    @magic_arguments()
-    @argument("name", help="feature group name (a Python identifier)")
-    @argument("--key", action="append", required=True, help="primary key column (repeatable)")
-    @argument("--event-time", required=True, help="event-time column (timezone-aware)")
-    @argument("--version", type=int, default=None, help="feature group version (default: latest, or 1)")
-    @argument("--online", action="store_true", help="also keep the latest row per key online")
-    @argument("--mode", choices=["append", "upsert"], default="append", help="insert mode")
-    @argument("--check", action="append", default=[], metavar="SQL",
-              help='SQL predicate every row must satisfy, e.g. "amount >= 0" (repeatable)')
-    @argument("--description", default=None, help="what the group holds")
-    @argument("--df", default=None, metavar="VAR", help="insert this variable instead of the last expression")
-    @argument("--evolve", action="store_true", help="allow adding nullable columns to the schema")
-    @argument("--utc", action="store_true", help="treat naive timestamps as UTC instead of refusing them")
-    @_schedule_arguments
     @cell_magic
     def feature(self, line: str, cell: str) -> Any:
         """Run the cell and insert its DataFrame into a feature group.
@@ -71,28 +53,12 @@ class LakebookMagics(Magics):
         is created on first use with ``--key`` and ``--event-time``; checks run before the
         commit and a failed check writes nothing.
         """
-        args = parse_argstring(self.feature, line)
+        args = self._parse("feature", line)
         from .features.cell import feature_cell
         result = self._guard(lambda: feature_cell(self.lh, self.shell, args, cell))
         self._schedule_if_asked("feature", args)
         return result
 
-    @magic_arguments()
-    @argument("name", help="model name in the registry")
-    @argument("--view", required=True, help="feature view to train from")
-    @argument("--view-version", type=int, default=None, help="feature view version (default latest)")
-    @argument("--test-size", type=float, default=0.2, help="held-out share (default 0.2)")
-    @argument("--split-by-time", action="store_true", help="hold out the newest rows instead of a random split")
-    @argument("--model", default="model", metavar="VAR", help="variable holding the trained estimator")
-    @argument("--metric", action="append", default=[], help="extra metric to compute (repeatable)")
-    @argument("--alias", default=None, help="alias to give the new version (e.g. production)")
-    @argument("--promote-if-better", default=None, metavar="METRIC",
-              help="move --alias (default production) only if METRIC beats its current version")
-    @argument("--seed", type=int, default=42, help="random seed of the split")
-    @argument("--label", default=None, help="label to train on (required when the view has several)")
-    @argument("--task", choices=["classification", "regression"], default=None,
-              help="override the task read from the label")
-    @_schedule_arguments
     @cell_magic
     def training(self, line: str, cell: str) -> Any:
         """Train on a feature view and register the model.
@@ -101,22 +67,12 @@ class LakebookMagics(Magics):
         the namespace; after it, the estimator in ``model`` (or ``--model VAR``) is evaluated
         on the held-out split and registered as a new version.
         """
-        args = parse_argstring(self.training, line)
+        args = self._parse("training", line)
         from .registry.cell import training_cell
         result = self._guard(lambda: training_cell(self.lh, self.shell, args, cell))
         self._schedule_if_asked("training", args)
         return result
 
-    @magic_arguments()
-    @argument("name", help="deployment name")
-    @argument("--model", required=True, help="registered model name")
-    @argument("--alias", default=None, help="model alias to use (default production)")
-    @argument("--version", type=int, default=None, help="model version to use instead of an alias")
-    @argument("--view", default=None, help="feature view to read (default: the model's own)")
-    @argument("--start", default=None, help="window start (default: the run's window_start)")
-    @argument("--end", default=None, help="window end (default: the run's window_end)")
-    @argument("--output", default=None, help="predictions table (default predictions_<name>)")
-    @_schedule_arguments
     @cell_magic
     def inference(self, line: str, cell: str) -> Any:
         """Score the feature view's rows for a window and write predictions.
@@ -125,7 +81,7 @@ class LakebookMagics(Magics):
         namespace for it); predictions are appended to ``predictions_<name>`` and to the
         inference log monitoring reads.
         """
-        args = parse_argstring(self.inference, line)
+        args = self._parse("inference", line)
         from .deployments.cell import inference_cell
         result = self._guard(lambda: inference_cell(self.lh, self.shell, args, cell))
         self._schedule_if_asked("inference", args)
@@ -152,7 +108,7 @@ class LakebookMagics(Magics):
     @line_magic
     def lakebook(self, line: str) -> Any:
         """``%lakebook status | registry [MODEL] | runs | monitor [NAME] | steps [PATH]``"""
-        words = shlex.split(line)
+        words = self._guard(lambda: step_arguments.split_line(line, "The %lakebook line"))
         if not words:
             words = ["status"]
         command, rest = words[0], words[1:]
@@ -189,6 +145,10 @@ class LakebookMagics(Magics):
         steps = self.lh.pipelines.steps(rest[0] if rest else ".")
         display(HTML(steps_html(steps)))
 
+
+for _kind in step_arguments.STEP_KINDS:  # `%%feature?` shows the arguments
+    _method = getattr(LakebookMagics, _kind)
+    _method.__doc__ = f"{_method.__doc__.rstrip()}\n\n{step_arguments.help_text(_kind)}"
 
 _registered: dict[int, LakebookMagics] = {}
 

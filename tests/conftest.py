@@ -1,4 +1,5 @@
-"""Shared fixtures: a fresh lakehouse per test, and a real Jupyter server on it."""
+"""Shared fixtures: a fresh lakehouse per test, and a real Jupyter server on it; and the CI
+rule that a skip is a failure."""
 from __future__ import annotations
 
 import os
@@ -19,6 +20,46 @@ REPO = Path(__file__).resolve().parents[1]
 OUTPUT = Path(os.environ.get("LAKEBOOK_TEST_OUTPUT", REPO / "test-output"))
 
 
+# -- under CI a skip is a failure ----------------------------------------------------------
+# Tests skip when a real component they drive is missing (redis-server, a Python package). On
+# a developer's laptop that is a skip; under CI=true it must fail, or a machine without the
+# component would pass while testing nothing. A test may opt out with
+# @pytest.mark.ci_may_skip("why") when its skip is not about a missing component.
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def _ci_failure(longrepr: object) -> str:
+    reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else longrepr
+    return (f"Skipped under CI=true, which counts as a failure: {reason}. Install what the "
+            "test needs (`make test` runs .ci/system-packages for the Debian packages).")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "ci_may_skip(reason): the test may skip under CI=true "
+                                       "(its skip is not about a missing component)")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    if (in_ci() and report.skipped and not hasattr(report, "wasxfail")
+            and item.get_closest_marker("ci_may_skip") is None):
+        report.outcome = "failed"
+        report.longrepr = _ci_failure(report.longrepr)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    outcome = yield
+    report = outcome.get_result()
+    if in_ci() and report.skipped:  # a whole module skipped (importorskip at its top)
+        report.outcome = "failed"
+        report.longrepr = _ci_failure(report.longrepr)
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A lakehouse home in a temp folder, also set as LAKEBOOK_HOME."""
@@ -30,6 +71,16 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def lh(home: Path) -> kernel_magics.Lakehouse:
     return kernel_magics.connect(home)
+
+
+def lakebook_script() -> str:
+    """The installed ``lakebook`` console script of the environment running the tests: what
+    a user types, so the tests go through the same entry point (not ``python -m``)."""
+    path = Path(sys.executable).parent / "lakebook"
+    if not path.is_file():
+        pytest.fail(f"The lakebook script is not installed next to {sys.executable}; run "
+                    "`make install-test` (pip install -e '.[test]').")
+    return str(path)
 
 
 def free_port() -> int:

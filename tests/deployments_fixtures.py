@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pandas as pd
 import requests
 from sklearn.linear_model import LogisticRegression
 
-from conftest import free_port
+from conftest import free_port, lakebook_script
 
 
 def training_frame(n: int = 300, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
@@ -41,15 +40,14 @@ def write_config(home: Path, text: str) -> None:
 
 
 class ServeProcess:
-    """``python -m kernel_magics.deployments.server_app`` (what ``lakebook serve`` runs)."""
+    """``lakebook serve`` through the installed script, as a user starts it."""
 
     def __init__(self, home: Path, args: list[str] | None = None, port: int | None = None,
                  token: str | None = None, wait: bool = True) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.token = token
-        cmd = [sys.executable, "-m", "kernel_magics.deployments.server_app",
-               "--port", str(self.port), *(args or [])]
+        cmd = [lakebook_script(), "serve", "--port", str(self.port), *(args or [])]
         if token:
             cmd += ["--token", token]
         self.log_path = home.parent / f"serve-{self.port}.log"

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import kernel_magics
+from conftest import lakebook_script
 
 
 def lakebook(*args: str, env_home: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kernel_magics.cli", *args],
+    return subprocess.run([lakebook_script(), *args],
                           capture_output=True, text=True, timeout=120)
 
 
@@ -45,3 +45,17 @@ def test_status_of_newer_catalog_fails_and_changes_nothing(tmp_path: Path) -> No
     assert out.returncode == 1
     assert "newer Lakebook" in out.stderr and "Traceback" not in out.stderr
     assert (home / "catalog.db").read_bytes() == before
+
+
+def test_serve_refuses_a_missing_lakehouse_and_creates_none(tmp_path: Path) -> None:
+    out = lakebook("serve", "--port", "8080", "--home", str(tmp_path / "missing"))
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "No lakehouse at" in out.stderr and "Traceback" not in out.stderr
+    assert "usage:" not in out.stdout  # it ran the command, not the help
+    assert not (tmp_path / "missing").exists()
+
+
+def test_serve_refuses_a_bad_port_before_opening_anything(tmp_path: Path) -> None:
+    out = lakebook("serve", "--port", "70000", "--home", str(tmp_path / "missing"))
+    assert out.returncode == 2
+    assert "port 70000 is not a port number" in out.stderr

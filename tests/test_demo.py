@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import kernel_magics
+from conftest import lakebook_script
+from readme import cli_commands
 
-LAKEBOOK = [sys.executable, "-m", "kernel_magics.cli"]
+LAKEBOOK = [lakebook_script()]
 
 
 def _env() -> dict[str, str]:
@@ -33,7 +34,9 @@ def test_bad_size_is_refused_before_anything_is_created(tmp_path: Path):
 def test_demo_runs_the_whole_system(tmp_path: Path):
     # as `make demo` runs it: no --home, so the lakehouse is ./.lakebook where it was started
     home = tmp_path / ".lakebook"
-    proc = subprocess.run([*LAKEBOOK, "demo", "--size", "20000"],
+    # the README's own line (`lakebook demo [--size N]`), so the README cannot drift from it
+    [demo] = [c for c in cli_commands() if c.key == "demo"]
+    proc = subprocess.run([*LAKEBOOK, *demo.argv({"N": ["20000"]})],
                           cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=850)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout

@@ -84,3 +84,19 @@ def test_client_mistakes_answer_json(jupyter_server, lh):
         body = answer.json()
         assert text in body["error"] and "Traceback" not in answer.text
     assert lh.registry.aliases("price") == {}
+
+
+def test_detail_sends_each_metrics_direction(jupyter_server, lh):
+    """The sidebar marks the best version by the direction the registry uses: `neg_` scorers
+    are higher-is-better (scikit-learn's convention) though their names hold "error"/"loss"."""
+    X = np.arange(40.0).reshape(20, 2)
+    m = LinearRegression().fit(X, X[:, 0] * 2)
+    for i, (neg_mse, rmse) in enumerate([(-4.0, 2.0), (-1.0, 1.0)]):
+        lh.registry.register(m, "price", metrics={"neg_mean_squared_error": neg_mse,
+                                                  "rmse": rmse, "r2": 0.5 + i / 10},
+                             input_example=X[:3])
+    detail = jupyter_server.get("models/price").json()
+    assert detail["metric_directions"] == {"neg_mean_squared_error": "higher", "r2": "higher",
+                                           "rmse": "lower"}
+    best = lh.registry.best("price", "neg_mean_squared_error")
+    assert best.version == 2  # -1.0 beats -4.0: the direction the sidebar is sent

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from kernel_magics.errors import InvalidInput
 from kernel_magics.pipelines.runs import iso, parse_time
 from kernel_magics.pipelines.scheduler import Scheduler
 from pipelines_fixtures import code, write_notebook
@@ -57,7 +58,10 @@ def test_missed_windows_follow_the_catchup_policy(lh, nb, policy, queued, skippe
 
 
 def test_schedule_timezone_pause_resume_delete(lh, nb) -> None:
-    s = lh.pipelines.schedule(notebook=nb, cron='"30 6 * * *"', tz="Europe/Amsterdam",
+    # quotes belong to a magic line (read once, shell-like, by step_arguments), not to a cron
+    with pytest.raises(InvalidInput, match="is not a cron expression"):
+        lh.pipelines.schedule(notebook=nb, cron='"30 6 * * *"', tz="Europe/Amsterdam")
+    s = lh.pipelines.schedule(notebook=nb, cron=" 30 6 * * * ", tz="Europe/Amsterdam",
                               params={"x": 2}, retries=2, timeout=60)
     assert s.cron == "30 6 * * *" and s.timezone == "Europe/Amsterdam" and s.name == "hourly"
     local = parse_time(s.next_run_at).astimezone(__import__("zoneinfo").ZoneInfo("Europe/Amsterdam"))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import datetime, timedelta
@@ -17,6 +16,7 @@ import pytest
 
 from kernel_magics.pipelines.runs import TERMINAL, iso, utcnow
 from kernel_magics.pipelines.scheduler import Scheduler
+from conftest import lakebook_script
 from pipelines_fixtures import code, write_notebook, write_toml
 
 pytestmark = pytest.mark.timeout(900)
@@ -27,7 +27,7 @@ def _parse(text: str) -> datetime:
 
 
 def _scheduler_proc(home: Path, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "kernel_magics.cli", "--home", str(home),
+    return subprocess.Popen([lakebook_script(), "--home", str(home),
                              "scheduler", "--poll", "0.3"],
                             stdout=log.open("w"), stderr=subprocess.STDOUT,
                             env={**os.environ, "LAKEBOOK_HOME": str(home)})

@@ -14,10 +14,12 @@ import {
   IModelDetail,
   IModelSummary,
   IMonitor,
+  IPipeline,
   IRun,
   IRunOutput,
   ISchedule,
   IStep,
+  parseAlert,
   parseAlerts,
   parseAliasMove,
   parseDeployments,
@@ -26,6 +28,7 @@ import {
   parseModelDetail,
   parseModels,
   parseMonitors,
+  parsePipelines,
   parseRun,
   parseRunOutput,
   parseRuns,
@@ -298,6 +301,16 @@ export class LakebookClient {
     await this._send('DELETE', `schedules/${id}`);
   }
 
+  /** The named pipelines. */
+  async pipelines(): Promise<IPipeline[]> {
+    return parsePipelines(await this._get('pipelines'));
+  }
+
+  /** Run a named pipeline now. */
+  async runPipeline(name: string): Promise<IRun> {
+    return parseRun(await this._send('POST', 'runs', { pipeline: name }));
+  }
+
   async runs(limit = 30): Promise<IRun[]> {
     return parseRuns(await this._get(`runs?limit=${limit}`));
   }
@@ -329,6 +342,11 @@ export class LakebookClient {
 
   async alerts(): Promise<IAlert[]> {
     return parseAlerts(await this._get('alerts'));
+  }
+
+  /** Mark an alert as seen (it stays in the history). */
+  async acknowledgeAlert(id: number): Promise<IAlert> {
+    return parseAlert(await this._send('POST', `alerts/${id}/acknowledge`, {}));
   }
 
   /** The HTML of a report (path below `/lakebook/api/`). */

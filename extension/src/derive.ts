@@ -5,7 +5,9 @@
 import {
   IDeployment,
   IModelVersion,
+  IPipeline,
   IRun,
+  MetricDirection,
   ISchedule,
   IStep,
   RunStatus,
@@ -43,6 +45,20 @@ export const STATUS_LABELS: Record<RunStatus, string> = {
   skipped: 'skipped',
   unknown: 'unknown'
 };
+
+/**
+ * The latest run of each named pipeline (runs are newest first).
+ */
+export function lastRunByPipeline(pipelines: IPipeline[], runs: IRun[]): Map<string, IRun> {
+  const out = new Map<string, IRun>();
+  for (const p of pipelines) {
+    const run = runs.find(r => r.target.pipeline === p.name);
+    if (run) {
+      out.set(p.name, run);
+    }
+  }
+  return out;
+}
 
 /**
  * The latest run started by each schedule.
@@ -138,34 +154,38 @@ export function servedText(d: IDeployment): string {
 
 
 /**
- * Whether a larger value of `metric` is better (errors and losses are not).
- */
-export function higherIsBetter(metric: string): boolean {
-  return !/(error|loss|rmse|mse|mae|mape|brier|log_loss|deviance)/i.test(metric);
-}
-
-/**
  * Per metric: the versions' values, the best version, and each value's
  * position between the worst (0) and the best (1).
  */
 export interface IMetricRow {
   metric: string;
+  /** Which way is better, as the server says; null when it did not say. */
+  direction: MetricDirection | null;
   values: (number | null)[];
+  /** The best version; null when the direction is not known. */
   best: number | null;
   scaled: (number | null)[];
 }
 
-export function compareVersions(versions: IModelVersion[]): IMetricRow[] {
+/**
+ * Compare versions metric by metric. `directions` come from the server (the
+ * registry's rule); a metric without one gets no "best" and bars by value.
+ */
+export function compareVersions(
+  versions: IModelVersion[],
+  directions: Record<string, MetricDirection>
+): IMetricRow[] {
   const metrics = Array.from(new Set(versions.flatMap(v => Object.keys(v.metrics)))).sort();
   return metrics.map(metric => {
     const values = versions.map(v => (metric in v.metrics ? v.metrics[metric] : null));
     const known = values.filter((x): x is number => x !== null);
-    const up = higherIsBetter(metric);
+    const direction = directions[metric] ?? null;
+    const up = direction !== 'lower';
     let best: number | null = null;
     let bestValue: number | null = null;
     versions.forEach((v, i) => {
       const x = values[i];
-      if (x === null) {
+      if (x === null || direction === null) {
         return;
       }
       // Ties go to the newest version.
@@ -187,7 +207,7 @@ export function compareVersions(versions: IModelVersion[]): IMetricRow[] {
       const t = (x - lo) / (hi - lo);
       return up ? t : 1 - t;
     });
-    return { metric, values, best, scaled };
+    return { metric, direction, values, best, scaled };
   });
 }
 

@@ -222,10 +222,18 @@ export interface IModelVersion {
   description: string;
 }
 
+/**
+ * Which way a metric is better, as the registry decides it (the server sends
+ * it: the sidebar keeps no rule of its own).
+ */
+export type MetricDirection = 'higher' | 'lower';
+
 export interface IModelDetail {
   name: string;
   aliases: Record<string, number>;
   versions: IModelVersion[];
+  /** Per metric, which way is better; a metric the server did not rate is absent. */
+  metricDirections: Record<string, MetricDirection>;
 }
 
 export interface IAliasMove {
@@ -267,10 +275,17 @@ export function parseModelVersion(item: unknown): IModelVersion {
 
 export function parseModelDetail(data: unknown): IModelDetail {
   const f = new Fields(data, 'the model');
+  const metricDirections: Record<string, MetricDirection> = {};
+  for (const [metric, direction] of Object.entries(f.obj('metric_directions') ?? {})) {
+    if (direction === 'higher' || direction === 'lower') {
+      metricDirections[metric] = direction;
+    }
+  }
   return {
     name: f.str('name'),
     aliases: f.numbers('aliases'),
-    versions: f.list('versions', parseModelVersion)
+    versions: f.list('versions', parseModelVersion),
+    metricDirections
   };
 }
 
@@ -326,6 +341,55 @@ export function parseDeployments(data: unknown): IDeployment[] {
         `/lakebook/api/deployments/${encodeURIComponent(name)}/predict`
     };
   });
+}
+
+// -- named pipelines ------------------------------------------------------------
+
+/**
+ * A named pipeline (`lh.pipelines.create(name, steps=[...])`): steps of one or
+ * more notebooks run in dependency order.
+ */
+export interface IPipelineStep {
+  /** Absolute path of the notebook, as the server sees it. */
+  notebook: string;
+  /** The step's name, possibly as `kind:name`. */
+  step: string;
+}
+
+export interface IPipeline {
+  name: string;
+  steps: IPipelineStep[];
+  updatedAt: string | null;
+}
+
+function parsePipelineStep(item: unknown): IPipelineStep {
+  if (typeof item === 'string') {
+    const at = item.lastIndexOf('::');
+    return at < 0
+      ? { notebook: '', step: item }
+      : { notebook: item.slice(0, at), step: item.slice(at + 2) };
+  }
+  const f = new Fields(item, 'a pipeline step');
+  return { notebook: f.optStr('notebook') ?? '', step: f.str('step') };
+}
+
+export function parsePipelines(data: unknown): IPipeline[] {
+  return new Fields(data, 'the pipeline list').list('pipelines', item => {
+    const f = new Fields(item, 'a pipeline');
+    return {
+      name: f.str('name'),
+      steps: f.optList('steps', parsePipelineStep),
+      updatedAt: f.optStr('updated_at')
+    };
+  });
+}
+
+/**
+ * `fti.ipynb::clicks` for a pipeline step (`kind:` prefix dropped).
+ */
+export function stepLabel(s: IPipelineStep): string {
+  const name = s.step.replace(/^(feature|training|inference):/, '');
+  return s.notebook ? `${basename(s.notebook)}::${name}` : name;
 }
 
 // -- steps, schedules and runs ------------------------------------------------
@@ -675,16 +739,18 @@ export interface IAlert {
   acknowledged: boolean;
 }
 
+export function parseAlert(item: unknown): IAlert {
+  const f = new Fields(item, 'an alert');
+  return {
+    id: f.count('id'),
+    monitor: f.optStr('monitor') ?? '',
+    kind: f.optStr('kind') ?? 'drift',
+    message: f.optStr('message') ?? '',
+    createdAt: f.optStr('created_at'),
+    acknowledged: f.bool('acknowledged')
+  };
+}
+
 export function parseAlerts(data: unknown): IAlert[] {
-  return new Fields(data, 'the alert list').list('alerts', item => {
-    const f = new Fields(item, 'an alert');
-    return {
-      id: f.count('id'),
-      monitor: f.optStr('monitor') ?? '',
-      kind: f.optStr('kind') ?? 'drift',
-      message: f.optStr('message') ?? '',
-      createdAt: f.optStr('created_at'),
-      acknowledged: f.bool('acknowledged')
-    };
-  });
+  return new Fields(data, 'the alert list').list('alerts', parseAlert);
 }

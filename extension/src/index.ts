@@ -115,8 +115,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
       name: 'lakebook:pipelines',
       refreshInterval: interval,
       fetch: async () => {
-        const [schedules, runs] = await Promise.all([client.schedules(), client.runs(30)]);
-        return { schedules, runs };
+        const [schedules, runs, pipelines] = await Promise.all([
+          client.schedules(),
+          client.runs(30),
+          // Named pipelines are optional: a server without the endpoint still lists runs.
+          client.pipelines().catch(() => null)
+        ]);
+        return { schedules, runs, pipelines };
       },
       fastWhile: hasActiveRuns
     });

@@ -165,3 +165,58 @@ describe('LakebookClient', () => {
     expect(error.status).toBe(503);
   });
 });
+
+describe('LakebookClient actions of the sidebar', () => {
+  function recording(answer: unknown) {
+    const calls: { endPoint: string; init?: RequestInit }[] = [];
+    const client = new LakebookClient(async (endPoint, init) => {
+      calls.push({ endPoint, init });
+      return answer;
+    });
+    return { client, calls };
+  }
+
+  it('acknowledges an alert with a POST to its route', async () => {
+    const { client, calls } = recording({
+      id: 7,
+      monitor: 'fraud_drift',
+      kind: 'drift',
+      message: 'drift share 62%',
+      acknowledged: true
+    });
+    const alert = await client.acknowledgeAlert(7);
+    expect(calls).toEqual([
+      {
+        endPoint: 'alerts/7/acknowledge',
+        init: { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json' } }
+      }
+    ]);
+    expect(alert.acknowledged).toBe(true);
+    expect(alert.monitor).toBe('fraud_drift');
+  });
+
+  it('lists named pipelines and runs one', async () => {
+    const listed = recording({
+      pipelines: [
+        {
+          name: 'daily',
+          steps: [{ notebook: '/srv/a.ipynb', step: 'feature:tx' }],
+          updated_at: '2024-05-01'
+        }
+      ]
+    });
+    expect(await listed.client.pipelines()).toEqual([
+      {
+        name: 'daily',
+        steps: [{ notebook: '/srv/a.ipynb', step: 'feature:tx' }],
+        updatedAt: '2024-05-01'
+      }
+    ]);
+    expect(listed.calls[0].endPoint).toBe('pipelines');
+    const started = recording({ id: 'r1', status: 'queued', target: { pipeline: 'daily' } });
+    const run = await started.client.runPipeline('daily');
+    expect(started.calls[0].endPoint).toBe('runs');
+    expect(started.calls[0].init?.body).toBe('{"pipeline":"daily"}');
+    expect(run.target.pipeline).toBe('daily');
+  });
+});

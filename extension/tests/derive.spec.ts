@@ -4,14 +4,23 @@
 import {
   compareVersions,
   hasActiveRuns,
-  higherIsBetter,
   keyMetrics,
+  lastRunByPipeline,
   lastRunBySchedule,
   runFraction,
   servedText,
   stepViews
 } from '../src/derive';
-import { IDeployment, IModelVersion, IRun, IStep, parseRun } from '../src/endpoints';
+import {
+  IDeployment,
+  IModelVersion,
+  IRun,
+  IStep,
+  parseModelDetail,
+  parsePipelines,
+  parseRun,
+  stepLabel
+} from '../src/endpoints';
 
 const NB = '/srv/fti.ipynb';
 
@@ -98,36 +107,101 @@ describe('models', () => {
     ]);
   });
 
-  it('knows which way a metric improves', () => {
-    expect(higherIsBetter('accuracy')).toBe(true);
-    expect(higherIsBetter('rmse')).toBe(false);
-    expect(higherIsBetter('log_loss')).toBe(false);
+  const v = (version: number, metrics: Record<string, number>): IModelVersion => ({
+    name: 'm',
+    version,
+    aliases: [],
+    task: null,
+    metrics,
+    flavour: null,
+    createdAt: null,
+    createdBy: null,
+    description: ''
   });
 
-  it('compares versions: best per metric, ties to the newest', () => {
-    const v = (version: number, metrics: Record<string, number>): IModelVersion => ({
-      name: 'm',
-      version,
-      aliases: [],
-      task: null,
-      metrics,
-      flavour: null,
-      createdAt: null,
-      createdBy: null,
-      description: ''
-    });
-    const rows = compareVersions([
-      v(1, { accuracy: 0.8, rmse: 2 }),
-      v(2, { accuracy: 0.9, rmse: 3 }),
-      v(3, { accuracy: 0.9 })
-    ]);
+  it('compares versions: best per metric by the direction sent, ties to the newest', () => {
+    const rows = compareVersions(
+      [v(1, { accuracy: 0.8, rmse: 2 }), v(2, { accuracy: 0.9, rmse: 3 }), v(3, { accuracy: 0.9 })],
+      { accuracy: 'higher', rmse: 'lower' }
+    );
     const accuracy = rows.find(r => r.metric === 'accuracy')!;
     expect(accuracy.best).toBe(3);
+    expect(accuracy.direction).toBe('higher');
     expect(accuracy.scaled).toEqual([0, 1, 1]);
     const rmse = rows.find(r => r.metric === 'rmse')!;
     expect(rmse.best).toBe(1);
     expect(rmse.values).toEqual([2, 3, null]);
     expect(rmse.scaled).toEqual([1, 0, null]);
+  });
+
+  it('follows the server for neg_ scorers (higher is better, whatever the name says)', () => {
+    // what GET models/<name> sends for sklearn's neg_log_loss / neg_mean_squared_error
+    const detail = parseModelDetail({
+      name: 'm',
+      aliases: {},
+      versions: [],
+      metric_directions: { neg_log_loss: 'higher', neg_mean_squared_error: 'higher', mae: 'lower' }
+    });
+    const rows = compareVersions(
+      [
+        v(1, { neg_log_loss: -0.7, neg_mean_squared_error: -4, mae: 1.5 }),
+        v(2, { neg_log_loss: -0.2, neg_mean_squared_error: -9, mae: 0.5 })
+      ],
+      detail.metricDirections
+    );
+    const by = (m: string) => rows.find(r => r.metric === m)!;
+    expect(by('neg_log_loss').best).toBe(2); // -0.2 beats -0.7
+    expect(by('neg_log_loss').scaled).toEqual([0, 1]);
+    expect(by('neg_mean_squared_error').best).toBe(1); // -4 beats -9
+    expect(by('mae').best).toBe(2);
+    expect(by('mae').scaled).toEqual([0, 1]);
+  });
+
+  it('marks no best when the server sent no direction', () => {
+    const [row] = compareVersions([v(1, { custom: 1 }), v(2, { custom: 2 })], {});
+    expect(row.direction).toBeNull();
+    expect(row.best).toBeNull();
+    expect(row.scaled).toEqual([0, 1]);
+  });
+
+  it('keeps only the directions it knows', () => {
+    const detail = parseModelDetail({
+      name: 'm',
+      aliases: {},
+      versions: [],
+      metric_directions: { a: 'higher', b: 'sideways', c: 3 }
+    });
+    expect(detail.metricDirections).toEqual({ a: 'higher' });
+    expect(parseModelDetail({ name: 'm', aliases: {}, versions: [] }).metricDirections).toEqual({});
+  });
+});
+
+describe('named pipelines', () => {
+  it('finds the latest run of each pipeline and labels its steps', () => {
+    const [daily, never] = parsePipelines({
+      pipelines: [
+        {
+          name: 'daily',
+          steps: [
+            { notebook: '/srv/a.ipynb', step: 'feature:tx' },
+            { notebook: '/srv/b.ipynb', step: 'fraud' }
+          ]
+        },
+        { name: 'never', steps: ['/srv/c.ipynb::inference:scoring'] }
+      ]
+    });
+    const pipelines = [daily, never];
+    const runs = [
+      run('r3', { target: { pipeline: 'daily' }, status: 'running' }),
+      run('r2', { target: { notebook: NB, steps: ['tx'] } }),
+      run('r1', { target: { pipeline: 'daily' }, status: 'succeeded' })
+    ];
+    const last = lastRunByPipeline(pipelines, runs);
+    expect(last.get('daily')?.id).toBe('r3');
+    expect(last.has('never')).toBe(false);
+    expect(daily.steps.map(stepLabel)).toEqual(['a.ipynb::tx', 'b.ipynb::fraud']);
+    expect(never.steps.map(stepLabel)).toEqual(['c.ipynb::scoring']);
+    expect(stepLabel({ notebook: '', step: 'plain' })).toBe('plain');
   });
 });
 

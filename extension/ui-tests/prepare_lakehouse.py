@@ -4,8 +4,8 @@ Usage: ``python prepare_lakehouse.py <server root>``; the lakehouse is ``$LAKEBO
 Writes ``<server root>/fti.ipynb`` (a notebook with a feature step and a training step) and
 ``<server root>/plain.ipynb`` (no steps), then fills the lakehouse with: two feature groups
 with rows, a model with two versions and aliases, a deployment, a schedule, a finished run of
-the notebook's feature step and, when the monitoring part is installed, a monitor with a
-result. Prints a JSON summary of what it made (the test checks the sidebar against it).
+the notebook's feature step, a named pipeline and, when the monitoring part is installed,
+two monitors with results (the drifting one with an open alert). Prints a JSON summary of what it made (the test checks the sidebar against it).
 """
 from __future__ import annotations
 
@@ -112,6 +112,9 @@ def main(root: Path) -> dict:
     sched = lh.pipelines.schedule(notebook=str(fti), step="clicks", cron="0 6 * * *",
                                   tz="Europe/Amsterdam")
     made["schedules"] = {sched.name: {"cron": sched.cron, "tz": sched.timezone}}
+    # a named pipeline (its steps in run order) that the sidebar lists and can run
+    lh.pipelines.create("daily_clicks", steps=[f"{fti}::clicks"])
+    made["pipelines"] = {"daily_clicks": {"steps": ["fti.ipynb::clicks"]}}
     made["areas"].append("pipelines")
 
     # -- monitoring (when that part has landed) ------------------------------------------------
@@ -138,7 +141,7 @@ def prepare_monitoring(lh, X: pd.DataFrame) -> dict:
                columns=["amount", "category"])
     drift = mon.run("transactions_drift")
     stable = mon.run("transactions_stable")
-    return {"monitors": {
+    return {"alerts": [a["id"] for a in mon.alerts(acknowledged=False)], "monitors": {
         "transactions_drift": {"status": drift.status, "drift_share": drift.drift_share,
                                "result": drift.id},
         "transactions_stable": {"status": stable.status, "drift_share": stable.drift_share,

@@ -609,6 +609,53 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
     await screenshotMain('report-light');
   });
 
+  it('acknowledges an alert from the sidebar', async () => {
+    const page = ctx.page;
+    const open = ctx.prepared.alerts;
+    assert.ok(open && open.length > 0, 'the drifting monitor raised an open alert');
+    const section = page.locator(`${PANEL} #lakebook-section-monitoring`);
+    const alert = section.locator(`.jp-Lakebook-alert[data-alert-id="${open[0]}"]`);
+    await alert.waitFor({ timeout: 20_000 });
+    await alert.scrollIntoViewIfNeeded();
+    await screenshotSidebar('sidebar-alert-open');
+    const ack = alert.getByRole('button', { name: /Acknowledge this alert/ });
+    await ack.click();
+    await alert.waitFor({ state: 'detached', timeout: 20_000 });
+    const { status, body } = await fetchJSON('/lakebook/api/alerts');
+    assert.equal(status, 200);
+    const stored = body.alerts.find(a => a.id === open[0]);
+    assert.equal(stored.acknowledged, true, 'the server recorded the acknowledgement');
+    await screenshotSidebar('sidebar-alert-acknowledged');
+  });
+
+  it('shows the named pipelines and runs one', async () => {
+    const page = ctx.page;
+    const section = page.locator(`${PANEL} #lakebook-section-pipelines`);
+    const row = section.locator('li.jp-Lakebook-pipeline[data-name="daily_clicks"]');
+    await row.waitFor({ timeout: 20_000 });
+    const steps = await row.locator('.jp-Lakebook-pipelineStep').allTextContents();
+    assert.deepEqual(steps, ctx.prepared.pipelines.daily_clicks.steps);
+    assert.match(await row.locator('.jp-Lakebook-badge').textContent(), /not run/);
+    await row.scrollIntoViewIfNeeded();
+    await screenshotSidebar('sidebar-pipelines');
+    await row.getByRole('button', { name: 'Run pipeline daily_clicks now' }).click();
+    // the run shows in the pipeline's row (its last run) and in the run history
+    await page.waitForFunction(
+      () => {
+        const badge = document.querySelector(
+          '#lakebook-section-pipelines li.jp-Lakebook-pipeline[data-name="daily_clicks"] .jp-Lakebook-badge'
+        );
+        return badge && !/not run/.test(badge.textContent || '');
+      },
+      null,
+      { timeout: 30_000 }
+    );
+    const { body } = await fetchJSON('/lakebook/api/runs?limit=50');
+    assert.ok(body.runs.some(r => r.target.pipeline === 'daily_clicks'), 'a pipeline run was queued');
+    await row.scrollIntoViewIfNeeded();
+    await screenshotSidebar('sidebar-pipeline-run');
+  });
+
   it('lists the steps of the active notebook and runs one now', async () => {
     const page = ctx.page;
     await page.evaluate(() =>

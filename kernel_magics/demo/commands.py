@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .run import DEFAULT_SIZE, DemoSettings, run_demo
+from . import DEFAULT_SIZE
 
 
 def _size(text: str) -> int:
@@ -34,13 +34,12 @@ def add_parsers(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--notebooks", default=None, metavar="DIR",
                         help="where the example notebooks are (default ./notebooks when it "
                              "holds them, else <home>/notebooks, written for you)")
-    parser.add_argument("--home", default=argparse.SUPPRESS,
-                        help="lakehouse folder (default $LAKEBOOK_HOME, lakebook.toml, ./.lakebook)")
     parser.set_defaults(func=cmd_demo)
     return parser
 
 
 def cmd_demo(lh: Any, args: argparse.Namespace) -> int:
     """Run the demo on ``lh``; returns the exit code."""
+    from .run import DemoSettings, run_demo
     run_demo(lh, DemoSettings(size=args.size, seed=args.seed), notebooks=args.notebooks)
     return 0

@@ -21,11 +21,11 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from ..errors import LakebookError
+from . import DEFAULT_SIZE
 from .data import FraudData, as_utc, generate, haversine_km, new_transactions
 from .notebooks import write_notebooks
 
 #: The default size runs in well under 3 minutes on 2 cores.
-DEFAULT_SIZE = 100_000
 NOTEBOOK_NAMES = ("1_feature_pipeline.ipynb", "2_training_pipeline.ipynb",
                   "3_inference_pipeline.ipynb", "4_monitoring.ipynb")
 MODEL = "fraud_model"

@@ -20,6 +20,7 @@ import pandas as pd
 from ..errors import InvalidInput, LakebookError
 from ..widgets.html import card
 from .inference_log import DEFAULT_FLUSH_S, InferenceLog, Record
+from .inputs import Columns
 from .model_cache import ModelCache, Served
 from .protocol import PredictRequest, parse_request
 from .resolver import check_kind
@@ -71,6 +72,7 @@ class Deployment:
             refresh_s = float(serve_cfg.get("refresh_ms", 250)) / 1000
         self.cache = ModelCache(self.resolver, name, refresh_s=refresh_s)
         self._log: InferenceLog | None = None
+        self._columns: tuple[Served, Columns] | None = None
         self._flush_s = float(serve_cfg.get("log_flush_ms", DEFAULT_FLUSH_S * 1000)) / 1000
 
     # -- what it serves --------------------------------------------------------------------
@@ -96,13 +98,6 @@ class Deployment:
         if self._log is None:
             self._log = InferenceLog(self.lh, self.name, flush_s=self._flush_s)
         return self._log
-
-    def input_columns(self) -> list[str]:
-        """What a positional row means: the view's keys, or the model's input columns."""
-        served = self.served
-        if served.view is not None:
-            return list(served.entry_columns)
-        return list(served.model.input_columns or [])
 
     # -- online ----------------------------------------------------------------------------
     def predict(self, entry_or_entries: dict[str, Any] | list[dict[str, Any]],
@@ -182,66 +177,79 @@ class Deployment:
 
     def _inputs(self, served: Served, req: PredictRequest
                 ) -> tuple[pd.DataFrame, dict[str, list[Any]], list[dict[str, Any]] | None,
-                           list[bool], list[bool]]:
+                           list[bool], list[bool | None]]:
         """The model's input frame (and its columns as lists), the entities' entries, which
-        rows can be predicted and which were found in the online store."""
+        rows can be predicted and which were found in the online store (None: scored as sent,
+        not looked up). The rules are in :mod:`~kernel_magics.deployments.inputs`."""
         model = served.model
-        rows = req.rows
+        cols = self._columns_of(served)
+        strict = req.fmt == "lakebook"
         if req.positional is not None:
-            columns = self.input_columns()
-            rows = []
-            for i, values in enumerate(req.positional):
-                if len(values) != len(columns):
-                    raise InvalidInput(
-                        f"Row {i} has {len(values)} value(s) but deployment {self.name!r} "
-                        f"takes {len(columns)} ({', '.join(columns)}).",
-                        "Send rows with column names (dataframe_split with 'columns', or "
-                        "dataframe_records) or one value per column in that order.")
-                rows.append(dict(zip(columns, values)))
+            rows = [cols.positional(i, values) for i, values in enumerate(req.positional)]
+        else:
+            rows = [cols.check_names(i, row, strict) for i, row in enumerate(req.rows)]
         self._check_types(model, rows)
         if served.view is None:
             return self._model_only_inputs(model, rows)
         view = served.view
-        columns = list(model.input_columns or view.features)
-        feature_names = set(view.features) | set(columns)
+        columns = list(cols.inputs)
         entries: list[dict[str, Any]] = []
-        passed: list[dict[str, Any]] = []
-        any_passed = False
+        lookup: list[int] = []  # rows looked up online (the others are scored as sent)
         for i, row in enumerate(rows):
-            entry, extra = {}, {}
-            for k, v in row.items():
-                (extra if k in feature_names else entry)[k] = v
-            if not entry:
+            if cols.has_keys(row):
+                lookup.append(i)
+                entries.append({k: row[k] for k in cols.keys})
+                continue
+            missing = cols.missing_inputs(row)
+            if missing:
                 raise InvalidInput(
-                    f"Row {i} names no entity: deployment {self.name!r} looks features up by "
-                    f"{', '.join(served.entry_columns)}.",
-                    f"Send e.g. {{{', '.join(repr(k) + ': ...' for k in served.entry_columns)}}}.")
-            any_passed = any_passed or bool(extra)
-            entries.append(entry)
-            passed.append(extra)
+                    f"Row {i} names no entity ({', '.join(cols.keys)}) and does not give every "
+                    f"input of model {model.name} v{model.version} (missing "
+                    f"{', '.join(map(repr, missing[:5]))}).",
+                    f"Send the keys, e.g. {{{', '.join(repr(k) + ': ...' for k in cols.keys)}}}, "
+                    f"to look the features up, or every input ({', '.join(columns)}).")
+            entries.append({})
         if not rows:
             return pd.DataFrame(columns=columns), {}, entries, [], []
-        if len(rows) == 1:  # the common online case: no intermediate DataFrame
-            vec = view.feature_vector(entries[0], passed[0] if any_passed else None)
-            vectors = [vec]
-        else:
-            vectors = view.feature_vectors(entries, passed if any_passed else None
-                                           ).to_dict("records")
+        vectors: dict[int, dict[str, Any]] = {}
+        if len(lookup) == 1:  # the common online case: no intermediate DataFrame
+            vectors[lookup[0]] = view.feature_vector(entries[lookup[0]])
+        elif lookup:
+            found_rows = view.feature_vectors([entries[i] for i in lookup])
+            vectors = dict(zip(lookup, found_rows.to_dict("records")))
+        # a value the row passes overrides the store's (a request-time feature); a null or
+        # NaN is "not given" (a DataFrame column with gaps), so the store's value stays
         data: dict[str, list[Any]] = {}
         for c in columns:
-            if c in vectors[0]:
-                data[c] = [v[c] for v in vectors]
-            elif all(c in p for p in passed):  # a request-time-only input of the model
-                data[c] = [p[c] for p in passed]
-            else:
-                raise InvalidInput(
-                    f"Model {model.name} v{model.version} needs {c!r}, which feature view "
-                    f"{view.name!r} does not provide.",
-                    "Pass it in 'features' with each entry (a request-time feature).")
+            values = []
+            for i, row in enumerate(rows):
+                vec = vectors.get(i)
+                if vec is None:  # scored as sent
+                    values.append(row[c])
+                elif _given(row.get(c)):  # a passed value overrides the store's
+                    values.append(row[c])
+                elif c in vec:
+                    values.append(vec[c])
+                else:
+                    raise InvalidInput(
+                        f"Model {model.name} v{model.version} needs {c!r}, which feature view "
+                        f"{view.name!r} does not provide.",
+                        "Pass it with each entry (in 'features', a request-time feature).")
+            data[c] = values
         X = _frame(data, columns, model)
-        found = [bool(v.get("_found", True)) for v in vectors]
-        predictable = [f or all(c in p for c in columns) for f, p in zip(found, passed)]
+        found: list[bool | None] = [None if i not in vectors else
+                                    bool(vectors[i].get("_found", True))
+                                    for i in range(len(rows))]
+        predictable = [f is not False or all(_given(row.get(c)) for c in columns)
+                       for f, row in zip(found, rows)]
         return X, data, entries, predictable, found
+
+    def _columns_of(self, served: Served) -> Columns:
+        """The accepted names of ``served``, computed once per served snapshot."""
+        cached = self._columns
+        if cached is None or cached[0] is not served:
+            cached = self._columns = (served, Columns.of(served))
+        return cached[1]
 
     def _model_only_inputs(self, model, rows: list[dict[str, Any]]
                            ) -> tuple[pd.DataFrame, dict, None, list[bool], list[bool]]:
@@ -345,6 +353,11 @@ class Deployment:
 
     def __repr__(self) -> str:
         return f"Deployment({self.name!r})"
+
+
+def _given(value: Any) -> bool:
+    """Whether a passed value was given (null and NaN are gaps, not values)."""
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 def _frame(data: dict[str, list[Any]], columns: list[str], model: Any) -> pd.DataFrame:

@@ -8,8 +8,8 @@ Two families of formats are accepted:
 * MLflow's scoring protocol, so clients written for ``mlflow models serve`` work unchanged:
   ``dataframe_split`` (``{"columns": [...], "data": [[...]]}``), ``dataframe_records``
   (``[{...}, ...]``), ``instances`` (rows) and ``inputs`` (rows, or ``{column: [values]}``).
-  A row's key columns select the entity and its other columns are request-time features; a
-  deployment without a feature view takes rows as the model's input as they are.
+  What a row means (the model's input as sent, or an entity to look up with request-time
+  overrides) is decided by the deployment: see :mod:`~kernel_magics.deployments.inputs`.
 
 Every problem raises :class:`~kernel_magics.errors.InvalidInput` naming what was wrong and
 where (which field, which row), so a front door can answer 400 with it.

@@ -11,11 +11,10 @@ request is counted but never logged as a prediction. A token is required when bi
 anything but loopback (``Authorization: Bearer <token>`` or ``token <token>``). SIGTERM or
 SIGINT stops the server cleanly: it stops accepting, finishes, and flushes every inference log.
 
-Run it with ``lakebook serve`` or ``python -m kernel_magics.deployments.server_app``.
+Run it with ``lakebook serve`` (``deployments/commands.py``).
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import errno
 import hmac
@@ -367,27 +366,3 @@ def serve(lh: Any, deployments: list[str] | None = None, host: str = "127.0.0.1"
         return 1
     print("Lakebook server stopped; inference logs flushed.", file=sys.stderr, flush=True)
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    from .commands import add_serve_arguments
-    parser = argparse.ArgumentParser(prog="python -m kernel_magics.deployments.server_app",
-                                     description="Serve Lakebook deployments over HTTP.")
-    add_serve_arguments(parser)
-    parser.add_argument("--home", default=None, help="lakehouse home (default LAKEBOOK_HOME)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    # one line per request costs more than the prediction: log only 4xx/5xx answers
-    logging.getLogger("tornado.access").setLevel(logging.WARNING)
-    from ..lakehouse import connect
-    try:
-        lh = connect(args.home, create=False)
-    except LakebookError as exc:
-        print(f"lakebook serve: {exc}", file=sys.stderr)
-        return 1
-    from .commands import cmd_serve
-    return cmd_serve(lh, args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..catalog import from_json, now_utc, to_json
 from ..errors import InvalidInput, NotFound
+from ..refs import Ref, takes_objects
 from ..features.names import validate_name
 from .deployment import Deployment
 from .resolver import view_of
@@ -47,6 +48,8 @@ class Deployments:
         self._objects: dict[str, Deployment] = {}
         self._lock = threading.Lock()
 
+    @takes_objects(name="deployment", model=Ref("model", version="version", unless=("alias",)),
+                   version="model version", view=Ref("feature view", version="view_version"))
     def deploy(self, name: str, model: str, alias: str | None = None,
                version: int | None = None, view: str | None = None,
                view_version: int | None = None, kind: str = "online",
@@ -54,6 +57,8 @@ class Deployments:
         """Create (or re-point) deployment ``name`` serving ``model``.
 
         Give ``alias`` (it may move later; default ``production``) or a fixed ``version``.
+        ``model`` and ``view`` take names or the objects (a ``ModelVersion`` then pins its
+        version unless an alias is given; a ``FeatureView`` its version).
         ``view`` defaults to the feature view the model version was trained on; a model
         without one takes full input rows (MLflow-style). ``kind`` is ``online`` or
         ``batch`` (informational: both can be scored either way).
@@ -101,6 +106,7 @@ class Deployments:
         deployment.cache.invalidate()
         return deployment
 
+    @takes_objects(name="deployment")
     def get(self, name: str) -> Deployment:
         """The deployment called ``name`` (NotFound if there is none)."""
         deployment_row(self.lh, name)
@@ -110,6 +116,7 @@ class Deployments:
                 obj = self._objects[name] = Deployment(self.lh, name)
             return obj
 
+    @takes_objects(name="deployment")
     def exists(self, name: str) -> bool:
         return self.lh.catalog.scalar(
             "SELECT COUNT(*) FROM deployments WHERE name = ? AND deleted = 0", (name,)) > 0
@@ -132,6 +139,7 @@ class Deployments:
             out.append(row)
         return out
 
+    @takes_objects(name="deployment")
     def delete(self, name: str) -> None:
         """Remove a deployment (its prediction tables and inference log stay on disk)."""
         deployment_row(self.lh, name)

@@ -12,13 +12,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..lakehouse import Lakehouse
 
 
-def _unquote(text: str | None) -> str | None:
-    """IPython's argument parser keeps the quotes around ``--check "amount > 0"``."""
-    if text and len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return text[1:-1]
-    return text
-
-
 def _frame(shell: Any, args: Any, value: Any) -> Any:
     if args.df:
         if args.df not in shell.user_ns:
@@ -41,9 +34,6 @@ def feature_cell(lh: "Lakehouse", shell: Any, args: Any, cell_code: str) -> Comm
     from .checks import validate_checks
     from .names import validate_name
     validate_name(args.name)
-    args.check = [_unquote(c) for c in args.check or []]
-    args.description = _unquote(args.description)
-    args.df = _unquote(args.df)
     checks = validate_checks(args.check, args.name)
     value = run_cell_code(shell, cell_code)
     df = _frame(shell, args, value)

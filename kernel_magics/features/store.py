@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ..catalog.versioned import versioned_row
 from ..catalog import from_json, now_utc, to_json
 from ..errors import AlreadyExists, InvalidInput, NotFound
+from ..refs import Ref, takes_objects
 from .checks import validate_checks
 from .groups import FeatureGroup
 from .names import validate_column, validate_name
@@ -87,6 +88,7 @@ class FeatureStore:
                              {"keys": keys, "event_time": event_time, "online": bool(online)})
         return self.feature_group(name, version)
 
+    @takes_objects(name=Ref("feature group", version="version"))
     def feature_group(self, name: str, version: int | None = None) -> FeatureGroup:
         """Feature group ``name`` at ``version`` (default: its latest version)."""
         validate_name(name)
@@ -152,6 +154,7 @@ class FeatureStore:
         return create_feature_view(self._lh, name, spine=spine, join=join, label=label,
                                    **kwargs)
 
+    @takes_objects(name=Ref("feature view", version="version"))
     def feature_view(self, name: str, version: int | None = None):
         from .views import get_feature_view
         return get_feature_view(self._lh, name, version)

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 
 from ..catalog import from_json, now_utc, to_json
 from ..errors import AlreadyExists, InvalidInput, LakebookError, NotFound
+from ..refs import takes_objects
 from . import alerts as A
 from . import windows as W
 from .drift import NothingToCompare, detect_drift
@@ -41,6 +42,7 @@ class Monitoring:
         self.lh = lh
 
     # -- create / get / list / delete ------------------------------------------------------
+    @takes_objects(name="monitor", deployment="deployment", feature_group="feature group")
     def create(self, name: str, deployment: str | None = None, feature_group: str | None = None,
                reference: Any = None, current: Any = "last 1d", schedule: str | None = "@daily",
                drift_share: float | None = None, columns: Iterable[str] | None = None,
@@ -172,6 +174,7 @@ class Monitoring:
                          "created_at, updated_at) VALUES (?,?,?,?,?,?,?)",
                          (sname, target, cron, tz, next_run, now, now))
 
+    @takes_objects(name="monitor")
     def get(self, name: str) -> Monitor:
         row = self.lh.catalog.query_one("SELECT * FROM monitors WHERE name = ? AND deleted = 0",
                                         (name,))
@@ -210,6 +213,7 @@ class Monitoring:
             out.append(item)
         return out
 
+    @takes_objects(name="monitor")
     def delete(self, name: str) -> None:
         """Delete a monitor and its schedule (results and reports stay for the record)."""
         self.get(name)
@@ -220,6 +224,7 @@ class Monitoring:
         self.lh.catalog.record_event("monitor.deleted", name, {})
 
     # -- run -------------------------------------------------------------------------------
+    @takes_objects(name="monitor")
     def run(self, name: str, run_id: str | None = None, now: Any = None) -> MonitorResult:
         """Compare the current window with the reference now (or at ``now``, the window end
         of a scheduled run) and record the result; raises only when the monitor does not
@@ -290,6 +295,7 @@ class Monitoring:
         return values
 
     # -- results and alerts ----------------------------------------------------------------
+    @takes_objects(name="monitor")
     def results(self, name: str, limit: int = 50) -> list[MonitorResult]:
         """Results of a monitor, newest first (a deleted monitor's results stay readable)."""
         if not self.lh.catalog.query_one("SELECT 1 FROM monitors WHERE name = ?", (name,)):
@@ -299,6 +305,7 @@ class Monitoring:
                                      "ORDER BY id DESC LIMIT ?", (name, int(limit)))
         return [MonitorResult.from_row(r) for r in rows]
 
+    @takes_objects(name="monitor")
     def result(self, name: str, result_id: int) -> MonitorResult:
         row = self.lh.catalog.query_one("SELECT * FROM monitor_results WHERE monitor = ? "
                                         "AND id = ?", (name, int(result_id)))

@@ -6,12 +6,18 @@ import argparse
 import json
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
 
-from .runs import COLOURS
+def _console() -> Any:
+    from rich.console import Console
+    return Console()
 
-console = Console()
+
+def _table(title: str, columns: tuple[str, ...]) -> Any:
+    from rich.table import Table
+    table = Table(title=title, title_justify="left")
+    for col in columns:
+        table.add_column(col)
+    return table
 
 
 def _value(text: str) -> Any:
@@ -27,10 +33,12 @@ def _params(pairs: list[list[str]] | None) -> dict[str, Any]:
 
 
 def _status(status: str) -> str:
+    from .runs import COLOURS
     return f"[{COLOURS.get(status, 'white')}]{status}[/]"
 
 
 def _print_run(run: Any) -> None:
+    console = _console()
     line = f"run {run.id} {_status(run.status)} attempt {run.attempt}/{run.max_attempts}"
     if run.duration_s is not None:
         line += f" in {run.duration_s:.1f}s"
@@ -44,13 +52,11 @@ def _print_run(run: Any) -> None:
 
 def cmd_steps(lh: Any, args: argparse.Namespace) -> int:
     steps = lh.pipelines.steps(args.path)
-    table = Table(title=f"Steps in {args.path}", title_justify="left")
-    for col in ("kind", "name", "notebook", "cell", "schedule"):
-        table.add_column(col)
+    table = _table(f"Steps in {args.path}", ("kind", "name", "notebook", "cell", "schedule"))
     for s in steps:
         table.add_row(s.kind, s.name, s.notebook, f"{s.index} ({s.cell_id})",
                       f"{s.schedule} {s.args.get('tz') or ''}".strip() if s.schedule else "")
-    console.print(table)
+    _console().print(table)
     return 0
 
 
@@ -66,6 +72,7 @@ def cmd_run(lh: Any, args: argparse.Namespace) -> int:
 def cmd_backfill(lh: Any, args: argparse.Namespace) -> int:
     runs = lh.pipelines.backfill(args.step, args.start, args.end, every=args.every,
                                  notebook=args.notebook, params=_params(args.param))
+    console = _console()
     for run in runs:
         console.print(f"{run.window_start} .. {run.window_end}", highlight=False, end=" ")
         _print_run(run)
@@ -74,6 +81,7 @@ def cmd_backfill(lh: Any, args: argparse.Namespace) -> int:
 
 def cmd_scheduler(lh: Any, args: argparse.Namespace) -> int:
     sched = lh.pipelines.scheduler(poll=args.poll)
+    console = _console()
     console.print(f"{sched.name} on {lh.home} (executor {lh.config.executor}, poll {sched.poll}s)"
                   + (", one tick" if args.once else "; SIGTERM or Ctrl-C stops it"), highlight=False)
     result = sched.serve(once=args.once)
@@ -84,36 +92,34 @@ def cmd_scheduler(lh: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_runs(lh: Any, args: argparse.Namespace) -> int:
-    table = Table(title="Runs", title_justify="left")
-    for col in ("id", "status", "target", "attempt", "window end", "duration", "error"):
-        table.add_column(col)
+    table = _table("Runs", ("id", "status", "target", "attempt", "window end", "duration",
+                            "error"))
     for r in lh.pipelines.runs(status=args.status, limit=args.limit):
         err = f"cell {r.error.get('cell_index')}: {r.error.get('ename')}" if r.error else ""
         table.add_row(r.id, _status(r.status), r.label, f"{r.attempt}/{r.max_attempts}",
                       r.window_end or "", f"{r.duration_s:.1f}s" if r.duration_s else "", err)
-    console.print(table)
+    _console().print(table)
     return 0
 
 
 def cmd_schedules(lh: Any, args: argparse.Namespace) -> int:
-    table = Table(title="Schedules", title_justify="left")
-    for col in ("id", "name", "cron", "tz", "catch-up", "target", "next run", "state"):
-        table.add_column(col)
+    table = _table("Schedules", ("id", "name", "cron", "tz", "catch-up", "target", "next run",
+                                 "state"))
     for s in lh.pipelines.schedules():
         target = s.target.get("pipeline") or f"{s.target.get('notebook')} {s.target.get('steps') or ''}"
         table.add_row(str(s.id), s.name, s.cron, s.timezone, s.catchup, str(target),
                       s.next_run_at or "", "paused" if s.paused else "active")
-    console.print(table)
+    _console().print(table)
     return 0
 
 
 def add_parsers(subparsers: Any) -> None:
     """Declare the pipeline subcommands on the ``lakebook`` parser."""
-    def add(name: str, help: str, func: Any) -> argparse.ArgumentParser:
+    def add(name: str, help: str, func: Any, needs_existing: bool = False
+            ) -> argparse.ArgumentParser:
         # the command list formats help twice (so %% must be doubled again there)
         p = subparsers.add_parser(name, help=help.replace("%", "%%"), description=help)
-        p.add_argument("--home", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-        p.set_defaults(func=func)
+        p.set_defaults(func=func, needs_existing=needs_existing)
         return p
 
     p = add("steps", "list the %%feature/%%training/%%inference steps in notebooks", cmd_steps)
@@ -140,12 +146,12 @@ def add_parsers(subparsers: Any) -> None:
     p.add_argument("-p", "--param", nargs=2, action="append", metavar=("KEY", "VALUE"))
 
     p = add("scheduler", "run the scheduler in the foreground (SIGTERM stops it cleanly)",
-            cmd_scheduler)
+            cmd_scheduler, needs_existing=True)
     p.add_argument("--once", action="store_true", help="one tick, wait for its runs, exit")
     p.add_argument("--poll", type=float, default=None, help="seconds between ticks (default 5)")
 
-    p = add("runs", "list runs", cmd_runs)
+    p = add("runs", "list runs", cmd_runs, needs_existing=True)
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--status", default=None)
 
-    add("schedules", "list schedules", cmd_schedules)
+    add("schedules", "list schedules", cmd_schedules, needs_existing=True)

@@ -27,18 +27,9 @@ from ..errors import LakebookError
 from . import runs as R
 from .slicing import kernel_and_language, slice_notebook
 from .targets import Stage, resolve
+from .timings import settings
 
 log = logging.getLogger("kernel_magics.pipelines")
-
-
-def settings(lh: Any) -> dict[str, float]:
-    """Scheduler/worker timings from ``[scheduler]`` in lakebook.toml."""
-    raw = lh.config.raw.get("scheduler", {})
-    lease = float(raw.get("lease_seconds", 30))
-    return {"lease_s": lease,
-            "heartbeat_s": float(raw.get("heartbeat_seconds", min(1.0, lease / 4))),
-            "poll_s": float(raw.get("poll_seconds", 5)),
-            "misfire_grace_s": float(raw.get("misfire_grace_seconds", 60))}
 
 
 class Watch:

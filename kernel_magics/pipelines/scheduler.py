@@ -21,9 +21,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from . import runs as R
-from .execute import settings
 from .executors import Executor, make_executor
 from .schedules import MAX_SKIPPED_RECORDED, due_windows, previous_fire
+from .timings import settings
 
 log = logging.getLogger("kernel_magics.pipelines")
 

@@ -31,15 +31,8 @@ MAX_WINDOWS_PER_TICK = 500
 MAX_SKIPPED_RECORDED = 50
 
 
-def clean_cron(cron: str) -> str:
-    text = (cron or "").strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
-        text = text[1:-1].strip()
-    return text
-
-
 def check_cron(cron: str) -> str:
-    text = clean_cron(cron)
+    text = (cron or "").strip() if isinstance(cron, str) else ""
     fields = text.split()
     if len(fields) != 5 or not croniter.is_valid(text):
         raise InvalidInput(f"{cron!r} is not a cron expression with 5 fields "

@@ -1,8 +1,8 @@
 """Step discovery: read notebooks with nbformat (no kernel) and find the marked cells.
 
 A step is a code cell whose first line is ``%%feature``, ``%%training`` or ``%%inference``.
-Its arguments are parsed with the magics' own ``magic_arguments`` parsers, so discovery and
-the magic always agree on what a cell means. Dependencies come from data: an inference step
+Its arguments are parsed by ``step_arguments.parse``, as the magic parses them, so discovery
+and the magic always agree on what a cell means. Dependencies come from data: an inference step
 reads the model a training step registers, which reads a view whose groups feature steps
 write. A pipeline's order is the topological order of those edges.
 """
@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
-
-import nbformat
+from typing import TYPE_CHECKING, Any, Iterable
 
 from ..errors import InvalidInput, NotFound
+from ..step_arguments import STEP_KINDS, parse
 
-STEP_KINDS = ("feature", "training", "inference")
+if TYPE_CHECKING:  # pragma: no cover
+    import nbformat
+
 #: folders never searched for notebooks
 SKIP_DIRS = {".ipynb_checkpoints", ".git", "node_modules", ".venv", "__pycache__", ".lakebook"}
 
@@ -41,7 +42,7 @@ class Step:
 
     @property
     def schedule(self) -> str | None:
-        return _unquote(self.args.get("schedule"))
+        return self.args.get("schedule")
 
     @property
     def writes(self) -> set[str]:
@@ -64,21 +65,6 @@ class Step:
                                                      ("schedule", self.schedule or "-")])
 
 
-def _unquote(text: str | None) -> str | None:
-    """IPython's argument splitter keeps quotes (``"0 * * * *"``); drop a matching pair."""
-    if text is None:
-        return None
-    text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
-        text = text[1:-1].strip()
-    return text
-
-
-def _parsers() -> dict[str, Any]:
-    from ..magics import LakebookMagics
-    return {kind: getattr(LakebookMagics, kind).parser for kind in STEP_KINDS}
-
-
 def cell_magic_line(source: str) -> tuple[str, str] | None:
     """``(kind, argument line)`` when the cell starts with one of the step magics."""
     for line in source.splitlines():
@@ -92,8 +78,9 @@ def cell_magic_line(source: str) -> tuple[str, str] | None:
     return None
 
 
-def read_notebook(path: str | Path) -> nbformat.NotebookNode:
+def read_notebook(path: str | Path) -> "nbformat.NotebookNode":
     """Read a notebook as nbformat v4, with a clear error when it does not parse."""
+    import nbformat  # here, not at the top: its schema costs most of a second to load
     p = Path(path)
     if not p.is_file():
         raise NotFound(f"Notebook {p} does not exist.", "Check the path (relative paths are "
@@ -107,12 +94,10 @@ def read_notebook(path: str | Path) -> nbformat.NotebookNode:
     return nb
 
 
-def notebook_steps(path: str | Path, nb: nbformat.NotebookNode | None = None) -> list[Step]:
+def notebook_steps(path: str | Path, nb: "nbformat.NotebookNode | None" = None) -> list[Step]:
     """The steps of one notebook, in cell order."""
-    from IPython.core.error import UsageError
     p = Path(path).resolve()
     nb = nb if nb is not None else read_notebook(p)
-    parsers = _parsers()
     steps: list[Step] = []
     for index, cell in enumerate(nb.cells):
         if cell.get("cell_type") != "code":
@@ -122,15 +107,10 @@ def notebook_steps(path: str | Path, nb: nbformat.NotebookNode | None = None) ->
             continue
         kind, line = found
         try:
-            ns = parsers[kind].parse_argstring(line)
-        except (UsageError, SystemExit) as exc:
+            args = vars(parse(kind, line))
+        except InvalidInput as exc:
             raise InvalidInput(f"Cell {index} of {p.name} (%%{kind} {line}) has invalid "
-                               f"arguments: {exc}.", f"Run `%%{kind}?` for the arguments.") from None
-        args = {k: v for k, v in vars(ns).items()}
-        if args.get("schedule"):
-            args["schedule"] = _unquote(args["schedule"])
-        if args.get("tz"):
-            args["tz"] = _unquote(args["tz"])
+                               f"arguments: {exc.message}", exc.hint) from None
         steps.append(Step(kind=kind, name=str(args["name"]), notebook=str(p),
                           cell_id=cell.get("id"), index=index, args=args,
                           source=cell.get("source", "")))

@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..catalog import from_json, now_utc, to_json
 from ..errors import Conflict, InvalidInput, NotFound
+from ..refs import Ref, takes_objects
 from .evaluation import higher_is_better
 from .flavours import Flavour, flavour_for, get_flavour
 from .trust import TrustPolicy, type_name
@@ -548,6 +549,8 @@ class ModelRegistry:
                            f"Registered models: {', '.join(known)}." if known else
                            "Register one with %%training or lh.registry.register(...).")
 
+    @takes_objects(name=Ref("model", version="version", unless=("alias",)),
+                   version="model version")
     def get(self, name: str, version: int | None = None, alias: str | None = None) -> ModelVersion:
         """A version of ``name``: by number, by alias, or (neither) the latest one."""
         self._require_model(name)
@@ -592,6 +595,7 @@ class ModelRegistry:
                            "Use another version (lh.registry.versions(name)).")
         return row
 
+    @takes_objects(name="model")
     def versions(self, name: str, include_deleted: bool = False) -> list[ModelVersion]:
         """All versions of ``name``, oldest first."""
         self._require_model(name)
@@ -601,18 +605,25 @@ class ModelRegistry:
         aliases = self._version_aliases(name)
         return [ModelVersion(self, r, aliases.get(int(r["version"]), [])) for r in rows]
 
+    @takes_objects(name="model")
     def aliases(self, name: str) -> dict[str, int]:
         """``{alias: version}`` of ``name``."""
         self._require_model(name)
         return {a: v for (_, a), v in sorted(self._aliases(name).items())}
 
     # -- aliases ---------------------------------------------------------------------------
-    def set_alias(self, name: str, alias: str, version: int, who: str | None = None,
-                  reason: str = "") -> ModelVersion:
+    @takes_objects(name=Ref("model", version="version"), version="model version")
+    def set_alias(self, name: str, alias: str, version: int | None = None,
+                  who: str | None = None, reason: str = "") -> ModelVersion:
         """Point ``alias`` of ``name`` at ``version``, atomically; the move is kept in the
-        alias history (who, when, from, to)."""
+        alias history (who, when, from, to). ``set_alias(mv, "production")`` points it at
+        the version ``mv`` is."""
         _check_alias(alias)
         self._require_model(name)
+        if version is None:
+            raise InvalidInput(f"Moving alias {alias!r} of model {name!r} needs the version to "
+                               "point it at.", f"e.g. lh.registry.set_alias({name!r}, "
+                               f"{alias!r}, 2), or pass the ModelVersion itself.")
         try:
             number = int(version)
         except (TypeError, ValueError):
@@ -622,6 +633,7 @@ class ModelRegistry:
             self._move_alias(conn, name, alias, number, who or _user(), reason)
         return self.get(name, number)
 
+    @takes_objects(name="model", version="model version")
     def promote_if_better(self, name: str, version: int, metric: str,
                           alias: str = "production", who: str | None = None
                           ) -> tuple[bool, str]:
@@ -686,6 +698,7 @@ class ModelRegistry:
                      (name, alias, current[0] if current else None, number, who,
                       reason or "", at))
 
+    @takes_objects(name="model")
     def delete_alias(self, name: str, alias: str, who: str | None = None,
                      reason: str = "") -> None:
         """Remove ``alias`` from ``name`` (kept in the history as a move to nothing)."""
@@ -701,6 +714,7 @@ class ModelRegistry:
                          "to_version, who, reason, at) VALUES (?,?,?,NULL,?,?,?)",
                          (name, alias, current[0], who or _user(), reason, now_utc()))
 
+    @takes_objects(name="model")
     def alias_history(self, name: str, alias: str | None = None) -> list[dict[str, Any]]:
         """Every move of the aliases of ``name`` (or of one alias), oldest first."""
         self._require_model(name)
@@ -711,6 +725,15 @@ class ModelRegistry:
                                   "alias = ? ORDER BY id", (name, alias))
 
     # -- choosing --------------------------------------------------------------------------
+    @takes_objects(name="model")
+    def metric_directions(self, name: str) -> dict[str, str]:
+        """``{metric: "higher" | "lower"}`` for every metric of the live versions of ``name``:
+        which way is better, by the rule :meth:`best` and ``promote_if_better`` use (so a
+        front door that marks the best version agrees with the registry)."""
+        metrics = sorted({m for v in self.versions(name) for m in v.metrics})
+        return {m: "higher" if higher_is_better(m) else "lower" for m in metrics}
+
+    @takes_objects(name="model")
     def best(self, name: str, metric: str, higher: bool | None = None) -> ModelVersion:
         """The live version with the best ``metric`` (higher or lower is better by the
         metric's nature: errors and losses are better when lower; ``higher`` overrides)."""
@@ -725,6 +748,7 @@ class ModelRegistry:
         return max(versions, key=lambda v: ((v.metrics[metric] if up else -v.metrics[metric]),
                                             v.version))
 
+    @takes_objects(name="model")
     def compare(self, name: str, versions: Iterable[int] | None = None) -> pd.DataFrame:
         """Metrics of ``versions`` (default: all live ones) side by side, one row each."""
         chosen = self.versions(name) if versions is None else \
@@ -734,6 +758,7 @@ class ModelRegistry:
         return pd.DataFrame(rows).set_index("version") if rows else pd.DataFrame()
 
     # -- deleting --------------------------------------------------------------------------
+    @takes_objects(name="model", version="model version")
     def delete_version(self, name: str, version: int, force: bool = False) -> None:
         """Delete a version (its number is never reused). A version an alias points to is
         kept unless ``force=True``, which also removes those aliases."""

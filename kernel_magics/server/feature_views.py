@@ -4,7 +4,6 @@ from __future__ import annotations
 import tornado.web
 
 from ..errors import InvalidInput
-from ..features.views import get_feature_view, list_feature_views
 from .base import LakebookHandler
 
 
@@ -13,7 +12,7 @@ class FeatureViewsHandler(LakebookHandler):
 
     @tornado.web.authenticated
     def get(self) -> None:
-        views = list_feature_views(self.lh)
+        views = self.lh.feature_views()
         self.reply({"feature_views": [
             {**{k: v for k, v in fv.to_dict().items() if k != "spec"},
              "versions": len(fv.versions())} for fv in views]})
@@ -32,7 +31,7 @@ class FeatureViewHandler(LakebookHandler):
             except ValueError:
                 raise InvalidInput(f"Version {version!r} of feature view {name!r} is not a "
                                    "number.", "Ask for e.g. /feature-views/fraud/2.") from None
-        fv = get_feature_view(self.lh, name, version)
+        fv = self.lh.feature_view(name, version)
         self.reply({**fv.to_dict(), "versions": [
             {"version": v["version"], "description": v["description"],
              "created_at": v["created_at"]} for v in fv.versions()]})

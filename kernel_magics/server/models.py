@@ -1,7 +1,8 @@
 """``/lakebook/api/models``: the registry for the sidebar.
 
 - ``GET  models``                              every model with its aliases and latest metrics
-- ``GET  models/<name>``                       versions, aliases and alias history
+- ``GET  models/<name>``                       versions, aliases, alias history and each
+                                               metric's direction (``higher``/``lower``)
 - ``GET  models/<name>/versions/<v>``          one version in full
 - ``POST models/<name>/aliases/<alias>``       ``{"version": N}``: move the alias
 - ``DELETE models/<name>/aliases/<alias>``     remove the alias
@@ -47,6 +48,8 @@ class ModelHandler(_ModelsBase):
             "name": name,
             "aliases": registry.aliases(name),
             "versions": [v.to_dict() for v in versions],
+            # which way each metric is better: the sidebar marks the best version by it
+            "metric_directions": registry.metric_directions(name),
             "alias_history": registry.alias_history(name),
         })
 

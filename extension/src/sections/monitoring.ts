@@ -1,7 +1,8 @@
 import { IAlert, IMonitor, Verdict } from '../endpoints';
 import { formatAgo, formatPercent, formatTime } from '../format';
+import { describe } from '../json';
 import { ResourceModel } from '../model';
-import { KeyedList, ListSection, h, setBadge, setText } from './base';
+import { KeyedList, ListSection, button, h, setBadge, setText } from './base';
 import { ISidebarServices } from './services';
 
 /**
@@ -50,17 +51,28 @@ export class MonitoringSection extends ListSection<IMonitoringState> {
     });
     this._alerts = new KeyedList<IAlert>(alertList, {
       key: a => String(a.id),
-      create: () => {
+      create: alert => {
+        let current = alert;
         const node = h('li', 'jp-Lakebook-alert');
         const text = h('span', 'jp-Lakebook-alertText');
-        const when = h('span', 'jp-Lakebook-itemMeta');
-        node.append(text, when);
+        // the meta shrinks (its title keeps the time) so the button stays in view
+        const when = h('span', 'jp-Lakebook-itemMeta jp-Lakebook-runMeta');
+        const ack = button('Acknowledge', () => void this._acknowledge(current, ack), {
+          className: 'jp-Lakebook-ackButton'
+        });
+        const footer = h('div', 'jp-Lakebook-itemLine jp-mod-nowrap');
+        footer.append(when, ack);
+        node.append(text, footer);
         return {
           node,
           update: a => {
+            current = a;
+            node.dataset.alertId = String(a.id);
             setText(text, a.message);
             setText(when, `${a.monitor} · ${formatAgo(a.createdAt)}`);
             when.title = formatTime(a.createdAt);
+            ack.title = `Acknowledge this alert of ${a.monitor} (it stays in the history)`;
+            ack.setAttribute('aria-label', ack.title);
           }
         };
       }
@@ -83,6 +95,18 @@ export class MonitoringSection extends ListSection<IMonitoringState> {
     const open = (data.alerts ?? []).filter(a => !a.acknowledged).slice(0, 5);
     this._alertsBox.hidden = open.length === 0;
     this._alerts.update(open);
+  }
+
+  private async _acknowledge(alert: IAlert, control: HTMLButtonElement): Promise<void> {
+    control.disabled = true;
+    try {
+      await this._services.client.acknowledgeAlert(alert.id);
+      this._services.notify(`Acknowledged the alert of ${alert.monitor}.`, 'success');
+    } catch (reason) {
+      this._services.notify(describe(reason), 'error');
+      control.disabled = false;
+    }
+    this._services.refreshAll();
   }
 
   private _createRow(monitor: IMonitor): KeyedList.IEntry<IMonitor> {

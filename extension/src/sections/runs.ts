@@ -1,7 +1,7 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 
-import { IRun, ISchedule, isActiveStatus } from '../endpoints';
-import { STATUS_LABELS, lastRunBySchedule, runFraction } from '../derive';
+import { IPipeline, IRun, ISchedule, isActiveStatus, stepLabel } from '../endpoints';
+import { STATUS_LABELS, lastRunByPipeline, lastRunBySchedule, runFraction } from '../derive';
 
 export { hasActiveRuns } from '../derive';
 import { formatAgo, formatDuration, formatTime } from '../format';
@@ -16,12 +16,14 @@ import { ISidebarServices } from './services';
 export interface IPipelinesState {
   schedules: ISchedule[];
   runs: IRun[];
+  /** The named pipelines; null when the server has no such endpoint. */
+  pipelines?: IPipeline[] | null;
 }
 
 /**
- * "Pipelines and runs": the schedules (next run, paused, last status) and the
- * run history with live progress; runs open read-only, can be cancelled and
- * run again.
+ * "Pipelines and runs": the named pipelines (their steps in order, last run,
+ * run now), the schedules (next run, paused, last status) and the run history
+ * with live progress; runs open read-only, can be cancelled and run again.
  */
 export class PipelinesSection extends ListSection<IPipelinesState> {
   constructor(options: PipelinesSection.IOptions) {
@@ -35,6 +37,15 @@ export class PipelinesSection extends ListSection<IPipelinesState> {
     this.addClass('jp-Lakebook-pipelines');
     this._services = options.services;
 
+    this._pipelinesBox = h('div', 'jp-Lakebook-namedPipelines');
+    this._pipelinesBox.hidden = true;
+    const pipelines = h('ul', 'jp-Lakebook-list jp-Lakebook-pipelineList');
+    pipelines.setAttribute('aria-label', 'Pipelines');
+    this._pipelinesBox.append(h('h3', 'jp-Lakebook-subheading', 'Pipelines'), pipelines);
+    this._pipelines = new KeyedList<[IPipeline, IRun | undefined]>(pipelines, {
+      key: ([p]) => p.name,
+      create: ([p]) => this._pipelineRow(p)
+    });
     this._schedulesHeading = h('h3', 'jp-Lakebook-subheading', 'Schedules');
     const schedules = h('ul', 'jp-Lakebook-list jp-Lakebook-schedules');
     schedules.setAttribute('aria-label', 'Schedules');
@@ -47,6 +58,7 @@ export class PipelinesSection extends ListSection<IPipelinesState> {
     runs.setAttribute('aria-label', 'Runs');
     this._noRuns = h('p', 'jp-Lakebook-empty', 'No runs yet.');
     this.content.append(
+      this._pipelinesBox,
       this._schedulesHeading,
       this._noSchedules,
       schedules,
@@ -65,7 +77,7 @@ export class PipelinesSection extends ListSection<IPipelinesState> {
   }
 
   protected emptyText(data: IPipelinesState): string | null {
-    return data.schedules.length || data.runs.length
+    return data.schedules.length || data.runs.length || data.pipelines?.length
       ? null
       : 'No schedules or runs yet: run or schedule a step from "This notebook".';
   }
@@ -76,6 +88,10 @@ export class PipelinesSection extends ListSection<IPipelinesState> {
       data.runs.length,
       `${data.schedules.length} schedules, ${data.runs.length} recent runs, ${active} in progress`
     );
+    const pipelines = data.pipelines ?? [];
+    const lastOfPipeline = lastRunByPipeline(pipelines, data.runs);
+    this._pipelinesBox.hidden = pipelines.length === 0;
+    this._pipelines.update(pipelines.map(p => [p, lastOfPipeline.get(p.name)]));
     const last = lastRunBySchedule(data.runs);
     this._noSchedules.hidden = data.schedules.length > 0;
     this._schedules.update(data.schedules.map(s => [s, last.get(s.id)]));
@@ -83,13 +99,50 @@ export class PipelinesSection extends ListSection<IPipelinesState> {
     this._runs.update(data.runs.slice(0, PipelinesSection.MAX_RUNS));
   }
 
+  private _pipelineRow(pipeline: IPipeline): KeyedList.IEntry<[IPipeline, IRun | undefined]> {
+    let current = pipeline;
+    const { item, state, line1, rename } = titledItem('jp-Lakebook-pipeline');
+    const steps = h('ol', 'jp-Lakebook-pipelineSteps');
+    steps.setAttribute('aria-label', 'Steps in run order');
+    const meta = h('span', 'jp-Lakebook-itemMeta jp-Lakebook-runMeta');
+    const actions = h('span', 'jp-Lakebook-actionsInline jp-Lakebook-push');
+    const footer = h('div', 'jp-Lakebook-itemLine jp-mod-nowrap');
+    footer.append(meta, actions);
+    const run = button('Run now', () => void this._act(
+      () => this._services.client.runPipeline(current.name),
+      `Started pipeline ${current.name}.`
+    ));
+    actions.append(run);
+    item.append(line1, steps, footer);
+    return {
+      node: item,
+      update: ([p, lastRun]) => {
+        current = p;
+        rename(p.name);
+        if (lastRun) {
+          lastRunBadge(state, lastRun);
+        } else {
+          setBadge(state, 'not run', 'active');
+        }
+        steps.replaceChildren(...p.steps.map(s => {
+          const li = h('li', 'jp-Lakebook-pipelineStep', stepLabel(s));
+          li.title = `${s.step} in ${s.notebook}`;
+          return li;
+        }));
+        setText(meta, [
+          `${p.steps.length} step${p.steps.length === 1 ? '' : 's'}`,
+          lastRun ? `last run ${formatAgo(lastRun.queuedAt)}` : ''
+        ].filter(Boolean).join(' · '));
+        run.title = `Run pipeline ${p.name} now`;
+        run.setAttribute('aria-label', run.title);
+        run.disabled = lastRun !== undefined && isActiveStatus(lastRun.status);
+      }
+    };
+  }
+
   private _scheduleRow(schedule: ISchedule): KeyedList.IEntry<[ISchedule, IRun | undefined]> {
     let current = schedule;
-    const item = h('li', 'jp-Lakebook-item jp-Lakebook-schedule');
-    const name = h('span', 'jp-Lakebook-itemName');
-    const state = h('span');
-    const line1 = h('div', 'jp-Lakebook-itemLine jp-mod-nowrap');
-    line1.append(name, state);
+    const { item, state, line1, rename } = titledItem('jp-Lakebook-schedule');
     const cron = h('div', 'jp-Lakebook-itemMeta');
     const next = h('span', 'jp-Lakebook-itemMeta jp-Lakebook-runMeta');
     const actions = h('span', 'jp-Lakebook-actionsInline jp-Lakebook-push');
@@ -106,13 +159,11 @@ export class PipelinesSection extends ListSection<IPipelinesState> {
       node: item,
       update: ([s, lastRun]) => {
         current = s;
-        item.dataset.name = s.name;
-        setText(name, s.name);
+        rename(s.name);
         if (s.paused) {
           setBadge(state, 'paused', 'paused');
         } else if (lastRun) {
-          setBadge(state, STATUS_LABELS[lastRun.status], `status-${lastRun.status}`,
-            `Last run ${formatAgo(lastRun.queuedAt)}`);
+          lastRunBadge(state, lastRun);
         } else {
           setBadge(state, 'active', 'active');
         }
@@ -244,11 +295,43 @@ export class PipelinesSection extends ListSection<IPipelinesState> {
   static readonly MAX_RUNS = 15;
 
   private _noRuns: HTMLElement;
+  private _pipelines: KeyedList<[IPipeline, IRun | undefined]>;
+  private _pipelinesBox: HTMLElement;
   private _noSchedules: HTMLElement;
   private _runs: KeyedList<IRun>;
   private _schedules: KeyedList<[ISchedule, IRun | undefined]>;
   private _schedulesHeading: HTMLElement;
   private _services: ISidebarServices;
+}
+
+/**
+ * The badge of a pipeline's or schedule's latest run.
+ */
+function lastRunBadge(node: HTMLElement, run: IRun): void {
+  setBadge(node, STATUS_LABELS[run.status], `status-${run.status}`,
+    `Last run ${formatAgo(run.queuedAt)}`);
+}
+
+/**
+ * A list item whose first line is a name and a state badge.
+ */
+function titledItem(className: string): {
+  item: HTMLElement;
+  state: HTMLElement;
+  line1: HTMLElement;
+  /** Show `text` as the name (and key the item by it for the tests). */
+  rename: (text: string) => void;
+} {
+  const item = h('li', `jp-Lakebook-item ${className}`);
+  const name = h('span', 'jp-Lakebook-itemName');
+  const state = h('span');
+  const line1 = h('div', 'jp-Lakebook-itemLine jp-mod-nowrap');
+  line1.append(name, state);
+  const rename = (text: string) => {
+    item.dataset.name = text;
+    setText(name, text);
+  };
+  return { item, state, line1, rename };
 }
 
 export namespace PipelinesSection {

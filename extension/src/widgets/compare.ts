@@ -4,12 +4,12 @@ import { Widget } from '@lumino/widgets';
 
 import { LakebookClient } from '../api';
 import { barSvg } from '../charts';
-import { IModelVersion } from '../endpoints';
+import { IModelDetail, IModelVersion } from '../endpoints';
 import { formatAgo, formatMetric } from '../format';
 import { lakebookIcon } from '../icons';
 import { describe } from '../json';
 import { h } from '../sections/base';
-import { compareVersions, higherIsBetter } from '../derive';
+import { compareVersions } from '../derive';
 
 /**
  * The versions of one model side by side: metrics (best highlighted, with a
@@ -30,7 +30,7 @@ export class ModelCompareView extends Widget {
   async load(): Promise<void> {
     try {
       const detail = await this._client.model(this.name);
-      this._render([...detail.versions].sort((a, b) => a.version - b.version));
+      this._render(detail, [...detail.versions].sort((a, b) => a.version - b.version));
     } catch (reason) {
       const error = h('div', 'jp-Lakebook-error');
       error.setAttribute('role', 'alert');
@@ -42,7 +42,7 @@ export class ModelCompareView extends Widget {
     }
   }
 
-  private _render(versions: IModelVersion[]): void {
+  private _render(detail: IModelDetail, versions: IModelVersion[]): void {
     const title = h('h1', 'jp-Lakebook-viewTitle', `${this.name}: versions compared`);
     const t = h('table', 'jp-Lakebook-table jp-Lakebook-compareTable');
     const head = h('tr');
@@ -57,12 +57,16 @@ export class ModelCompareView extends Widget {
     const thead = h('thead');
     thead.append(head);
     const tbody = h('tbody');
-    for (const row of compareVersions(versions)) {
+    for (const row of compareVersions(versions, detail.metricDirections)) {
       const tr = h('tr');
       tr.dataset.metric = row.metric;
+      tr.dataset.direction = row.direction ?? 'unknown';
       const name = h('th', undefined, row.metric);
       name.scope = 'row';
-      name.title = higherIsBetter(row.metric) ? 'higher is better' : 'lower is better';
+      name.title =
+        row.direction === null
+          ? 'the server did not say which way is better'
+          : `${row.direction} is better`;
       tr.append(name);
       versions.forEach((v, i) => {
         const value = row.values[i];
