@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 from typing import Any
 
 import tornado.web
@@ -27,6 +28,13 @@ def server_lakehouse() -> Lakehouse:
         if _lakehouse is None:
             _lakehouse = connect()
         return _lakehouse
+
+
+def inside(path: str | Path, folder: str | Path) -> bool:
+    """Whether ``path``'s real location (symlinks followed) is ``folder`` or below it: the
+    one check every handler serving a file or a listing makes."""
+    real, top = Path(path).resolve(), Path(folder).resolve()
+    return real == top or top in real.parents
 
 
 class LakebookHandler(APIHandler):

@@ -22,7 +22,7 @@ import tornado.web
 from jupyter_server.base.handlers import JupyterHandler
 
 from ..errors import InvalidInput, NotFound
-from .base import LakebookHandler
+from .base import LakebookHandler, inside
 
 _CREATE_KEYS = {"deployment", "feature_group", "reference", "current", "schedule",
                 "drift_share", "threshold", "columns", "performance_margin", "on_drift",
@@ -95,8 +95,7 @@ class ReportHandler(LakebookHandler):
             raise NotFound(f"Result {result_id} of monitor {name!r} has no report "
                            f"({result.status}{': ' + result.reason if result.reason else ''}).",
                            "Only results that compared data have a report.")
-        reports = Path(self.lh.reports_dir).resolve()
-        if reports not in path.resolve().parents:
+        if not inside(path, self.lh.reports_dir):
             raise NotFound(f"The report of result {result_id} is not in the lakehouse.")
         self.finish(path.read_bytes(), set_content_type="text/html; charset=utf-8")
 

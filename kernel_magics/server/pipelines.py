@@ -18,7 +18,7 @@ from typing import Any
 import tornado.web
 
 from ..errors import InvalidInput, NotFound
-from .base import LakebookHandler
+from .base import LakebookHandler, inside
 
 
 def _server_root(handler: LakebookHandler) -> Path:
@@ -27,11 +27,12 @@ def _server_root(handler: LakebookHandler) -> Path:
 
 
 def _path(handler: LakebookHandler, value: str | None) -> Path:
-    """A path from a client: relative to the server's root; never outside it."""
+    """A path from a client: relative to the server's root; never outside it (symlinks
+    followed)."""
     root = _server_root(handler)
     p = Path(value or ".")
     full = (p if p.is_absolute() else root / p).resolve()
-    if full != root and root not in full.parents:
+    if not inside(full, root):
         raise InvalidInput(f"{value} is outside the Jupyter server's folder.",
                            "Give a path relative to the folder JupyterLab shows.")
     return full
@@ -41,7 +42,9 @@ class StepsHandler(LakebookHandler):
     @tornado.web.authenticated
     def get(self) -> None:
         path = _path(self, self.get_query_argument("path", "."))
-        self.reply({"steps": [s.to_dict() for s in self.lh.pipelines.steps(path)]})
+        # a symlink under the root that points out of it is not followed
+        steps = self.lh.pipelines.steps(path, within=_server_root(self))
+        self.reply({"steps": [s.to_dict() for s in steps]})
 
 
 class PipelinesHandler(LakebookHandler):
@@ -175,6 +178,9 @@ class RunOutputHandler(LakebookHandler):
         if not run.output_path or not Path(run.output_path).is_file():
             raise NotFound(f"Run {run_id} has no executed notebook yet (status {run.status}).",
                            "Wait until it has started, then ask again.")
+        if not inside(run.output_path, self.lh.home):
+            raise NotFound(f"The executed notebook of run {run_id} is not in the lakehouse.",
+                           "Only notebooks under the lakehouse home are served.")
         text = Path(run.output_path).read_text()
         if self.get_query_argument("download", None):
             self.set_header("Content-Type", "application/x-ipynb+json")
