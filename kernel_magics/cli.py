@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "kernel_magics.deployments.commands",
     "kernel_magics.monitoring.commands",
     "kernel_magics.demo.commands",
+    "kernel_magics.catalog.commands",
 ]
 
 console = Console()

@@ -147,6 +147,15 @@ class Deployment:
                 raw, proba = model.predict(Xp)
             except Exception as exc:
                 self.log.count_error()
+                sent = _unusable_values_sent(req, self.input_columns(), columns_of, model)
+                if sent:  # the model refused a value the caller sent: the caller's mistake
+                    raise InvalidInput(
+                        f"Model {model.name} v{model.version} of deployment {self.name!r} "
+                        f"cannot predict with the value(s) sent: {'; '.join(sent)} "
+                        f"({type(exc).__name__}: {_short(exc, 120)})",
+                        "Send a value of the type the model was trained with for each of "
+                        "these fields (the online store supplies the ones you leave out).") \
+                        from None
                 raise PredictionFailed(
                     f"Model {model.name} v{model.version} of deployment {self.name!r} failed "
                     f"to predict: {type(exc).__name__}: {_short(exc)}",
@@ -345,6 +354,31 @@ class Deployment:
 
     def __repr__(self) -> str:
         return f"Deployment({self.name!r})"
+
+
+def _unusable_values_sent(req: PredictRequest, positional_columns: list[str],
+                         columns_of: dict[str, list[Any]], model: Any) -> list[str]:
+    """The model inputs the caller sent that a model may refuse: nulls, and values not of
+    the type the model was trained with (strings or booleans for numbers). ``[]`` when the
+    caller sent only usable values (the model's failure is then the server's side)."""
+    rows = req.rows if req.positional is None else [
+        dict(zip(positional_columns, values)) for values in req.positional]
+    types = model.input_types or {}
+    found: list[str] = []
+    for i, row in enumerate(rows):
+        for name, value in row.items():
+            if name not in columns_of:
+                continue
+            kind = types.get(name)
+            if value is None or isinstance(value, float) and math.isnan(value):
+                found.append(f"row {i} {name!r} is null")
+            elif isinstance(value, str) and kind in (None, "number", "boolean"):
+                found.append(f"row {i} {name!r} is the string {_short(value, 40)!r}")
+            elif isinstance(value, bool) and kind == "number":
+                found.append(f"row {i} {name!r} is a boolean")
+            if len(found) >= 5:
+                return found
+    return found
 
 
 def _frame(data: dict[str, list[Any]], columns: list[str], model: Any) -> pd.DataFrame:

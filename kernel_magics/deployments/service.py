@@ -94,6 +94,11 @@ class Deployments:
                 "deleted=0, updated_at=excluded.updated_at",
                 (name, model, alias, version, view, view_version, kind, to_json(spec),
                  existing[0] if existing else now, now))
+        from ..catalog import descriptors
+        descriptors.write(descriptors.deployment_file(self.lh.home, name), {
+            "name": name, "model": model, "alias": alias, "version": version, "view": view,
+            "view_version": view_version, "kind": kind, "spec": spec,
+            "created_at": existing[0] if existing else now})
         self.lh.catalog.record_event("deployment.deployed", name, {
             "model": model, "alias": alias, "version": version, "resolved_version": mv.version,
             "view": view, "view_version": view_version, "kind": kind})
@@ -137,6 +142,8 @@ class Deployments:
         deployment_row(self.lh, name)
         self.lh.catalog.execute("UPDATE deployments SET deleted = 1, updated_at = ? "
                                 "WHERE name = ?", (now_utc(), name))
+        from ..catalog import descriptors
+        descriptors.remove(descriptors.deployment_file(self.lh.home, name))
         self.lh.catalog.record_event("deployment.deleted", name, {})
         with self._lock:
             obj = self._objects.pop(name, None)

@@ -85,6 +85,14 @@ class FeatureGroup:
         """The Delta table holding this group version's offline data."""
         return self._lh.home / self._row["table_path"]
 
+    def definition(self) -> dict[str, Any]:
+        """What defines this group version, as its Delta table carries it (the catalog can be
+        rebuilt from it: ``lakebook recover``)."""
+        return {"name": self.name, "version": self.version, "keys": self.keys,
+                "event_time": self.event_time, "online": self.online,
+                "description": self.description, "checks": self.checks,
+                "created_at": self.created_at}
+
     @property
     def online_table(self) -> str:
         """The name of this group version in the online store."""
@@ -232,7 +240,8 @@ class FeatureGroup:
         try:
             delta_version = tables.commit(self.table_path, table, write_schema, mode, self.keys,
                                           self.event_time, meta, evolve=evolve or bool(added),
-                                          before_attempt=recheck_schema)
+                                          before_attempt=recheck_schema,
+                                          definition=self.definition())
         except tables.SchemaMismatchError as exc:
             _discard(pool)
             raise InvalidInput(f"Feature group {self.name!r}: the Delta table refused the data "

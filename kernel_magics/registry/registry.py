@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 import numpy as np
 import pandas as pd
 
-from ..catalog import from_json, now_utc, to_json
+from ..catalog import descriptors, from_json, now_utc, to_json
 from ..errors import Conflict, InvalidInput, NotFound
 from .evaluation import higher_is_better
 from .flavours import Flavour, flavour_for, get_flavour
@@ -32,6 +32,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..lakehouse import Lakehouse
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
+#: model_versions columns that hold JSON text
+_JSON_COLUMNS = ("metrics", "params", "signature", "lineage", "libraries", "trusted_types",
+                 "evaluation")
 _ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 #: rows of the training frame kept as the version's input example
 INPUT_EXAMPLE_ROWS = 5
@@ -404,6 +407,11 @@ class ModelRegistry:
                     os.replace(target, folder / f".orphan-{version}-{uuid.uuid4().hex[:8]}")
                 os.replace(staging, target)
                 try:
+                    # the version describes itself beside its artifact (lakebook recover)
+                    descriptors.write(target / descriptors.MODEL_FILE, {
+                        **{k: v for k, v in row.items() if k not in _JSON_COLUMNS},
+                        **{k: from_json(row[k], None) for k in _JSON_COLUMNS},
+                        "version": version})
                     conn.execute(
                         "INSERT INTO model_versions(name, version, flavour, artifact_path, "
                         "metrics, params, signature, input_example, task, lineage, libraries, "
@@ -674,6 +682,7 @@ class ModelRegistry:
                                "Versions are numbered 1, 2, 3, …") from None
         with self.catalog.transaction() as conn:
             self._move_alias(conn, name, alias, number, who or _user(), reason)
+        self._save_aliases(name)
         return self.get(name, number)
 
     def promote_if_better(self, name: str, version: int, metric: str,
@@ -713,6 +722,8 @@ class ModelRegistry:
                            f"v{current[0]}'s {old:.4g}")
             if better:
                 self._move_alias(conn, name, alias, int(version), who or _user(), why)
+        if better:
+            self._save_aliases(name)
         return better, why
 
     @staticmethod
@@ -754,6 +765,12 @@ class ModelRegistry:
             conn.execute("INSERT INTO model_alias_history(name, alias, from_version, "
                          "to_version, who, reason, at) VALUES (?,?,?,NULL,?,?,?)",
                          (name, alias, current[0], who or _user(), reason, now_utc()))
+        self._save_aliases(name)
+
+    def _save_aliases(self, name: str) -> None:
+        """Write ``models/<name>/aliases.json`` from the catalog (see catalog.descriptors)."""
+        aliases = {a: v for (_, a), v in self._aliases(name).items()}
+        descriptors.write(self.lh.models_dir / name / descriptors.ALIASES_FILE, aliases)
 
     def alias_history(self, name: str, alias: str | None = None) -> list[dict[str, Any]]:
         """Every move of the aliases of ``name`` (or of one alias), oldest first."""
@@ -811,6 +828,8 @@ class ModelRegistry:
             conn.execute("UPDATE model_versions SET deleted = 1, deleted_at = ? WHERE name = ? "
                          "AND version = ?", (at, name, number))
         shutil.rmtree(self.lh.models_dir / name / str(number), ignore_errors=True)
+        if aliases:
+            self._save_aliases(name)
         self.catalog.record_event("model.version_deleted", f"{name}/{number}", {})
 
     def __repr__(self) -> str:

@@ -22,7 +22,7 @@ import tornado.web
 from jupyter_server.base.handlers import JupyterHandler
 
 from ..errors import InvalidInput, NotFound
-from .base import LakebookHandler, inside
+from .base import LakebookHandler, inside, text_field, whole_number
 
 _CREATE_KEYS = {"deployment", "feature_group", "reference", "current", "schedule",
                 "drift_share", "threshold", "columns", "performance_margin", "on_drift",
@@ -36,8 +36,8 @@ class MonitorsHandler(LakebookHandler):
 
     @tornado.web.authenticated
     def post(self) -> None:
-        body = self.json_body()
-        if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+        body = self.json_object()
+        if not isinstance(body.get("name"), str):
             raise InvalidInput("The body must be a JSON object with the monitor's name.",
                                'E.g. {"name": "m", "deployment": "scorer"}.')
         unknown = set(body) - _CREATE_KEYS - {"name"}
@@ -53,10 +53,7 @@ class MonitorHandler(LakebookHandler):
     @tornado.web.authenticated
     def get(self, name: str) -> None:
         monitor = self.lh.monitoring.get(name)
-        try:
-            limit = int(self.get_argument("limit", "50"))
-        except ValueError:
-            raise InvalidInput("limit must be a number.") from None
+        limit = self.int_argument("limit", 50)
         self.reply({**monitor.to_dict(),
                     "results": [r.to_dict() for r in monitor.results(limit=limit)],
                     "alerts": monitor.alerts()})
@@ -71,8 +68,7 @@ class MonitorRunHandler(LakebookHandler):
     @tornado.web.authenticated
     async def post(self, name: str) -> None:
         self.lh.monitoring.get(name)  # 404 before any work
-        body = self.json_body() or {}
-        now = body.get("now") if isinstance(body, dict) else None
+        now = text_field(self.json_object(), "now")
         # Evidently takes seconds: keep the server's event loop free meanwhile
         result = await tornado.ioloop.IOLoop.current().run_in_executor(
             None, lambda: self.lh.monitoring.run(name, now=now))
@@ -89,7 +85,7 @@ class ReportHandler(LakebookHandler):
 
     @tornado.web.authenticated
     def get(self, name: str, result_id: str) -> None:
-        result = self.lh.monitoring.result(name, int(result_id))
+        result = self.lh.monitoring.result(name, whole_number(result_id, "the result id"))
         path = Path(result.report_html) if result.report_html else None
         if path is None or not path.is_file():
             raise NotFound(f"Result {result_id} of monitor {name!r} has no report "
@@ -112,7 +108,7 @@ class AlertsHandler(LakebookHandler):
 class AcknowledgeHandler(LakebookHandler):
     @tornado.web.authenticated
     def post(self, alert_id: str) -> None:
-        self.reply(self.lh.monitoring.acknowledge(int(alert_id)))
+        self.reply(self.lh.monitoring.acknowledge(whole_number(alert_id, "the alert id")))
 
 
 _NAME = r"([A-Za-z][A-Za-z0-9_.\-]*)"
