@@ -234,6 +234,17 @@ class Catalog:
         rows = self.query(sql, params)
         return rows[0] if rows else None
 
+    def exists(self, sql: str, params: tuple | dict = ()) -> bool:
+        """Whether ``sql`` returns a row: the cheap check for hot paths (a feature-vector
+        lookup makes one), falling back to the careful path on any SQLite error."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and getattr(self._local, "pid", None) == os.getpid():
+            try:
+                return conn.execute(sql, params).fetchone() is not None
+            except sqlite3.Error:
+                pass
+        return self.scalar(sql, params) is not None
+
     def scalar(self, sql: str, params: tuple | dict = ()) -> Any:
         with _catalog_errors(self.path):
             row = self._retry(lambda: self._connection().execute(sql, params).fetchone())

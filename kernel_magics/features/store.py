@@ -10,6 +10,7 @@ from ..catalog.versioned import versioned_row
 from ..catalog import from_json, now_utc, to_json
 from ..errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from .checks import validate_checks
+from . import online_pending
 from .groups import FeatureGroup
 from .names import validate_column, validate_name
 
@@ -106,7 +107,10 @@ class FeatureStore:
                             noun="feature group", latest_call=f"lh.feature_group({name!r})",
                             create_hint="Create it with lh.create_feature_group(...) or "
                                         "%%feature.")
-        return FeatureGroup(self._lh, row)
+        fg = FeatureGroup(self._lh, row)
+        if fg.online:  # an online update cut off by a crash is finished on open
+            online_pending.finish_quietly(fg)
+        return fg
 
     def get_or_create_feature_group(self, name: str, key: list[str] | str, event_time: str,
                                     version: int | None = None, **kwargs: Any) -> FeatureGroup:

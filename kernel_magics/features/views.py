@@ -22,6 +22,7 @@ import pyarrow as pa
 from ..catalog.versioned import versioned_row
 from ..catalog import from_json, now_utc, to_json
 from ..errors import InvalidInput, NotFound
+from . import online_pending
 from .names import HIDDEN_COLUMNS, validate_name
 from .pit import PitSource, run as run_pit
 from .ties import cached_ties
@@ -650,6 +651,7 @@ class FeatureView:
                 example = ", ".join(f"{c!r}: ..." for c in lk["key_cols"])
                 raise InvalidInput(f"The entry lacks the key column(s) {missing} needed to look "
                                    f"up group {fg.name!r}.", f"Pass e.g. {{{example}}}.")
+            online_pending.finish_quietly(fg)  # an interrupted insert's rows first
             key_values = [tuple(e[c] for c in lk["key_cols"]) for e in entries]
             for i, values in enumerate(key_values):
                 for c, v in zip(lk["key_cols"], values):
