@@ -347,6 +347,10 @@ class Deployment:
                 ("endpoint", f"/lakebook/api/deployments/{self.name}/predict"),
                 ("requests", stats.get("requests", 0)),
                 ("errors", stats.get("errors", 0))]
+        if stats.get("dead_letter_rows"):
+            from .log_files import dead_letter_file
+            rows.append(("not logged", f"{stats['dead_letter_rows']} row(s) kept in "
+                                       f"{dead_letter_file(self.lh.home, self.name)}"))
         if stats.get("latency_p50_ms") is not None:
             rows.append(("latency p50 / p99",
                          f"{stats['latency_p50_ms']:.2f} / {stats['latency_p99_ms']:.2f} ms"))

@@ -123,7 +123,8 @@ class Deployments:
         """Every deployment with its spec and serving statistics (JSON-ready)."""
         rows = self.lh.catalog.query(
             "SELECT d.*, s.requests, s.errors, s.latency_p50_ms, s.latency_p99_ms, "
-            "s.last_request_at, s.model_version AS served_version FROM deployments d "
+            "s.last_request_at, s.model_version AS served_version, s.dead_letter_rows, "
+            "s.last_dead_letter_at, s.last_dead_letter_error FROM deployments d "
             "LEFT JOIN deployment_stats s ON s.name = d.name WHERE d.deleted = 0 "
             "ORDER BY d.name")
         out = []
@@ -133,6 +134,7 @@ class Deployments:
             row.pop("deleted", None)
             row["requests"] = row["requests"] or 0
             row["errors"] = row["errors"] or 0
+            row["dead_letter_rows"] = row["dead_letter_rows"] or 0
             row["endpoint"] = f"/lakebook/api/deployments/{row['name']}/predict"
             out.append(row)
         return out
