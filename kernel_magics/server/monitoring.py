@@ -19,7 +19,6 @@ from pathlib import Path
 
 import tornado.ioloop
 import tornado.web
-from jupyter_server.base.handlers import JupyterHandler
 
 from ..errors import InvalidInput, NotFound
 from .base import LakebookHandler, inside, text_field, whole_number
@@ -75,13 +74,23 @@ class MonitorRunHandler(LakebookHandler):
         self.reply(result.to_dict())
 
 
+#: how every report is served: its own scripts (Evidently's charts) run, but in an opaque
+#: origin — never the Jupyter origin, so nothing in it can use the user's cookies or XSRF
+#: token — and only framed by Jupyter's own pages
+REPORT_CSP = "sandbox allow-scripts; frame-ancestors 'self'"
+
+
 class ReportHandler(LakebookHandler):
-    """The stored Evidently HTML of one result, opened in a JupyterLab/browser tab."""
+    """The stored Evidently HTML of one result, sandboxed (see :data:`REPORT_CSP`)."""
 
     @property
     def content_security_policy(self) -> str:
-        # the report is a page with its own scripts: the page policy, not the API's 'none'
-        return JupyterHandler.content_security_policy.fget(self)  # type: ignore[attr-defined]
+        return REPORT_CSP
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("Content-Security-Policy", REPORT_CSP)
+        self.set_header("X-Content-Type-Options", "nosniff")
 
     @tornado.web.authenticated
     def get(self, name: str, result_id: str) -> None:
