@@ -226,33 +226,29 @@ class InferenceLog:
             return self.rows_written - before
 
     def _write_records(self, records: list[Record]) -> None:
-        """Write ``records``; when the table refuses them, halve until the refused ones are
-        found and dead-letter those with the error."""
-        try:
-            table = _records_table(self.deployment, records)
-            if table.num_rows:
-                self._write(table)
-        except Exception as exc:
-            if len(records) > 1:
-                half = len(records) // 2
-                self._write_records(records[:half])
-                self._write_records(records[half:])
-                return
-            self._dead_letter(_record_rows(records[0]), exc)
+        self._write_or_halve(records, lambda part: _records_table(self.deployment, part),
+                             _record_rows)
 
     def _write_rows(self, rows: list[dict[str, Any]]) -> None:
         """The same for rows read back from a spill file."""
+        self._write_or_halve(
+            rows, lambda part: _columns_table(self.deployment, _rows_columns(part), len(part)),
+            lambda row: [row])
+
+    def _write_or_halve(self, items: list, table_of: Any, rows_of: Any) -> None:
+        """Write ``items`` (records or rows) as one table; when the table refuses them, halve
+        until the refused ones are found and dead-letter those with the error."""
         try:
-            table = _columns_table(self.deployment, _rows_columns(rows), len(rows))
+            table = table_of(items)
             if table.num_rows:
                 self._write(table)
         except Exception as exc:
-            if len(rows) > 1:
-                half = len(rows) // 2
-                self._write_rows(rows[:half])
-                self._write_rows(rows[half:])
+            if len(items) > 1:
+                half = len(items) // 2
+                self._write_or_halve(items[:half], table_of, rows_of)
+                self._write_or_halve(items[half:], table_of, rows_of)
                 return
-            self._dead_letter(rows, exc)
+            self._dead_letter(rows_of(items[0]), exc)
 
     def _dead_letter(self, rows: list[dict[str, Any]], exc: BaseException) -> None:
         error = f"{type(exc).__name__}: {exc}"
