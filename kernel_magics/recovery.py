@@ -16,7 +16,6 @@ offline tables, since updates pending at the loss are not known.
 """
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -27,8 +26,6 @@ from .catalog import descriptors, now_utc, to_json
 from .catalog.db import Catalog
 from .config import load_config, resolve_home
 from .errors import CatalogError, NotFound
-
-log = logging.getLogger(__name__)
 
 #: what only the catalog held (said in the report)
 NOT_REBUILT = ["schedules", "runs", "pipelines", "monitors and their results and alerts",

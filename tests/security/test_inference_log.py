@@ -17,7 +17,6 @@ import time
 import uuid
 
 import pandas as pd
-import pytest
 from deltalake import DeltaTable
 
 from kernel_magics.deployments.inference_log import InferenceLog, Record

@@ -9,7 +9,6 @@ finds offline and online agreeing for every key, and says so in the log.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import subprocess
 import sys
