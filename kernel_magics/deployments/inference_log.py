@@ -183,7 +183,9 @@ class InferenceLog:
 
     def _run(self) -> None:
         try:
-            self._replay_spills()
+            with self._write_lock:
+                if not self._replayed:
+                    self._replay_spills()
         except Exception:  # never stop the writer: tried again at the next flush
             log.exception("Inference log of %s: spilled rows could not be written yet",
                           self.deployment)
@@ -277,13 +279,16 @@ class InferenceLog:
     def _replay_spills(self) -> None:
         """Write rows spilled at an earlier stop, then remove their files."""
         self._replayed = True
-        for path in log_files.spills(self.lh.home, self.deployment):
+        for found in log_files.spills(self.lh.home, self.deployment):
+            path = log_files.claim(found)
+            if path is None:  # another process is writing it
+                continue
             rows = log_files.read_spill(path)
             if rows:
                 self._write_rows(rows)
             path.unlink()
             log.info("Inference log of %s: wrote %d row(s) spilled at the last stop (%s)",
-                     self.deployment, len(rows), path.name)
+                     self.deployment, len(rows), found.name)
 
     def _flush_stats(self) -> None:
         n, errors, dead = self._requests, self._errors, self._dead

@@ -96,8 +96,36 @@ def spill(home: Path, deployment: str, rows: list[dict[str, Any]]) -> Path:
 
 
 def spills(home: Path, deployment: str) -> list[Path]:
-    """The deployment's spill files, oldest first."""
-    return sorted(spill_dir(home, deployment).glob("*.jsonl"))
+    """The deployment's spill files, oldest first (also those a process died replaying)."""
+    folder = spill_dir(home, deployment)
+    found = list(folder.glob("*.jsonl"))
+    for claimed in folder.glob("*.jsonl.replaying-*"):
+        pid = claimed.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            found.append(claimed)
+    return sorted(found, key=lambda p: p.name)
+
+
+def claim(path: Path) -> Path | None:
+    """Take a spill file for this process (an atomic rename), so that two processes starting
+    the same deployment never write its rows twice; None when another took it first."""
+    base = path.name.split(".replaying-")[0]
+    mine = path.with_name(f"{base}.replaying-{os.getpid()}")
+    try:
+        os.rename(path, mine)
+    except FileNotFoundError:
+        return None
+    return mine
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def read_spill(path: Path) -> list[dict[str, Any]]:

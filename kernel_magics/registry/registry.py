@@ -302,7 +302,7 @@ class ModelVersion:
             "trusted_types": self.trusted_types, "evaluation": self.evaluation,
             "description": self.description, "created_by": self.created_by,
             "created_at": self.created_at, "deleted": self.deleted,
-            "artifact_path": str(self.artifact_path),
+            "artifact_path": str(self.artifact_path), "artifact_sha256": self.artifact_sha256,
         }
 
     def _repr_html_(self) -> str:

@@ -17,7 +17,12 @@ from .base import LakebookHandler, text_field, whole_number
 
 
 def _version_number(value: Any) -> int:
-    return whole_number(value, "version", 1)
+    try:
+        return whole_number(value, "version", 1)
+    except InvalidInput:
+        raise InvalidInput(f"{value!r:.40} is not a version number (the version must be a "
+                           "whole number from 1 to 2**63-1).",
+                           'Send {"version": N} with N a registered version.') from None
 
 
 class _ModelsBase(LakebookHandler):
