@@ -12,7 +12,14 @@ from ._version import __version__
 from .errors import LakebookError
 from .lakehouse import Lakehouse, connect
 
-__all__ = ["__version__", "connect", "Lakehouse", "LakebookError"]
+__all__ = ["__version__", "connect", "recover", "Lakehouse", "LakebookError"]
+
+
+def recover(path: Any = None, force: bool = False) -> Any:
+    """Rebuild a lost or damaged catalog from the lakehouse's tables; see
+    :func:`kernel_magics.recovery.recover`."""
+    from .recovery import recover as rebuild
+    return rebuild(path, force=force)
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "kernel_magics.deployments.commands",
     "kernel_magics.monitoring.commands",
     "kernel_magics.demo.commands",
+    "kernel_magics.catalog.commands",
 ]
 
 HOME_HELP = "lakehouse folder (default: $LAKEBOOK_HOME, lakebook.toml, ./.lakebook)"

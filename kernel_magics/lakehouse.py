@@ -152,6 +152,15 @@ class Lakehouse:
         return f"Lakehouse({str(self.home)!r})"
 
 
+def data_without_catalog(home: Path) -> list[str]:
+    """What a home holds that only a catalog describes: Delta tables and registered model
+    versions (relative paths, a few of each). Empty for a new lakehouse."""
+    found = [f"tables/{p.parent.name}" for p in sorted((home / "tables").glob("*/_delta_log"))]
+    found += [f"models/{p.parent.name}/{p.name}"
+              for p in sorted((home / "models").glob("*/*")) if p.name.isdigit()]
+    return found
+
+
 def connect(path: str | os.PathLike | None = None, create: bool = True) -> Lakehouse:
     """Open the lakehouse at ``path``.
 
@@ -161,6 +170,18 @@ def connect(path: str | os.PathLike | None = None, create: bool = True) -> Lakeh
     """
     home, project_file = resolve_home(path)
     catalog_file = home / CATALOG_FILE
+    lost = not catalog_file.exists() or catalog_file.stat().st_size == 0
+    if lost and home.is_dir():
+        data = data_without_catalog(home)
+        if data:
+            from .catalog.db import recover_hint
+            from .errors import CatalogError
+            state = "is missing" if not catalog_file.exists() else "is empty (0 bytes)"
+            raise CatalogError(
+                f"The lakehouse at {home} holds data ({', '.join(data[:3])}"
+                f"{' …' if len(data) > 3 else ''}) but its catalog {catalog_file} {state}, so "
+                "it was not opened: a new catalog would not know that data.",
+                recover_hint(catalog_file))
     if not catalog_file.exists():
         if not create:
             raise NotFound(f"No lakehouse at {home}.",

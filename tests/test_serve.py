@@ -113,8 +113,9 @@ BAD = [
     ("unknown deployment", "/deployments/nope/predict", b'{"entries": [{"a": 1, "b": 2}]}',
      404, "'nope'"),
     ("not UTF-8", "/invocations", b'{"instances": ["\xff"]}', 400, "UTF-8"),
-    ("model raises", "/invocations", b'{"dataframe_records": [{"a": null, "b": 1}]}', 500,
-     "failed to predict"),
+    # the model refuses a null the caller sent: the caller's mistake, named (issue 24)
+    ("model raises", "/invocations", b'{"dataframe_records": [{"a": null, "b": 1}]}', 400,
+     "'a' is null"),
 ]
 
 
@@ -163,7 +164,9 @@ def test_sigterm_flushes_every_answered_request(home, clf):
             ids.append(r.headers["X-Request-Id"])
             rows += len(body["dataframe_records"])
         assert server.terminate() == 0
-        assert "inference logs flushed" in server.output()
+        # the stop says what really happened to the buffered rows
+        assert (f"Inference log of scorer closed: {rows} row(s) written at the stop, "
+                "0 spilled") in server.output()
         log = DeltaTable(str(home / "tables" / "inference_log_scorer")).to_pandas()
         assert set(log["request_id"]) == set(ids)
         assert len(log) == rows

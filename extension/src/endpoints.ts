@@ -313,6 +313,8 @@ export interface IDeployment {
   kind: string;
   requests: number;
   errors: number;
+  /** Logged predictions the inference log could not write (kept in a dead-letter file). */
+  deadLetters: number;
   latencyP50Ms: number | null;
   latencyP99Ms: number | null;
   lastRequestAt: string | null;
@@ -333,6 +335,7 @@ export function parseDeployments(data: unknown): IDeployment[] {
       kind: f.optStr('kind') ?? 'online',
       requests: f.optCount('requests') ?? 0,
       errors: f.optCount('errors') ?? 0,
+      deadLetters: f.optCount('dead_letter_rows') ?? 0,
       latencyP50Ms: f.optNum('latency_p50_ms'),
       latencyP99Ms: f.optNum('latency_p99_ms'),
       lastRequestAt: f.optStr('last_request_at'),

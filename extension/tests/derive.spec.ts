@@ -216,6 +216,7 @@ describe('deployments', () => {
     kind: 'online',
     requests: 0,
     errors: 0,
+    deadLetters: 0,
     latencyP50Ms: null,
     latencyP99Ms: null,
     lastRequestAt: null,

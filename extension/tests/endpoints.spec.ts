@@ -165,7 +165,15 @@ describe('deployments', () => {
     const [d] = parseDeployments({ deployments: [{ name: 'a b', model: 'm', requests: null }] });
     expect(d.endpoint).toBe('/lakebook/api/deployments/a%20b/predict');
     expect(d.requests).toBe(0);
+    expect(d.deadLetters).toBe(0);
     expect(d.latencyP50Ms).toBeNull();
+  });
+
+  it('counts the rows the inference log could not write', () => {
+    const [d] = parseDeployments({
+      deployments: [{ name: 'a', model: 'm', dead_letter_rows: 3 }]
+    });
+    expect(d.deadLetters).toBe(3);
   });
 });
 

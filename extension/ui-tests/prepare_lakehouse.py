@@ -119,7 +119,7 @@ def main(root: Path) -> dict:
 
     # -- monitoring (when that part has landed) ------------------------------------------------
     try:
-        made.update(prepare_monitoring(lh, X))
+        made.update(prepare_monitoring(lh, X, root))
         made["areas"].append("monitoring")
     except (ImportError, AttributeError) as exc:  # the monitoring part is not installed
         made["monitoring_skipped"] = f"{type(exc).__name__}: {exc}"
@@ -128,7 +128,7 @@ def main(root: Path) -> dict:
     return made
 
 
-def prepare_monitoring(lh, X: pd.DataFrame) -> dict:
+def prepare_monitoring(lh, X: pd.DataFrame, root: Path) -> dict:
     """Two feature monitors over fixed windows: one that drifts, one that does not."""
     mon = lh.monitoring
     mon.create("transactions_drift", feature_group="transactions",
@@ -141,11 +141,58 @@ def prepare_monitoring(lh, X: pd.DataFrame) -> dict:
                columns=["amount", "category"])
     drift = mon.run("transactions_drift")
     stable = mon.run("transactions_stable")
-    return {"alerts": [a["id"] for a in mon.alerts(acknowledged=False)], "monitors": {
+    hostile = prepare_hostile_reports(lh, root)
+    return {"alerts": [a["id"] for a in mon.alerts(acknowledged=False)], "hostile": hostile, "monitors": {
         "transactions_drift": {"status": drift.status, "drift_share": drift.drift_share,
                                "result": drift.id},
         "transactions_stable": {"status": stable.status, "drift_share": stable.drift_share,
                                 "result": stable.id}}}
+
+
+#: what an attacker puts in a monitored column (issue 24): it ends Evidently's data block,
+#: reports that it ran, then tries to read a file through the Jupyter API with the user's
+#: cookie and reports what it got
+PAYLOAD = ("</script><script>window.__pwned=1;fetch('/xss-beacon/ran').catch(()=>0);"
+           "fetch('/api/contents/top-secret.txt?content=1',{credentials:'include'})"
+           ".then(r=>r.text()).then(t=>fetch('/xss-beacon/leak?d='+encodeURIComponent("
+           "t.slice(0,200))).catch(()=>0)).catch(e=>fetch('/xss-beacon/blocked')"
+           ".catch(()=>0))</script>")
+SECRET = "TOP-SECRET-CONTENT-42"
+
+
+def prepare_hostile_reports(lh, root: Path) -> dict:
+    """A monitor over a column holding :data:`PAYLOAD`, with two reports: one as Lakebook
+    writes it now (its data escaped) and one as Evidently writes it raw (what an earlier
+    Lakebook kept on disk), which only the sandbox contains. A secret file in the server root
+    is what the payload tries to read."""
+    from kernel_magics.monitoring.drift import detect_drift
+    from kernel_magics.monitoring.sources import load
+    from kernel_magics.widgets.monitor import monitor_html
+    (root / "top-secret.txt").write_text(SECRET)  # in the server root: /api/contents serves it
+    rng = np.random.default_rng(11)
+    start = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    frames = []
+    for day in range(8):
+        share = 0.05 if day < 4 else 0.7
+        frames.append(pd.DataFrame({
+            "id": np.arange(100), "note": rng.choice(["fine", "ok", PAYLOAD], 100,
+                                                     p=[(1 - share) / 2, (1 - share) / 2, share]),
+            "ts": [start + timedelta(days=day, minutes=int(m)) for m in range(100)]}))
+    fg = lh.create_feature_group("comments", key="id", event_time="ts")
+    for frame in frames:
+        fg.insert(frame)
+    mon = lh.monitoring
+    name = "hostile_notes"
+    mon.create(name, feature_group="comments", schedule=None, columns=["note"],
+               reference="2024-05-01T00:00:00Z/2024-05-04T00:00:00Z",
+               current="2024-05-05T00:00:00Z/2024-05-08T00:00:00Z")
+    sealed = mon.run(name)
+    legacy = mon.run(name)
+    sides = load(lh, mon.get(name).spec, datetime(2024, 5, 8, tzinfo=timezone.utc))
+    raw = detect_drift(sides.reference, sides.current, ["note"], drift_share=0.5)
+    raw.snapshot.save_html(legacy.report_html)       # Evidently's own, unescaped
+    return {"monitor": name, "sealed": sealed.id, "legacy": legacy.id, "secret": SECRET,
+            "widget_html": monitor_html(lh, name)}
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..errors import CatalogError
+from ..errors import CatalogError, InvalidInput
 from .migrations import MIGRATIONS, SCHEMA_VERSION
 
 BUSY_TIMEOUT_MS = 30_000
@@ -52,6 +52,44 @@ def _is_locked(exc: sqlite3.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
+#: SQLite's result codes for a damaged file: SQLITE_CORRUPT, SQLITE_NOTADB
+_DAMAGED = {11, 26}
+
+
+def is_damaged(exc: BaseException) -> bool:
+    """Whether a SQLite error says the catalog file is damaged (not a lock or a bad query)."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _DAMAGED
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text or "corrupt" in text
+
+
+def recover_hint(path: Path) -> str:
+    """What to do about a catalog that cannot be used: rebuild it from the tables."""
+    return (f"Rebuild the catalog from the lakehouse's own tables with `lakebook recover "
+            f"--home {Path(path).parent}` (a damaged catalog file is moved aside, never "
+            "deleted), or point LAKEBOOK_HOME at another lakehouse.")
+
+
+@contextmanager
+def _catalog_errors(path: Path) -> Iterator[None]:
+    """Damaged pages become a CatalogError with its hint; a number SQLite cannot store (more
+    than 2**63-1) is the caller's mistake."""
+    try:
+        yield
+    except OverflowError:
+        raise InvalidInput("A number given is too large for the catalog (more than "
+                           "2**63-1).", "Use a smaller number.") from None
+    except sqlite3.DatabaseError as exc:
+        if is_damaged(exc):
+            raise CatalogError(f"The catalog {path} is damaged ({exc}).",
+                               recover_hint(path)) from exc
+        raise
+
+
 class Catalog:
     """The lakehouse catalog at ``path`` (a SQLite file), opened and migrated on first use.
 
@@ -81,10 +119,8 @@ class Catalog:
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.DatabaseError as exc:
-            raise CatalogError(
-                f"The catalog {self.path} cannot be read ({exc}).",
-                "Move the file away to start a new catalog, or point LAKEBOOK_HOME at "
-                "another lakehouse.") from exc
+            raise CatalogError(f"The catalog {self.path} cannot be read ({exc}).",
+                               recover_hint(self.path)) from exc
         self._local.conn, self._local.pid = conn, os.getpid()
         if not self._migrated:
             self._migrate(conn)
@@ -119,10 +155,8 @@ class Catalog:
             finally:
                 probe.close()
         except sqlite3.DatabaseError as exc:
-            raise CatalogError(
-                f"The catalog {self.path} cannot be read ({exc}).",
-                "Move the file away to start a new catalog, or point LAKEBOOK_HOME at "
-                "another lakehouse.") from exc
+            raise CatalogError(f"The catalog {self.path} cannot be read ({exc}).",
+                               recover_hint(self.path)) from exc
         if current > SCHEMA_VERSION:
             raise CatalogError(
                 f"The catalog {self.path} was written by a newer Lakebook "
@@ -137,7 +171,7 @@ class Catalog:
                 current = conn.execute("PRAGMA user_version").fetchone()[0]
             except sqlite3.DatabaseError as exc:
                 raise CatalogError(f"The catalog {self.path} cannot be read ({exc}).",
-                                   "Move the file away to start a new catalog.") from exc
+                                   recover_hint(self.path)) from exc
             if current > SCHEMA_VERSION:
                 raise CatalogError(
                     f"The catalog {self.path} was written by a newer Lakebook "
@@ -166,21 +200,24 @@ class Catalog:
 
     @property
     def version(self) -> int:
-        return self._connection().execute("PRAGMA user_version").fetchone()[0]
+        with _catalog_errors(self.path):
+            return self._connection().execute("PRAGMA user_version").fetchone()[0]
 
     # -- queries ---------------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction (``BEGIN IMMEDIATE``): all or nothing."""
-        conn = self._connection()
-        self._retry(lambda: conn.execute("BEGIN IMMEDIATE"))
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            self._retry(lambda: conn.execute("COMMIT"))
+        with _catalog_errors(self.path):
+            conn = self._connection()
+            self._retry(lambda: conn.execute("BEGIN IMMEDIATE"))
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            else:
+                self._retry(lambda: conn.execute("COMMIT"))
 
     def execute(self, sql: str, params: tuple | dict = ()) -> int:
         """Run one write statement in its own transaction; returns ``lastrowid``."""
@@ -188,16 +225,29 @@ class Catalog:
             return conn.execute(sql, params).lastrowid
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[dict[str, Any]]:
-        conn = self._connection()
-        rows = self._retry(lambda: conn.execute(sql, params).fetchall())
+        with _catalog_errors(self.path):
+            conn = self._connection()
+            rows = self._retry(lambda: conn.execute(sql, params).fetchall())
         return [dict(r) for r in rows]
 
     def query_one(self, sql: str, params: tuple | dict = ()) -> dict[str, Any] | None:
         rows = self.query(sql, params)
         return rows[0] if rows else None
 
+    def exists(self, sql: str, params: tuple | dict = ()) -> bool:
+        """Whether ``sql`` returns a row: the cheap check for hot paths (a feature-vector
+        lookup makes one), falling back to the careful path on any SQLite error."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and getattr(self._local, "pid", None) == os.getpid():
+            try:
+                return conn.execute(sql, params).fetchone() is not None
+            except sqlite3.Error:
+                pass
+        return self.scalar(sql, params) is not None
+
     def scalar(self, sql: str, params: tuple | dict = ()) -> Any:
-        row = self._retry(lambda: self._connection().execute(sql, params).fetchone())
+        with _catalog_errors(self.path):
+            row = self._retry(lambda: self._connection().execute(sql, params).fetchone())
         return None if row is None else row[0]
 
     def record_event(self, kind: str, subject: str, payload: dict | None = None) -> int:

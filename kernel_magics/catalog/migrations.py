@@ -237,6 +237,30 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE INDEX IF NOT EXISTS alerts_open ON alerts(acknowledged, id);
 """),
+    (2, "hardening (issue 24): pending online updates, per-model trusted types, artifact "
+        "digests, inference-log dead letters", """
+-- an online update recorded before its Delta commit; removed once the online store has the
+-- rows. A row still here means the writer died in between: the next open, insert or lookup of
+-- the group finishes it.
+CREATE TABLE IF NOT EXISTS online_pending (
+    group_id INTEGER NOT NULL REFERENCES feature_groups(id) ON DELETE CASCADE,
+    commit_seq INTEGER NOT NULL,      -- the insert's _lb_commit value
+    pid INTEGER,                      -- the writing process (a live writer finishes it itself)
+    host TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (group_id, commit_seq)
+);
+
+-- type names a user trusted for every version of one model (beyond Lakebook's allowlist)
+ALTER TABLE models ADD COLUMN trusted_types TEXT NOT NULL DEFAULT '[]';
+-- sha256 of the artifact file as registered: a changed file is refused at load
+ALTER TABLE model_versions ADD COLUMN artifact_sha256 TEXT;
+
+-- inference-log rows that could not be written (kept in <home>/dead_letters/)
+ALTER TABLE deployment_stats ADD COLUMN dead_letter_rows INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE deployment_stats ADD COLUMN last_dead_letter_at TEXT;
+ALTER TABLE deployment_stats ADD COLUMN last_dead_letter_error TEXT;
+"""),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

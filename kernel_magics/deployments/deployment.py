@@ -142,6 +142,15 @@ class Deployment:
                 raw, proba = model.predict(Xp)
             except Exception as exc:
                 self.log.count_error()
+                sent = _unusable_values_sent(req, self.input_columns(), columns_of, model)
+                if sent:  # the model refused a value the caller sent: the caller's mistake
+                    raise InvalidInput(
+                        f"Model {model.name} v{model.version} of deployment {self.name!r} "
+                        f"cannot predict with the value(s) sent: {'; '.join(sent)} "
+                        f"({type(exc).__name__}: {_short(exc, 120)})",
+                        "Send a value of the type the model was trained with for each of "
+                        "these fields (the online store supplies the ones you leave out).") \
+                        from None
                 raise PredictionFailed(
                     f"Model {model.name} v{model.version} of deployment {self.name!r} failed "
                     f"to predict: {type(exc).__name__}: {_short(exc)}",
@@ -346,6 +355,10 @@ class Deployment:
                 ("endpoint", f"/lakebook/api/deployments/{self.name}/predict"),
                 ("requests", stats.get("requests", 0)),
                 ("errors", stats.get("errors", 0))]
+        if stats.get("dead_letter_rows"):
+            from .log_files import dead_letter_file
+            rows.append(("not logged", f"{stats['dead_letter_rows']} row(s) kept in "
+                                       f"{dead_letter_file(self.lh.home, self.name)}"))
         if stats.get("latency_p50_ms") is not None:
             rows.append(("latency p50 / p99",
                          f"{stats['latency_p50_ms']:.2f} / {stats['latency_p99_ms']:.2f} ms"))
@@ -358,6 +371,31 @@ class Deployment:
 def _given(value: Any) -> bool:
     """Whether a passed value was given (null and NaN are gaps, not values)."""
     return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def _unusable_values_sent(req: PredictRequest, positional_columns: list[str],
+                         columns_of: dict[str, list[Any]], model: Any) -> list[str]:
+    """The model inputs the caller sent that a model may refuse: nulls, and values not of
+    the type the model was trained with (strings or booleans for numbers). ``[]`` when the
+    caller sent only usable values (the model's failure is then the server's side)."""
+    rows = req.rows if req.positional is None else [
+        dict(zip(positional_columns, values)) for values in req.positional]
+    types = model.input_types or {}
+    found: list[str] = []
+    for i, row in enumerate(rows):
+        for name, value in row.items():
+            if name not in columns_of:
+                continue
+            kind = types.get(name)
+            if value is None or isinstance(value, float) and math.isnan(value):
+                found.append(f"row {i} {name!r} is null")
+            elif isinstance(value, str) and kind in (None, "number", "boolean"):
+                found.append(f"row {i} {name!r} is the string {_short(value, 40)!r}")
+            elif isinstance(value, bool) and kind == "number":
+                found.append(f"row {i} {name!r} is a boolean")
+            if len(found) >= 5:
+                return found
+    return found
 
 
 def _frame(data: dict[str, list[Any]], columns: list[str], model: Any) -> pd.DataFrame:

@@ -6,8 +6,16 @@ that table beside this log (``monitoring.batch_rows``).
 
 Online answers are appended to an in-memory buffer (one ``deque.append`` on the request path)
 and written to Delta by a background thread every ``flush_s`` seconds (or sooner when the
-buffer fills), on :meth:`InferenceLog.close`, and at interpreter exit. A failed write keeps
-the rows for the next attempt, so nothing is lost on a clean stop.
+buffer fills), on :meth:`InferenceLog.close`, and at interpreter exit. Nothing is dropped and
+nothing blocks the log (see ``log_files``):
+
+- a write the table refuses is split in halves until the records it cannot take are found;
+  the others are written, those go to a dead-letter file with the error, counted in the
+  deployment's statistics, and an alert is raised;
+- a column whose name differs from another only by case (Delta names are case-insensitive)
+  is written under a case-safe name ``<name>__<8 hex>`` instead of stopping every write;
+- on stop, rows the table cannot take then are spilled to disk and written when the
+  deployment's log next starts.
 
 Table ``<home>/tables/inference_log_<deployment>`` (schema grows with new columns):
 
@@ -32,6 +40,7 @@ catalog's ``deployment_stats`` table with each flush, not per request.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import logging
 import threading
 import time
@@ -39,13 +48,14 @@ import weakref
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from ..catalog import now_utc
+from . import log_files
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..lakehouse import Lakehouse
@@ -67,8 +77,33 @@ RESERVED = frozenset({"request_id", "ts", "deployment", "model", "model_version"
 
 
 def data_column(name: str) -> str:
-    """The log column a key/feature/event-time column is written to."""
-    return f"view_{name}" if name in RESERVED or name.startswith("proba_") else name
+    """The log column a key/feature/event-time column is written to (the log's own names
+    compared without case: Delta column names are case-insensitive)."""
+    low = str(name).lower()
+    return f"view_{name}" if low in RESERVED or low.startswith("proba_") else name
+
+
+def case_safe(name: str) -> str:
+    """The name a column is written under when another differs from it only by case."""
+    return f"{name}__{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+
+
+def case_safe_names(names: list[str], existing: Iterable[str] = ()) -> dict[str, str]:
+    """``{name: written name}`` for ``names`` (in priority order) beside the table's
+    ``existing`` columns: the first spelling of a name keeps it, a later spelling that
+    differs only by case gets :func:`case_safe`."""
+    seen = {e.lower(): e for e in existing}
+    out: dict[str, str] = {}
+    for name in names:
+        low = name.lower()
+        if low in seen and seen[low] != name:
+            new = case_safe(name)
+            out[name] = new
+            seen[new.lower()] = new
+        else:
+            seen.setdefault(low, name)
+            out[name] = name
+    return out
 
 
 def log_path(lh: "Lakehouse", deployment: str) -> Path:
@@ -115,7 +150,12 @@ class InferenceLog:
         self._latencies: list[float] = []
         self._last_at: str | None = None
         self._last_version: int | None = None
+        self._dead = 0                      # dead-lettered rows since the last stats flush
+        self._dead_error: str | None = None
         self.rows_written = 0
+        self.rows_dead_lettered = 0
+        self.rows_spilled = 0
+        self._replayed = False
         _open_logs.add(self)
         if start:
             self._start()
@@ -142,6 +182,13 @@ class InferenceLog:
             self._thread.start()
 
     def _run(self) -> None:
+        try:
+            with self._write_lock:
+                if not self._replayed:
+                    self._replay_spills()
+        except Exception:  # never stop the writer: tried again at the next flush
+            log.exception("Inference log of %s: spilled rows could not be written yet",
+                          self.deployment)
         while not self._closed:
             self._wake.wait(self.flush_s)
             self._wake.clear()
@@ -155,27 +202,64 @@ class InferenceLog:
     def pending(self) -> int:
         return len(self._buffer)
 
+    def _drain(self) -> list[Record]:
+        records: list[Record] = []
+        while True:
+            try:
+                records.append(self._buffer.popleft())
+            except IndexError:
+                return records
+
     def flush(self) -> int:
-        """Write every buffered record to Delta now; returns rows written."""
+        """Write every buffered record to Delta now; returns rows written. Records the table
+        refuses go to the dead-letter file: a bad record never blocks the others."""
         with self._write_lock:
-            records: list[Record] = []
-            while True:
-                try:
-                    records.append(self._buffer.popleft())
-                except IndexError:
-                    break
-            written = 0
+            if not self._replayed:
+                self._replay_spills()
+            before = self.rows_written
+            records = self._drain()
             if records:
                 try:
-                    table = _records_table(self.deployment, records)
-                    if table.num_rows:
-                        self._write(table)
-                    written = table.num_rows
-                except Exception:
-                    self._buffer.extendleft(reversed(records))  # keep them for the next try
+                    self._write_records(records)
+                except Exception:  # not even the dead-letter file: keep them in memory
+                    self._buffer.extendleft(reversed(records))
                     raise
             self._flush_stats()
-            return written
+            return self.rows_written - before
+
+    def _write_records(self, records: list[Record]) -> None:
+        self._write_or_halve(records, lambda part: _records_table(self.deployment, part),
+                             _record_rows)
+
+    def _write_rows(self, rows: list[dict[str, Any]]) -> None:
+        """The same for rows read back from a spill file."""
+        self._write_or_halve(
+            rows, lambda part: _columns_table(self.deployment, _rows_columns(part), len(part)),
+            lambda row: [row])
+
+    def _write_or_halve(self, items: list, table_of: Any, rows_of: Any) -> None:
+        """Write ``items`` (records or rows) as one table; when the table refuses them, halve
+        until the refused ones are found and dead-letter those with the error."""
+        try:
+            table = table_of(items)
+            if table.num_rows:
+                self._write(table)
+        except Exception as exc:
+            if len(items) > 1:
+                half = len(items) // 2
+                self._write_or_halve(items[:half], table_of, rows_of)
+                self._write_or_halve(items[half:], table_of, rows_of)
+                return
+            self._dead_letter(rows_of(items[0]), exc)
+
+    def _dead_letter(self, rows: list[dict[str, Any]], exc: BaseException) -> None:
+        error = f"{type(exc).__name__}: {exc}"
+        path = log_files.add_dead_letters(self.lh.home, self.deployment, rows, error)
+        self._dead += len(rows)
+        self.rows_dead_lettered += len(rows)
+        self._dead_error = error[:500]
+        log.error("Inference log of %s: %d row(s) the table refused were kept in %s (%s)",
+                  self.deployment, len(rows), path, error[:300])
 
     def _write(self, table: pa.Table) -> None:
         from deltalake import DeltaTable, write_deltalake
@@ -183,40 +267,108 @@ class InferenceLog:
         existing = None
         if (self.path / "_delta_log").exists():
             existing = pa.schema(DeltaTable(str(self.path)).schema().to_arrow())
+        names = case_safe_names(table.column_names, existing.names if existing else ())
+        if any(k != v for k, v in names.items()):
+            table = table.rename_columns([names[c] for c in table.column_names])
+        if existing is not None:
             table = _conform(table, existing)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_deltalake(str(self.path), table, mode="append", schema_mode="merge")
         self.rows_written += table.num_rows
 
+    def _replay_spills(self) -> None:
+        """Write rows spilled at an earlier stop, then remove their files."""
+        self._replayed = True
+        for found in log_files.spills(self.lh.home, self.deployment):
+            path = log_files.claim(found)
+            if path is None:  # another process is writing it
+                continue
+            rows = log_files.read_spill(path)
+            if rows:
+                self._write_rows(rows)
+            path.unlink()
+            log.info("Inference log of %s: wrote %d row(s) spilled at the last stop (%s)",
+                     self.deployment, len(rows), found.name)
+
     def _flush_stats(self) -> None:
-        n, errors = self._requests, self._errors
-        if not n and not errors:
+        n, errors, dead = self._requests, self._errors, self._dead
+        if not n and not errors and not dead:
             return
         lat, self._latencies = self._latencies, []
         self._requests -= n
         self._errors -= errors
+        self._dead -= dead
         p50 = float(np.percentile(lat, 50)) if lat else None
         p99 = float(np.percentile(lat, 99)) if lat else None
-        self._last_at = now_utc()
+        if n:
+            self._last_at = now_utc()
+        dead_at = now_utc() if dead else None
         self.lh.catalog.execute(
             "INSERT INTO deployment_stats(name, requests, errors, latency_p50_ms, "
-            "latency_p99_ms, last_request_at, model_version) VALUES (?,?,?,?,?,?,?) "
+            "latency_p99_ms, last_request_at, model_version, dead_letter_rows, "
+            "last_dead_letter_at, last_dead_letter_error) VALUES (?,?,?,?,?,?,?,?,?,?) "
             "ON CONFLICT(name) DO UPDATE SET requests = requests + excluded.requests, "
             "errors = errors + excluded.errors, "
             "latency_p50_ms = COALESCE(excluded.latency_p50_ms, latency_p50_ms), "
             "latency_p99_ms = COALESCE(excluded.latency_p99_ms, latency_p99_ms), "
-            "last_request_at = excluded.last_request_at, "
-            "model_version = COALESCE(excluded.model_version, model_version)",
-            (self.deployment, n, errors, p50, p99, self._last_at, self._last_version))
+            "last_request_at = COALESCE(excluded.last_request_at, last_request_at), "
+            "model_version = COALESCE(excluded.model_version, model_version), "
+            "dead_letter_rows = dead_letter_rows + excluded.dead_letter_rows, "
+            "last_dead_letter_at = COALESCE(excluded.last_dead_letter_at, last_dead_letter_at), "
+            "last_dead_letter_error = COALESCE(excluded.last_dead_letter_error, "
+            "last_dead_letter_error)",
+            (self.deployment, n, errors, p50, p99, self._last_at if n else None,
+             self._last_version, dead, dead_at, self._dead_error if dead else None))
+        if dead:
+            from ..monitoring.alerts import raise_alert
+            path = log_files.dead_letter_file(self.lh.home, self.deployment)
+            raise_alert(self.lh, f"deployment {self.deployment}", "inference_log",
+                        f"Deployment {self.deployment}: {dead} logged prediction(s) could not "
+                        f"be written to its inference log ({self._dead_error}); they are kept "
+                        f"in {path}.",
+                        {"deployment": self.deployment, "rows": dead, "file": str(path),
+                         "error": self._dead_error})
 
     def close(self) -> None:
-        """Stop the writer thread and write everything still buffered."""
+        """Stop the writer thread and write everything still buffered. Rows the table cannot
+        take now are spilled to disk (written at the next start), never dropped; the log
+        line says which happened."""
         self._closed = True
         self._wake.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=30)
-        self.flush()
+        with self._write_lock:
+            written = self.rows_written
+            records = self._drain()
+            if records:
+                try:  # one attempt: a stopping process does not halve its way through
+                    table = _records_table(self.deployment, records)
+                    if table.num_rows:
+                        self._write(table)
+                except Exception as exc:
+                    self._spill(records, exc)
+            try:
+                self._flush_stats()
+            except Exception:
+                log.exception("Inference log of %s: serving statistics not saved",
+                              self.deployment)
+        log.info("Inference log of %s closed: %d row(s) written at the stop, %d spilled, "
+                 "%d in dead letters since start", self.deployment, self.rows_written - written,
+                 self.rows_spilled, self.rows_dead_lettered)
         _open_logs.discard(self)
+
+    def _spill(self, records: list[Record], exc: BaseException) -> None:
+        rows = [row for rec in records for row in _record_rows(rec)]
+        try:
+            path = log_files.spill(self.lh.home, self.deployment, rows)
+        except Exception:
+            log.exception("Inference log of %s: %d row(s) could not be written nor spilled "
+                          "to disk and are LOST", self.deployment, len(rows))
+            return
+        self.rows_spilled += len(rows)
+        log.warning("Inference log of %s: the table refused the last %d row(s) at the stop "
+                    "(%s: %s); spilled to %s, written when the deployment next starts",
+                    self.deployment, len(rows), type(exc).__name__, exc, path)
 
     def read(self) -> pd.DataFrame:
         """The whole log as a DataFrame (empty when nothing was written yet)."""
@@ -229,7 +381,16 @@ class InferenceLog:
 def _records_table(deployment: str, records: list[Record]) -> pa.Table:
     """Flatten buffered records into one Arrow table (one row per prediction), column by
     column: cheap enough to run beside the request thread without stalling it."""
+    cols, n = _records_columns(records)
+    return _columns_table(deployment, cols, n)
+
+
+def _records_columns(records: list[Record]) -> tuple[dict[str, list[Any]], int]:
+    """The records' rows as ``{column: values}`` (and how many rows). A request-supplied
+    field that differs only by case from a model input or another column gets a case-safe
+    name (the model's inputs keep theirs)."""
     cols: dict[str, list[Any]] = {}
+    inputs: set[str] = set()
     n = 0
 
     def put(name: str, values: list[Any]) -> None:
@@ -251,6 +412,7 @@ def _records_table(deployment: str, records: list[Record]) -> pa.Table:
             for name in rec.entries[idx[0]]:
                 put(data_column(name), [rec.entries[i].get(name) for i in idx])
         for name, values in rec.features.items():
+            inputs.add(data_column(name))
             put(data_column(name), values if k == len(values) else [values[i] for i in idx])
         put("prediction", list(rec.predictions))
         if rec.proba is not None and rec.classes is not None:
@@ -261,13 +423,27 @@ def _records_table(deployment: str, records: list[Record]) -> pa.Table:
         for col in cols.values():  # columns this record did not have
             if len(col) < n:
                 col.extend([None] * (n - len(col)))
+    own = ["request_id", "ts", "deployment", "model", "model_version", "source",
+           "prediction", "latency_ms"]
+    priority = [*own, *sorted(inputs), *(c for c in cols if c not in inputs and c not in own)]
+    names = case_safe_names(priority)
+    if any(k != v for k, v in names.items()):
+        cols = {names.get(c, c): v for c, v in cols.items()}
+    return cols, n
+
+
+def _columns_table(deployment: str, cols: dict[str, list[Any]], n: int) -> pa.Table:
+    """The Arrow table of flattened columns (``ts`` in epoch seconds)."""
     if not n:
         return pa.table({})
+    cols = dict(cols)
     micros = (np.asarray(cols.pop("ts"), dtype="float64") * 1e6).astype("int64")
     ts = pa.array(micros, pa.int64()).cast(pa.timestamp("us", "UTC"))
     head = {"request_id": cols.pop("request_id"), "ts": ts, "deployment": [deployment] * n,
             "model": cols.pop("model"), "model_version": cols.pop("model_version"),
             "source": ["online"] * n}
+    cols.pop("deployment", None)
+    cols.pop("source", None)
     arrays = {}
     for name, values in {**head, **cols}.items():
         if isinstance(values, pa.Array):
@@ -275,9 +451,21 @@ def _records_table(deployment: str, records: list[Record]) -> pa.Table:
             continue
         try:
             arrays[name] = pa.array(values, from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types sent for one field
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):  # mixed types sent
             arrays[name] = pa.array([None if v is None else str(v) for v in values])
     return pa.table(arrays)
+
+
+def _record_rows(record: Record) -> list[dict[str, Any]]:
+    """One record's rows as plain dicts (what a dead-letter or spill file holds)."""
+    cols, n = _records_columns([record])
+    return [dict(zip(cols, values)) for values in zip(*cols.values())] if n else []
+
+
+def _rows_columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Rows read back from a file, as columns (absent values are null)."""
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    return {name: [row.get(name) for row in rows] for name in names}
 
 
 def _drop_null_columns(table: pa.Table) -> pa.Table:
@@ -289,7 +477,8 @@ def _drop_null_columns(table: pa.Table) -> pa.Table:
 
 def _conform(table: pa.Table, existing: pa.Schema) -> pa.Table:
     """Cast columns the table already has to its types (an int sent where floats were
-    logged before, a timestamp's unit); a column that cannot be cast is written as text."""
+    logged before, a timestamp's unit); values that cannot be cast are refused (ValueError),
+    so the records holding them go to the dead-letter file instead of being nulled."""
     for i, f in enumerate(table.schema):
         idx = existing.get_field_index(f.name)
         if idx < 0:
@@ -300,10 +489,11 @@ def _conform(table: pa.Table, existing: pa.Schema) -> pa.Table:
         col = table.column(i)
         try:
             col = col.cast(want)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            col = col.cast(pa.string()) if pa.types.is_string(want) else pa.array(
-                [None] * len(col), type=want)
-            log.warning("Inference log: column %s did not fit its logged type %s", f.name, want)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            if not pa.types.is_string(want):  # refused: the write's records are dead-lettered
+                raise ValueError(f"column {f.name!r} holds {f.type} values that do not fit "
+                                 f"its logged type {want} ({exc})") from None
+            col = col.cast(pa.string())
         table = table.set_column(i, pa.field(f.name, want), col)
     return table
 

@@ -16,11 +16,11 @@ where (which field, which row), so a front door can answer 400 with it.
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import json_input
 from ..errors import InvalidInput
 
 MLFLOW_FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
@@ -62,14 +62,7 @@ def parse_json(body: bytes | str) -> Any:
     if not body.strip():
         raise InvalidInput("The request body is empty.",
                            'Send a JSON object such as {"entries": [{"id": 1}]}.')
-    try:
-        return json.loads(body)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
-        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(
-            exc, json.JSONDecodeError) else ""
-        raise InvalidInput(f"The request body is not valid JSON ({detail}{where}).",
-                           "Send a JSON object with Content-Type: application/json.") from None
+    return json_input.loads(body)  # the rules every REST door shares
 
 
 def parse_request(payload: Any, *, allow_lakebook: bool = True,

@@ -364,5 +364,6 @@ def serve(lh: Any, deployments: list[str] | None = None, host: str = "127.0.0.1"
     except LakebookError as exc:
         print(f"lakebook serve: {exc}", file=sys.stderr)
         return 1
-    print("Lakebook server stopped; inference logs flushed.", file=sys.stderr, flush=True)
+    # each inference log said what it wrote, spilled or dead-lettered as it closed
+    print("Lakebook server stopped.", file=sys.stderr, flush=True)
     return 0

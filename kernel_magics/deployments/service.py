@@ -99,6 +99,11 @@ class Deployments:
                 "deleted=0, updated_at=excluded.updated_at",
                 (name, model, alias, version, view, view_version, kind, to_json(spec),
                  existing[0] if existing else now, now))
+        from ..catalog import descriptors
+        descriptors.write(descriptors.deployment_file(self.lh.home, name), {
+            "name": name, "model": model, "alias": alias, "version": version, "view": view,
+            "view_version": view_version, "kind": kind, "spec": spec,
+            "created_at": existing[0] if existing else now})
         self.lh.catalog.record_event("deployment.deployed", name, {
             "model": model, "alias": alias, "version": version, "resolved_version": mv.version,
             "view": view, "view_version": view_version, "kind": kind})
@@ -125,7 +130,8 @@ class Deployments:
         """Every deployment with its spec and serving statistics (JSON-ready)."""
         rows = self.lh.catalog.query(
             "SELECT d.*, s.requests, s.errors, s.latency_p50_ms, s.latency_p99_ms, "
-            "s.last_request_at, s.model_version AS served_version FROM deployments d "
+            "s.last_request_at, s.model_version AS served_version, s.dead_letter_rows, "
+            "s.last_dead_letter_at, s.last_dead_letter_error FROM deployments d "
             "LEFT JOIN deployment_stats s ON s.name = d.name WHERE d.deleted = 0 "
             "ORDER BY d.name")
         out = []
@@ -135,6 +141,7 @@ class Deployments:
             row.pop("deleted", None)
             row["requests"] = row["requests"] or 0
             row["errors"] = row["errors"] or 0
+            row["dead_letter_rows"] = row["dead_letter_rows"] or 0
             row["endpoint"] = f"/lakebook/api/deployments/{row['name']}/predict"
             out.append(row)
         return out
@@ -145,6 +152,8 @@ class Deployments:
         deployment_row(self.lh, name)
         self.lh.catalog.execute("UPDATE deployments SET deleted = 1, updated_at = ? "
                                 "WHERE name = ?", (now_utc(), name))
+        from ..catalog import descriptors
+        descriptors.remove(descriptors.deployment_file(self.lh.home, name))
         self.lh.catalog.record_event("deployment.deleted", name, {})
         with self._lock:
             obj = self._objects.pop(name, None)

@@ -3,7 +3,8 @@
 A check is a boolean SQL expression over the group's columns, such as ``amount >= 0``. A row
 fails a check when the predicate is false (SQL ``CHECK`` semantics: a null result passes;
 write ``amount IS NOT NULL AND amount >= 0`` to refuse nulls). Null keys and null event times
-always fail. DuckDB runs with file access disabled, so a check can read only the data.
+always fail. Checks run on :func:`~kernel_magics.sql_sandbox.sandboxed_connection` (no file
+or network access, configuration locked), so a check can read only the data.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from ..errors import CheckFailed, InvalidInput
+from ..sql_sandbox import sandboxed_connection
 from .names import quote_ident
 
 SAMPLE_ROWS = 3
@@ -20,8 +22,8 @@ _TABLE = "incoming"
 
 
 def connect() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB that cannot touch files (checks and statistics run here)."""
-    return duckdb.connect(config={"enable_external_access": False})
+    """The sandboxed DuckDB connection checks (user SQL) and statistics run on."""
+    return sandboxed_connection()
 
 
 def validate_checks(checks: Any, group: str) -> list[str]:

@@ -23,6 +23,7 @@ from ..cells import caller_identity
 from ..catalog import from_json, now_utc, to_json
 from ..errors import InvalidInput, LakebookError, NotFound
 from . import checks as checks_mod
+from . import online_pending
 from . import tables
 from .names import COMMIT_COLUMN, HIDDEN_COLUMNS, ROW_COLUMN
 from .online.base import prepare as prepare_online
@@ -84,6 +85,14 @@ class FeatureGroup:
     def table_path(self) -> Path:
         """The Delta table holding this group version's offline data."""
         return self._lh.home / self._row["table_path"]
+
+    def definition(self) -> dict[str, Any]:
+        """What defines this group version, as its Delta table carries it (the catalog can be
+        rebuilt from it: ``lakebook recover``)."""
+        return {"name": self.name, "version": self.version, "keys": self.keys,
+                "event_time": self.event_time, "online": self.online,
+                "description": self.description, "checks": self.checks,
+                "created_at": self.created_at}
 
     @property
     def online_table(self) -> str:
@@ -186,6 +195,8 @@ class FeatureGroup:
         # null keys first: pandas turns an int key with a None into floats
         passed = checks_mod.run_checks(raw, [], self.keys, self.event_time, self.name)
         self._reconcile()
+        if self.online:  # an earlier insert's online update that was cut off comes first
+            online_pending.finish_quietly(self)
         fixed = from_json(self._fresh_row()["schema"])
         write_schema, schema, added = conform(target, fixed, self.name, evolve, self.keys,
                                               self.event_time)
@@ -204,6 +215,8 @@ class FeatureGroup:
             return CommitInfo(self.name, self.version, None, None, mode, 0, passed, schema,
                               [], {}, lineage, None, time.perf_counter() - started, now_utc())
         seq = self._next_seq()
+        if self.online:  # before the commit: a crash after it must not leave the store behind
+            online_pending.record(self, seq)
         # statistics are computed by DuckDB while deltalake writes (both release the GIL);
         # a commit recovered from the log without them gets them recomputed from its rows.
         # An online group's rows for the online store (newest per key, encoded) are prepared
@@ -232,15 +245,18 @@ class FeatureGroup:
         try:
             delta_version = tables.commit(self.table_path, table, write_schema, mode, self.keys,
                                           self.event_time, meta, evolve=evolve or bool(added),
-                                          before_attempt=recheck_schema)
+                                          before_attempt=recheck_schema,
+                                          definition=self.definition())
         except tables.SchemaMismatchError as exc:
             _discard(pool)
+            self._forget_pending(seq)
             raise InvalidInput(f"Feature group {self.name!r}: the Delta table refused the data "
                                f"({exc}). Nothing was written.",
                                "Another writer changed the schema; read fg.schema and retry.") \
                 from None
         except BaseException:
             _discard(pool)
+            self._forget_pending(seq)
             raise
         try:
             stats = pending.result() if pending is not None else {}
@@ -251,6 +267,7 @@ class FeatureGroup:
                               schema, added, stats, lineage, None, 0.0, created_at)
             if online_rows is not None:
                 info.online_rows = self._online_upsert(online_rows, delta_version)
+                online_pending.clear(self, [seq])
         finally:
             _discard(pool)
         info.duration_s = time.perf_counter() - started
@@ -271,18 +288,38 @@ class FeatureGroup:
             raise LakebookError(
                 f"Feature group {self.name!r}: the insert was committed offline (Delta version "
                 f"{delta_version}) but the online store could not be updated ({exc}).",
-                "Once the online store is reachable, run fg.sync_online().") from exc
+                "The update is kept in the catalog and finished on the next open, insert or "
+                "lookup of the group once the online store is reachable (or run "
+                "fg.finish_pending_online()).") from exc
+
+    def _forget_pending(self, seq: int) -> None:
+        """The Delta commit of insert ``seq`` failed: if it did not land, nothing is owed."""
+        if not self.online:
+            return
+        try:
+            tables.find_commit(self.table_path, seq)
+        except Exception:  # not in the log (or no table at all): it never landed
+            online_pending.clear(self, [seq])
+
+    def finish_pending_online(self) -> int:
+        """Finish online updates of inserts that were cut off after their Delta commit (done
+        by itself on the next open, insert or lookup); returns the keys written."""
+        return online_pending.finish(self)
 
     def sync_online(self) -> int:
         """Load the latest row per key of the offline table into the online store."""
         if not self.online:
             raise InvalidInput(f"Feature group {self.name!r} is not online.",
                                "Create a version with online=True (--online).")
+        pending = [r["commit_seq"] for r in self._lh.catalog.query(
+            "SELECT p.commit_seq FROM online_pending p JOIN feature_group_commits c ON "
+            "c.group_id = p.group_id AND c.commit_seq = p.commit_seq WHERE p.group_id = ?",
+            (self.id,))]
         table = self.read(output="arrow")
-        if table.num_rows == 0:
-            return 0
-        return self._lh.online_store.upsert(self.online_table, self.keys, self.event_time,
-                                            table)
+        written = 0 if table.num_rows == 0 else self._lh.online_store.upsert(
+            self.online_table, self.keys, self.event_time, table)
+        online_pending.clear(self, pending)  # the whole table is in the store now
+        return written
 
     def _next_seq(self) -> int:
         with self._lh.catalog.transaction() as conn:

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..catalog.versioned import versioned_row
 from ..catalog import from_json, now_utc, to_json
-from ..errors import AlreadyExists, InvalidInput, NotFound
+from ..errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from ..refs import Ref, takes_objects
 from .checks import validate_checks
+from . import online_pending
 from .groups import FeatureGroup
 from .names import validate_column, validate_name
 
@@ -41,14 +42,17 @@ class FeatureStore:
     def create_feature_group(self, name: str, key: list[str] | str, event_time: str,
                              online: bool = False, description: str | None = None,
                              checks: list[str] | None = None,
-                             version: int | None = None) -> FeatureGroup:
+                             version: int | None = None,
+                             overwrite: bool = False) -> FeatureGroup:
         """Create a feature group version.
 
         ``key``: primary key column(s); ``event_time``: the timezone-aware time each row is
         valid from; ``online``: also keep the latest row per key in the online store;
         ``checks``: SQL predicates every inserted row must satisfy (checked before commit).
         ``version=None`` creates the next version (1 for a new name); a new version starts
-        clean (no data, schema fixed by its first insert).
+        clean (no data, schema fixed by its first insert). A table folder the catalog does
+        not know (``tables/<name>_v<version>`` left by a lost catalog) is never deleted:
+        the call is refused, naming it, unless ``overwrite=True``.
         """
         validate_name(name)
         keys = _key_list(key, name)
@@ -72,6 +76,15 @@ class FeatureStore:
                         "SELECT COALESCE(MAX(version), 0) FROM feature_groups WHERE name = ?",
                         (name,)).fetchone()[0])
                 table_path = f"tables/{name}_v{version}"
+                leftover = self._lh.home / table_path
+                if not overwrite and leftover.is_dir() and any(leftover.iterdir()):
+                    raise Conflict(
+                        f"Feature group {name!r} version {version} is not in the catalog, but "
+                        f"its table folder {leftover} holds data the catalog does not know "
+                        "(a lost or replaced catalog?); creating the group would delete it.",
+                        "If the catalog was lost, rebuild it from the tables with `lakebook "
+                        f"recover --home {self._lh.home}`. To start this version over and "
+                        "delete that data, pass overwrite=True.")
                 conn.execute(
                     "INSERT INTO feature_groups(name, version, keys, event_time, online,"
                     " description, checks, schema, table_path, created_at, updated_at)"
@@ -82,8 +95,8 @@ class FeatureStore:
             raise AlreadyExists(f"Feature group {name!r} version {version} exists already.",
                                 f"Open it with lh.feature_group({name!r}, version={version}), "
                                 "or create the next version (version=None).") from None
-        # a new version starts clean: drop files a deleted namesake may have left behind
-        shutil.rmtree(self._lh.home / table_path, ignore_errors=True)
+        if overwrite:  # the caller asked for the unknown data to go
+            shutil.rmtree(self._lh.home / table_path, ignore_errors=True)
         catalog.record_event("feature_group.created", f"{name}_v{version}",
                              {"keys": keys, "event_time": event_time, "online": bool(online)})
         return self.feature_group(name, version)
@@ -96,7 +109,10 @@ class FeatureStore:
                             noun="feature group", latest_call=f"lh.feature_group({name!r})",
                             create_hint="Create it with lh.create_feature_group(...) or "
                                         "%%feature.")
-        return FeatureGroup(self._lh, row)
+        fg = FeatureGroup(self._lh, row)
+        if fg.online:  # an online update cut off by a crash is finished on open
+            online_pending.finish_quietly(fg)
+        return fg
 
     def get_or_create_feature_group(self, name: str, key: list[str] | str, event_time: str,
                                     version: int | None = None, **kwargs: Any) -> FeatureGroup:

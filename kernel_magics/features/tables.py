@@ -23,6 +23,40 @@ from .names import COMMIT_COLUMN, ROW_COLUMN, quote_ident
 
 METADATA_KEY = "lakebook"
 COMMIT_RETRIES = 40  # our own loop, on top of delta-rs's internal retries
+#: the key of a group's definition in its Delta table's description (delta-rs refuses custom
+#: table properties, so the description — part of the table's metaData, kept by every
+#: checkpoint — carries it): ``{"lakebook.feature_group": {name, version, keys, ...}}``
+DEFINITION_KEY = "lakebook.feature_group"
+
+
+def definition_text(definition: dict[str, Any]) -> str:
+    """A group definition as the Delta table description that carries it."""
+    return json.dumps({DEFINITION_KEY: definition}, sort_keys=True, default=str)
+
+
+def read_definition(path: Path) -> dict[str, Any] | None:
+    """The group definition a Delta table carries in its description (None when it carries
+    none: not a Lakebook feature group, or written before Lakebook described its tables)."""
+    table = open_table(path)
+    if table is None:
+        return None
+    text = table.metadata().description or ""
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        return None
+    found = value.get(DEFINITION_KEY) if isinstance(value, dict) else None
+    return found if isinstance(found, dict) else None
+
+
+def _describe(delta: DeltaTable, definition: dict[str, Any]) -> None:
+    """Give a table written before Lakebook described its tables its definition (one
+    metadata-only commit, marked as Lakebook's)."""
+    text = definition_text(definition)
+    if (delta.metadata().description or "") == text:
+        return
+    delta.alter.set_table_description(text, commit_properties=CommitProperties(
+        custom_metadata={METADATA_KEY: json.dumps({"mode": "describe", "rows": 0})}))
 
 
 def exists(path: Path) -> bool:
@@ -82,13 +116,15 @@ def with_hidden_columns(table: pa.Table, schema: pa.Schema, seq: int,
 def commit(path: Path, table: pa.Table, schema: pa.Schema, mode: str, keys: list[str],
            event_time: str,
            metadata: dict[str, Any], evolve: bool = False,
-           before_attempt: Any = None) -> int:
+           before_attempt: Any = None, definition: dict[str, Any] | None = None) -> int:
     """Write ``table`` (plus the hidden columns, ``_lb_commit`` = ``metadata["seq"]``) as one
     Delta commit (``append`` or ``upsert``) and return its version.
 
     Upsert is a Delta MERGE on the keys and event time: a matching row is replaced, any other
     is inserted. Commit conflicts with concurrent writers are retried with jittered backoff;
     ``before_attempt()`` runs before each attempt (the caller re-checks its schema there).
+    ``definition``: the group's definition, written into the table's description when the
+    table is created (so the table describes itself, see ``lakebook recover``).
     """
     seq = metadata["seq"]
     props = CommitProperties(custom_metadata={METADATA_KEY: json.dumps(metadata, default=str)})
@@ -98,10 +134,15 @@ def commit(path: Path, table: pa.Table, schema: pa.Schema, mode: str, keys: list
         data = with_hidden_columns(table, schema, seq)
         try:
             delta = open_table(path)
+            if delta is not None and definition is not None and attempt == 0:
+                _describe(delta, definition)
             if delta is None or mode == "append" or delta.version() < 0:
+                described = {} if definition is None or delta is not None else {
+                    "name": f"{definition['name']}_v{definition['version']}",
+                    "description": definition_text(definition)}
                 write_deltalake(str(path), data, mode="append",
                                 schema_mode="merge" if evolve else None,
-                                commit_properties=props)
+                                commit_properties=props, **described)
             else:
                 cond = " AND ".join(f"t.{quote_ident(c)} = s.{quote_ident(c)}"
                                     for c in [*keys, event_time])

@@ -22,6 +22,7 @@ import pyarrow as pa
 from ..catalog.versioned import versioned_row
 from ..catalog import from_json, now_utc, to_json
 from ..errors import InvalidInput, NotFound
+from . import online_pending
 from .names import HIDDEN_COLUMNS, validate_name
 from .pit import PitSource, run as run_pit
 from .ties import cached_ties
@@ -321,6 +322,12 @@ def create_feature_view(lh: "Lakehouse", name: str, spine: Any, join: Iterable[A
             break
         except sqlite3.IntegrityError:  # another process took that version: look again
             continue
+    from ..catalog import descriptors
+    row = catalog.query_one("SELECT * FROM feature_views WHERE name = ? AND version = ?",
+                            (name, version))
+    descriptors.write(descriptors.view_file(lh.home, name, version),
+                      {"name": name, "version": version, "spec": spec,
+                       "description": row["description"], "created_at": row["created_at"]})
     catalog.record_event("feature_view.created", f"{name}_v{version}",
                          {"spine": spec["spine"]["group"],
                           "joins": [j["group"] for j in spec["joins"]]})
@@ -644,7 +651,14 @@ class FeatureView:
                 example = ", ".join(f"{c!r}: ..." for c in lk["key_cols"])
                 raise InvalidInput(f"The entry lacks the key column(s) {missing} needed to look "
                                    f"up group {fg.name!r}.", f"Pass e.g. {{{example}}}.")
+            online_pending.finish_quietly(fg)  # an interrupted insert's rows first
             key_values = [tuple(e[c] for c in lk["key_cols"]) for e in entries]
+            for i, values in enumerate(key_values):
+                for c, v in zip(lk["key_cols"], values):
+                    if v is None or isinstance(v, float) and math.isnan(v):
+                        raise InvalidInput(f"Entry {i}: the key column {c!r} is null, so no "
+                                           f"entity of group {fg.name!r} can be looked up.",
+                                           f"Send a value for {c!r}.")
             got = store.get(fg.online_table, list(fg.keys), key_values)
             for i, row in enumerate(got):
                 if row is not None and lk["ttl"] is not None:

@@ -1,4 +1,5 @@
-"""Alerts: drift past a monitor's threshold, or a performance drop past its margin.
+"""Alerts: drift past a monitor's threshold, a performance drop past its margin, or (raised
+by a deployment) logged predictions its inference log could not keep.
 
 An alert is a row of the catalog's ``alerts`` table (shown by the sidebar, ``%lakebook
 monitor`` and ``GET /lakebook/api/alerts``) until someone acknowledges it. A monitor created
@@ -72,6 +73,30 @@ def _insert(lh: Any, monitor: str, result_id: int, kind: str, message: str,
         "VALUES (?,?,?,?,?,?)", (monitor, result_id, kind, message, to_json(details), now_utc()))
     lh.catalog.record_event("monitor.alert", monitor, {"alert": alert_id, "kind": kind})
     return alert_id
+
+
+def raise_alert(lh: Any, source: str, kind: str, message: str,
+                details: dict[str, Any]) -> int:
+    """An alert from outside a monitor run (``source`` names what raised it, e.g.
+    ``deployment scorer``). While one of that source and kind is open, it is updated —
+    message, details, and a ``count`` of how often it happened — rather than repeated."""
+    with lh.catalog.transaction() as conn:
+        row = conn.execute("SELECT id, details FROM alerts WHERE monitor = ? AND kind = ? AND "
+                           "acknowledged = 0 ORDER BY id DESC LIMIT 1", (source, kind)).fetchone()
+        if row is not None:
+            previous = from_json(row[1], {})
+            merged = {**details, "count": int(previous.get("count", 1)) + 1}
+            if isinstance(details.get("rows"), int):
+                merged["rows"] = int(previous.get("rows", 0)) + details["rows"]
+            conn.execute("UPDATE alerts SET message = ?, details = ? WHERE id = ?",
+                         (message, to_json(merged), row[0]))
+            return int(row[0])
+        alert_id = conn.execute(
+            "INSERT INTO alerts(monitor, result_id, kind, message, details, created_at) "
+            "VALUES (?,NULL,?,?,?,?)", (source, kind, message, to_json({**details, "count": 1}),
+                                        now_utc())).lastrowid
+    lh.catalog.record_event("alert.raised", source, {"alert": alert_id, "kind": kind})
+    return int(alert_id)
 
 
 def training_target(lh: Any, model: str, version: int) -> dict[str, Any]:

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InvalidInput, LakebookError, NotFound
+from ..features.names import quote_ident
 from .windows import Window
 
 METADATA_KEY = "lakebook.batch"  # deployments.batch.METADATA_KEY (not imported: no cycle)
@@ -245,10 +246,11 @@ def _rebuild(lh: Any, rows: pa.Table, meta: dict[str, Any], runs: list[str]) -> 
                          **{c: rebuilt_t.column(c) for c in inputs}})
     rebuilt_t = rebuilt_t.append_column("_lb_rpos", pa.array(range(rebuilt_t.num_rows),
                                                              pa.int64()))
-    ident = ", ".join(f'"{c}"' for c in [*keys, event_time])
-    on = " AND ".join(f'p."{c}" = b."{c}"' for c in [*keys, event_time]) + \
+    q = quote_ident
+    ident = ", ".join(q(c) for c in [*keys, event_time])
+    on = " AND ".join(f"p.{q(c)} = b.{q(c)}" for c in [*keys, event_time]) + \
         " AND p._lb_n = b._lb_n"
-    feats = ", ".join(f'b."{c}"' for c in inputs)
+    feats = ", ".join(f"b.{q(c)}" for c in inputs)
     con = duckdb.connect()
     try:
         con.register("part", part.select([_POS, "_lb_run", *keys, event_time]))

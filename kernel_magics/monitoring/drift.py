@@ -68,7 +68,8 @@ class DriftResult:
         folder.mkdir(parents=True, exist_ok=True)
         json_path, html_path = folder / f"{stem}.json", folder / f"{stem}.html"
         self.snapshot.save_json(str(json_path))
-        self.snapshot.save_html(str(html_path))
+        from .report_html import write_report
+        write_report(self.snapshot, html_path)  # its data escaped: it cannot end its <script>
         return json_path, html_path
 
     def to_dict(self) -> dict[str, Any]:

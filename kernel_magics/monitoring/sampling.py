@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ..features.names import quote_ident
+
 #: windows with more rows than this (either side) are summarised
 SUMMARY_ROWS = 100_000
 #: rows per column in a summary
@@ -67,7 +69,7 @@ def column_stats(reference: pa.Table, current: pa.Table, columns: dict[str, str]
         exprs = [f"count({_valid(c, k)})" for c, k in columns.items()]
         counts[side] = con.execute(f"SELECT {', '.join(exprs)} FROM {side}").fetchall()[0]
     for i, (col, kind) in enumerate(columns.items()):
-        q = _quote(col)
+        q = quote_ident(col)
         approx = con.execute(
             f"SELECT approx_count_distinct(v) FROM (SELECT {q} AS v FROM lb_ref UNION ALL "
             f"SELECT {q} FROM lb_cur) WHERE {_valid_pred(col, kind, 'v')}").fetchall()[0][0]
@@ -102,7 +104,7 @@ def summarize(table: pa.Table, columns: dict[str, str], stats: dict[str, ColumnS
             data[col] = _quantiles(table.column(col), size)
         else:
             rows = con.execute(
-                f"SELECT {_quote(col)} AS v, count(*) AS n FROM lb_side "
+                f"SELECT {quote_ident(col)} AS v, count(*) AS n FROM lb_side "
                 f"WHERE {_valid_pred(col, kind)} GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
             data[col] = _expand(rows, size, kind)
     con.unregister("lb_side")
@@ -139,12 +141,8 @@ def _expand(rows: list[tuple[Any, int]], size: int, kind: str) -> np.ndarray:
     return out
 
 
-def _quote(col: str) -> str:
-    return '"' + col.replace('"', '""') + '"'
-
-
 def _valid_pred(col: str, kind: str, expr: str | None = None) -> str:
-    q = expr or _quote(col)
+    q = expr or quote_ident(col)
     if kind == "numerical":
         # Evidently drops NaN and infinities before testing; so do we
         return f"{q} IS NOT NULL AND isfinite(CAST({q} AS DOUBLE))"

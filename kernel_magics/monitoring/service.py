@@ -65,6 +65,11 @@ class Monitoring:
         if not isinstance(name, str) or not _NAME.match(name):
             raise InvalidInput(f"{name!r} is not a valid monitor name.",
                                "Start with a letter; use letters, digits, '_', '.' or '-'.")
+        for field, value in (("deployment", deployment), ("feature_group", feature_group),
+                             ("time_column", time_column), ("tz", tz)):
+            if value is not None and not isinstance(value, str):
+                raise InvalidInput(f"Monitor {name!r}: {field} must be a string, not "
+                                   f"{value!r:.60}.")
         if (deployment is None) == (feature_group is None):
             raise InvalidInput(f"Monitor {name!r} needs exactly one of deployment=... or "
                                "feature_group=....",
@@ -96,6 +101,9 @@ class Monitoring:
         if columns is not None:
             if isinstance(columns, str):
                 columns = [columns]
+            if not isinstance(columns, (list, tuple)):
+                raise InvalidInput(f"columns must be a list of column names, not "
+                                   f"{columns!r:.60}.", 'E.g. columns=["amount", "category"].')
             columns = list(columns)
             if not columns or not all(isinstance(c, str) and c for c in columns):
                 raise InvalidInput("columns must be a non-empty list of column names.")

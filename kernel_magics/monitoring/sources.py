@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from ..errors import InvalidInput, NotFound
+from ..features.names import quote_ident
 from .drift import NothingToCompare
 from .windows import Window, iso, resolve
 
@@ -280,10 +281,11 @@ def performance(lh: Any, spec: dict[str, Any], mv: Any, current: pa.Table) -> di
     try:
         con.register("preds", current.select([*on, time_col, PREDICTION]))
         con.register("truth", truth)
-        keys = " AND ".join(f'p."{k}" = t."{k}"' for k in on)
+        q = quote_ident
+        keys = " AND ".join(f"p.{q(k)} = t.{q(k)}" for k in on)
         joined = con.execute(
-            f'SELECT p.{PREDICTION} AS y_pred, t."{label}" AS y_true FROM preds p '
-            f'ASOF JOIN truth t ON {keys} AND t."{fg.event_time}" >= p."{time_col}"').df()
+            f"SELECT p.{q(PREDICTION)} AS y_pred, t.{q(label)} AS y_true FROM preds p "
+            f"ASOF JOIN truth t ON {keys} AND t.{q(fg.event_time)} >= p.{q(time_col)}").df()
     finally:
         con.close()
     joined = joined.dropna()

@@ -39,10 +39,11 @@ class Pipelines:
         self.lh = lh
 
     # -- steps -------------------------------------------------------------------------------
-    def steps(self, path: str | Path = ".") -> list[Step]:
+    def steps(self, path: str | Path = ".", within: str | Path | None = None) -> list[Step]:
         """Every ``%%feature``/``%%training``/``%%inference`` cell in a notebook or folder
-        (read with nbformat; no kernel is started)."""
-        return discover(path)
+        (read with nbformat; no kernel is started). ``within``: only notebooks whose real
+        path is inside that folder (symlinks out of it are not followed)."""
+        return discover(path, within=None if within is None else Path(within))
 
     def step(self, name: str, notebook: str | Path | None = None) -> Step:
         """The step called ``name`` (or ``kind:name``), in ``notebook`` or under the current

@@ -117,28 +117,44 @@ def notebook_steps(path: str | Path, nb: "nbformat.NotebookNode | None" = None) 
     return steps
 
 
-def iter_notebooks(path: str | Path) -> Iterable[Path]:
+def iter_notebooks(path: str | Path, within: Path | None = None) -> Iterable[Path]:
+    """The notebooks at ``path`` (a notebook, or a folder searched recursively), resolved.
+    ``within``: only those whose real path is inside that folder (a symlink pointing out of
+    it is skipped, so a server never lists what lies outside its root)."""
     p = Path(path)
+    root = None if within is None else Path(within).resolve()
+
+    def inside(real: Path) -> bool:
+        return root is None or real == root or root in real.parents
+
     if p.is_file():
-        yield p.resolve()
+        real = p.resolve()
+        if not inside(real):
+            raise InvalidInput(f"{p} points outside {root}.",
+                               "Give a notebook inside that folder.")
+        yield real
         return
     if not p.is_dir():
         raise NotFound(f"{p} is neither a notebook nor a folder.", "Check the path.")
     for child in sorted(p.rglob("*.ipynb")):
         if not any(part in SKIP_DIRS or part.startswith(".") for part in child.relative_to(p).parts[:-1]):
-            yield child.resolve()
+            real = child.resolve()
+            if inside(real):
+                yield real
 
 
-def discover(path: str | Path = ".", strict: bool = False) -> list[Step]:
+def discover(path: str | Path = ".", strict: bool = False,
+             within: Path | None = None) -> list[Step]:
     """Every step in a notebook or under a folder (recursively).
 
     In a folder, a notebook that does not parse is skipped unless ``strict``; a single
-    notebook that does not parse is always an error.
+    notebook that does not parse is always an error. ``within``: see
+    :func:`iter_notebooks`.
     """
     p = Path(path)
     steps: list[Step] = []
     single = p.is_file()
-    for nb_path in iter_notebooks(p):
+    for nb_path in iter_notebooks(p, within):
         try:
             steps.extend(notebook_steps(nb_path))
         except InvalidInput:

@@ -8,12 +8,29 @@ an explicit ``allow_unsafe=True``. Add a flavour with :func:`register_flavour`.
 """
 from __future__ import annotations
 
+import hashlib
 import pickle
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput, UnsafeArtifact
 from .trust import TrustPolicy
+
+
+def read_artifact(path: Path, digest: str | None, what: str) -> bytes:
+    """The artifact's bytes, read once (what is checked is what is loaded); refused when they
+    differ from the ``digest`` (sha256) recorded at registration."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UnsafeArtifact(f"{what} cannot be read ({exc}).", "Register the model again.") \
+            from None
+    if digest and hashlib.sha256(data).hexdigest() != digest:
+        raise UnsafeArtifact(
+            f"{what}: the artifact {path} is not the file that was registered (its sha256 "
+            "changed), so it was not loaded.",
+            "Someone or something replaced the file. Register the model again from its code.")
+    return data
 
 
 class Flavour:
@@ -34,8 +51,15 @@ class Flavour:
         raise NotImplementedError
 
     def load(self, folder: Path, policy: TrustPolicy, allow_unsafe: bool = False,
-             what: str = "The artifact") -> Any:
+             what: str = "The artifact", digest: str | None = None,
+             model: str | None = None) -> Any:
+        """The model in ``folder``; ``digest`` is the artifact's sha256 at registration and
+        ``model`` its name (for the error's hint)."""
         raise NotImplementedError
+
+    def digest(self, folder: Path) -> str:
+        """The sha256 of the artifact file (recorded at registration)."""
+        return hashlib.sha256((folder / self.filename).read_bytes()).hexdigest()
 
     def untrusted_types(self, folder: Path) -> list[str]:
         """Types in the artifact that need the trust policy's consent (empty when the format
@@ -71,16 +95,19 @@ class SklearnFlavour(Flavour):
         return list(sio.get_untrusted_types(file=folder / self.filename))
 
     def load(self, folder: Path, policy: TrustPolicy, allow_unsafe: bool = False,
-             what: str = "The artifact") -> Any:
+             what: str = "The artifact", digest: str | None = None,
+             model: str | None = None) -> Any:
         import skops.io as sio
-        path = folder / self.filename
+        data = read_artifact(folder / self.filename, digest, what)
         try:
-            untrusted = sio.get_untrusted_types(file=path)
+            # reads the schema only: nothing named in the file is imported or built here
+            untrusted = sio.get_untrusted_types(data=data)
         except Exception as exc:  # a damaged or hand-made file: refuse rather than guess
             raise UnsafeArtifact(f"{what} is not a readable skops file ({exc}).",
                                  "Register the model again.") from None
-        trusted = policy.check(untrusted, what)
-        return sio.load(path, trusted=trusted)
+        trusted = policy.check(untrusted, what, model)
+        # skops audits the same bytes again against exactly these names before building
+        return sio.loads(data, trusted=trusted)
 
 
 class PickleFlavour(Flavour):
@@ -101,13 +128,14 @@ class PickleFlavour(Flavour):
         return path
 
     def load(self, folder: Path, policy: TrustPolicy, allow_unsafe: bool = False,
-             what: str = "The artifact") -> Any:
+             what: str = "The artifact", digest: str | None = None,
+             model: str | None = None) -> Any:
         if not allow_unsafe:
             raise UnsafeArtifact(
                 f"{what} is a pickle, and loading a pickle runs code from the file.",
                 "Load it with allow_unsafe=True only if you trust whoever wrote it.")
-        with (folder / self.filename).open("rb") as f:
-            return pickle.load(f)  # noqa: S301 - the caller asked for it explicitly
+        data = read_artifact(folder / self.filename, digest, what)
+        return pickle.loads(data)  # noqa: S301 - the caller asked for it explicitly
 
 
 _FLAVOURS: dict[str, Flavour] = {}

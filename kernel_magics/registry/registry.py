@@ -22,17 +22,20 @@ from typing import TYPE_CHECKING, Any, Iterable
 import numpy as np
 import pandas as pd
 
-from ..catalog import from_json, now_utc, to_json
+from ..catalog import descriptors, from_json, now_utc, to_json
 from ..errors import Conflict, InvalidInput, NotFound
 from ..refs import Ref, takes_objects
 from .evaluation import higher_is_better
 from .flavours import Flavour, flavour_for, get_flavour
-from .trust import TrustPolicy, type_name
+from .trust import TrustPolicy, describe, trust_hint, trustable, type_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..lakehouse import Lakehouse
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
+#: model_versions columns that hold JSON text
+_JSON_COLUMNS = ("metrics", "params", "signature", "lineage", "libraries", "trusted_types",
+                 "evaluation")
 _ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 #: rows of the training frame kept as the version's input example
 INPUT_EXAMPLE_ROWS = 5
@@ -153,6 +156,7 @@ class ModelVersion:
         self.lineage: dict[str, Any] = from_json(row["lineage"], {})
         self.libraries: dict[str, str] = from_json(row["libraries"], {})
         self.trusted_types: list[str] = from_json(row["trusted_types"], [])
+        self.artifact_sha256: str | None = row.get("artifact_sha256")
         self.evaluation: dict[str, Any] = from_json(row.get("evaluation"), {})
         self.description: str = row.get("description") or ""
         self.created_by: str | None = row.get("created_by")
@@ -208,21 +212,27 @@ class ModelVersion:
 
     # -- the model -------------------------------------------------------------------------
     def load(self, trusted: Iterable[str | type] | None = None, allow_unsafe: bool = False) -> Any:
-        """The model object. skops artifacts load only types the registry's trust policy
-        accepts (scikit-learn, NumPy, SciPy, plus ``trusted`` and the types trusted at
-        registration); pickle artifacts load only with ``allow_unsafe=True``."""
+        """The model object. skops artifacts load only the types the registry's trust policy
+        accepts: Lakebook's allowlist (:data:`~kernel_magics.registry.trust.ALLOWED_TYPES`),
+        the types trusted for this model (:meth:`ModelRegistry.trust`) or at registration, and
+        ``trusted``; a name that reaches files or the OS is refused even then. An artifact
+        whose bytes changed since registration is refused. Pickle artifacts load only with
+        ``allow_unsafe=True``."""
         if self._model is not None and not trusted:
             return self._model
+        extra = trustable(trusted or [], "load(trusted=...)")
         if self.deleted:
             raise NotFound(f"Version {self.version} of model {self.name!r} was deleted.",
                            "Load another version (lh.registry.versions(name)).")
         if not self.artifact_path.exists():
             raise NotFound(f"The artifact of model {self.name!r} version {self.version} is "
                            f"missing ({self.artifact_path}).", "Register the model again.")
-        policy = TrustPolicy.with_types([*self.trusted_types, *(trusted or [])])
+        policy = TrustPolicy.with_types([*self._registry.trusted_types(self.name),
+                                         *self.trusted_types, *extra])
         model = get_flavour(self.flavour).load(
             self.artifact_path, policy, allow_unsafe=allow_unsafe,
-            what=f"Model {self.name!r} version {self.version}")
+            what=f"Model {self.name!r} version {self.version}", digest=self.artifact_sha256,
+            model=self.name)
         self._model = model
         return model
 
@@ -293,7 +303,7 @@ class ModelVersion:
             "trusted_types": self.trusted_types, "evaluation": self.evaluation,
             "description": self.description, "created_by": self.created_by,
             "created_at": self.created_at, "deleted": self.deleted,
-            "artifact_path": str(self.artifact_path),
+            "artifact_path": str(self.artifact_path), "artifact_sha256": self.artifact_sha256,
         }
 
     def _repr_html_(self) -> str:
@@ -361,7 +371,7 @@ class ModelRegistry:
         metrics = self._check_metrics(metrics or {})
         chosen = flavour_for(model, flavour)
         self._check_fitted(model, name)
-        trusted_names = sorted({type_name(t) for t in (trusted or [])})
+        trusted_names = trustable(trusted or [], "register(trusted=...)")
         signature = self._signature(model, input_example, name)
         example_json, kind = _example_json(input_example)
         signature["input_kind"] = kind
@@ -374,13 +384,15 @@ class ModelRegistry:
         staging.mkdir(parents=True, exist_ok=True)
         try:
             chosen.save(model, staging)
-            self._check_loadable(chosen, staging, trusted_names, name)
+            self._check_loadable(chosen, staging, [*self.trusted_types(name), *trusted_names],
+                                 name)
             row = {
                 "name": name, "flavour": chosen.name, "metrics": to_json(metrics),
                 "params": to_json(all_params), "signature": to_json(signature),
                 "input_example": example_json, "task": task,
                 "lineage": to_json(full_lineage), "libraries": to_json(library_versions(chosen)),
                 "trusted_types": to_json(trusted_names), "evaluation": to_json(evaluation or {}),
+                "artifact_sha256": chosen.digest(staging),
                 "description": description or "", "created_by": _user(),
                 "created_at": now_utc(),
             }
@@ -391,17 +403,25 @@ class ModelRegistry:
                 version = conn.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM "
                                        "model_versions WHERE name = ?", (name,)).fetchone()[0]
                 target = folder / str(version)
-                if target.exists():  # left by a process that died before its commit
-                    shutil.rmtree(target)
+                if target.exists():  # left by a process that died before its commit:
+                    # set aside, never deleted (the catalog does not know what it holds)
+                    os.replace(target, folder / f".orphan-{version}-{uuid.uuid4().hex[:8]}")
                 os.replace(staging, target)
                 try:
+                    # the version describes itself beside its artifact (lakebook recover)
+                    descriptors.write(target / descriptors.MODEL_FILE, {
+                        **{k: v for k, v in row.items() if k not in _JSON_COLUMNS},
+                        **{k: from_json(row[k], None) for k in _JSON_COLUMNS},
+                        "version": version})
                     conn.execute(
                         "INSERT INTO model_versions(name, version, flavour, artifact_path, "
                         "metrics, params, signature, input_example, task, lineage, libraries, "
-                        "trusted_types, evaluation, description, created_by, created_at) VALUES "
+                        "trusted_types, evaluation, description, created_by, created_at, "
+                        "artifact_sha256) VALUES "
                         "(:name, :version, :flavour, :artifact_path, :metrics, :params, "
                         ":signature, :input_example, :task, :lineage, :libraries, "
-                        ":trusted_types, :evaluation, :description, :created_by, :created_at)",
+                        ":trusted_types, :evaluation, :description, :created_by, :created_at, "
+                        ":artifact_sha256)",
                         {**row, "version": version, "artifact_path": str(target)})
                 except BaseException:
                     shutil.rmtree(target, ignore_errors=True)
@@ -483,10 +503,52 @@ class ModelRegistry:
         refused = TrustPolicy.with_types(trusted).refused(flavour.untrusted_types(folder))
         if refused:
             raise InvalidInput(
-                f"Model {name!r} holds type{'s' if len(refused) > 1 else ''} "
-                f"{', '.join(refused)} that the registry does not trust, so it could not be "
-                "loaded later; nothing was registered.",
-                f"If you wrote that code, pass trusted={refused!r} to register().")
+                f"Model {name!r} holds {describe(refused)} that the registry does not trust, "
+                "so it could not be loaded later; nothing was registered.",
+                trust_hint(refused, name))
+
+    # -- trust -----------------------------------------------------------------------------
+    def trusted_types(self, name: str) -> list[str]:
+        """The type names trusted for every version of model ``name`` (see :meth:`trust`)."""
+        row = self.catalog.query_one("SELECT trusted_types FROM models WHERE name = ?", (name,))
+        return from_json(row["trusted_types"], []) if row else []
+
+    def trust(self, name: str, types: Iterable[str | type], reason: str = "") -> list[str]:
+        """Trust ``types`` (your own classes, or functions such as a ``score_func``) in every
+        version of model ``name``, beyond Lakebook's allowlist. Recorded in the catalog with
+        who did it; a name that reaches files or the OS cannot be trusted. Returns the
+        model's trusted types."""
+        _check_name(name)
+        names = trustable(types, f"trust({name!r}, ...)")
+        if not names:
+            raise InvalidInput("trust() needs at least one type name.",
+                               f"E.g. lh.registry.trust({name!r}, ['mypackage.MyScaler']).")
+        with self.catalog.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO models(name, description, created_at) "
+                         "VALUES (?, '', ?)", (name, now_utc()))
+            row = conn.execute("SELECT trusted_types FROM models WHERE name = ?",
+                               (name,)).fetchone()
+            merged = sorted({*from_json(row[0], []), *names})
+            conn.execute("UPDATE models SET trusted_types = ? WHERE name = ?",
+                         (to_json(merged), name))
+        self.catalog.record_event("model.trusted", name, {"types": names, "who": _user(),
+                                                          "reason": reason})
+        return merged
+
+    def untrust(self, name: str, types: Iterable[str | type]) -> list[str]:
+        """Stop trusting ``types`` for model ``name``; returns what stays trusted."""
+        names = {type_name(t) for t in types}
+        with self.catalog.transaction() as conn:
+            row = conn.execute("SELECT trusted_types FROM models WHERE name = ?",
+                               (name,)).fetchone()
+            if row is None:
+                self._require_model(name)
+            kept = sorted(set(from_json(row[0], [])) - names)
+            conn.execute("UPDATE models SET trusted_types = ? WHERE name = ?",
+                         (to_json(kept), name))
+        self.catalog.record_event("model.untrusted", name, {"types": sorted(names),
+                                                            "who": _user()})
+        return kept
 
     def _lineage(self, view: Any, training_versions: dict[str, int] | None,
                  lineage: dict[str, Any] | None) -> dict[str, Any]:
@@ -631,6 +693,7 @@ class ModelRegistry:
                                "Versions are numbered 1, 2, 3, …") from None
         with self.catalog.transaction() as conn:
             self._move_alias(conn, name, alias, number, who or _user(), reason)
+        self._save_aliases(name)
         return self.get(name, number)
 
     @takes_objects(name="model", version="model version")
@@ -671,6 +734,8 @@ class ModelRegistry:
                            f"v{current[0]}'s {old:.4g}")
             if better:
                 self._move_alias(conn, name, alias, int(version), who or _user(), why)
+        if better:
+            self._save_aliases(name)
         return better, why
 
     @staticmethod
@@ -713,6 +778,12 @@ class ModelRegistry:
             conn.execute("INSERT INTO model_alias_history(name, alias, from_version, "
                          "to_version, who, reason, at) VALUES (?,?,?,NULL,?,?,?)",
                          (name, alias, current[0], who or _user(), reason, now_utc()))
+        self._save_aliases(name)
+
+    def _save_aliases(self, name: str) -> None:
+        """Write ``models/<name>/aliases.json`` from the catalog (see catalog.descriptors)."""
+        aliases = {a: v for (_, a), v in self._aliases(name).items()}
+        descriptors.write(self.lh.models_dir / name / descriptors.ALIASES_FILE, aliases)
 
     @takes_objects(name="model")
     def alias_history(self, name: str, alias: str | None = None) -> list[dict[str, Any]]:
@@ -782,6 +853,8 @@ class ModelRegistry:
             conn.execute("UPDATE model_versions SET deleted = 1, deleted_at = ? WHERE name = ? "
                          "AND version = ?", (at, name, number))
         shutil.rmtree(self.lh.models_dir / name / str(number), ignore_errors=True)
+        if aliases:
+            self._save_aliases(name)
         self.catalog.record_event("model.version_deleted", f"{name}/{number}", {})
 
     def __repr__(self) -> str:

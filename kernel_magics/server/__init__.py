@@ -17,6 +17,7 @@ ROUTE_MODULES = [
     "kernel_magics.server.deployments",
     "kernel_magics.server.pipelines",
     "kernel_magics.server.monitoring",
+    "kernel_magics.server.openapi",
 ]
 
 

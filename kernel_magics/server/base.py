@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 from typing import Any
 
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
 
+from .. import json_input
 from ..errors import InvalidInput, LakebookError
 from ..lakehouse import Lakehouse, connect
 
@@ -29,6 +31,50 @@ def server_lakehouse() -> Lakehouse:
         return _lakehouse
 
 
+#: the largest integer the catalog (SQLite) stores
+MAX_INT = 2**63 - 1
+
+
+def whole_number(value: Any, what: str, minimum: int = 0) -> int:
+    """``value`` (a path segment, query argument or JSON value) as an integer in
+    ``[minimum, 2**63-1]``, or InvalidInput naming ``what``."""
+    number: int | None = None
+    if not isinstance(value, bool) and not (isinstance(value, float)
+                                            and not value.is_integer()):
+        try:
+            number = int(value) if not isinstance(value, str) or len(value) <= 20 else None
+        except (TypeError, ValueError, OverflowError):
+            number = None
+    if number is None or not minimum <= number <= MAX_INT:
+        raise InvalidInput(f"{what} must be a whole number from {minimum} to {MAX_INT}, not "
+                           f"{_shown(value)}.", f"Send {what} as a number such as {max(1, minimum)}.")
+    return number
+
+
+def text_field(body: dict[str, Any], name: str, required: bool = False) -> str | None:
+    """Field ``name`` of a JSON body, which must be a string (or absent/null)."""
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise InvalidInput(f"The request body needs {name!r} (a string).")
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name!r} must be a string, not {_shown(value)}.")
+    return value
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def inside(path: str | Path, folder: str | Path) -> bool:
+    """Whether ``path``'s real location (symlinks followed) is ``folder`` or below it: the
+    one check every handler serving a file or a listing makes."""
+    real, top = Path(path).resolve(), Path(folder).resolve()
+    return real == top or top in real.parents
+
+
 class LakebookHandler(APIHandler):
     """Base of all ``/lakebook/api`` handlers: JSON in, JSON out, errors as JSON."""
 
@@ -43,13 +89,23 @@ class LakebookHandler(APIHandler):
             raise _HTTPJSONError(413, f"Request body is larger than {limit} bytes.",
                                  "Send fewer entries per request, or raise "
                                  "[server] max_request_bytes in lakebook.toml.")
-        if not self.request.body:
+        if not self.request.body or not self.request.body.strip():
             return {}
-        try:
-            return json.loads(self.request.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InvalidInput(f"The request body is not valid JSON ({exc}).",
-                               "Send a JSON object with Content-Type: application/json.") from None
+        return json_input.loads(self.request.body)
+
+    def json_object(self) -> dict[str, Any]:
+        """The request's JSON body, which must be an object (an empty body is ``{}``)."""
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise InvalidInput(f"The request body must be a JSON object, not "
+                               f"{type(body).__name__ if body is not None else 'null'}.",
+                               "Send {...} with the fields this endpoint takes.")
+        return body
+
+    def int_argument(self, name: str, default: int | None = None, minimum: int = 0) -> int | None:
+        """An integer query argument (``?limit=20``), range-checked."""
+        value = self.get_query_argument(name, None)
+        return default if value is None else whole_number(value, name, minimum)
 
     def reply(self, payload: Any, status: int = 200) -> None:
         self.set_status(status)

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import tornado.web
 
-from ..errors import InvalidInput
-from .base import LakebookHandler
+from .base import LakebookHandler, whole_number
 
 
 class FeatureViewsHandler(LakebookHandler):
@@ -26,11 +25,7 @@ class FeatureViewHandler(LakebookHandler):
     def get(self, name: str, version: str | None = None) -> None:
         version = version or self.get_query_argument("version", None)
         if version is not None:
-            try:
-                version = int(version)
-            except ValueError:
-                raise InvalidInput(f"Version {version!r} of feature view {name!r} is not a "
-                                   "number.", "Ask for e.g. /feature-views/fraud/2.") from None
+            version = whole_number(version, f"the version of feature view {name!r}", 1)
         fv = self.lh.feature_view(name, version)
         self.reply({**fv.to_dict(), "versions": [
             {"version": v["version"], "description": v["description"],

@@ -8,7 +8,6 @@ from typing import Any
 
 import tornado.web
 
-from ..errors import InvalidInput
 from .base import LakebookHandler
 
 SAMPLE_ROWS = 20
@@ -40,17 +39,8 @@ class FeatureGroupsHandler(LakebookHandler):
 class FeatureGroupHandler(LakebookHandler):
     @tornado.web.authenticated
     def get(self, name: str) -> None:
-        version = self.get_query_argument("version", None)
-        if version is not None:
-            try:
-                version = int(version)
-            except ValueError:
-                raise InvalidInput(f"version={version!r} is not a number.",
-                                   "Pass ?version=1, 2, …") from None
-        try:
-            rows = int(self.get_query_argument("sample", str(SAMPLE_ROWS)))
-        except ValueError:
-            raise InvalidInput("sample must be a number of rows.", "Pass ?sample=20.") from None
+        version = self.int_argument("version", minimum=1)
+        rows = self.int_argument("sample", SAMPLE_ROWS)
         fg = self.lh.feature_group(name, version)
         detail = fg.to_dict()
         detail["commits"] = fg.commits()

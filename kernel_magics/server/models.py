@@ -14,16 +14,15 @@ from typing import Any
 import tornado.web
 
 from ..errors import InvalidInput
-from .base import LakebookHandler
+from .base import LakebookHandler, text_field, whole_number
 
 
 def _version_number(value: Any) -> int:
-    if isinstance(value, bool):
-        value = None
     try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{value!r} is not a version number.",
+        return whole_number(value, "version", 1)
+    except InvalidInput:
+        raise InvalidInput(f"{value!r:.40} is not a version number (the version must be a "
+                           "whole number from 1 to 2**63-1).",
                            'Send {"version": N} with N a registered version.') from None
 
 
@@ -63,14 +62,14 @@ class ModelVersionHandler(_ModelsBase):
 class AliasHandler(_ModelsBase):
     @tornado.web.authenticated
     def post(self, name: str, alias: str) -> None:
-        body = self.json_body()
-        if not isinstance(body, dict) or "version" not in body:
+        body = self.json_object()
+        if "version" not in body:
             raise InvalidInput(f"Moving alias {alias!r} needs the version to point it at.",
                                'Send {"version": N}.')
         registry = self.lh.registry
         previous = registry.aliases(name).get(alias)
         mv = registry.set_alias(name, alias, _version_number(body["version"]), who=self.who(),
-                                reason=str(body.get("reason") or "moved from the sidebar"))
+                                reason=text_field(body, "reason") or "moved from the sidebar")
         self.reply({"name": name, "alias": alias, "version": mv.version, "previous": previous})
 
     @tornado.web.authenticated

@@ -19,10 +19,9 @@ from pathlib import Path
 
 import tornado.ioloop
 import tornado.web
-from jupyter_server.base.handlers import JupyterHandler
 
 from ..errors import InvalidInput, NotFound
-from .base import LakebookHandler
+from .base import LakebookHandler, inside, text_field, whole_number
 
 _CREATE_KEYS = {"deployment", "feature_group", "reference", "current", "schedule",
                 "drift_share", "threshold", "columns", "performance_margin", "on_drift",
@@ -36,8 +35,8 @@ class MonitorsHandler(LakebookHandler):
 
     @tornado.web.authenticated
     def post(self) -> None:
-        body = self.json_body()
-        if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+        body = self.json_object()
+        if not isinstance(body.get("name"), str):
             raise InvalidInput("The body must be a JSON object with the monitor's name.",
                                'E.g. {"name": "m", "deployment": "scorer"}.')
         unknown = set(body) - _CREATE_KEYS - {"name"}
@@ -53,10 +52,7 @@ class MonitorHandler(LakebookHandler):
     @tornado.web.authenticated
     def get(self, name: str) -> None:
         monitor = self.lh.monitoring.get(name)
-        try:
-            limit = int(self.get_argument("limit", "50"))
-        except ValueError:
-            raise InvalidInput("limit must be a number.") from None
+        limit = self.int_argument("limit", 50)
         self.reply({**monitor.to_dict(),
                     "results": [r.to_dict() for r in monitor.results(limit=limit)],
                     "alerts": monitor.alerts()})
@@ -71,32 +67,40 @@ class MonitorRunHandler(LakebookHandler):
     @tornado.web.authenticated
     async def post(self, name: str) -> None:
         self.lh.monitoring.get(name)  # 404 before any work
-        body = self.json_body() or {}
-        now = body.get("now") if isinstance(body, dict) else None
+        now = text_field(self.json_object(), "now")
         # Evidently takes seconds: keep the server's event loop free meanwhile
         result = await tornado.ioloop.IOLoop.current().run_in_executor(
             None, lambda: self.lh.monitoring.run(name, now=now))
         self.reply(result.to_dict())
 
 
+#: how every report is served: its own scripts (Evidently's charts) run, but in an opaque
+#: origin — never the Jupyter origin, so nothing in it can use the user's cookies or XSRF
+#: token — and only framed by Jupyter's own pages
+REPORT_CSP = "sandbox allow-scripts; frame-ancestors 'self'"
+
+
 class ReportHandler(LakebookHandler):
-    """The stored Evidently HTML of one result, opened in a JupyterLab/browser tab."""
+    """The stored Evidently HTML of one result, sandboxed (see :data:`REPORT_CSP`)."""
 
     @property
     def content_security_policy(self) -> str:
-        # the report is a page with its own scripts: the page policy, not the API's 'none'
-        return JupyterHandler.content_security_policy.fget(self)  # type: ignore[attr-defined]
+        return REPORT_CSP
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("Content-Security-Policy", REPORT_CSP)
+        self.set_header("X-Content-Type-Options", "nosniff")
 
     @tornado.web.authenticated
     def get(self, name: str, result_id: str) -> None:
-        result = self.lh.monitoring.result(name, int(result_id))
+        result = self.lh.monitoring.result(name, whole_number(result_id, "the result id"))
         path = Path(result.report_html) if result.report_html else None
         if path is None or not path.is_file():
             raise NotFound(f"Result {result_id} of monitor {name!r} has no report "
                            f"({result.status}{': ' + result.reason if result.reason else ''}).",
                            "Only results that compared data have a report.")
-        reports = Path(self.lh.reports_dir).resolve()
-        if reports not in path.resolve().parents:
+        if not inside(path, self.lh.reports_dir):
             raise NotFound(f"The report of result {result_id} is not in the lakehouse.")
         self.finish(path.read_bytes(), set_content_type="text/html; charset=utf-8")
 
@@ -113,7 +117,7 @@ class AlertsHandler(LakebookHandler):
 class AcknowledgeHandler(LakebookHandler):
     @tornado.web.authenticated
     def post(self, alert_id: str) -> None:
-        self.reply(self.lh.monitoring.acknowledge(int(alert_id)))
+        self.reply(self.lh.monitoring.acknowledge(whole_number(alert_id, "the alert id")))
 
 
 _NAME = r"([A-Za-z][A-Za-z0-9_.\-]*)"

@@ -18,7 +18,7 @@ from typing import Any
 import tornado.web
 
 from ..errors import InvalidInput, NotFound
-from .base import LakebookHandler
+from .base import LakebookHandler, inside, text_field, whole_number
 
 
 def _server_root(handler: LakebookHandler) -> Path:
@@ -26,12 +26,17 @@ def _server_root(handler: LakebookHandler) -> Path:
     return Path(root).expanduser().resolve()
 
 
-def _path(handler: LakebookHandler, value: str | None) -> Path:
-    """A path from a client: relative to the server's root; never outside it."""
+def _path(handler: LakebookHandler, value: Any, field: str = "path") -> Path:
+    """A path from a client (``field`` names where it came from): relative to the server's
+    root; never outside it (symlinks followed)."""
     root = _server_root(handler)
+    if value is not None and not isinstance(value, str) or isinstance(value, str) and \
+            "\x00" in value:
+        raise InvalidInput(f"{field} must be a path (a string), not {value!r:.60}.",
+                           "Give a path relative to the folder JupyterLab shows.")
     p = Path(value or ".")
     full = (p if p.is_absolute() else root / p).resolve()
-    if full != root and root not in full.parents:
+    if not inside(full, root):
         raise InvalidInput(f"{value} is outside the Jupyter server's folder.",
                            "Give a path relative to the folder JupyterLab shows.")
     return full
@@ -41,7 +46,9 @@ class StepsHandler(LakebookHandler):
     @tornado.web.authenticated
     def get(self) -> None:
         path = _path(self, self.get_query_argument("path", "."))
-        self.reply({"steps": [s.to_dict() for s in self.lh.pipelines.steps(path)]})
+        # a symlink under the root that points out of it is not followed
+        steps = self.lh.pipelines.steps(path, within=_server_root(self))
+        self.reply({"steps": [s.to_dict() for s in steps]})
 
 
 class PipelinesHandler(LakebookHandler):
@@ -51,16 +58,27 @@ class PipelinesHandler(LakebookHandler):
 
     @tornado.web.authenticated
     def post(self) -> None:
-        body = self.json_body()
+        body = self.json_object()
+        refs = body.get("steps") or []
+        if not isinstance(refs, list):
+            raise InvalidInput(f"'steps' must be a list, not {refs!r:.60}.",
+                               'Send "steps": ["nb.ipynb::step", {"notebook": ..., "step": ...}].')
         steps = []
-        for ref in body.get("steps") or []:
+        for i, ref in enumerate(refs):
             if isinstance(ref, dict):
-                steps.append({"notebook": str(_path(self, ref.get("notebook"))), "step": ref.get("step")})
+                step = text_field(ref, "step", required=True)
+                steps.append({"notebook": str(_path(self, ref.get("notebook"),
+                                                    f"steps[{i}].notebook")), "step": step})
+            elif isinstance(ref, str):
+                nb, _, name = ref.partition("::")
+                where = f"steps[{i}]"
+                steps.append(f"{_path(self, nb, where)}::{name}" if name
+                             else str(_path(self, nb, where)))
             else:
-                nb, _, name = str(ref).partition("::")
-                steps.append(f"{_path(self, nb)}::{name}" if name else str(_path(self, nb)))
-        p = self.lh.pipelines.create(str(body.get("name") or ""), steps=steps,
-                                     replace=bool(body.get("replace")))
+                raise InvalidInput(f"steps[{i}] must be 'notebook::step' or an object, not "
+                                   f"{ref!r:.60}.")
+        p = self.lh.pipelines.create(text_field(body, "name") or "", steps=steps,
+                                     replace=_flag(body, "replace"))
         self.reply(p, 201)
 
 
@@ -79,10 +97,29 @@ def _number(body: dict, key: str, kind: type) -> Any:
     value = body.get(key)
     if value is None:
         return None
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{key} must be a number, not {value!r}.", f"Send {key} as a number.") from None
+    if kind is int:
+        return whole_number(value, key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise InvalidInput(f"{key} must be a positive number of seconds, not {value!r:.60}.",
+                           f"Send {key} as a number.")
+    return float(value)
+
+
+def _flag(body: dict, key: str) -> bool:
+    value = body.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise InvalidInput(f"{key!r} must be true or false, not {value!r:.60}.")
+    return bool(value)
+
+
+def _params(body: dict) -> dict:
+    value = body.get("params")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput(f"'params' must be an object of parameter names to values, not "
+                           f"{value!r:.60}.", 'E.g. "params": {"threshold": 0.5}.')
+    return value
 
 
 class SchedulesHandler(LakebookHandler):
@@ -92,17 +129,16 @@ class SchedulesHandler(LakebookHandler):
 
     @tornado.web.authenticated
     def post(self) -> None:
-        body = self.json_body()
-        if not isinstance(body, dict):
-            raise InvalidInput("Send a JSON object.", "E.g. {\"notebook\": ..., \"cron\": ...}.")
+        body = self.json_object()
         nb = body.get("notebook")
         s = self.lh.pipelines.schedule(
-            notebook=str(_path(self, nb)) if nb else None, step=body.get("step"),
-            pipeline=body.get("pipeline"), cron=str(body.get("cron") or ""),
-            tz=body.get("tz") or body.get("timezone") or "UTC",
-            catchup=body.get("catchup") or "latest", params=body.get("params") or {},
+            notebook=str(_path(self, nb, "notebook")) if nb else None,
+            step=text_field(body, "step"), pipeline=text_field(body, "pipeline"),
+            cron=text_field(body, "cron") or "",
+            tz=text_field(body, "tz") or text_field(body, "timezone") or "UTC",
+            catchup=text_field(body, "catchup") or "latest", params=_params(body),
             timeout=_number(body, "timeout", float), retries=_number(body, "retries", int) or 0,
-            name=body.get("name"), kernel=body.get("kernel"))
+            name=text_field(body, "name"), kernel=text_field(body, "kernel"))
         self.reply(s.to_dict(), 201)
 
 
@@ -127,33 +163,37 @@ class ScheduleActionHandler(LakebookHandler):
 class RunsHandler(LakebookHandler):
     @tornado.web.authenticated
     def get(self) -> None:
-        try:
-            limit = int(self.get_query_argument("limit", "50"))
-        except ValueError:
-            raise InvalidInput("limit must be a whole number.", "E.g. ?limit=20.") from None
+        limit = self.int_argument("limit", 50)
         runs = self.lh.pipelines.runs(status=self.get_query_argument("status", None), limit=limit)
         self.reply({"runs": [r.to_dict() for r in runs]})
 
     @tornado.web.authenticated
     def post(self) -> None:
         """Run now: queued, then started by the in-server scheduler or a worker process."""
-        body = self.json_body()
-        if not isinstance(body, dict):
-            raise InvalidInput("Send a JSON object.", "E.g. {\"notebook\": \"fti.ipynb\", \"step\": \"transactions\"}.")
+        body = self.json_object()
         if body.get("pipeline"):
-            what: Any = body["pipeline"]
+            what: Any = text_field(body, "pipeline")
             step = None
         elif body.get("notebook"):
-            what = str(_path(self, body["notebook"]))
-            step = body.get("steps") or body.get("step")
+            what = str(_path(self, body["notebook"], "notebook"))
+            step = body.get("steps") or text_field(body, "step")
+            if isinstance(step, list) and all(isinstance(s, str) for s in step):
+                pass
+            elif step is not None and not isinstance(step, str):
+                raise InvalidInput(f"'steps' must be a step name or a list of them, not "
+                                   f"{step!r:.60}.")
         else:
             raise InvalidInput("A run needs a notebook or a pipeline.", "Send {\"notebook\": ..., \"step\": ...}.")
         window = body.get("window")
+        if window is not None and not (isinstance(window, list) and len(window) == 2
+                                       and all(isinstance(t, str) for t in window)):
+            raise InvalidInput(f"'window' must be [start, end] as two ISO times, not "
+                               f"{window!r:.60}.", 'E.g. "window": ["2024-05-01", "2024-05-02"].')
         run = self.lh.pipelines.submit(
-            what, step=step, params=body.get("params") or {},
-            window=tuple(window) if isinstance(window, (list, tuple)) else None,
+            what, step=step, params=_params(body),
+            window=tuple(window) if window is not None else None,
             timeout=_number(body, "timeout", float), retries=_number(body, "retries", int) or 0,
-            kernel=body.get("kernel"))
+            kernel=text_field(body, "kernel"))
         from . import background
         if not background.dispatching(self.lh):
             self.lh.pipelines.start_worker(run.id)
@@ -175,6 +215,9 @@ class RunOutputHandler(LakebookHandler):
         if not run.output_path or not Path(run.output_path).is_file():
             raise NotFound(f"Run {run_id} has no executed notebook yet (status {run.status}).",
                            "Wait until it has started, then ask again.")
+        if not inside(run.output_path, self.lh.home):
+            raise NotFound(f"The executed notebook of run {run_id} is not in the lakehouse.",
+                           "Only notebooks under the lakehouse home are served.")
         text = Path(run.output_path).read_text()
         if self.get_query_argument("download", None):
             self.set_header("Content-Type", "application/x-ipynb+json")

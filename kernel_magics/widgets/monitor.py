@@ -1,19 +1,18 @@
 """``%lakebook monitor NAME``: an ipywidgets view of one monitor.
 
 The verdict of the latest result, a per-column drift chart over the result history (an SVG
-line chart drawn here: no plotting library is needed in the kernel), open alerts, and a link
-to the full Evidently report served by the server extension — the 4 MB report is never
-inlined into the notebook.
+line chart drawn here: no plotting library is needed in the kernel), open alerts, and the full
+Evidently report served by the server extension — opened only in a sandboxed frame, never as
+a page of the Jupyter origin, and never inlined into the notebook (it is 4 MB).
 """
 from __future__ import annotations
-
-import json
 
 import math
 import os
 from html import escape
 from typing import Any
 
+from ..script_json import json_for_html
 from ..widgets.html import badge, card, table
 from ..monitoring.monitors import STATUS_COLOURS, MonitorResult
 
@@ -93,6 +92,26 @@ def base_url() -> str:
     return prefix if prefix.endswith("/") else prefix + "/"
 
 
+#: the sandbox of a report frame: its scripts run in an opaque origin (no same-origin)
+REPORT_SANDBOX = "allow-scripts"
+
+
+def report_html(monitor: str, report_url: str) -> str:
+    """How the view offers the full report: only ever in a sandboxed frame. In JupyterLab
+    the button opens the sidebar's sandboxed report tab; anywhere, the report can be
+    unfolded in place in a sandboxed iframe (loaded only when unfolded). There is no plain
+    link: a report opened as a page of the Jupyter origin could act with the user's rights."""
+    url = escape(base_url() + report_url)
+    args = escape(json_for_html({"monitor": monitor, "url": report_url}))
+    return (f"<button type='button' class='lakebook-open-report' "
+            f"data-commandlinker-command='lakebook:open-report' "
+            f"data-commandlinker-args='{args}'>open the Evidently report</button>"
+            f"<details class='lakebook-report-inline'><summary>show it here</summary>"
+            f"<iframe sandbox='{REPORT_SANDBOX}' referrerpolicy='no-referrer' loading='lazy' "
+            f"src='{url}' title='Evidently report of monitor {escape(monitor)}' "
+            f"style='width:100%;height:640px;border:0'></iframe></details>")
+
+
 def monitor_html(lh: Any, name: str) -> str:
     """The view's HTML (also what the widget shows)."""
     monitor = lh.monitoring.get(name)
@@ -111,13 +130,7 @@ def monitor_html(lh: Any, name: str) -> str:
             rows.append(("reason", latest.reason))
         if latest.report_url:
             from .html import Raw
-            rows.append(("report", Raw(
-                # In JupyterLab the sidebar's command opens the report in a main-area tab;
-                # elsewhere the plain link opens it in a browser tab.
-                f"<a href='{escape(base_url() + latest.report_url)}' target='_blank' "
-                f"rel='noopener' data-commandlinker-command='lakebook:open-report' "
-                f"data-commandlinker-args='{escape(json.dumps({'monitor': name, 'url': latest.report_url}))}'>"
-                f"open the Evidently report</a>")))
+            rows.append(("report", Raw(report_html(name, latest.report_url))))
     html = card(f"monitor {name}", rows, subtitle=monitor.kind)
     html += drift_chart(results)
     open_alerts = monitor.alerts(acknowledged=False)

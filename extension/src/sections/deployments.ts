@@ -72,7 +72,10 @@ function createRow(): KeyedList.IEntry<IDeployment> {
     figures.append(cell);
   }
   const last = h('div', 'jp-Lakebook-itemMeta');
-  item.append(line1, served, endpoint, figures, last);
+  // shown only when the inference log could not write some rows (issue 24)
+  const dead = h('div', 'jp-Lakebook-itemMeta jp-Lakebook-deadLetters jp-mod-bad');
+  dead.hidden = true;
+  item.append(line1, served, endpoint, figures, dead, last);
   return {
     node: item,
     update: d => {
@@ -85,6 +88,14 @@ function createRow(): KeyedList.IEntry<IDeployment> {
       setText(requests, formatCount(d.requests));
       setText(errors, formatCount(d.errors));
       errors.classList.toggle('jp-mod-bad', d.errors > 0);
+      dead.hidden = d.deadLetters === 0;
+      setText(
+        dead,
+        d.deadLetters
+          ? `${formatCount(d.deadLetters)} logged predictions not written (dead letters)`
+          : ''
+      );
+      dead.title = 'Kept in the dead-letter file of the lakehouse home; see the alert';
       setText(p50, formatLatency(d.latencyP50Ms));
       setText(p99, formatLatency(d.latencyP99Ms));
       setText(

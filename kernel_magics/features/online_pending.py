@@ -1,0 +1,131 @@
+"""Online updates that an insert owes the online store, kept in the catalog until they land.
+
+An online group's insert is two writes, the Delta commit and the online upsert; a process
+killed between them (or an online store that was down) would leave the online store behind
+the table for good. So the insert records ``online_pending(group, commit_seq)`` *before* its
+Delta commit and deletes it once the online store has the rows. A row still there on the next
+open, insert or lookup of the group is finished then (:func:`finish`): if that commit landed,
+the rows of it and of every later commit are written to the online store again (the store's
+"newer event time wins, a tie goes to the later write" makes that safe to repeat); if it never
+landed and its writer is gone, the row is dropped.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..catalog import now_utc
+from .names import COMMIT_COLUMN, ROW_COLUMN
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .groups import FeatureGroup
+
+log = logging.getLogger("kernel_magics.features")
+
+#: an uncommitted pending update older than this, from another host, is given up
+STALE_AFTER = timedelta(days=1)
+
+
+def record(fg: "FeatureGroup", seq: int) -> None:
+    """Note, before the Delta commit of insert ``seq``, that the online store will owe it."""
+    fg._lh.catalog.execute(
+        "INSERT OR REPLACE INTO online_pending(group_id, commit_seq, pid, host, created_at) "
+        "VALUES (?,?,?,?,?)", (fg.id, seq, os.getpid(), socket.gethostname(), now_utc()))
+
+
+def clear(fg: "FeatureGroup", seqs: list[int]) -> None:
+    """The online store has (or will never need) the rows of these inserts."""
+    if seqs:
+        marks = ",".join("?" * len(seqs))
+        fg._lh.catalog.execute(f"DELETE FROM online_pending WHERE group_id = ? AND commit_seq "
+                               f"IN ({marks})", (fg.id, *seqs))
+
+
+def any_pending(fg: "FeatureGroup") -> bool:
+    """One indexed lookup: cheap enough for every feature-vector lookup."""
+    return fg._lh.catalog.exists("SELECT 1 FROM online_pending WHERE group_id = ? LIMIT 1",
+                                 (fg.id,))
+
+
+def _writer_gone(row: dict[str, Any]) -> bool:
+    if row["pid"] == os.getpid() and row["host"] == socket.gethostname():
+        return False  # this process: its own insert is still running
+    if row["host"] == socket.gethostname():
+        try:
+            os.kill(int(row["pid"]), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # alive, another user's
+            return False
+        return False
+    created = datetime.fromisoformat(row["created_at"])
+    return datetime.now(timezone.utc) - created > STALE_AFTER
+
+
+def finish(fg: "FeatureGroup") -> int:
+    """Finish the online updates interrupted for ``fg``; returns the keys written (0 when
+    nothing was pending). Logs what it did."""
+    if not fg.online or not any_pending(fg):
+        return 0
+    rows = fg._lh.catalog.query("SELECT commit_seq, pid, host, created_at FROM online_pending "
+                                "WHERE group_id = ? ORDER BY commit_seq", (fg.id,))
+    if not rows:
+        return 0
+    fg._reconcile()  # a commit that landed but was never recorded is recorded now
+    seqs = [r["commit_seq"] for r in rows]
+    marks = ",".join("?" * len(seqs))
+    landed = {r["commit_seq"]: r["delta_version"] for r in fg._lh.catalog.query(
+        f"SELECT commit_seq, delta_version FROM feature_group_commits WHERE group_id = ? AND "
+        f"commit_seq IN ({marks})", (fg.id, *seqs))}
+    never = [r["commit_seq"] for r in rows if r["commit_seq"] not in landed and _writer_gone(r)]
+    if never:
+        clear(fg, never)
+        log.warning("Feature group %r version %d: insert(s) %s were interrupted before their "
+                    "Delta commit; nothing was written, nothing is owed to the online store.",
+                    fg.name, fg.version, ", ".join(map(str, never)))
+    if not landed:
+        return 0
+    first = min(landed)
+    table = _rows_since(fg, first)
+    written = fg._lh.online_store.upsert(fg.online_table, fg.keys, fg.event_time, table) \
+        if table.num_rows else 0
+    clear(fg, sorted(landed))
+    log.warning("Feature group %r version %d: finished the online update of interrupted "
+                "insert(s) %s (Delta version(s) %s): %d row(s) replayed, %d key(s) updated.",
+                fg.name, fg.version, ", ".join(map(str, sorted(landed))),
+                ", ".join(str(landed[s]) for s in sorted(landed)), table.num_rows, written)
+    fg._lh.catalog.record_event("feature_group.online_finished", fg.online_table,
+                                {"commit_seqs": sorted(landed), "rows": table.num_rows,
+                                 "keys": written})
+    return written
+
+
+def finish_quietly(fg: "FeatureGroup") -> None:
+    """:func:`finish` on the way of an open, insert or lookup: a failure (the online store
+    still down) is logged and left for the next access, never raised into that call."""
+    try:
+        if any_pending(fg):
+            finish(fg)
+    except Exception:
+        log.exception("Feature group %r version %d: the interrupted online update could not "
+                      "be finished yet; it is tried again on the next access.",
+                      fg.name, fg.version)
+
+
+def _rows_since(fg: "FeatureGroup", first: int) -> pa.Table:
+    """The table's current rows written by insert ``first`` or later, in write order."""
+    delta = fg._open()
+    if delta is None:
+        return pa.table({})
+    dataset = delta.to_pyarrow_dataset()
+    table = dataset.to_table(filter=pc.field(COMMIT_COLUMN) >= first)
+    if table.num_rows > 1:
+        table = table.take(pc.sort_indices(table, [(COMMIT_COLUMN, "ascending"),
+                                                   (ROW_COLUMN, "ascending")]))
+    return table
