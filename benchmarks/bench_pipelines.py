@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import kernel_magics  # noqa: E402
-from kernel_magics.pipelines.execute import run_parameters  # noqa: E402
+from kernel_magics.pipelines.papermill_run import run_parameters  # noqa: E402
 from kernel_magics.pipelines.runs import iso, utcnow  # noqa: E402
 from kernel_magics.pipelines.scheduler import Scheduler  # noqa: E402
 from pipelines_fixtures import code, markdown, write_notebook  # noqa: E402

@@ -32,7 +32,7 @@ class App:
     web_app = tornado.web.Application(base_url="/")
     log = logging.getLogger("bench")
 kernel_magics._load_jupyter_server_extension(App())
-from kernel_magics.server import background
+from kernel_magics.doors.rest import background
 background.stop()
 """
 

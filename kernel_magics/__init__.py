@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._version import __version__
-from .errors import LakebookError
+from .shared.errors import LakebookError
 from .lakehouse import Lakehouse, connect
 
 __all__ = ["__version__", "connect", "recover", "Lakehouse", "LakebookError"]
@@ -24,12 +24,12 @@ def recover(path: Any = None, force: bool = False) -> Any:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext kernel_magics``: register the Lakebook magics."""
-    from .magics import register
+    from .doors.magics import register
     register(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    from .magics import unregister
+    from .doors.magics import unregister
     unregister(ipython)
 
 
@@ -38,9 +38,9 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
-    return [{"module": "kernel_magics.server"}]
+    return [{"module": "kernel_magics.doors.rest"}]
 
 
 def _load_jupyter_server_extension(server_app: Any) -> None:
-    from .server import _load_jupyter_server_extension as load
+    from .doors.rest import _load_jupyter_server_extension as load
     load(server_app)

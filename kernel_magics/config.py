@@ -18,7 +18,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from .errors import InvalidInput
+from .shared.errors import InvalidInput
 
 CONFIG_FILE = "lakebook.toml"
 DEFAULT_HOME = ".lakebook"

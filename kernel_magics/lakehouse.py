@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 from .catalog import Catalog
 from .config import Config, load_config, resolve_home
-from .errors import NotFound
+from .shared.errors import NotFound
 
 if TYPE_CHECKING:  # pragma: no cover
     from .deployments.deployment import Deployment
     from .features.groups import FeatureGroup
     from .features.views import FeatureView
     from .monitoring.monitors import Monitor
-    from .pipelines.service import Pipelines
-    from .registry.registry import ModelRegistry
+    from .pipelines.api import Pipelines
+    from .registry.api import ModelRegistry
 
 CATALOG_FILE = "catalog.db"
 
@@ -56,7 +56,7 @@ class Lakehouse:
     @cached_property
     def features(self):
         """The feature store (groups and views) of this lakehouse."""
-        from .features.store import FeatureStore
+        from .features.api import FeatureStore
         return FeatureStore(self)
 
     def create_feature_group(self, name: str, key: list[str] | str, event_time: str,
@@ -93,13 +93,13 @@ class Lakehouse:
     @cached_property
     def registry(self) -> "ModelRegistry":
         """The model registry."""
-        from .registry.registry import ModelRegistry
+        from .registry.api import ModelRegistry
         return ModelRegistry(self)
 
     # -- deployments -----------------------------------------------------------------------
     @cached_property
     def deployments(self):
-        from .deployments.service import Deployments
+        from .deployments.api import Deployments
         return Deployments(self)
 
     def deploy(self, name: str, model: str, **kwargs: Any) -> "Deployment":
@@ -113,13 +113,13 @@ class Lakehouse:
     @cached_property
     def pipelines(self) -> "Pipelines":
         """Steps, pipelines, runs and schedules."""
-        from .pipelines.service import Pipelines
+        from .pipelines.api import Pipelines
         return Pipelines(self)
 
     # -- monitoring ------------------------------------------------------------------------
     @cached_property
     def monitoring(self):
-        from .monitoring.service import Monitoring
+        from .monitoring.api import Monitoring
         return Monitoring(self)
 
     def monitor(self, name: str, **kwargs: Any) -> "Monitor":
@@ -145,7 +145,7 @@ class Lakehouse:
                 "lakebook_version": __version__, "counts": counts}
 
     def _repr_html_(self) -> str:
-        from .widgets.html import status_html
+        from .render.html import status_html
         return status_html(self.status())
 
     def __repr__(self) -> str:
@@ -175,7 +175,7 @@ def connect(path: str | os.PathLike | None = None, create: bool = True) -> Lakeh
         data = data_without_catalog(home)
         if data:
             from .catalog.db import recover_hint
-            from .errors import CatalogError
+            from .shared.errors import CatalogError
             state = "is missing" if not catalog_file.exists() else "is empty (0 bytes)"
             raise CatalogError(
                 f"The lakehouse at {home} holds data ({', '.join(data[:3])}"
@@ -188,7 +188,7 @@ def connect(path: str | os.PathLike | None = None, create: bool = True) -> Lakeh
                            "Check the path (or LAKEBOOK_HOME), or create one with "
                            "kernel_magics.connect() or `lakebook demo`.")
         if home.exists() and not home.is_dir():
-            from .errors import InvalidInput
+            from .shared.errors import InvalidInput
             raise InvalidInput(f"The lakehouse home {home} is a file, not a folder.",
                                "Pick another path for LAKEBOOK_HOME.")
         home.mkdir(parents=True, exist_ok=True)

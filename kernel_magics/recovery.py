@@ -22,10 +22,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .catalog import descriptors, now_utc, to_json
+from .catalog import now_utc, to_json
+from .storage import descriptors
 from .catalog.db import Catalog
 from .config import load_config, resolve_home
-from .errors import CatalogError, NotFound
+from .shared.errors import CatalogError, NotFound
 
 #: what only the catalog held (said in the report)
 NOT_REBUILT = ["schedules", "runs", "pipelines", "monitors and their results and alerts",
@@ -153,7 +154,7 @@ def _finish_group(lh: Any, fg: Any) -> None:
     table itself, the last sequence number from the rows."""
     import pyarrow.compute as pc
     from deltalake import DeltaTable
-    from .features.names import COMMIT_COLUMN, HIDDEN_COLUMNS
+    from .shared.names import COMMIT_COLUMN, HIDDEN_COLUMNS
     from .features.schema import schema_of
     row = lh.catalog.query_one("SELECT schema, commit_seq FROM feature_groups WHERE id = ?",
                                (fg.id,))
@@ -196,7 +197,7 @@ def _views(lh: Any, report: RecoveryReport) -> None:
 
 
 def _models(lh: Any, report: RecoveryReport) -> None:
-    from .registry.registry import _JSON_COLUMNS
+    from .registry.api import _JSON_COLUMNS
     columns = ["name", "version", "flavour", "artifact_path", "metrics", "params",
                "signature", "input_example", "task", "lineage", "libraries", "trusted_types",
                "evaluation", "description", "created_by", "created_at", "artifact_sha256"]

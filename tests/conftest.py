@@ -169,7 +169,7 @@ def ipython_shell(home: Path):
     # (a leftover lakebook_run_id would make the magics think they run in a scheduled run)
     shell.reset(new_session=False)
     # a fresh lakehouse per test: drop the magics' cached connection
-    from kernel_magics.magics import _registered
+    from kernel_magics.doors.magics import _registered
     for magics in _registered.values():
         magics._lh = None
     yield shell

@@ -9,7 +9,7 @@ import pytest
 
 import kernel_magics
 from kernel_magics.catalog import SCHEMA_VERSION, migrations
-from kernel_magics.errors import CatalogError, NotFound
+from kernel_magics.shared.errors import CatalogError, NotFound
 
 
 def test_connect_creates_home_with_wal_catalog(tmp_path: Path) -> None:

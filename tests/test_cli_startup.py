@@ -69,10 +69,10 @@ SERVER_LOAD = textwrap.dedent("""
     kernel_magics._load_jupyter_server_extension(App())
     time.sleep(1.5)  # the in-server scheduler has ticked
     loaded = {m: m in sys.modules for m in ("nbformat", "pandas", "papermill", "pyarrow")}
-    from kernel_magics.server.base import server_lakehouse
+    from kernel_magics.doors.rest.base import server_lakehouse
     server_lakehouse().pipelines.steps(sys.argv[1])   # what GET /steps does
     after = "nbformat" in sys.modules
-    from kernel_magics.server import background
+    from kernel_magics.doors.rest import background
     background.stop()
     print(json.dumps({"loaded": loaded, "after_steps_route": after}))
 """)

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 from deltalake import DeltaTable, write_deltalake
 
-from kernel_magics.deployments.delta_append import append
+from kernel_magics.storage.delta_append import append
 
 
 def rows(n: int, seed: int, day: int = 1) -> pa.Table:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from deltalake import DeltaTable
 
-from kernel_magics.errors import InvalidInput, NotFound
+from kernel_magics.shared.errors import InvalidInput, NotFound
 from kernel_magics.deployments.protocol import parse_request
 
 from deployments_fixtures import fraud_lakehouse, latest_rows, register_clf, training_frame

@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from kernel_magics.errors import InvalidInput
+from kernel_magics.shared.errors import InvalidInput
 from kernel_magics.monitoring import sampling, windows
 from kernel_magics.monitoring.drift import NothingToCompare, detect_drift
 

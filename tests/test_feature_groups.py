@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
-from kernel_magics.errors import (AlreadyExists, CheckFailed, InvalidInput, NotFound,
+from kernel_magics.shared.errors import (AlreadyExists, CheckFailed, InvalidInput, NotFound,
                                   SchemaMismatch)
 
 

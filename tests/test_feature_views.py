@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import kernel_magics
-from kernel_magics.errors import InvalidInput, NotFound
+from kernel_magics.shared.errors import InvalidInput, NotFound
 from kernel_magics.features.views import FeatureView, Join, TrainTestSplit
 
 from online_fixtures import redis_server  # noqa: F401  (fixture)

@@ -9,7 +9,7 @@ import pytest
 from IPython.core.error import UsageError
 
 import kernel_magics
-from kernel_magics import step_arguments
+from kernel_magics.shared import magic_grammar
 
 from deployments_fixtures import fraud_lakehouse
 
@@ -89,7 +89,7 @@ def test_step_discovery_reads_quotes_as_the_magic_does(tmp_path):
                                                                 "2024-05-03 00:00")
     # ... exactly what the magic's own parser makes of the same line
     line = nb.cells[1].source.splitlines()[0].split(" ", 1)[1]
-    assert inference.args == vars(step_arguments.parse("inference", line))
+    assert inference.args == vars(magic_grammar.parse("inference", line))
     assert pd.Timestamp(inference.args["start"])  # a time, not '"2024-05-02 00:00"'
 
 
@@ -97,7 +97,7 @@ def test_step_discovery_names_the_cell_of_a_bad_line(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("%%training m --label y\nmodel = 1")]
     nbformat.write(nb, tmp_path / "bad.ipynb")
-    from kernel_magics.errors import InvalidInput
+    from kernel_magics.shared.errors import InvalidInput
     from kernel_magics.pipelines.steps import notebook_steps
     with pytest.raises(InvalidInput, match=r"Cell 0 of bad.ipynb .* --view"):
         notebook_steps(tmp_path / "bad.ipynb")

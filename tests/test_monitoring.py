@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kernel_magics.errors import AlreadyExists, InvalidInput, NotFound
+from kernel_magics.shared.errors import AlreadyExists, InvalidInput, NotFound
 
 T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
 

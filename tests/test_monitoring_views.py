@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from IPython.core.error import UsageError
 
-from kernel_magics.cli import main as cli_main
-from kernel_magics.widgets.monitor import drift_chart, drift_ratio, monitor_html
+from kernel_magics.doors.cli import main as cli_main
+from kernel_magics.doors.widgets.monitor import drift_chart, drift_ratio, monitor_html
 from test_monitoring import T0, day_rows
 
 

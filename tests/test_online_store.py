@@ -133,7 +133,7 @@ def test_drop(store):
 
 
 def test_missing_key_column_is_refused(store):
-    with pytest.raises(kernel_magics.errors.InvalidInput, match="cc_num"):
+    with pytest.raises(kernel_magics.shared.errors.InvalidInput, match="cc_num"):
         store.upsert("g_v1", ["cc_num"], "t", rows(id=[1], t=[ts(0)]))
 
 
@@ -191,7 +191,7 @@ def test_config_picks_the_backend(home: Path, redis_server):  # noqa: F811
 
 def test_unreachable_redis_is_a_clear_error():
     store = RedisOnlineStore("redis://127.0.0.1:1/0")
-    with pytest.raises(kernel_magics.errors.InvalidInput, match="Cannot reach"):
+    with pytest.raises(kernel_magics.shared.errors.InvalidInput, match="Cannot reach"):
         store.get("g_v1", ["id"], [(1,)])
 
 

@@ -1,12 +1,12 @@
 """Wherever the API takes the name of a group, view, model, model version, deployment or
-monitor, it also takes the object (one rule: ``kernel_magics.refs.takes_objects``)."""
+monitor, it also takes the object (one rule: ``kernel_magics.shared.refs.takes_objects``)."""
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from kernel_magics.errors import InvalidInput
-from kernel_magics.refs import resolve
+from kernel_magics.shared.errors import InvalidInput
+from kernel_magics.shared.refs import resolve
 
 from deployments_fixtures import fraud_lakehouse
 

@@ -10,7 +10,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from kernel_magics.errors import Conflict, InvalidInput, NotFound
+from kernel_magics.shared.errors import Conflict, InvalidInput, NotFound
 from kernel_magics.registry.evaluation import evaluate, higher_is_better, infer_task
 
 

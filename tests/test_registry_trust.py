@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from kernel_magics.errors import InvalidInput, UnsafeArtifact
+from kernel_magics.shared.errors import InvalidInput, UnsafeArtifact
 from kernel_magics.registry.trust import TrustPolicy
 
 CONSTRUCTED: list[str] = []

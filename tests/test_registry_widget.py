@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LinearRegression
 
-from kernel_magics.widgets.registry import RegistryView, metric_chart_svg, registry_view
+from kernel_magics.doors.widgets.models import RegistryView, metric_chart_svg, registry_view
 
 
 def _register(lh):

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from kernel_magics.errors import InvalidInput, LakebookError, NotFound
+from kernel_magics.shared.errors import InvalidInput, LakebookError, NotFound
 from pipelines_fixtures import code, markdown, write_notebook
 
 pytestmark = pytest.mark.timeout(180)

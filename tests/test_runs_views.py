@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kernel_magics.cli import main
+from kernel_magics.doors.cli import main
 from pipelines_fixtures import code, fti_notebook, write_notebook
 
 
 def test_runs_widget_shows_status_colours_and_links(lh, tmp_path: Path, monkeypatch) -> None:
     from kernel_magics.pipelines.runs import COLOURS, finish
-    from kernel_magics.widgets.runs import runs_view
+    from kernel_magics.doors.widgets.runs import runs_view
     nb = write_notebook(tmp_path / "a.ipynb", [code("x = 1")])
     cancelled = lh.pipelines.submit(nb)
     lh.pipelines.cancel(cancelled.id)

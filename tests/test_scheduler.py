@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kernel_magics.errors import InvalidInput
+from kernel_magics.shared.errors import InvalidInput
 from kernel_magics.pipelines.runs import iso, parse_time
 from kernel_magics.pipelines.scheduler import Scheduler
 from pipelines_fixtures import code, write_notebook

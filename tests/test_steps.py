@@ -6,7 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from kernel_magics.errors import InvalidInput, NotFound
+from kernel_magics.shared.errors import InvalidInput, NotFound
 from kernel_magics.pipelines.slicing import slice_notebook
 from kernel_magics.pipelines.steps import notebook_steps, topological
 from pipelines_fixtures import code, fti_notebook, write_notebook

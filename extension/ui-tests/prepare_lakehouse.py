@@ -167,7 +167,7 @@ def prepare_hostile_reports(lh, root: Path) -> dict:
     is what the payload tries to read."""
     from kernel_magics.monitoring.drift import detect_drift
     from kernel_magics.monitoring.sources import load
-    from kernel_magics.widgets.monitor import monitor_html
+    from kernel_magics.doors.widgets.monitor import monitor_html
     (root / "top-secret.txt").write_text(SECRET)  # in the server root: /api/contents serves it
     rng = np.random.default_rng(11)
     start = datetime(2024, 5, 1, tzinfo=timezone.utc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import NotFound
+from ..shared.errors import NotFound
 from .db import Catalog
 
 # the tables that hold (name, version) rows; names are never taken from users

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..errors import LakebookError
+from ..shared.errors import LakebookError
 from . import DEFAULT_SIZE
 from .data import FraudData, as_utc, generate, haversine_km, new_transactions
 from .notebooks import write_notebooks

@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..errors import InvalidInput, LakebookError, NotFound
-from ..features.names import validate_name
-from ..widgets.html import card, Raw
+from ..shared.errors import InvalidInput, LakebookError, NotFound
+from ..shared.names import validate_name
+from ..render.html import card, Raw
 
 if TYPE_CHECKING:  # pragma: no cover
     from .deployment import Deployment
@@ -311,7 +311,7 @@ def write_predictions(path: Path, table: pa.Table, metadata: dict[str, Any]) -> 
     """Append ``table`` to the Delta table at ``path`` as one commit carrying ``metadata``
     (``commitInfo["lakebook.batch"]``)."""
     from deltalake import ColumnProperties, WriterProperties
-    from .delta_append import append
+    from ..storage.delta_append import append
     dictionary = _dictionary_columns(table)
     props = WriterProperties(column_properties={
         f.name: ColumnProperties(dictionary_enabled=f.name in dictionary) for f in table.schema})

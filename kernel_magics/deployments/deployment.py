@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..errors import InvalidInput, LakebookError
-from ..widgets.html import card
+from ..shared.errors import InvalidInput, LakebookError
+from ..render.html import card
 from .inference_log import DEFAULT_FLUSH_S, InferenceLog, Record
 from .inputs import Columns
 from .model_cache import ModelCache, Served
@@ -318,7 +318,7 @@ class Deployment:
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready summary (spec, the version served now, stats)."""
-        from .service import deployment_row
+        from .api import deployment_row
         info = deployment_row(self.lh, self.name)
         try:
             served = self.served

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import InvalidInput
+from ..shared.errors import InvalidInput
 from .inference_log import RESERVED, data_column
 
 

@@ -11,7 +11,7 @@ Two families of formats are accepted:
   What a row means (the model's input as sent, or an entity to look up with request-time
   overrides) is decided by the deployment: see :mod:`~kernel_magics.deployments.inputs`.
 
-Every problem raises :class:`~kernel_magics.errors.InvalidInput` naming what was wrong and
+Every problem raises :class:`~kernel_magics.shared.errors.InvalidInput` naming what was wrong and
 where (which field, which row), so a front door can answer 400 with it.
 """
 from __future__ import annotations
@@ -20,8 +20,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import json_input
-from ..errors import InvalidInput
+from ..shared import json_input
+from ..shared.errors import InvalidInput
 
 MLFLOW_FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 LAKEBOOK_FORMAT = "entries"

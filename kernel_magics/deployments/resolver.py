@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalog import from_json
-from ..errors import InvalidInput, NotFound
+from ..shared.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..lakehouse import Lakehouse

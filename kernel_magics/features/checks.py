@@ -3,7 +3,7 @@
 A check is a boolean SQL expression over the group's columns, such as ``amount >= 0``. A row
 fails a check when the predicate is false (SQL ``CHECK`` semantics: a null result passes;
 write ``amount IS NOT NULL AND amount >= 0`` to refuse nulls). Null keys and null event times
-always fail. Checks run on :func:`~kernel_magics.sql_sandbox.sandboxed_connection` (no file
+always fail. Checks run on :func:`~kernel_magics.shared.sql_sandbox.sandboxed_connection` (no file
 or network access, configuration locked), so a check can read only the data.
 """
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from ..errors import CheckFailed, InvalidInput
-from ..sql_sandbox import sandboxed_connection
-from .names import quote_ident
+from ..shared.errors import CheckFailed, InvalidInput
+from ..shared.sql_sandbox import sandboxed_connection
+from ..shared.names import quote_ident
 
 SAMPLE_ROWS = 3
 _TABLE = "incoming"

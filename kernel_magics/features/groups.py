@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..cells import caller_identity
+from ..shared.identity import caller_identity
 from ..catalog import from_json, now_utc, to_json
-from ..errors import InvalidInput, LakebookError, NotFound
+from ..shared.errors import InvalidInput, LakebookError, NotFound
 from . import checks as checks_mod
 from . import online_pending
 from . import tables
-from .names import COMMIT_COLUMN, HIDDEN_COLUMNS, ROW_COLUMN
+from ..shared.names import COMMIT_COLUMN, HIDDEN_COLUMNS, ROW_COLUMN
 from .online.base import prepare as prepare_online
 from .schema import canonical_schema, cast_to, conform, precast, require_columns, to_arrow
 from .statistics import compute_statistics
@@ -59,7 +59,7 @@ class CommitInfo:
         return asdict(self)
 
     def _repr_html_(self) -> str:
-        from .html import commit_html
+        from ..render.features import commit_html
         return commit_html(self)
 
 
@@ -184,7 +184,7 @@ class FeatureGroup:
         the schema; later inserts must match it, except that ``evolve=True`` adds new columns
         as nullable features. The event time must be timezone-aware (stored in UTC) unless
         ``utc=True`` says naive times are UTC. Checks run before the commit: a failure
-        raises :class:`~kernel_magics.errors.CheckFailed` and writes nothing.
+        raises :class:`~kernel_magics.shared.errors.CheckFailed` and writes nothing.
         """
         started = time.perf_counter()
         if mode not in ("append", "upsert"):
@@ -549,7 +549,7 @@ class FeatureGroup:
                 "rows": self.num_rows(), **last}
 
     def _repr_html_(self) -> str:
-        from .html import group_html
+        from ..render.features import group_html
         return group_html(self)
 
     def __repr__(self) -> str:

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..catalog import now_utc
-from .names import COMMIT_COLUMN, ROW_COLUMN
+from ..shared.names import COMMIT_COLUMN, ROW_COLUMN
 
 if TYPE_CHECKING:  # pragma: no cover
     from .groups import FeatureGroup

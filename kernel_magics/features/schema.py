@@ -13,8 +13,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..errors import InvalidInput, SchemaMismatch
-from .names import HIDDEN_PREFIX, validate_column
+from ..shared.errors import InvalidInput, SchemaMismatch
+from ..shared.names import HIDDEN_PREFIX, validate_column
 
 UTC = "UTC"
 

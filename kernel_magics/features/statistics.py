@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from .checks import connect
-from .names import HIDDEN_PREFIX, quote_ident
+from ..shared.names import HIDDEN_PREFIX, quote_ident
 
 BINS = 10
 _TABLE = "incoming"

@@ -18,8 +18,8 @@ import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, SchemaMismatchError
 
-from ..errors import Conflict
-from .names import COMMIT_COLUMN, ROW_COLUMN, quote_ident
+from ..shared.errors import Conflict
+from ..shared.names import COMMIT_COLUMN, ROW_COLUMN, quote_ident
 
 METADATA_KEY = "lakebook"
 COMMIT_RETRIES = 40  # our own loop, on top of delta-rs's internal retries

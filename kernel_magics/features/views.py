@@ -21,9 +21,9 @@ import pyarrow as pa
 
 from ..catalog.versioned import versioned_row
 from ..catalog import from_json, now_utc, to_json
-from ..errors import InvalidInput, NotFound
+from ..shared.errors import InvalidInput, NotFound
 from . import online_pending
-from .names import HIDDEN_COLUMNS, validate_name
+from ..shared.names import HIDDEN_COLUMNS, validate_name
 from .pit import PitSource, run as run_pit
 from .ties import cached_ties
 
@@ -322,7 +322,7 @@ def create_feature_view(lh: "Lakehouse", name: str, spine: Any, join: Iterable[A
             break
         except sqlite3.IntegrityError:  # another process took that version: look again
             continue
-    from ..catalog import descriptors
+    from ..storage import descriptors
     row = catalog.query_one("SELECT * FROM feature_views WHERE name = ? AND version = ?",
                             (name, version))
     descriptors.write(descriptors.view_file(lh.home, name, version),
@@ -700,7 +700,7 @@ class FeatureView:
                 "features": self.features, "labels": self.labels, "spec": self.spec}
 
     def _repr_html_(self) -> str:
-        from ..widgets.html import card
+        from ..render.html import card
         s = self.spec["spine"]
         joins = ", ".join(
             f"{j['group']} v{j['version']} on {', '.join(p[0] for p in j['on'])}"

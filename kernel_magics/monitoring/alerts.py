@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import from_json, now_utc, to_json
-from ..errors import InvalidInput, LakebookError, NotFound
+from ..shared.errors import InvalidInput, LakebookError, NotFound
 
 log = logging.getLogger(__name__)
 

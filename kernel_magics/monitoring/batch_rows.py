@@ -27,8 +27,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import InvalidInput, LakebookError, NotFound
-from ..features.names import quote_ident
+from ..shared.errors import InvalidInput, LakebookError, NotFound
+from ..shared.names import quote_ident
 from .windows import Window
 
 METADATA_KEY = "lakebook.batch"  # deployments.batch.METADATA_KEY (not imported: no cycle)

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 import duckdb
 import pyarrow as pa
 
-from ..errors import InvalidInput
+from ..shared.errors import InvalidInput
 from . import sampling
 
 NUMERICAL, CATEGORICAL = "numerical", "categorical"

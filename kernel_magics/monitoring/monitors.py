@@ -6,10 +6,10 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from ..catalog import from_json
-from ..widgets.html import Raw, badge, card, table
+from ..render.html import Raw, badge, card, table
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .service import Monitoring
+    from .api import Monitoring
 
 #: badge colours per result status (the sidebar uses the same words)
 STATUS_COLOURS = {"ok": "#2e7d32", "drift": "#c62828", "skipped": "#757575",

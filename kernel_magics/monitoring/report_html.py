@@ -2,7 +2,7 @@
 
 Evidently 0.7 embeds the report's data (column names, category values…) as raw JSON in a
 ``<script>`` block, where a value such as ``</script><script>…`` ends the block and runs.
-:func:`seal` escapes that block's JSON with :func:`~kernel_magics.script_json.script_safe`.
+:func:`seal` escapes that block's JSON with :func:`~kernel_magics.shared.script_json.script_safe`.
 Reports are also only ever shown sandboxed (served with ``Content-Security-Policy: sandbox
 allow-scripts``, framed without same-origin), which contains reports written before this.
 """
@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..script_json import script_safe
+from ..shared.script_json import script_safe
 
 log = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from ..errors import InvalidInput, NotFound
-from ..features.names import quote_ident
+from ..shared.errors import InvalidInput, NotFound
+from ..shared.names import quote_ident
 from .drift import NothingToCompare
 from .windows import Window, iso, resolve
 
@@ -139,7 +139,7 @@ def load(lh: Any, spec: dict[str, Any], now: datetime) -> Sides:
 
 # -- model monitors ---------------------------------------------------------------------------
 def _deployment_sides(lh: Any, spec: dict[str, Any], now: datetime) -> Sides:
-    from ..deployments.service import deployment_row
+    from ..deployments.api import deployment_row
     name = spec["deployment"]
     try:
         row = deployment_row(lh, name)

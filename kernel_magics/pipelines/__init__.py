@@ -1,5 +1,5 @@
 """Pipelines: steps found in notebooks, papermill runs, schedules, the scheduler and its
-executors. The API is ``lh.pipelines`` (:class:`~kernel_magics.pipelines.service.Pipelines`).
+executors. The API is ``lh.pipelines`` (:class:`~kernel_magics.pipelines.api.Pipelines`).
 
 The names below are imported on first use, so that ``lakebook --help`` (which imports this
 package for its subcommands) pays for neither nbformat nor croniter.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-_LAZY = {"Run": ".runs", "Schedule": ".schedules", "Step": ".steps"}
+_LAZY = {"Run": ".runs", "Schedule": ".cron", "Step": ".steps"}
 
 __all__ = list(_LAZY)
 

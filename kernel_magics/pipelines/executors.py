@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidInput
+from ..shared.errors import InvalidInput
 
 log = logging.getLogger("kernel_magics.pipelines")
 
@@ -128,7 +128,7 @@ class LocalExecutor(Executor):
 def _dask_task(home: str, run_id: str, claimed_by: str | None) -> str:
     """Runs on a Dask worker: open the lakehouse and execute the claimed run."""
     from ..lakehouse import connect
-    from .execute import execute_run
+    from .papermill_run import execute_run
     lh = connect(home, create=False)
     return execute_run(lh, run_id, claimed_by=claimed_by).status
 

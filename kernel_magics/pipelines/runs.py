@@ -18,7 +18,7 @@ from html import escape
 from typing import Any
 
 from ..catalog import from_json, to_json
-from ..errors import InvalidInput, NotFound
+from ..shared.errors import InvalidInput, NotFound
 
 STATUSES = ("queued", "running", "succeeded", "failed", "timed_out", "cancelled", "skipped")
 TERMINAL = frozenset({"succeeded", "failed", "timed_out", "cancelled", "skipped"})
@@ -156,7 +156,7 @@ class Run:
         return d
 
     def _repr_html_(self) -> str:
-        from ..widgets.html import badge, card
+        from ..render.html import badge, card
         rows: list[tuple[str, Any]] = [("status", badge(self.status, COLOURS[self.status])),
                                        ("target", self.label),
                                        ("attempt", f"{self.attempt}/{self.max_attempts}"),

@@ -22,7 +22,7 @@ from typing import Any
 
 from . import runs as R
 from .executors import Executor, make_executor
-from .schedules import MAX_SKIPPED_RECORDED, due_windows, previous_fire
+from .cron import MAX_SKIPPED_RECORDED, due_windows, previous_fire
 from .timings import settings
 
 log = logging.getLogger("kernel_magics.pipelines")

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from ..errors import InvalidInput, NotFound
-from ..step_arguments import STEP_KINDS, parse
+from ..shared.errors import InvalidInput, NotFound
+from ..shared.magic_grammar import STEP_KINDS, parse
 
 if TYPE_CHECKING:  # pragma: no cover
     import nbformat
@@ -59,7 +59,7 @@ class Step:
                 "schedule": self.schedule, "tz": self.args.get("tz"), "ref": self.ref}
 
     def _repr_html_(self) -> str:
-        from ..widgets.html import card
+        from ..render.html import card
         return card(f"{self.kind} step {self.name}", [("notebook", self.notebook),
                                                      ("cell", f"#{self.index} ({self.cell_id})"),
                                                      ("schedule", self.schedule or "-")])

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import from_json
-from ..errors import InvalidInput, NotFound
+from ..shared.errors import InvalidInput, NotFound
 from .slicing import RESERVED_PARAMS, declared_parameters, kernel_and_language
 from .steps import Step, notebook_steps, read_notebook, topological
 

@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run_id")
     args = parser.parse_args(argv)
     from ..lakehouse import connect
-    from .execute import execute_run
+    from .papermill_run import execute_run
     lh = connect(args.home, create=False)
     # SIGTERM (executor cancel, machine shutdown) ends the run as cancelled, not silently
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from ..errors import InvalidInput
+from ..shared.errors import InvalidInput
 
 CLASSIFICATION = "classification"
 REGRESSION = "regression"

@@ -13,7 +13,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidInput, UnsafeArtifact
+from ..shared.errors import InvalidInput, UnsafeArtifact
 from .trust import TrustPolicy
 
 

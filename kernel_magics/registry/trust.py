@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from ..errors import InvalidInput, UnsafeArtifact
+from ..shared.errors import InvalidInput, UnsafeArtifact
 
 _DIST = "sklearn.metrics._dist_metrics."
 _KERNELS = "sklearn.gaussian_process.kernels."

@@ -20,7 +20,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 import kernel_magics
-from kernel_magics.errors import CatalogError, Conflict, LakebookError
+from kernel_magics.shared.errors import CatalogError, Conflict, LakebookError
 
 from audit import changes, snapshot
 

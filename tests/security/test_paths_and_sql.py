@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from kernel_magics.errors import CheckFailed, InvalidInput, LakebookError
+from kernel_magics.shared.errors import CheckFailed, InvalidInput, LakebookError
 
 
 def _notebook(path, source="%%feature secret_step --key k --event-time ts\ndf"):
@@ -93,7 +93,7 @@ def test_user_sql_runs_on_a_locked_connection_without_file_access(tmp_path):
 
 
 def test_every_user_sql_path_uses_the_sandbox(lh, monkeypatch, tmp_path):
-    import kernel_magics.sql_sandbox as sandbox
+    import kernel_magics.shared.sql_sandbox as sandbox
     opened = []
     real = sandbox.sandboxed_connection
 

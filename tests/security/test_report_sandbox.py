@@ -89,7 +89,7 @@ def test_reports_are_served_sandboxed(lh, jupyter_server):
 
 
 def test_notebook_view_opens_reports_only_in_a_sandboxed_frame(lh):
-    from kernel_magics.widgets.monitor import monitor_html
+    from kernel_magics.doors.widgets.monitor import monitor_html
     hostile_monitor(lh)
     html = monitor_html(lh, "notes")
     assert "<a " not in html                          # no plain link to the report
@@ -98,7 +98,7 @@ def test_notebook_view_opens_reports_only_in_a_sandboxed_frame(lh):
 
 
 def test_json_lakebook_embeds_cannot_close_an_element():
-    from kernel_magics.script_json import json_for_html
+    from kernel_magics.shared.script_json import json_for_html
     text = json_for_html({"v": PAYLOAD, "n": "a&b>c\u2028"})
     assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
     import json

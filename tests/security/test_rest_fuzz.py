@@ -90,7 +90,7 @@ def test_fuzz_jupyter_rest_against_its_openapi(server):
     session.headers.update(server.auth)
     doc = session.get(server.api("openapi.json"), timeout=30).json()
     # every route the handler modules add is in the document
-    from kernel_magics.server import collect_routes
+    from kernel_magics.doors.rest import collect_routes
     documented = {re.sub(r"\{[^}]+\}", "X", p).strip("/") for p in doc["paths"]}
     for pattern, _handler in collect_routes():
         for concrete in _concrete(pattern):

@@ -25,7 +25,7 @@ import skops.io as sio
 from sklearn.linear_model import LogisticRegression
 
 from audit import changes, recording, snapshot
-from kernel_magics.errors import InvalidInput, LakebookError, UnsafeArtifact
+from kernel_magics.shared.errors import InvalidInput, LakebookError, UnsafeArtifact
 from skops_payloads import EVIL_MODULE, corpus, prepare_watched
 
 HERE = Path(__file__).resolve().parent

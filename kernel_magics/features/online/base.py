@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..names import HIDDEN_PREFIX
+from ...shared.names import HIDDEN_PREFIX
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _EPOCH_DATE = dt.date(1970, 1, 1)
@@ -149,7 +149,7 @@ def prepare(keys: list[str], event_time: str, data: pa.Table,
     nanosecond or naive timestamps): only the chosen rows are cast."""
     missing = [c for c in [*keys, event_time] if c not in data.column_names]
     if missing:
-        from ...errors import InvalidInput
+        from ...shared.errors import InvalidInput
         raise InvalidInput(f"The rows for the online store lack the column(s) {missing}.",
                            "Insert rows that carry the group's key and event-time columns.")
     visible = [c for c in data.column_names if not c.startswith(HIDDEN_PREFIX)]
@@ -184,11 +184,11 @@ def newest_rows(keys: list[str], event_time: str, data: pa.Table) -> pa.Table:
     import duckdb
     import numpy as np
 
-    from ..names import quote_ident as q
+    from ...shared.names import quote_ident as q
 
     micros = _event_micros(data.column(event_time))
     if micros.null_count:
-        from ...errors import InvalidInput
+        from ...shared.errors import InvalidInput
         raise InvalidInput(f"The rows for the online store have null event times "
                            f"({event_time!r}).", "Give every row an event time.")
     if len(keys) == 1:
@@ -256,7 +256,7 @@ def _event_micros(col: pa.ChunkedArray) -> pa.ChunkedArray:
         return pc.cast(col.cast(pa.timestamp("us", t.tz), safe=False), pa.int64())
     if pa.types.is_date(t):
         return pc.multiply(pc.cast(col.cast(pa.date32()), pa.int64()), 86_400_000_000)
-    from ...errors import InvalidInput
+    from ...shared.errors import InvalidInput
     raise InvalidInput(f"The event-time column has type {t}, not a timestamp.",
                        "Make the event time a timestamp column.")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ...errors import InvalidInput
+from ...shared.errors import InvalidInput
 from .base import Encoded, OnlineStore, batches, encode_key, merge_schema
 
 PREFIX = "lakebook:online:"

@@ -1,0 +1,117 @@
+"""``%lakebook monitor ...``: the line-magic door onto ``lh.monitoring``.
+
+    %lakebook monitor                      every monitor, latest verdict, open alerts
+    %lakebook monitor NAME                 the monitor's view (verdict, drift chart, report)
+    %lakebook monitor create NAME --deployment D | --feature-group G [--reference R]
+              [--current "last 1d"] [--schedule @daily|none] [--drift-share 0.5]
+              [--columns a,b] [--on-drift retrain] [--labels GROUP:LABEL]
+              [--performance-margin 0.05]
+    %lakebook monitor run NAME [--now ISO]
+    %lakebook monitor alerts [NAME]
+    %lakebook monitor ack ALERT_ID
+"""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from IPython.display import HTML, display
+
+from ...shared.errors import InvalidInput
+from ...render.html import badge, table
+from ...monitoring.monitors import STATUS_COLOURS
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # a UsageError, not SystemExit
+        raise InvalidInput(f"%lakebook monitor: {message}.", self.format_usage().strip())
+
+
+def _create_parser() -> _Parser:
+    p = _Parser(prog="%lakebook monitor create", add_help=False)
+    p.add_argument("name")
+    p.add_argument("--deployment")
+    p.add_argument("--feature-group")
+    p.add_argument("--reference")
+    p.add_argument("--current", default="last 1d")
+    p.add_argument("--schedule", default="@daily")
+    p.add_argument("--tz", default="UTC")
+    p.add_argument("--drift-share", type=float, default=None)
+    p.add_argument("--columns", default=None, help="comma-separated")
+    p.add_argument("--on-drift", choices=["retrain"], default=None)
+    p.add_argument("--labels", default=None, metavar="GROUP:LABEL")
+    p.add_argument("--performance-margin", type=float, default=None)
+    p.add_argument("--replace", action="store_true")
+    return p
+
+
+def create_from_words(lh: Any, words: list[str]):
+    args = _create_parser().parse_args(words)
+    labels = None
+    if args.labels:
+        group, _, label = args.labels.partition(":")
+        labels = {"feature_group": group, "label": label}
+    schedule = None if str(args.schedule).lower() in ("none", "off", "") else args.schedule
+    return lh.monitoring.create(
+        args.name, deployment=args.deployment, feature_group=args.feature_group,
+        reference=args.reference, current=args.current, schedule=schedule, tz=args.tz,
+        drift_share=args.drift_share,
+        columns=[c.strip() for c in args.columns.split(",")] if args.columns else None,
+        on_drift=args.on_drift, labels=labels, performance_margin=args.performance_margin,
+        replace=args.replace)
+
+
+def monitors_html(lh: Any) -> str:
+    summary = lh.monitoring.summary()
+    if not summary:
+        return ("<div>No monitors yet. Create one with <code>%lakebook monitor create NAME "
+                "--deployment D</code> or <code>lh.monitor(name, deployment=...)</code>.</div>")
+    return table(["monitor", "watches", "status", "drift share", "open alerts"], (
+        (m["name"], m["spec"].get("deployment") or m["spec"].get("feature_group"),
+         badge(m["status"], STATUS_COLOURS.get(m["status"], "#757575")),
+         "-" if not m["latest"] or m["latest"]["drift_share"] is None
+         else f"{m['latest']['drift_share']:.0%}", m["open_alerts"]) for m in summary))
+
+
+def alerts_html(alerts: list[dict[str, Any]]) -> str:
+    if not alerts:
+        return "<div>No alerts.</div>"
+    return table(["id", "monitor", "kind", "message", "action", "acknowledged", "at"], (
+        (a["id"], a["monitor"], a["kind"], a["message"],
+         (a.get("action") or {}).get("run_id") or (a.get("action") or {}).get("retrain", "-"),
+         "yes" if a["acknowledged"] else "no", a["created_at"][:19]) for a in alerts))
+
+
+def monitor_command(lh: Any, rest_words: list[str]) -> Any:
+    """Dispatch ``%lakebook monitor`` words (see the module docstring)."""
+    from ..widgets.monitor import monitor_view
+    if not rest_words:
+        display(HTML(monitors_html(lh) + alerts_html(lh.monitoring.alerts(acknowledged=False))))
+        return None
+    verb = rest_words[0]
+    if verb == "create":
+        monitor = create_from_words(lh, rest_words[1:])
+        display(HTML(monitor._repr_html_()))
+        return None
+    if verb == "run":
+        parser = _Parser(prog="%lakebook monitor run", add_help=False)
+        parser.add_argument("name")
+        parser.add_argument("--now", default=None)
+        args = parser.parse_args(rest_words[1:])
+        result = lh.monitoring.run(args.name, now=args.now)
+        display(HTML(result._repr_html_()))
+        return monitor_view(lh, args.name)
+    if verb == "alerts":
+        display(HTML(alerts_html(lh.monitoring.alerts(rest_words[1] if len(rest_words) > 1
+                                                      else None))))
+        return None
+    if verb in ("ack", "acknowledge"):
+        if len(rest_words) != 2:
+            raise InvalidInput("Usage: %lakebook monitor ack ALERT_ID.")
+        alert = lh.monitoring.acknowledge(rest_words[1])
+        display(HTML(f"<small>Alert #{alert['id']} acknowledged.</small>"))
+        return None
+    if len(rest_words) > 1:
+        raise InvalidInput(f"Unknown %lakebook monitor command {verb!r}.",
+                           "Use: monitor [NAME] | create NAME ... | run NAME | alerts | ack ID.")
+    return monitor_view(lh, verb)

@@ -1,0 +1,162 @@
+"""The handler every Lakebook REST endpoint derives from.
+
+Client mistakes answer 4xx with ``{"error", "hint", "status"}``; unexpected failures answer
+500 with a one-line message and the traceback goes to the server log only.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import tornado.web
+from jupyter_server.base.handlers import APIHandler
+
+from ...shared import json_input
+from ...shared.errors import InvalidInput, LakebookError
+from ...lakehouse import Lakehouse, connect
+
+_lakehouse: Lakehouse | None = None
+_lock = threading.Lock()
+
+
+def server_lakehouse() -> Lakehouse:
+    """The lakehouse this server works on (``LAKEBOOK_HOME`` / ``lakebook.toml`` / ./.lakebook
+    relative to the server's working directory), opened once."""
+    global _lakehouse
+    with _lock:
+        if _lakehouse is None:
+            _lakehouse = connect()
+        return _lakehouse
+
+
+#: the largest integer the catalog (SQLite) stores
+MAX_INT = 2**63 - 1
+
+
+def whole_number(value: Any, what: str, minimum: int = 0) -> int:
+    """``value`` (a path segment, query argument or JSON value) as an integer in
+    ``[minimum, 2**63-1]``, or InvalidInput naming ``what``."""
+    number: int | None = None
+    if not isinstance(value, bool) and not (isinstance(value, float)
+                                            and not value.is_integer()):
+        try:
+            number = int(value) if not isinstance(value, str) or len(value) <= 20 else None
+        except (TypeError, ValueError, OverflowError):
+            number = None
+    if number is None or not minimum <= number <= MAX_INT:
+        raise InvalidInput(f"{what} must be a whole number from {minimum} to {MAX_INT}, not "
+                           f"{_shown(value)}.", f"Send {what} as a number such as {max(1, minimum)}.")
+    return number
+
+
+def text_field(body: dict[str, Any], name: str, required: bool = False) -> str | None:
+    """Field ``name`` of a JSON body, which must be a string (or absent/null)."""
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise InvalidInput(f"The request body needs {name!r} (a string).")
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name!r} must be a string, not {_shown(value)}.")
+    return value
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def inside(path: str | Path, folder: str | Path) -> bool:
+    """Whether ``path``'s real location (symlinks followed) is ``folder`` or below it: the
+    one check every handler serving a file or a listing makes."""
+    real, top = Path(path).resolve(), Path(folder).resolve()
+    return real == top or top in real.parents
+
+
+class LakebookHandler(APIHandler):
+    """Base of all ``/lakebook/api`` handlers: JSON in, JSON out, errors as JSON."""
+
+    @property
+    def lh(self) -> Lakehouse:
+        return server_lakehouse()
+
+    def json_body(self) -> Any:
+        """The request's JSON body; a malformed one is the client's mistake (400)."""
+        limit = self.lh.config.max_request_bytes
+        if len(self.request.body or b"") > limit:
+            raise _HTTPJSONError(413, f"Request body is larger than {limit} bytes.",
+                                 "Send fewer entries per request, or raise "
+                                 "[server] max_request_bytes in lakebook.toml.")
+        if not self.request.body or not self.request.body.strip():
+            return {}
+        return json_input.loads(self.request.body)
+
+    def json_object(self) -> dict[str, Any]:
+        """The request's JSON body, which must be an object (an empty body is ``{}``)."""
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise InvalidInput(f"The request body must be a JSON object, not "
+                               f"{type(body).__name__ if body is not None else 'null'}.",
+                               "Send {...} with the fields this endpoint takes.")
+        return body
+
+    def int_argument(self, name: str, default: int | None = None, minimum: int = 0) -> int | None:
+        """An integer query argument (``?limit=20``), range-checked."""
+        value = self.get_query_argument(name, None)
+        return default if value is None else whole_number(value, name, minimum)
+
+    def reply(self, payload: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(payload, default=str))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, LakebookError):
+            body = exc.to_dict()
+            self.set_status(exc.http_status)
+        elif isinstance(exc, _HTTPJSONError):
+            body = {"error": exc.message, "hint": exc.hint, "status": exc.status_code}
+            self.set_status(exc.status_code)
+        elif isinstance(exc, tornado.web.HTTPError):
+            body = {"error": exc.log_message or self._reason, "status": status_code}
+        else:
+            body = {"error": "Lakebook failed to answer this request; the server log has the "
+                             "details.", "status": status_code}
+        body.setdefault("status", self.get_status())
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body, default=str))
+
+    def log_exception(self, typ, value, tb) -> None:  # type: ignore[override]
+        if isinstance(value, (LakebookError, _HTTPJSONError)):
+            self.log.info("Lakebook %s %s: %s", self.request.method, self.request.path, value)
+            return
+        super().log_exception(typ, value, tb)
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, LakebookError):
+            self.send_error(e.http_status, exc_info=(type(e), e, e.__traceback__))
+            return
+        if isinstance(e, _HTTPJSONError):
+            self.send_error(e.status_code, exc_info=(type(e), e, e.__traceback__))
+            return
+        super()._handle_request_exception(e)
+
+
+class _HTTPJSONError(tornado.web.HTTPError):
+    def __init__(self, status: int, message: str, hint: str | None = None) -> None:
+        super().__init__(status, message)
+        self.message, self.hint = message, hint
+
+
+class NotFoundHandler(LakebookHandler):
+    """Any other path under /lakebook/api: a JSON 404 rather than an HTML page."""
+
+    @tornado.web.authenticated
+    def get(self, path: str) -> None:
+        raise _HTTPJSONError(404, f"No Lakebook API at /lakebook/api/{path}.",
+                             "See /lakebook/api/status for what the server offers.")
+
+    post = put = delete = patch = get

@@ -1,0 +1,49 @@
+"""Deployments inside Jupyter, behind its auth:
+
+* ``GET /lakebook/api/deployments``: every deployment with its endpoint, the model version it
+  serves, request/error counts and last latency figures (from ``deployment_stats``);
+* ``GET /lakebook/api/deployments/<name>``: one deployment;
+* ``POST /lakebook/api/deployments/<name>/predict``: ``{"entries": [...], "features": [...]}``
+  (or an MLflow format) answering ``{"predictions": [...], "model": {"name", "version"}}``.
+"""
+from __future__ import annotations
+
+import tornado.web
+
+from ...deployments.protocol import parse_request
+from .base import LakebookHandler
+
+
+class DeploymentsHandler(LakebookHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        self.reply({"deployments": self.lh.deployments.list()})
+
+
+class DeploymentHandler(LakebookHandler):
+    @tornado.web.authenticated
+    def get(self, name: str) -> None:
+        self.reply(self.lh.deployments.get(name).describe())
+
+    @tornado.web.authenticated
+    def delete(self, name: str) -> None:
+        self.lh.deployments.delete(name)
+        self.reply({"deleted": name})
+
+
+class PredictHandler(LakebookHandler):
+    @tornado.web.authenticated
+    def post(self, name: str) -> None:
+        deployment = self.lh.deployments.get(name)
+        answer = deployment.predict_request(parse_request(self.json_body()))
+        self.set_header("X-Request-Id", answer.request_id)
+        self.reply(answer.lakebook())
+
+
+_NAME = r"([A-Za-z_][A-Za-z0-9_]*)"
+
+ROUTES = [
+    (r"deployments/?", DeploymentsHandler),
+    (rf"deployments/{_NAME}/?", DeploymentHandler),
+    (rf"deployments/{_NAME}/predict/?", PredictHandler),
+]

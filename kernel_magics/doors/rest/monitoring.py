@@ -1,0 +1,132 @@
+"""REST doors onto ``lh.monitoring`` (all behind Jupyter's auth).
+
+=====================================================  =========================================
+``GET  /lakebook/api/monitors``                        monitors with latest verdict, drift share,
+                                                       open alerts and a ``colour`` for the UI
+``POST /lakebook/api/monitors``                        create (JSON: the ``Monitoring.create``
+                                                       keyword arguments plus ``name``)
+``GET  /lakebook/api/monitors/<name>``                 the monitor and its results history
+``DELETE /lakebook/api/monitors/<name>``               delete it (results stay)
+``POST /lakebook/api/monitors/<name>/run``             run now; answers the result
+``GET  /lakebook/api/monitors/<name>/reports/<id>.html``  the full Evidently report (HTML)
+``GET  /lakebook/api/alerts``                          alerts (``?monitor=``, ``?open=1``)
+``POST /lakebook/api/alerts/<id>/acknowledge``         acknowledge one
+=====================================================  =========================================
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import tornado.ioloop
+import tornado.web
+
+from ...shared.errors import InvalidInput, NotFound
+from .base import LakebookHandler, inside, text_field, whole_number
+
+_CREATE_KEYS = {"deployment", "feature_group", "reference", "current", "schedule",
+                "drift_share", "threshold", "columns", "performance_margin", "on_drift",
+                "labels", "time_column", "tz", "replace"}
+
+
+class MonitorsHandler(LakebookHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        self.reply({"monitors": self.lh.monitoring.summary()})
+
+    @tornado.web.authenticated
+    def post(self) -> None:
+        body = self.json_object()
+        if not isinstance(body.get("name"), str):
+            raise InvalidInput("The body must be a JSON object with the monitor's name.",
+                               'E.g. {"name": "m", "deployment": "scorer"}.')
+        unknown = set(body) - _CREATE_KEYS - {"name"}
+        if unknown:
+            raise InvalidInput(f"Unknown monitor settings: {', '.join(sorted(unknown))}.",
+                               f"Use: {', '.join(sorted(_CREATE_KEYS))}.")
+        name = body.pop("name")
+        monitor = self.lh.monitoring.create(name, **body)
+        self.reply(monitor.to_dict(), 201)
+
+
+class MonitorHandler(LakebookHandler):
+    @tornado.web.authenticated
+    def get(self, name: str) -> None:
+        monitor = self.lh.monitoring.get(name)
+        limit = self.int_argument("limit", 50)
+        self.reply({**monitor.to_dict(),
+                    "results": [r.to_dict() for r in monitor.results(limit=limit)],
+                    "alerts": monitor.alerts()})
+
+    @tornado.web.authenticated
+    def delete(self, name: str) -> None:
+        self.lh.monitoring.delete(name)
+        self.reply({"deleted": name})
+
+
+class MonitorRunHandler(LakebookHandler):
+    @tornado.web.authenticated
+    async def post(self, name: str) -> None:
+        self.lh.monitoring.get(name)  # 404 before any work
+        now = text_field(self.json_object(), "now")
+        # Evidently takes seconds: keep the server's event loop free meanwhile
+        result = await tornado.ioloop.IOLoop.current().run_in_executor(
+            None, lambda: self.lh.monitoring.run(name, now=now))
+        self.reply(result.to_dict())
+
+
+#: how every report is served: its own scripts (Evidently's charts) run, but in an opaque
+#: origin — never the Jupyter origin, so nothing in it can use the user's cookies or XSRF
+#: token — and only framed by Jupyter's own pages
+REPORT_CSP = "sandbox allow-scripts; frame-ancestors 'self'"
+
+
+class ReportHandler(LakebookHandler):
+    """The stored Evidently HTML of one result, sandboxed (see :data:`REPORT_CSP`)."""
+
+    @property
+    def content_security_policy(self) -> str:
+        return REPORT_CSP
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("Content-Security-Policy", REPORT_CSP)
+        self.set_header("X-Content-Type-Options", "nosniff")
+
+    @tornado.web.authenticated
+    def get(self, name: str, result_id: str) -> None:
+        result = self.lh.monitoring.result(name, whole_number(result_id, "the result id"))
+        path = Path(result.report_html) if result.report_html else None
+        if path is None or not path.is_file():
+            raise NotFound(f"Result {result_id} of monitor {name!r} has no report "
+                           f"({result.status}{': ' + result.reason if result.reason else ''}).",
+                           "Only results that compared data have a report.")
+        if not inside(path, self.lh.reports_dir):
+            raise NotFound(f"The report of result {result_id} is not in the lakehouse.")
+        self.finish(path.read_bytes(), set_content_type="text/html; charset=utf-8")
+
+
+class AlertsHandler(LakebookHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        monitor = self.get_argument("monitor", None)
+        open_only = self.get_argument("open", "") in ("1", "true", "yes")
+        self.reply({"alerts": self.lh.monitoring.alerts(
+            monitor, acknowledged=False if open_only else None)})
+
+
+class AcknowledgeHandler(LakebookHandler):
+    @tornado.web.authenticated
+    def post(self, alert_id: str) -> None:
+        self.reply(self.lh.monitoring.acknowledge(whole_number(alert_id, "the alert id")))
+
+
+_NAME = r"([A-Za-z][A-Za-z0-9_.\-]*)"
+
+ROUTES = [
+    (r"monitors/?", MonitorsHandler),
+    (rf"monitors/{_NAME}/run", MonitorRunHandler),
+    (rf"monitors/{_NAME}/reports/(\d+)\.html", ReportHandler),
+    (rf"monitors/{_NAME}/?", MonitorHandler),
+    (r"alerts/?", AlertsHandler),
+    (r"alerts/(\d+)/acknowledge", AcknowledgeHandler),
+]

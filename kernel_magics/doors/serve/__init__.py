@@ -1,0 +1,1 @@
+"""``lakebook serve``: the standalone prediction server (Lakebook's and MLflow's protocols)."""

@@ -1,0 +1,132 @@
+"""The OpenAPI 3 document ``lakebook serve`` publishes at ``/openapi.json``.
+
+It describes exactly what the server accepts (so clients can be generated and the endpoints
+fuzzed against it): Lakebook's ``entries``/``features`` body and MLflow's four scoring formats.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..._version import __version__
+
+SCALAR = {"oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"},
+                    {"type": "null"}]}
+ROW = {"type": "object", "additionalProperties": SCALAR}
+ROWS = {"type": "array", "items": ROW}
+MATRIX = {"type": "array", "items": {"type": "array", "items": SCALAR}}
+PARAMS = {"type": "object"}
+
+ERROR = {
+    "type": "object",
+    "required": ["error", "status"],
+    "properties": {"error": {"type": "string"}, "hint": {"type": ["string", "null"]},
+                   "type": {"type": "string"}, "status": {"type": "integer"}},
+}
+
+LAKEBOOK_REQUEST = {
+    "type": "object",
+    "required": ["entries"],
+    "additionalProperties": False,
+    "properties": {
+        "entries": {"oneOf": [ROWS, ROW], "description": "the entities: their key values"},
+        "features": {"oneOf": [{"type": "array", "items": {"oneOf": [ROW, {"type": "null"}]}},
+                               ROW],
+                     "description": "request-time features, one object per entry"},
+        "params": PARAMS,
+    },
+}
+
+MLFLOW_REQUEST = {"oneOf": [
+    {"type": "object", "required": ["dataframe_split"], "additionalProperties": False,
+     "properties": {"dataframe_split": {
+         "type": "object", "required": ["data"], "additionalProperties": False,
+         "properties": {"columns": {"type": "array", "items": {"type": "string"}},
+                        "index": {"type": "array"}, "data": MATRIX}},
+         "params": PARAMS}},
+    {"type": "object", "required": ["dataframe_records"], "additionalProperties": False,
+     "properties": {"dataframe_records": ROWS, "params": PARAMS}},
+    {"type": "object", "required": ["instances"], "additionalProperties": False,
+     "properties": {"instances": {"oneOf": [ROWS, MATRIX]}, "params": PARAMS}},
+    {"type": "object", "required": ["inputs"], "additionalProperties": False,
+     "properties": {"inputs": {"oneOf": [ROWS, MATRIX, {
+         "type": "object", "additionalProperties": {"type": "array", "items": SCALAR}}]},
+         "params": PARAMS}},
+]}
+
+PREDICT_ANSWER = {
+    "type": "object",
+    "required": ["predictions", "model"],
+    "properties": {
+        "predictions": {"type": "array", "items": {
+            "type": "object", "required": ["prediction", "found"],
+            "properties": {"found": {"type": "boolean"},
+                           "probabilities": {"type": "object",
+                                             "additionalProperties": {"type": "number"}}}}},
+        "model": {"type": "object", "required": ["name", "version"],
+                  "properties": {"name": {"type": "string"}, "version": {"type": "integer"}}},
+        "request_id": {"type": "string"},
+    },
+}
+
+MLFLOW_ANSWER = {"type": "object", "required": ["predictions"],
+                 "properties": {"predictions": {"type": "array"}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {400: "the request is not valid (the message names the problem)",
+            401: "a token is required", 404: "no such deployment",
+            413: "the body is larger than [server] max_request_bytes",
+            415: "unsupported content type", 500: "the model failed to predict"}
+    return {str(c): {"description": text[c], "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        for c in codes}
+
+
+def openapi_document(deployments: list[str] | None, secured: bool) -> dict[str, Any]:
+    """The document for a server serving ``deployments`` (None: every deployment)."""
+    name_param = {"name": "name", "in": "path", "required": True,
+                  "schema": {"type": "string", **({"enum": deployments} if deployments else {})},
+                  "description": "deployment name"}
+    security = [{"token": []}] if secured else []
+
+    def post(summary: str, request_ref: str, answer_ref: str, with_name: bool) -> dict:
+        op: dict[str, Any] = {
+            "summary": summary,
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": f"#/components/schemas/{request_ref}"}}}},
+            "responses": {"200": {"description": "predictions", "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{answer_ref}"}}}},
+                **_errors(400, 404, 413, 415, 500, *((401,) if secured else ()))},
+        }
+        if with_name:
+            op["parameters"] = [name_param]
+        if security:
+            op["security"] = security
+        return {"post": op}
+
+    doc: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": "Lakebook model serving", "version": __version__,
+                 "description": "Online predictions of Lakebook deployments; MLflow's scoring "
+                                "protocol on /invocations."},
+        "paths": {
+            "/health": {"get": {"summary": "liveness and what is served", "responses": {
+                "200": {"description": "ok", "content": {"application/json": {
+                    "schema": {"type": "object"}}}}}}},
+            "/deployments/{name}/predict": post(
+                "predict for entities (keys) with optional request-time features",
+                "PredictRequest", "PredictAnswer", True),
+            "/deployments/{name}/invocations": post(
+                "MLflow scoring protocol for one deployment", "MLflowRequest", "MLflowAnswer",
+                True),
+            "/invocations": post("MLflow scoring protocol (a server serving one deployment)",
+                                 "MLflowRequest", "MLflowAnswer", False),
+        },
+        "components": {"schemas": {
+            "Error": ERROR, "PredictRequest": LAKEBOOK_REQUEST, "MLflowRequest": MLFLOW_REQUEST,
+            "PredictAnswer": PREDICT_ANSWER, "MLflowAnswer": MLFLOW_ANSWER}},
+    }
+    if secured:
+        doc["components"]["securitySchemes"] = {
+            "token": {"type": "http", "scheme": "bearer"}}
+    return doc

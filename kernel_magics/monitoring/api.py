@@ -1,0 +1,346 @@
+"""``lh.monitoring``: create, run and inspect monitors; list and acknowledge alerts.
+
+Every front door (``lh.monitor``, ``%lakebook monitor``, REST, CLI, the scheduler) calls this.
+A run never raises for a problem in the data or its sources: the result row is marked
+``skipped`` (nothing to compare: empty windows, no testable column) or ``failed`` (the
+deployment or group is gone, a column is missing, anything unexpected) with the reason.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..catalog import from_json, now_utc, to_json
+from ..shared.errors import AlreadyExists, InvalidInput, LakebookError, NotFound
+from ..shared.refs import takes_objects
+from . import alerts as A
+from . import windows as W
+from .drift import NothingToCompare, detect_drift
+from .monitors import Monitor, MonitorResult
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,127}$")
+ON_DRIFT = (None, "retrain")
+#: cron nicknames the monitor API accepts (the scheduler wants five fields)
+CRON_NICKNAMES = {"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
+                  "@weekly": "0 0 * * 0", "@monthly": "0 0 1 * *"}
+
+
+def schedule_name(monitor: str) -> str:
+    return f"monitor-{monitor}"
+
+
+class Monitoring:
+    """The monitors of one lakehouse."""
+
+    def __init__(self, lh: Any) -> None:
+        self.lh = lh
+
+    # -- create / get / list / delete ------------------------------------------------------
+    @takes_objects(name="monitor", deployment="deployment", feature_group="feature group")
+    def create(self, name: str, deployment: str | None = None, feature_group: str | None = None,
+               reference: Any = None, current: Any = "last 1d", schedule: str | None = "@daily",
+               drift_share: float | None = None, columns: Iterable[str] | None = None,
+               performance_margin: float | None = None, on_drift: str | None = None,
+               labels: dict[str, Any] | None = None, time_column: str | None = None,
+               tz: str = "UTC", replace: bool = False, threshold: float | None = None
+               ) -> Monitor:
+        """Create a monitor.
+
+        Watch a ``deployment`` (its inference log against ``reference="training"``, the
+        served model version's training set, or a window of the log) or a ``feature_group``
+        (``current`` against a ``reference`` window such as ``"previous 7d"``). The result is
+        *drift* when the share of drifted columns reaches ``drift_share`` (``threshold`` is an
+        alias); ``labels={"feature_group", "label"}`` adds performance, and a drop past
+        ``performance_margin`` raises an alert too. ``on_drift="retrain"`` queues the
+        training step of the watched model on an alert. ``schedule`` (cron or ``@daily``;
+        ``None`` for none) runs it on the scheduler. Everything is checked before anything is
+        written.
+        """
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise InvalidInput(f"{name!r} is not a valid monitor name.",
+                               "Start with a letter; use letters, digits, '_', '.' or '-'.")
+        for field, value in (("deployment", deployment), ("feature_group", feature_group),
+                             ("time_column", time_column), ("tz", tz)):
+            if value is not None and not isinstance(value, str):
+                raise InvalidInput(f"Monitor {name!r}: {field} must be a string, not "
+                                   f"{value!r:.60}.")
+        if (deployment is None) == (feature_group is None):
+            raise InvalidInput(f"Monitor {name!r} needs exactly one of deployment=... or "
+                               "feature_group=....",
+                               "A model monitor watches a deployment's inference log; a "
+                               "feature monitor watches a feature group.")
+        if drift_share is None:
+            drift_share = 0.5 if threshold is None else threshold
+        elif threshold is not None and threshold != drift_share:
+            raise InvalidInput("Give drift_share or threshold (the same setting), not both.")
+        try:
+            drift_share = float(drift_share)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"drift_share must be a number, not {drift_share!r}.") from None
+        if not 0 < drift_share <= 1:
+            raise InvalidInput(f"drift_share must be in (0, 1], not {drift_share}.",
+                               "It is the share of drifted columns that makes a dataset "
+                               "drift, e.g. 0.5.")
+        if reference is None:
+            reference = "training" if deployment else None
+        if reference is None:
+            raise InvalidInput(f"Feature monitor {name!r} needs a reference window.",
+                               'E.g. reference="previous 7d" or {"start": ..., "end": ...}.')
+        reference = W.validate(reference, "reference")
+        current = W.validate(current, "current")
+        if reference == "training" and not deployment:
+            raise InvalidInput('reference="training" needs a deployment (the training set of '
+                               "the model it serves).",
+                               'For a feature group use a window, e.g. "previous 7d".')
+        if columns is not None:
+            if isinstance(columns, str):
+                columns = [columns]
+            if not isinstance(columns, (list, tuple)):
+                raise InvalidInput(f"columns must be a list of column names, not "
+                                   f"{columns!r:.60}.", 'E.g. columns=["amount", "category"].')
+            columns = list(columns)
+            if not columns or not all(isinstance(c, str) and c for c in columns):
+                raise InvalidInput("columns must be a non-empty list of column names.")
+        if on_drift not in ON_DRIFT:
+            raise InvalidInput(f"on_drift must be None or 'retrain', not {on_drift!r}.")
+        if on_drift == "retrain" and not deployment:
+            raise InvalidInput("on_drift='retrain' needs a deployment: it retrains the model "
+                               "the deployment serves.")
+        if performance_margin is not None:
+            try:
+                performance_margin = float(performance_margin)
+            except (TypeError, ValueError):
+                raise InvalidInput("performance_margin must be a number.") from None
+            if performance_margin < 0:
+                raise InvalidInput("performance_margin cannot be negative.", "E.g. 0.05.")
+            if not labels:
+                raise InvalidInput("performance_margin needs labels={'feature_group': ..., "
+                                   "'label': ...} to measure performance.")
+        if labels is not None:
+            if not deployment:
+                raise InvalidInput("labels only apply to a deployment monitor (predictions "
+                                   "joined with labels).")
+            if not isinstance(labels, dict) or not labels.get("feature_group") \
+                    or not labels.get("label"):
+                raise InvalidInput("labels must name the feature group and label column.",
+                                   "E.g. labels={'feature_group': 'fraud_labels', "
+                                   "'label': 'is_fraud'}.")
+            self.lh.feature_group(labels["feature_group"])  # NotFound names it
+        # the watched thing must exist now (a later deletion makes runs fail, not crash)
+        if deployment:
+            from ..deployments.api import deployment_row
+            deployment_row(self.lh, deployment)
+        else:
+            self.lh.feature_group(feature_group)
+        cron = None
+        if schedule:
+            cron = CRON_NICKNAMES.get(str(schedule).strip().lower(), schedule)
+            from ..pipelines import cron as S
+            cron = S.check_cron(cron)
+            tz = str(S.check_timezone(tz))
+        spec = {"name": name, "deployment": deployment, "feature_group": feature_group,
+                "reference": reference, "current": current, "schedule": schedule or None,
+                "cron": cron, "tz": tz, "drift_share": drift_share, "columns": columns,
+                "performance_margin": performance_margin, "on_drift": on_drift,
+                "labels": labels, "time_column": time_column}
+        now = now_utc()
+        with self.lh.catalog.transaction() as conn:
+            row = conn.execute("SELECT deleted FROM monitors WHERE name = ?", (name,)).fetchone()
+            if row is not None and not row[0] and not replace:
+                raise AlreadyExists(f"There is already a monitor {name!r}.",
+                                    "Pick another name, pass replace=True, or delete it first.")
+            conn.execute(
+                "INSERT INTO monitors(name, spec, deleted, created_at, updated_at) "
+                "VALUES (?,?,0,?,?) ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, "
+                "deleted = 0, updated_at = excluded.updated_at", (name, to_json(spec), now, now))
+            self._save_schedule(conn, name, cron, tz, now)
+        self.lh.catalog.record_event("monitor.created", name, spec)
+        return self.get(name)
+
+    def _save_schedule(self, conn: Any, name: str, cron: str | None, tz: str, now: str) -> None:
+        """The monitor's schedule row: target ``{"monitor": name}``, run by any scheduler."""
+        sname = schedule_name(name)
+        if cron is None:
+            conn.execute("DELETE FROM schedules WHERE name = ?", (sname,))
+            return
+        from ..pipelines.cron import initial_next_run
+        next_run = initial_next_run(cron, tz)
+        target = to_json({"monitor": name})
+        exists = conn.execute("SELECT id FROM schedules WHERE name = ?", (sname,)).fetchone()
+        if exists:
+            conn.execute("UPDATE schedules SET target = ?, cron = ?, timezone = ?, "
+                         "next_run_at = ?, paused = 0, updated_at = ? WHERE name = ?",
+                         (target, cron, tz, next_run, now, sname))
+        else:
+            conn.execute("INSERT INTO schedules(name, target, cron, timezone, next_run_at, "
+                         "created_at, updated_at) VALUES (?,?,?,?,?,?,?)",
+                         (sname, target, cron, tz, next_run, now, now))
+
+    @takes_objects(name="monitor")
+    def get(self, name: str) -> Monitor:
+        row = self.lh.catalog.query_one("SELECT * FROM monitors WHERE name = ? AND deleted = 0",
+                                        (name,))
+        if row is None:
+            raise NotFound(f"There is no monitor {name!r}.",
+                           "List monitors with lh.monitoring.list(); create one with "
+                           "lh.monitor(name, deployment=... or feature_group=...).")
+        return Monitor(self, row)
+
+    def list(self) -> list[Monitor]:
+        rows = self.lh.catalog.query("SELECT * FROM monitors WHERE deleted = 0 ORDER BY name")
+        return [Monitor(self, row) for row in rows]
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Every monitor with its latest verdict, drift share and open alerts (JSON-ready)."""
+        latest = {r["monitor"]: r for r in self.lh.catalog.query(
+            "SELECT r.* FROM monitor_results r JOIN (SELECT monitor, MAX(id) id FROM "
+            "monitor_results WHERE status != 'running' GROUP BY monitor) m ON m.id = r.id")}
+        open_alerts = {r["monitor"]: r["n"] for r in self.lh.catalog.query(
+            "SELECT monitor, COUNT(*) n FROM alerts WHERE acknowledged = 0 GROUP BY monitor")}
+        out = []
+        for monitor in self.list():
+            item = monitor.to_dict()
+            row = latest.get(monitor.name)
+            result = MonitorResult.from_row(row) if row else None
+            item["latest"] = None if result is None else {
+                "id": result.id, "status": result.status, "reason": result.reason,
+                "drift_share": result.drift_share, "drifted_columns": result.drifted_columns,
+                "created_at": result.created_at, "report_url": result.report_url}
+            item["status"] = "never run" if result is None else result.status
+            item["open_alerts"] = open_alerts.get(monitor.name, 0)
+            # what a UI colours by: red on drift or open alerts, amber on failure, grey else
+            item["colour"] = ("red" if (result and result.status == "drift") or item["open_alerts"]
+                              else "amber" if result and result.status == "failed"
+                              else "green" if result and result.status == "ok" else "grey")
+            out.append(item)
+        return out
+
+    @takes_objects(name="monitor")
+    def delete(self, name: str) -> None:
+        """Delete a monitor and its schedule (results and reports stay for the record)."""
+        self.get(name)
+        with self.lh.catalog.transaction() as conn:
+            conn.execute("UPDATE monitors SET deleted = 1, updated_at = ? WHERE name = ?",
+                         (now_utc(), name))
+            conn.execute("DELETE FROM schedules WHERE name = ?", (schedule_name(name),))
+        self.lh.catalog.record_event("monitor.deleted", name, {})
+
+    # -- run -------------------------------------------------------------------------------
+    @takes_objects(name="monitor")
+    def run(self, name: str, run_id: str | None = None, now: Any = None) -> MonitorResult:
+        """Compare the current window with the reference now (or at ``now``, the window end
+        of a scheduled run) and record the result; raises only when the monitor does not
+        exist."""
+        monitor = self.get(name)
+        spec = monitor.spec
+        at = W.parse_time(now, "run time") or datetime.now(timezone.utc)
+        started = time.perf_counter()
+        result_id = self.lh.catalog.execute(
+            "INSERT INTO monitor_results(monitor, run_id, status, created_at) VALUES (?,?,?,?)",
+            (name, run_id, "running", now_utc()))
+        values: dict[str, Any] = {}
+        try:
+            values = self._compute(spec, at, result_id)
+        except NothingToCompare as exc:
+            values = {"status": "skipped", "reason": _text(exc)}
+        except LakebookError as exc:
+            values = {"status": "failed", "reason": _text(exc)}
+        except Exception as exc:  # never crash the scheduler: the result says what happened
+            log.exception("monitor %s failed", name)
+            values = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+        values["duration_s"] = time.perf_counter() - started
+        values["finished_at"] = now_utc()
+        values.setdefault("window_end", W.iso(at))
+        sets = ", ".join(f"{k} = ?" for k in values)
+        self.lh.catalog.execute(f"UPDATE monitor_results SET {sets} WHERE id = ?",
+                                (*[_db(v) for v in values.values()], result_id))
+        row = self.lh.catalog.query_one("SELECT * FROM monitor_results WHERE id = ?",
+                                        (result_id,))
+        raised: list[int] = []
+        if row["status"] in ("ok", "drift"):
+            try:
+                raised = A.evaluate(self.lh, spec, row)
+            except Exception:  # an alert failure must not lose the result
+                log.exception("monitor %s: raising alerts failed", name)
+        self.lh.catalog.record_event("monitor.run", name, {"result": result_id,
+                                                           "status": row["status"],
+                                                           "run_id": run_id})
+        result = MonitorResult.from_row(row)
+        result.alerts = raised
+        return result
+
+    def _compute(self, spec: dict[str, Any], at: datetime, result_id: int) -> dict[str, Any]:
+        from . import sources
+        sides = sources.load(self.lh, spec, at)
+        values: dict[str, Any] = {
+            "window_start": W.iso(sides.current_window.start),
+            "window_end": W.iso(sides.current_window.end),
+            "current_rows": sides.current.num_rows, "reference_rows": sides.reference.num_rows}
+        details = dict(sides.details)
+        if sides.reference_window is not None:
+            details["reference_window"] = sides.reference_window.to_dict()
+        drift = detect_drift(sides.reference, sides.current, columns=sides.columns,
+                             drift_share=spec["drift_share"], exclude=sides.exclude,
+                             metadata={"monitor": spec["name"], "result": str(result_id)})
+        folder = Path(self.lh.reports_dir) / "monitors" / spec["name"]
+        json_path, html_path = drift.save(folder, f"{result_id}")
+        details.update({"skipped_columns": drift.skipped, "sampling": drift.sampling,
+                        "drift_seconds": drift.duration_s})
+        values.update({
+            "status": "drift" if drift.dataset_drift else "ok",
+            "drift_share": drift.drift_share, "dataset_drift": int(drift.dataset_drift),
+            "columns": drift.columns, "details": details,
+            "performance": sides.performance or {},
+            "report_json": str(json_path), "report_html": str(html_path)})
+        if sides.performance and sides.performance.get("skipped"):
+            values["reason"] = f"performance not measured: {sides.performance['skipped']}"
+        return values
+
+    # -- results and alerts ----------------------------------------------------------------
+    @takes_objects(name="monitor")
+    def results(self, name: str, limit: int = 50) -> list[MonitorResult]:
+        """Results of a monitor, newest first (a deleted monitor's results stay readable)."""
+        if not self.lh.catalog.query_one("SELECT 1 FROM monitors WHERE name = ?", (name,)):
+            raise NotFound(f"There is no monitor {name!r}.", "List monitors with "
+                                                             "lh.monitoring.list().")
+        rows = self.lh.catalog.query("SELECT * FROM monitor_results WHERE monitor = ? "
+                                     "ORDER BY id DESC LIMIT ?", (name, int(limit)))
+        return [MonitorResult.from_row(r) for r in rows]
+
+    @takes_objects(name="monitor")
+    def result(self, name: str, result_id: int) -> MonitorResult:
+        row = self.lh.catalog.query_one("SELECT * FROM monitor_results WHERE monitor = ? "
+                                        "AND id = ?", (name, int(result_id)))
+        if row is None:
+            raise NotFound(f"Monitor {name!r} has no result {result_id}.",
+                           f"List its results with lh.monitoring.results({name!r}).")
+        return MonitorResult.from_row(row)
+
+    def alerts(self, monitor: str | None = None, acknowledged: bool | None = None,
+               limit: int = 100) -> list[dict[str, Any]]:
+        """Alerts, newest first (``acknowledged=False``: the open ones)."""
+        return A.list_alerts(self.lh, monitor, acknowledged, limit)
+
+    def acknowledge(self, alert_id: int) -> dict[str, Any]:
+        """Mark an alert as seen; it stays in the history."""
+        alert = A.acknowledge(self.lh, alert_id)
+        self.lh.catalog.record_event("monitor.alert.acknowledged", alert["monitor"],
+                                     {"alert": alert["id"]})
+        return alert
+
+
+def _text(exc: LakebookError) -> str:
+    return f"{exc.message} {exc.hint}" if exc.hint else exc.message
+
+
+def _db(value: Any) -> Any:
+    return to_json(value) if isinstance(value, (dict, list)) else value
+
+
+__all__ = ["Monitoring", "schedule_name", "from_json"]

@@ -1,0 +1,366 @@
+"""``lh.pipelines``: steps, pipelines, runs and schedules — the one API every door uses."""
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..catalog import now_utc, to_json
+from ..shared.errors import AlreadyExists, InvalidInput, NotFound
+from . import runs as R
+from . import cron as S
+from .steps import Step, discover, notebook_steps
+from .targets import match_step, validate
+
+StepLike = Any  # Step | "nb.ipynb::name" | "nb.ipynb" | pipeline name | list of those
+
+
+def parse_every(every: str | timedelta) -> timedelta:
+    """``30s``, ``15m``, ``6h``, ``1d``, ``1w`` as a timedelta."""
+    if isinstance(every, timedelta):
+        return every
+    text = str(every).strip().lower()
+    units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    try:
+        value, unit = float(text[:-1]), units[text[-1]]
+    except (ValueError, KeyError, IndexError):
+        raise InvalidInput(f"{every!r} is not a window length.",
+                           "Use a number and a unit: 30m, 6h, 1d or 1w.") from None
+    if value <= 0:
+        raise InvalidInput(f"The window length {every!r} must be positive.", "E.g. 1d.")
+    return timedelta(**{unit: value})
+
+
+class Pipelines:
+    """Steps found in notebooks, named pipelines, runs and schedules of one lakehouse."""
+
+    def __init__(self, lh: Any) -> None:
+        self.lh = lh
+
+    # -- steps -------------------------------------------------------------------------------
+    def steps(self, path: str | Path = ".", within: str | Path | None = None) -> list[Step]:
+        """Every ``%%feature``/``%%training``/``%%inference`` cell in a notebook or folder
+        (read with nbformat; no kernel is started). ``within``: only notebooks whose real
+        path is inside that folder (symlinks out of it are not followed)."""
+        return discover(path, within=None if within is None else Path(within))
+
+    def step(self, name: str, notebook: str | Path | None = None) -> Step:
+        """The step called ``name`` (or ``kind:name``), in ``notebook`` or under the current
+        folder."""
+        if notebook is not None:
+            return match_step(notebook_steps(notebook), name, str(notebook))
+        kind, _, bare = name.rpartition(":") if ":" in name else ("", "", name)
+        found = [s for s in discover(".") if s.name == bare and (not kind or s.kind == kind)]
+        if not found:
+            raise NotFound(f"No step {name!r} in the notebooks under {Path.cwd()}.",
+                           "Pass notebook=... or check the name after the %%magic.")
+        if len(found) > 1:
+            where = ", ".join(f"{Path(s.notebook).name} ({s.kind})" for s in found)
+            raise InvalidInput(f"Step {name!r} is in several notebooks: {where}.",
+                               "Pass notebook=... to say which.")
+        return found[0]
+
+    # -- pipelines ---------------------------------------------------------------------------
+    def _step_refs(self, steps: Iterable[StepLike]) -> list[dict[str, str]]:
+        refs: list[dict[str, str]] = []
+        for item in steps:
+            if isinstance(item, Step):
+                refs.append({"notebook": item.notebook, "step": f"{item.kind}:{item.name}"})
+            elif isinstance(item, dict):
+                refs.append({"notebook": str(Path(item["notebook"]).resolve()), "step": item["step"]})
+            elif isinstance(item, (tuple, list)) and len(item) == 2:
+                refs.append({"notebook": str(Path(item[0]).resolve()), "step": str(item[1])})
+            elif isinstance(item, (str, Path)) and "::" in str(item):
+                nb, _, name = str(item).partition("::")
+                refs.append({"notebook": str(Path(nb).resolve()), "step": name})
+            elif isinstance(item, (str, Path)) and (str(item).endswith(".ipynb") or Path(item).is_dir()):
+                refs += [{"notebook": s.notebook, "step": f"{s.kind}:{s.name}"}
+                         for s in discover(item)]
+            elif isinstance(item, str):
+                s = self.step(item)
+                refs.append({"notebook": s.notebook, "step": f"{s.kind}:{s.name}"})
+            else:
+                raise InvalidInput(f"{item!r} does not name a step.",
+                                   "Use a Step, 'notebook.ipynb::name' or (notebook, name).")
+        for ref in refs:  # every step must exist now, not at 3 a.m.
+            match_step(notebook_steps(ref["notebook"]), ref["step"], ref["notebook"])
+        return refs
+
+    def create(self, name: str, steps: Iterable[StepLike], replace: bool = False) -> dict[str, Any]:
+        """A named pipeline of steps; runs order them by their data dependencies."""
+        if not name or not str(name).replace("-", "_").isidentifier():
+            raise InvalidInput(f"Pipeline name {name!r} is not valid.", "Use letters, digits, _ and -.")
+        refs = self._step_refs(steps)
+        if not refs:
+            raise InvalidInput(f"Pipeline {name!r} has no steps.", "Pass at least one step.")
+        now = now_utc()
+        with self.lh.catalog.transaction() as conn:
+            exists = conn.execute("SELECT 1 FROM pipelines WHERE name = ?", (name,)).fetchone()
+            if exists and not replace:
+                raise AlreadyExists(f"Pipeline {name!r} exists already.", "Pass replace=True to redefine it.")
+            conn.execute("INSERT OR REPLACE INTO pipelines(name, steps, created_at, updated_at)"
+                         " VALUES (?,?,COALESCE((SELECT created_at FROM pipelines WHERE name = ?),?),?)",
+                         (name, to_json(refs), name, now, now))
+        return self.get(name)
+
+    def get(self, name: str) -> dict[str, Any]:
+        """A pipeline with its steps in run order."""
+        from .targets import stages_of, pipeline_steps
+        row = self.lh.catalog.query_one("SELECT * FROM pipelines WHERE name = ?", (name,))
+        if row is None:
+            raise NotFound(f"No pipeline {name!r}.", "Create it with lh.pipelines.create(name, steps=[...]).")
+        stages = stages_of(pipeline_steps(self.lh, name), self.lh)
+        return {"name": name, "created_at": row["created_at"], "updated_at": row["updated_at"],
+                "steps": [s.to_dict() for st in stages for s in (st.steps or [])],
+                "stages": [{"notebook": st.notebook, "steps": st.names} for st in stages]}
+
+    def list(self) -> list[dict[str, Any]]:
+        from ..catalog import from_json
+        return [{"name": r["name"], "steps": from_json(r["steps"], []), "updated_at": r["updated_at"]}
+                for r in self.lh.catalog.query("SELECT * FROM pipelines ORDER BY name")]
+
+    pipelines = list
+
+    def delete(self, name: str) -> None:
+        self.get(name)
+        self.lh.catalog.execute("DELETE FROM pipelines WHERE name = ?", (name,))
+
+    # -- targets -----------------------------------------------------------------------------
+    def target(self, what: StepLike, step: str | None = None) -> dict[str, Any]:
+        """The catalog form of what a run or schedule executes."""
+        if isinstance(what, Step):
+            return {"notebook": what.notebook, "steps": [f"{what.kind}:{what.name}"]}
+        if isinstance(what, (list, tuple)) and what and all(isinstance(s, Step) for s in what):
+            notebooks = {s.notebook for s in what}
+            if len(notebooks) == 1:
+                return {"notebook": what[0].notebook, "steps": [f"{s.kind}:{s.name}" for s in what]}
+            raise InvalidInput("Steps of several notebooks form a pipeline.",
+                               "Create one with lh.pipelines.create(name, steps=[...]) and run it.")
+        text = str(what)
+        if "::" in text:
+            nb, _, name = text.partition("::")
+            return {"notebook": str(Path(nb).resolve()), "steps": [name]}
+        if text.endswith(".ipynb") or Path(text).is_file():
+            steps = [step] if isinstance(step, str) else (list(step) if step else None)
+            return {"notebook": str(Path(text).resolve()), "steps": steps}
+        if self.lh.catalog.query_one("SELECT 1 FROM pipelines WHERE name = ?", (text,)):
+            return {"pipeline": text}
+        s = self.step(text)
+        return {"notebook": s.notebook, "steps": [f"{s.kind}:{s.name}"]}
+
+    @staticmethod
+    def _window(window: Any) -> tuple[str | None, str | None]:
+        if window is None:
+            return None, None
+        try:
+            start, end = window
+        except (TypeError, ValueError):
+            raise InvalidInput("window must be a (start, end) pair.", "E.g. window=('2024-05-01', '2024-05-02').") from None
+        s, e = R.parse_time(start, "window start"), R.parse_time(end, "window end")
+        if s and e and e <= s:
+            raise InvalidInput(f"The window ends ({e}) before it starts ({s}).", "Swap start and end.")
+        return R.iso(s), R.iso(e)
+
+    # -- runs --------------------------------------------------------------------------------
+    def submit(self, what: StepLike, params: dict[str, Any] | None = None, window: Any = None,
+               timeout: float | None = None, retries: int = 0, backoff: float = 30.0,
+               kernel: str | None = None, step: str | None = None) -> R.Run:
+        """Validate and queue a run (no execution); raises before queuing on bad input."""
+        target = self.target(what, step)
+        params = dict(params or {})
+        validate(self.lh, target, params, kernel)
+        if timeout is not None and float(timeout) <= 0:
+            raise InvalidInput(f"timeout must be positive seconds, not {timeout!r}.", "E.g. timeout=600.")
+        if int(retries) < 0:
+            raise InvalidInput("retries cannot be negative.", "Use 0 for no retries.")
+        ws, we = self._window(window)
+        with self.lh.catalog.transaction() as conn:
+            rid = R.insert_run(conn, target=target, params=params, window_start=ws, window_end=we,
+                               timeout_s=timeout, retries=int(retries), backoff_s=float(backoff),
+                               kernel=kernel)
+        return R.get_run(self.lh, rid)
+
+    def run(self, what: StepLike, params: dict[str, Any] | None = None, window: Any = None,
+            wait: bool = True, timeout: float | None = None, retries: int = 0,
+            backoff: float = 30.0, kernel: str | None = None, step: str | None = None) -> R.Run:
+        """Run a step, a notebook's steps, a whole notebook or a pipeline with papermill.
+
+        ``wait=True`` executes here and returns the final attempt (retries included);
+        ``wait=False`` starts a worker process and returns the queued run at once.
+        """
+        run = self.submit(what, params=params, window=window, timeout=timeout, retries=retries,
+                          backoff=backoff, kernel=kernel, step=step)
+        if not wait:
+            self.start_worker(run.id)
+            return run
+        return self.execute_here(run.id)
+
+    def execute_here(self, run_id: str) -> R.Run:
+        """Execute a queued run in this process, following its retries to the end."""
+        from .papermill_run import execute_run
+        current = R.get_run(self.lh, run_id)
+        while True:
+            if current.status == "queued":
+                if current.not_before:
+                    delay = (R.parse_time(current.not_before) - R.utcnow()).total_seconds()
+                    if delay > 0:
+                        time.sleep(delay)
+                current = execute_run(self.lh, current.id)
+            if current.status == "running":  # another process claimed it: wait for that one
+                current = current.wait()
+            nxt = current.latest()
+            if nxt.id == current.id:
+                return current
+            current = nxt
+
+    def start_worker(self, run_id: str) -> None:
+        """Execute a queued run in a worker process of its own (``wait=False``)."""
+        from .executors import spawn_worker
+        spawn_worker(self.lh.home, run_id, Path(self.lh.runs_dir) / run_id)
+
+    def backfill(self, step: StepLike, start: Any, end: Any, every: str | timedelta = "1d",
+                 params: dict[str, Any] | None = None, notebook: str | None = None,
+                 timeout: float | None = None, retries: int = 0) -> list[R.Run]:
+        """Run ``step`` over the past windows [start, start+every), … up to ``end``, in order."""
+        s, e = R.parse_time(start, "start"), R.parse_time(end, "end")
+        if s is None or e is None or e <= s:
+            raise InvalidInput(f"The backfill range {start} .. {end} is empty.", "Give end after start.")
+        delta = parse_every(every)
+        what = f"{notebook}::{step}" if notebook and isinstance(step, str) else step
+        windows = []
+        t = s
+        while t < e:
+            windows.append((t, min(t + delta, e)))
+            t += delta
+        if len(windows) > 10_000:
+            raise InvalidInput(f"The backfill has {len(windows)} windows.", "Use a longer --every.")
+        queued = [self.submit(what, params=params, window=w, timeout=timeout, retries=retries)
+                  for w in windows]
+        return [self.execute_here(r.id) for r in queued]
+
+    def runs(self, status: str | None = None, limit: int = 50, schedule: Any = None) -> list[R.Run]:
+        """Runs, newest first."""
+        schedule_id = None if schedule is None else self.get_schedule(schedule).id
+        return R.list_runs(self.lh, status=status, limit=limit, schedule_id=schedule_id)
+
+    def get_run(self, run_id: str) -> R.Run:
+        return R.get_run(self.lh, run_id)
+
+    def cancel(self, run_id: str) -> R.Run:
+        """Cancel a queued or running run (a running one stops within a heartbeat)."""
+        return R.request_cancel(self.lh, run_id)
+
+    def rerun(self, run_id: str, wait: bool = False) -> R.Run:
+        """A new run with the same target, parameters and window as ``run_id``."""
+        old = R.get_run(self.lh, run_id)
+        validate(self.lh, old.target, old.params, old.kernel)
+        with self.lh.catalog.transaction() as conn:
+            rid = R.insert_run(conn, target=old.target, params=old.params,
+                               window_start=old.window_start, window_end=old.window_end,
+                               timeout_s=old.timeout_s, retries=old.max_attempts - 1,
+                               backoff_s=old.backoff_s, kernel=old.kernel)
+        if wait:
+            return self.execute_here(rid)
+        self.start_worker(rid)
+        return R.get_run(self.lh, rid)
+
+    def reap(self) -> list[str]:
+        """Mark runs whose worker died failed (and retry them per their policy)."""
+        return R.reap_stale(self.lh)
+
+    # -- schedules ---------------------------------------------------------------------------
+    def schedule(self, notebook: str | Path | None = None, step: str | None = None,
+                 cron: str = "", tz: str = "UTC", catchup: str = "latest",
+                 params: dict[str, Any] | None = None, timeout: float | None = None,
+                 retries: int = 0, name: str | None = None, pipeline: str | None = None,
+                 backoff: float = 30.0, kernel: str | None = None) -> S.Schedule:
+        """Create (or update, when ``name`` exists) a schedule of a step, notebook or pipeline.
+
+        The cron expression (5 fields) is read in ``tz``; each run gets the window from the
+        previous fire time to its own. Everything is checked before the schedule is saved.
+        """
+        cron = S.check_cron(cron)
+        tz = str(S.check_timezone(tz))
+        S.check_catchup(catchup)
+        if pipeline:
+            target = {"pipeline": pipeline}
+        elif notebook is not None:
+            target = self.target(str(notebook), step)
+        elif step is not None:
+            target = self.target(step)
+        else:
+            raise InvalidInput("A schedule needs a notebook (and step) or a pipeline.",
+                               "E.g. schedule(notebook='fti.ipynb', step='transactions', cron='0 * * * *').")
+        params = dict(params or {})
+        validate(self.lh, target, params, kernel)
+        if int(retries) < 0 or (timeout is not None and float(timeout) <= 0):
+            raise InvalidInput("retries must be >= 0 and timeout positive.", "E.g. retries=2, timeout=600.")
+        if name is None:
+            if target.get("pipeline"):
+                name = f"pipeline-{target['pipeline']}"
+            else:
+                stem = Path(target["notebook"]).stem
+                steps = target.get("steps")
+                name = f"{stem}-{'-'.join(s.split(':')[-1] for s in steps)}" if steps else stem
+        now = now_utc()
+        next_run = S.initial_next_run(cron, tz)
+        values = (to_json(target), cron, tz, catchup, to_json(params), timeout, int(retries),
+                  float(backoff), kernel, next_run, now)
+        with self.lh.catalog.transaction() as conn:
+            row = conn.execute("SELECT id FROM schedules WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                conn.execute(
+                    "INSERT INTO schedules(target, cron, timezone, catchup, params, timeout_s,"
+                    " retries, backoff_s, kernel, next_run_at, updated_at, name, created_at)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", (*values, name, now))
+            else:
+                conn.execute(
+                    "UPDATE schedules SET target = ?, cron = ?, timezone = ?, catchup = ?,"
+                    " params = ?, timeout_s = ?, retries = ?, backoff_s = ?, kernel = ?,"
+                    " next_run_at = ?, updated_at = ?, last_scheduled_for = NULL WHERE name = ?",
+                    (*values, name))
+        self.lh.catalog.record_event("schedule.save", name, {"cron": cron, "tz": tz, "target": target})
+        return self.get_schedule(name)
+
+    def schedules(self) -> list[S.Schedule]:
+        return [S.Schedule.from_row(r) for r in
+                self.lh.catalog.query("SELECT * FROM schedules ORDER BY name")]
+
+    def get_schedule(self, name_or_id: Any) -> S.Schedule:
+        if isinstance(name_or_id, S.Schedule):
+            name_or_id = name_or_id.id
+        key = str(name_or_id)
+        row = self.lh.catalog.query_one("SELECT * FROM schedules WHERE name = ? OR CAST(id AS TEXT) = ?"
+                                        " ORDER BY name = ? DESC LIMIT 1", (key, key, key))
+        if row is None:
+            raise NotFound(f"No schedule {name_or_id!r}.", "List them with lh.pipelines.schedules().")
+        return S.Schedule.from_row(row)
+
+    def pause(self, name_or_id: Any) -> S.Schedule:
+        s = self.get_schedule(name_or_id)
+        self.lh.catalog.execute("UPDATE schedules SET paused = 1, updated_at = ? WHERE id = ?", (now_utc(), s.id))
+        return self.get_schedule(s.id)
+
+    def resume(self, name_or_id: Any) -> S.Schedule:
+        """Resume a paused schedule from now on (windows missed while paused are not run)."""
+        s = self.get_schedule(name_or_id)
+        self.lh.catalog.execute("UPDATE schedules SET paused = 0, next_run_at = ?, updated_at = ?,"
+                                " last_scheduled_for = NULL WHERE id = ?", (S.initial_next_run(s.cron, s.timezone), now_utc(), s.id))
+        return self.get_schedule(s.id)
+
+    def delete_schedule(self, name_or_id: Any) -> None:
+        s = self.get_schedule(name_or_id)
+        with self.lh.catalog.transaction() as conn:
+            # queued runs of a deleted schedule would surprise: cancel them
+            conn.execute("UPDATE runs SET status = 'cancelled', finished_at = ? WHERE schedule_id = ?"
+                         " AND status = 'queued'", (now_utc(), s.id))
+            conn.execute("DELETE FROM schedules WHERE id = ?", (s.id,))
+        self.lh.catalog.record_event("schedule.delete", s.name, {})
+
+    pause_schedule, resume_schedule = pause, resume
+
+    def scheduler(self, **kwargs: Any):
+        """A :class:`~kernel_magics.pipelines.scheduler.Scheduler` for this lakehouse."""
+        from .scheduler import Scheduler
+        return Scheduler(self.lh, **kwargs)
