@@ -153,12 +153,12 @@ def _finish_group(lh: Any, fg: Any) -> None:
     """What the log may no longer hold (cleaned up after checkpoints): the schema from the
     table itself, the last sequence number from the rows."""
     import pyarrow.compute as pc
-    from deltalake import DeltaTable
     from .shared.names import COMMIT_COLUMN, HIDDEN_COLUMNS
     from .features.schema import schema_of
     row = lh.catalog.query_one("SELECT schema, commit_seq FROM feature_groups WHERE id = ?",
                                (fg.id,))
-    dataset = DeltaTable(str(fg.table_path)).to_pyarrow_dataset()
+    from .storage.delta import dataset as open_dataset
+    dataset = open_dataset(fg.table_path)
     updates: dict[str, Any] = {}
     if row["schema"] is None:
         visible = [f for f in dataset.schema if f.name not in HIDDEN_COLUMNS]

@@ -406,10 +406,10 @@ def _table_rows(lh: Any, name: str) -> int:
 
 
 def _delta_rows(path: Path) -> int:
-    from deltalake import DeltaTable
     if not (path / "_delta_log").exists():
         return 0
-    return DeltaTable(str(path)).to_pyarrow_dataset().count_rows()
+    from ..storage.delta import dataset
+    return dataset(path).count_rows()
 
 
 def run_demo(lh: Any, settings: DemoSettings | None = None,

@@ -329,9 +329,9 @@ def after_last_scored(lh: Any, output: str, event_time: str | None):
     if not event_time or not (path / "_delta_log").exists():
         return None
     import pyarrow.compute as pc
-    from deltalake import DeltaTable
+    from ..storage.delta import dataset
     try:
-        table = DeltaTable(str(path)).to_pyarrow_dataset().to_table(columns=[event_time])
+        table = dataset(path).to_table(columns=[event_time])
     except Exception as exc:
         raise NotFound(f"Cannot read the event time {event_time!r} of {output} ({exc}).",
                        "Pass --start/--end, or --output a new table.") from None

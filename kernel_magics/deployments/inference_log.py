@@ -372,10 +372,10 @@ class InferenceLog:
 
     def read(self) -> pd.DataFrame:
         """The whole log as a DataFrame (empty when nothing was written yet)."""
-        from deltalake import DeltaTable
+        from ..storage.delta import dataset
         if not (self.path / "_delta_log").exists():
             return pd.DataFrame()
-        return DeltaTable(str(self.path)).to_pandas()
+        return dataset(self.path).to_table().to_pandas()
 
 
 def _records_table(deployment: str, records: list[Record]) -> pa.Table:

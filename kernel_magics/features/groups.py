@@ -25,6 +25,7 @@ from ..shared.errors import InvalidInput, LakebookError, NotFound
 from . import checks as checks_mod
 from . import online_pending
 from . import tables
+from ..storage import delta as storage
 from ..shared.names import COMMIT_COLUMN, HIDDEN_COLUMNS, ROW_COLUMN
 from .online.base import prepare as prepare_online
 from .schema import canonical_schema, cast_to, conform, precast, require_columns, to_arrow
@@ -123,7 +124,7 @@ class FeatureGroup:
 
     def delta_version(self) -> int | None:
         """The Delta table's current version; None while nothing was inserted."""
-        table = tables.open_table(self.table_path)
+        table = storage.open_table(self.table_path)
         return None if table is None else table.version()
 
     def num_rows(self, version: int | None = None) -> int:
@@ -145,7 +146,7 @@ class FeatureGroup:
         return [u[len("file://"):] if u.startswith("file://") else u for u in table.file_uris()]
 
     def _open(self, as_of: int | str | datetime | None = None):
-        if not tables.exists(self.table_path):
+        if not storage.exists(self.table_path):
             if as_of is not None:
                 raise NotFound(f"Feature group {self.name!r} version {self.version} has no data "
                                f"yet, so it has no Delta version {as_of!r}.",
@@ -366,7 +367,7 @@ class FeatureGroup:
     def _reconcile(self) -> list[int]:
         """Record Delta commits the catalog does not know (a writer died after its commit
         landed, or another engine wrote to the table). Returns the versions recorded."""
-        if not tables.exists(self.table_path):
+        if not storage.exists(self.table_path):
             return []
         present = tables.log_versions(self.table_path)
         recorded = {r["delta_version"] for r in self._lh.catalog.query(
@@ -397,8 +398,7 @@ class FeatureGroup:
 
     def _commit_statistics(self, delta_version: int, seq: int) -> dict[str, Any]:
         """Statistics of the rows one commit wrote, recomputed from the table."""
-        from deltalake import DeltaTable
-        dataset = DeltaTable(str(self.table_path), version=delta_version).to_pyarrow_dataset()
+        dataset = storage.dataset(self.table_path, version=delta_version)
         rows = dataset.to_table(filter=pc.field(COMMIT_COLUMN) == seq)
         return compute_statistics(rows.drop_columns(list(HIDDEN_COLUMNS)))
 
@@ -425,7 +425,7 @@ class FeatureGroup:
             except ValueError:
                 result = pa.table({})
         else:
-            dataset = delta.to_pyarrow_dataset()
+            dataset = storage.as_dataset(delta)
             names = dataset.schema.names
             wanted = list(columns) if columns is not None else [
                 n for n in names if hidden or n not in HIDDEN_COLUMNS]
@@ -460,7 +460,7 @@ class FeatureGroup:
         delta = self._open()
         if delta is None:
             return self.read(output=output)
-        dataset = delta.to_pyarrow_dataset()
+        dataset = storage.as_dataset(delta)
         names = [c for c in dataset.schema.names if c not in HIDDEN_COLUMNS]
         result = dataset.head(max(0, int(n)), columns=names)
         return result.to_pandas() if output == "pandas" else result

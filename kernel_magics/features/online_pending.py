@@ -123,7 +123,8 @@ def _rows_since(fg: "FeatureGroup", first: int) -> pa.Table:
     delta = fg._open()
     if delta is None:
         return pa.table({})
-    dataset = delta.to_pyarrow_dataset()
+    from ..storage.delta import as_dataset
+    dataset = as_dataset(delta)
     table = dataset.to_table(filter=pc.field(COMMIT_COLUMN) >= first)
     if table.num_rows > 1:
         table = table.take(pc.sort_indices(table, [(COMMIT_COLUMN, "ascending"),

@@ -19,6 +19,7 @@ from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, SchemaMismatchError
 
 from ..shared.errors import Conflict
+from ..storage.delta import open_table
 from ..shared.names import COMMIT_COLUMN, ROW_COLUMN, quote_ident
 
 METADATA_KEY = "lakebook"
@@ -57,17 +58,6 @@ def _describe(delta: DeltaTable, definition: dict[str, Any]) -> None:
         return
     delta.alter.set_table_description(text, commit_properties=CommitProperties(
         custom_metadata={METADATA_KEY: json.dumps({"mode": "describe", "rows": 0})}))
-
-
-def exists(path: Path) -> bool:
-    return (Path(path) / "_delta_log").is_dir() and DeltaTable.is_deltatable(str(path))
-
-
-def open_table(path: Path, version: int | None = None) -> DeltaTable | None:
-    """The Delta table at ``path`` (at ``version``), or None when nothing was written yet."""
-    if not exists(path):
-        return None
-    return DeltaTable(str(path), version=version)
 
 
 def commit_metadata(entry: dict[str, Any]) -> dict[str, Any] | None:

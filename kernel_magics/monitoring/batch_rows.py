@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 
 from ..shared.errors import InvalidInput, LakebookError, NotFound
 from ..shared.names import quote_ident
+from ..storage import delta as storage
 from .windows import Window
 
 METADATA_KEY = "lakebook.batch"  # deployments.batch.METADATA_KEY (not imported: no cycle)
@@ -90,8 +91,6 @@ def read_batch_rows(lh: Any, deployment: str, time_column: str, window: Window
 
 def _read_table(lh: Any, deployment: str, path: Path, time_column: str, window: Window
                 ) -> pa.Table | None:
-    from deltalake import DeltaTable
-
     from .sources import _time_filter
     metas = commits(path)
     own = {k: m for k, m in metas.items() if m.get("deployment") in (None, deployment)}
@@ -100,7 +99,7 @@ def _read_table(lh: Any, deployment: str, path: Path, time_column: str, window: 
         return None
     event_time = next((m["event_time"] for m in own.values() if m.get("event_time")), None)
     column = event_time if time_column == "ts" and event_time else time_column
-    dataset = DeltaTable(str(path)).to_pyarrow_dataset()
+    dataset = storage.dataset(path)
     if column not in dataset.schema.names:
         raise InvalidInput(f"The batch predictions {path.name} have no time column {column!r}.",
                            f"Its columns: {', '.join(dataset.schema.names)}.")

@@ -28,6 +28,7 @@ import pyarrow.dataset as ds
 
 from ..shared.errors import InvalidInput, NotFound
 from ..shared.names import quote_ident
+from ..storage import delta as storage
 from .drift import NothingToCompare
 from .windows import Window, iso, resolve
 
@@ -57,11 +58,10 @@ def log_table_path(lh: Any, deployment: str) -> Path:
 
 def read_window(path: Path, time_column: str, window: Window, what: str) -> pa.Table:
     """The rows of the Delta table at ``path`` whose ``time_column`` is in ``window``."""
-    from deltalake import DeltaTable
     if not (path / "_delta_log").exists():
         raise NothingToCompare(f"{what} holds no rows yet.",
                            "Wait for data to arrive (predictions, inserts) and run again.")
-    dataset = DeltaTable(str(path)).to_pyarrow_dataset()
+    dataset = storage.dataset(path)
     if time_column not in dataset.schema.names:
         raise InvalidInput(f"{what} has no time column {time_column!r}.",
                            f"Its columns: {', '.join(dataset.schema.names)}.")
