@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import kernel_magics  # noqa: E402
 from kernel_magics.pipelines.papermill_run import run_parameters  # noqa: E402
-from kernel_magics.pipelines.runs import iso, utcnow  # noqa: E402
+from kernel_magics.shared.times import catalog_time, utcnow  # noqa: E402
 from kernel_magics.pipelines.scheduler import Scheduler  # noqa: E402
 from pipelines_fixtures import code, markdown, write_notebook  # noqa: E402
 
@@ -74,12 +74,12 @@ def bench_tick(tmp: Path, n: int = 1000) -> dict:
     # every schedule due at once, on time (e.g. all hourly at :00): one window each
     fire = utcnow().replace(microsecond=0) - timedelta(seconds=1)
     lh.catalog.execute("UPDATE schedules SET next_run_at = ?, last_scheduled_for = ?",
-                       (iso(fire), iso(fire - timedelta(hours=1))))
+                       (catalog_time(fire), catalog_time(fire - timedelta(hours=1))))
     due = sched.tick()
     runs = lh.catalog.scalar("SELECT COUNT(*) FROM runs WHERE status = 'queued'")
     # after a 2-hour outage (catch-up "latest": one run and one skipped window each)
     lh.catalog.execute("UPDATE schedules SET next_run_at = ?, last_scheduled_for = NULL",
-                       (iso(utcnow() - timedelta(hours=2)),))
+                       (catalog_time(utcnow() - timedelta(hours=2)),))
     outage = sched.tick()
     return {"schedules": n, "idle_ms": statistics.median(idle), "all_due_ms": due.duration_ms,
             "outage_ms": outage.duration_ms, "runs_queued": runs,

@@ -22,7 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .catalog import now_utc, to_json
+from .catalog import to_json
+from .shared.times import now_utc
 from .storage import descriptors
 from .catalog.db import Catalog
 from .config import load_config, resolve_home

@@ -65,7 +65,7 @@ def test_failing_cell_marks_the_run_failed_then_retries_with_backoff(lh, tmp_pat
     first = lh.pipelines.get_run(run.retry_of)
     assert first.status == "failed" and first.attempt == 1
     # the retry was not allowed to start before the backoff
-    from kernel_magics.pipelines.runs import parse_time
+    from kernel_magics.shared.times import parse_time
     assert (parse_time(run.not_before) - parse_time(first.finished_at)).total_seconds() >= 0.5
     assert parse_time(run.started_at) >= parse_time(run.not_before)
 

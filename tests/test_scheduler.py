@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kernel_magics.shared.errors import InvalidInput
-from kernel_magics.pipelines.runs import iso, parse_time
+from kernel_magics.shared.times import catalog_time, parse_time
 from kernel_magics.pipelines.scheduler import Scheduler
 from pipelines_fixtures import code, write_notebook
 
@@ -19,7 +19,7 @@ def nb(tmp_path: Path) -> Path:
 
 
 def _set_next(lh, name: str, when: datetime) -> None:
-    lh.catalog.execute("UPDATE schedules SET next_run_at = ? WHERE name = ?", (iso(when), name))
+    lh.catalog.execute("UPDATE schedules SET next_run_at = ? WHERE name = ?", (catalog_time(when), name))
 
 
 def _runs(lh, status: str | None = None) -> list[dict]:
@@ -41,14 +41,14 @@ def test_missed_windows_follow_the_catchup_policy(lh, nb, policy, queued, skippe
     q = _runs(lh, "queued")
     assert len(q) == queued
     if policy == "latest":
-        assert q[0]["window_end"] == iso(T0 + timedelta(hours=4))
-        assert q[0]["window_start"] == iso(T0 + timedelta(hours=3))
+        assert q[0]["window_end"] == catalog_time(T0 + timedelta(hours=4))
+        assert q[0]["window_start"] == catalog_time(T0 + timedelta(hours=3))
     if policy == "all":  # every window, in order, each starting where the previous ended
-        assert [r["window_end"] for r in q] == [iso(T0 + timedelta(hours=h)) for h in range(5)]
+        assert [r["window_end"] for r in q] == [catalog_time(T0 + timedelta(hours=h)) for h in range(5)]
         assert [r["window_start"] for r in q[1:]] == [r["window_end"] for r in q[:-1]]
     assert all(r["error"] and "Missed" in r["error"] for r in _runs(lh, "skipped"))
     s = lh.pipelines.get_schedule("h")
-    assert s.next_run_at == iso(T0 + timedelta(hours=5))
+    assert s.next_run_at == catalog_time(T0 + timedelta(hours=5))
     # a second tick (or a second scheduler) at the same time finds nothing more to do
     again = Scheduler(lh, dispatch=False).tick(now)
     assert (again.queued, again.skipped) == (0, 0)

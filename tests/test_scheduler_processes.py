@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from kernel_magics.pipelines.runs import TERMINAL, iso, utcnow
+from kernel_magics.pipelines.runs import TERMINAL
+from kernel_magics.shared.times import catalog_time, utcnow
 from kernel_magics.pipelines.scheduler import Scheduler
 from conftest import lakebook_script
 from pipelines_fixtures import code, write_notebook, write_toml
@@ -44,7 +45,7 @@ def test_three_schedulers_start_each_of_100_due_runs_exactly_once(home, tmp_path
     for i in range(10):
         lh.pipelines.schedule(notebook=nb, cron="*/5 * * * *", catchup="all", name=f"s{i}")
     lh.catalog.execute("UPDATE schedules SET next_run_at = ?",
-                       (iso(utcnow().replace(second=0, microsecond=0, minute=(utcnow().minute // 5) * 5)
+                       (catalog_time(utcnow().replace(second=0, microsecond=0, minute=(utcnow().minute // 5) * 5)
                             - timedelta(minutes=45)),))
     procs = [_scheduler_proc(home, tmp_path / f"scheduler{i}.log") for i in range(3)]
     try:

@@ -13,38 +13,24 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..shared import jsonsafe
 from ..shared.errors import CatalogError, InvalidInput
+from ..shared.times import now_utc
 from .migrations import MIGRATIONS, SCHEMA_VERSION
 
 BUSY_TIMEOUT_MS = 30_000
 LOCK_RETRIES = 50
 
 
-def now_utc() -> str:
-    """The current time as an ISO-8601 UTC string (the catalog's time format)."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
 def to_json(value: Any) -> str:
-    return json.dumps(value, default=_json_default, sort_keys=True)
+    return json.dumps(value, default=jsonsafe.default, sort_keys=True)
 
 
 def from_json(text: str | None, default: Any = None) -> Any:
     return default if text in (None, "") else json.loads(text)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)
 
 
 def _is_locked(exc: sqlite3.OperationalError) -> bool:

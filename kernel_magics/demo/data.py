@@ -28,6 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..shared.times import parse_time
+
 #: (city, state, latitude, longitude, relative population)
 CITIES: list[tuple[str, str, float, float, float]] = [
     ("New York", "NY", 40.7128, -74.0060, 8.3), ("Los Angeles", "CA", 34.0522, -118.2437, 3.9),
@@ -131,8 +133,9 @@ class FraudData:
 
 def as_utc(value: Any) -> pd.Timestamp:
     """A UTC timestamp from a string, datetime or Timestamp (naive values are taken as UTC)."""
-    ts = pd.Timestamp(value)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    if isinstance(value, pd.Timestamp):  # as pandas does it: nanoseconds are kept
+        return value.tz_localize("UTC") if value.tzinfo is None else value.tz_convert("UTC")
+    return pd.Timestamp(parse_time(value, "time"))
 
 
 _utc = as_utc

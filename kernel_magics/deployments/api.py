@@ -9,7 +9,8 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from ..catalog import from_json, now_utc, to_json
+from ..catalog import from_json, to_json
+from ..shared.times import now_utc
 from ..shared.errors import InvalidInput, NotFound
 from ..shared.refs import Ref, takes_objects
 from ..shared.names import validate_name

@@ -32,6 +32,7 @@ import pyarrow as pa
 
 from ..shared.errors import InvalidInput, LakebookError, NotFound
 from ..shared.names import validate_name
+from ..shared.times import iso, parse_time
 from ..render.html import card, Raw
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -276,18 +277,11 @@ def commit_metadata(deployment: "Deployment", served, run_id: str, scored_at: da
         "view_version": int(view.version) if view is not None else None,
         "keys": list(view.keys) if view is not None else [],
         "event_time": view.event_time if view is not None else None,
-        "window": {"start": _iso(start), "end": _iso(end)},
+        "window": {"start": iso(parse_time(start, "start")),
+                   "end": iso(parse_time(end, "end"))},
         "features": "reference" if versions is not None else ("inline" if stored else "none"),
         "versions": dict(versions) if versions is not None else None,
         "inputs": stored}
-
-
-def _iso(value: Any) -> str | None:
-    if value is None:
-        return None
-    ts = pd.Timestamp(value)
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return ts.isoformat()
 
 
 def _dictionary_columns(table: pa.Table) -> list[str]:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..shared.errors import InvalidInput, LakebookError
+from ..shared.jsonsafe import plain
 from ..render.html import card
 from .inference_log import DEFAULT_FLUSH_S, InferenceLog, Record
 from .inputs import Columns
@@ -155,7 +156,7 @@ class Deployment:
                     f"Model {model.name} v{model.version} of deployment {self.name!r} failed "
                     f"to predict: {type(exc).__name__}: {_short(exc)}",
                     "Check the values sent against the model's input schema.") from None
-            preds = _json_values(raw)
+            preds = plain(raw.tolist())
         rows: list[dict[str, Any]] = []
         out_preds: list[Any] = []
         j = 0
@@ -410,14 +411,6 @@ def _frame(data: dict[str, list[Any]], columns: list[str], model: Any) -> pd.Dat
             return pd.DataFrame(data, columns=columns)
         return pd.DataFrame(block, columns=columns, copy=False)
     return pd.DataFrame(data, columns=columns)
-
-
-def _json_values(values: np.ndarray) -> list[Any]:
-    """Model outputs as plain JSON values (NaN becomes null)."""
-    out = values.tolist()
-    if values.dtype.kind == "f":
-        out = [None if isinstance(v, float) and math.isnan(v) else v for v in out]
-    return out
 
 
 def _short(value: Any, limit: int = 200) -> str:

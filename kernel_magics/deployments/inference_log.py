@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..catalog import now_utc
+from ..shared.times import now_utc
 from . import log_files
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -11,16 +11,15 @@ Both hold plain JSON rows (the log's columns), readable without Lakebook.
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
-import math
 import os
 import uuid
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..catalog import now_utc
+from ..shared import jsonsafe
+from ..shared.times import now_utc
 
 DEAD_LETTERS = "dead_letters"
 SPILL = "spill"
@@ -34,26 +33,12 @@ def spill_dir(home: Path, deployment: str) -> Path:
     return Path(home) / SPILL / f"inference_log_{deployment}"
 
 
-def _plain(value: Any) -> Any:
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()  # numpy scalars
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (dt.datetime, dt.date)):
-        return value.isoformat()
-    if isinstance(value, (bytes, bytearray)):
-        return base64.b64encode(value).decode()
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
-
-
 def _line(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, default=_plain, allow_nan=False) + "\n"
+    return jsonsafe.dumps(payload) + "\n"
 
 
 def plain_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: _plain(v) for k, v in row.items()} for row in rows]
+    return [jsonsafe.plain(row) for row in rows]
 
 
 def add_dead_letters(home: Path, deployment: str, rows: list[dict[str, Any]],

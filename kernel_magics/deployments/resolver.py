@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..catalog import from_json
 from ..shared.errors import InvalidInput, NotFound
+from ..shared.jsonsafe import plain
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..lakehouse import Lakehouse
@@ -78,7 +79,7 @@ def loaded_from_estimator(name: str, version: int, estimator: Any,
         columns = tuple(inputs)
     classes = None
     if callable(getattr(estimator, "predict_proba", None)) and hasattr(estimator, "classes_"):
-        classes = tuple(_plain(c) for c in estimator.classes_)
+        classes = tuple(plain(c) for c in estimator.classes_)
     return LoadedModel(name=name, version=int(version), estimator=estimator,
                        input_columns=columns, input_types=inputs, classes=classes,
                        signature=signature,
@@ -142,10 +143,6 @@ def _kind_of_type(type_name: str) -> str:
     if any(w in t for w in ("time", "date")):
         return "datetime"
     return "any"
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
 
 
 class LakehouseResolver:

@@ -7,7 +7,8 @@ import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from ..catalog.versioned import versioned_row
-from ..catalog import from_json, now_utc, to_json
+from ..catalog import from_json, to_json
+from ..shared.times import now_utc
 from ..shared.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from ..shared.refs import Ref, takes_objects
 from .checks import validate_checks

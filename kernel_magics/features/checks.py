@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from ..shared.errors import CheckFailed, InvalidInput
 from ..shared.sql_sandbox import sandboxed_connection
+from ..shared.jsonsafe import plain
 from ..shared.names import quote_ident
 
 SAMPLE_ROWS = 3
@@ -65,9 +66,7 @@ def _sample(con: duckdb.DuckDBPyConnection, where: str) -> list[dict[str, Any]]:
 def _jsonable(table: Any) -> list[dict[str, Any]]:
     if isinstance(table, pa.RecordBatchReader):
         table = table.read_all()
-    rows = table.to_pylist()
-    return [{k: (v if isinstance(v, (int, float, str, bool, type(None))) else str(v))
-             for k, v in row.items()} for row in rows]
+    return plain(table.to_pylist())
 
 
 def _raise(group: str, failures: list[dict[str, Any]], total: int) -> None:

@@ -20,7 +20,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..shared.identity import caller_identity
-from ..catalog import from_json, now_utc, to_json
+from ..shared.times import parse_time
+from ..catalog import from_json, to_json
+from ..shared.times import now_utc
 from ..shared.errors import InvalidInput, LakebookError, NotFound
 from . import checks as checks_mod
 from . import online_pending
@@ -165,7 +167,7 @@ class FeatureGroup:
                                f"version {as_of} (it has 0 to {current.version()}).",
                                "See fg.commits() for the versions and their times.")
             return DeltaTable(str(self.table_path), version=as_of)
-        when = _to_utc(as_of, "as_of")
+        when = parse_time(as_of, "as_of")
         try:
             current.load_as_version(when)
         except Exception as exc:  # deltalake raises a generic error for a time before v0
@@ -436,10 +438,10 @@ class FeatureGroup:
                                    f"Its columns are: {', '.join(self.feature_names_all(names))}.")
             expr = None
             if start is not None:
-                expr = pc.field(self.event_time) >= pa.scalar(_to_utc(start, "start"),
+                expr = pc.field(self.event_time) >= pa.scalar(parse_time(start, "start"),
                                                               pa.timestamp("us", tz="UTC"))
             if end is not None:
-                e = pc.field(self.event_time) < pa.scalar(_to_utc(end, "end"),
+                e = pc.field(self.event_time) < pa.scalar(parse_time(end, "end"),
                                                           pa.timestamp("us", tz="UTC"))
                 expr = e if expr is None else expr & e
             scan = list(dict.fromkeys([*wanted, *HIDDEN_COLUMNS]))
@@ -566,18 +568,3 @@ class FeatureGroup:
 def _discard(pool: ThreadPoolExecutor | None) -> None:
     if pool is not None:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _to_utc(value: Any, what: str) -> datetime:
-    """A time from a datetime, pandas Timestamp or ISO string; naive means UTC."""
-    import pandas as pd
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(f"{what}={value!r} is not a time ({exc}).",
-                           f"Pass {what} as a datetime or an ISO string such as "
-                           "'2024-05-01T00:00:00Z'.") from None
-    if ts is pd.NaT:
-        raise InvalidInput(f"{what} is empty.", f"Pass a time for {what}.")
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return ts.to_pydatetime()

@@ -14,13 +14,13 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..catalog import now_utc
+from ..shared.times import now_utc, parse_time, utcnow
 from ..shared.names import COMMIT_COLUMN, ROW_COLUMN
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,8 +64,7 @@ def _writer_gone(row: dict[str, Any]) -> bool:
         except PermissionError:  # alive, another user's
             return False
         return False
-    created = datetime.fromisoformat(row["created_at"])
-    return datetime.now(timezone.utc) - created > STALE_AFTER
+    return utcnow() - parse_time(row["created_at"], "created_at") > STALE_AFTER
 
 
 def finish(fg: "FeatureGroup") -> int:

@@ -6,13 +6,12 @@ ISO strings, no NaN/Infinity) so they can live in the catalog and in a Delta com
 """
 from __future__ import annotations
 
-import math
-from datetime import date, datetime, time, timezone
-from decimal import Decimal
+from datetime import datetime, timezone
 from typing import Any
 
 import pyarrow as pa
 
+from ..shared.jsonsafe import plain
 from .checks import connect
 from ..shared.names import HIDDEN_PREFIX, quote_ident
 
@@ -27,18 +26,6 @@ def _is_numeric(typ: pa.DataType) -> bool:
 def _orderable(typ: pa.DataType) -> bool:
     return (_is_numeric(typ) or pa.types.is_string(typ) or pa.types.is_temporal(typ)
             or pa.types.is_boolean(typ) or pa.types.is_large_string(typ))
-
-
-def _json(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Decimal):
-        return _json(float(value))
-    if isinstance(value, (datetime, date, time)):
-        return value.isoformat()
-    return str(value)
 
 
 def compute_statistics(table: pa.Table, schema: pa.Schema | None = None) -> dict[str, Any]:
@@ -76,7 +63,7 @@ def compute_statistics(table: pa.Table, schema: pa.Schema | None = None) -> dict
             if isinstance(value, datetime) and pa.types.is_timestamp(stored) and stored.tz:
                 value = (value.replace(tzinfo=timezone.utc) if value.tzinfo is None
                          else value.astimezone(timezone.utc))
-            col[key] = _json(value)
+            col[key] = plain(value)
         col["nulls"] = table.num_rows - (col["count"] or 0)
         stats["columns"][name] = col
         if _is_numeric(f.type) and col.get("min") is not None and col.get("max") is not None:
@@ -97,7 +84,7 @@ def compute_statistics(table: pa.Table, schema: pa.Schema | None = None) -> dict
         for (name, edges), counts in zip(hist_meta, row):
             counts = counts or {}
             stats["columns"][name]["histogram"] = {
-                "edges": [_json(e) for e in edges],
+                "edges": [plain(e) for e in edges],
                 "counts": [int(counts.get(b, 0)) for b in edges[1:]]}
     con.close()
     return stats

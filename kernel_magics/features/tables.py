@@ -18,6 +18,7 @@ import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, SchemaMismatchError
 
+from ..shared import jsonsafe
 from ..shared.errors import Conflict
 from ..storage.delta import open_table
 from ..shared.names import COMMIT_COLUMN, ROW_COLUMN, quote_ident
@@ -32,7 +33,7 @@ DEFINITION_KEY = "lakebook.feature_group"
 
 def definition_text(definition: dict[str, Any]) -> str:
     """A group definition as the Delta table description that carries it."""
-    return json.dumps({DEFINITION_KEY: definition}, sort_keys=True, default=str)
+    return json.dumps({DEFINITION_KEY: definition}, sort_keys=True, default=jsonsafe.default)
 
 
 def read_definition(path: Path) -> dict[str, Any] | None:
@@ -117,7 +118,7 @@ def commit(path: Path, table: pa.Table, schema: pa.Schema, mode: str, keys: list
     table is created (so the table describes itself, see ``lakebook recover``).
     """
     seq = metadata["seq"]
-    props = CommitProperties(custom_metadata={METADATA_KEY: json.dumps(metadata, default=str)})
+    props = CommitProperties(custom_metadata={METADATA_KEY: json.dumps(metadata, default=jsonsafe.default)})
     for attempt in range(COMMIT_RETRIES):
         if before_attempt is not None:
             before_attempt()

@@ -20,8 +20,11 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 import pyarrow as pa
 
 from ..catalog.versioned import versioned_row
-from ..catalog import from_json, now_utc, to_json
+from ..catalog import from_json, to_json
+from ..shared.times import now_utc
+from ..shared.durations import parse_duration
 from ..shared.errors import InvalidInput, NotFound
+from ..shared.times import parse_time
 from . import online_pending
 from ..shared.names import HIDDEN_COLUMNS, validate_name
 from .pit import PitSource, run as run_pit
@@ -42,7 +45,7 @@ def _is_group(obj: Any) -> bool:
 
 
 def _as_ttl(ttl: Any, group: str) -> dt.timedelta | None:
-    """A ttl as a timedelta: a timedelta, seconds, or a string pandas reads ("7d", "12h")."""
+    """A ttl as a timedelta: a timedelta, seconds, or a duration string ("7d", "12h")."""
     if ttl is None:
         return None
     try:
@@ -50,15 +53,12 @@ def _as_ttl(ttl: Any, group: str) -> dt.timedelta | None:
             value = dt.timedelta(seconds=ttl.total_seconds())
         elif isinstance(ttl, (int, float)) and not isinstance(ttl, bool):
             value = dt.timedelta(seconds=float(ttl))
-        elif isinstance(ttl, str):
-            import pandas as pd
-            value = pd.Timedelta(ttl).to_pytimedelta()
         else:
-            raise TypeError
-    except (TypeError, ValueError, OverflowError):
+            value = parse_duration(ttl, "ttl")
+    except (InvalidInput, TypeError, ValueError, OverflowError):
         raise InvalidInput(f"ttl {ttl!r} for group {group!r} is not a duration.",
-                           "Pass a timedelta, a number of seconds, or a string like '7d' or "
-                           "'12h'.") from None
+                           "Pass a timedelta, a number of seconds, or a duration such as "
+                           "'7d' or '12h' (units s, m or min, h, d, w).") from None
     if value < dt.timedelta(0):
         raise InvalidInput(f"ttl {ttl!r} for group {group!r} is negative.",
                            "Use a positive duration (or ttl=None for no limit).")
@@ -375,21 +375,6 @@ class TrainTestSplit(tuple):
         return obj
 
 
-def _to_utc(value: Any, what: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    import pandas as pd
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{what}={value!r} is not a time.",
-                           "Pass a datetime, a pandas Timestamp or an ISO string.") from None
-    if ts is pd.NaT:
-        raise InvalidInput(f"{what} is NaT.", "Pass a real time.")
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return ts.to_pydatetime()
-
-
 @dataclass
 class _Pinned:
     group: Any
@@ -480,7 +465,7 @@ class FeatureView:
 
     def _query(self, start: Any, end: Any, versions: dict[str, int] | None,
                with_labels: bool) -> "pd.DataFrame":
-        start_t, end_t = _to_utc(start, "start"), _to_utc(end, "end")
+        start_t, end_t = parse_time(start, "start"), parse_time(end, "end")
         pins = self._pin(versions)
         s = self.spec["spine"]
         spine_pin = pins[(s["group"], s["version"])]

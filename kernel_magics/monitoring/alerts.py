@@ -14,7 +14,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ..catalog import from_json, now_utc, to_json
+from ..catalog import from_json, to_json
+from ..shared.times import now_utc
 from ..shared.errors import InvalidInput, LakebookError, NotFound
 
 log = logging.getLogger(__name__)

@@ -14,10 +14,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..catalog import from_json, now_utc, to_json
+from ..catalog import from_json, to_json
+from ..shared.times import now_utc
 from ..shared.errors import AlreadyExists, InvalidInput, LakebookError, NotFound
 from ..shared.refs import takes_objects
 from . import alerts as A
+from ..shared.times import iso, parse_time
 from . import windows as W
 from .drift import NothingToCompare, detect_drift
 from .monitors import Monitor, MonitorResult
@@ -239,7 +241,7 @@ class Monitoring:
         exist."""
         monitor = self.get(name)
         spec = monitor.spec
-        at = W.parse_time(now, "run time") or datetime.now(timezone.utc)
+        at = parse_time(now, "run time") or datetime.now(timezone.utc)
         started = time.perf_counter()
         result_id = self.lh.catalog.execute(
             "INSERT INTO monitor_results(monitor, run_id, status, created_at) VALUES (?,?,?,?)",
@@ -256,7 +258,7 @@ class Monitoring:
             values = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
         values["duration_s"] = time.perf_counter() - started
         values["finished_at"] = now_utc()
-        values.setdefault("window_end", W.iso(at))
+        values.setdefault("window_end", iso(at))
         sets = ", ".join(f"{k} = ?" for k in values)
         self.lh.catalog.execute(f"UPDATE monitor_results SET {sets} WHERE id = ?",
                                 (*[_db(v) for v in values.values()], result_id))
@@ -279,8 +281,8 @@ class Monitoring:
         from . import sources
         sides = sources.load(self.lh, spec, at)
         values: dict[str, Any] = {
-            "window_start": W.iso(sides.current_window.start),
-            "window_end": W.iso(sides.current_window.end),
+            "window_start": iso(sides.current_window.start),
+            "window_end": iso(sides.current_window.end),
             "current_rows": sides.current.num_rows, "reference_rows": sides.reference.num_rows}
         details = dict(sides.details)
         if sides.reference_window is not None:

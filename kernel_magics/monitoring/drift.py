@@ -8,7 +8,6 @@ threshold and whether it drifted; the share of drifted columns and the dataset v
 """
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any, Iterable
 import duckdb
 import pyarrow as pa
 
+from ..shared import jsonsafe
 from ..shared.errors import InvalidInput
 from . import sampling
 
@@ -204,7 +204,7 @@ def _run_evidently(reference, current, kinds: dict[str, str], drift_share: float
         categorical_columns=[c for c, k in kinds.items() if k == CATEGORICAL])
     preset = DataDriftPreset(columns=list(kinds), drift_share=drift_share,
                              per_column_method=methods)
-    meta = {k: (v if isinstance(v, (str, list, dict)) else json.dumps(v, default=str))
+    meta = {k: (v if isinstance(v, (str, list, dict)) else jsonsafe.dumps(v))
             for k, v in (metadata or {}).items()}
     report = Report([preset], include_tests=True, metadata=meta)
     with warnings.catch_warnings():

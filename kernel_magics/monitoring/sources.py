@@ -30,7 +30,8 @@ from ..shared.errors import InvalidInput, NotFound
 from ..shared.names import quote_ident
 from ..storage import delta as storage
 from .drift import NothingToCompare
-from .windows import Window, iso, resolve
+from ..shared.times import iso
+from .windows import Window, resolve
 
 #: inference-log columns that are bookkeeping, never model inputs
 LOG_COLUMNS = {"request_id", "ts", "deployment", "model", "model_version", "source",

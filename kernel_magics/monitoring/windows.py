@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
+from ..shared.durations import parse_duration
 from ..shared.errors import InvalidInput
+from ..shared.times import iso, parse_time
 
-_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|min|m|h|d|w)\s*$", re.I)
 _RELATIVE = re.compile(r"^\s*(last|previous)\s+(.+)$", re.I)
 
 WINDOW_HINT = ('Use "last 1d" (also s, m, h, w), "previous 7d" (reference only), "all", '
@@ -41,44 +41,6 @@ class Window:
 
     def __str__(self) -> str:
         return f"[{iso(self.start) or '-inf'}, {iso(self.end) or 'now'})"
-
-
-def iso(dt: datetime | None) -> str | None:
-    return None if dt is None else dt.astimezone(timezone.utc).isoformat()
-
-
-def parse_duration(text: str) -> timedelta:
-    """``"1d"`` -> one day. Units: s, m/min, h, d, w."""
-    match = _DURATION.match(str(text))
-    if not match:
-        raise InvalidInput(f"{text!r} is not a duration.",
-                           "Write a number and a unit, e.g. 30m, 6h, 1d or 2w.")
-    value, unit = float(match.group(1)), match.group(2).lower()
-    if value <= 0:
-        raise InvalidInput(f"The duration {text!r} must be positive.", "Use e.g. 1d.")
-    return timedelta(seconds=value * _UNITS[unit])
-
-
-def parse_time(value: Any, what: str = "time") -> datetime | None:
-    """An ISO string, datetime or pandas Timestamp as an aware UTC datetime."""
-    if value is None or value == "":
-        return None
-    if hasattr(value, "to_pydatetime"):
-        value = value.to_pydatetime()
-    if isinstance(value, str):
-        text = value.strip()
-        if text.endswith("Z"):
-            text = text[:-1] + "+00:00"
-        try:
-            value = datetime.fromisoformat(text)
-        except ValueError:
-            raise InvalidInput(f"The {what} {value!r} is not an ISO-8601 time.",
-                               "Write e.g. 2024-05-01T00:00:00Z.") from None
-    if not isinstance(value, datetime):
-        raise InvalidInput(f"The {what} {value!r} is not a time.", "Pass an ISO-8601 string.")
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)  # naive times are UTC, as in the tables
-    return value.astimezone(timezone.utc)
 
 
 def validate(spec: Any, role: str) -> Any:

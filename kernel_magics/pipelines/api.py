@@ -6,30 +6,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..catalog import now_utc, to_json
+from ..catalog import to_json
+from ..shared.times import now_utc
+from ..shared.durations import parse_duration
 from ..shared.errors import AlreadyExists, InvalidInput, NotFound
 from . import runs as R
+from ..shared.times import catalog_time, parse_time, utcnow
 from . import cron as S
 from .steps import Step, discover, notebook_steps
 from .targets import match_step, validate
 
 StepLike = Any  # Step | "nb.ipynb::name" | "nb.ipynb" | pipeline name | list of those
-
-
-def parse_every(every: str | timedelta) -> timedelta:
-    """``30s``, ``15m``, ``6h``, ``1d``, ``1w`` as a timedelta."""
-    if isinstance(every, timedelta):
-        return every
-    text = str(every).strip().lower()
-    units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-    try:
-        value, unit = float(text[:-1]), units[text[-1]]
-    except (ValueError, KeyError, IndexError):
-        raise InvalidInput(f"{every!r} is not a window length.",
-                           "Use a number and a unit: 30m, 6h, 1d or 1w.") from None
-    if value <= 0:
-        raise InvalidInput(f"The window length {every!r} must be positive.", "E.g. 1d.")
-    return timedelta(**{unit: value})
 
 
 class Pipelines:
@@ -157,10 +144,10 @@ class Pipelines:
             start, end = window
         except (TypeError, ValueError):
             raise InvalidInput("window must be a (start, end) pair.", "E.g. window=('2024-05-01', '2024-05-02').") from None
-        s, e = R.parse_time(start, "window start"), R.parse_time(end, "window end")
+        s, e = parse_time(start, "window start"), parse_time(end, "window end")
         if s and e and e <= s:
             raise InvalidInput(f"The window ends ({e}) before it starts ({s}).", "Swap start and end.")
-        return R.iso(s), R.iso(e)
+        return catalog_time(s), catalog_time(e)
 
     # -- runs --------------------------------------------------------------------------------
     def submit(self, what: StepLike, params: dict[str, Any] | None = None, window: Any = None,
@@ -203,7 +190,7 @@ class Pipelines:
         while True:
             if current.status == "queued":
                 if current.not_before:
-                    delay = (R.parse_time(current.not_before) - R.utcnow()).total_seconds()
+                    delay = (parse_time(current.not_before) - utcnow()).total_seconds()
                     if delay > 0:
                         time.sleep(delay)
                 current = execute_run(self.lh, current.id)
@@ -223,10 +210,10 @@ class Pipelines:
                  params: dict[str, Any] | None = None, notebook: str | None = None,
                  timeout: float | None = None, retries: int = 0) -> list[R.Run]:
         """Run ``step`` over the past windows [start, start+every), … up to ``end``, in order."""
-        s, e = R.parse_time(start, "start"), R.parse_time(end, "end")
+        s, e = parse_time(start, "start"), parse_time(end, "end")
         if s is None or e is None or e <= s:
             raise InvalidInput(f"The backfill range {start} .. {end} is empty.", "Give end after start.")
-        delta = parse_every(every)
+        delta = parse_duration(every, "window length")
         what = f"{notebook}::{step}" if notebook and isinstance(step, str) else step
         windows = []
         t = s

@@ -22,7 +22,7 @@ from croniter import croniter
 
 from ..catalog import from_json
 from ..shared.errors import InvalidInput
-from .runs import iso, parse_time
+from ..shared.times import catalog_time
 
 CATCHUP = ("latest", "all", "skip")
 #: at most this many windows materialised per schedule per tick (``all`` after a long outage)
@@ -155,8 +155,8 @@ class Schedule:
 
 
 def initial_next_run(cron: str, tz: str, now: datetime | None = None) -> str:
-    return iso(next_fire(cron, tz, now or datetime.now(timezone.utc)))
+    return catalog_time(next_fire(cron, tz, now or datetime.now(timezone.utc)))
 
 
 __all__ = ["Schedule", "check_cron", "check_timezone", "check_catchup", "due_windows",
-           "next_fire", "previous_fire", "initial_next_run", "parse_time"]
+           "next_fire", "previous_fire", "initial_next_run"]

@@ -25,6 +25,7 @@ from papermill.utils import merge_kwargs, remove_args
 
 from ..shared.errors import LakebookError
 from . import runs as R
+from ..shared.times import parse_time
 from .slicing import kernel_and_language, slice_notebook
 from .targets import Stage, resolve
 from .timings import settings
@@ -170,7 +171,7 @@ def _error_from(exc: PapermillExecutionError, output: Path, stage: Stage) -> dic
 
 
 def _window_text(value: str | None) -> str | None:
-    dt = R.parse_time(value)
+    dt = parse_time(value)
     return None if dt is None else dt.isoformat()
 
 

@@ -13,12 +13,13 @@ import secrets
 import socket
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
 from ..catalog import from_json, to_json
 from ..shared.errors import InvalidInput, NotFound
+from ..shared.times import catalog_time, parse_time, utcnow
 
 STATUSES = ("queued", "running", "succeeded", "failed", "timed_out", "cancelled", "skipped")
 TERMINAL = frozenset({"succeeded", "failed", "timed_out", "cancelled", "skipped"})
@@ -26,34 +27,6 @@ RETRYABLE = frozenset({"failed", "timed_out"})
 COLOURS = {"queued": "#757575", "running": "#1976d2", "succeeded": "#2e7d32",
            "failed": "#c62828", "timed_out": "#ef6c00", "cancelled": "#6d4c41",
            "skipped": "#9e9e9e"}
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def iso(dt: datetime | None) -> str | None:
-    """The catalog's time format: ISO-8601 in UTC with microseconds (sorts as text)."""
-    if dt is None:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).isoformat(timespec="microseconds")
-
-
-def parse_time(value: Any, name: str = "time") -> datetime | None:
-    """A timezone-aware datetime from a datetime or ISO string (naive means UTC)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        dt = value
-    else:
-        try:
-            dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            raise InvalidInput(f"{name} {value!r} is not an ISO date or time.",
-                               "Use e.g. 2024-05-01 or 2024-05-01T12:00:00+00:00.") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
 def worker_name() -> str:
@@ -219,7 +192,7 @@ def insert_run(conn: Any, *, target: dict[str, Any] | str,
     """Insert a run inside the caller's transaction; ``None`` when ``or_ignore`` hit an
     existing (schedule, window, attempt)."""
     run_id = new_run_id()
-    now = iso(utcnow())
+    now = catalog_time(utcnow())
     # the scheduler passes the schedule's JSON text through as it is
     target_text = target if isinstance(target, str) else to_json(target)
     params_text = params if isinstance(params, str) else to_json(params or {})
@@ -243,7 +216,7 @@ def claim(lh: Any, run_id: str, worker: str, lease_s: float) -> bool:
             "UPDATE runs SET status = 'running', worker = ?, started_at = ?, heartbeat_at = ?,"
             " lease_until = ? WHERE id = ? AND status = 'queued'"
             " AND (not_before IS NULL OR not_before <= ?)",
-            (worker, iso(now), iso(now), iso(now + timedelta(seconds=lease_s)), run_id, iso(now)))
+            (worker, catalog_time(now), catalog_time(now), catalog_time(now + timedelta(seconds=lease_s)), run_id, catalog_time(now)))
         return cur.rowcount == 1
 
 
@@ -254,7 +227,7 @@ def take_over(lh: Any, run_id: str, claimed_by: str, worker: str, lease_s: float
         cur = conn.execute(
             "UPDATE runs SET worker = ?, heartbeat_at = ?, lease_until = ?"
             " WHERE id = ? AND status = 'running' AND worker = ?",
-            (worker, iso(now), iso(now + timedelta(seconds=lease_s)), run_id, claimed_by))
+            (worker, catalog_time(now), catalog_time(now + timedelta(seconds=lease_s)), run_id, claimed_by))
         return cur.rowcount == 1
 
 
@@ -264,7 +237,7 @@ def heartbeat(lh: Any, run_id: str, worker: str, lease_s: float) -> bool:
     with lh.catalog.transaction() as conn:
         conn.execute("UPDATE runs SET heartbeat_at = ?, lease_until = ?, worker = ?"
                      " WHERE id = ? AND status = 'running'",
-                     (iso(now), iso(now + timedelta(seconds=lease_s)), worker, run_id))
+                     (catalog_time(now), catalog_time(now + timedelta(seconds=lease_s)), worker, run_id))
         row = conn.execute("SELECT cancel_requested FROM runs WHERE id = ?", (run_id,)).fetchone()
     return bool(row and row[0])
 
@@ -288,11 +261,11 @@ def finish(lh: Any, run_id: str, status: str, error: dict | None = None,
         sql = ("UPDATE runs SET status = ?, finished_at = ?, error = ?,"
                " output_path = COALESCE(?, output_path), lease_until = NULL"
                " WHERE id = ? AND status = ?")
-        args: tuple = (status, iso(now), to_json(error) if error else None, output_path, run_id,
+        args: tuple = (status, catalog_time(now), to_json(error) if error else None, output_path, run_id,
                        from_status)
         if lease_before is not None:
             sql += " AND lease_until < ?"
-            args += (iso(lease_before),)
+            args += (catalog_time(lease_before),)
         if conn.execute(sql, args).rowcount != 1:
             return False, None
         row = dict(conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone())
@@ -309,7 +282,7 @@ def finish(lh: Any, run_id: str, status: str, error: dict | None = None,
             backoff_s=row["backoff_s"], kernel=row["kernel"], schedule_id=row["schedule_id"],
             scheduled_for=row["scheduled_for"], attempt=row["attempt"] + 1,
             retry_of=row["retry_of"] or row["id"],
-            not_before=iso(now + timedelta(seconds=delay)))
+            not_before=catalog_time(now + timedelta(seconds=delay)))
 
 
 def request_cancel(lh: Any, run_id: str) -> Run:
@@ -329,7 +302,7 @@ def reap_stale(lh: Any, now: datetime | None = None) -> list[str]:
     them when their policy allows. Returns the ids marked."""
     now = now or utcnow()
     stale = lh.catalog.query("SELECT id, worker, heartbeat_at FROM runs WHERE status = 'running'"
-                             " AND lease_until IS NOT NULL AND lease_until < ?", (iso(now),))
+                             " AND lease_until IS NOT NULL AND lease_until < ?", (catalog_time(now),))
     marked = []
     for row in stale:
         error = {"ename": "WorkerLost", "cell_index": None,

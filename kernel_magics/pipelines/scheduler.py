@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from . import runs as R
+from ..shared.times import catalog_time, parse_time, utcnow
 from .executors import Executor, make_executor
 from .cron import MAX_SKIPPED_RECORDED, due_windows, previous_fire
 from .timings import settings
@@ -65,32 +66,32 @@ class Scheduler:
     # -- one tick ----------------------------------------------------------------------------
     def tick(self, now: datetime | None = None) -> TickResult:
         started = time.perf_counter()
-        now = now or R.utcnow()
+        now = now or utcnow()
         result = TickResult()
         result.queued, result.skipped = self.materialize(now)
         result.reaped = len(R.reap_stale(self.lh, now))
         if self.dispatch_enabled:
             result.dispatched = self.dispatch()
         result.duration_ms = (time.perf_counter() - started) * 1000
-        self.last_tick, self.last_tick_at = result, R.iso(R.utcnow())
+        self.last_tick, self.last_tick_at = result, catalog_time(utcnow())
         return result
 
     def materialize(self, now: datetime) -> tuple[int, int]:
         """Create the runs of every due window (per catch-up policy) exactly once."""
         queued = skipped = 0
-        now_s = R.iso(now)
+        now_s = catalog_time(now)
         with self.lh.catalog.transaction() as conn:
             due = conn.execute("SELECT * FROM schedules WHERE paused = 0 AND next_run_at <= ?",
                                (now_s,)).fetchall()
             for row in due:
                 row = dict(row)
                 cron, tz = row["cron"], row["timezone"]
-                run_at, missed, following = due_windows(cron, tz, R.parse_time(row["next_run_at"]),
+                run_at, missed, following = due_windows(cron, tz, parse_time(row["next_run_at"]),
                                                         now, row["catchup"], self.grace_s)
                 # the window starts at the previous fire time: the one handled last (kept
                 # in last_scheduled_for, reset when the cron changes), else ask croniter
                 last_done = row["last_scheduled_for"]
-                before = R.parse_time(last_done) if last_done else None
+                before = parse_time(last_done) if last_done else None
                 previous: dict[datetime, datetime | None] = {}
                 for fire in sorted(set(run_at) | set(missed)):
                     previous[fire] = before if before is not None and before < fire else None
@@ -99,24 +100,24 @@ class Scheduler:
                     start = previous[fire] or previous_fire(cron, tz, fire)
                     rid = R.insert_run(
                         conn, target=row["target"], params=row["params"],
-                        window_start=R.iso(start), window_end=R.iso(fire),
+                        window_start=catalog_time(start), window_end=catalog_time(fire),
                         timeout_s=row["timeout_s"], retries=row["retries"],
                         backoff_s=row["backoff_s"], kernel=row["kernel"], schedule_id=row["id"],
-                        scheduled_for=R.iso(fire), or_ignore=True)
+                        scheduled_for=catalog_time(fire), or_ignore=True)
                     queued += rid is not None
                 for fire in missed[-MAX_SKIPPED_RECORDED:]:
                     rid = R.insert_run(
                         conn, target=row["target"], params=row["params"],
-                        window_end=R.iso(fire), schedule_id=row["id"], scheduled_for=R.iso(fire),
+                        window_end=catalog_time(fire), schedule_id=row["id"], scheduled_for=catalog_time(fire),
                         status="skipped", or_ignore=True,
                         error={"ename": "Missed", "cell_index": None,
-                               "evalue": f"no scheduler was running at {R.iso(fire)}; "
+                               "evalue": f"no scheduler was running at {catalog_time(fire)}; "
                                          f"catch-up policy {row['catchup']!r}"})
                     skipped += rid is not None
                 last = (run_at or missed or [None])[-1]
                 conn.execute("UPDATE schedules SET next_run_at = ?,"
                              " last_scheduled_for = COALESCE(?, last_scheduled_for) WHERE id = ?",
-                             (R.iso(following), R.iso(last), row["id"]))
+                             (catalog_time(following), catalog_time(last), row["id"]))
         return queued, skipped
 
     def dispatch(self) -> int:
@@ -128,7 +129,7 @@ class Scheduler:
         free = self.executor.free_slots()
         if free <= 0:
             return 0
-        now = R.iso(R.utcnow())
+        now = catalog_time(utcnow())
         candidates = self.lh.catalog.query(
             "SELECT id FROM runs WHERE status = 'queued' AND (not_before IS NULL OR not_before <= ?)"
             " ORDER BY COALESCE(scheduled_for, queued_at), attempt LIMIT ?", (now, free * 2))

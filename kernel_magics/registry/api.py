@@ -22,9 +22,11 @@ from typing import TYPE_CHECKING, Any, Iterable
 import numpy as np
 import pandas as pd
 
-from ..catalog import from_json, now_utc, to_json
+from ..catalog import from_json, to_json
+from ..shared.times import now_utc
 from ..storage import descriptors
 from ..shared.errors import Conflict, InvalidInput, NotFound
+from ..shared.jsonsafe import plain
 from ..shared.refs import Ref, takes_objects
 from .evaluation import higher_is_better
 from .flavours import Flavour, flavour_for, get_flavour
@@ -59,25 +61,21 @@ def _check_alias(alias: str) -> str:
     return alias
 
 
-def json_safe(value: Any, depth: int = 0) -> Any:
-    """``value`` as plain JSON data: estimators and other objects become their repr."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        return v if math.isfinite(v) else str(v)
-    if isinstance(value, (list, tuple)) and depth < 4:
-        return [json_safe(v, depth + 1) for v in value]
-    if isinstance(value, dict) and depth < 4:
-        return {str(k): json_safe(v, depth + 1) for k, v in value.items()}
+def _describe(value: Any) -> Any:
+    """An object that is no JSON data, as a parameter shows it: a class or function by its
+    dotted name, anything else (an estimator inside a pipeline) by its repr."""
     if isinstance(value, type):
         return type_name(value)
     if callable(value) and hasattr(value, "__qualname__"):
         return f"{getattr(value, '__module__', '')}.{value.__qualname__}"
     text = repr(value)
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` as plain JSON data (:func:`~kernel_magics.shared.jsonsafe.plain`, four
+    levels deep): estimators, classes and functions become their names or reprs."""
+    return plain(value, describe=_describe, depth=4)
 
 
 def estimator_params(model: Any) -> dict[str, Any]:

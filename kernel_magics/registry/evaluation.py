@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..shared.errors import InvalidInput
+from ..shared.jsonsafe import plain
 
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
@@ -204,12 +205,12 @@ def _classification(model: Any, X: Any, y_true: Any, y_pred: Any) -> tuple[dict,
         "f1": skm.f1_score(y_true, y_pred, zero_division=0, **avg),
     }
     details: dict[str, Any] = {
-        "labels": [_plain(c) for c in classes],
+        "labels": [plain(c) for c in classes],
         "confusion_matrix": skm.confusion_matrix(y_true, y_pred, labels=classes).tolist(),
         "average": avg["average"],
     }
     if binary:
-        details["positive_label"] = _plain(classes[1])
+        details["positive_label"] = plain(classes[1])
     if hasattr(model, "predict_proba"):
         try:
             proba = np.asarray(model.predict_proba(X))
@@ -228,7 +229,3 @@ def _regression(y_true: Any, y_pred: Any) -> tuple[dict, dict]:
     mse = skm.mean_squared_error(y_true, y_pred)
     return {"rmse": math.sqrt(mse), "mae": skm.mean_absolute_error(y_true, y_pred),
             "r2": skm.r2_score(y_true, y_pred)}, {}
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value

@@ -20,6 +20,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from ..shared import jsonsafe
+
 MODEL_FILE = "lakebook.json"
 ALIASES_FILE = "aliases.json"
 
@@ -36,7 +38,7 @@ def write(path: Path, payload: dict[str, Any]) -> None:
     """Write ``payload`` to ``path`` atomically (a reader never sees half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True, default=str))
+    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True, default=jsonsafe.default))
     os.replace(tmp, path)
 
 

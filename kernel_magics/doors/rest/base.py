@@ -13,7 +13,7 @@ from typing import Any
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
 
-from ...shared import json_input
+from ...shared import json_input, jsonsafe
 from ...shared.errors import InvalidInput, LakebookError
 from ...lakehouse import Lakehouse, connect
 
@@ -110,7 +110,7 @@ class LakebookHandler(APIHandler):
     def reply(self, payload: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(payload, default=str))
+        self.finish(jsonsafe.dumps(payload))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]

@@ -2,30 +2,12 @@
 detail (schema, commits, statistics, a sample of rows)."""
 from __future__ import annotations
 
-import math
-from datetime import date, datetime
-from typing import Any
-
 import tornado.web
 
+from ...shared.jsonsafe import plain
 from .base import LakebookHandler
 
 SAMPLE_ROWS = 20
-
-
-def _plain(value: Any) -> Any:
-    """A JSON-safe value (NaN and infinities become null, times ISO strings)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, (bytes, bytearray)):
-        return value.hex()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 class FeatureGroupsHandler(LakebookHandler):
@@ -33,7 +15,7 @@ class FeatureGroupsHandler(LakebookHandler):
     def get(self) -> None:
         all_versions = self.get_query_argument("all_versions", "0") in ("1", "true")
         groups = self.lh.features.feature_groups(all_versions=all_versions)
-        self.reply({"feature_groups": [_plain(g.to_dict()) for g in groups]})
+        self.reply({"feature_groups": [plain(g.to_dict()) for g in groups]})
 
 
 class FeatureGroupHandler(LakebookHandler):
@@ -48,7 +30,7 @@ class FeatureGroupHandler(LakebookHandler):
         detail["statistics"] = fg.statistics()
         detail["versions"] = [v["version"] for v in fg.versions()]
         detail["sample"] = fg.head(min(max(rows, 0), 1000), output="arrow").to_pylist()
-        self.reply(_plain(detail))
+        self.reply(plain(detail))
 
 
 ROUTES = [

@@ -31,6 +31,7 @@ from typing import Any
 import tornado.httpserver
 import tornado.web
 
+from ...shared import jsonsafe
 from ...shared.errors import InvalidInput, LakebookError, NotFound
 from .openapi import openapi_document
 from ...deployments.protocol import parse_json, parse_request
@@ -154,7 +155,7 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def reply(self, payload: Any, status: int = 200) -> None:
         self.set_status(status)
-        self.finish(json.dumps(payload, default=_json_default, allow_nan=False))
+        self.finish(jsonsafe.dumps(payload))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
@@ -254,14 +255,6 @@ def _csv_payload(body: bytes) -> dict[str, Any]:
     df = df.astype(object).where(df.notna(), None)
     return {"dataframe_split": {"columns": [str(c) for c in df.columns],
                                 "data": df.values.tolist()}}
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)
 
 
 def make_app(state: ServeState) -> tornado.web.Application:

@@ -9,6 +9,7 @@ Arrow schema is kept beside the rows so values come back with the types they wen
 from __future__ import annotations
 
 import base64
+import functools
 import datetime as dt
 import decimal
 import json
@@ -19,9 +20,12 @@ from typing import Any, Callable, Iterable, Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ...shared.jsonsafe import default as _json_value
 from ...shared.names import HIDDEN_PREFIX
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+#: nested values (in lists, structs) as JSON: decimals as their exact text
+_exact = functools.partial(_json_value, exact=True)
 _EPOCH_DATE = dt.date(1970, 1, 1)
 #: default batch size of :func:`batches`
 BATCH = 5_000
@@ -157,7 +161,7 @@ def prepare(keys: list[str], event_time: str, data: pa.Table,
     if schema is not None:
         from ..schema import cast_to
         rows = cast_to(rows, pa.schema([schema.field(c) for c in visible]))
-    plain = {c: _plain(rows.column(c)) for c in visible}
+    plain = {c: _encodable(rows.column(c)) for c in visible}
     key_parts: list = [pa.scalar("[")]
     for i, k in enumerate(keys):
         key_parts += [_key_texts(plain[k])] + [pa.scalar("," if i < len(keys) - 1 else "]")]
@@ -302,7 +306,7 @@ def _json_texts(col: pa.ChunkedArray) -> pa.ChunkedArray:
         out = pc.binary_join_element_wise('"', pc.cast(col, pa.string()), '"', "")
     else:  # binary, lists, structs…: per value, as before
         out = pa.chunked_array([pa.array(
-            [None if v is None else json.dumps(v, separators=(",", ":"), default=_json_default)
+            [None if v is None else json.dumps(v, separators=(",", ":"), default=_exact)
              for v in col.to_pylist()], pa.string())])
     return pc.fill_null(out, "null")
 
@@ -328,7 +332,7 @@ def _encode_str_ascii(value: str) -> str:
     return json.dumps(value)
 
 
-def _plain(col: pa.ChunkedArray) -> pa.ChunkedArray:
+def _encodable(col: pa.ChunkedArray) -> pa.ChunkedArray:
     """Columns as JSON-friendly values: timestamps/dates/durations as integers."""
     t = col.type
     if pa.types.is_timestamp(t):
@@ -342,18 +346,6 @@ def _plain(col: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_dictionary(t):
         return col.cast(t.value_type)
     return col
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, (bytes, bytearray)):
-        return base64.b64encode(value).decode()
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):  # nested inside lists/structs
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)
 
 
 def decoder(schema: pa.Schema) -> Callable[[str], dict]:
