@@ -154,7 +154,7 @@ def _finish_group(lh: Any, fg: Any) -> None:
     """What the log may no longer hold (cleaned up after checkpoints): the schema from the
     table itself, the last sequence number from the rows."""
     import pyarrow.compute as pc
-    from .shared.names import COMMIT_COLUMN, HIDDEN_COLUMNS
+    from .features.columns import COMMIT_COLUMN, HIDDEN_COLUMNS
     from .features.schema import schema_of
     row = lh.catalog.query_one("SELECT schema, commit_seq FROM feature_groups WHERE id = ?",
                                (fg.id,))

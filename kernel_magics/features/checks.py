@@ -16,7 +16,7 @@ import pyarrow as pa
 from ..shared.errors import CheckFailed, InvalidInput
 from ..shared.sql_sandbox import sandboxed_connection
 from ..shared.jsonsafe import plain
-from ..shared.names import quote_ident
+from ..shared.quoting import quote_ident
 
 SAMPLE_ROWS = 3
 _TABLE = "incoming"

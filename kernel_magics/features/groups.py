@@ -28,7 +28,7 @@ from . import checks as checks_mod
 from . import online_pending
 from . import tables
 from ..storage import delta as storage
-from ..shared.names import COMMIT_COLUMN, HIDDEN_COLUMNS, ROW_COLUMN
+from .columns import COMMIT_COLUMN, HIDDEN_COLUMNS, ROW_COLUMN
 from .online.base import prepare as prepare_online
 from .schema import canonical_schema, cast_to, conform, precast, require_columns, to_arrow
 from .statistics import compute_statistics

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..shared.times import now_utc, parse_time, utcnow
-from ..shared.names import COMMIT_COLUMN, ROW_COLUMN
+from .columns import COMMIT_COLUMN, ROW_COLUMN
 
 if TYPE_CHECKING:  # pragma: no cover
     from .groups import FeatureGroup

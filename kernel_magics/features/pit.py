@@ -26,8 +26,8 @@ from typing import Any, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..shared.names import COMMIT_COLUMN, ROW_COLUMN
-from ..shared.names import quote_ident as q
+from .columns import COMMIT_COLUMN, ROW_COLUMN
+from ..shared.quoting import quote_ident as q
 from .ties import ties_of
 
 #: the spine's ordering value: its time, and above any (commit, row) of that time

@@ -14,7 +14,8 @@ from typing import Any
 import pyarrow as pa
 
 from ..shared.errors import InvalidInput, SchemaMismatch
-from ..shared.names import HIDDEN_PREFIX, validate_column
+from ..shared.names import validate_column
+from .columns import HIDDEN_PREFIX
 
 UTC = "UTC"
 

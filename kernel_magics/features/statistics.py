@@ -13,7 +13,8 @@ import pyarrow as pa
 
 from ..shared.jsonsafe import plain
 from .checks import connect
-from ..shared.names import HIDDEN_PREFIX, quote_ident
+from ..shared.quoting import quote_ident
+from .columns import HIDDEN_PREFIX
 
 BINS = 10
 _TABLE = "incoming"

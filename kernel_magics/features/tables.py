@@ -21,7 +21,8 @@ from deltalake.exceptions import CommitFailedError, DeltaError, SchemaMismatchEr
 from ..shared import jsonsafe
 from ..shared.errors import Conflict
 from ..storage.delta import open_table
-from ..shared.names import COMMIT_COLUMN, ROW_COLUMN, quote_ident
+from ..shared.quoting import quote_ident
+from .columns import COMMIT_COLUMN, ROW_COLUMN
 
 METADATA_KEY = "lakebook"
 COMMIT_RETRIES = 40  # our own loop, on top of delta-rs's internal retries

@@ -24,8 +24,8 @@ from typing import Any, Sequence
 
 import pyarrow as pa
 
-from ..shared.names import COMMIT_COLUMN, ROW_COLUMN
-from ..shared.names import quote_ident as q
+from .columns import COMMIT_COLUMN, ROW_COLUMN
+from ..shared.quoting import quote_ident as q
 
 #: subfolder of a group's Delta table holding Lakebook's derived facts (Delta and other
 #: engines ignore folders starting with ``_``)

@@ -26,7 +26,8 @@ from ..shared.durations import parse_duration
 from ..shared.errors import InvalidInput, NotFound
 from ..shared.times import parse_time
 from . import online_pending
-from ..shared.names import HIDDEN_COLUMNS, validate_name
+from ..shared.names import validate_name
+from .columns import HIDDEN_COLUMNS
 from .pit import PitSource, run as run_pit
 from .ties import cached_ties
 

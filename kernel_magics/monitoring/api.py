@@ -8,7 +8,6 @@ deployment or group is gone, a column is missing, anything unexpected) with the 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, Iterable
 from ..catalog import from_json, to_json
 from ..shared.times import now_utc
 from ..shared.errors import AlreadyExists, InvalidInput, LakebookError, NotFound
+from ..shared.names import validate_name
 from ..shared.refs import takes_objects
 from . import alerts as A
 from ..shared.times import iso, parse_time
@@ -26,7 +26,6 @@ from .monitors import Monitor, MonitorResult
 
 log = logging.getLogger(__name__)
 
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,127}$")
 ON_DRIFT = (None, "retrain")
 #: cron nicknames the monitor API accepts (the scheduler wants five fields)
 CRON_NICKNAMES = {"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
@@ -64,9 +63,7 @@ class Monitoring:
         ``None`` for none) runs it on the scheduler. Everything is checked before anything is
         written.
         """
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise InvalidInput(f"{name!r} is not a valid monitor name.",
-                               "Start with a letter; use letters, digits, '_', '.' or '-'.")
+        validate_name(name, "monitor")
         for field, value in (("deployment", deployment), ("feature_group", feature_group),
                              ("time_column", time_column), ("tz", tz)):
             if value is not None and not isinstance(value, str):

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..shared.errors import InvalidInput, LakebookError, NotFound
-from ..shared.names import quote_ident
+from ..shared.quoting import quote_ident
 from ..storage import delta as storage
 from .windows import Window
 

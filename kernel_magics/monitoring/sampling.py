@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..shared.names import quote_ident
+from ..shared.quoting import quote_ident
 
 #: windows with more rows than this (either side) are summarised
 SUMMARY_ROWS = 100_000

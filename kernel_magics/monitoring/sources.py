@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from ..shared.errors import InvalidInput, NotFound
-from ..shared.names import quote_ident
+from ..shared.quoting import quote_ident
 from ..storage import delta as storage
 from .drift import NothingToCompare
 from ..shared.times import iso

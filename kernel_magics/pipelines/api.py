@@ -10,6 +10,7 @@ from ..catalog import to_json
 from ..shared.times import now_utc
 from ..shared.durations import parse_duration
 from ..shared.errors import AlreadyExists, InvalidInput, NotFound
+from ..shared.names import validate_name
 from . import runs as R
 from ..shared.times import catalog_time, parse_time, utcnow
 from . import cron as S
@@ -76,8 +77,7 @@ class Pipelines:
 
     def create(self, name: str, steps: Iterable[StepLike], replace: bool = False) -> dict[str, Any]:
         """A named pipeline of steps; runs order them by their data dependencies."""
-        if not name or not str(name).replace("-", "_").isidentifier():
-            raise InvalidInput(f"Pipeline name {name!r} is not valid.", "Use letters, digits, _ and -.")
+        validate_name(name, "pipeline")
         refs = self._step_refs(steps)
         if not refs:
             raise InvalidInput(f"Pipeline {name!r} has no steps.", "Pass at least one step.")

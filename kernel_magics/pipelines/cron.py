@@ -42,7 +42,7 @@ def check_cron(cron: str) -> str:
 
 
 def check_timezone(tz: str | None) -> ZoneInfo:
-    name = (tz or "UTC").strip().strip("\"'")
+    name = (tz or "UTC").strip()
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, IsADirectoryError):

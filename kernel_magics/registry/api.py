@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import shutil
 import sys
 import uuid
@@ -27,6 +26,7 @@ from ..shared.times import now_utc
 from ..storage import descriptors
 from ..shared.errors import Conflict, InvalidInput, NotFound
 from ..shared.jsonsafe import plain
+from ..shared.names import validate_alias, validate_name
 from ..shared.refs import Ref, takes_objects
 from .evaluation import higher_is_better
 from .flavours import Flavour, flavour_for, get_flavour
@@ -35,30 +35,14 @@ from .trust import TrustPolicy, describe, trust_hint, trustable, type_name
 if TYPE_CHECKING:  # pragma: no cover
     from ..lakehouse import Lakehouse
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
-#: model_versions columns that hold JSON text
-_JSON_COLUMNS = ("metrics", "params", "signature", "lineage", "libraries", "trusted_types",
-                 "evaluation")
-_ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 #: rows of the training frame kept as the version's input example
 INPUT_EXAMPLE_ROWS = 5
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def _check_name(name: str, what: str = "model") -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise InvalidInput(f"{name!r} is not a valid {what} name.",
-                           "Use letters, digits, '_', '-' or '.', starting with a letter.")
-    return name
-
-
-def _check_alias(alias: str) -> str:
-    if not isinstance(alias, str) or not _ALIAS.match(alias) or alias.isdigit() \
-            or alias == "latest":
-        raise InvalidInput(f"{alias!r} is not a valid alias.",
-                           "Use a word such as production, staging or champion "
-                           "(letters, digits, '_' or '-'; not 'latest').")
-    return alias
+#: model_versions columns that hold JSON text
+_JSON_COLUMNS = ("metrics", "params", "signature", "lineage", "libraries", "trusted_types",
+                 "evaluation")
 
 
 def _describe(value: Any) -> Any:
@@ -366,7 +350,7 @@ class ModelRegistry:
         classes) and that :meth:`ModelVersion.load` will then accept. Nothing is written
         when any of this is invalid.
         """
-        _check_name(name)
+        validate_name(name, "model")
         metrics = self._check_metrics(metrics or {})
         chosen = flavour_for(model, flavour)
         self._check_fitted(model, name)
@@ -517,7 +501,7 @@ class ModelRegistry:
         version of model ``name``, beyond Lakebook's allowlist. Recorded in the catalog with
         who did it; a name that reaches files or the OS cannot be trusted. Returns the
         model's trusted types."""
-        _check_name(name)
+        validate_name(name, "model")
         names = trustable(types, f"trust({name!r}, ...)")
         if not names:
             raise InvalidInput("trust() needs at least one type name.",
@@ -679,7 +663,7 @@ class ModelRegistry:
         """Point ``alias`` of ``name`` at ``version``, atomically; the move is kept in the
         alias history (who, when, from, to). ``set_alias(mv, "production")`` points it at
         the version ``mv`` is."""
-        _check_alias(alias)
+        validate_alias(alias)
         self._require_model(name)
         if version is None:
             raise InvalidInput(f"Moving alias {alias!r} of model {name!r} needs the version to "
@@ -705,7 +689,7 @@ class ModelRegistry:
         The comparison and the move are one transaction: two trainings finishing at once
         cannot both promote against the same old version.
         """
-        _check_alias(alias)
+        validate_alias(alias)
         self._require_model(name)
         up = higher_is_better(metric)
         with self.catalog.transaction() as conn:

@@ -1,42 +1,46 @@
-"""The arguments of the step magics, and the one way a magic line is read.
+"""The magic-line grammar: the arguments of every Lakebook magic, and the one way a magic line
+is read.
 
-``%%feature``, ``%%training`` and ``%%inference`` lines are split like a shell line
-(:func:`shlex.split`: ``--start "2024-05-02 00:00"`` is one value without its quotes,
-``--check 'amount > 0'`` too) and then parsed by the kind's argparse parser. The magics and
-step discovery (which reads notebooks without a kernel) both call :func:`parse`, so a cell
-means the same thing to both; ``%lakebook`` splits its line with :func:`split_line`.
+``%%feature``, ``%%training`` and ``%%inference`` lines (and the ``%lakebook monitor create``
+/ ``run`` words) are split like a shell line (:func:`~kernel_magics.shared.quoting.split_words`:
+``--start "2024-05-02 00:00"`` is one value without its quotes, ``--check 'amount > 0'`` too)
+and then parsed by the kind's argparse parser. The magics and step discovery (which reads
+notebooks without a kernel) both call :func:`parse`, so a cell means the same thing to both;
+:func:`export` gives the same grammar as data for the sidebar's magic builder.
 """
 from __future__ import annotations
 
 import argparse
-import shlex
 from functools import lru_cache
-from typing import Any, NoReturn
+from typing import Any, Callable, NoReturn
 
+from . import names, quoting
 from .errors import InvalidInput
+from .quoting import split_words
 
 STEP_KINDS = ("feature", "training", "inference")
-
-
-def split_line(line: str, what: str = "the magic line") -> list[str]:
-    """The words of a magic line, quoted as in a shell (quotes removed, one value each)."""
-    try:
-        return shlex.split(line or "", posix=True)
-    except ValueError as exc:  # "No closing quotation" / "No escaped character"
-        raise InvalidInput(f"{what} cannot be read: {exc}: {line!r}.",
-                           "Close every quote: --check \"amount > 0\".") from None
+#: the ``%lakebook`` commands that take arguments, by their words
+LINE_KINDS = ("monitor create", "monitor run")
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse that raises :class:`InvalidInput` instead of printing and exiting."""
 
+    def __init__(self, *args: Any, step: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.step = step
+
+    def _fail(self, message: str) -> NoReturn:
+        if self.step:
+            raise InvalidInput(f"%%{self.prog}: {message}", f"Run `%%{self.prog}?` for its "
+                               "arguments.")
+        raise InvalidInput(f"%lakebook monitor: {message}", self.format_usage().strip())
+
     def error(self, message: str) -> NoReturn:
-        raise InvalidInput(f"%%{self.prog}: {message}.", f"Run `%%{self.prog}?` for its "
-                           "arguments.")
+        self._fail(f"{message}.")
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
-        raise InvalidInput(f"%%{self.prog}: {message or 'cannot parse the line'}".rstrip(),
-                           f"Run `%%{self.prog}?` for its arguments.")
+        self._fail((message or "cannot parse the line").rstrip())
 
 
 def _schedule_arguments(p: argparse.ArgumentParser) -> None:
@@ -103,15 +107,45 @@ def _inference(p: argparse.ArgumentParser) -> None:
                    help="predictions table (default predictions_<name>)")
 
 
-_ARGUMENTS = {"feature": _feature, "training": _training, "inference": _inference}
+def _monitor_create(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", help="monitor name")
+    p.add_argument("--deployment", help="deployment whose inference log to watch")
+    p.add_argument("--feature-group", help="feature group to watch")
+    p.add_argument("--reference", help='reference window or "training"')
+    p.add_argument("--current", default="last 1d", help='current window (default "last 1d")')
+    p.add_argument("--schedule", default="@daily", help='cron or @daily ("none": no schedule)')
+    p.add_argument("--tz", default="UTC", help="timezone of the schedule (default UTC)")
+    p.add_argument("--drift-share", type=float, default=None,
+                   help="share of drifted columns that makes the data drift (default 0.5)")
+    p.add_argument("--columns", default=None, help="columns to test, comma-separated")
+    p.add_argument("--on-drift", choices=["retrain"], default=None, help="what a drift does")
+    p.add_argument("--labels", default=None, metavar="GROUP:LABEL",
+                   help="feature group and column of the labels (adds performance)")
+    p.add_argument("--performance-margin", type=float, default=None,
+                   help="performance drop that raises an alert")
+    p.add_argument("--replace", action="store_true", help="replace a monitor of that name")
+
+
+def _monitor_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", help="monitor name")
+    p.add_argument("--now", default=None, help="window end (ISO time; default now)")
+
+
+_ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+    "feature": _feature, "training": _training, "inference": _inference,
+    "monitor create": _monitor_create, "monitor run": _monitor_run}
 
 
 @lru_cache(maxsize=None)
 def parser(kind: str) -> argparse.ArgumentParser:
-    """The argparse parser of ``%%<kind>``."""
+    """The argparse parser of ``%%<kind>`` (or of ``%lakebook <kind>``)."""
     if kind not in _ARGUMENTS:
         raise InvalidInput(f"%%{kind} is not a step magic.",
                            f"Use one of: {', '.join('%%' + k for k in STEP_KINDS)}.")
+    if kind in LINE_KINDS:
+        p = _Parser(prog=f"%lakebook {kind}", add_help=False, step=False)
+        _ARGUMENTS[kind](p)
+        return p
     # argparse %-formats the usage: "%%%%" shows as "%%"
     p = _Parser(prog=kind, add_help=False, allow_abbrev=False,
                 usage=f"%%%%{kind} NAME [options]")
@@ -122,9 +156,39 @@ def parser(kind: str) -> argparse.ArgumentParser:
 
 def parse(kind: str, line: str) -> Any:
     """``%%<kind> <line>`` parsed: an ``argparse.Namespace`` (or :class:`InvalidInput`)."""
-    return parser(kind).parse_args(split_line(line, f"The %%{kind} line"))
+    return parser(kind).parse_args(split_words(line, f"The %%{kind} line"))
+
+
+def parse_words(kind: str, words: list[str]) -> Any:
+    """The words after ``%lakebook <kind>`` (already split) parsed."""
+    return parser(kind).parse_args(words)
 
 
 def help_text(kind: str) -> str:
     """The arguments of ``%%<kind>`` as ``%%<kind>?`` shows them."""
     return parser(kind).format_help()
+
+
+def _option(action: argparse.Action) -> dict[str, Any]:
+    takes_value = action.nargs != 0
+    kind = "flag" if not takes_value else {int: "int", float: "float"}.get(action.type, "str")
+    return {"flags": list(action.option_strings), "dest": action.dest, "type": kind,
+            "repeatable": isinstance(action, argparse._AppendAction),
+            "required": bool(action.required),
+            "choices": list(action.choices) if action.choices else None,
+            "default": action.default if action.default not in ([], argparse.SUPPRESS) else None,
+            "metavar": action.metavar, "help": action.help or ""}
+
+
+def export() -> dict[str, Any]:
+    """The grammar as JSON-ready data: per magic its positional name and its options (flags,
+    type, repeatable, required, choices, default, help), the name rule, and how lines split
+    (examples the sidebar's tokenizer is tested on)."""
+    kinds = {}
+    for kind in (*STEP_KINDS, *LINE_KINDS):
+        actions = parser(kind)._actions
+        kinds[kind] = {
+            "name": next(a.help for a in actions if not a.option_strings),
+            "options": [_option(a) for a in actions if a.option_strings]}
+    return {"steps": list(STEP_KINDS), "kinds": kinds, "names": names.export(),
+            "splitting": quoting.examples()}

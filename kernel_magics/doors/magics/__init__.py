@@ -13,6 +13,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.display import HTML, display
 
 from ...shared import magic_grammar
+from ...shared.quoting import split_words
 from ...shared.errors import LakebookError
 from ...lakehouse import Lakehouse, connect
 
@@ -108,7 +109,7 @@ class LakebookMagics(Magics):
     @line_magic
     def lakebook(self, line: str) -> Any:
         """``%lakebook status | registry [MODEL] | runs | monitor [NAME] | steps [PATH]``"""
-        words = self._guard(lambda: magic_grammar.split_line(line, "The %lakebook line"))
+        words = self._guard(lambda: split_words(line, "The %lakebook line"))
         if not words:
             words = ["status"]
         command, rest = words[0], words[1:]

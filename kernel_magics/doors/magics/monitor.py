@@ -12,41 +12,18 @@
 """
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 from IPython.display import HTML, display
 
+from ...shared import magic_grammar
 from ...shared.errors import InvalidInput
 from ...render.html import badge, table
 from ...monitoring.monitors import STATUS_COLOURS
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # a UsageError, not SystemExit
-        raise InvalidInput(f"%lakebook monitor: {message}.", self.format_usage().strip())
-
-
-def _create_parser() -> _Parser:
-    p = _Parser(prog="%lakebook monitor create", add_help=False)
-    p.add_argument("name")
-    p.add_argument("--deployment")
-    p.add_argument("--feature-group")
-    p.add_argument("--reference")
-    p.add_argument("--current", default="last 1d")
-    p.add_argument("--schedule", default="@daily")
-    p.add_argument("--tz", default="UTC")
-    p.add_argument("--drift-share", type=float, default=None)
-    p.add_argument("--columns", default=None, help="comma-separated")
-    p.add_argument("--on-drift", choices=["retrain"], default=None)
-    p.add_argument("--labels", default=None, metavar="GROUP:LABEL")
-    p.add_argument("--performance-margin", type=float, default=None)
-    p.add_argument("--replace", action="store_true")
-    return p
-
-
 def create_from_words(lh: Any, words: list[str]):
-    args = _create_parser().parse_args(words)
+    args = magic_grammar.parse_words("monitor create", words)
     labels = None
     if args.labels:
         group, _, label = args.labels.partition(":")
@@ -94,10 +71,7 @@ def monitor_command(lh: Any, rest_words: list[str]) -> Any:
         display(HTML(monitor._repr_html_()))
         return None
     if verb == "run":
-        parser = _Parser(prog="%lakebook monitor run", add_help=False)
-        parser.add_argument("name")
-        parser.add_argument("--now", default=None)
-        args = parser.parse_args(rest_words[1:])
+        args = magic_grammar.parse_words("monitor run", rest_words[1:])
         result = lh.monitoring.run(args.name, now=args.now)
         display(HTML(result._repr_html_()))
         return monitor_view(lh, args.name)

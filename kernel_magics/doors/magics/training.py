@@ -15,7 +15,8 @@ import pandas as pd
 from ...shared.errors import InvalidInput, NotFound
 from ...registry.evaluation import (Evaluation, evaluate, higher_is_better, infer_task, metric_names,
                          resolve_metrics)
-from ...registry.api import ModelVersion, _check_alias, _check_name
+from ...registry.api import ModelVersion
+from ...shared.names import validate_alias, validate_name
 
 #: the alias the card compares against, and --promote-if-better moves by default
 DEFAULT_ALIAS = "production"
@@ -86,7 +87,7 @@ def training_cell(lh: Any, shell: Any, args: Any, cell_code: str) -> TrainingRes
     from ...shared.identity import run_cell_code, step_identity
 
     started = time.perf_counter()
-    name = _check_name(args.name)
+    name = validate_name(args.name, "model")
     if not 0 < args.test_size < 1:
         raise InvalidInput(f"--test-size {args.test_size} is not a share between 0 and 1.",
                            "Use e.g. --test-size 0.2.")
@@ -94,7 +95,7 @@ def training_cell(lh: Any, shell: Any, args: Any, cell_code: str) -> TrainingRes
     if args.promote_if_better and alias is None:
         alias = DEFAULT_ALIAS
     if alias is not None:
-        _check_alias(alias)
+        validate_alias(alias)
 
     view = lh.feature_view(args.view, args.view_version)
     label, labels = _pick_label(view, getattr(args, "label", None))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import tornado.web
 
 from ...deployments.protocol import parse_request
+from ...shared.names import NAME_ROUTE
 from .base import LakebookHandler
 
 
@@ -40,10 +41,8 @@ class PredictHandler(LakebookHandler):
         self.reply(answer.lakebook())
 
 
-_NAME = r"([A-Za-z_][A-Za-z0-9_]*)"
-
 ROUTES = [
     (r"deployments/?", DeploymentsHandler),
-    (rf"deployments/{_NAME}/?", DeploymentHandler),
-    (rf"deployments/{_NAME}/predict/?", PredictHandler),
+    (rf"deployments/{NAME_ROUTE}/?", DeploymentHandler),
+    (rf"deployments/{NAME_ROUTE}/predict/?", PredictHandler),
 ]

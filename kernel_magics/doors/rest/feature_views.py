@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import tornado.web
 
+from ...shared.names import NAME_ROUTE
 from .base import LakebookHandler, whole_number
 
 
@@ -34,6 +35,6 @@ class FeatureViewHandler(LakebookHandler):
 
 ROUTES = [
     (r"feature-views/?", FeatureViewsHandler),
-    (r"feature-views/([^/]+)/?", FeatureViewHandler),
-    (r"feature-views/([^/]+)/([^/]+)/?", FeatureViewHandler),
+    (rf"feature-views/{NAME_ROUTE}/?", FeatureViewHandler),
+    (rf"feature-views/{NAME_ROUTE}/([^/]+)/?", FeatureViewHandler),
 ]

@@ -14,6 +14,7 @@ from typing import Any
 import tornado.web
 
 from ...shared.errors import InvalidInput
+from ...shared.names import NAME_ROUTE
 from .base import LakebookHandler, text_field, whole_number
 
 
@@ -80,7 +81,7 @@ class AliasHandler(_ModelsBase):
 
 ROUTES = [
     (r"models/?", ModelsHandler),
-    (r"models/([^/]+)/?", ModelHandler),
-    (r"models/([^/]+)/versions/([^/]+)/?", ModelVersionHandler),
-    (r"models/([^/]+)/aliases/([^/]+)/?", AliasHandler),
+    (rf"models/{NAME_ROUTE}/?", ModelHandler),
+    (rf"models/{NAME_ROUTE}/versions/([^/]+)/?", ModelVersionHandler),
+    (rf"models/{NAME_ROUTE}/aliases/([^/]+)/?", AliasHandler),
 ]

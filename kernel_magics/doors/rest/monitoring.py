@@ -21,6 +21,7 @@ import tornado.ioloop
 import tornado.web
 
 from ...shared.errors import InvalidInput, NotFound
+from ...shared.names import NAME_ROUTE
 from .base import LakebookHandler, inside, text_field, whole_number
 
 _CREATE_KEYS = {"deployment", "feature_group", "reference", "current", "schedule",
@@ -120,13 +121,11 @@ class AcknowledgeHandler(LakebookHandler):
         self.reply(self.lh.monitoring.acknowledge(whole_number(alert_id, "the alert id")))
 
 
-_NAME = r"([A-Za-z][A-Za-z0-9_.\-]*)"
-
 ROUTES = [
     (r"monitors/?", MonitorsHandler),
-    (rf"monitors/{_NAME}/run", MonitorRunHandler),
-    (rf"monitors/{_NAME}/reports/(\d+)\.html", ReportHandler),
-    (rf"monitors/{_NAME}/?", MonitorHandler),
+    (rf"monitors/{NAME_ROUTE}/run", MonitorRunHandler),
+    (rf"monitors/{NAME_ROUTE}/reports/(\d+)\.html", ReportHandler),
+    (rf"monitors/{NAME_ROUTE}/?", MonitorHandler),
     (r"alerts/?", AlertsHandler),
     (r"alerts/(\d+)/acknowledge", AcknowledgeHandler),
 ]

@@ -18,6 +18,7 @@ from typing import Any
 import tornado.web
 
 from ...shared.errors import InvalidInput, NotFound
+from ...shared.names import NAME_ROUTE
 from .base import LakebookHandler, inside, text_field, whole_number
 
 
@@ -246,7 +247,7 @@ class SchedulerHandler(LakebookHandler):
 ROUTES = [
     (r"steps/?", StepsHandler),
     (r"pipelines/?", PipelinesHandler),
-    (r"pipelines/([^/]+)/?", PipelineHandler),
+    (rf"pipelines/{NAME_ROUTE}/?", PipelineHandler),
     (r"schedules/?", SchedulesHandler),
     (r"schedules/([^/]+)/(pause|resume)/?", ScheduleActionHandler),
     (r"schedules/([^/]+)/?", ScheduleHandler),

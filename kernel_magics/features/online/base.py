@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ...shared.jsonsafe import default as _json_value
-from ...shared.names import HIDDEN_PREFIX
+from ..columns import HIDDEN_PREFIX
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 #: nested values (in lists, structs) as JSON: decimals as their exact text
@@ -188,7 +188,7 @@ def newest_rows(keys: list[str], event_time: str, data: pa.Table) -> pa.Table:
     import duckdb
     import numpy as np
 
-    from ...shared.names import quote_ident as q
+    from ...shared.quoting import quote_ident as q
 
     micros = _event_micros(data.column(event_time))
     if micros.null_count:

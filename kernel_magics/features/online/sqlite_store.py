@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ...shared.names import quote_ident
+from ...shared.quoting import quote_ident
 from .base import Encoded, OnlineStore, batches, encode_key, merge_schema
 
 _META = "_lakebook_tables"
