@@ -1,9 +1,15 @@
-"""Where the lakehouse lives and how it is configured.
+"""Where the lakehouse lives and how it is configured: every setting, declared once.
 
 The home folder is, in order: the ``path`` argument, ``$LAKEBOOK_HOME``, the ``home`` named by
 the nearest ``lakebook.toml`` found upward from the working directory (relative to that file),
 else ``./.lakebook``. Settings come from that ``lakebook.toml`` and, when present, from
 ``<home>/lakebook.toml`` (which wins).
+
+Every setting is in :data:`SETTINGS` with its type, default and meaning; :class:`Config`
+holds them typed. A section or key that is not declared is an error naming it (a typo must
+not silently fall back to a default), and so is a value of the wrong type. Which names
+``[online] backend`` and ``[scheduler] executor`` may take is up to their registries
+(``features.online.backends``, ``pipelines.executors``), checked when a lakehouse opens.
 """
 from __future__ import annotations
 
@@ -24,21 +30,81 @@ CONFIG_FILE = "lakebook.toml"
 DEFAULT_HOME = ".lakebook"
 
 
+@dataclass(frozen=True)
+class Setting:
+    """One setting of ``lakebook.toml``: ``[section] key``, read into ``Config.<attr>``."""
+
+    section: str
+    key: str
+    attr: str
+    type: type
+    doc: str
+
+    @property
+    def default(self) -> Any:
+        """The default (declared once, on :class:`Config`)."""
+        return Config.__dataclass_fields__[self.attr].default
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("lakebook", "home", "project_home", str,
+            "the lakehouse folder, relative to the lakebook.toml that names it"),
+    Setting("online", "backend", "online_backend", str,
+            'the online store: "sqlite" (<home>/online.db) or "redis"'),
+    Setting("online", "redis_url", "redis_url", str,
+            "the Redis server of the redis backend"),
+    Setting("online", "url", "redis_url", str,
+            "an older name of redis_url"),
+    Setting("scheduler", "executor", "executor", str,
+            'where runs execute: "local" (a process pool) or "dask"'),
+    Setting("scheduler", "concurrency", "executor_concurrency", int,
+            "runs the local executor executes at once"),
+    Setting("scheduler", "dask_address", "dask_address", str,
+            "the Dask scheduler of the dask executor (tcp://host:8786)"),
+    Setting("scheduler", "poll_seconds", "scheduler_poll_s", float,
+            "seconds between two ticks of a scheduler"),
+    Setting("scheduler", "lease_seconds", "lease_s", float,
+            "how long a run's claim lasts without a heartbeat (a dead worker is found then)"),
+    Setting("scheduler", "heartbeat_seconds", "heartbeat_s", float,
+            "seconds between a running run's heartbeats (default: a quarter of the lease, "
+            "at most 1)"),
+    Setting("scheduler", "misfire_grace_seconds", "misfire_grace_s", float,
+            "how late a scheduled window may start under catchup = \"skip\""),
+    Setting("server", "max_request_bytes", "max_request_bytes", int,
+            "the largest REST request body (Jupyter's /lakebook/api and lakebook serve)"),
+    Setting("serve", "refresh_ms", "serve_refresh_ms", float,
+            "how often a deployment re-reads its alias and model (milliseconds)"),
+    Setting("serve", "log_flush_ms", "log_flush_ms", float,
+            "how often the inference log writes its buffered rows (milliseconds)"),
+)
+
+
 @dataclass
 class Config:
-    """Settings of one lakehouse (all optional; defaults fit one laptop)."""
+    """The settings of one lakehouse (all optional; the defaults fit one laptop). See
+    :data:`SETTINGS` for what each means."""
 
     home: Path
-    #: ``sqlite`` (embedded, default) or ``redis``.
     online_backend: str = "sqlite"
     redis_url: str = "redis://127.0.0.1:6379/0"
-    #: ``local`` process pool (default) or ``dask``.
     executor: str = "local"
     executor_concurrency: int = 2
     dask_address: str | None = None
+    scheduler_poll_s: float = 5.0
+    lease_s: float = 30.0
+    heartbeat_s: float | None = None
+    misfire_grace_s: float = 60.0
     max_request_bytes: int = 1_000_000
+    serve_refresh_ms: float = 250.0
+    log_flush_ms: float = 5000.0
+    project_home: str = DEFAULT_HOME
+    #: the lakebook.toml files read, in order (the later wins)
     source: list[Path] = field(default_factory=list)
-    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def heartbeat_seconds(self) -> float:
+        """Seconds between heartbeats (the setting, else a quarter of the lease, at most 1)."""
+        return self.heartbeat_s if self.heartbeat_s is not None else min(1.0, self.lease_s / 4)
 
 
 def find_config_file(start: Path | None = None) -> Path | None:
@@ -57,7 +123,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInput(f"{path} is not valid TOML: {exc}.",
-                           "Fix the file or remove it to use the defaults.") from exc
+                           "Fix the file or remove it to use the defaults.") from None
 
 
 def resolve_home(path: str | os.PathLike | None = None) -> tuple[Path, Path | None]:
@@ -69,41 +135,58 @@ def resolve_home(path: str | os.PathLike | None = None) -> tuple[Path, Path | No
         return Path(env).expanduser().resolve(), None
     toml_path = find_config_file()
     if toml_path is not None:
-        data = _read_toml(toml_path)
-        home = data.get("lakebook", {}).get("home", DEFAULT_HOME)
+        home = _settings(toml_path).get("project_home", DEFAULT_HOME)
         return (toml_path.parent / home).resolve(), toml_path
     return (Path.cwd() / DEFAULT_HOME).resolve(), None
 
 
+def _typed(setting: Setting, value: Any, path: Path) -> Any:
+    where = f"[{setting.section}] {setting.key} in {path}"
+    if setting.type is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, setting.type) and not isinstance(value, bool):
+        return value
+    kind = {str: "a string", int: "a whole number", float: "a number"}[setting.type]
+    raise InvalidInput(f"{where} must be {kind}, not {value!r}.",
+                       f"It is {setting.doc}; e.g. {setting.key} = {setting.default!r}."
+                       if setting.default is not None else f"It is {setting.doc}.")
+
+
+def _settings(path: Path) -> dict[str, Any]:
+    """The settings ``path`` sets, by attribute, checked against :data:`SETTINGS`."""
+    declared = {(s.section, s.key): s for s in SETTINGS}
+    sections = sorted({s.section for s in SETTINGS})
+    out: dict[str, Any] = {}
+    for section, values in _read_toml(path).items():
+        if section not in sections or not isinstance(values, dict):
+            raise InvalidInput(f"{path}: [{section}] is not a Lakebook section"
+                               + ("" if isinstance(values, dict) else " (a section holds keys)")
+                               + ".", f"Known sections: {', '.join(f'[{s}]' for s in sections)}.")
+        for key, value in values.items():
+            setting = declared.get((section, key))
+            if setting is None:
+                known = [s.key for s in SETTINGS if s.section == section]
+                raise InvalidInput(f"{path}: [{section}] has no setting {key!r}.",
+                                   f"Settings under [{section}]: {', '.join(known)}.")
+            out[setting.attr] = _typed(setting, value, path)
+    return out
+
+
 def load_config(home: Path, project_file: Path | None = None) -> Config:
     """Merge the project's and the home's ``lakebook.toml`` into a :class:`Config`."""
-    raw: dict[str, Any] = {}
+    values: dict[str, Any] = {}
     sources: list[Path] = []
-    candidates = [project_file or find_config_file(), home / CONFIG_FILE]
-    for candidate in candidates:
+    for candidate in (project_file or find_config_file(), home / CONFIG_FILE):
         if candidate is not None and candidate.is_file() and candidate not in sources:
-            for section, values in _read_toml(candidate).items():
-                if isinstance(values, dict):
-                    raw.setdefault(section, {}).update(values)
+            values.update(_settings(candidate))
             sources.append(candidate)
-    online = raw.get("online", {})
-    sched = raw.get("scheduler", {})
-    server = raw.get("server", {})
-    cfg = Config(
-        home=home,
-        online_backend=str(online.get("backend", "sqlite")),
-        redis_url=str(online.get("redis_url", online.get("url", "redis://127.0.0.1:6379/0"))),
-        executor=str(sched.get("executor", "local")),
-        executor_concurrency=int(sched.get("concurrency", 2)),
-        dask_address=sched.get("dask_address"),
-        max_request_bytes=int(server.get("max_request_bytes", 1_000_000)),
-        source=sources,
-        raw=raw,
-    )
-    if cfg.online_backend not in ("sqlite", "redis"):
-        raise InvalidInput(f"Unknown online backend {cfg.online_backend!r} in lakebook.toml.",
-                           'Use backend = "sqlite" or backend = "redis" under [online].')
-    if cfg.executor not in ("local", "dask"):
-        raise InvalidInput(f"Unknown executor {cfg.executor!r} in lakebook.toml.",
-                           'Use executor = "local" or executor = "dask" under [scheduler].')
-    return cfg
+    return Config(home=home, source=sources, **values)
+
+
+def describe_settings() -> str:
+    """Every setting as ``[section] key = default  # meaning`` lines (for docs and help)."""
+    lines = []
+    for s in SETTINGS:
+        default = "(none)" if s.default is None else repr(s.default)
+        lines.append(f"[{s.section}] {s.key} = {default}  # {s.doc}")
+    return "\n".join(lines)

@@ -30,6 +30,11 @@ class Lakehouse:
     """
 
     def __init__(self, home: Path, config: Config) -> None:
+        from .features.online.backends import BACKENDS
+        from .pipelines.executors import EXECUTORS
+        # a backend or executor lakebook.toml names must exist before anything opens
+        BACKENDS.check(config.online_backend)
+        EXECUTORS.check(config.executor)
         self.home = home
         self.config = config
         self.catalog = Catalog(home / CATALOG_FILE)

@@ -20,7 +20,7 @@ import pandas as pd
 from ..shared.errors import InvalidInput, LakebookError
 from ..shared.jsonsafe import plain
 from ..render.html import card
-from .inference_log import DEFAULT_FLUSH_S, InferenceLog, Record
+from .inference_log import InferenceLog, Record
 from .inputs import Columns
 from .model_cache import ModelCache, Served
 from .protocol import PredictRequest, parse_request
@@ -68,13 +68,12 @@ class Deployment:
         self.lh = lh
         self.name = name
         self.resolver = resolver or LakehouseResolver(lh)
-        serve_cfg = lh.config.raw.get("serve", {})
         if refresh_s is None:
-            refresh_s = float(serve_cfg.get("refresh_ms", 250)) / 1000
+            refresh_s = lh.config.serve_refresh_ms / 1000
         self.cache = ModelCache(self.resolver, name, refresh_s=refresh_s)
         self._log: InferenceLog | None = None
         self._columns: tuple[Served, Columns] | None = None
-        self._flush_s = float(serve_cfg.get("log_flush_ms", DEFAULT_FLUSH_S * 1000)) / 1000
+        self._flush_s = lh.config.log_flush_ms / 1000
 
     # -- what it serves --------------------------------------------------------------------
     @property

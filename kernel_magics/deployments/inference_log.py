@@ -64,7 +64,6 @@ log = logging.getLogger(__name__)
 
 # Each flush builds Arrow columns while holding the GIL for a few ms; flushing every 5 s
 # (not every second) keeps those pauses out of the requests' p99. A clean stop flushes all.
-DEFAULT_FLUSH_S = 5.0
 #: wake the writer early when this many records wait
 FLUSH_RECORDS = 5_000
 PREFIX = "inference_log_"
@@ -133,12 +132,13 @@ class Record:
 class InferenceLog:
     """Buffered writer of one deployment's inference log (thread-safe)."""
 
-    def __init__(self, lh: "Lakehouse", deployment: str, flush_s: float = DEFAULT_FLUSH_S,
+    def __init__(self, lh: "Lakehouse", deployment: str, flush_s: float | None = None,
                  start: bool = True) -> None:
         self.lh = lh
         self.deployment = deployment
         self.path = log_path(lh, deployment)
-        self.flush_s = flush_s
+        #: seconds between writes (default: [serve] log_flush_ms)
+        self.flush_s = lh.config.log_flush_ms / 1000 if flush_s is None else flush_s
         self._buffer: deque[Record] = deque()
         self._write_lock = threading.Lock()
         self._wake = threading.Event()

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..shared.errors import InvalidInput
+from ..shared.plugins import Registry
 
 log = logging.getLogger("kernel_magics.pipelines")
 
@@ -186,10 +187,12 @@ class DaskExecutor(Executor):
         self.client.close()
 
 
+#: where runs execute, chosen by ``[scheduler] executor`` in lakebook.toml
+EXECUTORS: Registry[type[Executor]] = Registry("executor", "scheduler", "executor")
+EXECUTORS.register("local", LocalExecutor)
+EXECUTORS.register("dask", DaskExecutor)
+
+
 def make_executor(lh: Any, kind: str | None = None) -> Executor:
-    kind = kind or lh.config.executor
-    if kind == "local":
-        return LocalExecutor(lh)
-    if kind == "dask":
-        return DaskExecutor(lh)
-    raise InvalidInput(f"Unknown executor {kind!r}.", 'Use "local" or "dask".')
+    """The executor named ``kind`` (default: the configured one) for ``lh``."""
+    return EXECUTORS.get(kind or lh.config.executor)(lh)

@@ -28,7 +28,6 @@ from . import runs as R
 from ..shared.times import parse_time
 from .slicing import kernel_and_language, slice_notebook
 from .targets import Stage, resolve
-from .timings import settings
 
 log = logging.getLogger("kernel_magics.pipelines")
 
@@ -38,8 +37,7 @@ class Watch:
 
     def __init__(self, lh: Any, run: R.Run, worker: str) -> None:
         self.lh, self.run, self.worker = lh, run, worker
-        cfg = settings(lh)
-        self.lease_s, self.interval = cfg["lease_s"], cfg["heartbeat_s"]
+        self.lease_s, self.interval = lh.config.lease_s, lh.config.heartbeat_seconds
         self.reason: str | None = None   # "cancelled" | "timed_out" once the kernel was stopped
         self.client: Any = None          # the running PapermillNotebookClient
         self.started = time.monotonic()
@@ -269,7 +267,7 @@ def execute_run(lh: Any, run_id: str, claimed_by: str | None = None,
     Never raises for a failure inside the notebook: the run record says what happened.
     """
     worker = worker or R.worker_name()
-    lease_s = settings(lh)["lease_s"]
+    lease_s = lh.config.lease_s
     if claimed_by is not None:
         if not R.take_over(lh, run_id, claimed_by, worker, lease_s):
             return R.get_run(lh, run_id)  # reaped or cancelled meanwhile

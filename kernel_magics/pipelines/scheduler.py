@@ -24,7 +24,6 @@ from . import runs as R
 from ..shared.times import catalog_time, parse_time, utcnow
 from .executors import Executor, make_executor
 from .cron import MAX_SKIPPED_RECORDED, due_windows, previous_fire
-from .timings import settings
 
 log = logging.getLogger("kernel_magics.pipelines")
 
@@ -44,10 +43,9 @@ class Scheduler:
     def __init__(self, lh: Any, executor: Executor | None = None, poll: float | None = None,
                  dispatch: bool = True) -> None:
         self.lh = lh
-        cfg = settings(lh)
-        self.poll = float(poll if poll is not None else cfg["poll_s"])
-        self.lease_s = cfg["lease_s"]
-        self.grace_s = cfg["misfire_grace_s"]
+        self.poll = float(poll if poll is not None else lh.config.scheduler_poll_s)
+        self.lease_s = lh.config.lease_s
+        self.grace_s = lh.config.misfire_grace_s
         self._executor = executor
         self.dispatch_enabled = dispatch
         self.name = f"scheduler {R.worker_name()}:{secrets.token_hex(3)}"

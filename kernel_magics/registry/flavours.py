@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..shared.errors import InvalidInput, UnsafeArtifact
+from ..shared.plugins import Registry
 from .trust import TrustPolicy
 
 
@@ -138,27 +139,25 @@ class PickleFlavour(Flavour):
         return pickle.loads(data)  # noqa: S301 - the caller asked for it explicitly
 
 
-_FLAVOURS: dict[str, Flavour] = {}
+#: how models are saved and loaded, by the name recorded with each version
+FLAVOURS: Registry[Flavour] = Registry("model flavour")
 
 
 def register_flavour(flavour: Flavour) -> None:
     """Make a flavour available under ``flavour.name`` (later ones win when several match)."""
-    _FLAVOURS[flavour.name] = flavour
+    FLAVOURS.register(flavour.name, flavour)
 
 
 def get_flavour(name: str) -> Flavour:
-    try:
-        return _FLAVOURS[name]
-    except KeyError:
-        raise InvalidInput(f"Unknown model flavour {name!r}.",
-                           f"Use one of: {', '.join(sorted(_FLAVOURS))}.") from None
+    """The flavour recorded as ``name`` (InvalidInput naming the known ones)."""
+    return FLAVOURS.get(name)
 
 
 def flavour_for(model: Any, name: str | None = None) -> Flavour:
     """The flavour named ``name``, or the one that matches ``model``."""
     if name is not None:
         return get_flavour(name)
-    for flavour in reversed(list(_FLAVOURS.values())):
+    for flavour in reversed(FLAVOURS.values()):
         if flavour.matches(model):
             return flavour
     raise InvalidInput(

@@ -1,6 +1,6 @@
 """The online store: latest row per key of online feature groups, for low-latency lookups.
 
-The backend is chosen in ``lakebook.toml``::
+The backend is chosen in ``lakebook.toml`` from :data:`~.backends.BACKENDS`::
 
     [online]
     backend = "redis"                      # default "sqlite" (<home>/online.db)
@@ -8,24 +8,15 @@ The backend is chosen in ``lakebook.toml``::
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from importlib import import_module
+from typing import Any
 
-from .base import OnlineStore
+from .backends import BACKENDS, ONLINE_DB, open_online_store
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ...lakehouse import Lakehouse
-
-ONLINE_DB = "online.db"
-
-__all__ = ["OnlineStore", "open_online_store"]
+__all__ = ["BACKENDS", "ONLINE_DB", "OnlineStore", "open_online_store"]
 
 
-def open_online_store(lh: "Lakehouse") -> OnlineStore:
-    """The online store configured for ``lh`` (SQLite at ``<home>/online.db`` by default,
-    Redis when ``[online] backend = "redis"``)."""
-    backend = lh.config.online_backend
-    if backend == "redis":
-        from .redis_store import RedisOnlineStore
-        return RedisOnlineStore(lh.config.redis_url)
-    from .sqlite_store import SQLiteOnlineStore
-    return SQLiteOnlineStore(lh.home / ONLINE_DB)
+def __getattr__(name: str) -> Any:
+    if name == "OnlineStore":  # pyarrow, only when a store is used
+        return import_module(".base", __name__).OnlineStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,6 +8,8 @@ writers. Each table's Arrow schema is at ``lakebook:online-schema:<table>`` (rea
 """
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 
 from ...shared.errors import InvalidInput
@@ -148,3 +150,8 @@ class RedisOnlineStore(OnlineStore):
 
     def _decoder(self, table: str, raw: bytes):
         return self._decoder_for(table, raw)
+
+
+def open_store(lh: Any) -> RedisOnlineStore:
+    """The Redis backend of ``lh`` (``[online] redis_url``)."""
+    return RedisOnlineStore(lh.config.redis_url)

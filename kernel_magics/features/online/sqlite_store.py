@@ -12,6 +12,7 @@ import os
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -141,3 +142,9 @@ class SQLiteOnlineStore(OnlineStore):
         if raw is None:
             return None
         return self._decoder_for(table, raw)
+
+
+def open_store(lh: Any) -> SQLiteOnlineStore:
+    """The SQLite backend of ``lh`` (``<home>/online.db``)."""
+    from .backends import ONLINE_DB
+    return SQLiteOnlineStore(lh.home / ONLINE_DB)
