@@ -135,17 +135,17 @@ class Lakehouse:
 
     # -- status ----------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        """A JSON-ready summary: home, versions and counts of everything in the catalog."""
-        q = self.catalog.scalar
-        counts = {
-            "feature_groups": q("SELECT COUNT(*) FROM feature_groups"),
-            "feature_views": q("SELECT COUNT(DISTINCT name) FROM feature_views"),
-            "models": q("SELECT COUNT(DISTINCT name) FROM model_versions WHERE deleted = 0"),
-            "deployments": q("SELECT COUNT(*) FROM deployments WHERE deleted = 0"),
-            "schedules": q("SELECT COUNT(*) FROM schedules"),
-            "runs": q("SELECT COUNT(*) FROM runs"),
-            "monitors": q("SELECT COUNT(*) FROM monitors WHERE deleted = 0"),
-        }
+        """A JSON-ready summary: home, versions and what each area holds (its ``count()``,
+        read from its own catalog tables without loading the area: ``lakebook status``
+        stays light)."""
+        from .deployments import records as deployments
+        from .features import records as features
+        from .monitoring import records as monitoring
+        from .pipelines import records as pipelines
+        from .registry import records as registry
+        counts: dict[str, int] = {}
+        for area in (features, registry, deployments, pipelines, monitoring):
+            counts.update(area.counts(self.catalog))
         return {"home": str(self.home), "catalog_version": self.catalog.version,
                 "lakebook_version": __version__, "counts": counts}
 

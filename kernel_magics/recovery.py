@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import to_json
-from .shared.times import now_utc
+
 from .storage import descriptors
 from .catalog.db import Catalog
 from .config import load_config, resolve_home
@@ -61,8 +61,7 @@ def _catalog_state(path: Path) -> str:
         return "empty"
     catalog = Catalog(path)
     try:
-        catalog.scalar("SELECT COUNT(*) FROM feature_groups")
-        if catalog.scalar("PRAGMA quick_check") != "ok":
+        if not catalog.readable():
             return "damaged"
     except CatalogError as exc:
         if "newer Lakebook" in exc.message:  # not damaged: this Lakebook is too old
@@ -111,7 +110,7 @@ def recover(path: str | os.PathLike | None = None, force: bool = False) -> Recov
 
 # -- feature groups ---------------------------------------------------------------------------
 def _groups(lh: Any, report: RecoveryReport) -> None:
-    from .features import tables
+    from .features import records as features_records, tables
     from .features.groups import FeatureGroup
     for log_dir in sorted(lh.tables_dir.glob("*/_delta_log")):
         folder = log_dir.parent
@@ -132,17 +131,7 @@ def _groups(lh: Any, report: RecoveryReport) -> None:
         if folder.name != expected:
             report.skipped[rel] = f"describes group {expected}, not this folder"
             continue
-        now = now_utc()
-        gid = lh.catalog.execute(
-            "INSERT INTO feature_groups(name, version, keys, event_time, online, description,"
-            " checks, schema, table_path, commit_seq, created_at, updated_at)"
-            " VALUES (?,?,?,?,?,?,?,NULL,?,0,?,?)",
-            (definition["name"], int(definition["version"]), to_json(definition["keys"]),
-             definition["event_time"], int(bool(definition.get("online"))),
-             definition.get("description") or "", to_json(definition.get("checks") or []),
-             rel, definition.get("created_at") or now, now))
-        row = lh.catalog.query_one("SELECT * FROM feature_groups WHERE id = ?", (gid,))
-        fg = FeatureGroup(lh, row)
+        fg = FeatureGroup(lh, features_records.restore_group(lh.catalog, definition, rel))
         fg._reconcile()  # every commit of the log, with its statistics, lineage and schema
         _finish_group(lh, fg)
         report.feature_groups.append(expected)
@@ -154,29 +143,27 @@ def _finish_group(lh: Any, fg: Any) -> None:
     """What the log may no longer hold (cleaned up after checkpoints): the schema from the
     table itself, the last sequence number from the rows."""
     import pyarrow.compute as pc
+    from .features import records as features_records
     from .features.columns import COMMIT_COLUMN, HIDDEN_COLUMNS
     from .features.schema import schema_of
-    row = lh.catalog.query_one("SELECT schema, commit_seq FROM feature_groups WHERE id = ?",
-                               (fg.id,))
+    row = features_records.group_row(lh.catalog, fg.id)
     from .storage.delta import dataset as open_dataset
     dataset = open_dataset(fg.table_path)
-    updates: dict[str, Any] = {}
+    schema = seq = None
     if row["schema"] is None:
         visible = [f for f in dataset.schema if f.name not in HIDDEN_COLUMNS]
         import pyarrow as pa
-        updates["schema"] = to_json(schema_of(pa.schema(visible).empty_table(), fg.keys,
-                                              fg.event_time))
+        schema = schema_of(pa.schema(visible).empty_table(), fg.keys, fg.event_time)
     if COMMIT_COLUMN in dataset.schema.names:
         top = pc.max(dataset.to_table(columns=[COMMIT_COLUMN]).column(COMMIT_COLUMN)).as_py()
         if top is not None and top > (row["commit_seq"] or 0):
-            updates["commit_seq"] = int(top)
-    for column, value in updates.items():
-        lh.catalog.execute(f"UPDATE feature_groups SET {column} = ? WHERE id = ?",
-                           (value, fg.id))
+            seq = int(top)
+    features_records.set_recovered_fields(lh.catalog, fg.id, schema, seq)
 
 
 # -- views, models, deployments ---------------------------------------------------------------
 def _views(lh: Any, report: RecoveryReport) -> None:
+    from .features import records as features_records
     for path in sorted((lh.home / "views").glob("*/*.json")):
         item = descriptors.read(path)
         rel = str(path.relative_to(lh.home))
@@ -185,23 +172,17 @@ def _views(lh: Any, report: RecoveryReport) -> None:
             continue
         spec = item["spec"]
         missing = [f"{t['group']} v{t['version']}" for t in [spec["spine"], *spec["joins"]]
-                   if not lh.catalog.scalar("SELECT COUNT(*) FROM feature_groups WHERE name = ?"
-                                            " AND version = ?", (t["group"], t["version"]))]
+                   if not features_records.group_exists(lh.catalog, t["group"], t["version"])]
         if missing:
             report.skipped[rel] = f"its groups are not there: {', '.join(missing)}"
             continue
-        lh.catalog.execute("INSERT INTO feature_views(name, version, spec, description,"
-                           " created_at) VALUES (?,?,?,?,?)",
-                           (item["name"], int(item["version"]), to_json(spec),
-                            item.get("description") or "", item.get("created_at") or now_utc()))
+        features_records.restore_view(lh.catalog, item["name"], int(item["version"]), spec,
+                                      item.get("description") or "", item.get("created_at"))
         report.feature_views.append(f"{item['name']} v{item['version']}")
 
 
 def _models(lh: Any, report: RecoveryReport) -> None:
-    from .registry.api import _JSON_COLUMNS
-    columns = ["name", "version", "flavour", "artifact_path", "metrics", "params",
-               "signature", "input_example", "task", "lineage", "libraries", "trusted_types",
-               "evaluation", "description", "created_by", "created_at", "artifact_sha256"]
+    from .registry import records as registry_records
     for path in sorted(lh.models_dir.glob(f"*/*/{descriptors.MODEL_FILE}")):
         item = descriptors.read(path)
         rel = str(path.parent.relative_to(lh.home))
@@ -209,47 +190,36 @@ def _models(lh: Any, report: RecoveryReport) -> None:
                 path.parent.name):
             report.skipped[rel] = "no readable version description"
             continue
-        row = {c: item.get(c) for c in columns}
+        row = {c: item.get(c) for c in registry_records.VERSION_COLUMNS}
         row["artifact_path"] = str(path.parent)
-        for c in _JSON_COLUMNS:
+        for c in registry_records.JSON_COLUMNS:
             row[c] = to_json(item.get(c) if item.get(c) is not None else
                              ([] if c == "trusted_types" else {}))
-        with lh.catalog.transaction() as conn:
-            conn.execute("INSERT OR IGNORE INTO models(name, description, created_at) "
-                         "VALUES (?, '', ?)", (row["name"], row["created_at"] or now_utc()))
-            conn.execute(f"INSERT INTO model_versions({', '.join(columns)}) VALUES "
-                         f"({', '.join(':' + c for c in columns)})", row)
+        registry_records.restore_version(lh.catalog, row)
         report.model_versions.append(f"{row['name']} v{row['version']}")
     for path in sorted(lh.models_dir.glob(f"*/{descriptors.ALIASES_FILE}")):
         name = path.parent.name
         for alias, version in (descriptors.read(path) or {}).items():
-            if not lh.catalog.scalar("SELECT COUNT(*) FROM model_versions WHERE name = ? AND "
-                                     "version = ?", (name, version)):
+            if not registry_records.version_exists(lh.catalog, name, version):
                 report.skipped[f"models/{name} alias {alias}"] = f"version {version} is gone"
                 continue
-            lh.catalog.execute("INSERT INTO model_aliases(name, alias, version, updated_at) "
-                               "VALUES (?,?,?,?)", (name, alias, int(version), now_utc()))
+            registry_records.restore_alias(lh.catalog, name, alias, int(version))
             report.aliases.append(f"{name}@{alias} -> v{version}")
 
 
 def _deployments(lh: Any, report: RecoveryReport) -> None:
+    from .deployments import records as deployments_records
+    from .registry import records as registry_records
     for path in sorted((lh.home / "deployments").glob("*.json")):
         item = descriptors.read(path)
         rel = str(path.relative_to(lh.home))
         if not item or not item.get("model"):
             report.skipped[rel] = "not a deployment description"
             continue
-        if not lh.catalog.scalar("SELECT COUNT(*) FROM model_versions WHERE name = ?",
-                                 (item["model"],)):
+        if not registry_records.version_exists(lh.catalog, item["model"]):
             report.skipped[rel] = f"its model {item['model']!r} is not there"
             continue
-        now = now_utc()
-        lh.catalog.execute(
-            "INSERT INTO deployments(name, model, alias, version, view, view_version, kind, "
-            "spec, deleted, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,0,?,?)",
-            (item["name"], item["model"], item.get("alias"), item.get("version"),
-             item.get("view"), item.get("view_version"), item.get("kind") or "online",
-             to_json(item.get("spec") or {}), item.get("created_at") or now, now))
+        deployments_records.restore_deployment(lh.catalog, item)
         report.deployments.append(item["name"])
 
 

@@ -7,7 +7,8 @@ import pytest
 from IPython.core.error import UsageError
 
 from kernel_magics.doors.cli import main as cli_main
-from kernel_magics.doors.widgets.monitor import drift_chart, drift_ratio, monitor_html
+from kernel_magics.doors.widgets.monitor import monitor_html
+from kernel_magics.render.monitoring import drift_chart, drift_ratio
 from test_monitoring import T0, day_rows
 
 
@@ -52,7 +53,7 @@ def test_chart_scales_every_test_to_its_threshold(monitored):
     assert drift_ratio({"method": "K-S p_value", "score": 0.5, "threshold": 0.05}) < 1
     monitored.monitor("tx", feature_group="transactions", reference="previous 2d", schedule=None)
     results = [monitored.monitoring.run("tx", now=T0 + timedelta(days=d)) for d in (3, 5)]
-    svg = drift_chart(monitored.monitoring.results("tx"))
+    svg = drift_chart([r.to_dict() for r in monitored.monitoring.results("tx")])
     assert svg.count("<path") == len(results[-1].columns)
     assert "amount" in svg
     assert "No results" in drift_chart([])

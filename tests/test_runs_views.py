@@ -9,7 +9,8 @@ from pipelines_fixtures import code, fti_notebook, write_notebook
 
 
 def test_runs_widget_shows_status_colours_and_links(lh, tmp_path: Path, monkeypatch) -> None:
-    from kernel_magics.pipelines.runs import COLOURS, finish
+    from kernel_magics.pipelines.records import finish
+    from kernel_magics.render.colours import RUN_STATUS as COLOURS
     from kernel_magics.doors.widgets.runs import runs_view
     nb = write_notebook(tmp_path / "a.ipynb", [code("x = 1")])
     cancelled = lh.pipelines.submit(nb)
@@ -18,7 +19,7 @@ def test_runs_widget_shows_status_colours_and_links(lh, tmp_path: Path, monkeypa
     out = lh.runs_dir / failed.id / "output.ipynb"
     out.parent.mkdir(parents=True)
     out.write_text("{}")
-    finish(lh, failed.id, "failed", {"cell_index": 0, "ename": "KeyError", "evalue": "'k'"},
+    finish(lh.catalog, failed.id, "failed", {"cell_index": 0, "ename": "KeyError", "evalue": "'k'"},
            str(out), from_status="queued")
     monkeypatch.chdir(lh.home)
     view = runs_view(lh)

@@ -7,6 +7,7 @@ runs, and how Delta tables are read.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "kernel_magics"
@@ -21,6 +22,78 @@ def calls_of(tree: ast.AST, attribute: str) -> list[int]:
     return [node.lineno for node in ast.walk(tree)
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
             and node.func.attr == attribute]
+
+
+#: which area owns which catalog table (the catalog itself keeps its audit log and meta)
+OWNERS = {
+    "features": {"feature_groups", "feature_group_commits", "feature_views", "online_pending"},
+    "registry": {"models", "model_versions", "model_aliases", "model_alias_history"},
+    "deployments": {"deployments", "deployment_stats"},
+    "pipelines": {"pipelines", "schedules", "runs"},
+    "monitoring": {"monitors", "monitor_results", "alerts"},
+    "catalog": {"events", "meta"},
+}
+TABLE_OF = {table: area for area, tables in OWNERS.items() for table in tables}
+SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|REPLACE)\b")
+TABLE_REF = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN|TABLE)\s+(\w+)", re.I)
+#: the Catalog methods that run SQL
+SQL_METHODS = {"execute", "query", "query_one", "scalar", "exists", "transaction"}
+
+
+def string_texts(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield node.lineno, node.value
+        elif isinstance(node, ast.JoinedStr):
+            yield node.lineno, "".join(v.value for v in node.values
+                                       if isinstance(v, ast.Constant))
+
+
+def owner_of(module: str) -> str | None:
+    """The area whose table module ``module`` is (``<area>/records.py``, or the catalog)."""
+    parts = module.split("/")
+    if parts[-1] == "records.py" and len(parts) == 2:
+        return parts[0]
+    if parts[0] == "catalog":
+        return "catalog"
+    return None
+
+
+def test_every_catalog_table_is_touched_only_by_its_areas_records_module():
+    """An area's tables are read and written only in ``<area>/records.py`` (the module a
+    second catalog backend replaces); everything else calls that area's API."""
+    misplaced = []
+    for module, tree in modules().items():
+        if module == "catalog/migrations.py":
+            continue
+        owner = owner_of(module)
+        for line, text in string_texts(tree):
+            if not SQL.search(text):
+                continue
+            for table in TABLE_REF.findall(text):
+                area = TABLE_OF.get(table)
+                if area is not None and area != owner:
+                    misplaced.append(f"{module}:{line} runs SQL on {table} ({area}'s table)")
+    assert not misplaced, "\n".join(misplaced)
+
+
+def test_only_records_modules_run_catalog_sql():
+    """``catalog.execute/query/...`` is called in the table modules only."""
+    found = [f"{module}:{line}" for module, tree in modules().items()
+             if owner_of(module) is None
+             for line in (node.lineno for node in ast.walk(tree)
+                          if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                          and node.func.attr in SQL_METHODS
+                          and isinstance(node.func.value, ast.Attribute)
+                          and node.func.value.attr == "catalog")]
+    assert not found, f"call the area's records module instead: {found}"
+
+
+def test_the_records_check_sees_sql_where_it_does_not_belong(tmp_path):
+    """The scan itself: a module outside an area's records running SQL on its table."""
+    tree = ast.parse('lh.catalog.query("SELECT * FROM runs WHERE id = ?", (1,))')
+    texts = [t for _, t in string_texts(tree)]
+    assert TABLE_REF.findall(texts[0]) == ["runs"] and owner_of("monitoring/alerts.py") is None
 
 
 def test_delta_tables_become_datasets_in_storage_only():

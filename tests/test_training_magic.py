@@ -7,7 +7,7 @@ import pytest
 from IPython.core.error import UsageError
 from sklearn.datasets import load_breast_cancer, load_diabetes
 
-from kernel_magics.doors.magics.training import TrainingResult
+from kernel_magics.registry.training import TrainingResult
 
 T0 = pd.Timestamp("2024-01-01", tz="UTC")
 

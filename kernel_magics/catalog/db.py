@@ -60,12 +60,21 @@ def recover_hint(path: Path) -> str:
             "deleted), or point LAKEBOOK_HOME at another lakehouse.")
 
 
+class Duplicate(Exception):
+    """A write would repeat a unique key (another process wrote it first): the catalog's own
+    error, whatever the database behind it, so the areas never catch a driver's exception."""
+
+
 @contextmanager
 def _catalog_errors(path: Path) -> Iterator[None]:
     """Damaged pages become a CatalogError with its hint; a number SQLite cannot store (more
-    than 2**63-1) is the caller's mistake."""
+    than 2**63-1) is the caller's mistake; a repeated unique key is :class:`Duplicate`."""
     try:
         yield
+    except sqlite3.IntegrityError as exc:
+        if "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc):
+            raise Duplicate(str(exc)) from exc
+        raise
     except OverflowError:
         raise InvalidInput("A number given is too large for the catalog (more than "
                            "2**63-1).", "Use a smaller number.") from None
@@ -236,18 +245,29 @@ class Catalog:
             row = self._retry(lambda: self._connection().execute(sql, params).fetchone())
         return None if row is None else row[0]
 
+    def readable(self) -> bool:
+        """Whether the catalog opens, migrates and passes SQLite's ``quick_check``."""
+        self.scalar("SELECT COUNT(*) FROM meta")
+        return self.scalar("PRAGMA quick_check") == "ok"
+
     def record_event(self, kind: str, subject: str, payload: dict | None = None) -> int:
         """Append to the audit log (who did what, from which process)."""
         return self.execute(
             "INSERT INTO events(kind, subject, payload, pid, created_at) VALUES (?,?,?,?,?)",
             (kind, subject, to_json(payload or {}), os.getpid(), now_utc()))
 
-    def events(self, kind: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        if kind is None:
-            rows = self.query("SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,))
-        else:
-            rows = self.query("SELECT * FROM events WHERE kind = ? ORDER BY id DESC LIMIT ?",
-                              (kind, limit))
+    def events(self, kind: str | None = None, limit: int | None = 100,
+               subject: str | None = None) -> list[dict[str, Any]]:
+        """Audit-log entries, newest first (of one ``kind`` and ``subject`` when given;
+        ``limit=None``: all of them)."""
+        where, params = [], []
+        for column, value in (("kind", kind), ("subject", subject)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        sql = "SELECT * FROM events" + (f" WHERE {' AND '.join(where)}" if where else "")
+        sql += " ORDER BY id DESC" + (" LIMIT ?" if limit is not None else "")
+        rows = self.query(sql, (*params, *([limit] if limit is not None else [])))
         for row in rows:
             row["payload"] = from_json(row["payload"], {})
         return rows

@@ -7,13 +7,14 @@ the one the served model version was trained on, and follows the model when its 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..catalog import from_json, to_json
-from ..shared.times import now_utc
+from ..storage import descriptors
 from ..shared.errors import InvalidInput, NotFound
 from ..shared.refs import Ref, takes_objects
 from ..shared.names import validate_name
+from . import records
 from .deployment import Deployment
 from .resolver import view_of
 
@@ -25,15 +26,12 @@ DEFAULT_ALIAS = "production"
 
 
 def deployment_row(lh: "Lakehouse", name: str) -> dict[str, Any]:
-    row = lh.catalog.query_one("SELECT * FROM deployments WHERE name = ? AND deleted = 0",
-                               (name,))
+    """The catalog row of deployment ``name`` (NotFound naming it when there is none)."""
+    row = records.live(lh.catalog, name)
     if row is None:
         raise NotFound(f"There is no deployment {name!r}.",
                        "Create it with lh.deploy(name, model=...) or %%inference; list "
                        "deployments with lh.deployments.list().")
-    row = dict(row)
-    row["spec"] = from_json(row["spec"], {})
-    row["deleted"] = bool(row["deleted"])
     return row
 
 
@@ -87,24 +85,11 @@ class Deployments:
         else:
             fv = self.lh.feature_view(view, view_version)
             view, view_version = fv.name, int(fv.version)
-        now = now_utc()
-        with self.lh.catalog.transaction() as conn:
-            existing = conn.execute("SELECT created_at FROM deployments WHERE name = ?",
-                                    (name,)).fetchone()
-            conn.execute(
-                "INSERT INTO deployments(name, model, alias, version, view, view_version, kind, "
-                "spec, deleted, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,0,?,?) "
-                "ON CONFLICT(name) DO UPDATE SET model=excluded.model, alias=excluded.alias, "
-                "version=excluded.version, view=excluded.view, "
-                "view_version=excluded.view_version, kind=excluded.kind, spec=excluded.spec, "
-                "deleted=0, updated_at=excluded.updated_at",
-                (name, model, alias, version, view, view_version, kind, to_json(spec),
-                 existing[0] if existing else now, now))
-        from ..storage import descriptors
+        created = records.upsert(self.lh.catalog, name, model, alias, version, view,
+                                 view_version, kind, spec)
         descriptors.write(descriptors.deployment_file(self.lh.home, name), {
             "name": name, "model": model, "alias": alias, "version": version, "view": view,
-            "view_version": view_version, "kind": kind, "spec": spec,
-            "created_at": existing[0] if existing else now})
+            "view_version": view_version, "kind": kind, "spec": spec, "created_at": created})
         self.lh.catalog.record_event("deployment.deployed", name, {
             "model": model, "alias": alias, "version": version, "resolved_version": mv.version,
             "view": view, "view_version": view_version, "kind": kind})
@@ -122,38 +107,59 @@ class Deployments:
                 obj = self._objects[name] = Deployment(self.lh, name)
             return obj
 
+    @takes_objects(name="deployment",
+                   model=Ref("model", version="version", unless=("alias",)),
+                   version="model version", view=Ref("feature view", version="view_version"))
+    def ensure(self, name: str, model: str, alias: str | None = None,
+               version: int | None = None, view: str | None = None,
+               view_version: int | None = None, kind: str = "batch") -> Deployment:
+        """Deployment ``name`` serving ``model`` as asked: the existing one when it already
+        does (same model, alias or version, and view when one is given), else created or
+        re-pointed with :meth:`deploy` (keeping its kind). Idempotent, so a scheduled
+        ``%%inference`` run does not re-deploy on every window."""
+        if alias is None and version is None:
+            alias = DEFAULT_ALIAS
+        row = records.live(self.lh.catalog, name)
+        if row is not None and row["model"] == model and row["alias"] == alias and \
+                row["version"] == version and (view is None or row["view"] == view) and \
+                (view_version is None or row["view_version"] == view_version):
+            return self.get(name)
+        return self.deploy(name, model=model, alias=alias if version is None else None,
+                           version=version, view=view, view_version=view_version,
+                           kind=row["kind"] if row is not None else kind)
+
     @takes_objects(name="deployment")
     def exists(self, name: str) -> bool:
-        return self.lh.catalog.scalar(
-            "SELECT COUNT(*) FROM deployments WHERE name = ? AND deleted = 0", (name,)) > 0
+        return records.exists(self.lh.catalog, name)
+
+    @takes_objects(name="deployment")
+    def definition(self, name: str) -> dict[str, Any]:
+        """What deployment ``name`` is, as the catalog keeps it (model, alias or version,
+        view, kind, spec), without loading its model; NotFound when there is none."""
+        return deployment_row(self.lh, name)
 
     def list(self) -> list[dict[str, Any]]:
         """Every deployment with its spec and serving statistics (JSON-ready)."""
-        rows = self.lh.catalog.query(
-            "SELECT d.*, s.requests, s.errors, s.latency_p50_ms, s.latency_p99_ms, "
-            "s.last_request_at, s.model_version AS served_version, s.dead_letter_rows, "
-            "s.last_dead_letter_at, s.last_dead_letter_error FROM deployments d "
-            "LEFT JOIN deployment_stats s ON s.name = d.name WHERE d.deleted = 0 "
-            "ORDER BY d.name")
-        out = []
-        for row in rows:
-            row = dict(row)
-            row["spec"] = from_json(row["spec"], {})
-            row.pop("deleted", None)
-            row["requests"] = row["requests"] or 0
-            row["errors"] = row["errors"] or 0
-            row["dead_letter_rows"] = row["dead_letter_rows"] or 0
-            row["endpoint"] = f"/lakebook/api/deployments/{row['name']}/predict"
-            out.append(row)
-        return out
+        return records.with_stats(self.lh.catalog)
+
+    @takes_objects(name="deployment")
+    def output_tables(self, name: str) -> list[Path]:
+        """Where batch runs of deployment ``name`` wrote predictions: ``predictions_<name>``
+        and every ``--output`` table its batch runs named (from the audit log), sorted."""
+        names = {f"predictions_{name}"}
+        names |= {e["payload"].get("output") for e in
+                  self.lh.catalog.events("deployment.batch", limit=None, subject=name)} - {None}
+        return [self.lh.tables_dir / n for n in sorted(names)]
+
+    def count(self) -> dict[str, int]:
+        """How many (live) deployments there are."""
+        return records.counts(self.lh.catalog)
 
     @takes_objects(name="deployment")
     def delete(self, name: str) -> None:
         """Remove a deployment (its prediction tables and inference log stay on disk)."""
         deployment_row(self.lh, name)
-        self.lh.catalog.execute("UPDATE deployments SET deleted = 1, updated_at = ? "
-                                "WHERE name = ?", (now_utc(), name))
-        from ..storage import descriptors
+        records.mark_deleted(self.lh.catalog, name)
         descriptors.remove(descriptors.deployment_file(self.lh.home, name))
         self.lh.catalog.record_event("deployment.deleted", name, {})
         with self._lock:

@@ -33,7 +33,6 @@ import pyarrow as pa
 from ..shared.errors import InvalidInput, LakebookError, NotFound
 from ..shared.names import validate_name
 from ..shared.times import iso, parse_time
-from ..render.html import card, Raw
 
 if TYPE_CHECKING:  # pragma: no cover
     from .deployment import Deployment
@@ -70,16 +69,18 @@ class BatchResult:
             cached = self.__dict__["_predictions"] = self.table.to_pandas()
         return cached
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description (the predictions themselves stay in ``table``)."""
+        return {"deployment": self.deployment, "model": self.model, "version": self.version,
+                "rows": self.rows, "output": self.output, "path": str(self.path),
+                "seconds": self.seconds, "start": None if self.start is None else str(self.start),
+                "end": None if self.end is None else str(self.end), "run_id": self.run_id}
+
     def _repr_html_(self) -> str:
-        window = f"{self.start or '…'} → {self.end or '…'}"
-        rows = [("model", f"{self.model} v{self.version}"), ("rows scored", f"{self.rows:,}"),
-                ("window", window), ("time", f"{self.seconds:.2f} s"),
-                ("written to", f"{self.output} ({self.path})")]
+        from ..render.deployments import batch_html
         preview = self.table.slice(0, 5).to_pandas()
-        html = card(f"Inference {self.deployment}", rows)
-        if len(preview):
-            html += Raw(preview.to_html(index=False, border=0))
-        return html
+        return batch_html(self.to_dict(),
+                          preview.to_html(index=False, border=0) if len(preview) else "")
 
 
 def predict_frame(deployment: "Deployment", df: pd.DataFrame, served=None

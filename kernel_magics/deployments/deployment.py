@@ -19,7 +19,6 @@ import pandas as pd
 
 from ..shared.errors import InvalidInput, LakebookError
 from ..shared.jsonsafe import plain
-from ..render.html import card
 from .inference_log import InferenceLog, Record
 from .inputs import Columns
 from .model_cache import ModelCache, Served
@@ -309,11 +308,23 @@ class Deployment:
                                       self.served.event_time)
         return run_batch(self, start=start, end=end, output=output, df=df)
 
+    def batch_window(self, output: str | None = None, scheduled: tuple[Any, Any] | None = None,
+                     asked: tuple[Any, Any] | None = None) -> tuple[Any, Any]:
+        """The window a batch scores: a scheduled run's window when it has one, else the
+        window asked for, else the newest rows (after the latest event time already scored
+        into ``output``, default ``predictions_<name>``: each row is scored once)."""
+        for start, end in (scheduled or (None, None), asked or (None, None)):
+            if start is not None or end is not None:
+                return start, end
+        from .batch import after_last_scored
+        return after_last_scored(self.lh, output or f"predictions_{self.name}",
+                                 self.served.event_time), None
+
     # -- housekeeping ----------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
         """Requests, errors and latency as last flushed to the catalog."""
-        row = self.lh.catalog.query_one("SELECT * FROM deployment_stats WHERE name = ?",
-                                        (self.name,))
+        from .records import stats
+        row = stats(self.lh.catalog, self.name)
         return dict(row) if row else {"name": self.name, "requests": 0, "errors": 0}
 
     def describe(self) -> dict[str, Any]:
@@ -342,27 +353,10 @@ class Deployment:
             self._log.close()
 
     def _repr_html_(self) -> str:
-        info = self.describe()
-        serving = info.get("serving", {})
-        stats = info.get("stats", {})
-        rows = [("model", f"{info['model']} "
-                 + (f"@{info['alias']}" if info.get("alias") else f"v{info.get('version')}")),
-                ("serving", f"v{serving['version']}" if "version" in serving
-                 else serving.get("error", "")),
-                ("view", f"{serving.get('view')} v{serving.get('view_version')}"
-                 if serving.get("view") else "(none: rows are the model's input)"),
-                ("kind", info.get("kind")),
-                ("endpoint", f"/lakebook/api/deployments/{self.name}/predict"),
-                ("requests", stats.get("requests", 0)),
-                ("errors", stats.get("errors", 0))]
-        if stats.get("dead_letter_rows"):
-            from .log_files import dead_letter_file
-            rows.append(("not logged", f"{stats['dead_letter_rows']} row(s) kept in "
-                                       f"{dead_letter_file(self.lh.home, self.name)}"))
-        if stats.get("latency_p50_ms") is not None:
-            rows.append(("latency p50 / p99",
-                         f"{stats['latency_p50_ms']:.2f} / {stats['latency_p99_ms']:.2f} ms"))
-        return card(f"Deployment {self.name}", rows)
+        from ..render.deployments import deployment_html
+        from .log_files import dead_letter_file
+        return deployment_html({**self.describe(),
+                                "dead_letter_file": str(dead_letter_file(self.lh.home, self.name))})
 
     def __repr__(self) -> str:
         return f"Deployment({self.name!r})"

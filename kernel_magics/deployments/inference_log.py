@@ -55,7 +55,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..shared.times import now_utc
-from . import log_files
+from . import log_files, records
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..lakehouse import Lakehouse
@@ -303,22 +303,9 @@ class InferenceLog:
         if n:
             self._last_at = now_utc()
         dead_at = now_utc() if dead else None
-        self.lh.catalog.execute(
-            "INSERT INTO deployment_stats(name, requests, errors, latency_p50_ms, "
-            "latency_p99_ms, last_request_at, model_version, dead_letter_rows, "
-            "last_dead_letter_at, last_dead_letter_error) VALUES (?,?,?,?,?,?,?,?,?,?) "
-            "ON CONFLICT(name) DO UPDATE SET requests = requests + excluded.requests, "
-            "errors = errors + excluded.errors, "
-            "latency_p50_ms = COALESCE(excluded.latency_p50_ms, latency_p50_ms), "
-            "latency_p99_ms = COALESCE(excluded.latency_p99_ms, latency_p99_ms), "
-            "last_request_at = COALESCE(excluded.last_request_at, last_request_at), "
-            "model_version = COALESCE(excluded.model_version, model_version), "
-            "dead_letter_rows = dead_letter_rows + excluded.dead_letter_rows, "
-            "last_dead_letter_at = COALESCE(excluded.last_dead_letter_at, last_dead_letter_at), "
-            "last_dead_letter_error = COALESCE(excluded.last_dead_letter_error, "
-            "last_dead_letter_error)",
-            (self.deployment, n, errors, p50, p99, self._last_at if n else None,
-             self._last_version, dead, dead_at, self._dead_error if dead else None))
+        records.add_stats(self.lh.catalog, self.deployment, n, errors, p50, p99,
+                          self._last_at if n else None, self._last_version, dead, dead_at,
+                          self._dead_error if dead else None)
         if dead:
             from ..monitoring.alerts import raise_alert
             path = log_files.dead_letter_file(self.lh.home, self.deployment)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalog import from_json
-from ..shared.errors import InvalidInput, NotFound
+from ..shared.errors import InvalidInput
 from ..shared.jsonsafe import plain
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -152,13 +152,8 @@ class LakehouseResolver:
         self.lh = lh
 
     def target(self, deployment: str) -> Target:
-        row = self.lh.catalog.query_one(
-            "SELECT * FROM deployments WHERE name = ? AND deleted = 0", (deployment,))
-        if row is None:
-            raise NotFound(f"There is no deployment {deployment!r}.",
-                           "Create it with lh.deploy(name, model=...) or %%inference; "
-                           "list deployments with lh.deployments.list().")
-        spec = from_json(row["spec"], {})
+        row = self.lh.deployments.definition(deployment)
+        spec = row["spec"]
         if row["version"] is not None:
             version = int(row["version"])
         else:

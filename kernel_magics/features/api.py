@@ -3,17 +3,18 @@ views module, feature views)."""
 from __future__ import annotations
 
 import shutil
-import sqlite3
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from ..catalog.versioned import versioned_row
-from ..catalog import from_json, to_json
-from ..shared.times import now_utc
+from ..catalog import Duplicate, from_json, to_json
+from ..storage import descriptors
 from ..shared.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from ..shared.refs import Ref, takes_objects
+from . import records
 from .checks import validate_checks
 from . import online_pending
 from .groups import FeatureGroup
+from .view_spec import resolve_spec
+from .views import FeatureView
 from ..shared.names import validate_column, validate_name
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -69,33 +70,27 @@ class FeatureStore:
         if description is not None and not isinstance(description, str):
             raise InvalidInput("description must be a string.", "Pass description='…'.")
         catalog = self._lh.catalog
-        now = now_utc()
+
+        def no_unknown_data(version: int) -> None:
+            leftover = self._lh.home / f"tables/{name}_v{version}"
+            if not overwrite and leftover.is_dir() and any(leftover.iterdir()):
+                raise Conflict(
+                    f"Feature group {name!r} version {version} is not in the catalog, but "
+                    f"its table folder {leftover} holds data the catalog does not know "
+                    "(a lost or replaced catalog?); creating the group would delete it.",
+                    "If the catalog was lost, rebuild it from the tables with `lakebook "
+                    f"recover --home {self._lh.home}`. To start this version over and "
+                    "delete that data, pass overwrite=True.")
+
         try:
-            with catalog.transaction() as conn:
-                if version is None:
-                    version = 1 + (conn.execute(
-                        "SELECT COALESCE(MAX(version), 0) FROM feature_groups WHERE name = ?",
-                        (name,)).fetchone()[0])
-                table_path = f"tables/{name}_v{version}"
-                leftover = self._lh.home / table_path
-                if not overwrite and leftover.is_dir() and any(leftover.iterdir()):
-                    raise Conflict(
-                        f"Feature group {name!r} version {version} is not in the catalog, but "
-                        f"its table folder {leftover} holds data the catalog does not know "
-                        "(a lost or replaced catalog?); creating the group would delete it.",
-                        "If the catalog was lost, rebuild it from the tables with `lakebook "
-                        f"recover --home {self._lh.home}`. To start this version over and "
-                        "delete that data, pass overwrite=True.")
-                conn.execute(
-                    "INSERT INTO feature_groups(name, version, keys, event_time, online,"
-                    " description, checks, schema, table_path, created_at, updated_at)"
-                    " VALUES (?,?,?,?,?,?,?,NULL,?,?,?)",
-                    (name, version, to_json(keys), event_time, int(bool(online)),
-                     description or "", to_json(checks), table_path, now, now))
-        except sqlite3.IntegrityError:
-            raise AlreadyExists(f"Feature group {name!r} version {version} exists already.",
+            version = records.insert_group(catalog, name, version, keys, event_time, online,
+                                           description or "", checks, no_unknown_data)
+        except Duplicate:
+            raise AlreadyExists(f"Feature group {name!r} version {version or '(next)'} exists "
+                                "already.",
                                 f"Open it with lh.feature_group({name!r}, version={version}), "
                                 "or create the next version (version=None).") from None
+        table_path = f"tables/{name}_v{version}"
         if overwrite:  # the caller asked for the unknown data to go
             shutil.rmtree(self._lh.home / table_path, ignore_errors=True)
         catalog.record_event("feature_group.created", f"{name}_v{version}",
@@ -106,10 +101,10 @@ class FeatureStore:
     def feature_group(self, name: str, version: int | None = None) -> FeatureGroup:
         """Feature group ``name`` at ``version`` (default: its latest version)."""
         validate_name(name)
-        row = versioned_row(self._lh.catalog, "feature_groups", name, version,
-                            noun="feature group", latest_call=f"lh.feature_group({name!r})",
-                            create_hint="Create it with lh.create_feature_group(...) or "
-                                        "%%feature.")
+        row = records.versioned_row(self._lh.catalog, "feature group", name, version,
+                                    latest_call=f"lh.feature_group({name!r})",
+                                    create_hint="Create it with lh.create_feature_group"
+                                                "(...) or %%feature.")
         fg = FeatureGroup(self._lh, row)
         if fg.online:  # an online update cut off by a crash is finished on open
             online_pending.finish_quietly(fg)
@@ -141,45 +136,77 @@ class FeatureStore:
 
     def feature_groups(self, all_versions: bool = False) -> list[FeatureGroup]:
         """Feature groups, by name: the latest version of each (or every version)."""
-        if all_versions:
-            rows = self._lh.catalog.query("SELECT * FROM feature_groups ORDER BY name, version")
-        else:
-            rows = self._lh.catalog.query(
-                "SELECT g.* FROM feature_groups g JOIN (SELECT name, MAX(version) AS v FROM"
-                " feature_groups GROUP BY name) m ON g.name = m.name AND g.version = m.v"
-                " ORDER BY g.name")
-        return [FeatureGroup(self._lh, r) for r in rows]
+        return [FeatureGroup(self._lh, r)
+                for r in records.list_groups(self._lh.catalog, all_versions)]
 
     def _versions(self, name: str) -> list[dict[str, Any]]:
-        rows = self._lh.catalog.query(
-            "SELECT g.version, g.keys, g.event_time, g.online, g.schema, g.created_at,"
-            " COUNT(c.id) AS commits, COALESCE(SUM(c.rows), 0) AS rows_written,"
-            " MAX(c.delta_version) AS delta_version"
-            " FROM feature_groups g LEFT JOIN feature_group_commits c ON c.group_id = g.id"
-            " WHERE g.name = ? GROUP BY g.id ORDER BY g.version", (name,))
-        for r in rows:
-            r["keys"] = from_json(r["keys"], [])
-            r["schema"] = from_json(r["schema"])
-            r["online"] = bool(r["online"])
-        return rows
+        return records.group_versions(self._lh.catalog, name)
 
-    # -- views (built by the views module) -------------------------------------------------
-    def create_feature_view(self, name: str, spine: Any, join: list | None = None,
-                            label: list[str] | str | None = None, **kwargs: Any):
-        """Create (or version) a feature view; see ``kernel_magics.features.views``."""
-        from .views import create_feature_view
-        return create_feature_view(self._lh, name, spine=spine, join=join, label=label,
-                                   **kwargs)
+    # -- views -----------------------------------------------------------------------------
+    def create_feature_view(self, name: str, spine: Any, join: Iterable[Any] | None = None,
+                            label: Any = None, features: Sequence[str] | None = None,
+                            description: str = "") -> FeatureView:
+        """Create a feature view (or return the existing version with the same spec).
+
+        ``spine``: the group (or ``fg.select([...])``) whose rows are the label events; its
+        keys and event time are the view's. ``join``: groups or :class:`Join` entries, joined
+        point in time (``[]``/None: the spine alone). ``label``: label column(s), from the
+        spine or a joined group. ``features``: keep only these output features (default all).
+        """
+        validate_name(name, "feature view")
+        if description is not None and not isinstance(description, str):
+            raise InvalidInput("description must be a string.", "Pass description='…'.")
+        spec = resolve_spec(spine, join, label, features)
+        text = to_json(spec)
+        catalog = self._lh.catalog
+        for _attempt in range(3):
+            try:
+                version = records.insert_view(catalog, name, text, description or "")
+                break
+            except Duplicate:  # another process took that version: look again
+                continue
+        fv = self.feature_view(name, version)
+        descriptors.write(descriptors.view_file(self._lh.home, name, version),
+                          {"name": name, "version": version, "spec": spec,
+                           "description": fv.description, "created_at": fv.created_at})
+        catalog.record_event("feature_view.created", f"{name}_v{version}",
+                             {"spine": spec["spine"]["group"],
+                              "joins": [j["group"] for j in spec["joins"]]})
+        return fv
 
     @takes_objects(name=Ref("feature view", version="version"))
-    def feature_view(self, name: str, version: int | None = None):
-        from .views import get_feature_view
-        return get_feature_view(self._lh, name, version)
+    def feature_view(self, name: str, version: int | None = None) -> FeatureView:
+        """Feature view ``name`` at ``version`` (default: the latest)."""
+        validate_name(name, "feature view")
+        row = records.versioned_row(self._lh.catalog, "feature view", name, version,
+                                    latest_call=f"lh.feature_view({name!r})",
+                                    create_hint="Create it with lh.create_feature_view(name, "
+                                                "spine=..., join=[...]).")
+        return _view(self._lh, row)
 
-    def feature_views(self) -> list:
-        from .views import list_feature_views
-        return list_feature_views(self._lh)
+    def feature_views(self, all_versions: bool = False) -> list[FeatureView]:
+        """Feature views by name: the latest version of each (or every version)."""
+        return [_view(self._lh, r) for r in records.list_views(self._lh.catalog, all_versions)]
+
+    def view_groups(self, view: str) -> set[str] | None:
+        """The feature groups the latest version of ``view`` reads (None when there is no
+        such view yet): what a pipeline orders training steps after."""
+        spec = records.latest_view_spec(self._lh.catalog, view)
+        if spec is None:
+            return None
+        return {spec["spine"]["group"], *(j["group"] for j in spec["joins"])}
+
+    def count(self) -> dict[str, int]:
+        """How many feature groups and views (by name) there are."""
+        return records.counts(self._lh.catalog)
 
     def _repr_html_(self) -> str:
         from ..render.features import groups_html
-        return groups_html(self.feature_groups())
+        return groups_html([{"name": g.name, "version": g.version, "keys": g.keys,
+                             "event_time": g.event_time, "online": g.online}
+                            for g in self.feature_groups()])
+
+
+def _view(lh: "Lakehouse", row: dict[str, Any]) -> FeatureView:
+    return FeatureView(lh, row["name"], row["version"], from_json(row["spec"]),
+                       row["description"], row["created_at"])

@@ -21,10 +21,11 @@ import pyarrow.compute as pc
 
 from ..shared.identity import caller_identity
 from ..shared.times import parse_time
-from ..catalog import from_json, to_json
+from ..catalog import from_json
 from ..shared.times import now_utc
 from ..shared.errors import InvalidInput, LakebookError, NotFound
 from . import checks as checks_mod
+from . import records
 from . import online_pending
 from . import tables
 from ..storage import delta as storage
@@ -63,7 +64,7 @@ class CommitInfo:
 
     def _repr_html_(self) -> str:
         from ..render.features import commit_html
-        return commit_html(self)
+        return commit_html(self.to_dict())
 
 
 class FeatureGroup:
@@ -103,7 +104,7 @@ class FeatureGroup:
         return f"{self.name}_v{self.version}"
 
     def _fresh_row(self) -> dict[str, Any]:
-        row = self._lh.catalog.query_one("SELECT * FROM feature_groups WHERE id = ?", (self.id,))
+        row = records.group_row(self._lh.catalog, self.id)
         if row is None:
             raise NotFound(f"Feature group {self.name!r} version {self.version} was deleted.",
                            f"Create it again, or open another version with "
@@ -314,10 +315,7 @@ class FeatureGroup:
         if not self.online:
             raise InvalidInput(f"Feature group {self.name!r} is not online.",
                                "Create a version with online=True (--online).")
-        pending = [r["commit_seq"] for r in self._lh.catalog.query(
-            "SELECT p.commit_seq FROM online_pending p JOIN feature_group_commits c ON "
-            "c.group_id = p.group_id AND c.commit_seq = p.commit_seq WHERE p.group_id = ?",
-            (self.id,))]
+        pending = records.pending_landed(self._lh.catalog, self.id)
         table = self.read(output="arrow")
         written = 0 if table.num_rows == 0 else self._lh.online_store.upsert(
             self.online_table, self.keys, self.event_time, table)
@@ -325,46 +323,13 @@ class FeatureGroup:
         return written
 
     def _next_seq(self) -> int:
-        with self._lh.catalog.transaction() as conn:
-            conn.execute("UPDATE feature_groups SET commit_seq = commit_seq + 1 WHERE id = ?",
-                         (self.id,))
-            row = conn.execute("SELECT commit_seq FROM feature_groups WHERE id = ?",
-                               (self.id,)).fetchone()
-        if row is None:
+        seq = records.next_commit_seq(self._lh.catalog, self.id)
+        if seq is None:
             self._fresh_row()  # raises NotFound: deleted meanwhile
-        return int(row[0])
+        return int(seq)
 
     def _record(self, delta_version: int, meta: dict[str, Any], recovered: bool) -> None:
-        schema = meta.get("schema")
-        with self._lh.catalog.transaction() as conn:
-            # another process may have recorded it from the log first; the writer's own
-            # record then wins (it is not a recovery)
-            conn.execute(
-                "INSERT INTO feature_group_commits(group_id, delta_version, commit_seq,"
-                " mode, rows, recovered, statistics, lineage, checks_passed, duration_s,"
-                " created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-                " ON CONFLICT(group_id, delta_version) DO UPDATE SET"
-                " recovered = MIN(recovered, excluded.recovered),"
-                " duration_s = COALESCE(excluded.duration_s, duration_s)",
-                (self.id, delta_version, meta.get("seq"), meta.get("mode", "unknown"),
-                 int(meta.get("rows") or 0), int(recovered), to_json(meta.get("statistics") or {}),
-                 to_json(meta.get("lineage") or {}), to_json(meta.get("checks_passed") or []),
-                 meta.get("duration_s"), meta.get("created_at") or now_utc()))
-            row = conn.execute("SELECT schema, commit_seq FROM feature_groups WHERE id = ?",
-                               (self.id,)).fetchone()
-            if row is None:
-                return
-            current = from_json(row[0])
-            # the schema only grows (first insert, then evolutions)
-            if schema and (current is None or len(schema) > len(current)):
-                conn.execute("UPDATE feature_groups SET schema = ? WHERE id = ?",
-                             (to_json(schema), self.id))
-            seq = meta.get("seq")
-            if seq is not None and seq > row[1]:
-                conn.execute("UPDATE feature_groups SET commit_seq = ? WHERE id = ?",
-                             (seq, self.id))
-            conn.execute("UPDATE feature_groups SET updated_at = ? WHERE id = ?",
-                         (now_utc(), self.id))
+        records.record_commit(self._lh.catalog, self.id, delta_version, meta, recovered)
 
     def _reconcile(self) -> list[int]:
         """Record Delta commits the catalog does not know (a writer died after its commit
@@ -372,8 +337,7 @@ class FeatureGroup:
         if not storage.exists(self.table_path):
             return []
         present = tables.log_versions(self.table_path)
-        recorded = {r["delta_version"] for r in self._lh.catalog.query(
-            "SELECT delta_version FROM feature_group_commits WHERE group_id = ?", (self.id,))}
+        recorded = records.recorded_delta_versions(self._lh.catalog, self.id)
         missing = [v for v in present if v not in recorded]
         found = []
         for version in missing:
@@ -476,35 +440,20 @@ class FeatureGroup:
         """The group's commits, newest first: Delta version, mode, rows, checks, lineage,
         duration and time (statistics via :meth:`statistics`)."""
         self._reconcile()
-        rows = self._lh.catalog.query(
-            "SELECT delta_version, commit_seq, mode, rows, recovered, checks_passed, lineage,"
-            " duration_s, created_at FROM feature_group_commits WHERE group_id = ?"
-            " ORDER BY delta_version DESC", (self.id,))
-        for r in rows:
-            r["checks_passed"] = from_json(r["checks_passed"], [])
-            r["lineage"] = from_json(r["lineage"], {})
-            r["recovered"] = bool(r["recovered"])
-        return rows
+        return records.commits(self._lh.catalog, self.id)
 
     def statistics(self, delta_version: int | None = None) -> dict[str, Any]:
         """Statistics of the rows of one commit (default: the latest commit that has them):
         ``{"rows", "columns": {name: {count, nulls, distinct, min, max, mean, stddev,
         histogram}}, "delta_version"}``."""
         self._reconcile()
-        if delta_version is None:
-            row = self._lh.catalog.query_one(
-                "SELECT delta_version, statistics FROM feature_group_commits WHERE group_id = ?"
-                " AND statistics != '{}' ORDER BY delta_version DESC LIMIT 1", (self.id,))
-        else:
-            row = self._lh.catalog.query_one(
-                "SELECT delta_version, statistics FROM feature_group_commits WHERE group_id = ?"
-                " AND delta_version = ?", (self.id, delta_version))
-            if row is None:
+        row = records.commit_statistics(self._lh.catalog, self.id, delta_version)
+        if row is None:
+            if delta_version is not None:
                 raise NotFound(f"Feature group {self.name!r} has no commit at Delta version "
                                f"{delta_version}.", "See fg.commits() for its versions.")
-        if row is None:
             return {}
-        return {**from_json(row["statistics"], {}), "delta_version": row["delta_version"]}
+        return {**row["statistics"], "delta_version": row["delta_version"]}
 
     def versions(self) -> list[dict[str, Any]]:
         """Every version of this group name: version, keys, event time, online, schema,
@@ -515,7 +464,7 @@ class FeatureGroup:
     def delete(self) -> None:
         """Delete this group version: its catalog entry, its commits, its Delta table and its
         online rows. Other versions stay."""
-        self._lh.catalog.execute("DELETE FROM feature_groups WHERE id = ?", (self.id,))
+        records.delete_group(self._lh.catalog, self.id)
         self._lh.catalog.record_event("feature_group.deleted", self.online_table,
                                       {"name": self.name, "version": self.version})
         shutil.rmtree(self.table_path, ignore_errors=True)
@@ -528,21 +477,18 @@ class FeatureGroup:
     # -- views -----------------------------------------------------------------------------
     def select(self, features: list[str]):
         """A selection of this group's features, to build a feature view from."""
-        from .views import FeatureSelection
+        from .view_spec import FeatureSelection
         return FeatureSelection(self, features)
 
     def select_all(self):
-        from .views import FeatureSelection
+        from .view_spec import FeatureSelection
         return FeatureSelection(self, None)
 
     # -- display ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description (what the REST API lists)."""
         row = self._fresh_row()
-        last = self._lh.catalog.query_one(
-            "SELECT COUNT(*) AS commits, MAX(delta_version) AS delta_version,"
-            " MAX(created_at) AS last_commit_at FROM feature_group_commits WHERE group_id = ?",
-            (self.id,))
+        last = records.commit_summary(self._lh.catalog, self.id)
         return {"name": self.name, "version": self.version, "keys": self.keys,
                 "event_time": self.event_time, "online": self.online,
                 "description": self.description, "checks": self.checks,
@@ -552,7 +498,7 @@ class FeatureGroup:
 
     def _repr_html_(self) -> str:
         from ..render.features import group_html
-        return group_html(self)
+        return group_html(self.to_dict())
 
     def __repr__(self) -> str:
         return (f"FeatureGroup({self.name!r}, version={self.version}, keys={self.keys}, "

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..shared.times import now_utc, parse_time, utcnow
+from ..shared.times import parse_time, utcnow
+from . import records
 from .columns import COMMIT_COLUMN, ROW_COLUMN
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,23 +35,17 @@ STALE_AFTER = timedelta(days=1)
 
 def record(fg: "FeatureGroup", seq: int) -> None:
     """Note, before the Delta commit of insert ``seq``, that the online store will owe it."""
-    fg._lh.catalog.execute(
-        "INSERT OR REPLACE INTO online_pending(group_id, commit_seq, pid, host, created_at) "
-        "VALUES (?,?,?,?,?)", (fg.id, seq, os.getpid(), socket.gethostname(), now_utc()))
+    records.add_pending(fg._lh.catalog, fg.id, seq, os.getpid(), socket.gethostname())
 
 
 def clear(fg: "FeatureGroup", seqs: list[int]) -> None:
     """The online store has (or will never need) the rows of these inserts."""
-    if seqs:
-        marks = ",".join("?" * len(seqs))
-        fg._lh.catalog.execute(f"DELETE FROM online_pending WHERE group_id = ? AND commit_seq "
-                               f"IN ({marks})", (fg.id, *seqs))
+    records.clear_pending(fg._lh.catalog, fg.id, seqs)
 
 
 def any_pending(fg: "FeatureGroup") -> bool:
     """One indexed lookup: cheap enough for every feature-vector lookup."""
-    return fg._lh.catalog.exists("SELECT 1 FROM online_pending WHERE group_id = ? LIMIT 1",
-                                 (fg.id,))
+    return records.any_pending(fg._lh.catalog, fg.id)
 
 
 def _writer_gone(row: dict[str, Any]) -> bool:
@@ -72,16 +67,12 @@ def finish(fg: "FeatureGroup") -> int:
     nothing was pending). Logs what it did."""
     if not fg.online or not any_pending(fg):
         return 0
-    rows = fg._lh.catalog.query("SELECT commit_seq, pid, host, created_at FROM online_pending "
-                                "WHERE group_id = ? ORDER BY commit_seq", (fg.id,))
+    rows = records.pending(fg._lh.catalog, fg.id)
     if not rows:
         return 0
     fg._reconcile()  # a commit that landed but was never recorded is recorded now
     seqs = [r["commit_seq"] for r in rows]
-    marks = ",".join("?" * len(seqs))
-    landed = {r["commit_seq"]: r["delta_version"] for r in fg._lh.catalog.query(
-        f"SELECT commit_seq, delta_version FROM feature_group_commits WHERE group_id = ? AND "
-        f"commit_seq IN ({marks})", (fg.id, *seqs))}
+    landed = records.landed_commits(fg._lh.catalog, fg.id, seqs)
     never = [r["commit_seq"] for r in rows if r["commit_seq"] not in landed and _writer_gone(r)]
     if never:
         clear(fg, never)

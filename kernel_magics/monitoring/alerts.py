@@ -14,9 +14,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ..catalog import from_json, to_json
-from ..shared.times import now_utc
+from ..catalog import from_json
 from ..shared.errors import InvalidInput, LakebookError, NotFound
+from . import records
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,7 @@ def evaluate(lh: Any, spec: dict[str, Any], result: dict[str, Any]) -> list[int]
     if raised and spec.get("on_drift") == "retrain":
         action = retrain(lh, spec, result)
         for alert_id in raised:
-            lh.catalog.execute("UPDATE alerts SET action = ? WHERE id = ?",
-                               (to_json(action), alert_id))
+            records.set_alert_action(lh.catalog, alert_id, action)
     return raised
 
 
@@ -69,9 +68,7 @@ def performance_drops(current: dict[str, float], reference: dict[str, float],
 
 def _insert(lh: Any, monitor: str, result_id: int, kind: str, message: str,
             details: dict[str, Any]) -> int:
-    alert_id = lh.catalog.execute(
-        "INSERT INTO alerts(monitor, result_id, kind, message, details, created_at) "
-        "VALUES (?,?,?,?,?,?)", (monitor, result_id, kind, message, to_json(details), now_utc()))
+    alert_id = records.add_alert(lh.catalog, monitor, result_id, kind, message, details)
     lh.catalog.record_event("monitor.alert", monitor, {"alert": alert_id, "kind": kind})
     return alert_id
 
@@ -81,23 +78,10 @@ def raise_alert(lh: Any, source: str, kind: str, message: str,
     """An alert from outside a monitor run (``source`` names what raised it, e.g.
     ``deployment scorer``). While one of that source and kind is open, it is updated —
     message, details, and a ``count`` of how often it happened — rather than repeated."""
-    with lh.catalog.transaction() as conn:
-        row = conn.execute("SELECT id, details FROM alerts WHERE monitor = ? AND kind = ? AND "
-                           "acknowledged = 0 ORDER BY id DESC LIMIT 1", (source, kind)).fetchone()
-        if row is not None:
-            previous = from_json(row[1], {})
-            merged = {**details, "count": int(previous.get("count", 1)) + 1}
-            if isinstance(details.get("rows"), int):
-                merged["rows"] = int(previous.get("rows", 0)) + details["rows"]
-            conn.execute("UPDATE alerts SET message = ?, details = ? WHERE id = ?",
-                         (message, to_json(merged), row[0]))
-            return int(row[0])
-        alert_id = conn.execute(
-            "INSERT INTO alerts(monitor, result_id, kind, message, details, created_at) "
-            "VALUES (?,NULL,?,?,?,?)", (source, kind, message, to_json({**details, "count": 1}),
-                                        now_utc())).lastrowid
-    lh.catalog.record_event("alert.raised", source, {"alert": alert_id, "kind": kind})
-    return int(alert_id)
+    alert_id, new = records.raise_or_update(lh.catalog, source, kind, message, details)
+    if new:
+        lh.catalog.record_event("alert.raised", source, {"alert": alert_id, "kind": kind})
+    return alert_id
 
 
 def training_target(lh: Any, model: str, version: int) -> dict[str, Any]:
@@ -108,8 +92,10 @@ def training_target(lh: Any, model: str, version: int) -> dict[str, Any]:
     notebook, step = lineage.get("notebook"), lineage.get("step") or model
     run_id = lineage.get("run_id")
     if run_id:
-        row = lh.catalog.query_one("SELECT target FROM runs WHERE id = ?", (run_id,))
-        target = from_json(row["target"], {}) if row else {}
+        try:
+            target = lh.pipelines.get_run(run_id).target
+        except NotFound:  # the run's record is gone (a rebuilt catalog): trust the lineage
+            target = {}
         if target.get("notebook"):
             notebook = target["notebook"]
     if not notebook or not Path(notebook).is_file():
@@ -150,23 +136,7 @@ def retrain(lh: Any, spec: dict[str, Any], result: dict[str, Any]) -> dict[str, 
 
 def list_alerts(lh: Any, monitor: str | None = None, acknowledged: bool | None = None,
                 limit: int = 100) -> list[dict[str, Any]]:
-    where, params = [], []
-    if monitor is not None:
-        where.append("monitor = ?")
-        params.append(monitor)
-    if acknowledged is not None:
-        where.append("acknowledged = ?")
-        params.append(int(bool(acknowledged)))
-    sql = "SELECT * FROM alerts" + (f" WHERE {' AND '.join(where)}" if where else "")
-    rows = lh.catalog.query(sql + " ORDER BY id DESC LIMIT ?", (*params, int(limit)))
-    return [_decode(row) for row in rows]
-
-
-def _decode(row: dict[str, Any]) -> dict[str, Any]:
-    row["details"] = from_json(row["details"], {})
-    row["action"] = from_json(row["action"], None) if row["action"] else None
-    row["acknowledged"] = bool(row["acknowledged"])
-    return row
+    return records.alerts(lh.catalog, monitor, acknowledged, limit)
 
 
 def acknowledge(lh: Any, alert_id: int) -> dict[str, Any]:
@@ -174,18 +144,12 @@ def acknowledge(lh: Any, alert_id: int) -> dict[str, Any]:
         alert_id = int(alert_id)
     except (TypeError, ValueError):
         raise InvalidInput(f"{alert_id!r} is not an alert id.", "Alert ids are numbers.") from None
-    with lh.catalog.transaction() as conn:
-        row = conn.execute("SELECT id FROM alerts WHERE id = ?", (alert_id,)).fetchone()
-        if row is None:
-            raise NotFound(f"There is no alert {alert_id}.",
-                           "List alerts with lh.monitoring.alerts().")
-        conn.execute("UPDATE alerts SET acknowledged = 1, acknowledged_at = COALESCE("
-                     "acknowledged_at, ?) WHERE id = ?", (now_utc(), alert_id))
+    records.acknowledge(lh.catalog, alert_id)
     return get_alert(lh, alert_id)
 
 
 def get_alert(lh: Any, alert_id: int) -> dict[str, Any]:
-    row = lh.catalog.query_one("SELECT * FROM alerts WHERE id = ?", (int(alert_id),))
+    row = records.alert(lh.catalog, alert_id)
     if row is None:
         raise NotFound(f"There is no alert {alert_id}.", "List alerts with lh.monitoring.alerts().")
-    return _decode(row)
+    return row

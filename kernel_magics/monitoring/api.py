@@ -13,12 +13,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..catalog import from_json, to_json
+from ..catalog import from_json
 from ..shared.times import now_utc
-from ..shared.errors import AlreadyExists, InvalidInput, LakebookError, NotFound
+from ..shared.errors import InvalidInput, LakebookError, NotFound
 from ..shared.names import validate_name
 from ..shared.refs import takes_objects
 from . import alerts as A
+from . import records
 from ..shared.times import iso, parse_time
 from . import windows as W
 from .drift import NothingToCompare, detect_drift
@@ -133,8 +134,7 @@ class Monitoring:
             self.lh.feature_group(labels["feature_group"])  # NotFound names it
         # the watched thing must exist now (a later deletion makes runs fail, not crash)
         if deployment:
-            from ..deployments.api import deployment_row
-            deployment_row(self.lh, deployment)
+            self.lh.deployments.definition(deployment)  # NotFound names it
         else:
             self.lh.feature_group(feature_group)
         cron = None
@@ -148,43 +148,15 @@ class Monitoring:
                 "cron": cron, "tz": tz, "drift_share": drift_share, "columns": columns,
                 "performance_margin": performance_margin, "on_drift": on_drift,
                 "labels": labels, "time_column": time_column}
-        now = now_utc()
-        with self.lh.catalog.transaction() as conn:
-            row = conn.execute("SELECT deleted FROM monitors WHERE name = ?", (name,)).fetchone()
-            if row is not None and not row[0] and not replace:
-                raise AlreadyExists(f"There is already a monitor {name!r}.",
-                                    "Pick another name, pass replace=True, or delete it first.")
-            conn.execute(
-                "INSERT INTO monitors(name, spec, deleted, created_at, updated_at) "
-                "VALUES (?,?,0,?,?) ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, "
-                "deleted = 0, updated_at = excluded.updated_at", (name, to_json(spec), now, now))
-            self._save_schedule(conn, name, cron, tz, now)
+        records.save_monitor(self.lh.catalog, name, spec, replace)
+        # the schedule (target {"monitor": name}) is the pipelines' to keep; any scheduler runs it
+        self.lh.pipelines.schedule_for(schedule_name(name), {"monitor": name}, cron, tz)
         self.lh.catalog.record_event("monitor.created", name, spec)
         return self.get(name)
 
-    def _save_schedule(self, conn: Any, name: str, cron: str | None, tz: str, now: str) -> None:
-        """The monitor's schedule row: target ``{"monitor": name}``, run by any scheduler."""
-        sname = schedule_name(name)
-        if cron is None:
-            conn.execute("DELETE FROM schedules WHERE name = ?", (sname,))
-            return
-        from ..pipelines.cron import initial_next_run
-        next_run = initial_next_run(cron, tz)
-        target = to_json({"monitor": name})
-        exists = conn.execute("SELECT id FROM schedules WHERE name = ?", (sname,)).fetchone()
-        if exists:
-            conn.execute("UPDATE schedules SET target = ?, cron = ?, timezone = ?, "
-                         "next_run_at = ?, paused = 0, updated_at = ? WHERE name = ?",
-                         (target, cron, tz, next_run, now, sname))
-        else:
-            conn.execute("INSERT INTO schedules(name, target, cron, timezone, next_run_at, "
-                         "created_at, updated_at) VALUES (?,?,?,?,?,?,?)",
-                         (sname, target, cron, tz, next_run, now, now))
-
     @takes_objects(name="monitor")
     def get(self, name: str) -> Monitor:
-        row = self.lh.catalog.query_one("SELECT * FROM monitors WHERE name = ? AND deleted = 0",
-                                        (name,))
+        row = records.live_monitor(self.lh.catalog, name)
         if row is None:
             raise NotFound(f"There is no monitor {name!r}.",
                            "List monitors with lh.monitoring.list(); create one with "
@@ -192,16 +164,16 @@ class Monitoring:
         return Monitor(self, row)
 
     def list(self) -> list[Monitor]:
-        rows = self.lh.catalog.query("SELECT * FROM monitors WHERE deleted = 0 ORDER BY name")
-        return [Monitor(self, row) for row in rows]
+        return [Monitor(self, row) for row in records.live_monitors(self.lh.catalog)]
+
+    def count(self) -> dict[str, int]:
+        """How many (live) monitors there are."""
+        return records.counts(self.lh.catalog)
 
     def summary(self) -> list[dict[str, Any]]:
         """Every monitor with its latest verdict, drift share and open alerts (JSON-ready)."""
-        latest = {r["monitor"]: r for r in self.lh.catalog.query(
-            "SELECT r.* FROM monitor_results r JOIN (SELECT monitor, MAX(id) id FROM "
-            "monitor_results WHERE status != 'running' GROUP BY monitor) m ON m.id = r.id")}
-        open_alerts = {r["monitor"]: r["n"] for r in self.lh.catalog.query(
-            "SELECT monitor, COUNT(*) n FROM alerts WHERE acknowledged = 0 GROUP BY monitor")}
+        latest = records.latest_results(self.lh.catalog)
+        open_alerts = records.open_alert_counts(self.lh.catalog)
         out = []
         for monitor in self.list():
             item = monitor.to_dict()
@@ -210,13 +182,9 @@ class Monitoring:
             item["latest"] = None if result is None else {
                 "id": result.id, "status": result.status, "reason": result.reason,
                 "drift_share": result.drift_share, "drifted_columns": result.drifted_columns,
-                "created_at": result.created_at, "report_url": result.report_url}
+                "created_at": result.created_at, "report_html": result.report_html}
             item["status"] = "never run" if result is None else result.status
             item["open_alerts"] = open_alerts.get(monitor.name, 0)
-            # what a UI colours by: red on drift or open alerts, amber on failure, grey else
-            item["colour"] = ("red" if (result and result.status == "drift") or item["open_alerts"]
-                              else "amber" if result and result.status == "failed"
-                              else "green" if result and result.status == "ok" else "grey")
             out.append(item)
         return out
 
@@ -224,10 +192,8 @@ class Monitoring:
     def delete(self, name: str) -> None:
         """Delete a monitor and its schedule (results and reports stay for the record)."""
         self.get(name)
-        with self.lh.catalog.transaction() as conn:
-            conn.execute("UPDATE monitors SET deleted = 1, updated_at = ? WHERE name = ?",
-                         (now_utc(), name))
-            conn.execute("DELETE FROM schedules WHERE name = ?", (schedule_name(name),))
+        records.mark_deleted(self.lh.catalog, name)
+        self.lh.pipelines.schedule_for(schedule_name(name), {"monitor": name}, None)
         self.lh.catalog.record_event("monitor.deleted", name, {})
 
     # -- run -------------------------------------------------------------------------------
@@ -240,9 +206,7 @@ class Monitoring:
         spec = monitor.spec
         at = parse_time(now, "run time") or datetime.now(timezone.utc)
         started = time.perf_counter()
-        result_id = self.lh.catalog.execute(
-            "INSERT INTO monitor_results(monitor, run_id, status, created_at) VALUES (?,?,?,?)",
-            (name, run_id, "running", now_utc()))
+        result_id = records.start_result(self.lh.catalog, name, run_id)
         values: dict[str, Any] = {}
         try:
             values = self._compute(spec, at, result_id)
@@ -256,11 +220,7 @@ class Monitoring:
         values["duration_s"] = time.perf_counter() - started
         values["finished_at"] = now_utc()
         values.setdefault("window_end", iso(at))
-        sets = ", ".join(f"{k} = ?" for k in values)
-        self.lh.catalog.execute(f"UPDATE monitor_results SET {sets} WHERE id = ?",
-                                (*[_db(v) for v in values.values()], result_id))
-        row = self.lh.catalog.query_one("SELECT * FROM monitor_results WHERE id = ?",
-                                        (result_id,))
+        row = records.finish_result(self.lh.catalog, result_id, values)
         raised: list[int] = []
         if row["status"] in ("ok", "drift"):
             try:
@@ -305,17 +265,14 @@ class Monitoring:
     @takes_objects(name="monitor")
     def results(self, name: str, limit: int = 50) -> list[MonitorResult]:
         """Results of a monitor, newest first (a deleted monitor's results stay readable)."""
-        if not self.lh.catalog.query_one("SELECT 1 FROM monitors WHERE name = ?", (name,)):
+        if not records.ever_existed(self.lh.catalog, name):
             raise NotFound(f"There is no monitor {name!r}.", "List monitors with "
                                                              "lh.monitoring.list().")
-        rows = self.lh.catalog.query("SELECT * FROM monitor_results WHERE monitor = ? "
-                                     "ORDER BY id DESC LIMIT ?", (name, int(limit)))
-        return [MonitorResult.from_row(r) for r in rows]
+        return [MonitorResult.from_row(r) for r in records.results(self.lh.catalog, name, limit)]
 
     @takes_objects(name="monitor")
     def result(self, name: str, result_id: int) -> MonitorResult:
-        row = self.lh.catalog.query_one("SELECT * FROM monitor_results WHERE monitor = ? "
-                                        "AND id = ?", (name, int(result_id)))
+        row = records.result(self.lh.catalog, name, result_id)
         if row is None:
             raise NotFound(f"Monitor {name!r} has no result {result_id}.",
                            f"List its results with lh.monitoring.results({name!r}).")
@@ -336,10 +293,6 @@ class Monitoring:
 
 def _text(exc: LakebookError) -> str:
     return f"{exc.message} {exc.hint}" if exc.hint else exc.message
-
-
-def _db(value: Any) -> Any:
-    return to_json(value) if isinstance(value, (dict, list)) else value
 
 
 __all__ = ["Monitoring", "schedule_name", "from_json"]

@@ -37,15 +37,8 @@ _POS = "_lb_pos"
 
 
 def output_tables(lh: Any, deployment: str) -> list[Path]:
-    """The Delta tables the deployment's batch runs wrote: ``predictions_<name>`` and every
-    ``--output`` named in its ``deployment.batch`` events."""
-    names = {f"predictions_{deployment}"}
-    rows = lh.catalog.query(
-        "SELECT DISTINCT json_extract(payload, '$.output') AS output FROM events "
-        "WHERE kind = 'deployment.batch' AND subject = ?", (deployment,))
-    names |= {r["output"] for r in rows if r["output"]}
-    tables = Path(lh.tables_dir)
-    return [tables / n for n in sorted(names) if (tables / n / "_delta_log").exists()]
+    """The Delta tables the deployment's batch runs wrote (that exist)."""
+    return [p for p in lh.deployments.output_tables(deployment) if (p / "_delta_log").exists()]
 
 
 def commits(path: Path) -> dict[str, dict[str, Any]]:

@@ -2,24 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 from ..catalog import from_json
-from ..render.html import Raw, badge, card, table
 
 if TYPE_CHECKING:  # pragma: no cover
     from .api import Monitoring
-
-#: badge colours per result status (the sidebar uses the same words)
-STATUS_COLOURS = {"ok": "#2e7d32", "drift": "#c62828", "skipped": "#757575",
-                  "failed": "#ef6c00", "running": "#1976d2"}
-
-
-def report_url(monitor: str, result_id: int) -> str:
-    """Where the server extension serves a result's Evidently HTML (relative to base_url)."""
-    return f"lakebook/api/monitors/{monitor}/reports/{result_id}.html"
-
 
 @dataclass
 class MonitorResult:
@@ -60,44 +48,14 @@ class MonitorResult:
     def drifted_columns(self) -> list[str]:
         return [c for c, v in self.columns.items() if v.get("drifted")]
 
-    @property
-    def report_url(self) -> str | None:
-        return report_url(self.monitor, self.id) if self.report_html else None
-
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        out["report_url"] = self.report_url
         out["drifted_columns"] = self.drifted_columns
         return out
 
     def _repr_html_(self) -> str:
-        rows: list[tuple[str, Any]] = [("status", badge(self.status,
-                                                        STATUS_COLOURS.get(self.status, "#555")))]
-        if self.reason:
-            rows.append(("reason", self.reason))
-        if self.drift_share is not None:
-            rows.append(("drifted columns", f"{len(self.drifted_columns)} of {len(self.columns)}"
-                                            f" ({self.drift_share:.0%})"))
-        if self.current_rows is not None:
-            rows.append(("rows", f"current {self.current_rows:,} / reference "
-                                 f"{self.reference_rows or 0:,}"))
-        rows.append(("window", f"{self.window_start or '-'} .. {self.window_end or '-'}"))
-        if self.performance.get("metrics"):
-            rows.append(("performance", ", ".join(f"{k} {v:.3f}" for k, v in
-                                                  self.performance["metrics"].items())))
-        if self.alerts:
-            rows.append(("alerts", ", ".join(f"#{a}" for a in self.alerts)))
-        if self.report_url:
-            rows.append(("report", Raw(f"<a href='/{escape(self.report_url)}' target='_blank'>"
-                                       "Evidently report</a>")))
-        html = card(f"monitor {self.monitor} · result {self.id}", rows, subtitle=self.created_at
-                    or "")
-        if self.columns:
-            html += table(["column", "method", "score", "threshold", "drifted"], (
-                (c, v.get("method"), f"{v.get('score', 0):.4g}", v.get("threshold"),
-                 badge("drift", STATUS_COLOURS["drift"]) if v.get("drifted") else "no")
-                for c, v in self.columns.items()))
-        return html
+        from ..render.monitoring import result_html
+        return result_html(self.to_dict())
 
     def __repr__(self) -> str:
         share = "" if self.drift_share is None else f", drift_share={self.drift_share:.2f}"
@@ -150,22 +108,10 @@ class Monitor:
                 "created_at": self.created_at, "updated_at": self.updated_at}
 
     def _repr_html_(self) -> str:
+        from ..render.monitoring import monitor_html
         latest = self.latest()
-        rows: list[tuple[str, Any]] = [("watches", self.source),
-                                       ("reference", self.spec.get("reference")),
-                                       ("current", self.spec.get("current")),
-                                       ("drift share alert", f"{self.spec.get('drift_share'):.0%}"),
-                                       ("schedule", self.spec.get("schedule") or "-")]
-        if self.spec.get("on_drift"):
-            rows.append(("on drift", self.spec["on_drift"]))
-        if latest is not None:
-            rows.append(("latest", badge(latest.status, STATUS_COLOURS.get(latest.status, "#555"))))
-            if latest.drift_share is not None:
-                rows.append(("drift share", f"{latest.drift_share:.0%}"))
-        open_alerts = self.alerts(acknowledged=False)
-        if open_alerts:
-            rows.append(("open alerts", len(open_alerts)))
-        return card(f"monitor {self.name}", rows, subtitle=self.kind)
+        return monitor_html(self.to_dict(), None if latest is None else latest.to_dict(),
+                            len(self.alerts(acknowledged=False)))
 
     def __repr__(self) -> str:
         return f"Monitor({self.name!r}, {self.source})"

@@ -140,10 +140,9 @@ def load(lh: Any, spec: dict[str, Any], now: datetime) -> Sides:
 
 # -- model monitors ---------------------------------------------------------------------------
 def _deployment_sides(lh: Any, spec: dict[str, Any], now: datetime) -> Sides:
-    from ..deployments.api import deployment_row
     name = spec["deployment"]
     try:
-        row = deployment_row(lh, name)
+        row = lh.deployments.definition(name)
     except NotFound:
         raise NotFound(f"Monitor {spec['name']!r} watches deployment {name!r}, which does not "
                        "exist (deleted?).",

@@ -6,11 +6,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..catalog import to_json
-from ..shared.times import now_utc
 from ..shared.durations import parse_duration
 from ..shared.errors import AlreadyExists, InvalidInput, NotFound
 from ..shared.names import validate_name
+from . import records
 from . import runs as R
 from ..shared.times import catalog_time, parse_time, utcnow
 from . import cron as S
@@ -81,20 +80,14 @@ class Pipelines:
         refs = self._step_refs(steps)
         if not refs:
             raise InvalidInput(f"Pipeline {name!r} has no steps.", "Pass at least one step.")
-        now = now_utc()
-        with self.lh.catalog.transaction() as conn:
-            exists = conn.execute("SELECT 1 FROM pipelines WHERE name = ?", (name,)).fetchone()
-            if exists and not replace:
-                raise AlreadyExists(f"Pipeline {name!r} exists already.", "Pass replace=True to redefine it.")
-            conn.execute("INSERT OR REPLACE INTO pipelines(name, steps, created_at, updated_at)"
-                         " VALUES (?,?,COALESCE((SELECT created_at FROM pipelines WHERE name = ?),?),?)",
-                         (name, to_json(refs), name, now, now))
+        if not records.save_pipeline(self.lh.catalog, name, refs, replace):
+            raise AlreadyExists(f"Pipeline {name!r} exists already.", "Pass replace=True to redefine it.")
         return self.get(name)
 
     def get(self, name: str) -> dict[str, Any]:
         """A pipeline with its steps in run order."""
         from .targets import stages_of, pipeline_steps
-        row = self.lh.catalog.query_one("SELECT * FROM pipelines WHERE name = ?", (name,))
+        row = records.pipeline_row(self.lh.catalog, name)
         if row is None:
             raise NotFound(f"No pipeline {name!r}.", "Create it with lh.pipelines.create(name, steps=[...]).")
         stages = stages_of(pipeline_steps(self.lh, name), self.lh)
@@ -103,15 +96,14 @@ class Pipelines:
                 "stages": [{"notebook": st.notebook, "steps": st.names} for st in stages]}
 
     def list(self) -> list[dict[str, Any]]:
-        from ..catalog import from_json
-        return [{"name": r["name"], "steps": from_json(r["steps"], []), "updated_at": r["updated_at"]}
-                for r in self.lh.catalog.query("SELECT * FROM pipelines ORDER BY name")]
+        return [{"name": r["name"], "steps": r["steps"], "updated_at": r["updated_at"]}
+                for r in records.pipeline_rows(self.lh.catalog)]
 
     pipelines = list
 
     def delete(self, name: str) -> None:
         self.get(name)
-        self.lh.catalog.execute("DELETE FROM pipelines WHERE name = ?", (name,))
+        records.delete_pipeline(self.lh.catalog, name)
 
     # -- targets -----------------------------------------------------------------------------
     def target(self, what: StepLike, step: str | None = None) -> dict[str, Any]:
@@ -131,7 +123,7 @@ class Pipelines:
         if text.endswith(".ipynb") or Path(text).is_file():
             steps = [step] if isinstance(step, str) else (list(step) if step else None)
             return {"notebook": str(Path(text).resolve()), "steps": steps}
-        if self.lh.catalog.query_one("SELECT 1 FROM pipelines WHERE name = ?", (text,)):
+        if records.pipeline_row(self.lh.catalog, text) is not None:
             return {"pipeline": text}
         s = self.step(text)
         return {"notebook": s.notebook, "steps": [f"{s.kind}:{s.name}"]}
@@ -162,10 +154,9 @@ class Pipelines:
         if int(retries) < 0:
             raise InvalidInput("retries cannot be negative.", "Use 0 for no retries.")
         ws, we = self._window(window)
-        with self.lh.catalog.transaction() as conn:
-            rid = R.insert_run(conn, target=target, params=params, window_start=ws, window_end=we,
-                               timeout_s=timeout, retries=int(retries), backoff_s=float(backoff),
-                               kernel=kernel)
+        rid = records.add_run(self.lh.catalog, target=target, params=params, window_start=ws,
+                              window_end=we, timeout_s=timeout, retries=int(retries),
+                              backoff_s=float(backoff), kernel=kernel)
         return R.get_run(self.lh, rid)
 
     def run(self, what: StepLike, params: dict[str, Any] | None = None, window: Any = None,
@@ -200,6 +191,17 @@ class Pipelines:
             if nxt.id == current.id:
                 return current
             current = nxt
+
+    def dispatch(self, run_id: str) -> None:
+        """Start queued run ``run_id`` now: the scheduler running in this process (the
+        Jupyter server's) takes it on a tick woken for it, else a worker process of its own
+        executes it."""
+        from .scheduler import running_scheduler
+        scheduler = running_scheduler(self.lh.home)
+        if scheduler is None:
+            self.start_worker(run_id)
+        else:
+            scheduler.wake()
 
     def start_worker(self, run_id: str) -> None:
         """Execute a queued run in a worker process of its own (``wait=False``)."""
@@ -242,11 +244,10 @@ class Pipelines:
         """A new run with the same target, parameters and window as ``run_id``."""
         old = R.get_run(self.lh, run_id)
         validate(self.lh, old.target, old.params, old.kernel)
-        with self.lh.catalog.transaction() as conn:
-            rid = R.insert_run(conn, target=old.target, params=old.params,
-                               window_start=old.window_start, window_end=old.window_end,
-                               timeout_s=old.timeout_s, retries=old.max_attempts - 1,
-                               backoff_s=old.backoff_s, kernel=old.kernel)
+        rid = records.add_run(self.lh.catalog, target=old.target, params=old.params,
+                              window_start=old.window_start, window_end=old.window_end,
+                              timeout_s=old.timeout_s, retries=old.max_attempts - 1,
+                              backoff_s=old.backoff_s, kernel=old.kernel)
         if wait:
             return self.execute_here(rid)
         self.start_worker(rid)
@@ -290,62 +291,73 @@ class Pipelines:
                 stem = Path(target["notebook"]).stem
                 steps = target.get("steps")
                 name = f"{stem}-{'-'.join(s.split(':')[-1] for s in steps)}" if steps else stem
-        now = now_utc()
-        next_run = S.initial_next_run(cron, tz)
-        values = (to_json(target), cron, tz, catchup, to_json(params), timeout, int(retries),
-                  float(backoff), kernel, next_run, now)
-        with self.lh.catalog.transaction() as conn:
-            row = conn.execute("SELECT id FROM schedules WHERE name = ?", (name,)).fetchone()
-            if row is None:
-                conn.execute(
-                    "INSERT INTO schedules(target, cron, timezone, catchup, params, timeout_s,"
-                    " retries, backoff_s, kernel, next_run_at, updated_at, name, created_at)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", (*values, name, now))
-            else:
-                conn.execute(
-                    "UPDATE schedules SET target = ?, cron = ?, timezone = ?, catchup = ?,"
-                    " params = ?, timeout_s = ?, retries = ?, backoff_s = ?, kernel = ?,"
-                    " next_run_at = ?, updated_at = ?, last_scheduled_for = NULL WHERE name = ?",
-                    (*values, name))
+        records.save_schedule(self.lh.catalog, name, target, cron, tz, catchup, params, timeout,
+                              int(retries), float(backoff), kernel, S.initial_next_run(cron, tz))
         self.lh.catalog.record_event("schedule.save", name, {"cron": cron, "tz": tz, "target": target})
         return self.get_schedule(name)
 
+    def schedule_step(self, step: str, cron: str, tz: str | None = None,
+                      notebook: str | None = None, run_id: str | None = None
+                      ) -> S.Schedule | None:
+        """Schedule ``step`` as its own magic line asks (``--schedule CRON --tz TZ``, the tz
+        UTC by default) in ``notebook``, the notebook the step's kernel runs. Inside a run
+        (``run_id``) nothing is done and None is answered: the run was started by that
+        schedule, which must not be re-created by its own runs."""
+        if run_id:
+            return None
+        if not notebook:
+            raise InvalidInput(f"Cannot schedule step {step!r}: this kernel does not know its "
+                               "notebook path.", "Save the notebook in JupyterLab, or create the "
+                               "schedule with lh.pipelines.schedule(...).")
+        return self.schedule(notebook=notebook, step=step, cron=cron, tz=tz or "UTC")
+
     def schedules(self) -> list[S.Schedule]:
-        return [S.Schedule.from_row(r) for r in
-                self.lh.catalog.query("SELECT * FROM schedules ORDER BY name")]
+        return [S.Schedule.from_row(r) for r in records.schedule_rows(self.lh.catalog)]
 
     def get_schedule(self, name_or_id: Any) -> S.Schedule:
         if isinstance(name_or_id, S.Schedule):
             name_or_id = name_or_id.id
         key = str(name_or_id)
-        row = self.lh.catalog.query_one("SELECT * FROM schedules WHERE name = ? OR CAST(id AS TEXT) = ?"
-                                        " ORDER BY name = ? DESC LIMIT 1", (key, key, key))
+        row = records.schedule_row(self.lh.catalog, key)
         if row is None:
             raise NotFound(f"No schedule {name_or_id!r}.", "List them with lh.pipelines.schedules().")
         return S.Schedule.from_row(row)
 
     def pause(self, name_or_id: Any) -> S.Schedule:
         s = self.get_schedule(name_or_id)
-        self.lh.catalog.execute("UPDATE schedules SET paused = 1, updated_at = ? WHERE id = ?", (now_utc(), s.id))
+        records.pause_schedule(self.lh.catalog, s.id)
         return self.get_schedule(s.id)
 
     def resume(self, name_or_id: Any) -> S.Schedule:
         """Resume a paused schedule from now on (windows missed while paused are not run)."""
         s = self.get_schedule(name_or_id)
-        self.lh.catalog.execute("UPDATE schedules SET paused = 0, next_run_at = ?, updated_at = ?,"
-                                " last_scheduled_for = NULL WHERE id = ?", (S.initial_next_run(s.cron, s.timezone), now_utc(), s.id))
+        records.resume_schedule(self.lh.catalog, s.id, S.initial_next_run(s.cron, s.timezone))
         return self.get_schedule(s.id)
 
     def delete_schedule(self, name_or_id: Any) -> None:
         s = self.get_schedule(name_or_id)
-        with self.lh.catalog.transaction() as conn:
-            # queued runs of a deleted schedule would surprise: cancel them
-            conn.execute("UPDATE runs SET status = 'cancelled', finished_at = ? WHERE schedule_id = ?"
-                         " AND status = 'queued'", (now_utc(), s.id))
-            conn.execute("DELETE FROM schedules WHERE id = ?", (s.id,))
+        records.delete_schedule(self.lh.catalog, s.id)
         self.lh.catalog.record_event("schedule.delete", s.name, {})
 
     pause_schedule, resume_schedule = pause, resume
+
+    def schedule_for(self, name: str, target: dict[str, Any], cron: str | None,
+                     tz: str = "UTC") -> S.Schedule | None:
+        """The schedule another area keeps for one of its objects (a monitor's
+        ``monitor-<name>``, target ``{"monitor": name}``): created or re-timed to ``cron``
+        (read in ``tz``) and resumed; deleted, with its queued runs, when ``cron`` is None."""
+        if cron is None:
+            records.delete_schedule_named(self.lh.catalog, name)
+            return None
+        cron = S.check_cron(cron)
+        tz = str(S.check_timezone(tz))
+        records.save_owned_schedule(self.lh.catalog, name, target, cron, tz,
+                                    S.initial_next_run(cron, tz))
+        return self.get_schedule(name)
+
+    def count(self) -> dict[str, int]:
+        """How many schedules and runs there are."""
+        return records.counts(self.lh.catalog)
 
     def scheduler(self, **kwargs: Any):
         """A :class:`~kernel_magics.pipelines.scheduler.Scheduler` for this lakehouse."""

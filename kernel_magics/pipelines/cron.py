@@ -147,11 +147,8 @@ class Schedule:
         return dict(self.__dict__)
 
     def _repr_html_(self) -> str:
-        from ..render.html import card
-        return card(f"Schedule {self.name}", [
-            ("target", self.target), ("cron", f"{self.cron} ({self.timezone})"),
-            ("catch-up", self.catchup), ("paused", self.paused),
-            ("next run", self.next_run_at or "-")])
+        from ..render.pipelines import schedule_html
+        return schedule_html(self.to_dict())
 
 
 def initial_next_run(cron: str, tz: str, now: datetime | None = None) -> str:

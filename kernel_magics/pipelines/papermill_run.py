@@ -24,6 +24,7 @@ from papermill.exceptions import PapermillExecutionError
 from papermill.utils import merge_kwargs, remove_args
 
 from ..shared.errors import LakebookError
+from . import records
 from . import runs as R
 from ..shared.times import parse_time
 from .slicing import kernel_and_language, slice_notebook
@@ -56,7 +57,7 @@ class Watch:
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                cancel = R.heartbeat(self.lh, self.run.id, self.worker, self.lease_s)
+                cancel = records.heartbeat(self.lh.catalog, self.run.id, self.worker, self.lease_s)
             except Exception:  # a busy catalog must not kill the run; the next beat retries
                 log.exception("heartbeat of run %s failed", self.run.id)
                 continue
@@ -135,7 +136,7 @@ class Progress:
 
     def _write(self) -> None:
         try:
-            R.set_progress(self.lh, self.run_id, self.state, self.output)
+            records.set_progress(self.lh.catalog, self.run_id, self.state, self.output)
         except Exception:
             log.exception("progress of run %s not recorded", self.run_id)
 
@@ -269,9 +270,9 @@ def execute_run(lh: Any, run_id: str, claimed_by: str | None = None,
     worker = worker or R.worker_name()
     lease_s = lh.config.lease_s
     if claimed_by is not None:
-        if not R.take_over(lh, run_id, claimed_by, worker, lease_s):
+        if not records.take_over(lh.catalog, run_id, claimed_by, worker, lease_s):
             return R.get_run(lh, run_id)  # reaped or cancelled meanwhile
-    elif not R.claim(lh, run_id, worker, lease_s):
+    elif not records.claim(lh.catalog, run_id, worker, lease_s):
         return R.get_run(lh, run_id)  # someone else has it, or it was cancelled
     run = R.get_run(lh, run_id)
     status, error, output = "succeeded", None, None
@@ -299,9 +300,9 @@ def execute_run(lh: Any, run_id: str, claimed_by: str | None = None,
                                            "evalue": str(exc)}
                 log.exception("run %s failed outside the notebook", run_id)
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                R.finish(lh, run_id, "cancelled", error, output)
+                records.finish(lh.catalog, run_id, "cancelled", error, output)
                 raise
-    _, retry = R.finish(lh, run_id, status, error, output)
+    _, retry = records.finish(lh.catalog, run_id, status, error, output)
     lh.catalog.record_event(f"run.{status}", run_id, {"retry": retry, "worker": worker})
     return R.get_run(lh, run_id)
 

@@ -17,9 +17,10 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from . import records
 from . import runs as R
 from ..shared.times import catalog_time, parse_time, utcnow
 from .executors import Executor, make_executor
@@ -76,47 +77,35 @@ class Scheduler:
 
     def materialize(self, now: datetime) -> tuple[int, int]:
         """Create the runs of every due window (per catch-up policy) exactly once."""
-        queued = skipped = 0
-        now_s = catalog_time(now)
-        with self.lh.catalog.transaction() as conn:
-            due = conn.execute("SELECT * FROM schedules WHERE paused = 0 AND next_run_at <= ?",
-                               (now_s,)).fetchall()
-            for row in due:
-                row = dict(row)
-                cron, tz = row["cron"], row["timezone"]
-                run_at, missed, following = due_windows(cron, tz, parse_time(row["next_run_at"]),
-                                                        now, row["catchup"], self.grace_s)
-                # the window starts at the previous fire time: the one handled last (kept
-                # in last_scheduled_for, reset when the cron changes), else ask croniter
-                last_done = row["last_scheduled_for"]
-                before = parse_time(last_done) if last_done else None
-                previous: dict[datetime, datetime | None] = {}
-                for fire in sorted(set(run_at) | set(missed)):
-                    previous[fire] = before if before is not None and before < fire else None
-                    before = fire
-                for fire in run_at:
-                    start = previous[fire] or previous_fire(cron, tz, fire)
-                    rid = R.insert_run(
-                        conn, target=row["target"], params=row["params"],
-                        window_start=catalog_time(start), window_end=catalog_time(fire),
-                        timeout_s=row["timeout_s"], retries=row["retries"],
-                        backoff_s=row["backoff_s"], kernel=row["kernel"], schedule_id=row["id"],
-                        scheduled_for=catalog_time(fire), or_ignore=True)
-                    queued += rid is not None
-                for fire in missed[-MAX_SKIPPED_RECORDED:]:
-                    rid = R.insert_run(
-                        conn, target=row["target"], params=row["params"],
-                        window_end=catalog_time(fire), schedule_id=row["id"], scheduled_for=catalog_time(fire),
-                        status="skipped", or_ignore=True,
-                        error={"ename": "Missed", "cell_index": None,
-                               "evalue": f"no scheduler was running at {catalog_time(fire)}; "
-                                         f"catch-up policy {row['catchup']!r}"})
-                    skipped += rid is not None
-                last = (run_at or missed or [None])[-1]
-                conn.execute("UPDATE schedules SET next_run_at = ?,"
-                             " last_scheduled_for = COALESCE(?, last_scheduled_for) WHERE id = ?",
-                             (catalog_time(following), catalog_time(last), row["id"]))
-        return queued, skipped
+        return records.materialize_due(self.lh.catalog, now, lambda row: self._plan(row, now))
+
+    def _plan(self, row: dict[str, Any], now: datetime) -> records.Plan:
+        """The runs one due schedule gets at ``now``, and the windows it skips."""
+        cron, tz = row["cron"], row["timezone"]
+        run_at, missed, following = due_windows(cron, tz, parse_time(row["next_run_at"]),
+                                                now, row["catchup"], self.grace_s)
+        # the window starts at the previous fire time: the one handled last (kept in
+        # last_scheduled_for, reset when the cron changes), else ask croniter
+        last_done = row["last_scheduled_for"]
+        before = parse_time(last_done) if last_done else None
+        previous: dict[datetime, datetime | None] = {}
+        for fire in sorted(set(run_at) | set(missed)):
+            previous[fire] = before if before is not None and before < fire else None
+            before = fire
+        run = {"target": row["target"], "params": row["params"], "schedule_id": row["id"]}
+        runs = [{**run, "window_start": catalog_time(previous[fire] or
+                                                     previous_fire(cron, tz, fire)),
+                 "window_end": catalog_time(fire), "timeout_s": row["timeout_s"],
+                 "retries": row["retries"], "backoff_s": row["backoff_s"],
+                 "kernel": row["kernel"], "scheduled_for": catalog_time(fire)}
+                for fire in run_at]
+        skipped = [{**run, "window_end": catalog_time(fire), "scheduled_for": catalog_time(fire),
+                    "error": {"ename": "Missed", "cell_index": None,
+                              "evalue": f"no scheduler was running at {catalog_time(fire)}; "
+                                        f"catch-up policy {row['catchup']!r}"}}
+                   for fire in missed[-MAX_SKIPPED_RECORDED:]]
+        last = (run_at or missed or [None])[-1]
+        return runs, skipped, catalog_time(following), catalog_time(last)
 
     def dispatch(self) -> int:
         """Claim queued runs (as many as the executor has room for) and hand them over."""
@@ -127,35 +116,49 @@ class Scheduler:
         free = self.executor.free_slots()
         if free <= 0:
             return 0
-        now = catalog_time(utcnow())
-        candidates = self.lh.catalog.query(
-            "SELECT id FROM runs WHERE status = 'queued' AND (not_before IS NULL OR not_before <= ?)"
-            " ORDER BY COALESCE(scheduled_for, queued_at), attempt LIMIT ?", (now, free * 2))
         handed = 0
-        for row in candidates:
+        for run_id in records.startable(self.lh.catalog, utcnow(), free * 2):
             if handed >= free:
                 break
-            if R.claim(self.lh, row["id"], self.name, self.lease_s):
+            if records.claim(self.lh.catalog, run_id, self.name, self.lease_s):
                 try:
-                    self.executor.submit(row["id"], claimed_by=self.name)
+                    self.executor.submit(run_id, claimed_by=self.name)
                 except Exception as exc:  # the executor could not start it: say so on the run
-                    log.exception("executor refused run %s", row["id"])
-                    R.finish(self.lh, row["id"], "failed", {"ename": type(exc).__name__,
-                                                            "evalue": str(exc), "cell_index": None})
+                    log.exception("executor refused run %s", run_id)
+                    records.finish(self.lh.catalog, run_id, "failed",
+                                   {"ename": type(exc).__name__, "evalue": str(exc),
+                                    "cell_index": None})
                     continue
                 handed += 1
         return handed
 
+    def wake(self) -> None:
+        """Dispatch soon, off the caller's thread (a run was queued in this process)."""
+        threading.Thread(target=self._safe_dispatch, daemon=True).start()
+
+    def _safe_dispatch(self) -> None:
+        try:
+            self.dispatch()
+        except Exception:
+            log.exception("scheduler dispatch failed")
+
     # -- the loop ----------------------------------------------------------------------------
     def run_forever(self) -> None:
-        """Tick until :meth:`stop`; an error in one tick is logged and the loop goes on."""
-        while not self.stop_event.is_set():
-            try:
-                self.tick()
-            except Exception:
-                self.errors += 1
-                log.exception("scheduler tick failed")
-            self.stop_event.wait(self.poll)
+        """Tick until :meth:`stop`; an error in one tick is logged and the loop goes on.
+        While it runs, runs queued in this process are handed to it
+        (:func:`running_scheduler`)."""
+        _RUNNING[str(self.lh.home)] = self
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    self.tick()
+                except Exception:
+                    self.errors += 1
+                    log.exception("scheduler tick failed")
+                self.stop_event.wait(self.poll)
+        finally:
+            if _RUNNING.get(str(self.lh.home)) is self:
+                del _RUNNING[str(self.lh.home)]
         if self._executor is not None:
             self._executor.shutdown()
 
@@ -185,19 +188,15 @@ class Scheduler:
                 "last_tick": self.last_tick.__dict__ if self.last_tick else None}
 
 
-def _json(text: str) -> Any:
-    from ..catalog import from_json
-    return from_json(text, {})
+#: the scheduler looping in this process, by lakehouse home (the Jupyter server's)
+_RUNNING: dict[str, Scheduler] = {}
 
 
-def wait_until(predicate, timeout: float, poll: float = 0.1) -> bool:
-    """Small helper for callers polling the catalog."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(poll)
-    return predicate()
+def running_scheduler(home: Any) -> Scheduler | None:
+    """The scheduler that :meth:`Scheduler.run_forever` runs in this process for the
+    lakehouse at ``home`` (None when there is none)."""
+    scheduler = _RUNNING.get(str(home))
+    return None if scheduler is None or scheduler.stop_event.is_set() else scheduler
 
 
-__all__ = ["Scheduler", "TickResult", "timedelta"]
+__all__ = ["Scheduler", "TickResult", "running_scheduler"]

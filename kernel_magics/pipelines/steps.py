@@ -8,12 +8,11 @@ write. A pipeline's order is the topological order of those edges.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from ..shared.errors import InvalidInput, NotFound
+from ..shared.errors import InvalidInput, LakebookError, NotFound
 from ..shared.magic_grammar import STEP_KINDS, parse
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,10 +58,8 @@ class Step:
                 "schedule": self.schedule, "tz": self.args.get("tz"), "ref": self.ref}
 
     def _repr_html_(self) -> str:
-        from ..render.html import card
-        return card(f"{self.kind} step {self.name}", [("notebook", self.notebook),
-                                                     ("cell", f"#{self.index} ({self.cell_id})"),
-                                                     ("schedule", self.schedule or "-")])
+        from ..render.pipelines import step_html
+        return step_html(self.to_dict())
 
 
 def cell_magic_line(source: str) -> tuple[str, str] | None:
@@ -165,35 +162,14 @@ def discover(path: str | Path = ".", strict: bool = False,
 
 # -- dependencies ------------------------------------------------------------------------------
 def view_groups(lh: Any, view: str) -> set[str] | None:
-    """Feature groups a view reads, from the catalog (``None`` when the view is unknown)."""
+    """Feature groups a view reads (``None`` when the view is unknown, or without a
+    lakehouse)."""
     if lh is None:
         return None
     try:
-        row = lh.catalog.query_one(
-            "SELECT spec FROM feature_views WHERE name = ? ORDER BY version DESC LIMIT 1", (view,))
-    except Exception:
+        return lh.features.view_groups(view)
+    except LakebookError:  # e.g. a catalog that cannot be read: order by notebook instead
         return None
-    if row is None:
-        return None
-    names: set[str] = set()
-
-    def walk(value: Any, key: str | None = None) -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                if k in ("group", "feature_group") and isinstance(v, str):
-                    names.add(v)
-                elif k in ("group", "feature_group") and isinstance(v, dict) and "name" in v:
-                    names.add(str(v["name"]))
-                else:
-                    walk(v, k)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v, key)
-    try:
-        walk(json.loads(row["spec"]))
-    except (TypeError, ValueError):
-        return None
-    return names
 
 
 def dependencies(steps: list[Step], lh: Any = None) -> dict[int, set[int]]:

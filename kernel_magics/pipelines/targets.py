@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..catalog import from_json
 from ..shared.errors import InvalidInput, NotFound
+from . import records
 from .slicing import RESERVED_PARAMS, declared_parameters, kernel_and_language
 from .steps import Step, notebook_steps, read_notebook, topological
 
@@ -44,11 +44,11 @@ def match_step(steps: list[Step], ref: str, notebook: str) -> Step:
 
 
 def pipeline_steps(lh: Any, name: str) -> list[Step]:
-    row = lh.catalog.query_one("SELECT * FROM pipelines WHERE name = ?", (name,))
+    row = records.pipeline_row(lh.catalog, name)
     if row is None:
         raise NotFound(f"No pipeline {name!r}.", "Create it with lh.pipelines.create(name, steps=[...]).")
     found: list[Step] = []
-    for ref in from_json(row["steps"], []):
+    for ref in row["steps"]:
         found.append(match_step(notebook_steps(ref["notebook"]), ref["step"], ref["notebook"]))
     return found
 

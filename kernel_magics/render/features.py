@@ -1,15 +1,12 @@
-"""HTML for feature groups and commits in notebooks (theme-aware, compact)."""
+"""HTML of the feature store's objects (from their ``to_dict()``): groups, commits, views."""
 from __future__ import annotations
 
+from datetime import timedelta
 from html import escape
-from typing import TYPE_CHECKING
+from typing import Any
 
+from .colours import GOOD
 from .html import Raw, badge, card, table
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..features.groups import CommitInfo, FeatureGroup
-
-_OK, _WARN = "#2e7d32", "#f57c00"
 
 
 def _schema_html(schema: list[dict] | None, keys: list[str], event_time: str) -> Raw:
@@ -23,40 +20,58 @@ def _schema_html(schema: list[dict] | None, keys: list[str], event_time: str) ->
     return Raw(", ".join(parts))
 
 
-def commit_html(info: "CommitInfo") -> str:
-    if info.delta_version is None:
-        return card(f"Feature group {info.group} v{info.version}",
-                    [("rows", "0: nothing to insert, no commit")], subtitle=info.mode)
-    checks = Raw(" ".join(badge("✓ " + c, _OK) for c in info.checks_passed) or "none")
-    rows = [("rows", f"{info.rows:,} ({info.mode})"),
-            ("commit", f"Delta version {info.delta_version} (#{info.commit_seq})"),
-            ("schema", _schema_html(info.schema, [], "")),
+def commit_html(info: dict[str, Any]) -> str:
+    """One insert (``CommitInfo.to_dict()``)."""
+    title = f"Feature group {info['group']} v{info['version']}"
+    if info["delta_version"] is None:
+        return card(title, [("rows", "0: nothing to insert, no commit")], subtitle=info["mode"])
+    checks = Raw(" ".join(badge("✓ " + c, GOOD) for c in info["checks_passed"]) or "none")
+    rows = [("rows", f"{info['rows']:,} ({info['mode']})"),
+            ("commit", f"Delta version {info['delta_version']} (#{info['commit_seq']})"),
+            ("schema", _schema_html(info["schema"], [], "")),
             ("checks passed", checks),
-            ("time", f"{info.duration_s * 1000:,.0f} ms")]
-    if info.added_columns:
-        rows.append(("new columns", ", ".join(info.added_columns)))
-    if info.online_rows is not None:
-        rows.append(("online", f"{info.online_rows:,} keys updated"))
-    return card(f"Feature group {info.group} v{info.version}", rows,
-                subtitle=f"inserted {info.created_at[:19].replace('T', ' ')} UTC")
+            ("time", f"{info['duration_s'] * 1000:,.0f} ms")]
+    if info["added_columns"]:
+        rows.append(("new columns", ", ".join(info["added_columns"])))
+    if info["online_rows"] is not None:
+        rows.append(("online", f"{info['online_rows']:,} keys updated"))
+    return card(title, rows,
+                subtitle=f"inserted {info['created_at'][:19].replace('T', ' ')} UTC")
 
 
-def group_html(fg: "FeatureGroup") -> str:
-    d = fg.to_dict()
-    rows = [("keys", ", ".join(fg.keys)), ("event time", fg.event_time),
-            ("schema", _schema_html(d["schema"], fg.keys, fg.event_time)),
-            ("online", badge("online", _OK) if fg.online else "offline only"),
+def group_html(d: dict[str, Any]) -> str:
+    """One group version (``FeatureGroup.to_dict()``)."""
+    rows = [("keys", ", ".join(d["keys"])), ("event time", d["event_time"]),
+            ("schema", _schema_html(d["schema"], d["keys"], d["event_time"])),
+            ("online", badge("online", GOOD) if d["online"] else "offline only"),
             ("commits", f"{d['commits']} (Delta version {d['delta_version']})"
              if d["commits"] else "none yet"),
             ("table", Raw(f"<code>{escape(d['table_path'])}</code>"))]
-    if fg.checks:
-        rows.append(("checks", Raw("<br>".join(f"<code>{escape(c)}</code>" for c in fg.checks))))
-    if fg.description:
-        rows.insert(0, ("description", fg.description))
-    return card(f"Feature group {fg.name}", rows, subtitle=f"v{fg.version}")
+    if d["checks"]:
+        rows.append(("checks", Raw("<br>".join(f"<code>{escape(c)}</code>"
+                                               for c in d["checks"]))))
+    if d["description"]:
+        rows.insert(0, ("description", d["description"]))
+    return card(f"Feature group {d['name']}", rows, subtitle=f"v{d['version']}")
 
 
-def groups_html(groups: list["FeatureGroup"]) -> str:
+def groups_html(groups: list[dict[str, Any]]) -> str:
+    """The feature store's groups (``name, version, keys, event_time, online`` each)."""
     return table(["name", "version", "keys", "event time", "online"],
-                 ([g.name, g.version, ", ".join(g.keys), g.event_time,
-                   "yes" if g.online else "no"] for g in groups))
+                 ([g["name"], g["version"], ", ".join(g["keys"]), g["event_time"],
+                   "yes" if g["online"] else "no"] for g in groups))
+
+
+def view_html(d: dict[str, Any]) -> str:
+    """One view version (``FeatureView.to_dict()``)."""
+    joins = ", ".join(
+        f"{j['group']} v{j['version']} on {', '.join(p[0] for p in j['on'])}"
+        + (f" (ttl {timedelta(seconds=j['ttl_s'])})" if j["ttl_s"] is not None else "")
+        for j in d["joins"]) or "(spine only)"
+    rows = [("spine", f"{d['spine']['group']} v{d['spine']['version']}"),
+            ("keys", ", ".join(d["keys"])), ("event time", d["event_time"]),
+            ("joins", joins), ("features", ", ".join(d["features"]) or "(none)"),
+            ("labels", ", ".join(d["labels"]) or "(none)")]
+    if d["description"]:
+        rows.append(("description", d["description"]))
+    return card(f"Feature view {d['name']}", rows, subtitle=f"v{d['version']}")

@@ -1,4 +1,5 @@
-"""Small, theme-aware HTML renderings shared by reprs and magics."""
+"""The building blocks of every notebook view (theme-aware, compact): a key/value card, a
+table, a badge; every value is escaped unless it is :class:`Raw` HTML built here."""
 from __future__ import annotations
 
 from html import escape
@@ -39,12 +40,8 @@ def badge(text: str, colour: str) -> Raw:
 
 
 def status_html(status: dict[str, Any]) -> str:
+    """The lakehouse summary (``Lakehouse.status()``)."""
     counts = status.get("counts", {})
     rows = [("home", status["home"]), ("catalog version", status["catalog_version"])]
     rows += [(name.replace("_", " "), value) for name, value in counts.items()]
     return card("Lakebook", rows, subtitle=f"v{status.get('lakebook_version', '')}")
-
-
-def steps_html(steps: list[Any]) -> str:
-    return table(["type", "name", "notebook", "cell"],
-                 ([s.kind, s.name, s.notebook, s.cell_id] for s in steps))

@@ -1,8 +1,8 @@
-"""What a marked cell knows about itself: its code run in the user's namespace, the value of
-its last expression, and its step identity (notebook path, cell id, code hash, run id)."""
+"""Who and where: the identity Lakebook records as lineage with every write — the notebook and
+cell being run (in a kernel), the run (in a scheduled run), the user and host, and for a marked
+cell its code hash and step."""
 from __future__ import annotations
 
-import ast
 import getpass
 import hashlib
 import os
@@ -49,32 +49,13 @@ def caller_identity(namespace: dict[str, Any] | None = None) -> dict[str, Any]:
         "notebook": notebook_path(ns),
         "cell_id": current_cell_id(),
         "run_id": ns.get("lakebook_run_id") or os.environ.get("LAKEBOOK_RUN_ID"),
-        "user": _user(),
+        "user": user_name(),
         "host": socket.gethostname(),
     }
 
 
-def _user() -> str:
+def user_name() -> str:
     try:
         return getpass.getuser()
     except Exception:  # no passwd entry in some containers
         return os.environ.get("USER", "unknown")
-
-
-def run_cell_code(shell: Any, code: str) -> Any:
-    """Run ``code`` in the user's namespace like a plain cell; return its last expression's value.
-
-    Exceptions propagate with the user's own traceback, exactly as without the magic.
-    """
-    # IPython syntax (%magics, !shell) becomes plain Python first, as in an unmarked cell
-    code = shell.transform_cell(code)
-    tree = ast.parse(code, filename="<cell>")
-    last_expr = None
-    if tree.body and isinstance(tree.body[-1], ast.Expr):
-        last_expr = ast.Expression(tree.body.pop().value)
-    ns = shell.user_ns
-    if tree.body:
-        exec(compile(tree, "<cell>", "exec"), ns)  # noqa: S102 - this is the user's own cell
-    if last_expr is not None:
-        return eval(compile(last_expr, "<cell>", "eval"), ns)  # noqa: S307
-    return None

@@ -32,6 +32,8 @@ def default(value: Any, exact: bool = False) -> Any:
         return base64.b64encode(bytes(value)).decode()
     if isinstance(value, PurePath):
         return str(value)
+    if isinstance(value, type):
+        return str(value)
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         try:
             return value.item()  # numpy scalars
@@ -48,6 +50,8 @@ def plain(value: Any, describe: Callable[[Any], Any] = str, depth: int = 32) -> 
     containers are followed before ``describe`` takes over."""
     if value is None or isinstance(value, (bool, str)):
         return value
+    if isinstance(value, type):  # a class (np.float64 has .dtype and .item too)
+        return describe(value)
     if isinstance(value, int):
         return value
     if isinstance(value, float):

@@ -4,10 +4,10 @@ monitor or pipeline, and what an alias or a column may be called.
 A name is a Python identifier of at most 128 characters (letters, digits, ``_``; not
 starting with a digit; not a Python keyword) that does not start with Lakebook's reserved
 ``_lb_``. It becomes a folder, a Delta table, an online table, a REST path segment and a
-magic's first word, so one rule keeps all of them valid. REST routes are built from
-:data:`NAME_PATTERN`; the sidebar's magic builder reads the same rule (exported with the magic
-grammar, ``shared.magic_grammar.export``). A name reaches SQL only through
-``shared.quoting.quote_ident``.
+magic's first word, so one rule keeps all of them valid. Every REST route takes a name as
+:data:`NAME_SEGMENT` and the API validates it; the sidebar's magic builder reads the same rule
+(exported with the magic grammar, ``shared.magic_grammar.export``). A name reaches SQL only
+through ``shared.quoting.quote_ident``.
 """
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ RESERVED_PREFIX = "_lb_"
 MAX_LENGTH = 128
 #: a name, as a regular expression (without anchors): what routes match
 NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]{0,127}"
-#: a REST path segment holding a name
-NAME_ROUTE = f"({NAME_PATTERN})"
+#: a REST path segment holding a name: anything up to the next slash, so that the handler,
+#: not the router, judges it (a bad name is a 400 naming it, an unknown one a 404)
+NAME_SEGMENT = r"([^/]+)"
 _NAME = re.compile(rf"^{NAME_PATTERN}$")
 #: an alias of a model version: a word such as production (not a number, not "latest")
 ALIAS_PATTERN = r"[A-Za-z_][A-Za-z0-9_-]{0,63}"

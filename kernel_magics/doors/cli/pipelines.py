@@ -33,8 +33,8 @@ def _params(pairs: list[list[str]] | None) -> dict[str, Any]:
 
 
 def _status(status: str) -> str:
-    from ...pipelines.runs import COLOURS
-    return f"[{COLOURS.get(status, 'white')}]{status}[/]"
+    from ...render.colours import RUN_STATUS
+    return f"[{RUN_STATUS.get(status, 'white')}]{status}[/]"
 
 
 def _print_run(run: Any) -> None:

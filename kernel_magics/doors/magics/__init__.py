@@ -91,19 +91,14 @@ class LakebookMagics(Magics):
     def _schedule_if_asked(self, kind: str, args: Any) -> None:
         if not getattr(args, "schedule", None):
             return
-        if self.shell.user_ns.get("lakebook_run_id"):
-            return  # a scheduled run must not re-create its own schedule
         from ...shared.identity import notebook_path
-        path = notebook_path(self.shell.user_ns)
-        if not path:
-            raise UsageError(f"Cannot schedule step {args.name!r}: this kernel does not know its "
-                             "notebook path. Save the notebook in JupyterLab, or create the "
-                             "schedule with lh.pipelines.schedule(...).")
-        sched = self._guard(lambda: self.lh.pipelines.schedule(
-            notebook=path, step=args.name, cron=args.schedule, tz=args.tz or "UTC"))
-        display(HTML(f"<small>Scheduled <b>{args.name}</b> ({kind}) "
-                     f"<code>{args.schedule}</code> {args.tz or 'UTC'}: next run "
-                     f"{getattr(sched, 'next_run_at', '')}</small>"))
+        ns = self.shell.user_ns
+        sched = self._guard(lambda: self.lh.pipelines.schedule_step(
+            args.name, args.schedule, args.tz, notebook=notebook_path(ns),
+            run_id=ns.get("lakebook_run_id")))
+        if sched is not None:
+            from ...render.pipelines import scheduled_html
+            display(HTML(scheduled_html(kind, args.name, sched.to_dict())))
 
     # -- the line magic --------------------------------------------------------------------
     @line_magic
@@ -142,9 +137,9 @@ class LakebookMagics(Magics):
         return monitor_command(self.lh, rest)
 
     def _steps(self, rest: list[str]) -> Any:
-        from ...render.html import steps_html
+        from ...render.pipelines import steps_html
         steps = self.lh.pipelines.steps(rest[0] if rest else ".")
-        display(HTML(steps_html(steps)))
+        display(HTML(steps_html([s.to_dict() for s in steps])))
 
 
 for _kind in magic_grammar.STEP_KINDS:  # `%%feature?` shows the arguments

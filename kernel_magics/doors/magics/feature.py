@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ...shared.identity import run_cell_code, step_identity
+from ...shared.identity import step_identity
+from .cells import run_cell_code
 from ...shared.errors import InvalidInput
 from ...features.groups import CommitInfo
 

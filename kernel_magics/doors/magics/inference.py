@@ -22,14 +22,15 @@ from typing import Any
 
 import pandas as pd
 
-from ...shared.identity import run_cell_code
+from .cells import run_cell_code
 from ...shared.errors import InvalidInput
-from ...deployments.batch import BatchResult, after_last_scored, predict_frame, run_batch
+from ...deployments.batch import BatchResult, predict_frame, run_batch
 
 
 def inference_cell(lh: Any, shell: Any, args: Any, cell_code: str) -> BatchResult:
     """Body of ``%%inference NAME --model M [--alias A | --version N] [--view V] ...``."""
-    deployment = _ensure_deployment(lh, args)
+    deployment = lh.deployments.ensure(args.name, model=args.model, alias=args.alias,
+                                       version=args.version, view=args.view)
     served = deployment.served
     if served.view is None:
         raise InvalidInput(f"Deployment {args.name!r} has no feature view to read a batch from.",
@@ -37,7 +38,9 @@ def inference_cell(lh: Any, shell: Any, args: Any, cell_code: str) -> BatchResul
                            "it was trained on (%%training does).")
     ns = shell.user_ns
     output = args.output or f"predictions_{args.name}"
-    start, end = _window(lh, ns, args, served, output)
+    start, end = deployment.batch_window(
+        output, scheduled=(ns.get("window_start"), ns.get("window_end")),
+        asked=(args.start, args.end))
     read = served.view.batch_data(start, end)
     versions = read.attrs.get("lakebook_versions")
     ns["batch_df"] = read
@@ -76,32 +79,3 @@ def _snapshot(df: pd.DataFrame, served: Any) -> pd.DataFrame:
 def _unchanged(df: pd.DataFrame, snapshot: pd.DataFrame) -> bool:
     return all(c in df.columns for c in snapshot.columns) and \
         df.index.equals(snapshot.index) and df[list(snapshot.columns)].equals(snapshot)
-
-
-def _ensure_deployment(lh: Any, args: Any):
-    """The deployment the magic names, created or re-pointed when its arguments changed."""
-    alias = args.alias
-    if alias is None and args.version is None:
-        alias = "production"
-    try:
-        row = lh.catalog.query_one("SELECT * FROM deployments WHERE name = ? AND deleted = 0",
-                                   (args.name,))
-    except Exception:
-        row = None
-    want_view = args.view
-    if row is not None and row["model"] == args.model and row["alias"] == alias and \
-            row["version"] == args.version and (want_view is None or row["view"] == want_view):
-        return lh.deployments.get(args.name)
-    kind = row["kind"] if row is not None else "batch"
-    return lh.deploy(args.name, model=args.model, alias=alias if args.version is None else None,
-                     version=args.version, view=want_view, kind=kind)
-
-
-def _window(lh: Any, ns: dict[str, Any], args: Any, served: Any, output: str
-            ) -> tuple[Any, Any]:
-    start, end = ns.get("window_start"), ns.get("window_end")
-    if start is not None or end is not None:
-        return start, end
-    if args.start is not None or args.end is not None:
-        return args.start, args.end
-    return after_last_scored(lh, output, served.event_time), None

@@ -18,8 +18,7 @@ from IPython.display import HTML, display
 
 from ...shared import magic_grammar
 from ...shared.errors import InvalidInput
-from ...render.html import badge, table
-from ...monitoring.monitors import STATUS_COLOURS
+from ...render.monitoring import acknowledged_html, alerts_html, monitors_html
 
 
 def create_from_words(lh: Any, words: list[str]):
@@ -38,32 +37,12 @@ def create_from_words(lh: Any, words: list[str]):
         replace=args.replace)
 
 
-def monitors_html(lh: Any) -> str:
-    summary = lh.monitoring.summary()
-    if not summary:
-        return ("<div>No monitors yet. Create one with <code>%lakebook monitor create NAME "
-                "--deployment D</code> or <code>lh.monitor(name, deployment=...)</code>.</div>")
-    return table(["monitor", "watches", "status", "drift share", "open alerts"], (
-        (m["name"], m["spec"].get("deployment") or m["spec"].get("feature_group"),
-         badge(m["status"], STATUS_COLOURS.get(m["status"], "#757575")),
-         "-" if not m["latest"] or m["latest"]["drift_share"] is None
-         else f"{m['latest']['drift_share']:.0%}", m["open_alerts"]) for m in summary))
-
-
-def alerts_html(alerts: list[dict[str, Any]]) -> str:
-    if not alerts:
-        return "<div>No alerts.</div>"
-    return table(["id", "monitor", "kind", "message", "action", "acknowledged", "at"], (
-        (a["id"], a["monitor"], a["kind"], a["message"],
-         (a.get("action") or {}).get("run_id") or (a.get("action") or {}).get("retrain", "-"),
-         "yes" if a["acknowledged"] else "no", a["created_at"][:19]) for a in alerts))
-
-
 def monitor_command(lh: Any, rest_words: list[str]) -> Any:
     """Dispatch ``%lakebook monitor`` words (see the module docstring)."""
     from ..widgets.monitor import monitor_view
     if not rest_words:
-        display(HTML(monitors_html(lh) + alerts_html(lh.monitoring.alerts(acknowledged=False))))
+        display(HTML(monitors_html(lh.monitoring.summary())
+                     + alerts_html(lh.monitoring.alerts(acknowledged=False))))
         return None
     verb = rest_words[0]
     if verb == "create":
@@ -83,7 +62,7 @@ def monitor_command(lh: Any, rest_words: list[str]) -> Any:
         if len(rest_words) != 2:
             raise InvalidInput("Usage: %lakebook monitor ack ALERT_ID.")
         alert = lh.monitoring.acknowledge(rest_words[1])
-        display(HTML(f"<small>Alert #{alert['id']} acknowledged.</small>"))
+        display(HTML(acknowledged_html(alert["id"])))
         return None
     if len(rest_words) > 1:
         raise InvalidInput(f"Unknown %lakebook monitor command {verb!r}.",

@@ -8,12 +8,9 @@ schedulers may run against one lakehouse: the catalog makes each due run start o
 from __future__ import annotations
 
 import atexit
-import logging
 import os
 import threading
 from typing import Any
-
-log = logging.getLogger("kernel_magics.scheduler")
 
 _scheduler: Any = None
 _thread: threading.Thread | None = None
@@ -73,24 +70,6 @@ def stop(timeout: float = 5.0) -> None:
     if _thread is not None:
         _thread.join(timeout)
         _thread = None
-
-
-def dispatching(lh: Any = None) -> bool:
-    """Whether this server's scheduler will start queued runs."""
-    return _scheduler is not None and _thread is not None and _thread.is_alive()
-
-
-def wake() -> None:
-    """Ask for a tick soon (a run was queued through the REST API)."""
-    if _scheduler is not None:
-        threading.Thread(target=_safe_tick, daemon=True).start()
-
-
-def _safe_tick() -> None:
-    try:
-        _scheduler.dispatch()
-    except Exception:
-        log.exception("scheduler dispatch failed")
 
 
 def status() -> dict[str, Any]:

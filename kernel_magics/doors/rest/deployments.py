@@ -11,14 +11,16 @@ from __future__ import annotations
 import tornado.web
 
 from ...deployments.protocol import parse_request
-from ...shared.names import NAME_ROUTE
+from ...shared.names import NAME_SEGMENT
+from ...shared.routes import predict_path
 from .base import LakebookHandler
 
 
 class DeploymentsHandler(LakebookHandler):
     @tornado.web.authenticated
     def get(self) -> None:
-        self.reply({"deployments": self.lh.deployments.list()})
+        self.reply({"deployments": [{**d, "endpoint": predict_path(d["name"])}
+                                    for d in self.lh.deployments.list()]})
 
 
 class DeploymentHandler(LakebookHandler):
@@ -43,6 +45,6 @@ class PredictHandler(LakebookHandler):
 
 ROUTES = [
     (r"deployments/?", DeploymentsHandler),
-    (rf"deployments/{NAME_ROUTE}/?", DeploymentHandler),
-    (rf"deployments/{NAME_ROUTE}/predict/?", PredictHandler),
+    (rf"deployments/{NAME_SEGMENT}/?", DeploymentHandler),
+    (rf"deployments/{NAME_SEGMENT}/predict/?", PredictHandler),
 ]

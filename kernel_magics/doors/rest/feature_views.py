@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import tornado.web
 
-from ...shared.names import NAME_ROUTE
+from ...shared.names import NAME_SEGMENT
 from .base import LakebookHandler, whole_number
 
 
@@ -35,6 +35,6 @@ class FeatureViewHandler(LakebookHandler):
 
 ROUTES = [
     (r"feature-views/?", FeatureViewsHandler),
-    (rf"feature-views/{NAME_ROUTE}/?", FeatureViewHandler),
-    (rf"feature-views/{NAME_ROUTE}/([^/]+)/?", FeatureViewHandler),
+    (rf"feature-views/{NAME_SEGMENT}/?", FeatureViewHandler),
+    (rf"feature-views/{NAME_SEGMENT}/([^/]+)/?", FeatureViewHandler),
 ]

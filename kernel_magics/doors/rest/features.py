@@ -5,7 +5,7 @@ from __future__ import annotations
 import tornado.web
 
 from ...shared.jsonsafe import plain
-from ...shared.names import NAME_ROUTE
+from ...shared.names import NAME_SEGMENT
 from .base import LakebookHandler
 
 SAMPLE_ROWS = 20
@@ -36,5 +36,5 @@ class FeatureGroupHandler(LakebookHandler):
 
 ROUTES = [
     (r"feature-groups/?", FeatureGroupsHandler),
-    (rf"feature-groups/{NAME_ROUTE}/?", FeatureGroupHandler),
+    (rf"feature-groups/{NAME_SEGMENT}/?", FeatureGroupHandler),
 ]

@@ -14,7 +14,7 @@ from typing import Any
 import tornado.web
 
 from ...shared.errors import InvalidInput
-from ...shared.names import NAME_ROUTE
+from ...shared.names import NAME_SEGMENT
 from .base import LakebookHandler, text_field, whole_number
 
 
@@ -67,11 +67,10 @@ class AliasHandler(_ModelsBase):
         if "version" not in body:
             raise InvalidInput(f"Moving alias {alias!r} needs the version to point it at.",
                                'Send {"version": N}.')
-        registry = self.lh.registry
-        previous = registry.aliases(name).get(alias)
-        mv = registry.set_alias(name, alias, _version_number(body["version"]), who=self.who(),
-                                reason=text_field(body, "reason") or "moved from the sidebar")
-        self.reply({"name": name, "alias": alias, "version": mv.version, "previous": previous})
+        moved = self.lh.registry.move_alias(
+            name, alias, _version_number(body["version"]), who=self.who(),
+            reason=text_field(body, "reason") or "moved from the sidebar")
+        self.reply({k: moved[k] for k in ("name", "alias", "version", "previous")})
 
     @tornado.web.authenticated
     def delete(self, name: str, alias: str) -> None:
@@ -81,7 +80,7 @@ class AliasHandler(_ModelsBase):
 
 ROUTES = [
     (r"models/?", ModelsHandler),
-    (rf"models/{NAME_ROUTE}/?", ModelHandler),
-    (rf"models/{NAME_ROUTE}/versions/([^/]+)/?", ModelVersionHandler),
-    (rf"models/{NAME_ROUTE}/aliases/([^/]+)/?", AliasHandler),
+    (rf"models/{NAME_SEGMENT}/?", ModelHandler),
+    (rf"models/{NAME_SEGMENT}/versions/([^/]+)/?", ModelVersionHandler),
+    (rf"models/{NAME_SEGMENT}/aliases/([^/]+)/?", AliasHandler),
 ]

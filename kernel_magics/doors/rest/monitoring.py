@@ -21,8 +21,19 @@ import tornado.ioloop
 import tornado.web
 
 from ...shared.errors import InvalidInput, NotFound
-from ...shared.names import NAME_ROUTE
+from ...render.colours import monitor_colour
+from ...shared.names import NAME_SEGMENT
+from ...shared.routes import report_path
 from .base import LakebookHandler, inside, text_field, whole_number
+
+def with_report_url(monitor: str, result: dict | None) -> dict | None:
+    """A result (or a summary's latest result) with the URL of its report, relative to the
+    server's base_url (None when it compared nothing)."""
+    if result is None:
+        return None
+    url = report_path(monitor, result["id"]) if result.get("report_html") else None
+    return {**result, "report_url": url}
+
 
 _CREATE_KEYS = {"deployment", "feature_group", "reference", "current", "schedule",
                 "drift_share", "threshold", "columns", "performance_margin", "on_drift",
@@ -32,7 +43,11 @@ _CREATE_KEYS = {"deployment", "feature_group", "reference", "current", "schedule
 class MonitorsHandler(LakebookHandler):
     @tornado.web.authenticated
     def get(self) -> None:
-        self.reply({"monitors": self.lh.monitoring.summary()})
+        self.reply({"monitors": [
+            {**m, "latest": with_report_url(m["name"], m["latest"]),
+             # what the UI colours a monitor by (its traffic light)
+             "colour": monitor_colour(m["latest"] and m["latest"]["status"], m["open_alerts"])}
+            for m in self.lh.monitoring.summary()]})
 
     @tornado.web.authenticated
     def post(self) -> None:
@@ -55,7 +70,8 @@ class MonitorHandler(LakebookHandler):
         monitor = self.lh.monitoring.get(name)
         limit = self.int_argument("limit", 50)
         self.reply({**monitor.to_dict(),
-                    "results": [r.to_dict() for r in monitor.results(limit=limit)],
+                    "results": [with_report_url(name, r.to_dict())
+                                for r in monitor.results(limit=limit)],
                     "alerts": monitor.alerts()})
 
     @tornado.web.authenticated
@@ -72,7 +88,7 @@ class MonitorRunHandler(LakebookHandler):
         # Evidently takes seconds: keep the server's event loop free meanwhile
         result = await tornado.ioloop.IOLoop.current().run_in_executor(
             None, lambda: self.lh.monitoring.run(name, now=now))
-        self.reply(result.to_dict())
+        self.reply(with_report_url(name, result.to_dict()))
 
 
 #: how every report is served: its own scripts (Evidently's charts) run, but in an opaque
@@ -123,9 +139,9 @@ class AcknowledgeHandler(LakebookHandler):
 
 ROUTES = [
     (r"monitors/?", MonitorsHandler),
-    (rf"monitors/{NAME_ROUTE}/run", MonitorRunHandler),
-    (rf"monitors/{NAME_ROUTE}/reports/(\d+)\.html", ReportHandler),
-    (rf"monitors/{NAME_ROUTE}/?", MonitorHandler),
+    (rf"monitors/{NAME_SEGMENT}/run", MonitorRunHandler),
+    (rf"monitors/{NAME_SEGMENT}/reports/(\d+)\.html", ReportHandler),
+    (rf"monitors/{NAME_SEGMENT}/?", MonitorHandler),
     (r"alerts/?", AlertsHandler),
     (r"alerts/(\d+)/acknowledge", AcknowledgeHandler),
 ]

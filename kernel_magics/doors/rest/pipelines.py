@@ -18,7 +18,7 @@ from typing import Any
 import tornado.web
 
 from ...shared.errors import InvalidInput, NotFound
-from ...shared.names import NAME_ROUTE
+from ...shared.names import NAME_SEGMENT
 from .base import LakebookHandler, inside, text_field, whole_number
 
 
@@ -195,11 +195,7 @@ class RunsHandler(LakebookHandler):
             window=tuple(window) if window is not None else None,
             timeout=_number(body, "timeout", float), retries=_number(body, "retries", int) or 0,
             kernel=text_field(body, "kernel"))
-        from . import background
-        if not background.dispatching(self.lh):
-            self.lh.pipelines.start_worker(run.id)
-        else:
-            background.wake()
+        self.lh.pipelines.dispatch(run.id)
         self.reply(run.to_dict(), 201)
 
 
@@ -247,7 +243,7 @@ class SchedulerHandler(LakebookHandler):
 ROUTES = [
     (r"steps/?", StepsHandler),
     (r"pipelines/?", PipelinesHandler),
-    (rf"pipelines/{NAME_ROUTE}/?", PipelineHandler),
+    (rf"pipelines/{NAME_SEGMENT}/?", PipelineHandler),
     (r"schedules/?", SchedulesHandler),
     (r"schedules/([^/]+)/(pause|resume)/?", ScheduleActionHandler),
     (r"schedules/([^/]+)/?", ScheduleHandler),

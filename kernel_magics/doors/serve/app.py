@@ -33,7 +33,7 @@ import tornado.web
 
 from ...shared import jsonsafe
 from ...shared.errors import InvalidInput, LakebookError, NotFound
-from ...shared.names import NAME_ROUTE
+from ...shared.names import NAME_SEGMENT
 from .openapi import openapi_document
 from ...deployments.protocol import parse_json, parse_request
 
@@ -261,7 +261,7 @@ def _csv_payload(body: bytes) -> dict[str, Any]:
 def make_app(state: ServeState) -> tornado.web.Application:
     """The tornado application serving ``state``."""
     args = {"state": state}
-    name = NAME_ROUTE
+    name = NAME_SEGMENT
     return tornado.web.Application([
         (r"/health/?", HealthHandler, args),
         (r"/ping/?", HealthHandler, args),

@@ -1,0 +1,201 @@
+"""A registered model version: what it records (metrics, schema, lineage, libraries) and
+its model, loaded under the registry's trust policy."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from ..catalog import from_json
+from ..shared.errors import InvalidInput, NotFound
+from .flavours import get_flavour
+from .trust import TrustPolicy, trustable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .api import ModelRegistry
+
+
+class ModelVersion:
+    """One registered version of a model. Get it with :meth:`ModelRegistry.get`."""
+
+    def __init__(self, registry: "ModelRegistry", row: dict[str, Any],
+                 aliases: list[str] | None = None) -> None:
+        self._registry = registry
+        self.name: str = row["name"]
+        self.version: int = int(row["version"])
+        self.flavour: str = row["flavour"]
+        self.artifact_path = Path(row["artifact_path"])
+        self.metrics: dict[str, float] = from_json(row["metrics"], {})
+        self.params: dict[str, Any] = from_json(row["params"], {})
+        self.signature: dict[str, Any] = from_json(row["signature"], {})
+        self._input_example: str | None = row.get("input_example")
+        self.task: str | None = row.get("task")
+        self.lineage: dict[str, Any] = from_json(row["lineage"], {})
+        self.libraries: dict[str, str] = from_json(row["libraries"], {})
+        self.trusted_types: list[str] = from_json(row["trusted_types"], [])
+        self.artifact_sha256: str | None = row.get("artifact_sha256")
+        self.evaluation: dict[str, Any] = from_json(row.get("evaluation"), {})
+        self.description: str = row.get("description") or ""
+        self.created_by: str | None = row.get("created_by")
+        self.created_at: str = row["created_at"]
+        self.deleted: bool = bool(row.get("deleted"))
+        self.aliases: list[str] = aliases or []
+        self._model: Any = None
+
+    # -- what it records -------------------------------------------------------------------
+    @property
+    def input_schema(self) -> list[dict[str, Any]]:
+        return self.signature.get("inputs", [])
+
+    @property
+    def output_schema(self) -> list[dict[str, Any]]:
+        return self.signature.get("outputs", [])
+
+    @property
+    def input_features(self) -> list[str]:
+        return [c["name"] for c in self.input_schema]
+
+    @property
+    def view(self) -> dict[str, Any] | None:
+        """``{"name", "version"}`` of the feature view it was trained on, if any."""
+        return self.lineage.get("view")
+
+    @property
+    def training_versions(self) -> dict[str, int | None]:
+        """The Delta version of each feature group table the training set was read at."""
+        return self.lineage.get("training_versions") or {}
+
+    @property
+    def input_example(self) -> Any:
+        """The stored input example (a DataFrame, or an array for array-trained models)."""
+        if self._input_example is None:
+            return None
+        if self.signature.get("input_kind") == "ndarray":
+            return np.asarray(json.loads(self._input_example))
+        data = json.loads(self._input_example)
+        df = pd.DataFrame(data["data"], columns=data["columns"])
+        for col in self.input_schema:
+            name, dtype = col["name"], col["type"]
+            if name not in df:
+                continue
+            try:
+                if dtype.startswith("datetime64"):
+                    df[name] = pd.to_datetime(df[name], utc="UTC" in dtype)
+                else:
+                    df[name] = df[name].astype(dtype)
+            except (TypeError, ValueError):
+                pass  # keep the JSON type rather than fail on an exotic dtype
+        return df
+
+    # -- the model -------------------------------------------------------------------------
+    def load(self, trusted: Iterable[str | type] | None = None, allow_unsafe: bool = False) -> Any:
+        """The model object. skops artifacts load only the types the registry's trust policy
+        accepts: Lakebook's allowlist (:data:`~kernel_magics.registry.trust.ALLOWED_TYPES`),
+        the types trusted for this model (:meth:`ModelRegistry.trust`) or at registration, and
+        ``trusted``; a name that reaches files or the OS is refused even then. An artifact
+        whose bytes changed since registration is refused. Pickle artifacts load only with
+        ``allow_unsafe=True``."""
+        if self._model is not None and not trusted:
+            return self._model
+        extra = trustable(trusted or [], "load(trusted=...)")
+        if self.deleted:
+            raise NotFound(f"Version {self.version} of model {self.name!r} was deleted.",
+                           "Load another version (lh.registry.versions(name)).")
+        if not self.artifact_path.exists():
+            raise NotFound(f"The artifact of model {self.name!r} version {self.version} is "
+                           f"missing ({self.artifact_path}).", "Register the model again.")
+        policy = TrustPolicy.with_types([*self._registry.trusted_types(self.name),
+                                         *self.trusted_types, *extra])
+        model = get_flavour(self.flavour).load(
+            self.artifact_path, policy, allow_unsafe=allow_unsafe,
+            what=f"Model {self.name!r} version {self.version}", digest=self.artifact_sha256,
+            model=self.name)
+        self._model = model
+        return model
+
+    def _prepare(self, df: Any) -> Any:
+        """Select the input columns in training order; a missing one is named."""
+        if self.signature.get("input_kind") == "ndarray" or not isinstance(df, pd.DataFrame):
+            return df
+        wanted = self.input_features
+        if not wanted:
+            return df
+        missing = [c for c in wanted if c not in df.columns]
+        if missing:
+            raise InvalidInput(
+                f"Model {self.name!r} version {self.version} needs column(s) "
+                f"{', '.join(missing)}, which the input does not have.",
+                f"Pass a DataFrame with the columns {', '.join(wanted)}.")
+        return df[wanted]
+
+    def predict(self, df: Any) -> np.ndarray:
+        """Predictions for ``df`` (extra columns such as keys are ignored)."""
+        return np.asarray(self.load().predict(self._prepare(df)))
+
+    def predict_proba(self, df: Any) -> np.ndarray:
+        """Class probabilities for ``df`` (classifiers that give probabilities only)."""
+        model = self.load()
+        if not hasattr(model, "predict_proba"):
+            raise InvalidInput(f"Model {self.name!r} version {self.version} "
+                               f"({type(model).__name__}) does not give probabilities.",
+                               "Use predict(), or register a model with predict_proba.")
+        return np.asarray(model.predict_proba(self._prepare(df)))
+
+    # -- reproducibility -------------------------------------------------------------------
+    def _view(self) -> Any:
+        view = self.view
+        if not view:
+            raise InvalidInput(f"Model {self.name!r} version {self.version} was registered "
+                               "without a feature view, so its training set is not known.",
+                               "Register with view=... (the %%training magic does it for you).")
+        return self._registry.lh.feature_view(view["name"], view.get("version"))
+
+    def training_data(self, split: str | None = None) -> pd.DataFrame:
+        """The exact data this version was trained from, rebuilt from the pinned Delta versions.
+
+        ``split=None`` gives the whole training set (before the train/test split); ``"train"``
+        or ``"test"`` gives that side of the split made with the recorded parameters.
+        """
+        view = self._view()
+        versions = self.training_versions or None
+        if split is None:
+            return view.training_data(versions=versions)
+        if split not in ("train", "test"):
+            raise InvalidInput(f"Unknown split {split!r}.", "Use None, 'train' or 'test'.")
+        s = self.lineage.get("split") or {}
+        tts = view.train_test_split(test_size=s.get("test_size", 0.2),
+                                    by_time=s.get("by_time", False), seed=s.get("seed", 42),
+                                    versions=versions)
+        return tts.train_df if split == "train" else tts.test_df
+
+    # -- presentation ----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready description (what the REST API answers)."""
+        return {
+            "name": self.name, "version": self.version, "flavour": self.flavour,
+            "aliases": self.aliases, "task": self.task, "metrics": self.metrics,
+            "params": self.params, "signature": self.signature,
+            "input_example": json.loads(self._input_example) if self._input_example else None,
+            "lineage": self.lineage, "libraries": self.libraries,
+            "trusted_types": self.trusted_types, "evaluation": self.evaluation,
+            "description": self.description, "created_by": self.created_by,
+            "created_at": self.created_at, "deleted": self.deleted,
+            "artifact_path": str(self.artifact_path), "artifact_sha256": self.artifact_sha256,
+        }
+
+    def _repr_html_(self) -> str:
+        from ..render.registry import version_html
+        return version_html(self.to_dict())
+
+    def __repr__(self) -> str:
+        return f"ModelVersion({self.name!r}, version={self.version}, aliases={self.aliases})"
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, ModelVersion) and other.name == self.name
+                and other.version == self.version)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.version))
