@@ -70,6 +70,23 @@ SETTINGS: tuple[Setting, ...] = (
             "at most 1)"),
     Setting("scheduler", "misfire_grace_seconds", "misfire_grace_s", float,
             "how late a scheduled window may start under catchup = \"skip\""),
+    Setting("catalog", "url", "catalog_url", str,
+            'the catalog database: "postgresql://user:password@host:5432/db" '
+            "(default: <home>/catalog.db, SQLite)"),
+    Setting("storage", "url", "storage_url", str,
+            'where tables, models, runs and reports live: "s3://bucket/prefix" '
+            "(default: the home folder)"),
+    Setting("storage", "endpoint", "storage_endpoint", str,
+            "the S3 API endpoint (http://host:9000 for MinIO; default: AWS_ENDPOINT_URL or AWS)"),
+    Setting("storage", "region", "storage_region", str,
+            "the S3 region (default: AWS_REGION, else us-east-1)"),
+    Setting("storage", "access_key_id", "storage_access_key_id", str,
+            "the S3 access key (default: AWS_ACCESS_KEY_ID)"),
+    Setting("storage", "secret_access_key", "storage_secret_access_key", str,
+            "the S3 secret key (default: AWS_SECRET_ACCESS_KEY)"),
+    Setting("storage", "conditional_put", "storage_conditional_put", str,
+            'what to do when the endpoint does not honour conditional writes (concurrent '
+            'Delta commits could be lost): "refuse" or "warn"'),
     Setting("server", "max_request_bytes", "max_request_bytes", int,
             "the largest REST request body (Jupyter's /lakebook/api and lakebook serve)"),
     Setting("serve", "refresh_ms", "serve_refresh_ms", float,
@@ -94,6 +111,13 @@ class Config:
     lease_s: float = 30.0
     heartbeat_s: float | None = None
     misfire_grace_s: float = 60.0
+    catalog_url: str | None = None
+    storage_url: str | None = None
+    storage_endpoint: str | None = None
+    storage_region: str | None = None
+    storage_access_key_id: str | None = None
+    storage_secret_access_key: str | None = None
+    storage_conditional_put: str = "refuse"
     max_request_bytes: int = 1_000_000
     serve_refresh_ms: float = 250.0
     log_flush_ms: float = 5000.0

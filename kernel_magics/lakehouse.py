@@ -10,6 +10,7 @@ from ._version import __version__
 from .catalog import Catalog
 from .config import Config, load_config, resolve_home
 from .shared.errors import NotFound
+from .storage.location import Storage
 
 if TYPE_CHECKING:  # pragma: no cover
     from .deployments.deployment import Deployment
@@ -37,7 +38,33 @@ class Lakehouse:
         EXECUTORS.check(config.executor)
         self.home = home
         self.config = config
-        self.catalog = Catalog(home / CATALOG_FILE)
+        self.catalog = Catalog(config.catalog_url or home / CATALOG_FILE)
+        #: where tables live: the home folder, or the object store [storage] url names
+        self.storage = Storage.from_config(config)
+        self._users: dict[str, Lakehouse] = {}
+
+    # -- identity --------------------------------------------------------------------------
+    @property
+    def who(self) -> str:
+        """Who this lakehouse's writes are recorded for (``LAKEBOOK_USER``, else the OS
+        user; in Jupyter, the signed-in user: see :meth:`as_user`)."""
+        return self.catalog.who
+
+    def as_user(self, who: str | None) -> "Lakehouse":
+        """This lakehouse, writing as ``who`` (the Jupyter server opens one per signed-in
+        user): the same catalog pool and stores, its own areas."""
+        if not who or who == self.who:
+            return self
+        other = self._users.get(who)
+        if other is None:
+            other = object.__new__(Lakehouse)
+            other.home, other.config, other.storage = self.home, self.config, self.storage
+            other.catalog = self.catalog.as_user(who)
+            other._users = self._users
+            if "online_store" in self.__dict__:
+                other.__dict__["online_store"] = self.__dict__["online_store"]
+            self._users[who] = other
+        return other
 
     # -- layout ----------------------------------------------------------------------------
     @property
@@ -175,8 +202,10 @@ def connect(path: str | os.PathLike | None = None, create: bool = True) -> Lakeh
     """
     home, project_file = resolve_home(path)
     catalog_file = home / CATALOG_FILE
+    config = load_config(home, project_file)
+    team = config.catalog_url is not None  # the catalog is a server's, not a file here
     lost = not catalog_file.exists() or catalog_file.stat().st_size == 0
-    if lost and home.is_dir():
+    if lost and home.is_dir() and not team:
         data = data_without_catalog(home)
         if data:
             from .catalog.db import recover_hint
@@ -187,7 +216,7 @@ def connect(path: str | os.PathLike | None = None, create: bool = True) -> Lakeh
                 f"{' …' if len(data) > 3 else ''}) but its catalog {catalog_file} {state}, so "
                 "it was not opened: a new catalog would not know that data.",
                 recover_hint(catalog_file))
-    if not catalog_file.exists():
+    if not catalog_file.exists() and not team:
         if not create:
             raise NotFound(f"No lakehouse at {home}.",
                            "Check the path (or LAKEBOOK_HOME), or create one with "
@@ -197,6 +226,8 @@ def connect(path: str | os.PathLike | None = None, create: bool = True) -> Lakeh
             raise InvalidInput(f"The lakehouse home {home} is a file, not a folder.",
                                "Pick another path for LAKEBOOK_HOME.")
         home.mkdir(parents=True, exist_ok=True)
-    lh = Lakehouse(home, load_config(home, project_file))
+    if team:
+        home.mkdir(parents=True, exist_ok=True)
+    lh = Lakehouse(home, config)
     lh.catalog.version  # open and migrate now, so a bad catalog fails here, not later
     return lh

@@ -8,12 +8,10 @@ increasing with every insert) and ``_lb_row`` (the row's index within its insert
 """
 from __future__ import annotations
 
-import shutil
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
@@ -29,6 +27,7 @@ from . import records
 from . import online_pending
 from . import tables
 from ..storage import delta as storage
+from ..storage.location import Location
 from .columns import COMMIT_COLUMN, HIDDEN_COLUMNS, ROW_COLUMN
 from .online.base import prepare as prepare_online
 from .schema import canonical_schema, cast_to, conform, precast, require_columns, to_arrow
@@ -86,9 +85,10 @@ class FeatureGroup:
 
     # -- identity and layout ---------------------------------------------------------------
     @property
-    def table_path(self) -> Path:
-        """The Delta table holding this group version's offline data."""
-        return self._lh.home / self._row["table_path"]
+    def table_path(self) -> "Location":
+        """Where the Delta table holding this group version's offline data is (in the
+        lakehouse's storage: the home folder or an S3 prefix)."""
+        return self._lh.storage.location(self._row["table_path"])
 
     def definition(self) -> dict[str, Any]:
         """What defines this group version, as its Delta table carries it (the catalog can be
@@ -155,19 +155,18 @@ class FeatureGroup:
                                f"yet, so it has no Delta version {as_of!r}.",
                                "Insert data first (fg.insert(df)).")
             return None
-        from deltalake import DeltaTable
         if as_of is None:
-            return DeltaTable(str(self.table_path))
+            return storage.load(self.table_path)
         if isinstance(as_of, bool) or not isinstance(as_of, (int, str, datetime)):
             raise InvalidInput(f"as_of={as_of!r} is neither a Delta version (int) nor a time.",
                                "Pass as_of=3 or as_of='2024-05-01T12:00:00Z'.")
-        current = DeltaTable(str(self.table_path))
+        current = storage.load(self.table_path)
         if isinstance(as_of, int):
             if not 0 <= as_of <= current.version():
                 raise NotFound(f"Feature group {self.name!r} version {self.version} has no Delta "
                                f"version {as_of} (it has 0 to {current.version()}).",
                                "See fg.commits() for the versions and their times.")
-            return DeltaTable(str(self.table_path), version=as_of)
+            return storage.load(self.table_path, as_of)
         when = parse_time(as_of, "as_of")
         try:
             current.load_as_version(when)
@@ -391,7 +390,7 @@ class FeatureGroup:
             except ValueError:
                 result = pa.table({})
         else:
-            dataset = storage.as_dataset(delta)
+            dataset = storage.as_dataset(delta, self.table_path)
             names = dataset.schema.names
             wanted = list(columns) if columns is not None else [
                 n for n in names if hidden or n not in HIDDEN_COLUMNS]
@@ -426,7 +425,7 @@ class FeatureGroup:
         delta = self._open()
         if delta is None:
             return self.read(output=output)
-        dataset = storage.as_dataset(delta)
+        dataset = storage.as_dataset(delta, self.table_path)
         names = [c for c in dataset.schema.names if c not in HIDDEN_COLUMNS]
         result = dataset.head(max(0, int(n)), columns=names)
         return result.to_pandas() if output == "pandas" else result
@@ -467,7 +466,7 @@ class FeatureGroup:
         records.delete_group(self._lh.catalog, self.id)
         self._lh.catalog.record_event("feature_group.deleted", self.online_table,
                                       {"name": self.name, "version": self.version})
-        shutil.rmtree(self.table_path, ignore_errors=True)
+        self.table_path.delete()
         if self.online:
             try:
                 self._lh.online_store.drop(self.online_table)
@@ -492,7 +491,7 @@ class FeatureGroup:
         return {"name": self.name, "version": self.version, "keys": self.keys,
                 "event_time": self.event_time, "online": self.online,
                 "description": self.description, "checks": self.checks,
-                "schema": from_json(row["schema"]), "table_path": str(self.table_path),
+                "schema": from_json(row["schema"]), "table_path": self.table_path.uri,
                 "created_at": self.created_at, "updated_at": row["updated_at"],
                 "rows": self.num_rows(), **last}
 

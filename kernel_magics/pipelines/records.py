@@ -3,15 +3,19 @@
 ``pipelines`` (named lists of steps), ``schedules`` (cron, timezone, catch-up, what to run)
 and ``runs`` (one row per attempt, through queued -> running -> an end). No other module
 reads or writes these tables. Every state change of a run is one conditional UPDATE inside a
-write transaction (``BEGIN IMMEDIATE``), so two processes can never both claim, finish or reap
-the same run, and due windows are materialised in one transaction, so two schedulers never
-queue the same window.
+write transaction, so two processes can never both claim, finish or reap the same run, and
+due windows are materialised in one transaction, so two schedulers never queue the same
+window. Claims read the next queued run with ``SELECT … FOR UPDATE SKIP LOCKED`` on
+PostgreSQL (schedulers never wait on each other's rows); SQLite serialises writers with
+``BEGIN IMMEDIATE`` instead (SQLAlchemy drops the clause there).
 """
 from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
 from typing import Any, Callable
+
+import sqlalchemy as sa
 
 from ..catalog import Catalog, from_json, to_json
 from ..shared.times import catalog_time, now_utc, utcnow
@@ -38,9 +42,11 @@ def save_pipeline(catalog: Catalog, name: str, steps: list[dict[str, str]],
         exists = conn.execute("SELECT 1 FROM pipelines WHERE name = ?", (name,)).fetchone()
         if exists and not replace:
             return False
-        conn.execute("INSERT OR REPLACE INTO pipelines(name, steps, created_at, updated_at)"
-                     " VALUES (?,?,COALESCE((SELECT created_at FROM pipelines WHERE name = ?),?),?)",
-                     (name, to_json(steps), name, now, now))
+        conn.execute("INSERT INTO pipelines(name, steps, created_by, updated_by, created_at,"
+                     " updated_at) VALUES (?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET"
+                     " steps = excluded.steps, updated_by = excluded.updated_by,"
+                     " updated_at = excluded.updated_at",
+                     (name, to_json(steps), conn.who, conn.who, now, now))
     return True
 
 
@@ -78,14 +84,15 @@ def save_schedule(catalog: Catalog, name: str, target: dict[str, Any], cron: str
         if row is None:
             conn.execute(
                 "INSERT INTO schedules(target, cron, timezone, catchup, params, timeout_s,"
-                " retries, backoff_s, kernel, next_run_at, updated_at, name, created_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", (*values, name, now))
+                " retries, backoff_s, kernel, next_run_at, updated_at, updated_by, name,"
+                " created_by, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (*values, conn.who, name, conn.who, now))
         else:
             conn.execute(
                 "UPDATE schedules SET target = ?, cron = ?, timezone = ?, catchup = ?,"
                 " params = ?, timeout_s = ?, retries = ?, backoff_s = ?, kernel = ?,"
-                " next_run_at = ?, updated_at = ?, last_scheduled_for = NULL WHERE name = ?",
-                (*values, name))
+                " next_run_at = ?, updated_at = ?, updated_by = ?, last_scheduled_for = NULL"
+                " WHERE name = ?", (*values, conn.who, name))
 
 
 def save_owned_schedule(catalog: Catalog, name: str, target: dict[str, Any], cron: str,
@@ -97,12 +104,15 @@ def save_owned_schedule(catalog: Catalog, name: str, target: dict[str, Any], cro
         exists = conn.execute("SELECT id FROM schedules WHERE name = ?", (name,)).fetchone()
         if exists:
             conn.execute("UPDATE schedules SET target = ?, cron = ?, timezone = ?, "
-                         "next_run_at = ?, paused = 0, updated_at = ? WHERE name = ?",
-                         (to_json(target), cron, tz, next_run_at, now, name))
+                         "next_run_at = ?, paused = 0, updated_at = ?, updated_by = ? "
+                         "WHERE name = ?",
+                         (to_json(target), cron, tz, next_run_at, now, conn.who, name))
         else:
             conn.execute("INSERT INTO schedules(name, target, cron, timezone, next_run_at, "
-                         "created_at, updated_at) VALUES (?,?,?,?,?,?,?)",
-                         (name, to_json(target), cron, tz, next_run_at, now, now))
+                         "created_by, updated_by, created_at, updated_at) "
+                         "VALUES (?,?,?,?,?,?,?,?,?)",
+                         (name, to_json(target), cron, tz, next_run_at, conn.who, conn.who,
+                          now, now))
 
 
 def schedule_rows(catalog: Catalog) -> list[dict[str, Any]]:
@@ -116,15 +126,15 @@ def schedule_row(catalog: Catalog, key: str) -> dict[str, Any] | None:
 
 
 def pause_schedule(catalog: Catalog, schedule_id: int) -> None:
-    catalog.execute("UPDATE schedules SET paused = 1, updated_at = ? WHERE id = ?",
-                    (now_utc(), schedule_id))
+    catalog.execute("UPDATE schedules SET paused = 1, updated_at = ?, updated_by = ? "
+                    "WHERE id = ?", (now_utc(), catalog.who, schedule_id))
 
 
 def resume_schedule(catalog: Catalog, schedule_id: int, next_run_at: str) -> None:
     """Resume from ``next_run_at`` on (windows missed while paused are not run)."""
     catalog.execute("UPDATE schedules SET paused = 0, next_run_at = ?, updated_at = ?,"
-                    " last_scheduled_for = NULL WHERE id = ?",
-                    (next_run_at, now_utc(), schedule_id))
+                    " updated_by = ?, last_scheduled_for = NULL WHERE id = ?",
+                    (next_run_at, now_utc(), catalog.who, schedule_id))
 
 
 def delete_schedule(catalog: Catalog, schedule_id: int) -> None:
@@ -157,8 +167,10 @@ def materialize_due(catalog: Catalog, now: datetime,
     attempt)``) and ``next_run_at`` moves on. Returns (queued, skipped)."""
     queued = skipped = 0
     with catalog.transaction() as conn:
-        due = conn.execute("SELECT * FROM schedules WHERE paused = 0 AND next_run_at <= ?",
-                           (catalog_time(now),)).fetchall()
+        # PostgreSQL: a schedule another scheduler is materialising is left to it
+        due = conn.execute(sa.select(sa.text("*")).select_from(sa.table("schedules")).where(
+            sa.text("paused = 0 AND next_run_at <= :now")).order_by(sa.text("id"))
+            .with_for_update(skip_locked=True), {"now": catalog_time(now)}).fetchall()
         for row in due:
             row = dict(row)
             runs, missed, following, last = plan(row)
@@ -250,15 +262,16 @@ def _insert_run(conn: Any, *, target: dict[str, Any] | str,
     # the scheduler passes the schedule's JSON text through as it is
     target_text = target if isinstance(target, str) else to_json(target)
     params_text = params if isinstance(params, str) else to_json(params or {})
-    verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
     cur = conn.execute(
-        f"{verb} INTO runs(id, schedule_id, scheduled_for, target, status, attempt, max_attempts,"
+        "INSERT INTO runs(id, schedule_id, scheduled_for, target, status, attempt, max_attempts,"
         " retry_of, backoff_s, kernel, params, window_start, window_end, timeout_s, queued_at,"
-        " not_before, error, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " not_before, error, finished_at, created_by)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        + (" ON CONFLICT DO NOTHING" if or_ignore else ""),
         (run_id, schedule_id, scheduled_for, target_text, status, attempt, int(retries) + 1,
          retry_of, float(backoff_s), kernel, params_text, window_start, window_end,
          timeout_s, now, not_before, to_json(error) if error else None,
-         now if status in TERMINAL else None))
+         now if status in TERMINAL else None, conn.who))
     return run_id if cur.rowcount else None
 
 
@@ -280,6 +293,32 @@ def claim(catalog: Catalog, run_id: str, worker: str, lease_s: float) -> bool:
             (worker, catalog_time(now), catalog_time(now),
              catalog_time(now + timedelta(seconds=lease_s)), run_id, catalog_time(now)))
         return cur.rowcount == 1
+
+
+_RUNS = sa.table("runs", *map(sa.column, ("id", "status", "not_before", "scheduled_for",
+                                          "queued_at", "attempt")))
+
+
+def claim_next(catalog: Catalog, worker: str, lease_s: float) -> str | None:
+    """Claim the oldest startable queued run for ``worker`` (queued -> running), exactly
+    once however many schedulers claim at the same time; None when none is startable."""
+    now = utcnow()
+    stamp = catalog_time(now)
+    with catalog.transaction() as conn:
+        pick = (sa.select(_RUNS.c.id)
+                .where(_RUNS.c.status == "queued",
+                       sa.or_(_RUNS.c.not_before.is_(None), _RUNS.c.not_before <= stamp))
+                .order_by(sa.func.coalesce(_RUNS.c.scheduled_for, _RUNS.c.queued_at),
+                          _RUNS.c.attempt)
+                .limit(1).with_for_update(skip_locked=True))
+        run_id = conn.execute(pick).scalar()
+        if run_id is None:
+            return None
+        conn.execute("UPDATE runs SET status = 'running', worker = ?, started_at = ?,"
+                     " heartbeat_at = ?, lease_until = ? WHERE id = ? AND status = 'queued'",
+                     (worker, stamp, stamp, catalog_time(now + timedelta(seconds=lease_s)),
+                      run_id))
+    return run_id
 
 
 def take_over(catalog: Catalog, run_id: str, claimed_by: str, worker: str, lease_s: float

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from ..catalog import from_json, to_json
 from ..shared.errors import InvalidInput, NotFound
-from ..shared.identity import user_name
 from ..shared.names import validate_alias, validate_name
 from ..shared.refs import Ref, takes_objects
 from ..shared.times import now_utc
@@ -99,7 +98,7 @@ class ModelRegistry:
                 "lineage": to_json(full_lineage), "libraries": to_json(library_versions(chosen)),
                 "trusted_types": to_json(trusted_names), "evaluation": to_json(evaluation or {}),
                 "artifact_sha256": chosen.digest(staging),
-                "description": description or "", "created_by": user_name(),
+                "description": description or "", "created_by": self.catalog.who,
                 "created_at": now_utc(),
             }
 
@@ -161,7 +160,7 @@ class ModelRegistry:
             raise InvalidInput("trust() needs at least one type name.",
                                f"E.g. lh.registry.trust({name!r}, ['mypackage.MyScaler']).")
         merged = records.add_trusted_types(self.catalog, name, names)
-        self.catalog.record_event("model.trusted", name, {"types": names, "who": user_name(),
+        self.catalog.record_event("model.trusted", name, {"types": names, "who": self.catalog.who,
                                                           "reason": reason})
         return merged
 
@@ -173,7 +172,7 @@ class ModelRegistry:
             self._require_model(name)
             kept = []
         self.catalog.record_event("model.untrusted", name, {"types": sorted(names),
-                                                            "who": user_name()})
+                                                            "who": self.catalog.who})
         return kept
 
     def _lineage(self, view: Any, training_versions: dict[str, int] | None,
@@ -182,7 +181,7 @@ class ModelRegistry:
         if lineage is None:
             from ..shared.identity import current_cell_id, notebook_path
             out.update({"notebook": notebook_path(), "cell_id": current_cell_id(),
-                        "user": user_name()})
+                        "user": self.catalog.who})
         else:
             out.update(json_safe(lineage))
         if view is not None:
@@ -302,7 +301,7 @@ class ModelRegistry:
                                "point it at.", f"e.g. lh.registry.set_alias({name!r}, "
                                f"{alias!r}, 2), or pass the ModelVersion itself.")
         number = _version_number(version)
-        previous = records.move_alias(self.catalog, name, alias, number, who or user_name(),
+        previous = records.move_alias(self.catalog, name, alias, number, who or self.catalog.who,
                                       reason)
         self._save_aliases(name)
         return {"name": name, "alias": alias, "version": number, "previous": previous,
@@ -336,7 +335,7 @@ class ModelRegistry:
                             f"v{at}'s {old:.4g}")
 
         better, why = records.promote(self.catalog, name, int(version), metric, alias,
-                                      who or user_name(), decide)
+                                      who or self.catalog.who, decide)
         if better:
             self._save_aliases(name)
         return better, why
@@ -346,7 +345,7 @@ class ModelRegistry:
                      reason: str = "") -> None:
         """Remove ``alias`` from ``name`` (kept in the history as a move to nothing)."""
         self._require_model(name)
-        records.remove_alias(self.catalog, name, alias, who or user_name(), reason)
+        records.remove_alias(self.catalog, name, alias, who or self.catalog.who, reason)
         self._save_aliases(name)
 
     def _save_aliases(self, name: str) -> None:
@@ -401,7 +400,7 @@ class ModelRegistry:
         kept unless ``force=True``, which also removes those aliases."""
         self._row(name, version)
         number = int(version)
-        aliases = records.delete_version(self.catalog, name, number, force, user_name())
+        aliases = records.delete_version(self.catalog, name, number, force, self.catalog.who)
         shutil.rmtree(self.lh.models_dir / name / str(number), ignore_errors=True)
         if aliases:
             self._save_aliases(name)

@@ -55,6 +55,10 @@ def caller_identity(namespace: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def user_name() -> str:
+    """Who this process writes as: ``LAKEBOOK_USER``, else the OS user. (The Jupyter server
+    extension passes each signed-in user explicitly instead: ``Lakehouse.as_user``.)"""
+    if os.environ.get("LAKEBOOK_USER"):
+        return os.environ["LAKEBOOK_USER"]
     try:
         return getpass.getuser()
     except Exception:  # no passwd entry in some containers

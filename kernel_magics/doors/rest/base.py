@@ -80,7 +80,15 @@ class LakebookHandler(APIHandler):
 
     @property
     def lh(self) -> Lakehouse:
-        return server_lakehouse()
+        """The server's lakehouse, writing as the signed-in Jupyter user."""
+        return server_lakehouse().as_user(self.who())
+
+    def who(self) -> str | None:
+        """The signed-in Jupyter user's name (None before authentication)."""
+        user = self.current_user
+        if user is None:
+            return None
+        return getattr(user, "username", None) or getattr(user, "name", None) or str(user)
 
     def json_body(self) -> Any:
         """The request's JSON body; a malformed one is the client's mistake (400)."""
