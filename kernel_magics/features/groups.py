@@ -34,6 +34,7 @@ from .schema import canonical_schema, cast_to, conform, precast, require_columns
 from .statistics import compute_statistics
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow.dataset as pds
     from ..lakehouse import Lakehouse
 
 Output = Literal["pandas", "arrow", "duckdb"]
@@ -368,6 +369,11 @@ class FeatureGroup:
         return compute_statistics(rows.drop_columns(list(HIDDEN_COLUMNS)))
 
     # -- reading ---------------------------------------------------------------------------
+    def dataset(self, version: int | None = None) -> "pds.Dataset":
+        """The table at Delta ``version`` (default: current) as a pyarrow dataset, hidden
+        columns included: what DuckDB reads an object-store table through."""
+        return storage.dataset(self.table_path, version=version)
+
     def read(self, as_of: int | str | datetime | None = None, start: Any = None,
              end: Any = None, columns: list[str] | None = None, output: Output = "pandas",
              hidden: bool = False) -> Any:

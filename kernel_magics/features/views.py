@@ -23,7 +23,7 @@ from . import records
 from .columns import HIDDEN_COLUMNS
 from .pit import PitSource, run as run_pit
 from .splits import VERSIONS_ATTR, TrainTestSplit, train_test_split
-from .ties import cached_ties
+from .ties import cached_ties, ties_of
 from .vectors import lookup_plan, vectors
 from .view_spec import FeatureSelection, Join  # noqa: F401 - built from these (public names)
 
@@ -98,10 +98,14 @@ class FeatureView:
 
     def _source(self, pin: _Pinned, columns: list[tuple[str, str]], **kw: Any) -> PitSource:
         fg, v = pin.group, pin.delta_version
+        remote = fg.table_path.local_path is None
         files = [] if v is None else fg.parquet_files(v)
+        dataset = None
+        if remote and files:  # DuckDB reads an object-store table through Arrow
+            dataset, files = fg.dataset(v), []
         empty = None
         tiebreak = True
-        if not files:
+        if not files and dataset is None:
             if v is None:
                 from .schema import arrow_schema
                 empty = arrow_schema(fg.schema or []).empty_table()
@@ -113,11 +117,14 @@ class FeatureView:
             for src, _out in columns:  # a column the empty table lacks: an all-null one
                 if src not in empty.column_names:
                     empty = empty.append_column(src, pa.array([], pa.null()))
-        if kw.get("on"):  # a join: are there ties to break? (remembered per file set)
-            kw["ties"], kw["winners"] = cached_ties(fg.table_path, files,
+        if kw.get("on") and dataset is not None:  # a join: are there ties to break?
+            kw["ties"], kw["winners"] = ties_of(dataset, [g for _s, g in kw["on"]],
+                                                fg.event_time)
+        elif kw.get("on"):  # (remembered per file set next to a local table)
+            kw["ties"], kw["winners"] = cached_ties(fg.table_path.local_path, files,
                                                     [g for _s, g in kw["on"]], fg.event_time)
         return PitSource(pin.table, files, fg.event_time, columns, tiebreak=tiebreak,
-                         empty=empty, **kw)
+                         empty=empty, dataset=dataset, **kw)
 
     def _query(self, start: Any, end: Any, versions: dict[str, int] | None,
                with_labels: bool) -> "pd.DataFrame":
