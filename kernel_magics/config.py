@@ -125,6 +125,11 @@ class Config:
     #: the lakebook.toml files read, in order (the later wins)
     source: list[Path] = field(default_factory=list)
 
+    def settings(self) -> dict[str, Any]:
+        """The declared settings' values (what another process needs to open the same
+        lakehouse, e.g. a Dask worker)."""
+        return {s.attr: getattr(self, s.attr) for s in SETTINGS}
+
     @property
     def heartbeat_seconds(self) -> float:
         """Seconds between heartbeats (the setting, else a quarter of the lease, at most 1)."""
@@ -205,6 +210,24 @@ def load_config(home: Path, project_file: Path | None = None) -> Config:
             values.update(_settings(candidate))
             sources.append(candidate)
     return Config(home=home, source=sources, **values)
+
+
+def write_settings(home: Path, settings: dict[str, Any]) -> Path:
+    """Write ``settings`` (by attribute, as :meth:`Config.settings` gives them) as
+    ``<home>/lakebook.toml``: how a Dask worker's kernels open the submitter's lakehouse.
+    Defaults and the home itself are left out."""
+    import tomli_w
+    sections: dict[str, dict[str, Any]] = {}
+    seen: set[str] = set()
+    for s in SETTINGS:
+        value = settings.get(s.attr)
+        if s.attr in seen or s.attr == "project_home" or value is None or value == s.default:
+            continue
+        seen.add(s.attr)
+        sections.setdefault(s.section, {})[s.key] = value
+    path = Path(home) / CONFIG_FILE
+    path.write_text(tomli_w.dumps(sections))
+    return path
 
 
 def describe_settings() -> str:

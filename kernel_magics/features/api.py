@@ -209,4 +209,4 @@ class FeatureStore:
 
 def _view(lh: "Lakehouse", row: dict[str, Any]) -> FeatureView:
     return FeatureView(lh, row["name"], row["version"], from_json(row["spec"]),
-                       row["description"], row["created_at"])
+                       row["description"], row["created_at"], row.get("created_by"))

@@ -83,6 +83,8 @@ class FeatureGroup:
         self.description: str = row["description"]
         self.checks: list[str] = from_json(row["checks"], [])
         self.created_at: str = row["created_at"]
+        #: who created this group version
+        self.created_by: str | None = row.get("created_by")
 
     # -- identity and layout ---------------------------------------------------------------
     @property
@@ -498,7 +500,8 @@ class FeatureGroup:
                 "event_time": self.event_time, "online": self.online,
                 "description": self.description, "checks": self.checks,
                 "schema": from_json(row["schema"]), "table_path": self.table_path.uri,
-                "created_at": self.created_at, "updated_at": row["updated_at"],
+                "created_at": self.created_at, "created_by": self.created_by,
+                "updated_at": row["updated_at"],
                 "rows": self.num_rows(), **last}
 
     def _repr_html_(self) -> str:

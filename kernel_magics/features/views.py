@@ -48,8 +48,11 @@ class FeatureView:
     ``lh.create_feature_view(...)``."""
 
     def __init__(self, lh: "Lakehouse", name: str, version: int, spec: dict[str, Any],
-                 description: str = "", created_at: str | None = None) -> None:
+                 description: str = "", created_at: str | None = None,
+                 created_by: str | None = None) -> None:
         self._lh = lh
+        #: who created this view version
+        self.created_by = created_by
         self.name = name
         self.version = version
         self.spec = spec
@@ -221,7 +224,8 @@ class FeatureView:
         """A JSON-ready description (what the REST API answers)."""
         s = self.spec["spine"]
         return {"name": self.name, "version": self.version, "description": self.description,
-                "created_at": self.created_at, "keys": self.keys, "event_time": self.event_time,
+                "created_at": self.created_at, "created_by": self.created_by,
+                "keys": self.keys, "event_time": self.event_time,
                 "spine": {"group": s["group"], "version": s["version"]},
                 "joins": [{"group": j["group"], "version": j["version"],
                            "on": j["on"], "ttl_s": j["ttl_s"],

@@ -132,6 +132,9 @@ class Schedule:
     last_scheduled_for: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
+    #: who created the schedule, and who changed it last
+    created_by: str | None = None
+    updated_by: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "Schedule":
@@ -141,7 +144,8 @@ class Schedule:
                    retries=row["retries"], backoff_s=row["backoff_s"], kernel=row["kernel"],
                    paused=bool(row["paused"]), next_run_at=row["next_run_at"],
                    last_scheduled_for=row["last_scheduled_for"], created_at=row["created_at"],
-                   updated_at=row["updated_at"])
+                   updated_at=row["updated_at"], created_by=row.get("created_by"),
+                   updated_by=row.get("updated_by"))
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

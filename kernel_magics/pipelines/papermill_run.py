@@ -204,7 +204,9 @@ def execute_stages(lh: Any, run: R.Run, stages: list[Stage], watch: Watch | None
     run_dir.mkdir(parents=True, exist_ok=True)
     outputs: list[str] = []
     last = ""
-    env = {**os.environ, "LAKEBOOK_HOME": str(lh.home), "LAKEBOOK_RUN_ID": run.id}
+    # the run's kernels write as the lakehouse's user (on a Dask worker: the submitter's)
+    env = {**os.environ, "LAKEBOOK_HOME": str(lh.home), "LAKEBOOK_RUN_ID": run.id,
+           "LAKEBOOK_USER": lh.who}
     for i, stage in enumerate(stages, start=1):
         if watch is not None:
             watch.check()

@@ -56,6 +56,8 @@ class Run:
     heartbeat_at: str | None = None
     lease_until: str | None = None
     cancel_requested: bool = False
+    #: who queued the run (or whose schedule did)
+    created_by: str | None = None
     _lh: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -72,7 +74,8 @@ class Run:
                    error=from_json(row.get("error"), None),
                    progress=from_json(row.get("progress"), {}), worker=row.get("worker"),
                    heartbeat_at=row.get("heartbeat_at"), lease_until=row.get("lease_until"),
-                   cancel_requested=bool(row.get("cancel_requested")), _lh=lh)
+                   cancel_requested=bool(row.get("cancel_requested")),
+                   created_by=row.get("created_by"), _lh=lh)
 
     @property
     def done(self) -> bool:
