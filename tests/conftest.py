@@ -172,7 +172,8 @@ def free_port() -> int:
 class JupyterServer:
     """A real ``jupyter server`` subprocess with the Lakebook extension enabled."""
 
-    def __init__(self, home: Path, root: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, home: Path, root: Path, extra_env: dict[str, str] | None = None,
+                 extra_args: list[str] | None = None) -> None:
         self.port = free_port()
         self.token = secrets.token_hex(16)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -185,7 +186,7 @@ class JupyterServer:
              f"--port={self.port}",
              "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={self.token}",
              f"--ServerApp.root_dir={root}",
-             '--ServerApp.jpserver_extensions={"kernel_magics": True}'],
+             '--ServerApp.jpserver_extensions={"kernel_magics": True}', *(extra_args or [])],
             env=env, cwd=root, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:

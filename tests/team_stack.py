@@ -63,8 +63,12 @@ class PostgresCluster:
         self.psql(f"CREATE ROLE {self.USER} LOGIN CREATEDB PASSWORD '{self.PASSWORD}'")
 
     def psql(self, *commands: str) -> str:
+        return self.psql_db("postgres", *commands)
+
+    def psql_db(self, database: str, *commands: str) -> str:
+        """Run SQL commands as the superuser in ``database``; their output (unaligned)."""
         args = [str(PG_BIN / "psql"), "-h", str(self.root), "-p", str(self.port), "-U",
-                "postgres", "-v", "ON_ERROR_STOP=1", "-qAt"]
+                "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-qAt"]
         for command in commands:
             args += ["-c", command]
         return subprocess.run(_as_postgres(*args), check=True, capture_output=True,

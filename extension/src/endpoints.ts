@@ -28,7 +28,10 @@ export interface IFeatureGroup {
   commits: number;
   deltaVersion: number | null;
   lastCommitAt: string | null;
+  /** Who made the last commit (the Jupyter user, LAKEBOOK_USER or the OS user). */
+  lastCommitBy: string | null;
   createdAt: string | null;
+  createdBy: string | null;
   schema: IColumn[];
 }
 
@@ -61,6 +64,8 @@ export interface ICommit {
   mode: string;
   rows: number | null;
   createdAt: string | null;
+  /** Who made the commit. */
+  who: string | null;
   checksPassed: string[];
   lineage: JSONObject;
   durationS: number | null;
@@ -99,7 +104,9 @@ export function parseFeatureGroup(item: unknown): IFeatureGroup {
       : (f.optCount('commit_count') ?? f.optCount('commits') ?? 0),
     deltaVersion: f.optCount('delta_version'),
     lastCommitAt: f.optStr('last_commit_at'),
+    lastCommitBy: f.optStr('last_commit_by'),
     createdAt: f.optStr('created_at'),
+    createdBy: f.optStr('created_by'),
     schema: f.optList('schema', parseColumn)
   };
 }
@@ -174,6 +181,7 @@ function parseCommit(item: unknown): ICommit {
     mode: f.optStr('mode') ?? 'append',
     rows: f.optCount('rows'),
     createdAt: f.optStr('created_at'),
+    who: f.optStr('who'),
     checksPassed: f.strList('checks_passed'),
     lineage: f.obj('lineage') ?? {},
     durationS: f.optNum('duration_s')

@@ -198,11 +198,12 @@ def commit_statistics(catalog: Catalog, group_id: int,
 
 
 def commit_summary(catalog: Catalog, group_id: int) -> dict[str, Any]:
-    """``{"commits", "delta_version", "last_commit_at"}`` of a group."""
+    """``{"commits", "delta_version", "last_commit_at", "last_commit_by"}`` of a group."""
     return catalog.query_one(
         "SELECT COUNT(*) AS commits, MAX(delta_version) AS delta_version,"
-        " MAX(created_at) AS last_commit_at FROM feature_group_commits WHERE group_id = ?",
-        (group_id,))
+        " MAX(created_at) AS last_commit_at, (SELECT who FROM feature_group_commits"
+        " WHERE group_id = ? ORDER BY delta_version DESC LIMIT 1) AS last_commit_by"
+        " FROM feature_group_commits WHERE group_id = ?", (group_id, group_id))
 
 
 def landed_commits(catalog: Catalog, group_id: int, seqs: list[int]) -> dict[int, int]:

@@ -71,9 +71,13 @@ export class FeatureGroupsSection extends ListSection<IFeatureGroup[]> {
         setText(rows, g.rows !== null ? rowText : '');
         setText(
           commit,
-          g.lastCommitAt ? `${commits}, last ${formatAgo(g.lastCommitAt)}` : 'no commits yet'
+          g.lastCommitAt
+            ? `${commits}, last ${formatAgo(g.lastCommitAt)}` +
+                (g.lastCommitBy ? ` by ${g.lastCommitBy}` : '')
+            : 'no commits yet'
         );
-        commit.title = formatTime(g.lastCommitAt);
+        commit.title =
+          formatTime(g.lastCommitAt) + (g.createdBy ? ` · created by ${g.createdBy}` : '');
         open.title = `Open ${g.name} v${g.version}: schema, statistics, commits and data`;
         open.setAttribute(
           'aria-label',

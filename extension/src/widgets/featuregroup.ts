@@ -163,12 +163,13 @@ export class FeatureGroupView extends Widget {
       return h('p', 'jp-Lakebook-empty', 'No commits yet: insert rows with fg.insert(df) or a %%feature cell.');
     }
     return table(
-      ['Delta version', 'Mode', 'Rows', 'When', 'Took', 'Checks', 'Notebook'],
+      ['Delta version', 'Mode', 'Rows', 'When', 'By', 'Took', 'Checks', 'Notebook'],
       g.commitList.map(c => [
         String(c.deltaVersion),
         c.mode,
         formatCount(c.rows),
         c.createdAt ? formatTime(c.createdAt) : '–',
+        c.who ?? '–',
         formatDuration(c.durationS),
         String(c.checksPassed.length),
         typeof c.lineage['notebook'] === 'string' ? (c.lineage['notebook'] as string) : '–'

@@ -82,7 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(lh, args) or 0)
     except LakebookError as exc:
         from rich.console import Console
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        from rich.markup import escape
+        # escaped: "[catalog] url" in a message is text, not rich markup
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         return 1
     except KeyboardInterrupt:
         return 130

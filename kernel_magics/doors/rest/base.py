@@ -84,9 +84,11 @@ class LakebookHandler(APIHandler):
         return server_lakehouse().as_user(self.who())
 
     def who(self) -> str | None:
-        """The signed-in Jupyter user's name (None before authentication)."""
+        """The signed-in Jupyter user's name; None before authentication, and for the
+        anonymous user a token-only server makes up per browser (then the server's own
+        LAKEBOOK_USER or OS user is recorded)."""
         user = self.current_user
-        if user is None:
+        if user is None or str(getattr(user, "name", "")).startswith("Anonymous "):
             return None
         return getattr(user, "username", None) or getattr(user, "name", None) or str(user)
 
