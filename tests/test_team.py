@@ -270,3 +270,71 @@ def test_two_jupyter_users_share_one_team_lakehouse(pg_cluster, moto_s3, tmp_pat
     finally:
         for server in servers.values():
             server.stop()
+
+
+# -- moving up ---------------------------------------------------------------------------------
+
+
+def test_lakebook_migrate_copies_a_laptop_lakehouse_into_a_team_one(pg_cluster, moto_s3, lh,
+                                                                    home, tmp_path: Path
+                                                                    ) -> None:
+    """Delta versions, time travel, model versions, aliases and run records survive the
+    move, checked row by row; a target that is not empty is refused."""
+    from datetime import datetime, timezone
+
+    from sklearn.linear_model import LogisticRegression
+    fg = lh.create_feature_group("tx", key="cc", event_time="ts")
+    fg.insert(frame([1, 2, 3]))
+    time.sleep(0.05)
+    between = datetime.now(timezone.utc)
+    time.sleep(0.05)
+    fg.insert(frame([4, 5]))
+    fg.insert(frame([1]).assign(amount=[100.0]), mode="upsert")
+    lh.create_feature_view("v", spine=fg)
+    for _ in range(2):
+        lh.registry.register(LogisticRegression().fit([[0], [1]], [0, 1]), "clf")
+    lh.registry.set_alias("clf", "production", 1, who="ann")
+    lh.registry.set_alias("clf", "production", 2, who="ben", reason="better")
+    nb = tmp_path / "nb.ipynb"
+    from pipelines_fixtures import code, write_notebook
+    write_notebook(nb, [code("x = 1")])
+    lh.pipelines.schedule(notebook=nb, cron="0 * * * *", name="hourly")
+    run = lh.pipelines.submit(nb)
+    url, storage = pg_cluster.new_database(), moto_s3.new_prefix()
+    env = {**__import__("os").environ, "AWS_ACCESS_KEY_ID": moto_s3.KEY,
+           "AWS_SECRET_ACCESS_KEY": moto_s3.SECRET, "AWS_REGION": moto_s3.REGION}
+    command = [lakebook_script(), "--home", str(home), "migrate", "--to-catalog", url,
+               "--to-storage", storage, "--storage-endpoint", moto_s3.endpoint]
+    out = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Checked: every catalog row" in out.stdout
+
+    team = kernel_magics.connect(team_home(tmp_path, url, moto_s3.toml(storage), name="team"))
+    moved = team.feature_group("tx")
+    assert moved.table_path.uri.startswith(storage)
+    assert moved.delta_version() == fg.delta_version() == 2
+    for version in range(3):
+        pd.testing.assert_frame_equal(moved.read(as_of=version), fg.read(as_of=version))
+    assert sorted(moved.read(as_of=between)["cc"]) == [1, 2, 3]  # time travel by time too
+    assert [c["delta_version"] for c in moved.commits()] == [2, 1, 0]
+    assert moved.commits()[0]["mode"] == "upsert"
+    assert team.feature_view("v").version == 1
+    assert [v.version for v in team.registry.versions("clf")] == [1, 2]
+    assert team.registry.aliases("clf") == {"production": 2}
+    assert [(h["to_version"], h["who"]) for h in team.registry.alias_history("clf")] == [
+        (1, "ann"), (2, "ben")]
+    assert team.pipelines.get_run(run.id).status == run.status
+    assert [s.name for s in team.pipelines.schedules()] == ["hourly"]
+    # ids go on after the copied ones
+    assert team.create_feature_group("more", key="cc", event_time="ts").id > fg.id
+
+    again = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    said = " ".join(again.stderr.split())
+    assert again.returncode == 1 and "is not empty" in said and "Traceback" not in said
+    fresh_db = pg_cluster.new_database()
+    full_bucket = subprocess.run([*command[:5], fresh_db, *command[6:]], capture_output=True,
+                                 text=True, env=env, timeout=300)
+    said = " ".join(full_bucket.stderr.split())
+    assert full_bucket.returncode == 1 and "already holds tables" in said, said
+    assert pg_cluster.psql_db(fresh_db.rsplit("/", 1)[1],
+                              "SELECT COUNT(*) FROM feature_groups").strip() == "0"

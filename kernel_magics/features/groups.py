@@ -171,13 +171,14 @@ class FeatureGroup:
                                "See fg.commits() for the versions and their times.")
             return storage.load(self.table_path, as_of)
         when = parse_time(as_of, "as_of")
-        try:
-            current.load_as_version(when)
-        except Exception as exc:  # deltalake raises a generic error for a time before v0
+        # by the commit times the Delta log records (deltalake would date commits by their
+        # files' modification times: to the second on S3, and all alike after a copy)
+        version = tables.version_at(self.table_path, when, upto=current.version())
+        if version is None:
             raise NotFound(f"Feature group {self.name!r} version {self.version} has no data as "
-                           f"of {when.isoformat()} ({exc}).",
-                           "See fg.commits() for the commit times.") from None
-        return current
+                           f"of {when.isoformat()} (its first commit is later).",
+                           "See fg.commits() for the commit times.")
+        return storage.load(self.table_path, version)
 
     # -- writing ---------------------------------------------------------------------------
     def insert(self, df: Any, mode: str = "append", evolve: bool = False,

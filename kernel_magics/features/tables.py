@@ -178,6 +178,22 @@ def commit_info(path: Where, version: int) -> dict[str, Any] | None:
     return {}
 
 
+def version_at(path: Where, when: Any, upto: int | None = None) -> int | None:
+    """The latest Delta version committed at or before ``when`` (an aware datetime), by the
+    ``commitInfo.timestamp`` each commit carries; None when the first commit is later."""
+    cutoff = when.timestamp() * 1000
+    found = None
+    for version in log_versions(path):
+        if upto is not None and version > upto:
+            break
+        stamp = (commit_info(path, version) or {}).get("timestamp")
+        if stamp is not None and stamp <= cutoff:
+            found = version
+        elif stamp is not None:
+            break
+    return found
+
+
 def find_commit(path: Where, seq: int) -> int:
     """The Delta version of the commit carrying Lakebook sequence number ``seq``."""
     for version in reversed(log_versions(path)):
