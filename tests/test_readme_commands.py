@@ -30,7 +30,9 @@ COMMANDS = {c.key: c for c in cli_commands()}
 #: commands run by another test (the whole demo takes minutes: test_demo.py runs it)
 ELSEWHERE = {"demo": "test_demo.py::test_demo_runs_the_whole_system",
              "recover": "security/test_catalog_loss.py (lakebook recover on lost, empty and "
-                        "damaged catalogs, and on the demo's lakehouse)"}
+                        "damaged catalogs, and on the demo's lakehouse)",
+             "migrate": "test_team.py::test_lakebook_migrate_copies_a_laptop_lakehouse_into_a_"
+                        "team_one (into PostgreSQL and moto's S3 server)"}
 
 
 class Small:

@@ -277,6 +277,7 @@ def execute_run(lh: Any, run_id: str, claimed_by: str | None = None,
     elif not records.claim(lh.catalog, run_id, worker, lease_s):
         return R.get_run(lh, run_id)  # someone else has it, or it was cancelled
     run = R.get_run(lh, run_id)
+    lh = lh.as_user(run.created_by)  # the run writes as whoever queued it
     status, error, output = "succeeded", None, None
     with Watch(lh, run, worker) as watch:
         try:

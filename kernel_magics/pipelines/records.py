@@ -174,10 +174,12 @@ def materialize_due(catalog: Catalog, now: datetime,
         for row in due:
             row = dict(row)
             runs, missed, following, last = plan(row)
+            who = row.get("created_by")  # a schedule's runs are its creator's
             for run in runs:
-                queued += _insert_run(conn, **run, or_ignore=True) is not None
+                queued += _insert_run(conn, **run, or_ignore=True, who=who) is not None
             for run in missed:
-                skipped += _insert_run(conn, **run, status="skipped", or_ignore=True) is not None
+                skipped += _insert_run(conn, **run, status="skipped", or_ignore=True,
+                                       who=who) is not None
             conn.execute("UPDATE schedules SET next_run_at = ?,"
                          " last_scheduled_for = COALESCE(?, last_scheduled_for) WHERE id = ?",
                          (following, last, row["id"]))
@@ -254,7 +256,8 @@ def _insert_run(conn: Any, *, target: dict[str, Any] | str,
                 kernel: str | None = None, schedule_id: int | None = None,
                 scheduled_for: str | None = None, status: str = "queued", attempt: int = 1,
                 retry_of: str | None = None, not_before: str | None = None,
-                error: dict | None = None, or_ignore: bool = False) -> str | None:
+                error: dict | None = None, or_ignore: bool = False,
+                who: str | None = None) -> str | None:
     """Insert a run inside the caller's transaction; ``None`` when ``or_ignore`` hit an
     existing (schedule, window, attempt)."""
     run_id = new_run_id()
@@ -271,7 +274,7 @@ def _insert_run(conn: Any, *, target: dict[str, Any] | str,
         (run_id, schedule_id, scheduled_for, target_text, status, attempt, int(retries) + 1,
          retry_of, float(backoff_s), kernel, params_text, window_start, window_end,
          timeout_s, now, not_before, to_json(error) if error else None,
-         now if status in TERMINAL else None, conn.who))
+         now if status in TERMINAL else None, who or conn.who))
     return run_id if cur.rowcount else None
 
 
@@ -389,5 +392,5 @@ def finish(catalog: Catalog, run_id: str, status: str, error: dict | None = None
             timeout_s=row["timeout_s"], retries=row["max_attempts"] - 1,
             backoff_s=row["backoff_s"], kernel=row["kernel"], schedule_id=row["schedule_id"],
             scheduled_for=row["scheduled_for"], attempt=row["attempt"] + 1,
-            retry_of=row["retry_of"] or row["id"],
+            retry_of=row["retry_of"] or row["id"], who=row.get("created_by"),
             not_before=catalog_time(now + timedelta(seconds=delay)))
