@@ -66,7 +66,7 @@ class Small:
         for k in range(40):
             deployment.predict({"cc_num": k % 50})
         lh.deployments.close()
-        lh.monitor("fraud_drift", deployment="fraud_online", reference="training",
+        lh.create_monitor("fraud_drift", deployment="fraud_online", reference="training",
                    current="last 1d", schedule=None)
         lh.pipelines.schedule(notebook=str(self.notebook), step="clicks", cron="0 6 * * *",
                               tz="Europe/Amsterdam")
