@@ -143,3 +143,17 @@ def test_storage_reads_through_a_native_filesystem(tmp_path):
     assert delta.dataset(tmp_path / "t", version=0).count_rows() == 2
     assert delta.as_dataset(DeltaTable(str(tmp_path / "t"), version=0)).count_rows() == 2
     assert delta.open_table(tmp_path / "missing") is None
+
+
+def test_the_readme_table_names_every_folder_of_the_package():
+    """README's "The repository" table matches the folders (issue 15)."""
+    readme = (PACKAGE.parent / "README.md").read_text()
+    section = readme[readme.index("## The repository"):].splitlines()[1:]
+    table = "\n".join(line for line in section[:next(
+        (i for i, line in enumerate(section) if line.startswith("#")), len(section))]
+        if line.startswith("|"))
+    folders = [p for p in PACKAGE.iterdir() if (p / "__init__.py").exists()] + \
+              [p for p in (PACKAGE / "doors").iterdir() if (p / "__init__.py").exists()]
+    missing = [f.name for f in folders if f"`{f.name}/`" not in table
+               and f"`kernel_magics/{f.name}/`" not in table]
+    assert not missing, f"add these folders to README's repository table: {missing}"
