@@ -18,8 +18,6 @@ def add_parsers(subparsers: Any) -> argparse.ArgumentParser:
                     "views, model versions and deployments. A missing, empty or damaged "
                     "catalog is moved aside, never deleted; schedules, runs, monitors and "
                     "alerts are not rebuilt.")
-    parser.add_argument("--home", default=argparse.SUPPRESS,
-                        help="lakehouse folder (default $LAKEBOOK_HOME, lakebook.toml, ./.lakebook)")
     parser.add_argument("--force", action="store_true",
                         help="rebuild even a readable catalog (it is kept aside)")
     parser.set_defaults(func=cmd_recover, no_lakehouse=True)

@@ -142,7 +142,7 @@ class Deployment:
                 raw, proba = model.predict(Xp)
             except Exception as exc:
                 self.log.count_error()
-                sent = _unusable_values_sent(req, self.input_columns(), columns_of, model)
+                sent = _unusable_values_sent(req, self._columns_of(served), columns_of, model)
                 if sent:  # the model refused a value the caller sent: the caller's mistake
                     raise InvalidInput(
                         f"Model {model.name} v{model.version} of deployment {self.name!r} "
@@ -373,13 +373,13 @@ def _given(value: Any) -> bool:
     return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
-def _unusable_values_sent(req: PredictRequest, positional_columns: list[str],
+def _unusable_values_sent(req: PredictRequest, cols: Columns,
                          columns_of: dict[str, list[Any]], model: Any) -> list[str]:
     """The model inputs the caller sent that a model may refuse: nulls, and values not of
     the type the model was trained with (strings or booleans for numbers). ``[]`` when the
     caller sent only usable values (the model's failure is then the server's side)."""
     rows = req.rows if req.positional is None else [
-        dict(zip(positional_columns, values)) for values in req.positional]
+        cols.positional(i, values) for i, values in enumerate(req.positional)]
     types = model.input_types or {}
     found: list[str] = []
     for i, row in enumerate(rows):
