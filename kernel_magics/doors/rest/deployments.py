@@ -19,7 +19,7 @@ from .base import LakebookHandler
 class DeploymentsHandler(LakebookHandler):
     @tornado.web.authenticated
     def get(self) -> None:
-        self.reply({"deployments": [{**d, "endpoint": predict_path(d["name"])}
+        self.reply({"deployments": [{**d.to_dict(), "endpoint": predict_path(d.name)}
                                     for d in self.lh.deployments.list()]})
 
 

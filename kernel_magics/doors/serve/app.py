@@ -65,7 +65,7 @@ class ServeState:
     def served_names(self) -> list[str]:
         if self.names is not None:
             return list(self.names)
-        return [row["name"] for row in self.lh.deployments.list()]
+        return [d.name for d in self.lh.deployments.list()]
 
     def only_deployment(self):
         names = self.served_names()
