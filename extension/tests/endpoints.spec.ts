@@ -67,6 +67,18 @@ describe('feature groups', () => {
     expect(groups.find(g => g.name === 'cards')!.online).toBe(false);
   });
 
+  it('reads who created a group and made its last commit (team lakehouse)', () => {
+    const data = fixture('feature-groups');
+    expect(parseFeatureGroups(data)[0].createdBy).toBeNull(); // older servers: absent
+    data.feature_groups[0].created_by = 'alice';
+    data.feature_groups[0].last_commit_by = 'bob';
+    const g = parseFeatureGroups(data)[0];
+    expect([g.createdBy, g.lastCommitBy]).toEqual(['alice', 'bob']);
+    const detail = fixture('feature-groups_transactions');
+    detail.commits[0].who = 'carol';
+    expect(parseFeatureGroupDetail(detail).commitList.map(c => c.who)).toEqual(['carol', null]);
+  });
+
   it('reads a row count when the server sends one', () => {
     const data = fixture('feature-groups');
     data.feature_groups[0].rows = 1234;
