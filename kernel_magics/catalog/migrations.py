@@ -261,6 +261,67 @@ ALTER TABLE deployment_stats ADD COLUMN dead_letter_rows INTEGER NOT NULL DEFAUL
 ALTER TABLE deployment_stats ADD COLUMN last_dead_letter_at TEXT;
 ALTER TABLE deployment_stats ADD COLUMN last_dead_letter_error TEXT;
 """),
+    (3, "issue 17: lineage events, step fingerprints, environments, incremental runs", """
+-- every read and write through the API, against the run, notebook, cell and step doing it
+CREATE TABLE IF NOT EXISTS lineage_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    op TEXT NOT NULL,                 -- read | write
+    kind TEXT NOT NULL,               -- feature_group | feature_view | training_set | model_version | ...
+    name TEXT NOT NULL,
+    version TEXT,                     -- the object's version (group, view or model version)
+    detail TEXT NOT NULL DEFAULT '{}',-- delta_version, rows, window, ...
+    inputs TEXT NOT NULL DEFAULT '[]',-- [[kind, name, version], ...] the object was made from
+    run_id TEXT,
+    notebook TEXT,
+    cell_id TEXT,
+    step TEXT,
+    code_hash TEXT,
+    who TEXT,
+    host TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS lineage_events_run ON lineage_events(run_id, step);
+CREATE INDEX IF NOT EXISTS lineage_events_object ON lineage_events(kind, name, version);
+
+-- the Python environments runs and model versions were made in (shared by hash)
+CREATE TABLE IF NOT EXISTS lineage_environments (
+    hash TEXT PRIMARY KEY,
+    python TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    packages TEXT NOT NULL,           -- JSON {distribution: version}, every installed one
+    created_at TEXT NOT NULL
+);
+-- which environment (and which imported distributions) a run's step or a model version had
+CREATE TABLE IF NOT EXISTS lineage_environment_uses (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,               -- run | model_version
+    name TEXT NOT NULL,               -- run id | model name
+    version TEXT,                     -- step (for a run) | model version
+    environment TEXT NOT NULL,        -- lineage_environments.hash
+    imported TEXT NOT NULL DEFAULT '{}', -- JSON {distribution: version} the kernel imported
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS lineage_environment_uses_of ON lineage_environment_uses(kind, name, version);
+
+-- one row per step of a run: its fingerprint and what went into it (why, skipping, resume)
+CREATE TABLE IF NOT EXISTS step_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    notebook TEXT NOT NULL,
+    step TEXT NOT NULL,               -- kind:name
+    status TEXT NOT NULL,             -- succeeded | failed | up_to_date
+    fingerprint TEXT,
+    parts TEXT NOT NULL DEFAULT '{}', -- code, params, window, inputs, models, packages
+    created_at TEXT NOT NULL,
+    UNIQUE (run_id, notebook, step)
+);
+CREATE INDEX IF NOT EXISTS step_runs_step ON step_runs(notebook, step, id);
+
+ALTER TABLE runs ADD COLUMN force INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN resume_of TEXT;
+ALTER TABLE runs ADD COLUMN steps_status TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE schedules ADD COLUMN skip_up_to_date INTEGER NOT NULL DEFAULT 1;
+"""),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -93,6 +93,12 @@ class Deployments:
         self.lh.catalog.record_event("deployment.deployed", name, {
             "model": model, "alias": alias, "version": version, "resolved_version": mv.version,
             "view": view, "view_version": view_version, "kind": kind})
+        from ..lineage.api import ref
+        inputs = [ref("model_alias", f"{model}@{alias}") if alias is not None
+                  else ref("model_version", model, version)]
+        if view is not None:
+            inputs.append(ref("feature_view", view, view_version))
+        self.lh.lineage.wrote("deployment", name, inputs=inputs, serving=kind)
         deployment = self.get(name)
         deployment.cache.invalidate()
         return deployment

@@ -233,6 +233,10 @@ class Pipelines:
         schedule_id = None if schedule is None else self.get_schedule(schedule).id
         return R.list_runs(self.lh, status=status, limit=limit, schedule_id=schedule_id)
 
+    def run_statuses(self, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """``{run id: {status, target, started_at, finished_at}}`` of several runs at once."""
+        return records.run_statuses(self.lh.catalog, list(run_ids))
+
     def get_run(self, run_id: str) -> R.Run:
         return R.get_run(self.lh, run_id)
 

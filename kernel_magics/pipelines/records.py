@@ -352,3 +352,54 @@ def finish(catalog: Catalog, run_id: str, status: str, error: dict | None = None
             scheduled_for=row["scheduled_for"], attempt=row["attempt"] + 1,
             retry_of=row["retry_of"] or row["id"],
             not_before=catalog_time(now + timedelta(seconds=delay)))
+
+
+# -- step runs (fingerprints) ------------------------------------------------------------------
+
+
+def save_step_run(catalog: Catalog, run_id: str, notebook: str, step: str, status: str,
+                  fingerprint: str | None, parts: dict[str, Any]) -> None:
+    """What one step of a run was: its status and fingerprint (and the parts hashed)."""
+    catalog.execute("INSERT OR REPLACE INTO step_runs(run_id, notebook, step, status,"
+                    " fingerprint, parts, created_at) VALUES (?,?,?,?,?,?,?)",
+                    (run_id, notebook, step, status, fingerprint, to_json(parts), now_utc()))
+
+
+def last_step_run(catalog: Catalog, notebook: str, step: str,
+                  status: str = "succeeded") -> dict[str, Any] | None:
+    """The newest step run of ``step`` in ``notebook`` with ``status``."""
+    row = catalog.query_one("SELECT * FROM step_runs WHERE notebook = ? AND step = ? AND"
+                            " status = ? ORDER BY id DESC LIMIT 1", (notebook, step, status))
+    if row is not None:
+        row["parts"] = from_json(row["parts"], {})
+    return row
+
+
+def step_runs_of(catalog: Catalog, run_id: str) -> list[dict[str, Any]]:
+    rows = catalog.query("SELECT * FROM step_runs WHERE run_id = ? ORDER BY id", (run_id,))
+    for row in rows:
+        row["parts"] = from_json(row["parts"], {})
+    return rows
+
+
+def latest_step_runs(catalog: Catalog) -> list[dict[str, Any]]:
+    """The newest successful step run of every (notebook, step)."""
+    rows = catalog.query("SELECT * FROM step_runs WHERE id IN (SELECT MAX(id) FROM step_runs"
+                         " WHERE status = 'succeeded' GROUP BY notebook, step) ORDER BY id")
+    for row in rows:
+        row["parts"] = from_json(row["parts"], {})
+    return rows
+
+
+def run_statuses(catalog: Catalog, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """``{run id: {status, target, started_at, finished_at}}`` of the runs given."""
+    if not run_ids:
+        return {}
+    marks = ",".join("?" for _ in run_ids)
+    rows = catalog.query(f"SELECT id, status, target, started_at, finished_at FROM runs"
+                         f" WHERE id IN ({marks})", tuple(run_ids))
+    return {r["id"]: {**r, "target": from_json(r["target"], {})} for r in rows}
+
+
+def set_steps_status(catalog: Catalog, run_id: str, steps: dict[str, Any]) -> None:
+    catalog.execute("UPDATE runs SET steps_status = ? WHERE id = ?", (to_json(steps), run_id))
