@@ -16,8 +16,9 @@ from typing import Any, Callable
 from ..catalog import Catalog, from_json, to_json
 from ..shared.times import catalog_time, now_utc, utcnow
 
-STATUSES = ("queued", "running", "succeeded", "failed", "timed_out", "cancelled", "skipped")
-TERMINAL = frozenset({"succeeded", "failed", "timed_out", "cancelled", "skipped"})
+STATUSES = ("queued", "running", "succeeded", "failed", "timed_out", "cancelled", "skipped",
+            "up_to_date")
+TERMINAL = frozenset({"succeeded", "failed", "timed_out", "cancelled", "skipped", "up_to_date"})
 RETRYABLE = frozenset({"failed", "timed_out"})
 
 
@@ -68,23 +69,25 @@ def delete_pipeline(catalog: Catalog, name: str) -> None:
 
 def save_schedule(catalog: Catalog, name: str, target: dict[str, Any], cron: str, tz: str,
                   catchup: str, params: dict[str, Any], timeout_s: float | None, retries: int,
-                  backoff_s: float, kernel: str | None, next_run_at: str) -> None:
+                  backoff_s: float, kernel: str | None, next_run_at: str,
+                  skip_up_to_date: bool = True) -> None:
     """Create schedule ``name`` or redefine it (its windows start over from ``next_run_at``)."""
     now = now_utc()
     values = (to_json(target), cron, tz, catchup, to_json(params), timeout_s, int(retries),
-              float(backoff_s), kernel, next_run_at, now)
+              float(backoff_s), kernel, next_run_at, int(bool(skip_up_to_date)), now)
     with catalog.transaction() as conn:
         row = conn.execute("SELECT id FROM schedules WHERE name = ?", (name,)).fetchone()
         if row is None:
             conn.execute(
                 "INSERT INTO schedules(target, cron, timezone, catchup, params, timeout_s,"
-                " retries, backoff_s, kernel, next_run_at, updated_at, name, created_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", (*values, name, now))
+                " retries, backoff_s, kernel, next_run_at, skip_up_to_date, updated_at, name,"
+                " created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (*values, name, now))
         else:
             conn.execute(
                 "UPDATE schedules SET target = ?, cron = ?, timezone = ?, catchup = ?,"
                 " params = ?, timeout_s = ?, retries = ?, backoff_s = ?, kernel = ?,"
-                " next_run_at = ?, updated_at = ?, last_scheduled_for = NULL WHERE name = ?",
+                " next_run_at = ?, skip_up_to_date = ?, updated_at = ?,"
+                " last_scheduled_for = NULL WHERE name = ?",
                 (*values, name))
 
 
@@ -242,9 +245,11 @@ def _insert_run(conn: Any, *, target: dict[str, Any] | str,
                 kernel: str | None = None, schedule_id: int | None = None,
                 scheduled_for: str | None = None, status: str = "queued", attempt: int = 1,
                 retry_of: str | None = None, not_before: str | None = None,
-                error: dict | None = None, or_ignore: bool = False) -> str | None:
+                error: dict | None = None, or_ignore: bool = False, force: bool = False,
+                resume_of: str | None = None) -> str | None:
     """Insert a run inside the caller's transaction; ``None`` when ``or_ignore`` hit an
-    existing (schedule, window, attempt)."""
+    existing (schedule, window, attempt). ``force``: run its steps even when up to date;
+    ``resume_of``: the failed run whose succeeded steps it skips."""
     run_id = new_run_id()
     now = catalog_time(utcnow())
     # the scheduler passes the schedule's JSON text through as it is
@@ -254,11 +259,12 @@ def _insert_run(conn: Any, *, target: dict[str, Any] | str,
     cur = conn.execute(
         f"{verb} INTO runs(id, schedule_id, scheduled_for, target, status, attempt, max_attempts,"
         " retry_of, backoff_s, kernel, params, window_start, window_end, timeout_s, queued_at,"
-        " not_before, error, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " not_before, error, finished_at, force, resume_of)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (run_id, schedule_id, scheduled_for, target_text, status, attempt, int(retries) + 1,
          retry_of, float(backoff_s), kernel, params_text, window_start, window_end,
          timeout_s, now, not_before, to_json(error) if error else None,
-         now if status in TERMINAL else None))
+         now if status in TERMINAL else None, int(bool(force)), resume_of))
     return run_id if cur.rowcount else None
 
 
@@ -351,7 +357,8 @@ def finish(catalog: Catalog, run_id: str, status: str, error: dict | None = None
             backoff_s=row["backoff_s"], kernel=row["kernel"], schedule_id=row["schedule_id"],
             scheduled_for=row["scheduled_for"], attempt=row["attempt"] + 1,
             retry_of=row["retry_of"] or row["id"],
-            not_before=catalog_time(now + timedelta(seconds=delay)))
+            not_before=catalog_time(now + timedelta(seconds=delay)), force=bool(row["force"]),
+            resume_of=row["resume_of"])
 
 
 # -- step runs (fingerprints) ------------------------------------------------------------------

@@ -307,6 +307,10 @@ class ModelRegistry:
         self._require_model(name)
         return {a: v for (_, a), v in sorted(self._aliases(name).items())}
 
+    def alias_version(self, name: str, alias: str) -> int | None:
+        """The version ``alias`` of ``name`` points at now (None: no such alias)."""
+        return records.alias_version(self.catalog, name, alias)
+
     # -- aliases ---------------------------------------------------------------------------
     @takes_objects(name=Ref("model", version="version"), version="model version")
     def set_alias(self, name: str, alias: str, version: int | None = None,
