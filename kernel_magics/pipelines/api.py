@@ -253,19 +253,20 @@ class Pipelines:
         return R.request_cancel(self.lh, run_id)
 
     def rerun(self, run_id: str, wait: bool = False) -> R.Run:
-        """A new run with the same target, parameters and window as ``run_id``."""
+        """A new run with the same target, parameters and window as ``run_id``, executed
+        even when its steps are up to date (asking again is asking to run)."""
         old = R.get_run(self.lh, run_id)
         validate(self.lh, old.target, old.params, old.kernel)
         rid = records.add_run(self.lh.catalog, target=old.target, params=old.params,
                               window_start=old.window_start, window_end=old.window_end,
                               timeout_s=old.timeout_s, retries=old.max_attempts - 1,
-                              backoff_s=old.backoff_s, kernel=old.kernel)
+                              backoff_s=old.backoff_s, kernel=old.kernel, force=True)
         if wait:
             return self.execute_here(rid)
         self.start_worker(rid)
         return R.get_run(self.lh, rid)
 
-    def resume(self, run: Any = None, wait: bool = True, what: StepLike = None) -> R.Run:
+    def resume_run(self, run: Any = None, wait: bool = True, what: StepLike = None) -> R.Run:
         """Re-run a failed run (``run``: its id or the Run; default the last failed run of
         ``what``) with its parameters and window, skipping the steps that succeeded in it
         whose fingerprints still match."""

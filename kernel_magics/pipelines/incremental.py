@@ -93,8 +93,9 @@ class Planner:
         self._save()
         if all(d.up_to_date for d in decisions):
             return None
-        if stage.steps is None:  # a whole-notebook run executes every cell, or none
-            return stage
+        if stage.steps is None:  # every cell but the step cells that are up to date
+            return Stage(stage.notebook, None,
+                         tuple(d.step.index for d in decisions if d.up_to_date))
         return Stage(stage.notebook, [d.step for d in decisions if not d.up_to_date])
 
     def succeeded(self, stage: Stage) -> None:
@@ -107,7 +108,8 @@ class Planner:
 
     def _finish(self, stage: Stage, failed_at: int | None) -> None:
         nb = read_notebook(stage.notebook)
-        steps = stage.steps if stage.steps is not None else notebook_steps(stage.notebook, nb)
+        steps = stage.steps if stage.steps is not None else [
+            s for s in notebook_steps(stage.notebook, nb) if s.index not in stage.skip]
         run = self.run
         for step in steps:
             ref = step_ref(step)

@@ -219,7 +219,7 @@ def execute_stages(lh: Any, run: R.Run, stages: list[Stage], watch: Watch | None
             if on_start is not None:
                 on_start()
         nb = nbformat.read(stage.notebook, as_version=4)
-        sliced = slice_notebook(nb, stage.steps)
+        sliced = slice_notebook(nb, stage.steps, stage.skip)
         kernel, language = kernel_and_language(nb, run.kernel)
         suffix = "" if len(stages) == 1 else f"-{i}-{Path(stage.notebook).stem}"
         in_path, out_path = run_dir / f"input{suffix}.ipynb", run_dir / f"output{suffix}.ipynb"

@@ -23,6 +23,8 @@ class Stage:
 
     notebook: str
     steps: list[Step] | None
+    #: step cells (indices) a whole-notebook run leaves out: they are up to date
+    skip: tuple[int, ...] = ()
 
     @property
     def names(self) -> list[str] | None:
