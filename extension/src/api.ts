@@ -19,6 +19,8 @@ import {
   IRunOutput,
   ISchedule,
   IStep,
+  ILineageGraph,
+  parseLineage,
   parseAlert,
   parseAlerts,
   parseAliasMove,
@@ -280,7 +282,7 @@ export class LakebookClient {
 
   /** The steps of a notebook (path relative to the server root). */
   async steps(path: string): Promise<IStep[]> {
-    return parseSteps(await this._get(`steps?path=${encodeURIComponent(path)}`));
+    return parseSteps(await this._get(`steps?path=${encodeURIComponent(path)}&why=1`));
   }
 
   async schedules(): Promise<ISchedule[]> {
@@ -313,6 +315,21 @@ export class LakebookClient {
 
   async runs(limit = 30): Promise<IRun[]> {
     return parseRuns(await this._get(`runs?limit=${limit}`));
+  }
+
+  /** The lineage graph: of one object (kind, name, version), else of the lakehouse. */
+  async lineage(ref?: { kind?: string; name: string; version?: string | null }): Promise<ILineageGraph> {
+    const query: string[] = [];
+    if (ref) {
+      query.push(`name=${encodeURIComponent(ref.name)}`);
+      if (ref.kind) {
+        query.push(`kind=${encodeURIComponent(ref.kind)}`);
+      }
+      if (ref.version) {
+        query.push(`version=${encodeURIComponent(ref.version)}`);
+      }
+    }
+    return parseLineage(await this._get(`lineage${query.length ? `?${query.join('&')}` : ''}`));
   }
 
   async run(id: string): Promise<IRun> {
