@@ -84,6 +84,8 @@ class Small:
                          "T": ["2024-05-01T00:00:00Z", "2024-05-03T00:00:00Z"]},
             "serve": {"NAME": ["fraud_online"], "T": [self.token]},
             "monitor run": {"NAME": ["fraud_drift"]},
+            "why": {"STEP": [f"{self.notebook}::clicks"], "KEY": ["factor"], "VALUE": ["3"]},
+            "lineage": {"OBJECT": ["clicks"], "N": ["2"]},
         }.get(key, {})
 
     def run(self, argv: list[str], timeout: float = 300) -> subprocess.CompletedProcess:
@@ -126,6 +128,9 @@ EXPECT = {
     "monitor list": ["fraud_drift", "fraud_online"],
     "monitor run": ["monitor fraud_drift:"],
     "monitor alerts": ["Alerts"],
+    "why": ["clicks would run because:", "the parameter factor changed: (not set) -> 3"],
+    "stale": ["Stale"],
+    "lineage": ['"nodes"', '"feature_group:clicks@1"'],
 }
 
 
@@ -200,8 +205,8 @@ def _run_scheduler(small: Small, command: Command) -> None:
 
 RUNNERS = {"serve": _run_serve, "scheduler": _run_scheduler}
 # an order that needs no other: runs exist after run/backfill, the monitor result before alerts
-ORDER = ["--version", "status", "steps", "run", "backfill", "runs", "schedules", "serve",
-         "scheduler", "monitor list", "monitor run", "monitor alerts"]
+ORDER = ["--version", "status", "steps", "run", "backfill", "why", "stale", "lineage", "runs",
+         "schedules", "serve", "scheduler", "monitor list", "monitor run", "monitor alerts"]
 
 
 def test_every_readme_command_is_run():

@@ -337,8 +337,12 @@ export class LakebookClient {
   }
 
   /** Run a step now (notebook path relative to the server root). */
-  async runNow(notebook: string, step: string): Promise<IRun> {
-    return parseRun(await this._send('POST', 'runs', { notebook, step }));
+  /**
+   * Run a step now. A click asks for a run: `force` (the default) executes it
+   * even when its fingerprint says it is up to date.
+   */
+  async runNow(notebook: string, step: string, force = true): Promise<IRun> {
+    return parseRun(await this._send('POST', 'runs', { notebook, step, force }));
   }
 
   async cancelRun(id: string): Promise<IRun> {

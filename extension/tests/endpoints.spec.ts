@@ -308,7 +308,7 @@ describe('LakebookClient', () => {
     const run = await client.runNow('fti.ipynb', 'feature:clicks');
     expect(run.id).toBeTruthy();
     expect(calls).toEqual([
-      { endPoint: 'runs', method: 'POST', body: { notebook: 'fti.ipynb', step: 'feature:clicks' } }
+      { endPoint: 'runs', method: 'POST', body: { notebook: 'fti.ipynb', step: 'feature:clicks', force: true } }
     ]);
   });
 
