@@ -158,7 +158,7 @@ def test_the_cli_runs_skips_forces_and_explains(lh, home: Path, tmp_path: Path) 
     assert first.returncode == 0 and "succeeded" in first.stdout, first.stdout + first.stderr
     again = cli("run", "feat.ipynb::tx")
     assert again.returncode == 0 and "up_to_date" in again.stdout
-    assert "feature:tx: up to date, skipped" in again.stdout
+    assert "every step up to date, skipped (no kernel started)" in again.stdout
     why = cli("why", "feat.ipynb::tx", "-p", "n", "3")
     assert "the parameter n changed: (not set) -> 3" in why.stdout, why.stdout + why.stderr
     forced = cli("run", "feat.ipynb::tx", "--force")

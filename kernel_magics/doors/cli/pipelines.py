@@ -48,9 +48,15 @@ def _print_run(run: Any) -> None:
     if run.error:
         console.print(f"  [red]cell {run.error.get('cell_index')}: {run.error.get('ename')}: "
                       f"{run.error.get('evalue')}[/]", highlight=False)
-    for ref, state in (run.steps_status or {}).items():
-        text = {"up_to_date": "up to date, skipped"}.get(state.get("status"), state.get("status"))
-        console.print(f"  {ref}: {text}", highlight=False)
+    if run.status == "up_to_date":
+        console.print("  every step up to date, skipped (no kernel started); --force runs "
+                      "them anyway, `lakebook why` says what would change that", highlight=False)
+    steps = run.steps_status or {}
+    if len(steps) > 1 or any(st.get("status") != run.status for st in steps.values()):
+        for ref, state in steps.items():
+            text = {"up_to_date": "up to date, skipped"}.get(state.get("status"),
+                                                             state.get("status"))
+            console.print(f"  {ref}: {text}", highlight=False)
 
 
 def cmd_steps(lh: Any, args: argparse.Namespace) -> int:
