@@ -123,3 +123,30 @@ def test_a_different_serving_environment_warns_once_naming_the_package(lh, monke
     texts = [str(w.message) for w in caught if "trained with other package versions" in str(w.message)]
     assert len(texts) == 1 and "scikit-learn" in texts[0] and "0.0.1" in texts[0]
     assert lh.registry.get("fraud").environment_mismatch()["scikit-learn"][1] == "0.0.1"
+
+
+def test_the_deployment_list_shows_an_environment_mismatch(lh, monkeypatch) -> None:
+    _world(lh)
+    assert lh.deployments.list()[0]["environment_mismatch"] == {}
+    from kernel_magics.lineage import environment
+    real = environment.installed()
+    monkeypatch.setattr(environment, "installed", lambda: {**real, "numpy": "1.0.0"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        row = lh.deployments.list()[0]
+    assert row["environment_mismatch"] == {"numpy": [real["numpy"], "1.0.0"]}
+
+
+def test_a_declared_input_never_read_is_a_warning(ipython_shell, home) -> None:
+    import kernel_magics
+    lh = kernel_magics.connect(home)
+    lh.create_feature_group("raw", key=["k"], event_time="ts").insert(
+        pd.DataFrame({"k": [1], "ts": pd.Timestamp("2024-01-01", tz="UTC")}))
+    ipython_shell.user_ns["pd"] = pd
+    with pytest.warns(UserWarning, match="declares that it reads 'other'"):
+        ipython_shell.run_cell_magic(
+            "feature", "agg --key k --event-time ts --reads raw,other",
+            "import kernel_magics as kb\nkb.connect().feature_group('raw').read()")
+    step_reads = [e for e in lh.lineage.events(kind="feature_group", name="raw")
+                  if e["op"] == "read"]
+    assert step_reads and step_reads[-1]["step"] == "feature:agg"

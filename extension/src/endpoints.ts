@@ -319,6 +319,20 @@ export interface IDeployment {
   latencyP99Ms: number | null;
   lastRequestAt: string | null;
   endpoint: string;
+  /** Packages whose versions here differ from the model's training environment. */
+  environmentMismatch: Record<string, [string | null, string | null]>;
+}
+
+function mismatchOf(value: unknown): Record<string, [string | null, string | null]> {
+  const out: Record<string, [string | null, string | null]> = {};
+  if (isObject(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      if (Array.isArray(v) && v.length === 2) {
+        out[k] = [typeof v[0] === 'string' ? v[0] : null, typeof v[1] === 'string' ? v[1] : null];
+      }
+    }
+  }
+  return out;
 }
 
 export function parseDeployments(data: unknown): IDeployment[] {
@@ -339,6 +353,7 @@ export function parseDeployments(data: unknown): IDeployment[] {
       latencyP50Ms: f.optNum('latency_p50_ms'),
       latencyP99Ms: f.optNum('latency_p99_ms'),
       lastRequestAt: f.optStr('last_request_at'),
+      environmentMismatch: mismatchOf(isObject(item) ? item.environment_mismatch : null),
       endpoint:
         f.optStr('endpoint') ??
         `/lakebook/api/deployments/${encodeURIComponent(name)}/predict`

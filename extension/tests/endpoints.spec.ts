@@ -341,7 +341,7 @@ describe('LakebookClient', () => {
   it('encodes names and paths', async () => {
     const { client, calls } = recording({ steps: [] });
     await client.steps('my folder/a&b.ipynb');
-    expect(calls[0].endPoint).toBe('steps?path=my%20folder%2Fa%26b.ipynb');
+    expect(calls[0].endPoint).toBe('steps?path=my%20folder%2Fa%26b.ipynb&why=1');
   });
 
   it('fetches report HTML through the text transport', async () => {

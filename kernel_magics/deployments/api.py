@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..storage import descriptors
-from ..shared.errors import InvalidInput, NotFound
+from ..shared.errors import LakebookError, InvalidInput, NotFound
 from ..shared.refs import Ref, takes_objects
 from ..shared.names import validate_name
 from . import records
@@ -145,8 +145,24 @@ class Deployments:
         return deployment_row(self.lh, name)
 
     def list(self) -> list[dict[str, Any]]:
-        """Every deployment with its spec and serving statistics (JSON-ready)."""
-        return records.with_stats(self.lh.catalog)
+        """Every deployment with its spec and serving statistics (JSON-ready), and
+        ``environment_mismatch``: the packages its model's flavour needs whose versions here
+        differ from the training environment's (``{package: [trained, here]}``)."""
+        rows = records.with_stats(self.lh.catalog)
+        for row in rows:
+            row["environment_mismatch"] = self.environment_mismatch(row)
+        return rows
+
+    def environment_mismatch(self, row: dict[str, Any]) -> dict[str, list[Any]]:
+        """For a deployment row: the packages that differ from its model's training
+        environment (empty when none do, or when its model cannot be resolved)."""
+        try:
+            mv = self.lh.registry.get(row["model"], version=row.get("version"),
+                                      alias=None if row.get("version") is not None
+                                      else row.get("alias"))
+            return {k: list(v) for k, v in mv.environment_mismatch().items()}
+        except LakebookError:
+            return {}
 
     @takes_objects(name="deployment")
     def output_tables(self, name: str) -> list[Path]:
