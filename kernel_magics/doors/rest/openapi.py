@@ -52,7 +52,7 @@ PIPELINE_BODY = _body({"name": STR, "replace": BOOL, "steps": {"type": "array", 
 SCHEDULE_BODY = _body({
     "notebook": STR, "step": STR, "pipeline": STR, "cron": STR, "tz": STR, "timezone": STR,
     "catchup": {"enum": ["latest", "all", "skip"]}, "params": OBJ, "timeout": NUM,
-    "retries": INT, "name": STR, "kernel": STR}, ["cron"])
+    "retries": INT, "name": STR, "kernel": STR, "skip_up_to_date": BOOL}, ["cron"])
 RUN_BODY = _body({
     "notebook": STR, "step": STR, "steps": {"oneOf": [STR, {"type": "array", "items": STR}]},
     "pipeline": STR, "params": OBJ,

@@ -50,6 +50,13 @@ def _flag(body: dict[str, Any], name: str) -> bool:
     return value
 
 
+def _skip(body: dict[str, Any]) -> bool:
+    value = body.get("skip_up_to_date")
+    if not isinstance(value, bool):
+        raise InvalidInput(f"'skip_up_to_date' must be true or false, not {value!r:.40}.")
+    return value
+
+
 class StepsHandler(LakebookHandler):
     @tornado.web.authenticated
     def get(self) -> None:
@@ -151,7 +158,8 @@ class SchedulesHandler(LakebookHandler):
             tz=text_field(body, "tz") or text_field(body, "timezone") or "UTC",
             catchup=text_field(body, "catchup") or "latest", params=_params(body),
             timeout=_number(body, "timeout", float), retries=_number(body, "retries", int) or 0,
-            name=text_field(body, "name"), kernel=text_field(body, "kernel"))
+            name=text_field(body, "name"), kernel=text_field(body, "kernel"),
+            skip_up_to_date=_skip(body) if "skip_up_to_date" in body else True)
         self.reply(s.to_dict(), 201)
 
 
