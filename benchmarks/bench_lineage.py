@@ -118,7 +118,7 @@ def main() -> None:
                                        view=fv, training_versions=split[0].attrs.get(
                                            "lakebook_versions"))
             lh2.registry.set_alias("fraud", "production", mv)
-        lh2.monitor("drift", deployment="scorer", reference="training", current="last 1d",
+        lh2.create_monitor("drift", deployment="scorer", reference="training", current="last 1d",
                     schedule=None)
         nodes = len(lh2.lineage())
         graph_s = median_time(lambda: lh2.lineage(), REPS * 10)

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..storage import descriptors
-from ..shared.errors import LakebookError, InvalidInput, NotFound
+from ..shared.errors import InvalidInput, LakebookError, NotFound
+from ..shared.record import Record
 from ..shared.refs import Ref, takes_objects
 from ..shared.names import validate_name
 from . import records
@@ -144,14 +145,15 @@ class Deployments:
         view, kind, spec), without loading its model; NotFound when there is none."""
         return deployment_row(self.lh, name)
 
-    def list(self) -> list[dict[str, Any]]:
-        """Every deployment with its spec and serving statistics (JSON-ready), and
-        ``environment_mismatch``: the packages its model's flavour needs whose versions here
-        differ from the training environment's (``{package: [trained, here]}``)."""
+    def list(self) -> list["DeploymentSummary"]:
+        """Every deployment with its spec and serving statistics (``.to_dict()`` is JSON-ready),
+        and ``environment_mismatch``: the packages its model's flavour needs whose versions
+        here differ from the training environment's (``{package: [trained, here]}``);
+        :meth:`get` gives the :class:`Deployment` itself."""
         rows = records.with_stats(self.lh.catalog)
         for row in rows:
             row["environment_mismatch"] = self.environment_mismatch(row)
-        return rows
+        return [DeploymentSummary(row) for row in rows]
 
     def environment_mismatch(self, row: dict[str, Any]) -> dict[str, list[Any]]:
         """For a deployment row: the packages that differ from its model's training
@@ -195,3 +197,11 @@ class Deployments:
             objs = list(self._objects.values())
         for obj in objs:
             obj.close()
+
+
+class DeploymentSummary(Record):
+    """One deployment of :meth:`Deployments.list`: its definition (``name``, ``model``,
+    ``alias`` or ``version``, ``view``, ``kind``, ``spec``) and serving statistics
+    (``requests``, ``errors``, latencies, ``served_version``, dead letters)."""
+
+    kind = "deployment summary"
