@@ -515,7 +515,7 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
     assert.equal(listed, groups.length, 'every group of the API is listed');
 
     // The detail view: schema, statistics with histograms, commits, preview.
-    await row.locator('button').click();
+    await row.locator('button.jp-Lakebook-itemMain').click();
     const view = page.locator('.jp-Lakebook-featureGroupView');
     await view.locator('.jp-Lakebook-schemaTable').waitFor({ timeout: 20_000 });
     const schema = await view.locator('.jp-Lakebook-schemaTable tbody tr td:first-child').allTextContents();
@@ -608,6 +608,14 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
     assert.ok(graph.nodes.length >= 8, `the lakehouse graph has ${graph.nodes.length} nodes`);
     assert.ok(await all.locator('.jp-Lakebook-lineageNode').count() >= 6);
     await screenshotMain('lineage-all-light');
+    // close what this test opened: later tests look for the one feature-group view
+    await page.evaluate(() => {
+      for (const w of Array.from(window.jupyterapp.shell.widgets('main'))) {
+        if (w.id.startsWith('lakebook-lineage') || w.id === 'lakebook-feature-group-clicks') {
+          w.close();
+        }
+      }
+    });
   });
 
   it('shows each monitor verdict in colour and opens its report', async () => {

@@ -153,8 +153,12 @@ class Monitoring:
         self.lh.pipelines.schedule_for(schedule_name(name), {"monitor": name}, cron, tz)
         self.lh.catalog.record_event("monitor.created", name, spec)
         from ..lineage.api import ref
-        self.lh.lineage.wrote("monitor", name, inputs=[
-            ref("deployment", deployment) if deployment else ref("feature_group", feature_group)])
+        if deployment:
+            watched = ref("deployment", deployment)
+        else:  # the group version it reads: its latest
+            watched = ref("feature_group", feature_group,
+                          self.lh.feature_group(feature_group).version)
+        self.lh.lineage.wrote("monitor", name, inputs=[watched])
         return self.get(name)
 
     @takes_objects(name="monitor")
