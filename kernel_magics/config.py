@@ -93,6 +93,19 @@ SETTINGS: tuple[Setting, ...] = (
             "how often a deployment re-reads its alias and model (milliseconds)"),
     Setting("serve", "log_flush_ms", "log_flush_ms", float,
             "how often the inference log writes its buffered rows (milliseconds)"),
+    Setting("lineage", "openlineage", "openlineage_transport", str,
+            'where runs\' OpenLineage events go: "file" (<home>/openlineage.jsonl), "http" '
+            'or "off"'),
+    Setting("lineage", "openlineage_file", "openlineage_file", str,
+            "the JSON-lines file of the file transport (relative to the home)"),
+    Setting("lineage", "openlineage_url", "openlineage_url", str,
+            "the OpenLineage server of the http transport (e.g. http://marquez:5000)"),
+    Setting("lineage", "openlineage_endpoint", "openlineage_endpoint", str,
+            "the http transport's endpoint path"),
+    Setting("lineage", "openlineage_api_key", "openlineage_api_key", str,
+            "a bearer token the http transport sends"),
+    Setting("lineage", "openlineage_namespace", "openlineage_namespace", str,
+            "the OpenLineage namespace of this lakehouse's jobs (default lakebook)"),
 )
 
 
@@ -121,6 +134,12 @@ class Config:
     max_request_bytes: int = 1_000_000
     serve_refresh_ms: float = 250.0
     log_flush_ms: float = 5000.0
+    openlineage_transport: str = "file"
+    openlineage_file: str = "openlineage.jsonl"
+    openlineage_url: str | None = None
+    openlineage_endpoint: str = "api/v1/lineage"
+    openlineage_api_key: str | None = None
+    openlineage_namespace: str = "lakebook"
     project_home: str = DEFAULT_HOME
     #: the lakebook.toml files read, in order (the later wins)
     source: list[Path] = field(default_factory=list)

@@ -36,6 +36,8 @@ class Lakehouse:
         # a backend or executor lakebook.toml names must exist before anything opens
         BACKENDS.check(config.online_backend)
         EXECUTORS.check(config.executor)
+        from .lineage.openlineage import check_transport
+        check_transport(config)
         self.home = home
         self.config = config
         self.catalog = Catalog(config.catalog_url or home / CATALOG_FILE)
@@ -166,6 +168,14 @@ class Lakehouse:
     def monitors(self) -> list["Monitor"]:
         return self.monitoring.list()
 
+    # -- lineage ---------------------------------------------------------------------------
+    @cached_property
+    def lineage(self):
+        """What every API call read and wrote; ``lh.lineage(obj)`` gives the graph of ``obj``
+        (see :meth:`~kernel_magics.lineage.api.Lineage.__call__`)."""
+        from .lineage.api import Lineage
+        return Lineage(self)
+
     # -- status ----------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         """A JSON-ready summary: home, versions and what each area holds (its ``count()``,
@@ -176,8 +186,9 @@ class Lakehouse:
         from .monitoring import records as monitoring
         from .pipelines import records as pipelines
         from .registry import records as registry
+        from .lineage import records as lineage
         counts: dict[str, int] = {}
-        for area in (features, registry, deployments, pipelines, monitoring):
+        for area in (features, registry, deployments, pipelines, monitoring, lineage):
             counts.update(area.counts(self.catalog))
         return {"home": str(self.home), "catalog_version": self.catalog.version,
                 "lakebook_version": __version__, "counts": counts}

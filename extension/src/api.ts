@@ -19,6 +19,8 @@ import {
   IRunOutput,
   ISchedule,
   IStep,
+  ILineageGraph,
+  parseLineage,
   parseAlert,
   parseAlerts,
   parseAliasMove,
@@ -280,7 +282,7 @@ export class LakebookClient {
 
   /** The steps of a notebook (path relative to the server root). */
   async steps(path: string): Promise<IStep[]> {
-    return parseSteps(await this._get(`steps?path=${encodeURIComponent(path)}`));
+    return parseSteps(await this._get(`steps?path=${encodeURIComponent(path)}&why=1`));
   }
 
   async schedules(): Promise<ISchedule[]> {
@@ -315,13 +317,32 @@ export class LakebookClient {
     return parseRuns(await this._get(`runs?limit=${limit}`));
   }
 
+  /** The lineage graph: of one object (kind, name, version), else of the lakehouse. */
+  async lineage(ref?: { kind?: string; name: string; version?: string | null }): Promise<ILineageGraph> {
+    const query: string[] = [];
+    if (ref) {
+      query.push(`name=${encodeURIComponent(ref.name)}`);
+      if (ref.kind) {
+        query.push(`kind=${encodeURIComponent(ref.kind)}`);
+      }
+      if (ref.version) {
+        query.push(`version=${encodeURIComponent(ref.version)}`);
+      }
+    }
+    return parseLineage(await this._get(`lineage${query.length ? `?${query.join('&')}` : ''}`));
+  }
+
   async run(id: string): Promise<IRun> {
     return parseRun(await this._get(`runs/${encodeURIComponent(id)}`));
   }
 
   /** Run a step now (notebook path relative to the server root). */
-  async runNow(notebook: string, step: string): Promise<IRun> {
-    return parseRun(await this._send('POST', 'runs', { notebook, step }));
+  /**
+   * Run a step now. A click asks for a run: `force` (the default) executes it
+   * even when its fingerprint says it is up to date.
+   */
+  async runNow(notebook: string, step: string, force = true): Promise<IRun> {
+    return parseRun(await this._send('POST', 'runs', { notebook, step, force }));
   }
 
   async cancelRun(id: string): Promise<IRun> {

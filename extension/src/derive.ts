@@ -43,6 +43,7 @@ export const STATUS_LABELS: Record<RunStatus, string> = {
   timed_out: 'timed out',
   cancelled: 'cancelled',
   skipped: 'skipped',
+  up_to_date: 'up to date',
   unknown: 'unknown'
 };
 

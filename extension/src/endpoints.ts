@@ -327,6 +327,20 @@ export interface IDeployment {
   latencyP99Ms: number | null;
   lastRequestAt: string | null;
   endpoint: string;
+  /** Packages whose versions here differ from the model's training environment. */
+  environmentMismatch: Record<string, [string | null, string | null]>;
+}
+
+function mismatchOf(value: unknown): Record<string, [string | null, string | null]> {
+  const out: Record<string, [string | null, string | null]> = {};
+  if (isObject(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      if (Array.isArray(v) && v.length === 2) {
+        out[k] = [typeof v[0] === 'string' ? v[0] : null, typeof v[1] === 'string' ? v[1] : null];
+      }
+    }
+  }
+  return out;
 }
 
 export function parseDeployments(data: unknown): IDeployment[] {
@@ -347,6 +361,7 @@ export function parseDeployments(data: unknown): IDeployment[] {
       latencyP50Ms: f.optNum('latency_p50_ms'),
       latencyP99Ms: f.optNum('latency_p99_ms'),
       lastRequestAt: f.optStr('last_request_at'),
+      environmentMismatch: mismatchOf(isObject(item) ? item.environment_mismatch : null),
       endpoint:
         f.optStr('endpoint') ??
         `/lakebook/api/deployments/${encodeURIComponent(name)}/predict`
@@ -422,6 +437,9 @@ export interface IStep {
   /** The cron of the magic's own `--schedule`, if any. */
   schedule: string | null;
   tz: string | null;
+  /** Whether a run now would skip it (asked with `?why=1`), and why it would not. */
+  upToDate?: boolean | null;
+  reasons?: string[];
 }
 
 export function parseSteps(data: unknown): IStep[] {
@@ -438,9 +456,62 @@ export function parseSteps(data: unknown): IStep[] {
       cellId: f.optStr('cell_id'),
       index: f.optCount('index') ?? 0,
       schedule: f.optStr('schedule'),
-      tz: f.optStr('tz')
+      tz: f.optStr('tz'),
+      upToDate: isObject(item) && typeof item.up_to_date === 'boolean' ? item.up_to_date : null,
+      reasons: isObject(item) && Array.isArray(item.reasons) ? f.strList('reasons') : []
     };
   });
+}
+
+// -- lineage ---------------------------------------------------------------------------
+
+/** One node of the lineage graph (`GET /lakebook/api/lineage`). */
+export interface ILineageNode {
+  id: string;
+  kind: string;
+  name: string;
+  version: string | null;
+  who: string | null;
+  createdAt: string | null;
+  status: string | null;
+  stale: boolean;
+  reason: string | null;
+  notebook: string | null;
+}
+
+export interface ILineageEdge {
+  source: string;
+  target: string;
+  relation: string;
+}
+
+export interface ILineageGraph {
+  nodes: ILineageNode[];
+  edges: ILineageEdge[];
+}
+
+export function parseLineage(data: unknown): ILineageGraph {
+  const f = new Fields(data, 'the lineage graph');
+  const nodes = f.list('nodes', item => {
+    const n = new Fields(item, 'a lineage node');
+    return {
+      id: n.str('id'),
+      kind: n.str('kind'),
+      name: n.str('name'),
+      version: n.optStr('version'),
+      who: n.optStr('who'),
+      createdAt: n.optStr('created_at'),
+      status: n.optStr('status'),
+      stale: n.bool('stale'),
+      reason: n.optStr('reason'),
+      notebook: n.optStr('notebook')
+    };
+  });
+  const edges = f.list('edges', item => {
+    const e = new Fields(item, 'a lineage edge');
+    return { source: e.str('source'), target: e.str('target'), relation: e.str('relation') };
+  });
+  return { nodes, edges };
 }
 
 /**
@@ -501,7 +572,8 @@ export const RUN_STATUSES = [
   'failed',
   'timed_out',
   'cancelled',
-  'skipped'
+  'skipped',
+  'up_to_date'
 ] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number] | 'unknown';
 

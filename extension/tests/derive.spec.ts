@@ -220,7 +220,8 @@ describe('deployments', () => {
     latencyP50Ms: null,
     latencyP99Ms: null,
     lastRequestAt: null,
-    endpoint: '/x'
+    endpoint: '/x',
+    environmentMismatch: {}
   };
 
   it('says what is served', () => {

@@ -320,7 +320,7 @@ describe('LakebookClient', () => {
     const run = await client.runNow('fti.ipynb', 'feature:clicks');
     expect(run.id).toBeTruthy();
     expect(calls).toEqual([
-      { endPoint: 'runs', method: 'POST', body: { notebook: 'fti.ipynb', step: 'feature:clicks' } }
+      { endPoint: 'runs', method: 'POST', body: { notebook: 'fti.ipynb', step: 'feature:clicks', force: true } }
     ]);
   });
 
@@ -353,7 +353,7 @@ describe('LakebookClient', () => {
   it('encodes names and paths', async () => {
     const { client, calls } = recording({ steps: [] });
     await client.steps('my folder/a&b.ipynb');
-    expect(calls[0].endPoint).toBe('steps?path=my%20folder%2Fa%26b.ipynb');
+    expect(calls[0].endPoint).toBe('steps?path=my%20folder%2Fa%26b.ipynb&why=1');
   });
 
   it('fetches report HTML through the text transport', async () => {

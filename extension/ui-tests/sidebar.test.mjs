@@ -515,7 +515,7 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
     assert.equal(listed, groups.length, 'every group of the API is listed');
 
     // The detail view: schema, statistics with histograms, commits, preview.
-    await row.locator('button').click();
+    await row.locator('button.jp-Lakebook-itemMain').click();
     const view = page.locator('.jp-Lakebook-featureGroupView');
     await view.locator('.jp-Lakebook-schemaTable').waitFor({ timeout: 20_000 });
     const schema = await view.locator('.jp-Lakebook-schemaTable tbody tr td:first-child').allTextContents();
@@ -575,6 +575,47 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
     assert.equal(await best.count(), 1);
     assert.match(await best.textContent(), /0\.95/);
     await screenshotMain('compare-light');
+  });
+
+  it('opens the lineage tab of a feature group, laid out in layers, and a node opens its view', async () => {
+    const page = ctx.page;
+    const row = page.locator(`${PANEL} #lakebook-section-features li[data-name="clicks"]`);
+    await row.waitFor({ timeout: 20_000 });
+    await row.getByRole('button', { name: 'Open the lineage of clicks' }).click();
+    const view = page.locator('.jp-Lakebook-lineageView');
+    await view.locator('svg .jp-Lakebook-lineageNode').first().waitFor({ timeout: 30_000 });
+    const ids = await view.locator('.jp-Lakebook-lineageNode').evaluateAll(
+      nodes => nodes.map(n => n.getAttribute('data-id')));
+    assert.ok(ids.includes('feature_group:clicks@1'), `the group is drawn: ${ids}`);
+    assert.ok(ids.includes('step:fti.ipynb::feature:clicks'), 'the step that wrote it');
+    assert.ok(ids.some(id => id.startsWith('run:')), 'the run that wrote it');
+    // grouped by notebook: the step and its runs sit in the notebook's box
+    assert.equal(await view.locator('.jp-Lakebook-lineageGroupLabel', { hasText: 'fti.ipynb' }).count(), 1);
+    // layered left to right: the step is left of the run, the run left of the group
+    const x = async id => Number(await view.locator(`.jp-Lakebook-lineageNode[data-id="${id}"] rect`).getAttribute('x'));
+    const runId = ids.find(id => id.startsWith('run:'));
+    assert.ok(await x('step:fti.ipynb::feature:clicks') < await x(runId), 'step before run');
+    assert.ok(await x(runId) < await x('feature_group:clicks@1'), 'run before group');
+    await screenshotMain('lineage-group-light');
+    await view.locator('.jp-Lakebook-lineageNode[data-id="feature_group:clicks@1"]').click();
+    await page.locator('.jp-Lakebook-featureGroupView .jp-Lakebook-schemaTable').first().waitFor({ timeout: 20_000 });
+
+    // the whole lakehouse, from the command palette's command
+    await page.evaluate(() => window.jupyterapp.commands.execute('lakebook:open-lineage'));
+    const all = page.locator('.jp-Lakebook-lineageView').last();
+    await all.locator('svg .jp-Lakebook-lineageNode').first().waitFor({ timeout: 30_000 });
+    const graph = (await fetchJSON('/lakebook/api/lineage')).body;
+    assert.ok(graph.nodes.length >= 8, `the lakehouse graph has ${graph.nodes.length} nodes`);
+    assert.ok(await all.locator('.jp-Lakebook-lineageNode').count() >= 6);
+    await screenshotMain('lineage-all-light');
+    // close what this test opened: later tests look for the one feature-group view
+    await page.evaluate(() => {
+      for (const w of Array.from(window.jupyterapp.shell.widgets('main'))) {
+        if (w.id.startsWith('lakebook-lineage') || w.id === 'lakebook-feature-group-clicks') {
+          w.close();
+        }
+      }
+    });
   });
 
   it('shows each monitor verdict in colour and opens its report', async () => {

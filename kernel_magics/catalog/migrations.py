@@ -184,11 +184,62 @@ def _identity(op: Any) -> None:
         op.add_column(table, _col(column, TEXT))
 
 
+def _lineage(op: Any) -> None:
+    """Issue 17: lineage events, step fingerprints, environments, incremental runs."""
+    auto = {"sqlite_autoincrement": True}
+    # every read and write through the API, against the run, notebook, cell and step doing it
+    op.create_table(
+        "lineage_events", _id(),
+        _req("op", TEXT),                   # read | write
+        _req("kind", TEXT),                 # feature_group | feature_view | model_version | ...
+        _req("name", TEXT), _col("version", TEXT),
+        _req("detail", TEXT, "{}"),         # delta_version, rows, window, ...
+        _req("inputs", TEXT, "[]"),         # [[kind, name, version], ...] it was made from
+        _col("run_id", TEXT), _col("notebook", TEXT), _col("cell_id", TEXT), _col("step", TEXT),
+        _col("code_hash", TEXT), _col("who", TEXT), _col("host", TEXT), _req("created_at", TEXT),
+        **auto)
+    op.create_index("lineage_events_run", "lineage_events", ["run_id", "step"])
+    op.create_index("lineage_events_object", "lineage_events", ["kind", "name", "version"])
+    # the Python environments runs and model versions were made in (shared by hash)
+    op.create_table(
+        "lineage_environments", sa.Column("hash", TEXT, primary_key=True),
+        _req("python", TEXT), _req("platform", TEXT),
+        _req("packages", TEXT),             # JSON {distribution: version}, every installed one
+        _req("created_at", TEXT))
+    # which environment (and which imported distributions) a run's step or a model version had
+    op.create_table(
+        "lineage_environment_uses", _id(),
+        _req("kind", TEXT),                 # run | model_version
+        _req("name", TEXT),                 # run id | model name
+        _col("version", TEXT),              # step (for a run) | model version
+        _req("environment", TEXT),          # lineage_environments.hash
+        _req("imported", TEXT, "{}"),       # JSON {distribution: version} the kernel imported
+        _req("created_at", TEXT), **auto)
+    op.create_index("lineage_environment_uses_of", "lineage_environment_uses",
+                    ["kind", "name", "version"])
+    # one row per step of a run: its fingerprint and what went into it (why, skipping, resume)
+    op.create_table(
+        "step_runs", _id(), _req("run_id", TEXT), _req("notebook", TEXT),
+        _req("step", TEXT),                 # kind:name
+        _req("status", TEXT),               # succeeded | failed | up_to_date
+        _col("fingerprint", TEXT),
+        _req("parts", TEXT, "{}"),          # code, params, window, inputs, models, packages
+        _req("created_at", TEXT),
+        sa.UniqueConstraint("run_id", "notebook", "step"), **auto)
+    op.create_index("step_runs_step", "step_runs", ["notebook", "step", "id"])
+    op.add_column("runs", _req("force", INT, 0))
+    op.add_column("runs", _col("resume_of", TEXT))
+    op.add_column("runs", _req("steps_status", TEXT, "{}"))
+    op.add_column("schedules", _req("skip_up_to_date", INT, 1))
+
+
 MIGRATIONS: list[tuple[int, str, Step]] = [
     (1, "initial catalog", _initial),
     (2, "hardening (issue 24): pending online updates, per-model trusted types, artifact "
         "digests, inference-log dead letters", _hardening),
     (3, "issue 16: identity (who made each write)", _identity),
+    (4, "issue 17: lineage events, step fingerprints, environments, incremental runs",
+     _lineage),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

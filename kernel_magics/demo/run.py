@@ -110,7 +110,7 @@ class Demo:
         self._step = 0
 
     # -- helpers -----------------------------------------------------------------------------
-    STEPS = 8
+    STEPS = 10
 
     def _title(self, text: str) -> None:
         self._step += 1
@@ -367,6 +367,65 @@ class Demo:
             + f". production -> v{best}; both deployments follow the alias.")
         self.report.add("retrain", run=run.id, before=before.version, new=new.version,
                         scores=scores, production=best)
+        self._next_week = (start, end)
+
+    def step_lineage(self) -> None:
+        self._title("Lineage: where the production model comes from")
+        t0 = time.perf_counter()
+        # the retrained version: production when it won the judging, else the challenger
+        prod = self.lh.registry.versions(MODEL)[-1]
+        role = "production" if "production" in prod.aliases else "the retrained challenger"
+        graph = self.lh.lineage(prod, downstream=False)
+        seconds = time.perf_counter() - t0
+        upstream = graph.upstream_of("model_version", MODEL, prod.version)
+        order = ["feature_group", "feature_view", "training_set", "step", "run", "monitor",
+                 "monitor_result", "alert", "model_alias", "model_version", "deployment"]
+        table = Table(show_header=True, header_style="bold")
+        for col in ("kind", "what", "made by", "when", "state"):
+            table.add_column(col)
+        shown = sorted((n for n in upstream if n.kind in order),
+                       key=lambda n: (order.index(n.kind), n.name, n.version or ""))
+        for n in shown:
+            what = n.name + (f" v{n.version}" if n.version and n.kind != "training_set" else "")
+            if n.kind == "run":
+                what = f"{n.name} {n.detail.get('label', '')}".strip()
+            state = "stale" if n.stale else (n.status or "")
+            table.add_row(n.kind.replace("_", " "), what, n.who or "", (n.created_at or "")[:19],
+                          state)
+        self.console.print(f"{MODEL} v{prod.version} ({role}) was made from "
+                           f"{len(upstream)} recorded objects [dim](lh.lineage in "
+                           f"{seconds * 1000:.0f} ms)[/]:")
+        self.console.print(table)
+        monitors = [n.name for n in upstream if n.kind == "monitor"]
+        if monitors:
+            self.console.print(f"Its retrain was triggered by monitor [bold]{monitors[0]}[/]'s "
+                               "alert: the loop is in the graph.")
+        self.report.add("lineage", nodes=len(graph), upstream=len(upstream),
+                        kinds=sorted({n.kind for n in upstream}), monitors=monitors,
+                        seconds=seconds)
+
+    def step_incremental(self) -> None:
+        s = self.settings
+        self._title("Incremental: the feature pipeline again, unchanged, then one parameter")
+        window = getattr(self, "_next_week", None)
+        steps = ["card_transactions", "fraud_labels"]
+        t0 = time.perf_counter()
+        run = self.lh.pipelines.run(self.nb(NOTEBOOK_NAMES[0]), step=steps, params=s.world(),
+                                    window=window)
+        seconds = time.perf_counter() - t0
+        if run.status == "up_to_date":
+            self.console.print(f"run {run.id}: [bold green]up to date, skipped[/] in "
+                               f"{seconds:.2f}s (no kernel started): code, parameters, window, "
+                               "inputs and packages are those of its last successful run.")
+        else:
+            self.console.print(f"run {run.id}: {run.status} ({seconds:.1f}s)")
+        changed = {**s.world(), "seed": s.seed + 1}
+        why = self.lh.pipelines.why(f"{self.nb(NOTEBOOK_NAMES[0])}::card_transactions",
+                                    params=changed, window=window)
+        self.console.print("With seed changed, card_transactions would run: "
+                           + "; ".join(why.reasons) + ".", highlight=False)
+        self.report.add("incremental", run=run.id, status=run.status, seconds=seconds,
+                        reasons=why.reasons)
 
     def finish(self) -> None:
         from ..config import resolve_home
@@ -388,7 +447,8 @@ class Demo:
         t0 = time.perf_counter()
         for step in (self.step_world, self.step_features, self.step_training,
                      self.step_inference, self.step_online, self.step_monitor,
-                     self.step_drift, self.step_retrain):
+                     self.step_drift, self.step_retrain, self.step_lineage,
+                     self.step_incremental):
             step()
         self.report.seconds = time.perf_counter() - t0
         self.finish()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..storage import descriptors
-from ..shared.errors import InvalidInput, NotFound
+from ..shared.errors import InvalidInput, LakebookError, NotFound
 from ..shared.record import Record
 from ..shared.refs import Ref, takes_objects
 from ..shared.names import validate_name
@@ -94,6 +94,12 @@ class Deployments:
         self.lh.catalog.record_event("deployment.deployed", name, {
             "model": model, "alias": alias, "version": version, "resolved_version": mv.version,
             "view": view, "view_version": view_version, "kind": kind})
+        from ..lineage.api import ref
+        inputs = [ref("model_alias", f"{model}@{alias}") if alias is not None
+                  else ref("model_version", model, version)]
+        if view is not None:
+            inputs.append(ref("feature_view", view, view_version))
+        self.lh.lineage.wrote("deployment", name, inputs=inputs, serving=kind)
         deployment = self.get(name)
         deployment.cache.invalidate()
         return deployment
@@ -140,9 +146,25 @@ class Deployments:
         return deployment_row(self.lh, name)
 
     def list(self) -> list["DeploymentSummary"]:
-        """Every deployment with its spec and serving statistics (``.to_dict()`` is JSON-ready);
+        """Every deployment with its spec and serving statistics (``.to_dict()`` is JSON-ready),
+        and ``environment_mismatch``: the packages its model's flavour needs whose versions
+        here differ from the training environment's (``{package: [trained, here]}``);
         :meth:`get` gives the :class:`Deployment` itself."""
-        return [DeploymentSummary(row) for row in records.with_stats(self.lh.catalog)]
+        rows = records.with_stats(self.lh.catalog)
+        for row in rows:
+            row["environment_mismatch"] = self.environment_mismatch(row)
+        return [DeploymentSummary(row) for row in rows]
+
+    def environment_mismatch(self, row: dict[str, Any]) -> dict[str, list[Any]]:
+        """For a deployment row: the packages that differ from its model's training
+        environment (empty when none do, or when its model cannot be resolved)."""
+        try:
+            mv = self.lh.registry.get(row["model"], version=row.get("version"),
+                                      alias=None if row.get("version") is not None
+                                      else row.get("alias"))
+            return {k: list(v) for k, v in mv.environment_mismatch().items()}
+        except LakebookError:
+            return {}
 
     @takes_objects(name="deployment")
     def output_tables(self, name: str) -> list[Path]:

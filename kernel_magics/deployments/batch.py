@@ -207,6 +207,14 @@ def run_batch(deployment: "Deployment", start: Any = None, end: Any = None,
     if n:
         write_predictions(path, written, meta)
     seconds = time.perf_counter() - t0
+    if n:
+        from ..lineage.api import ref
+        from ..storage import delta as storage
+        table_now = storage.open_table(path)
+        deployment.lh.lineage.wrote(
+            "predictions", output, delta_version=None if table_now is None else table_now.version(),
+            rows=n, inputs=[ref("model_version", model.name, model.version),
+                            ref("deployment", deployment.name)])
     deployment.lh.catalog.record_event("deployment.batch", deployment.name, {
         "rows": n, "model": model.name, "version": model.version,
         "output": output, "start": str(start) if start is not None else None,

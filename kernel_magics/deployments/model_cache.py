@@ -113,10 +113,23 @@ class ModelCache:
         self._served = Served(target=target, model=model, view=view, keys=keys,
                               event_time=event_time, entry_columns=entry_columns)
         # (the line above is one reference swap: atomic for every reader)
+        if old is None or (old.model.name, old.model.version) != (model.name, model.version):
+            self._record_served(model)
         if old is not None:
             self.swaps += 1
             log.info("Deployment %s now serves %s v%s (was v%s)", self.deployment,
                      model.name, model.version, old.model.version)
+
+    def _record_served(self, model: Any) -> None:
+        """Lineage: from now on this deployment serves ``model`` (one event per model swap,
+        never one per prediction)."""
+        lh = getattr(self.resolver, "lh", None)
+        if lh is None:
+            return
+        from ..lineage.api import ref
+        from ..shared.times import now_utc
+        lh.lineage.wrote("deployment", self.deployment, since=now_utc(),
+                         inputs=[ref("model_version", model.name, model.version)])
 
     def invalidate(self) -> None:
         """Re-check the catalog now (after this process changed the deployment)."""

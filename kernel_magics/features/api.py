@@ -169,6 +169,9 @@ class FeatureStore:
         descriptors.write(descriptors.view_file(self._lh.home, name, version),
                           {"name": name, "version": version, "spec": spec,
                            "description": fv.description, "created_at": fv.created_at})
+        from ..lineage.api import ref
+        self._lh.lineage.wrote("feature_view", name, version, inputs=[
+            ref("feature_group", g, v) for g, v in fv._tables()])
         catalog.record_event("feature_view.created", f"{name}_v{version}",
                              {"spine": spec["spine"]["group"],
                               "joins": [j["group"] for j in spec["joins"]]})
@@ -195,6 +198,16 @@ class FeatureStore:
         if spec is None:
             return None
         return {spec["spine"]["group"], *(j["group"] for j in spec["joins"])}
+
+    def latest_delta_versions(self) -> dict[tuple[str, int], int]:
+        """``{(group, version): its newest Delta version}`` from the catalog (no table is
+        opened): what lineage compares the versions a consumer read with."""
+        return records.latest_delta_versions(self._lh.catalog)
+
+    def rows_added(self, name: str, version: int, since: int | None, until: int) -> int:
+        """Rows the commits after Delta version ``since`` up to ``until`` wrote."""
+        per = records.rows_at(self._lh.catalog, name, version)
+        return sum(n for v, n in per.items() if (since is None or v > since) and v <= until)
 
     def count(self) -> dict[str, int]:
         """How many feature groups and views (by name) there are."""

@@ -272,6 +272,8 @@ class FeatureGroup:
             self._after_delta_commit(delta_version, meta)
             info = CommitInfo(self.name, self.version, delta_version, seq, mode, n, passed,
                               schema, added, stats, lineage, None, 0.0, created_at)
+            self._lh.lineage.wrote("feature_group", self.name, self.version,
+                                   delta_version=delta_version, rows=n, mode=mode)
             if online_rows is not None:
                 info.online_rows = self._online_upsert(online_rows, delta_version)
                 online_pending.clear(self, [seq])
@@ -319,7 +321,7 @@ class FeatureGroup:
             raise InvalidInput(f"Feature group {self.name!r} is not online.",
                                "Create a version with online=True (--online).")
         pending = records.pending_landed(self._lh.catalog, self.id)
-        table = self.read(output="arrow")
+        table = self._read(output="arrow")
         written = 0 if table.num_rows == 0 else self._lh.online_store.upsert(
             self.online_table, self.keys, self.event_time, table)
         online_pending.clear(self, pending)  # the whole table is in the store now
@@ -385,13 +387,22 @@ class FeatureGroup:
         ``as_of``: a Delta version (int) or a time (the table as it was then). ``start`` /
         ``end``: event-time window ``start <= t < end`` (naive times are taken as UTC).
         ``output``: ``"pandas"``, ``"arrow"`` or ``"duckdb"`` (a DuckDB relation).
-        ``hidden=True`` keeps ``_lb_commit`` and ``_lb_row``.
+        ``hidden=True`` keeps ``_lb_commit`` and ``_lb_row``. The read is recorded as
+        lineage (the group version and the Delta version read) against the caller.
         """
+        return self._read(as_of, start, end, columns, output, hidden, record=True)
+
+    def _read(self, as_of: int | str | datetime | None = None, start: Any = None,
+              end: Any = None, columns: list[str] | None = None, output: Output = "pandas",
+              hidden: bool = False, record: bool = False) -> Any:
         if output not in ("pandas", "arrow", "duckdb"):
             raise InvalidInput(f"Unknown output {output!r}.",
                                "Use output='pandas', 'arrow' or 'duckdb'.")
         delta = self._open(as_of)
         schema = from_json(self._fresh_row()["schema"]) or []
+        if record:
+            self._lh.lineage.read("feature_group", self.name, self.version,
+                                  delta_version=None if delta is None else delta.version())
         if delta is None:
             from .schema import arrow_schema
             try:

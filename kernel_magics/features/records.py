@@ -345,3 +345,19 @@ def versioned_row(catalog: Catalog, noun: str, name: str, version: int | None, *
     raise NotFound(f"There is no {noun} {name!r}.",
                    (f"Known {plural}: " + ", ".join(names) + "." if names else
                     f"No {noun}s exist yet.") + f" {create_hint}")
+
+
+def latest_delta_versions(catalog: Catalog) -> dict[tuple[str, int], int]:
+    """``{(group, version): newest recorded Delta version}`` of every group version."""
+    rows = catalog.query("SELECT g.name, g.version, MAX(c.delta_version) AS delta_version"
+                         " FROM feature_groups g JOIN feature_group_commits c"
+                         " ON c.group_id = g.id GROUP BY g.id")
+    return {(r["name"], int(r["version"])): int(r["delta_version"]) for r in rows}
+
+
+def rows_at(catalog: Catalog, name: str, version: int) -> dict[int, int]:
+    """``{delta_version: rows that commit wrote}`` of one group version."""
+    rows = catalog.query("SELECT c.delta_version, c.rows FROM feature_group_commits c JOIN"
+                         " feature_groups g ON g.id = c.group_id WHERE g.name = ? AND"
+                         " g.version = ?", (name, int(version)))
+    return {int(r["delta_version"]): int(r["rows"] or 0) for r in rows}

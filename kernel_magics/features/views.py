@@ -113,7 +113,7 @@ class FeatureView:
                 from .schema import arrow_schema
                 empty = arrow_schema(fg.schema or []).empty_table()
             else:
-                empty = fg.read(as_of=v, output="arrow", hidden=True).slice(0, 0)
+                empty = fg._read(as_of=v, output="arrow", hidden=True).slice(0, 0)
             for col in HIDDEN_COLUMNS:
                 if col not in empty.column_names:
                     empty = empty.append_column(col, pa.array([], pa.int64()))
@@ -152,6 +152,10 @@ class FeatureView:
             joins.append(self._source(pins[(j["group"], j["version"])], cols,
                                       on=[tuple(p) for p in j["on"]], ttl=ttl))
         table = run_pit(spine_src, joins, start_t, end_t)
+        lineage = self._lh.lineage
+        for (group, version), pin in pins.items():
+            lineage.read("feature_group", group, version, delta_version=pin.delta_version)
+        lineage.read("feature_view", self.name, self.version)
         out = [*self.keys, self.event_time, *self.features]
         if with_labels:
             out += self.labels

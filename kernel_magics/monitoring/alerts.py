@@ -21,8 +21,10 @@ from . import records
 log = logging.getLogger(__name__)
 
 
-def evaluate(lh: Any, spec: dict[str, Any], result: dict[str, Any]) -> list[int]:
-    """Raise the alerts a finished result calls for; returns their ids."""
+def evaluate(lh: Any, spec: dict[str, Any], result: dict[str, Any],
+             who: dict[str, Any] | None = None) -> list[int]:
+    """Raise the alerts a finished result calls for; returns their ids. ``who``: the
+    identity lineage records them against (the monitor's run)."""
     raised: list[int] = []
     if result["status"] == "drift":
         columns = from_json(result["columns"], {}) if isinstance(result["columns"], str) \
@@ -44,10 +46,18 @@ def evaluate(lh: Any, spec: dict[str, Any], result: dict[str, Any]) -> list[int]
             raised.append(_insert(lh, spec["name"], result["id"], "performance",
                                   f"Monitor {spec['name']}: performance dropped by more than "
                                   f"{margin:g} ({text}).", {"drops": drops}))
+    from ..lineage.api import ref
+    for alert_id in raised:
+        lh.lineage.record("write", "alert", spec["name"], alert_id, {"open": True},
+                          [ref("monitor_result", spec["name"], result["id"])], who=who)
     if raised and spec.get("on_drift") == "retrain":
         action = retrain(lh, spec, result)
         for alert_id in raised:
             records.set_alert_action(lh.catalog, alert_id, action)
+            if action.get("run_id"):  # the loop back: this alert triggered that run
+                lh.lineage.record("write", "run", action["run_id"], None,
+                                  {"triggered_by": f"alert {alert_id}"},
+                                  [ref("alert", spec["name"], alert_id)], who=who)
     return raised
 
 

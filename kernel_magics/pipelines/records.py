@@ -20,8 +20,9 @@ import sqlalchemy as sa
 from ..catalog import Catalog, from_json, to_json
 from ..shared.times import catalog_time, now_utc, utcnow
 
-STATUSES = ("queued", "running", "succeeded", "failed", "timed_out", "cancelled", "skipped")
-TERMINAL = frozenset({"succeeded", "failed", "timed_out", "cancelled", "skipped"})
+STATUSES = ("queued", "running", "succeeded", "failed", "timed_out", "cancelled", "skipped",
+            "up_to_date")
+TERMINAL = frozenset({"succeeded", "failed", "timed_out", "cancelled", "skipped", "up_to_date"})
 RETRYABLE = frozenset({"failed", "timed_out"})
 
 
@@ -74,25 +75,27 @@ def delete_pipeline(catalog: Catalog, name: str) -> None:
 
 def save_schedule(catalog: Catalog, name: str, target: dict[str, Any], cron: str, tz: str,
                   catchup: str, params: dict[str, Any], timeout_s: float | None, retries: int,
-                  backoff_s: float, kernel: str | None, next_run_at: str) -> None:
+                  backoff_s: float, kernel: str | None, next_run_at: str,
+                  skip_up_to_date: bool = True) -> None:
     """Create schedule ``name`` or redefine it (its windows start over from ``next_run_at``)."""
     now = now_utc()
     values = (to_json(target), cron, tz, catchup, to_json(params), timeout_s, int(retries),
-              float(backoff_s), kernel, next_run_at, now)
+              float(backoff_s), kernel, next_run_at, int(bool(skip_up_to_date)), now)
     with catalog.transaction() as conn:
         row = conn.execute("SELECT id FROM schedules WHERE name = ?", (name,)).fetchone()
         if row is None:
             conn.execute(
                 "INSERT INTO schedules(target, cron, timezone, catchup, params, timeout_s,"
-                " retries, backoff_s, kernel, next_run_at, updated_at, updated_by, name,"
-                " created_by, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " retries, backoff_s, kernel, next_run_at, skip_up_to_date, updated_at,"
+                " updated_by, name, created_by, created_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (*values, conn.who, name, conn.who, now))
         else:
             conn.execute(
                 "UPDATE schedules SET target = ?, cron = ?, timezone = ?, catchup = ?,"
                 " params = ?, timeout_s = ?, retries = ?, backoff_s = ?, kernel = ?,"
-                " next_run_at = ?, updated_at = ?, updated_by = ?, last_scheduled_for = NULL"
-                " WHERE name = ?", (*values, conn.who, name))
+                " next_run_at = ?, skip_up_to_date = ?, updated_at = ?, updated_by = ?,"
+                " last_scheduled_for = NULL WHERE name = ?", (*values, conn.who, name))
 
 
 def save_owned_schedule(catalog: Catalog, name: str, target: dict[str, Any], cron: str,
@@ -257,9 +260,11 @@ def _insert_run(conn: Any, *, target: dict[str, Any] | str,
                 scheduled_for: str | None = None, status: str = "queued", attempt: int = 1,
                 retry_of: str | None = None, not_before: str | None = None,
                 error: dict | None = None, or_ignore: bool = False,
-                who: str | None = None) -> str | None:
+                who: str | None = None, force: bool = False,
+                resume_of: str | None = None) -> str | None:
     """Insert a run inside the caller's transaction; ``None`` when ``or_ignore`` hit an
-    existing (schedule, window, attempt)."""
+    existing (schedule, window, attempt). ``force``: run its steps even when up to date;
+    ``resume_of``: the failed run whose succeeded steps it skips."""
     run_id = new_run_id()
     now = catalog_time(utcnow())
     # the scheduler passes the schedule's JSON text through as it is
@@ -268,13 +273,13 @@ def _insert_run(conn: Any, *, target: dict[str, Any] | str,
     cur = conn.execute(
         "INSERT INTO runs(id, schedule_id, scheduled_for, target, status, attempt, max_attempts,"
         " retry_of, backoff_s, kernel, params, window_start, window_end, timeout_s, queued_at,"
-        " not_before, error, finished_at, created_by)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        " not_before, error, finished_at, created_by, force, resume_of)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
         + (" ON CONFLICT DO NOTHING" if or_ignore else ""),
         (run_id, schedule_id, scheduled_for, target_text, status, attempt, int(retries) + 1,
          retry_of, float(backoff_s), kernel, params_text, window_start, window_end,
          timeout_s, now, not_before, to_json(error) if error else None,
-         now if status in TERMINAL else None, who or conn.who))
+         now if status in TERMINAL else None, who or conn.who, int(bool(force)), resume_of))
     return run_id if cur.rowcount else None
 
 
@@ -393,4 +398,59 @@ def finish(catalog: Catalog, run_id: str, status: str, error: dict | None = None
             backoff_s=row["backoff_s"], kernel=row["kernel"], schedule_id=row["schedule_id"],
             scheduled_for=row["scheduled_for"], attempt=row["attempt"] + 1,
             retry_of=row["retry_of"] or row["id"], who=row.get("created_by"),
-            not_before=catalog_time(now + timedelta(seconds=delay)))
+            not_before=catalog_time(now + timedelta(seconds=delay)), force=bool(row["force"]),
+            resume_of=row["resume_of"])
+
+
+# -- step runs (fingerprints) ------------------------------------------------------------------
+
+
+def save_step_run(catalog: Catalog, run_id: str, notebook: str, step: str, status: str,
+                  fingerprint: str | None, parts: dict[str, Any]) -> None:
+    """What one step of a run was: its status and fingerprint (and the parts hashed)."""
+    catalog.execute("INSERT INTO step_runs(run_id, notebook, step, status,"
+                    " fingerprint, parts, created_at) VALUES (?,?,?,?,?,?,?)"
+                    " ON CONFLICT(run_id, notebook, step) DO UPDATE SET status = excluded.status,"
+                    " fingerprint = excluded.fingerprint, parts = excluded.parts,"
+                    " created_at = excluded.created_at",
+                    (run_id, notebook, step, status, fingerprint, to_json(parts), now_utc()))
+
+
+def last_step_run(catalog: Catalog, notebook: str, step: str,
+                  status: str = "succeeded") -> dict[str, Any] | None:
+    """The newest step run of ``step`` in ``notebook`` with ``status``."""
+    row = catalog.query_one("SELECT * FROM step_runs WHERE notebook = ? AND step = ? AND"
+                            " status = ? ORDER BY id DESC LIMIT 1", (notebook, step, status))
+    if row is not None:
+        row["parts"] = from_json(row["parts"], {})
+    return row
+
+
+def step_runs_of(catalog: Catalog, run_id: str) -> list[dict[str, Any]]:
+    rows = catalog.query("SELECT * FROM step_runs WHERE run_id = ? ORDER BY id", (run_id,))
+    for row in rows:
+        row["parts"] = from_json(row["parts"], {})
+    return rows
+
+
+def latest_step_runs(catalog: Catalog) -> list[dict[str, Any]]:
+    """The newest successful step run of every (notebook, step)."""
+    rows = catalog.query("SELECT * FROM step_runs WHERE id IN (SELECT MAX(id) FROM step_runs"
+                         " WHERE status = 'succeeded' GROUP BY notebook, step) ORDER BY id")
+    for row in rows:
+        row["parts"] = from_json(row["parts"], {})
+    return rows
+
+
+def run_statuses(catalog: Catalog, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """``{run id: {status, target, started_at, finished_at}}`` of the runs given."""
+    if not run_ids:
+        return {}
+    marks = ",".join("?" for _ in run_ids)
+    rows = catalog.query(f"SELECT id, status, target, started_at, finished_at FROM runs"
+                         f" WHERE id IN ({marks})", tuple(run_ids))
+    return {r["id"]: {**r, "target": from_json(r["target"], {})} for r in rows}
+
+
+def set_steps_status(catalog: Catalog, run_id: str, steps: dict[str, Any]) -> None:
+    catalog.execute("UPDATE runs SET steps_status = ? WHERE id = ?", (to_json(steps), run_id))

@@ -92,7 +92,8 @@ class Scheduler:
         for fire in sorted(set(run_at) | set(missed)):
             previous[fire] = before if before is not None and before < fire else None
             before = fire
-        run = {"target": row["target"], "params": row["params"], "schedule_id": row["id"]}
+        run = {"target": row["target"], "params": row["params"], "schedule_id": row["id"],
+               "force": not row.get("skip_up_to_date", 1)}
         runs = [{**run, "window_start": catalog_time(previous[fire] or
                                                      previous_fire(cron, tz, fire)),
                  "window_end": catalog_time(fire), "timeout_s": row["timeout_s"],

@@ -136,7 +136,31 @@ class ModelRegistry:
             shutil.rmtree(staging, ignore_errors=True)
         self.catalog.record_event("model.registered", f"{name}/{version}",
                                   {"metrics": metrics, "view": full_lineage.get("view")})
+        self._record_lineage(name, version, full_lineage)
         return self.get(name, version)
+
+    def _record_lineage(self, name: str, version: int, lineage: dict[str, Any]) -> None:
+        """The new version in the lineage graph: made from its training set (the view at
+        the Delta versions read), with the environment it was trained in."""
+        from ..lineage.api import ref
+        from ..lineage.api import digest
+        graph = self.lh.lineage
+        inputs = []
+        view = lineage.get("view") or {}
+        pins = lineage.get("training_versions")
+        if view.get("name") and pins is not None:
+            ts_version = f"{view.get('version')}-{digest(pins)}"
+            groups = []
+            for table, delta in pins.items():
+                group, _, v = table.rpartition("_v")
+                groups.append(ref("feature_group", group, v, delta_version=delta))
+            graph.wrote("training_set", view["name"], ts_version, pins=pins, inputs=[
+                ref("feature_view", view["name"], view.get("version")), *groups])
+            inputs.append(ref("training_set", view["name"], ts_version))
+        elif view.get("name"):
+            inputs.append(ref("feature_view", view["name"], view.get("version")))
+        graph.wrote("model_version", name, version, inputs=inputs)
+        graph.record_environment("model_version", name, version)
 
     def plan_training(self, name: str, view: Any, view_version: int | None = None,
                       label: str | None = None, test_size: float = 0.2, by_time: bool = False,
@@ -254,7 +278,10 @@ class ModelRegistry:
                                "Register a new version.")
         else:
             row = self._row(name, version)
-        return ModelVersion(self, row, self._version_aliases(name).get(int(row["version"]), []))
+        mv = ModelVersion(self, row, self._version_aliases(name).get(int(row["version"]), []),
+                          via_alias=alias)
+        mv.warn_environment()
+        return mv
 
     def _row(self, name: str, version: Any, include_deleted: bool = False) -> dict[str, Any]:
         try:
@@ -287,6 +314,10 @@ class ModelRegistry:
         self._require_model(name)
         return {a: v for (_, a), v in sorted(self._aliases(name).items())}
 
+    def alias_version(self, name: str, alias: str) -> int | None:
+        """The version ``alias`` of ``name`` points at now (None: no such alias)."""
+        return records.alias_version(self.catalog, name, alias)
+
     # -- aliases ---------------------------------------------------------------------------
     @takes_objects(name=Ref("model", version="version"), version="model version")
     def set_alias(self, name: str, alias: str, version: int | None = None,
@@ -312,6 +343,9 @@ class ModelRegistry:
         previous = records.move_alias(self.catalog, name, alias, number, who or self.catalog.who,
                                       reason)
         self._save_aliases(name)
+        from ..lineage.api import ref
+        self.lh.lineage.wrote("model_alias", f"{name}@{alias}",
+                              inputs=[ref("model_version", name, number)], previous=previous)
         return {"name": name, "alias": alias, "version": number, "previous": previous,
                 "model_version": self.get(name, number)}
 

@@ -47,6 +47,9 @@ def _schedule_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--schedule", default=None, metavar="CRON",
                    help='run this step on a schedule, e.g. "0 * * * *" (cron, 5 fields)')
     p.add_argument("--tz", default=None, help="timezone of the schedule (default UTC)")
+    p.add_argument("--reads", default=None, metavar="A,B",
+                   help="inputs the step reads, comma-separated (recorded anyway; a declared "
+                        "input the run never reads is a warning)")
 
 
 def _feature(p: argparse.ArgumentParser) -> None:

@@ -75,7 +75,10 @@ function createRow(): KeyedList.IEntry<IDeployment> {
   // shown only when the inference log could not write some rows (issue 24)
   const dead = h('div', 'jp-Lakebook-itemMeta jp-Lakebook-deadLetters jp-mod-bad');
   dead.hidden = true;
-  item.append(line1, served, endpoint, figures, dead, last);
+  // shown only when this environment differs from the model's training one (issue 17)
+  const env = h('div', 'jp-Lakebook-itemMeta jp-Lakebook-envMismatch jp-mod-bad');
+  env.hidden = true;
+  item.append(line1, served, endpoint, figures, dead, env, last);
   return {
     node: item,
     update: d => {
@@ -96,6 +99,15 @@ function createRow(): KeyedList.IEntry<IDeployment> {
           : ''
       );
       dead.title = 'Kept in the dead-letter file of the lakehouse home; see the alert';
+      const pairs = Object.entries(d.environmentMismatch ?? {});
+      env.hidden = pairs.length === 0;
+      setText(
+        env,
+        pairs.length
+          ? `trained with other packages: ${pairs.map(([p, [a, b]]) => `${p} ${a} → ${b ?? 'missing'}`).join(', ')}`
+          : ''
+      );
+      env.title = 'Install the versions of the model version\'s requirements() where it is served';
       setText(p50, formatLatency(d.latencyP50Ms));
       setText(p99, formatLatency(d.latencyP99Ms));
       setText(

@@ -1,7 +1,7 @@
 import { IFeatureGroup } from '../endpoints';
 import { formatAgo, formatCount, formatTime } from '../format';
 import { ResourceModel } from '../model';
-import { KeyedList, ListSection, badge, h, setText } from './base';
+import { KeyedList, button, ListSection, badge, h, setText } from './base';
 import { ISidebarServices } from './services';
 
 /**
@@ -55,6 +55,14 @@ export class FeatureGroupsSection extends ListSection<IFeatureGroup[]> {
     open.append(line1, line2);
     open.addEventListener('click', () => this._services.openFeatureGroup(current.name));
     item.append(open);
+    if (this._services.openLineage) {
+      const lineage = button(
+        'Lineage',
+        () => this._services.openLineage?.({ kind: 'feature_group', name: current.name }, current.name),
+        { className: 'jp-Lakebook-lineageButton', title: `Open the lineage of ${group.name}` }
+      );
+      item.append(lineage);
+    }
     let current = group;
     return {
       node: item,

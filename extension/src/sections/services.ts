@@ -15,6 +15,8 @@ export interface ISidebarServices {
   openReport(monitor: IMonitor): void;
   /** Open the side-by-side comparison of a model's versions. */
   compareModel(name: string): void;
+  /** Open the lineage tab of an object (a kind, name and version; none: the lakehouse). */
+  openLineage?(target: { kind?: string; name: string; version?: string | null } | null, label: string): void;
   /** Refresh every section (after an action that changes the lakehouse). */
   refreshAll(): void;
   /** Tell the user something happened (or failed). */

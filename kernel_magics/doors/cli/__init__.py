@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "kernel_magics.doors.cli.demo",
     "kernel_magics.doors.cli.recover",
     "kernel_magics.doors.cli.migrate",
+    "kernel_magics.doors.cli.lineage",
 ]
 
 HOME_HELP = "lakehouse folder (default: $LAKEBOOK_HOME, lakebook.toml, ./.lakebook)"

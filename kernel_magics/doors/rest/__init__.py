@@ -17,6 +17,7 @@ ROUTE_MODULES = [
     "kernel_magics.doors.rest.deployments",
     "kernel_magics.doors.rest.pipelines",
     "kernel_magics.doors.rest.monitoring",
+    "kernel_magics.doors.rest.lineage",
     "kernel_magics.doors.rest.openapi",
 ]
 

@@ -52,12 +52,12 @@ PIPELINE_BODY = _body({"name": STR, "replace": BOOL, "steps": {"type": "array", 
 SCHEDULE_BODY = _body({
     "notebook": STR, "step": STR, "pipeline": STR, "cron": STR, "tz": STR, "timezone": STR,
     "catchup": {"enum": ["latest", "all", "skip"]}, "params": OBJ, "timeout": NUM,
-    "retries": INT, "name": STR, "kernel": STR}, ["cron"])
+    "retries": INT, "name": STR, "kernel": STR, "skip_up_to_date": BOOL}, ["cron"])
 RUN_BODY = _body({
     "notebook": STR, "step": STR, "steps": {"oneOf": [STR, {"type": "array", "items": STR}]},
     "pipeline": STR, "params": OBJ,
     "window": {"type": "array", "items": STR, "minItems": 2, "maxItems": 2},
-    "timeout": NUM, "retries": INT, "kernel": STR})
+    "timeout": NUM, "retries": INT, "kernel": STR, "force": BOOL})
 ALIAS_BODY = _body({"version": INT, "reason": STR}, ["version"])
 MONITOR_RUN_BODY = _body({"now": STR})
 PREDICT_BODY = {"required": True, "content": {"application/json": {"schema": {
@@ -138,6 +138,11 @@ def document() -> dict[str, Any]:
             "the Evidently report (sandboxed HTML)", [NAME, _param("id", "path", INT)],
             content="text/html")},
         "/alerts": {"get": _op("alerts", [q("monitor", STR), q("open", STR)])},
+        "/lineage": {"get": _op("the lineage graph (of one object when a name is given)", [
+            q("kind", STR), q("name", STR), q("version", STR), q("upstream", STR),
+            q("downstream", STR), q("depth", INT)])},
+        "/stale": {"get": _op("what is behind the data it was made from")},
+        "/why": {"get": _op("why a step would re-run", [q("notebook", STR), q("step", STR)])},
         "/alerts/{id}/acknowledge": {"post": _op("acknowledge an alert",
                                                  [_param("id", "path", INT)])},
     }
