@@ -69,8 +69,8 @@ def counts(catalog: Catalog) -> dict[str, int]:
 # -- environments ------------------------------------------------------------------------------
 def save_environment(catalog: Catalog, digest: str, python: str, platform: str,
                      packages: dict[str, str]) -> None:
-    catalog.execute("INSERT OR IGNORE INTO lineage_environments(hash, python, platform, packages,"
-                    " created_at) VALUES (?,?,?,?,?)",
+    catalog.execute("INSERT INTO lineage_environments(hash, python, platform, packages,"
+                    " created_at) VALUES (?,?,?,?,?) ON CONFLICT(hash) DO NOTHING",
                     (digest, python, platform, to_json(packages), now_utc()))
 
 
