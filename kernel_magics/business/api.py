@@ -112,6 +112,20 @@ class Business:
             return pd.DataFrame(columns=list(O.OWN))
         return storage.dataset(path).to_table().to_pandas()
 
+    def joined(self, deployment: str, start: Any = None, end: Any = None,
+               features: bool = False) -> pd.DataFrame:
+        """The deployment's predictions made in ``[start, end)`` with the outcome each one
+        joined (null while none arrived): what KPIs are computed over (``business.joined``).
+        ``features=True`` brings the view's features too (rebuilt for batch rows)."""
+        plan = J.plan_of(self.lh, deployment)
+        con = J.connection()
+        try:
+            J.build(self.lh, plan, parse_time(start, "start"), parse_time(end, "end"),
+                    wanted=set(plan.features) if features else set(), con=con)
+            return con.execute(f"SELECT * FROM {J.TABLE} ORDER BY ts").df()
+        finally:
+            con.close()
+
     # -- KPI definitions -------------------------------------------------------------------
     def define_kpi(self, deployment: str, name: str, sql: str | None = None,
                    kind: str = "total", better: str = "higher", below: float | None = None,

@@ -401,6 +401,12 @@ class Deployment:
         self.lh.business.log_outcome(self.name, request_id, outcome, value=value, at=at,
                                      keys=keys)
 
+    def joined(self, start: Any = None, end: Any = None, features: bool = False
+               ) -> pd.DataFrame:
+        """Predictions made in ``[start, end)`` with the outcome each joined (null: none
+        yet), as KPIs see them."""
+        return self.lh.business.joined(self.name, start=start, end=end, features=features)
+
     def kpi(self, name: str, sql: str | None = None, **settings: Any):
         """Define KPI ``name`` as SQL over the joined predictions, outcomes and features
         (``kind``, ``better``, ``below``, ``above``, ``on_alert``); see
