@@ -351,3 +351,52 @@ def test_business_view_spec_and_widget(batch):
     assert chart.view["comparison"]["arms"]
     box = dep.business(every="1w")
     assert "lakebook-business" in box._dom_classes
+
+
+def test_business_rest_through_a_real_jupyter_server(lh, jupyter_server):
+    fg, fv, model, df = fraud_lakehouse(lh)
+    challenger(lh, fv)
+    lh.deploy("fraud_online", model="fraud", split={"production": 0.5, "challenger": 0.5})
+    answered = jupyter_server.post("deployments/fraud_online/predict",
+                                   json={"entries": [{"cc_num": 3}]})
+    assert answered.status_code == 200, answered.text
+    request_id = answered.json()["request_id"]
+    assert answered.headers["X-Request-Id"] == request_id
+    assert answered.json()["predictions"][0]["arm"] in ("production", "challenger")
+    logged = jupyter_server.post("deployments/fraud_online/outcomes",
+                                 json={"outcomes": [{"request_id": request_id, "outcome": 1,
+                                                     "value": 99.5}]})
+    assert logged.status_code == 201, logged.text
+    assert logged.json()["written"] == 1
+    # the client's mistakes: 4xx naming them, nothing written
+    for body in [{"outcomes": [{"outcome": 1}]}, {"outcomes": "x"}, [1, 2],
+                 {"outcomes": [{"request_id": request_id, "outcome": 1, "colour": "red"}]}]:
+        bad = jupyter_server.post("deployments/fraud_online/outcomes", json=body)
+        assert 400 <= bad.status_code < 500 and bad.json()["error"], body
+    assert jupyter_server.post("deployments/nope/outcomes",
+                               json={"outcomes": [{"request_id": "a", "outcome": 1}]}
+                               ).status_code == 404
+    deadline = time.time() + 30  # the server writes its inference log every few seconds
+    while True:
+        kpis = jupyter_server.get("deployments/fraud_online/kpis?every=1d")
+        assert kpis.status_code == 200, kpis.text
+        rows = kpis.json()["kpis"]
+        if rows or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    assert {r["kpi"] for r in rows} == {"precision", "recall", "f1", "average_precision"}
+    assert sum(r["coverage"] for r in rows if r["kpi"] == "recall") == 1
+    assert jupyter_server.get("deployments/fraud_online/kpis?every=often").status_code == 400
+    assert jupyter_server.get("deployments/nope/kpis").status_code == 404
+    view = jupyter_server.get("deployments/fraud_online/business?every=1d").json()
+    assert view["spec"]["$schema"].endswith("v5.json") and view["kpis"]
+    arms = jupyter_server.get("deployments/fraud_online/arms?kpi=recall")
+    assert arms.status_code == 200 and arms.json()["kpi"] == "recall"
+    assert jupyter_server.post("deployments/fraud_online/promote",
+                               json={"arm": "nope"}).status_code == 400
+    promoted = jupyter_server.post("deployments/fraud_online/promote",
+                                   json={"arm": "challenger"})
+    assert promoted.status_code == 200, promoted.text
+    assert lh.registry.get("fraud", alias="production").version == 2
+    doc = jupyter_server.get("openapi.json").json()
+    assert "/deployments/{name}/kpis" in doc["paths"]
