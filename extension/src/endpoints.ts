@@ -319,6 +319,68 @@ export interface IDeployment {
   latencyP99Ms: number | null;
   lastRequestAt: string | null;
   endpoint: string;
+  /** The headline business KPI (null when the deployment defines no KPI). */
+  headline: IHeadline | null;
+}
+
+/** A deployment's headline KPI: its latest weekly value and the trend. */
+export interface IHeadline {
+  kpi: string | null;
+  value: number | null;
+  trend: 'up' | 'down' | 'flat' | null;
+  version: number | null;
+  arm: string | null;
+}
+
+export function parseHeadline(data: unknown): IHeadline | null {
+  if (data === null || data === undefined || typeof data !== 'object') {
+    return null;
+  }
+  const f = new Fields(data, 'a headline KPI');
+  const trend = f.optStr('trend');
+  return {
+    kpi: f.optStr('kpi'),
+    value: f.optNum('value'),
+    trend: trend === 'up' || trend === 'down' || trend === 'flat' ? trend : null,
+    version: f.optCount('version'),
+    arm: f.optStr('arm')
+  };
+}
+
+/** What `deployments/<name>/business` answers: the view with its Vega-Lite spec. */
+export interface IBusinessView {
+  deployment: string;
+  every: string;
+  headline: IHeadline | null;
+  spec: JSONObject;
+  kpiRows: number;
+  alerts: { message: string; kind: string }[];
+  comparison: JSONObject | null;
+}
+
+export function parseBusinessView(data: unknown): IBusinessView {
+  const f = new Fields(data, 'the business view');
+  const spec = f.obj('spec');
+  if (spec === null) {
+    throw new Error('The business view has no chart spec.');
+  }
+  const raw = (data as JSONObject)['alerts'];
+  const alerts = Array.isArray(raw)
+    ? raw.map(a => {
+        const af = new Fields(a, 'an alert');
+        return { message: af.optStr('message') ?? '', kind: af.optStr('kind') ?? '' };
+      })
+    : [];
+  const kpis = (data as JSONObject)['kpis'];
+  return {
+    deployment: f.str('deployment'),
+    every: f.optStr('every') ?? '1w',
+    headline: parseHeadline((data as JSONObject)['headline']),
+    spec,
+    kpiRows: Array.isArray(kpis) ? kpis.length : 0,
+    alerts,
+    comparison: f.obj('comparison')
+  };
 }
 
 export function parseDeployments(data: unknown): IDeployment[] {
@@ -341,7 +403,8 @@ export function parseDeployments(data: unknown): IDeployment[] {
       lastRequestAt: f.optStr('last_request_at'),
       endpoint:
         f.optStr('endpoint') ??
-        `/lakebook/api/deployments/${encodeURIComponent(name)}/predict`
+        `/lakebook/api/deployments/${encodeURIComponent(name)}/predict`,
+      headline: parseHeadline((item as JSONObject)['headline'])
     };
   });
 }

@@ -35,6 +35,7 @@ import { IPipelinesState, PipelinesSection, hasActiveRuns } from './sections/run
 import { ISidebarServices } from './sections/services';
 import { ModelCompareView } from './widgets/compare';
 import { FeatureGroupView } from './widgets/featuregroup';
+import { BusinessView } from './widgets/business';
 import { ReportView } from './widgets/report';
 import { RunOutputView } from './widgets/runoutput';
 
@@ -178,6 +179,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const services: ISidebarServices = {
       client,
       openFeatureGroup: name => show(FeatureGroupView.create({ client, name })),
+      openBusiness: name => show(BusinessView.create({ client, rendermime, name })),
       compareModel: name => show(ModelCompareView.create({ client, name })),
       openReport: (monitor: IMonitor) => {
         if (!monitor.reportPath) {
@@ -244,7 +246,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       new PipelinesSection({ model: pipelinesModel, services }),
       new FeatureGroupsSection({ model: featuresModel, services }),
       new ModelsSection({ model: modelsModel, services }),
-      new DeploymentsSection({ model: deploymentsModel }),
+      new DeploymentsSection({ model: deploymentsModel, services }),
       new MonitoringSection({ model: monitoringModel, services })
     ];
     sections.forEach((section, i) => panel.addSection(section, i));

@@ -220,7 +220,8 @@ describe('deployments', () => {
     latencyP50Ms: null,
     latencyP99Ms: null,
     lastRequestAt: null,
-    endpoint: '/x'
+    endpoint: '/x',
+    headline: null
   };
 
   it('says what is served', () => {

@@ -42,6 +42,34 @@ def business_view(lh: Any, deployment: str, every: Any = "1w", start: Any = None
             "spec": chart_spec(deployment, rows, alerts)}
 
 
+_HEADLINES: dict[tuple[str, str], tuple[float, Any]] = {}
+#: seconds a deployment's headline is reused (the sidebar asks on every refresh)
+HEADLINE_TTL_S = 30.0
+
+
+def deployment_headline(lh: Any, deployment: str) -> dict[str, Any] | None:
+    """The headline KPI of ``deployment`` over weekly windows (None when it has no KPI
+    defined: nothing to headline), computed at most every :data:`HEADLINE_TTL_S` seconds
+    per process; a failure is reported in the headline, never raised."""
+    import time
+    if not lh.business.kpi_definitions(deployment):
+        return None
+    key = (str(lh.home), deployment)
+    cached = _HEADLINES.get(key)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < HEADLINE_TTL_S:
+        return cached[1]
+    try:
+        frame = lh.business.kpis(deployment, every="1w")
+        rows = plain(frame.assign(window_start=frame["window_start"].map(
+            lambda t: t.isoformat())).to_dict("records")) if len(frame) else []
+        value = headline(lh, deployment, rows)
+    except Exception as exc:  # a list of deployments still shows
+        value = {"kpi": None, "value": None, "trend": None, "error": str(exc)[:200]}
+    _HEADLINES[key] = (now, value)
+    return value
+
+
 def headline(lh: Any, deployment: str, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The deployment's headline KPI (its first user KPI, else the first metric): its value
     in the latest window for the series that carried most traffic (not a shadow), and the
