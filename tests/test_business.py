@@ -400,3 +400,26 @@ def test_business_rest_through_a_real_jupyter_server(lh, jupyter_server):
     assert lh.registry.get("fraud", alias="production").version == 2
     doc = jupyter_server.get("openapi.json").json()
     assert "/deployments/{name}/kpis" in doc["paths"]
+
+
+def test_kpis_read_features_of_inline_and_by_reference_batch_commits(lh):
+    """A predictions table may hold commits with inputs stored inline (a frame the cell
+    changed) and commits by reference (rows straight from the view): a KPI on a feature sees
+    the inputs of both."""
+    fg, fv, model, df = fraud_lakehouse(lh)
+    challenger(lh, fv)
+    dep = lh.deploy("fraud_batch", model="fraud", kind="batch",
+                    outcomes={"feature_group": "tx"})
+    frame = fv.batch_data(T0, T0 + WEEK)
+    frame["velocity"] = frame["velocity"] * 1.0  # a changed frame: inputs stored inline
+    dep.batch(df=frame.reset_index(drop=True).copy())
+    dep.batch(T0, T0 + WEEK, arm="challenger")    # by reference
+    from kernel_magics.monitoring.batch_rows import commits
+    kinds = sorted(m["features"] for m in commits(lh.tables_dir / "predictions_fraud_batch")
+                   .values())
+    assert kinds == ["inline", "reference"]
+    dep.kpi("amount_scored", "sum(amount)")
+    kpis = dep.kpis(every="1w", start=T0, end=T0 + WEEK)
+    got = kpis[kpis.kpi == "amount_scored"].set_index("version")["value"]
+    week = df[df.ts < T0 + WEEK]["amount"].sum()
+    assert got[1] == pytest.approx(week) and got[2] == pytest.approx(week)

@@ -179,8 +179,10 @@ def build(lh: "Lakehouse", plan: Plan, start: datetime | None, end: datetime | N
     for i, (kind, ds) in enumerate(_sources(lh, plan.deployment)):
         name = f"_pred{i}"
         names = ds.schema.names
-        missing = {f for f in wanted if f not in names and f not in plan.keys}
-        if kind == "batch" and missing:
+        # batch inputs are per commit: stored inline, or by reference to pinned view
+        # versions (null in the table): monitoring's reader puts each commit's back
+        needed = {f for f in wanted if f not in plan.keys}
+        if kind == "batch" and needed:
             ds = _batch_with_inputs(lh, plan, start, end)
             if ds is None:
                 continue

@@ -396,9 +396,11 @@ class Demo:
         table = Table(show_header=True, header_style="bold")
         for col in ("week of", "version", "money saved", "review cost", "outcomes"):
             table.add_column(col, justify="right")
+        # totals: a version's rows of one week may come from runs with and without an arm
         shown = weekly[weekly.kpi.isin(["money_saved", "review_cost"])].pivot_table(
-            index=["window_start", "version"], columns="kpi", values="value", aggfunc="first")
-        coverage = weekly.groupby(["window_start", "version"])[["coverage", "n"]].first()
+            index=["window_start", "version"], columns="kpi", values="value", aggfunc="sum")
+        coverage = weekly[weekly.kpi == "money_saved"].groupby(
+            ["window_start", "version"])[["coverage", "n"]].sum()
         for (week, version), values in shown.iterrows():
             cov = coverage.loc[(week, version)]
             table.add_row(f"{week:%Y-%m-%d}", f"v{version}",
@@ -409,8 +411,9 @@ class Demo:
         # the following week's traffic, 90/10 between v1 and the retrained v2
         online = self.lh.deployment(ONLINE).route(split={old: 0.9, retrained: 0.1})
         at = end + pd.Timedelta(hours=1)
-        fresh = new_transactions(self.data, s.split_cards, at=at, seed=s.seed + 2,
-                                 fraud_share=0.3)
+        # each card at most once (a card drawn twice could pay twice in the same second)
+        fresh = new_transactions(self.data, min(s.split_cards, len(self.data.cards)), at=at,
+                                 seed=s.seed + 2, fraud_share=0.3)
         self.lh.feature_group("card_transactions").insert(stream_features(self.data, fresh),
                                                           mode="upsert")
         last = fresh.drop_duplicates("cc_num", keep="last")
