@@ -262,5 +262,17 @@ class Business:
                     retrain_model=(model, int(row.version)) if k.on_alert == "retrain" else None))
         return raised
 
+    # -- views ---------------------------------------------------------------------------
+    def chart(self, deployment: str, every: Any = "1w", start: Any = None, end: Any = None):
+        """The business view's Vega-Lite chart (``.spec``; renders in JupyterLab)."""
+        from .views import BusinessChart, business_view
+        return BusinessChart(business_view(self.lh, deployment, every=every, start=start,
+                                           end=end))
+
+    def widget(self, deployment: str, every: Any = "1w", start: Any = None, end: Any = None):
+        """The ipywidgets view (``dep.business()``), a door registered in ``views.VIEWS``."""
+        from .views import VIEWS
+        return VIEWS.get("widget")(self.lh, deployment, every=every, start=start, end=end)
+
     def count(self) -> dict[str, int]:
         return records.counts(self.lh.catalog)

@@ -122,9 +122,10 @@ class Deployment:
         rows = [{**row, "model": model} for row in answer.rows]
         return rows[0] if answer.single else rows
 
-    def predict_body(self, payload: Any, source: str = "rest") -> Answer:
-        """Score a decoded JSON body in any accepted format (see ``protocol``)."""
-        return self.predict_request(parse_request(payload))
+    def predict_body(self, payload: Any, allow_lakebook: bool = True) -> Answer:
+        """Score a decoded JSON body in any accepted format (see ``protocol``); MLflow's
+        ``/invocations`` passes ``allow_lakebook=False``. Both HTTP servers answer with it."""
+        return self.predict_request(parse_request(payload, allow_lakebook=allow_lakebook))
 
     def predict_request(self, req: PredictRequest) -> Answer:
         """Score one parsed request; the answer is logged, a failure is counted, not logged."""
@@ -442,15 +443,12 @@ class Deployment:
     def business(self, every: Any = "1w", start: Any = None, end: Any = None):
         """An ipywidgets view of the business results: KPI lines per version and arm,
         coverage, alert markers, and the arms' comparison."""
-        from ..business.views import VIEWS
-        return VIEWS.get("widget")(self.lh, self.name, every=every, start=start, end=end)
+        return self.lh.business.widget(self.name, every=every, start=start, end=end)
 
     def business_chart(self, every: Any = "1w", start: Any = None, end: Any = None):
         """The business view's Vega-Lite chart (renders in JupyterLab; ``.spec`` is the
         spec)."""
-        from ..business.views import BusinessChart, business_view
-        return BusinessChart(business_view(self.lh, self.name, every=every, start=start,
-                                           end=end))
+        return self.lh.business.chart(self.name, every=every, start=start, end=end)
 
     def batch_window(self, output: str | None = None, scheduled: tuple[Any, Any] | None = None,
                      asked: tuple[Any, Any] | None = None) -> tuple[Any, Any]:
