@@ -143,6 +143,18 @@ class Lakehouse:
     def deployment(self, name: str) -> "Deployment":
         return self.deployments.get(name)
 
+    # -- business results ------------------------------------------------------------------
+    @cached_property
+    def business(self):
+        """Outcomes, KPIs and arm comparisons of deployments."""
+        from .business.api import Business
+        return Business(self)
+
+    @property
+    def outcomes(self):
+        """Log outcomes (what really happened): ``lh.outcomes.insert(df, deployment=...)``."""
+        return self.business.outcomes
+
     # -- pipelines -------------------------------------------------------------------------
     @cached_property
     def pipelines(self) -> "Pipelines":
@@ -181,6 +193,7 @@ class Lakehouse:
         """A JSON-ready summary: home, versions and what each area holds (its ``count()``,
         read from its own catalog tables without loading the area: ``lakebook status``
         stays light)."""
+        from .business import records as business
         from .deployments import records as deployments
         from .features import records as features
         from .monitoring import records as monitoring
@@ -188,7 +201,7 @@ class Lakehouse:
         from .registry import records as registry
         from .lineage import records as lineage
         counts: dict[str, int] = {}
-        for area in (features, registry, deployments, pipelines, monitoring, lineage):
+        for area in (features, registry, deployments, pipelines, monitoring, lineage, business):
             counts.update(area.counts(self.catalog))
         return {"home": str(self.home), "catalog_version": self.catalog.version,
                 "lakebook_version": __version__, "counts": counts}

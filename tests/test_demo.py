@@ -40,8 +40,8 @@ def test_demo_runs_the_whole_system(tmp_path: Path):
                           cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=850)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout
-    for step in range(1, 11):
-        assert f"{step}/10 ·" in out
+    for step in range(1, 12):
+        assert f"{step}/11 ·" in out
     assert "make lab" in out and "jupyter lab" in out
     # no repository here: the notebooks were written next to the lakehouse
     assert sorted(p.name for p in (home / "notebooks").glob("*.ipynb")) == [
@@ -74,3 +74,9 @@ def test_demo_runs_the_whole_system(tmp_path: Path):
     assert alert["action"]["retrain"] == "queued"
     assert lh.pipelines.get_run(alert["action"]["run_id"]).status == "succeeded"
     assert "production -> v" in out
+    # business results: weekly KPIs of v1 and v2, a 90/10 split, promotion by KPI
+    assert "money saved" in out and "Promoted by net value" in out
+    kpis = lh.deployment("fraud_batch").kpis(every="1w")
+    assert {1, 2} <= set(kpis["version"]) and "money_saved" in set(kpis["kpi"])
+    assert "split" not in lh.deployments.definition("fraud_online")["spec"]
+    assert not lh.outcomes.read("fraud_online").empty

@@ -36,7 +36,9 @@ import {
   parseRuns,
   parseSchedule,
   parseSchedules,
-  parseSteps
+  parseSteps,
+  IBusinessView,
+  parseBusinessView
 } from './endpoints';
 import {
   LakebookApiError,
@@ -278,6 +280,15 @@ export class LakebookClient {
 
   async deployments(): Promise<IDeployment[]> {
     return parseDeployments(await this._get('deployments'));
+  }
+
+  /** The business view of a deployment: KPIs, alerts, arms and the Vega-Lite spec. */
+  async business(name: string, every: string): Promise<IBusinessView> {
+    return parseBusinessView(
+      await this._get(
+        `deployments/${encodeURIComponent(name)}/business?every=${encodeURIComponent(every)}`
+      )
+    );
   }
 
   /** The steps of a notebook (path relative to the server root). */

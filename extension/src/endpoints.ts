@@ -329,6 +329,68 @@ export interface IDeployment {
   endpoint: string;
   /** Packages whose versions here differ from the model's training environment. */
   environmentMismatch: Record<string, [string | null, string | null]>;
+  /** The headline business KPI (null when the deployment defines no KPI). */
+  headline: IHeadline | null;
+}
+
+/** A deployment's headline KPI: its latest weekly value and the trend. */
+export interface IHeadline {
+  kpi: string | null;
+  value: number | null;
+  trend: 'up' | 'down' | 'flat' | null;
+  version: number | null;
+  arm: string | null;
+}
+
+export function parseHeadline(data: unknown): IHeadline | null {
+  if (data === null || data === undefined || typeof data !== 'object') {
+    return null;
+  }
+  const f = new Fields(data, 'a headline KPI');
+  const trend = f.optStr('trend');
+  return {
+    kpi: f.optStr('kpi'),
+    value: f.optNum('value'),
+    trend: trend === 'up' || trend === 'down' || trend === 'flat' ? trend : null,
+    version: f.optCount('version'),
+    arm: f.optStr('arm')
+  };
+}
+
+/** What `deployments/<name>/business` answers: the view with its Vega-Lite spec. */
+export interface IBusinessView {
+  deployment: string;
+  every: string;
+  headline: IHeadline | null;
+  spec: JSONObject;
+  kpiRows: number;
+  alerts: { message: string; kind: string }[];
+  comparison: JSONObject | null;
+}
+
+export function parseBusinessView(data: unknown): IBusinessView {
+  const f = new Fields(data, 'the business view');
+  const spec = f.obj('spec');
+  if (spec === null) {
+    throw new Error('The business view has no chart spec.');
+  }
+  const raw = (data as JSONObject)['alerts'];
+  const alerts = Array.isArray(raw)
+    ? raw.map(a => {
+        const af = new Fields(a, 'an alert');
+        return { message: af.optStr('message') ?? '', kind: af.optStr('kind') ?? '' };
+      })
+    : [];
+  const kpis = (data as JSONObject)['kpis'];
+  return {
+    deployment: f.str('deployment'),
+    every: f.optStr('every') ?? '1w',
+    headline: parseHeadline((data as JSONObject)['headline']),
+    spec,
+    kpiRows: Array.isArray(kpis) ? kpis.length : 0,
+    alerts,
+    comparison: f.obj('comparison')
+  };
 }
 
 function mismatchOf(value: unknown): Record<string, [string | null, string | null]> {
@@ -364,7 +426,8 @@ export function parseDeployments(data: unknown): IDeployment[] {
       environmentMismatch: mismatchOf(isObject(item) ? item.environment_mismatch : null),
       endpoint:
         f.optStr('endpoint') ??
-        `/lakebook/api/deployments/${encodeURIComponent(name)}/predict`
+        `/lakebook/api/deployments/${encodeURIComponent(name)}/predict`,
+      headline: parseHeadline((item as JSONObject)['headline'])
     };
   });
 }

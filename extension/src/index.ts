@@ -36,6 +36,7 @@ import { ISidebarServices } from './sections/services';
 import { ModelCompareView } from './widgets/compare';
 import { FeatureGroupView } from './widgets/featuregroup';
 import { LineageView } from './widgets/lineage';
+import { BusinessView } from './widgets/business';
 import { ReportView } from './widgets/report';
 import { RunOutputView } from './widgets/runoutput';
 
@@ -180,6 +181,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const services: ISidebarServices = {
       client,
       openFeatureGroup: name => show(FeatureGroupView.create({ client, name })),
+      openBusiness: name => show(BusinessView.create({ client, rendermime, name })),
       compareModel: name => show(ModelCompareView.create({ client, name })),
       openReport: (monitor: IMonitor) => {
         if (!monitor.reportPath) {
@@ -289,7 +291,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       new PipelinesSection({ model: pipelinesModel, services }),
       new FeatureGroupsSection({ model: featuresModel, services }),
       new ModelsSection({ model: modelsModel, services }),
-      new DeploymentsSection({ model: deploymentsModel }),
+      new DeploymentsSection({ model: deploymentsModel, services }),
       new MonitoringSection({ model: monitoringModel, services })
     ];
     sections.forEach((section, i) => panel.addSection(section, i));

@@ -221,7 +221,8 @@ describe('deployments', () => {
     latencyP99Ms: null,
     lastRequestAt: null,
     endpoint: '/x',
-    environmentMismatch: {}
+    environmentMismatch: {},
+    headline: null
   };
 
   it('says what is served', () => {

@@ -103,7 +103,16 @@ def main(root: Path) -> dict:
     # a model without a view takes full input rows: two requests for the serving statistics
     for rows in (X.head(2), X.tail(3)):
         dep.predict(rows.to_dict("records"))
-    made["deployments"] = {"fraud_online": {"model": "fraud", "version": 1, "requests": 2}}
+    # business results (issue 18): a 50/50 split, outcomes of its answers and a KPI
+    dep = lh.deploy("fraud_online", model="fraud", alias="production",
+                    split={"production": 0.5, "champion": 0.5})
+    for i, row in enumerate(X.head(20).to_dict("records")):
+        answer = dep.predict_body({"inputs": [row]})
+        dep.log_outcome(answer.request_id, int(y.iloc[i]), value=float(row["amount"]))
+    dep.flush()
+    dep.kpi("money_saved", "sum(value) FILTER (WHERE y_pred AND y_true)")
+    made["deployments"] = {"fraud_online": {"model": "fraud", "version": 1, "requests": 22,
+                                            "kpi": "money_saved"}}
     made["areas"].append("deployments")
 
     # -- pipelines: a finished run and a schedule ----------------------------------------------

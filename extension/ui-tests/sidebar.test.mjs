@@ -541,6 +541,22 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
     assert.match(figures[2], /ms|s$/, 'p50 latency');
   });
 
+  it('shows the headline KPI of a deployment and opens its business view', async () => {
+    const page = ctx.page;
+    const row = page.locator(`${PANEL} #lakebook-section-deployments li[data-name="fraud_online"]`);
+    const headline = row.locator('.jp-Lakebook-kpiHeadline');
+    await headline.waitFor({ timeout: 30_000 });
+    assert.match(await headline.textContent(), new RegExp(ctx.prepared.deployments.fraud_online.kpi));
+    await headline.click();
+    const view = page.locator('.jp-Lakebook-businessView');
+    await view.locator('.jp-Lakebook-viewTitle').waitFor({ timeout: 20_000 });
+    assert.match(await view.locator('.jp-Lakebook-viewTitle').textContent(), /fraud_online/);
+    // drawn by JupyterLab's Vega renderer (vega-embed) from the server's Vega-Lite spec
+    await view.locator('.jp-Lakebook-vega canvas, .jp-Lakebook-vega svg').first().waitFor({ timeout: 30_000 });
+    assert.ok((await view.locator('.jp-Lakebook-arms tr').count()) >= 3, 'both arms compared');
+    await screenshotMain('business-light');
+  });
+
   it('shows the models with aliases, moves an alias and compares versions', async () => {
     const page = ctx.page;
     const card = page.locator(`${PANEL} #lakebook-section-models li[data-name="fraud"]`);

@@ -240,6 +240,23 @@ MIGRATIONS: list[tuple[int, str, Step]] = [
     (3, "issue 16: identity (who made each write)", _identity),
     (4, "issue 17: lineage events, step fingerprints, environments, incremental runs",
      _lineage),
+    (5, "issue 18: business KPIs (outcomes themselves live in Delta tables)", """
+-- a KPI of a deployment: SQL over its joined predictions, outcomes and features
+CREATE TABLE IF NOT EXISTS business_kpis (
+    deployment TEXT NOT NULL,
+    name TEXT NOT NULL,
+    sql TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'total',      -- total (scales with traffic) | rate
+    better TEXT NOT NULL DEFAULT 'higher',   -- higher | lower
+    below REAL,                              -- alert when a window's value falls below
+    above REAL,                              -- alert when a window's value rises above
+    on_alert TEXT,                           -- NULL | retrain
+    description TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (deployment, name)
+);
+"""),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

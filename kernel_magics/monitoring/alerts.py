@@ -94,6 +94,21 @@ def raise_alert(lh: Any, source: str, kind: str, message: str,
     return alert_id
 
 
+def raise_kpi_alert(lh: Any, source: str, kind: str, message: str, details: dict[str, Any],
+                    retrain_model: tuple[str, int] | None = None) -> int:
+    """An alert for a business KPI that crossed its threshold (``business.api``): raised or
+    updated like :func:`raise_alert`; when it is new and ``retrain_model`` names the model
+    version, the training step behind it is queued exactly as for drift (:func:`retrain`)."""
+    alert_id, new = records.raise_or_update(lh.catalog, source, kind, message, details)
+    if new:
+        lh.catalog.record_event("alert.raised", source, {"alert": alert_id, "kind": kind})
+        if retrain_model is not None:
+            action = retrain(lh, {"name": source}, {"details": {
+                "model": retrain_model[0], "model_version": retrain_model[1]}})
+            records.set_alert_action(lh.catalog, alert_id, action)
+    return alert_id
+
+
 def training_target(lh: Any, model: str, version: int) -> dict[str, Any]:
     """Notebook and step that trained ``model`` v``version`` (from its lineage; the run that
     registered it names the original notebook, not papermill's copy)."""

@@ -239,6 +239,12 @@ class Monitoring:
                 raised = A.evaluate(self.lh, spec, row, who=who)
             except Exception:  # an alert failure must not lose the result
                 log.exception("monitor %s: raising alerts failed", name)
+        if spec.get("deployment"):  # its business KPIs' thresholds, checked on the same beat
+            try:
+                raised += self.lh.business.check_alerts(spec["deployment"], now=at)
+            except Exception:
+                log.exception("monitor %s: checking the KPIs of %s failed", name,
+                              spec["deployment"])
         self.lh.catalog.record_event("monitor.run", name, {"result": result_id,
                                                            "status": row["status"],
                                                            "run_id": run_id})

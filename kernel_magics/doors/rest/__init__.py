@@ -15,6 +15,7 @@ ROUTE_MODULES = [
     "kernel_magics.doors.rest.feature_views",
     "kernel_magics.doors.rest.models",
     "kernel_magics.doors.rest.deployments",
+    "kernel_magics.doors.rest.business",
     "kernel_magics.doors.rest.pipelines",
     "kernel_magics.doors.rest.monitoring",
     "kernel_magics.doors.rest.lineage",

@@ -19,7 +19,9 @@ from .base import LakebookHandler
 class DeploymentsHandler(LakebookHandler):
     @tornado.web.authenticated
     def get(self) -> None:
-        self.reply({"deployments": [{**d.to_dict(), "endpoint": predict_path(d.name)}
+        from ...business.views import deployment_headline
+        self.reply({"deployments": [{**d.to_dict(), "endpoint": predict_path(d.name),
+                                     "headline": deployment_headline(self.lh, d.name)}
                                     for d in self.lh.deployments.list()]})
 
 

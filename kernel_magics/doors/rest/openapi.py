@@ -46,6 +46,12 @@ MONITOR_BODY = _body({
         "feature_group": STR, "label": STR, "on": {"type": "array", "items": STR},
         "time": STR}},
     "time_column": STR, "tz": STR, "replace": BOOL}, ["name"], closed=True)
+OUTCOME = {"type": "object", "required": ["outcome"], "properties": {
+    "request_id": STR, "at": STR, "outcome": {"type": ["number", "string", "boolean"]},
+    "value": {"type": ["number", "null"]}}}
+OUTCOMES_BODY = _body({"outcomes": {"type": "array", "items": OUTCOME, "minItems": 1}},
+                      ["outcomes"])
+PROMOTE_BODY = _body({"arm": STR}, ["arm"], closed=True)
 PIPELINE_BODY = _body({"name": STR, "replace": BOOL, "steps": {"type": "array", "items": {
     "oneOf": [STR, {"type": "object", "required": ["notebook", "step"],
                     "properties": {"notebook": STR, "step": STR}}]}}}, ["name", "steps"])
@@ -111,6 +117,19 @@ def document() -> dict[str, Any]:
         "/deployments/{name}": {"get": _op("one deployment", [NAME]),
                                 "delete": _op("delete a deployment", [NAME])},
         "/deployments/{name}/predict": {"post": _op("predict", [NAME], PREDICT_BODY)},
+        "/deployments/{name}/kpis": {"get": _op(
+            "KPIs per window, version and arm", [NAME, q("every", STR), q("start", STR),
+                                                 q("end", STR)])},
+        "/deployments/{name}/business": {"get": _op(
+            "the business view: KPIs, alerts, arms, Vega-Lite spec",
+            [NAME, q("every", STR), q("start", STR), q("end", STR)])},
+        "/deployments/{name}/arms": {"get": _op(
+            "compare the arms on a KPI", [NAME, q("kpi", STR), q("start", STR),
+                                          q("end", STR)])},
+        "/deployments/{name}/outcomes": {"post": _op("log outcomes", [NAME], OUTCOMES_BODY,
+                                                     ok="201")},
+        "/deployments/{name}/promote": {"post": _op("promote an arm, ending the split",
+                                                    [NAME], PROMOTE_BODY)},
         "/steps": {"get": _op("steps under a folder or in a notebook", [q("path", STR)])},
         "/pipelines": {"get": _op("pipelines"),
                        "post": _op("create a pipeline", body=PIPELINE_BODY, ok="201")},
