@@ -76,6 +76,9 @@ SETTINGS: tuple[Setting, ...] = (
             "how often a deployment re-reads its alias and model (milliseconds)"),
     Setting("serve", "log_flush_ms", "log_flush_ms", float,
             "how often the inference log writes its buffered rows (milliseconds)"),
+    Setting("similarity", "merge_rows", "index_merge_rows", int,
+            "rows waiting in a vector index's exactly searched tail that start a background "
+            "merge into its graph (0: only fg.build_index() merges)"),
 )
 
 
@@ -97,6 +100,7 @@ class Config:
     max_request_bytes: int = 1_000_000
     serve_refresh_ms: float = 250.0
     log_flush_ms: float = 5000.0
+    index_merge_rows: int = 2_000
     project_home: str = DEFAULT_HOME
     #: the lakebook.toml files read, in order (the later wins)
     source: list[Path] = field(default_factory=list)

@@ -261,6 +261,10 @@ ALTER TABLE deployment_stats ADD COLUMN dead_letter_rows INTEGER NOT NULL DEFAUL
 ALTER TABLE deployment_stats ADD COLUMN last_dead_letter_at TEXT;
 ALTER TABLE deployment_stats ADD COLUMN last_dead_letter_error TEXT;
 """),
+    (3, "issue 19: embedding columns of feature groups", """
+-- JSON object of embedding column -> {"dim": N, "metric": "cosine" | "l2" | "dot"}
+ALTER TABLE feature_groups ADD COLUMN embeddings TEXT NOT NULL DEFAULT '{}';
+"""),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -162,21 +162,36 @@ def prepare(keys: list[str], event_time: str, data: pa.Table,
         from ..schema import cast_to
         rows = cast_to(rows, pa.schema([schema.field(c) for c in visible]))
     plain = {c: _encodable(rows.column(c)) for c in visible}
-    key_parts: list = [pa.scalar("[")]
-    for i, k in enumerate(keys):
-        key_parts += [_key_texts(plain[k])] + [pa.scalar("," if i < len(keys) - 1 else "]")]
+    key_texts = _joined_key_texts([plain[k] for k in keys])
     value_parts: list = []
     for i, c in enumerate(visible):
         value_parts += [pa.scalar(("{" if i == 0 else ",") + json.dumps(c) + ":"),
                         _json_texts(plain[c])]
     value_parts.append(pa.scalar("}"))
-    key_texts = pc.binary_join_element_wise(*key_parts, "")
     values = pc.binary_join_element_wise(*value_parts, "")
     # in key order: a B-tree (SQLite's primary key) takes sorted inserts ~2x faster
     order = pc.sort_indices(key_texts)
     return Encoded(rows.schema, key_texts.take(order).to_pylist(),
                    _event_micros(rows.column(event_time)).take(order).to_pylist(),
                    values.take(order).to_pylist())
+
+
+def key_texts(keys: list[str], data: pa.Table) -> pa.ChunkedArray:
+    """Each row's key text (what :func:`encode_key` makes of its key tuple), computed column
+    by column: how other stores (the vector index) name the online store's rows."""
+    return _joined_key_texts([_encodable(data.column(k)) for k in keys])
+
+
+def _joined_key_texts(columns: list[pa.ChunkedArray]) -> pa.ChunkedArray:
+    parts: list = [pa.scalar("[")]
+    for i, col in enumerate(columns):
+        parts += [_key_texts(col), pa.scalar("," if i < len(columns) - 1 else "]")]
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def event_micros(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Event times as int64 microseconds since the epoch (what the store compares)."""
+    return _event_micros(col)
 
 
 def newest_rows(keys: list[str], event_time: str, data: pa.Table) -> pa.Table:
