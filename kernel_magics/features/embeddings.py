@@ -154,9 +154,10 @@ def _as_float_lists(col: pa.ChunkedArray, emb: Embedding, group: str) -> pa.Chun
     if flat.null_count:
         bad = _rows_of(np.flatnonzero(~flat.is_valid().to_numpy(zero_copy_only=False)), emb.dim,
                        valid)
-        raise InvalidInput(f"{where} has missing values inside the vectors of rows "
-                           f"{_row_list(bad)}. Nothing was written.",
-                           "Fill or drop those rows; a whole vector may be null.")
+        # pandas turns NaN inside a list into a null: both read "NaN or missing"
+        raise InvalidInput(f"{where} has NaN or missing values in rows {_row_list(bad)}. "
+                           "Nothing was written.",
+                           "Fix or drop those rows (a whole vector may be null).")
     numbers = flat.cast(pa.float64()).to_numpy(zero_copy_only=False)
     finite = np.isfinite(numbers)
     if not finite.all():

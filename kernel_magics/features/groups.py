@@ -515,6 +515,11 @@ class FeatureGroup:
         """Discard the saved index of ``col`` and build it again from the Delta table."""
         return self._lh.similarity.rebuild_index(self, col)
 
+    def verify_index(self, col: str | None = None) -> dict[str, int]:
+        """Compare the online index with the Delta table's latest rows (a full read): keys
+        ``missing``, ``stale`` or ``extra`` in the index; all zero when they match."""
+        return self._lh.similarity.verify_index(self, col)
+
     def index_status(self) -> list[dict[str, Any]]:
         """Per embedding column: dimension, metric, rows indexed and pending, state."""
         return self._lh.similarity.index_status(self)

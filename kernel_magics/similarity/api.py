@@ -15,7 +15,7 @@ import numpy as np
 from ..features.embeddings import Embedding, index_folder
 from ..shared.errors import InvalidInput, NotFound
 from . import search
-from .index import Source, VectorIndex
+from .index import Source, VectorIndex, saved_manifest
 from .metrics import query_vector
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -111,14 +111,23 @@ class Similarity:
             if not fg.online:
                 out.append({"column": emb.column, "dim": emb.dim, "metric": emb.metric,
                             "state": "offline"})
-            elif index is None:
-                saved = (self.directory(fg, emb.column) / "manifest.json").exists()
+            elif index is None:  # not opened in this process: what its manifest says
+                manifest = saved_manifest(self.directory(fg, emb.column))
                 out.append({"column": emb.column, "dim": emb.dim, "metric": emb.metric,
-                            "state": "saved" if saved else "not built"})
+                            "library": "usearch",
+                            "state": "saved" if manifest else "not built",
+                            "indexed": manifest.get("rows") if manifest else 0,
+                            "graph_delta_version": manifest.get("delta_version")
+                            if manifest else None})
             else:
                 index.refresh()
                 out.append(index.status())
         return out
+
+    def verify_index(self, fg: "FeatureGroup", col: str | None = None) -> dict[str, int]:
+        """Compare the index with the Delta table (see :meth:`VectorIndex.verify`)."""
+        self._require_online(fg, "verify")
+        return self.index(fg, self.embedding(fg, col)).verify()
 
     def forget(self, fg: "FeatureGroup") -> None:
         """Drop ``fg``'s indexes (the group version was deleted)."""

@@ -104,6 +104,14 @@ def key_ids(texts: list[str] | np.ndarray) -> np.ndarray:
     return out
 
 
+def saved_manifest(directory: Path) -> dict[str, Any] | None:
+    """The manifest of the index saved in ``directory`` (None: none, or unreadable)."""
+    try:
+        return json.loads((directory / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def _digest(path: Path) -> str:
     h = hashlib.blake2b(digest_size=16)
     with open(path, "rb") as f:
@@ -515,6 +523,40 @@ class VectorIndex:
         all_t = np.concatenate(texts)
         order = np.argsort(all_d, kind="stable")[:n]
         return list(all_t[order]), all_d[order]
+
+    # -- checking --------------------------------------------------------------------------
+    def verify(self) -> dict[str, int]:
+        """Compare the index with the Delta table's latest row per key (a full read):
+        counts of keys ``missing`` from the index, held with a ``stale`` vector, or
+        ``extra`` (not in the table); all zero when the index matches the table."""
+        self.refresh()
+        with self._lock:
+            table, _ = self._read(self._seen, None)
+            truth = self._entries(table)
+            graph, g, tail = self._graph, self._graph_entries, self._tail
+            held: dict[int, np.ndarray | None] = {}
+            g_t = dict(zip(g.ids.tolist(), g.times.tolist()))
+            for i, key in enumerate(g.ids.tolist()):
+                held[key] = np.asarray(graph.get(np.uint64(key)), dtype=np.float32)
+            for i, key in enumerate(tail.ids.tolist()):
+                if key not in g_t or tail.times[i] >= g_t[key]:
+                    vec = tail.vectors[i]
+                    held[key] = None if np.isnan(vec[0]) else vec
+        missing = stale = 0
+        tolerance = 1e-2 if self.dtype == "f16" else 1e-5
+        for i, key in enumerate(truth.ids.tolist()):
+            want = truth.vectors[i]
+            got = held.pop(key, "absent")
+            if np.isnan(want[0]):
+                if got is not None and not isinstance(got, str):
+                    stale += 1
+                continue
+            if isinstance(got, str) or got is None:
+                missing += 1
+            elif not np.allclose(got, want, atol=tolerance * max(1.0, float(np.abs(want).max()))):
+                stale += 1
+        extra = sum(1 for v in held.values() if v is not None)
+        return {"missing": missing, "stale": stale, "extra": extra}
 
     # -- status ----------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
