@@ -536,8 +536,10 @@ class VectorIndex:
             graph, g, tail = self._graph, self._graph_entries, self._tail
             held: dict[int, np.ndarray | None] = {}
             g_t = dict(zip(g.ids.tolist(), g.times.tolist()))
-            for i, key in enumerate(g.ids.tolist()):
-                held[key] = np.asarray(graph.get(np.uint64(key)), dtype=np.float32)
+            for key in g.ids.tolist():
+                vec = graph.get(np.uint64(key))
+                if vec is not None:  # removed from the graph: not held
+                    held[key] = np.asarray(vec, dtype=np.float32).ravel()
             for i, key in enumerate(tail.ids.tolist()):
                 if key not in g_t or tail.times[i] >= g_t[key]:
                     vec = tail.vectors[i]
