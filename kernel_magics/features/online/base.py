@@ -319,11 +319,62 @@ def _json_texts(col: pa.ChunkedArray) -> pa.ChunkedArray:
         out = _quoted(col.cast(pa.string()), _NEEDS_ESCAPE, _encode_str)
     elif pa.types.is_decimal(t):
         out = pc.binary_join_element_wise('"', pc.cast(col, pa.string()), '"', "")
+    elif _float_list(t):
+        out = _float_list_texts(col)
     else:  # binary, lists, structs…: per value, as before
         out = pa.chunked_array([pa.array(
             [None if v is None else json.dumps(v, separators=(",", ":"), default=_exact)
              for v in col.to_pylist()], pa.string())])
     return pc.fill_null(out, "null")
+
+
+def _float_list(t: pa.DataType) -> bool:
+    return (pa.types.is_list(t) or pa.types.is_fixed_size_list(t)) and \
+        pa.types.is_floating(t.value_type) and not pa.types.is_float16(t.value_type)
+
+
+def _float_list_texts(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Lists of finite floats (embedding vectors) as JSON strings holding their little-endian
+    bytes in base64 (``"zczMPQ..."``): exact, a third of the text, and ~10x faster to write
+    than JSON numbers (Arrow's float-to-text cast takes 3 s per 100k x 128; base64 0.3 s).
+    :func:`decoder` reads both forms back as lists of floats. A list holding NaN or infinity
+    takes the per-value JSON path, as before."""
+    import base64
+
+    import numpy as np
+
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if pa.types.is_fixed_size_list(arr.type):
+        arr = arr.cast(pa.list_(arr.type.value_field))
+    start, end = (arr.offsets[0].as_py(), arr.offsets[-1].as_py()) if len(arr) else (0, 0)
+    flat = arr.values.slice(start, end - start)
+    if len(flat) and (flat.null_count or not pc.all(pc.is_finite(flat)).as_py()):
+        return pa.chunked_array([pa.array(
+            [None if v is None else json.dumps(v, separators=(",", ":"), default=_exact)
+             for v in col.to_pylist()], pa.string())])
+    width = "<f4" if flat.type == pa.float32() else "<f8"
+    values = flat.to_numpy(zero_copy_only=False).astype(width, copy=False)
+    offsets = arr.offsets.to_numpy() - start
+    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    b64 = base64.b64encode
+    lengths = np.diff(offsets)
+    dim = int(lengths[valid][0]) if valid.any() else 0
+    if dim and (lengths[valid] == dim).all() and (lengths[~valid] == 0).all():
+        # one length (vectors): each text has the same length, so the string array is
+        # built from one buffer (no Python string per row)
+        data = b"".join([b'"' + b64(row.tobytes()) + b'"' for row in values.reshape(-1, dim)])
+        stride = len(data) // int(valid.sum())
+        text_offsets = np.concatenate([[0], np.cumsum(np.where(valid, stride, 0))]).astype(
+            np.int32)
+        mask = None if valid.all() else pa.array(valid).buffers()[1]
+        return pa.chunked_array([pa.StringArray.from_buffers(
+            len(valid), pa.py_buffer(text_offsets), pa.py_buffer(data), mask,
+            int((~valid).sum()))])
+    else:
+        texts = [None if not ok else '"' + b64(values[a:b].tobytes()).decode() + '"'
+                 for ok, a, b in zip(valid.tolist(), offsets[:-1].tolist(),
+                                     offsets[1:].tolist())]
+    return pa.chunked_array([pa.array(texts, pa.string())])
 
 
 def _float_texts(col: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -384,6 +435,9 @@ def decoder(schema: pa.Schema) -> Callable[[str], dict]:
             convert[field.name] = decimal.Decimal
         elif pa.types.is_binary(t) or pa.types.is_large_binary(t):
             convert[field.name] = base64.b64decode
+        elif _float_list(t):  # vectors are written as base64 (see _float_list_texts)
+            convert[field.name] = functools.partial(
+                _vector_of, "<f4" if t.value_type == pa.float32() else "<f8")
     names = schema.names
     loads = json.loads
 
@@ -404,6 +458,13 @@ def decoder(schema: pa.Schema) -> Callable[[str], dict]:
                 out[name] = fn(v)
         return out
     return decode
+
+
+def _vector_of(width: str, value: Any) -> list:
+    if isinstance(value, str):
+        import numpy as np
+        return np.frombuffer(base64.b64decode(value), dtype=width).tolist()
+    return value
 
 
 def merge_schema(old: pa.Schema | None, new: pa.Schema) -> pa.Schema:
