@@ -117,6 +117,7 @@ class Similarity:
                             "library": "usearch",
                             "state": "saved" if manifest else "not built",
                             "indexed": manifest.get("rows") if manifest else 0,
+                            "pending": None,  # known once the index is opened
                             "graph_delta_version": manifest.get("delta_version")
                             if manifest else None})
             else:
