@@ -30,6 +30,27 @@ export interface IFeatureGroup {
   lastCommitAt: string | null;
   createdAt: string | null;
   schema: IColumn[];
+  /** Embedding columns (vector features) with their dimension and metric. */
+  embeddings: IEmbedding[];
+}
+
+export interface IEmbedding {
+  column: string;
+  dim: number;
+  metric: string;
+}
+
+/** The nearest-neighbour index of one embedding column. */
+export interface IIndexStatus extends IEmbedding {
+  /** ready | tail | merging | saved | not built | offline */
+  state: string;
+  indexed: number | null;
+  pending: number | null;
+}
+
+export interface INeighbors {
+  columns: string[];
+  neighbors: JSONObject[];
 }
 
 export interface IHistogram {
@@ -72,6 +93,7 @@ export interface IFeatureGroupDetail extends IFeatureGroup {
   statistics: IStatistics | null;
   versions: number[];
   sample: JSONObject[];
+  embeddingIndex: IIndexStatus[];
 }
 
 function parseColumn(item: unknown): IColumn {
@@ -100,7 +122,42 @@ export function parseFeatureGroup(item: unknown): IFeatureGroup {
     deltaVersion: f.optCount('delta_version'),
     lastCommitAt: f.optStr('last_commit_at'),
     createdAt: f.optStr('created_at'),
-    schema: f.optList('schema', parseColumn)
+    schema: f.optList('schema', parseColumn),
+    embeddings: parseEmbeddings(f.data['embeddings'])
+  };
+}
+
+function parseEmbeddings(value: unknown): IEmbedding[] {
+  if (!isObject(value)) {
+    return [];
+  }
+  const out: IEmbedding[] = [];
+  for (const [column, spec] of Object.entries(value)) {
+    if (isObject(spec)) {
+      const f = new Fields(spec, `the embedding column ${column}`);
+      out.push({ column, dim: f.optCount('dim') ?? 0, metric: f.optStr('metric') ?? 'cosine' });
+    }
+  }
+  return out;
+}
+
+function parseIndexStatus(item: unknown): IIndexStatus {
+  const f = new Fields(item, 'an embedding index');
+  return {
+    column: f.str('column'),
+    dim: f.optCount('dim') ?? 0,
+    metric: f.optStr('metric') ?? 'cosine',
+    state: f.optStr('state') ?? 'unknown',
+    indexed: f.optCount('indexed'),
+    pending: f.optCount('pending')
+  };
+}
+
+export function parseNeighbors(data: unknown): INeighbors {
+  const f = new Fields(data, 'the neighbours');
+  return {
+    columns: f.strList('columns'),
+    neighbors: f.optList('neighbors', row => (isObject(row) ? row : {}))
   };
 }
 
@@ -194,7 +251,8 @@ export function parseFeatureGroupDetail(data: unknown): IFeatureGroupDetail {
     versions: f
       .optList('versions', v => (typeof v === 'number' ? v : null))
       .filter((v): v is number => v !== null),
-    sample
+    sample,
+    embeddingIndex: f.optList('embedding_index', parseIndexStatus)
   };
 }
 
