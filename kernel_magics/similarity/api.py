@@ -6,6 +6,7 @@ Feature groups and views reach this through the lakehouse (``fg.find_neighbors``
 """
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,8 @@ from ..shared.errors import InvalidInput, NotFound
 from . import search
 from .index import Source, VectorIndex, saved_manifest
 from .metrics import query_vector
+
+log = logging.getLogger("kernel_magics.similarity")
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -77,10 +80,15 @@ class Similarity:
             return
         threshold = self._lh.config.index_merge_rows
         for emb in fg.embeddings.values():
-            index = self.index(fg, emb)
-            pending = index.refresh()
-            if threshold and pending >= threshold:
-                index.merge_in_background()
+            try:
+                index = self.index(fg, emb)
+                pending = index.refresh()
+                if threshold and pending >= threshold:
+                    index.merge_in_background()
+            except Exception:  # noqa: BLE001 - the insert is committed; the index is a cache
+                # that the next query or open brings up to the table (from the Delta log)
+                log.exception("Feature group %r: the index of %r could not follow the "
+                              "insert; it catches up on the next search.", fg.name, emb.column)
 
     def build_index(self, fg: "FeatureGroup", col: str | None = None) -> dict[str, Any]:
         """Merge every pending row into the graph now and save it; returns its status."""
