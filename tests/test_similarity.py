@@ -320,7 +320,12 @@ def test_a_corrupt_or_missing_index_is_rebuilt_from_the_delta_table(home):
     fg = group(lh, 8)
     vectors = clustered(1500, 8)
     fg.insert(frame(vectors))
-    expected = fg.find_neighbors(vectors[4], k=10)["mid"].tolist()
+    exact = fg.find_neighbors(vectors[4], k=10, exact=True)
+
+    def answers_like_the_table(group) -> bool:
+        # a rebuilt HNSW graph (multi-threaded build) may differ in its approximate tail
+        found = group.find_neighbors(vectors[4], k=10)
+        return int(found["mid"][0]) == 4 and recall(found, exact) >= 0.9
     graph = _graph_file(lh)
     data = bytearray(graph.read_bytes())
     middle = len(data) // 2
@@ -328,17 +333,17 @@ def test_a_corrupt_or_missing_index_is_rebuilt_from_the_delta_table(home):
     graph.write_bytes(bytes(data))
     lh2 = kernel_magics.connect(home)
     fg2 = lh2.feature_group("merchants")
-    assert fg2.find_neighbors(vectors[4], k=10)["mid"].tolist() == expected
+    assert answers_like_the_table(fg2)
     assert "checksum" in fg2.index_status()[0]["rebuilt"]
     # a manifest cut short, then no index at all
     (graph.parent / "manifest.json").write_text("{\"format\": 1, \"dim")
     fg3 = kernel_magics.connect(home).feature_group("merchants")
-    assert fg3.find_neighbors(vectors[4], k=10)["mid"].tolist() == expected
+    assert answers_like_the_table(fg3)
     assert "unreadable" in fg3.index_status()[0]["rebuilt"]
     import shutil
     shutil.rmtree(lh.home / "indexes")
     fg4 = kernel_magics.connect(home).feature_group("merchants")
-    assert fg4.find_neighbors(vectors[4], k=10)["mid"].tolist() == expected
+    assert answers_like_the_table(fg4)
     assert fg4.rebuild_index()["indexed"] == 1500
     assert fg4.verify_index() == {"missing": 0, "stale": 0, "extra": 0}
 
@@ -457,3 +462,17 @@ def test_verify_sees_an_index_that_drifted_from_the_table(lh):
     from kernel_magics.similarity.index import key_ids
     index._graph.remove(key_ids(['[5]'])[0])
     assert fg.verify_index()["missing"] == 1
+
+
+def test_a_filter_sees_the_latest_rows_after_each_insert(lh):
+    fg = group(lh, 8)
+    vectors = clustered(1200, 8)
+    fg.insert(frame(vectors).assign(category="common"))
+    assert len(fg.find_neighbors(vectors[0], k=5, filter="category = 'moved'")) == 0
+    moved = frame(vectors[:300]).assign(category="moved", ts=TS + pd.Timedelta(hours=1))
+    fg.insert(moved, mode="upsert")  # 300 keys now match (more than the exact-subset size)
+    found = fg.find_neighbors(vectors[0], k=5, filter="category = 'moved'")
+    assert len(found) == 5 and set(found["category"]) == {"moved"} and found["mid"].max() < 300
+    back = frame(vectors[:300]).assign(category="common", ts=TS + pd.Timedelta(hours=2))
+    fg.insert(back, mode="upsert")
+    assert len(fg.find_neighbors(vectors[0], k=5, filter="category = 'moved'")) == 0

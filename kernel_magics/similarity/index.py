@@ -148,6 +148,16 @@ class VectorIndex:
         self.rebuilt: str | None = None  # why the last open rebuilt the index
         self._merging: threading.Thread | None = None
 
+    @property
+    def version(self) -> int:
+        """The Delta version the index (graph and tail) is in step with."""
+        return self._seen
+
+    @property
+    def size(self) -> int:
+        """Keys held (graph plus tail; a key in both counts twice: an estimate)."""
+        return len(self._graph_entries) + len(self._tail)
+
     # -- space -----------------------------------------------------------------------------
     @property
     def usearch_metric(self) -> str:

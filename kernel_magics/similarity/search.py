@@ -87,6 +87,44 @@ def _apply_filter(table: pa.Table, where: str, group: str) -> np.ndarray:
     return np.sort(got["__lb_i"].astype(np.int64))
 
 
+#: filters whose matching keys are kept (per table version): (table, filter) -> (version, keys)
+_ALLOWED: dict[tuple[str, str], tuple[int, frozenset]] = {}
+_ALLOWED_LOCK = threading.Lock()
+#: a filter matching at most this many keys is answered exactly over those keys' rows
+EXACT_SUBSET = 256
+
+
+def allowed_keys(fg: "FeatureGroup", where: str, version: int) -> frozenset:
+    """The key texts whose latest row (at Delta ``version``) matches ``where``, computed once
+    per table version (the embedding columns are not read): a filtered query then checks its
+    candidates against a set instead of running SQL on each batch of them."""
+    cache_key = (str(fg.table_path), where)
+    with _ALLOWED_LOCK:
+        hit = _ALLOWED.get(cache_key)
+    if hit is not None and hit[0] == version:
+        return hit[1]
+    from ..features.online.base import key_texts, newest_rows
+    delta = storage.open_table(fg.table_path, version if version >= 0 else None)
+    if delta is None:
+        return frozenset()
+    dataset = storage.as_dataset(delta)
+    columns = [c for c in dataset.schema.names if c not in fg.embeddings]
+    table = dataset.to_table(columns=columns)
+    if table.num_rows > 1:
+        table = table.take(pa.array(np.lexsort((table.column(ROW_COLUMN).to_numpy(),
+                                                table.column(COMMIT_COLUMN).to_numpy()))))
+    table = newest_rows(list(fg.keys), fg.event_time, table)
+    visible = table.select([c for c in table.column_names
+                            if c not in (COMMIT_COLUMN, ROW_COLUMN)])
+    keep = _apply_filter(visible, where, fg.name)
+    keys = frozenset(key_texts(list(fg.keys), table.take(pa.array(keep))).to_pylist())
+    with _ALLOWED_LOCK:
+        if len(_ALLOWED) > 64:
+            _ALLOWED.clear()
+        _ALLOWED[cache_key] = (version, keys)
+    return keys
+
+
 def online_search(fg: "FeatureGroup", index: "VectorIndex", emb: Embedding, q: np.ndarray,
                   k: int, where: str | None) -> "pd.DataFrame | None":
     """The k nearest current rows by the index (None: the exact search must answer)."""
@@ -94,29 +132,44 @@ def online_search(fg: "FeatureGroup", index: "VectorIndex", emb: Embedding, q: n
     schema = store.schema(fg.online_table)
     if schema is None:
         return _frame([], fg, emb)
+    allowed = None
     n = max(k * FETCH, k + 8)
+    if where is not None:
+        index.refresh()
+        allowed = allowed_keys(fg, where, index.version)
+        if not allowed:
+            return _frame([], fg, emb)
+        if len(allowed) <= EXACT_SUBSET:  # few matches: score exactly every one of them
+            return _rescored(fg, store, schema, emb, q, k, sorted(allowed))
+        selectivity = len(allowed) / max(1, index.size)
+        n = min(MAX_FETCH, max(n, int(np.ceil(FETCH * k / selectivity))))
     while True:
         texts, _ = index.search(q, n)
         exhausted = len(texts) < n  # every row the index holds was looked at
-        key_values = [tuple(json.loads(t)) for t in texts]
-        rows = store.get(fg.online_table, list(fg.keys), key_values) if key_values else []
-        rows = [r for r in rows if r is not None and r.get(emb.column) is not None]
-        if not rows:
-            table, d = pa.Table.from_pylist([], schema=schema), np.zeros(0)
-        else:
-            table = pa.Table.from_pylist(rows, schema=schema)
-            vectors, present = matrix(table.column(emb.column), emb.dim)
-            d = distances(emb.metric, vectors, q)
-            table = table.take(pa.array(present))
-            if where is not None:
-                keep = _apply_filter(table, where, fg.name)
-                table, d = table.take(pa.array(keep)), d[keep]
-        if where is None or len(d) >= k or exhausted:
-            order = np.lexsort((np.arange(len(d)), d))[:k]
-            return _result(table.take(pa.array(order, pa.int64())), d[order])
+        if allowed is not None:
+            texts = [t for t in texts if t in allowed]
+        if allowed is None or len(texts) >= k or exhausted:
+            return _rescored(fg, store, schema, emb, q, k, texts[:max(k * FETCH, k + 8)])
         if n >= MAX_FETCH:
-            return None  # a very selective filter: exact search over the matching rows
+            return None  # not enough matches among the nearest: the exact search answers
         n = min(MAX_FETCH, n * 8)
+
+
+def _rescored(fg: "FeatureGroup", store: Any, schema: pa.Schema, emb: Embedding,
+              q: np.ndarray, k: int, texts: list[str]) -> "pd.DataFrame":
+    """The rows of ``texts`` from the online store, re-scored exactly from their own
+    vectors, the k nearest first."""
+    key_values = [tuple(json.loads(t)) for t in texts]
+    rows = store.get(fg.online_table, list(fg.keys), key_values) if key_values else []
+    rows = [r for r in rows if r is not None and r.get(emb.column) is not None]
+    if not rows:
+        return _frame([], fg, emb)
+    table = pa.Table.from_pylist(rows, schema=schema)
+    vectors, present = matrix(table.column(emb.column), emb.dim)
+    d = distances(emb.metric, vectors, q)
+    table = table.take(pa.array(present))
+    order = np.lexsort((np.arange(len(d)), d))[:k]
+    return _result(table.take(pa.array(order, pa.int64())), d[order])
 
 
 def _result(table: pa.Table, d: np.ndarray) -> "pd.DataFrame":
