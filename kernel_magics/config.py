@@ -106,6 +106,9 @@ SETTINGS: tuple[Setting, ...] = (
             "a bearer token the http transport sends"),
     Setting("lineage", "openlineage_namespace", "openlineage_namespace", str,
             "the OpenLineage namespace of this lakehouse's jobs (default lakebook)"),
+    Setting("similarity", "merge_rows", "index_merge_rows", int,
+            "rows waiting in a vector index's exactly searched tail that start a background "
+            "merge into its graph (0: only fg.build_index() merges)"),
 )
 
 
@@ -140,6 +143,7 @@ class Config:
     openlineage_endpoint: str = "api/v1/lineage"
     openlineage_api_key: str | None = None
     openlineage_namespace: str = "lakebook"
+    index_merge_rows: int = 2_000
     project_home: str = DEFAULT_HOME
     #: the lakebook.toml files read, in order (the later wins)
     source: list[Path] = field(default_factory=list)

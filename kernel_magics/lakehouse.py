@@ -123,6 +123,12 @@ class Lakehouse:
         from .features.online import open_online_store
         return open_online_store(self)
 
+    @cached_property
+    def similarity(self):
+        """Vector indexes and nearest-neighbour search over embedding columns."""
+        from .similarity.api import Similarity
+        return Similarity(self)
+
     # -- models ----------------------------------------------------------------------------
     @cached_property
     def registry(self) -> "ModelRegistry":

@@ -233,3 +233,31 @@ def test_drift_raises_an_alert_and_a_retrain_adds_a_version(executed):
     assert "production -> v" in printed
     production = lh.registry.get("fraud_model", alias="production").version
     assert f"production -> v{production}" in printed
+
+
+# -- 5 · similarity ------------------------------------------------------------------------------
+def test_similarity_notebook_embeds_searches_and_uses_the_similarity(executed):
+    executed.require("5_similarity.ipynb")
+    lh = executed.lh
+    profiles = lh.feature_group("merchant_profiles")
+    assert profiles.embeddings["desc_vec"].dim == 32 and profiles.online
+    assert profiles.verify_index() == {"missing": 0, "stale": 0, "extra": 0}
+    # "merchants most like this one" came from the index and agrees with the exact search
+    first = profiles.read().iloc[0]
+    online = profiles.find_neighbors(first["desc_vec"], k=5)
+    exact = profiles.find_neighbors(first["desc_vec"], k=5, exact=True)
+    assert list(online["merchant_id"]) == list(exact["merchant_id"])
+    # the similarity feature: every merchant, a similarity in [-1, 1], never to itself
+    sim = lh.feature_group("merchant_fraud_similarity").read()
+    assert len(sim) == len(profiles.read()) and sim["fraud_similarity"].between(-1, 1).all()
+    assert (sim["nearest_fraud_merchant"] != sim["merchant_id"]).all()
+    # the model trained on it, and the deployment answered neighbours with verdicts
+    mv = lh.registry.get("merchant_risk", alias="production")
+    assert "fraud_similarity" in mv.input_features
+    answer = lh.deployment("merchant_risk_online").neighbors(
+        text="flights hotel booking abroad", embedder="merchant_embedder", k=3)
+    assert len(answer["neighbors"]) == 3
+    assert {n["features"]["category"] for n in answer["neighbors"]} == {"travel"}
+    out = executed.notebook("5_similarity.ipynb")
+    printed = "".join(o.get("text", "") for c in out.cells for o in c.get("outputs", []))
+    assert "Question: Which merchants sell flights" in printed and "[5] " in printed

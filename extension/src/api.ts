@@ -11,6 +11,7 @@ import {
   IDeployment,
   IFeatureGroup,
   IFeatureGroupDetail,
+  INeighbors,
   IModelDetail,
   IModelSummary,
   IMonitor,
@@ -27,6 +28,7 @@ import {
   parseDeployments,
   parseFeatureGroupDetail,
   parseFeatureGroups,
+  parseNeighbors,
   parseModelDetail,
   parseModels,
   parseMonitors,
@@ -256,6 +258,16 @@ export class LakebookClient {
     const query = version === undefined ? '' : `?version=${version}`;
     return parseFeatureGroupDetail(
       await this._get(`feature-groups/${encodeURIComponent(name)}${query}`)
+    );
+  }
+
+  /** The rows nearest to the stored vector of `key` in group `name`. */
+  async neighbors(
+    name: string,
+    request: { key: unknown; k?: number; col?: string; filter?: string; version?: number }
+  ): Promise<INeighbors> {
+    return parseNeighbors(
+      await this._send('POST', `feature-groups/${encodeURIComponent(name)}/neighbors`, request)
     );
   }
 

@@ -33,6 +33,27 @@ export interface IFeatureGroup {
   createdAt: string | null;
   createdBy: string | null;
   schema: IColumn[];
+  /** Embedding columns (vector features) with their dimension and metric. */
+  embeddings: IEmbedding[];
+}
+
+export interface IEmbedding {
+  column: string;
+  dim: number;
+  metric: string;
+}
+
+/** The nearest-neighbour index of one embedding column. */
+export interface IIndexStatus extends IEmbedding {
+  /** ready | tail | merging | saved | not built | offline */
+  state: string;
+  indexed: number | null;
+  pending: number | null;
+}
+
+export interface INeighbors {
+  columns: string[];
+  neighbors: JSONObject[];
 }
 
 export interface IHistogram {
@@ -77,6 +98,7 @@ export interface IFeatureGroupDetail extends IFeatureGroup {
   statistics: IStatistics | null;
   versions: number[];
   sample: JSONObject[];
+  embeddingIndex: IIndexStatus[];
 }
 
 function parseColumn(item: unknown): IColumn {
@@ -107,7 +129,42 @@ export function parseFeatureGroup(item: unknown): IFeatureGroup {
     lastCommitBy: f.optStr('last_commit_by'),
     createdAt: f.optStr('created_at'),
     createdBy: f.optStr('created_by'),
-    schema: f.optList('schema', parseColumn)
+    schema: f.optList('schema', parseColumn),
+    embeddings: parseEmbeddings(f.data['embeddings'])
+  };
+}
+
+function parseEmbeddings(value: unknown): IEmbedding[] {
+  if (!isObject(value)) {
+    return [];
+  }
+  const out: IEmbedding[] = [];
+  for (const [column, spec] of Object.entries(value)) {
+    if (isObject(spec)) {
+      const f = new Fields(spec, `the embedding column ${column}`);
+      out.push({ column, dim: f.optCount('dim') ?? 0, metric: f.optStr('metric') ?? 'cosine' });
+    }
+  }
+  return out;
+}
+
+function parseIndexStatus(item: unknown): IIndexStatus {
+  const f = new Fields(item, 'an embedding index');
+  return {
+    column: f.str('column'),
+    dim: f.optCount('dim') ?? 0,
+    metric: f.optStr('metric') ?? 'cosine',
+    state: f.optStr('state') ?? 'unknown',
+    indexed: f.optCount('indexed'),
+    pending: f.optCount('pending')
+  };
+}
+
+export function parseNeighbors(data: unknown): INeighbors {
+  const f = new Fields(data, 'the neighbours');
+  return {
+    columns: f.strList('columns'),
+    neighbors: f.optList('neighbors', row => (isObject(row) ? row : {}))
   };
 }
 
@@ -202,7 +259,8 @@ export function parseFeatureGroupDetail(data: unknown): IFeatureGroupDetail {
     versions: f
       .optList('versions', v => (typeof v === 'number' ? v : null))
       .filter((v): v is number => v !== null),
-    sample
+    sample,
+    embeddingIndex: f.optList('embedding_index', parseIndexStatus)
   };
 }
 

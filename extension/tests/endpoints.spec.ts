@@ -20,6 +20,7 @@ import {
   parseFeatureGroupDetail,
   parseFeatureGroups,
   parseModelDetail,
+  parseNeighbors,
   parseModels,
   parseMonitors,
   parseRun,
@@ -83,6 +84,24 @@ describe('feature groups', () => {
     const data = fixture('feature-groups');
     data.feature_groups[0].rows = 1234;
     expect(parseFeatureGroups(data)[0].rows).toBe(1234);
+  });
+
+  it('reads embedding columns, their index and neighbours', () => {
+    const g = parseFeatureGroupDetail({
+      name: 'merchants', version: 1, keys: ['mid'], online: true,
+      embeddings: { desc_vec: { dim: 32, metric: 'cosine' }, bad: 3 },
+      embedding_index: [{ column: 'desc_vec', dim: 32, metric: 'cosine', state: 'ready',
+                          indexed: 140, pending: 0 }]
+    });
+    expect(g.embeddings).toEqual([{ column: 'desc_vec', dim: 32, metric: 'cosine' }]);
+    expect(g.embeddingIndex[0]).toMatchObject({ state: 'ready', indexed: 140, pending: 0 });
+    const plain = parseFeatureGroupDetail({ name: 'tx', version: 1, keys: ['k'] });
+    expect(plain.embeddings).toEqual([]);
+    expect(plain.embeddingIndex).toEqual([]);
+    const n = parseNeighbors({ columns: ['mid', 'distance'],
+                               neighbors: [{ mid: 3, distance: 0.1 }, 'junk'] });
+    expect(n.columns).toEqual(['mid', 'distance']);
+    expect(n.neighbors).toEqual([{ mid: 3, distance: 0.1 }, {}]);
   });
 
   it('parses the detail: commits, statistics with histograms, sample', () => {

@@ -78,8 +78,20 @@ def main(root: Path) -> dict:
                           "limit": rng.integers(500, 5000, 100).astype(float),
                           "ts": [start] * 100})
     lh.create_feature_group("cards", key="cc_num", event_time="ts").insert(cards)
+    # an embedding group (issue 19): merchants in three clusters of 8-d description vectors
+    centres = np.eye(8)[:3] * 3
+    kinds = np.array(["grocery", "travel", "fuel"])[np.arange(60) % 3]
+    vecs = (centres[np.arange(60) % 3] + 0.3 * rng.normal(size=(60, 8))).astype("float32")
+    lh.create_feature_group(
+        "merchants", key="merchant_id", event_time="ts", online=True,
+        embeddings={"desc_vec": {"dim": 8, "metric": "cosine"}},
+        description="Merchants with description embeddings").insert(pd.DataFrame({
+            "merchant_id": np.arange(60), "category": kinds, "desc_vec": list(vecs),
+            "ts": [start] * 60}))
     made["feature_groups"] = {"transactions": {"rows": n, "online": True, "commits": 2},
-                              "cards": {"rows": 100, "online": False, "commits": 1}}
+                              "cards": {"rows": 100, "online": False, "commits": 1},
+                              "merchants": {"rows": 60, "online": True, "commits": 1,
+                                            "category_of_7": str(kinds[7])}}
     made["areas"].append("features")
 
     # -- models ------------------------------------------------------------------------------

@@ -530,6 +530,53 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
     await screenshotMain('feature-group-light');
   });
 
+  it('shows embedding columns with their index, and finds a key\'s nearest rows', async () => {
+    const page = ctx.page;
+    const section = page.locator(`${PANEL} #lakebook-section-features`);
+    const row = section.locator('li[data-name="merchants"]');
+    await row.waitFor({ timeout: 20_000 });
+    const badge = row.locator('.jp-Lakebook-badge-vectors');
+    assert.ok(await badge.isVisible(), 'vectors badge');
+    assert.equal(await badge.getAttribute('title'), 'desc_vec: 8-d cosine');
+    assert.equal(
+      await section.locator('li[data-name="cards"] .jp-Lakebook-badge-vectors').isVisible(),
+      false
+    );
+    await row.locator('button').click();
+    const view = page.locator('.jp-Lakebook-featureGroupView', { hasText: 'merchants' });
+    const embeddings = view.locator('.jp-Lakebook-embeddingsTable tbody tr');
+    await embeddings.first().waitFor({ timeout: 20_000 });
+    const cells = await embeddings.first().locator('td').allTextContents();
+    assert.deepEqual(cells.slice(0, 3), ['desc_vec', '8', 'cosine']);
+    assert.match(cells[3], /saved|ready/);
+    assert.equal(cells[4], '60');
+    const role = view.locator('.jp-Lakebook-schemaTable tbody tr', { hasText: 'desc_vec' });
+    assert.match(await role.textContent(), /embedding \(8-d, cosine\)/);
+    await view.locator('.jp-Lakebook-neighborsKey').fill('7');
+    await view.locator('.jp-Lakebook-neighborsK').fill('4');
+    await view.locator('.jp-Lakebook-neighborsForm button[type="submit"]').click();
+    const found = view.locator('.jp-Lakebook-neighborsTable tbody tr');
+    await found.first().waitFor({ timeout: 20_000 });
+    assert.equal(await found.count(), 4);
+    const heads = await view.locator('.jp-Lakebook-neighborsTable thead th').allTextContents();
+    assert.deepEqual(heads, ['merchant_id', 'category', 'ts', 'distance']);
+    const categories = await found.locator('td:nth-child(2)').allTextContents();
+    const expected = ctx.prepared.feature_groups.merchants.category_of_7;
+    assert.deepEqual(categories, [expected, expected, expected, expected]);
+    const ids = await found.locator('td:first-child').allTextContents();
+    assert.ok(!ids.includes('7'), 'the key itself is left out');
+    await view.locator('.jp-Lakebook-similarity').scrollIntoViewIfNeeded();
+    await screenshotMain('feature-group-similarity');
+    // a key that is not there: the error is shown, in the user's terms
+    await view.locator('.jp-Lakebook-neighborsKey').fill('9999');
+    await view.locator('.jp-Lakebook-neighborsForm button[type="submit"]').click();
+    await view.locator('.jp-Lakebook-neighborsResults [role="alert"]').waitFor({ timeout: 20_000 });
+    assert.match(
+      await view.locator('.jp-Lakebook-neighborsResults').textContent(),
+      /no vector in 'desc_vec' for key/
+    );
+  });
+
   it('shows the deployment with its traffic', async () => {
     const row = ctx.page.locator(`${PANEL} #lakebook-section-deployments li[data-name="fraud_online"]`);
     await row.waitFor({ timeout: 20_000 });

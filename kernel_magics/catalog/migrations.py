@@ -257,6 +257,10 @@ CREATE TABLE IF NOT EXISTS business_kpis (
     PRIMARY KEY (deployment, name)
 );
 """),
+    (6, "issue 19: embedding columns of feature groups", """
+-- JSON object of embedding column -> {"dim": N, "metric": "cosine" | "l2" | "dot"}
+ALTER TABLE feature_groups ADD COLUMN embeddings TEXT NOT NULL DEFAULT '{}';
+"""),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

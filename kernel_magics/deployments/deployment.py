@@ -122,6 +122,19 @@ class Deployment:
         rows = [{**row, "model": model} for row in answer.rows]
         return rows[0] if answer.single else rows
 
+    def neighbors(self, vector: Any = None, text: str | None = None,
+                  embedder: str | None = None, embedder_alias: str | None = None,
+                  k: int = 10, filter: str | None = None, col: str | None = None
+                  ) -> dict[str, Any]:
+        """The ``k`` entities of the deployment's view nearest to ``vector`` (or to ``text``
+        embedded by the registered embedding model ``embedder``, at ``embedder_alias`` or its
+        latest version), each with the model's prediction over its features:
+        ``{"neighbors": [{keys…, "distance", "prediction", "probabilities"?, "features"}],
+        "model": {"name", "version"}}``. The predictions are logged like any other."""
+        from .neighbors import neighbors
+        return neighbors(self, vector=vector, text=text, embedder=embedder,
+                         embedder_alias=embedder_alias, k=k, filter=filter, col=col)
+
     def predict_body(self, payload: Any, allow_lakebook: bool = True) -> Answer:
         """Score a decoded JSON body in any accepted format (see ``protocol``); MLflow's
         ``/invocations`` passes ``allow_lakebook=False``. Both HTTP servers answer with it."""

@@ -11,6 +11,7 @@ from ..shared.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from ..shared.refs import Ref, takes_objects
 from . import records
 from .checks import validate_checks
+from .embeddings import index_folder, parse_embeddings
 from . import online_pending
 from .groups import FeatureGroup
 from .view_spec import resolve_spec
@@ -45,12 +46,17 @@ class FeatureStore:
                              online: bool = False, description: str | None = None,
                              checks: list[str] | None = None,
                              version: int | None = None,
-                             overwrite: bool = False) -> FeatureGroup:
+                             overwrite: bool = False,
+                             embeddings: dict[str, Any] | None = None) -> FeatureGroup:
         """Create a feature group version.
 
         ``key``: primary key column(s); ``event_time``: the timezone-aware time each row is
         valid from; ``online``: also keep the latest row per key in the online store;
         ``checks``: SQL predicates every inserted row must satisfy (checked before commit).
+        ``embeddings``: vector columns, ``{"desc_vec": {"dim": 128, "metric": "cosine"}}``
+        (metric ``cosine``, ``l2`` or ``dot``): every insert is checked against them, an
+        online group keeps an approximate-nearest-neighbour index of them
+        (``fg.find_neighbors``).
         ``version=None`` creates the next version (1 for a new name); a new version starts
         clean (no data, schema fixed by its first insert). A table folder the catalog does
         not know (``tables/<name>_v<version>`` left by a lost catalog) is never deleted:
@@ -63,6 +69,11 @@ class FeatureStore:
             raise InvalidInput(f"Feature group {name!r}: the event time {event_time!r} cannot "
                                "also be a key.", "Pick distinct key and event-time columns.")
         checks = validate_checks(checks, name)
+        embedding_specs = {c: e.to_dict() for c, e in parse_embeddings(embeddings, name).items()}
+        clash = [c for c in embedding_specs if c in keys or c == event_time]
+        if clash:
+            raise InvalidInput(f"Feature group {name!r}: the embedding column {clash[0]!r} is "
+                               "also a key or the event time.", "Pick another column.")
         if version is not None and (isinstance(version, bool) or not isinstance(version, int)
                                     or version < 1):
             raise InvalidInput(f"Version {version!r} of feature group {name!r} is not a "
@@ -84,7 +95,8 @@ class FeatureStore:
 
         try:
             version = records.insert_group(catalog, name, version, keys, event_time, online,
-                                           description or "", checks, no_unknown_data)
+                                           description or "", checks, no_unknown_data,
+                                           embedding_specs)
         except Duplicate:
             raise AlreadyExists(f"Feature group {name!r} version {version or '(next)'} exists "
                                 "already.",
@@ -93,6 +105,7 @@ class FeatureStore:
         table_path = f"tables/{name}_v{version}"
         if overwrite:  # the caller asked for the unknown data to go
             shutil.rmtree(self._lh.home / table_path, ignore_errors=True)
+            shutil.rmtree(index_folder(self._lh.home, name, version), ignore_errors=True)
         catalog.record_event("feature_group.created", f"{name}_v{version}",
                              {"keys": keys, "event_time": event_time, "online": bool(online)})
         return self.feature_group(name, version)

@@ -29,6 +29,7 @@ from . import tables
 from ..storage import delta as storage
 from ..storage.location import Location
 from .columns import COMMIT_COLUMN, HIDDEN_COLUMNS, ROW_COLUMN
+from .embeddings import Embedding, conform_vectors, parse_embeddings
 from .online.base import prepare as prepare_online
 from .schema import canonical_schema, cast_to, conform, precast, require_columns, to_arrow
 from .statistics import compute_statistics
@@ -85,6 +86,9 @@ class FeatureGroup:
         self.created_at: str = row["created_at"]
         #: who created this group version
         self.created_by: str | None = row.get("created_by")
+        self.embeddings: dict[str, Embedding] = parse_embeddings(
+            from_json(row.get("embeddings"), {}),
+            self.name)
 
     # -- identity and layout ---------------------------------------------------------------
     @property
@@ -99,6 +103,7 @@ class FeatureGroup:
         return {"name": self.name, "version": self.version, "keys": self.keys,
                 "event_time": self.event_time, "online": self.online,
                 "description": self.description, "checks": self.checks,
+                "embeddings": {c: e.to_dict() for c, e in self.embeddings.items()},
                 "created_at": self.created_at}
 
     @property
@@ -197,6 +202,8 @@ class FeatureGroup:
         if mode not in ("append", "upsert"):
             raise InvalidInput(f"Unknown insert mode {mode!r}.", "Use mode='append' or 'upsert'.")
         raw = to_arrow(df, f"the data for feature group {self.name!r}")
+        if self.embeddings:  # wrong length, NaN, not numbers: refused before anything else
+            raw = conform_vectors(raw, self.embeddings, self.name)
         target = canonical_schema(raw, self.event_time, utc, self.name)
         require_columns(raw, self.keys, self.name)
         # null keys first: pandas turns an int key with a None into floats
@@ -277,6 +284,8 @@ class FeatureGroup:
             if online_rows is not None:
                 info.online_rows = self._online_upsert(online_rows, delta_version)
                 online_pending.clear(self, [seq])
+                if self.embeddings:  # the vector index follows the online store
+                    self._lh.similarity.after_insert(self)
         finally:
             _discard(pool)
         info.duration_s = time.perf_counter() - started
@@ -487,11 +496,52 @@ class FeatureGroup:
         self._lh.catalog.record_event("feature_group.deleted", self.online_table,
                                       {"name": self.name, "version": self.version})
         self.table_path.delete()
+        if self.embeddings:
+            self._lh.similarity.forget(self)
         if self.online:
             try:
                 self._lh.online_store.drop(self.online_table)
             except ModuleNotFoundError:
                 pass
+
+    # -- similarity ------------------------------------------------------------------------
+    def find_neighbors(self, vector: Any, k: int = 10, filter: str | None = None,
+                       col: str | None = None, exact: bool = False) -> Any:
+        """The ``k`` rows (the latest row per key) nearest to ``vector`` in the embedding
+        column ``col`` (default: the group's only one), nearest first, as a DataFrame of the
+        group's columns plus ``distance`` (cosine: 1 - cosine similarity; l2: Euclidean
+        distance; dot: minus the inner product).
+
+        ``filter``: a SQL predicate over the group's columns (``"category = 'grocery'"``),
+        applied before the top k is cut: k rows come back whenever k rows match. By default
+        the online index answers (an online group); ``exact=True`` runs an exact search in
+        DuckDB over the Delta table (the oracle for recall, and the offline path)."""
+        return self._lh.similarity.find_neighbors(self, vector, k=k, filter=filter, col=col,
+                                                  exact=exact)
+
+    def neighbors_of(self, key: Any, k: int = 10, col: str | None = None,
+                     filter: str | None = None) -> Any:
+        """The ``k`` rows nearest to the stored vector of ``key`` (a value, or a dict for a
+        composite key), the key itself left out: "merchants most like this one"."""
+        return self._lh.similarity.neighbors_of_key(self, key, k=k, col=col, filter=filter)
+
+    def build_index(self, col: str | None = None) -> dict[str, Any]:
+        """Merge every pending row into the online index now and save it (inserts do this
+        in the background once enough rows are pending); returns the index status."""
+        return self._lh.similarity.build_index(self, col)
+
+    def rebuild_index(self, col: str | None = None) -> dict[str, Any]:
+        """Discard the saved index of ``col`` and build it again from the Delta table."""
+        return self._lh.similarity.rebuild_index(self, col)
+
+    def verify_index(self, col: str | None = None) -> dict[str, int]:
+        """Compare the online index with the Delta table's latest rows (a full read): keys
+        ``missing``, ``stale`` or ``extra`` in the index; all zero when they match."""
+        return self._lh.similarity.verify_index(self, col)
+
+    def index_status(self) -> list[dict[str, Any]]:
+        """Per embedding column: dimension, metric, rows indexed and pending, state."""
+        return self._lh.similarity.index_status(self)
 
     # -- views -----------------------------------------------------------------------------
     def select(self, features: list[str]):
@@ -514,6 +564,7 @@ class FeatureGroup:
                 "schema": from_json(row["schema"]), "table_path": self.table_path.uri,
                 "created_at": self.created_at, "created_by": self.created_by,
                 "updated_at": row["updated_at"],
+                "embeddings": {c: e.to_dict() for c, e in self.embeddings.items()},
                 "rows": self.num_rows(), **last}
 
     def _repr_html_(self) -> str:

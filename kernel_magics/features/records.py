@@ -19,7 +19,8 @@ from ..shared.times import now_utc
 
 def insert_group(catalog: Catalog, name: str, version: int | None, keys: list[str],
                  event_time: str, online: bool, description: str, checks: list[str],
-                 before_insert: Callable[[int], None] = lambda version: None) -> int:
+                 before_insert: Callable[[int], None] = lambda version: None,
+                 embeddings: dict[str, Any] | None = None) -> int:
     """Add a group version (``version=None``: the next one) and return its number.
 
     ``before_insert(version)`` runs inside the transaction once the number is known (it may
@@ -33,10 +34,11 @@ def insert_group(catalog: Catalog, name: str, version: int | None, keys: list[st
         before_insert(version)
         conn.execute(
             "INSERT INTO feature_groups(name, version, keys, event_time, online, description,"
-            " checks, schema, table_path, created_by, created_at, updated_at)"
-            " VALUES (?,?,?,?,?,?,?,NULL,?,?,?,?)",
+            " checks, schema, table_path, created_by, created_at, updated_at, embeddings)"
+            " VALUES (?,?,?,?,?,?,?,NULL,?,?,?,?,?)",
             (name, version, to_json(keys), event_time, int(bool(online)), description or "",
-             to_json(checks), f"tables/{name}_v{version}", conn.who, now, now))
+             to_json(checks), f"tables/{name}_v{version}", conn.who, now, now,
+             to_json(embeddings or {})))
     return version
 
 
@@ -46,13 +48,14 @@ def restore_group(catalog: Catalog, definition: dict[str, Any], table_path: str)
     now = now_utc()
     gid = catalog.execute(
         "INSERT INTO feature_groups(name, version, keys, event_time, online, description,"
-        " checks, schema, table_path, commit_seq, created_by, created_at, updated_at)"
-        " VALUES (?,?,?,?,?,?,?,NULL,?,0,?,?,?) RETURNING id",
+        " checks, schema, table_path, commit_seq, created_by, created_at, updated_at,"
+        " embeddings) VALUES (?,?,?,?,?,?,?,NULL,?,0,?,?,?,?) RETURNING id",
         (definition["name"], int(definition["version"]), to_json(definition["keys"]),
          definition["event_time"], int(bool(definition.get("online"))),
          definition.get("description") or "", to_json(definition.get("checks") or []),
          table_path, definition.get("created_by") or catalog.who,
-         definition.get("created_at") or now, now))
+         definition.get("created_at") or now, now,
+         to_json(definition.get("embeddings") or {})))
     return catalog.query_one("SELECT * FROM feature_groups WHERE id = ?", (gid,))
 
 

@@ -219,6 +219,26 @@ class FeatureView:
     def _vectors(self, entries: Sequence[dict[str, Any]], passed: Any) -> list[dict[str, Any]]:
         return vectors(self, entries, passed)
 
+    # -- similarity ------------------------------------------------------------------------
+    def find_neighbors(self, vector: Any, k: int = 10, filter: str | None = None,
+                       col: str | None = None, exact: bool = False) -> "pd.DataFrame":
+        """The ``k`` entities nearest to ``vector`` in the embedding column ``col`` of the
+        view's group that declares it: their key columns (as the view names them), the
+        view's features for them (online, as :meth:`feature_vectors` gives them) and
+        ``distance``, nearest first. ``filter`` and ``exact`` as in
+        :meth:`FeatureGroup.find_neighbors`."""
+        return self._lh.similarity.view_neighbors(self, vector, k=k, filter=filter, col=col,
+                                                  exact=exact)
+
+    def batch_neighbors(self, vectors: Any, k: int = 10, filter: str | None = None,
+                        col: str | None = None) -> "pd.DataFrame":
+        """Exact neighbours of many query vectors at once, offline (the latest row per key
+        of the Delta table): a DataFrame with one row per (``query``, ``rank``) holding the
+        neighbour's keys, the view's features from its group, and ``distance``. ``vectors``:
+        a DataFrame with the embedding column, or a list / 2-D array of vectors."""
+        return self._lh.similarity.view_batch_neighbors(self, vectors, k=k, filter=filter,
+                                                        col=col)
+
     # -- catalog ---------------------------------------------------------------------------
     def versions(self) -> list[dict[str, Any]]:
         """Every version of this view: version, description, creation time and spec."""

@@ -65,6 +65,9 @@ def _feature(p: argparse.ArgumentParser) -> None:
     p.add_argument("--check", action="append", default=[], metavar="SQL",
                    help='SQL predicate every row must satisfy, e.g. "amount >= 0" (repeatable)')
     p.add_argument("--description", default=None, help="what the group holds")
+    p.add_argument("--embedding", action="append", default=[], metavar="COL:DIM[:METRIC]",
+                   help="an embedding column, e.g. desc_vec:128:cosine (metric cosine, l2 or "
+                        "dot; repeatable): vectors checked on insert and indexed online")
     p.add_argument("--df", default=None, metavar="VAR",
                    help="insert this variable instead of the last expression")
     p.add_argument("--evolve", action="store_true",

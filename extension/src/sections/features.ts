@@ -46,9 +46,10 @@ export class FeatureGroupsSection extends ListSection<IFeatureGroup[]> {
     const name = h('span', 'jp-Lakebook-itemName');
     const version = h('span', 'jp-Lakebook-version');
     const online = badge('online', 'online', 'Served from the online store');
+    const vectors = badge('vectors', 'vectors', 'Embedding columns');
     const rows = h('span', 'jp-Lakebook-rows jp-Lakebook-push');
     const line1 = h('span', 'jp-Lakebook-itemLine jp-mod-nowrap');
-    line1.append(name, version, online, rows);
+    line1.append(name, version, online, vectors, rows);
     const commit = h('span', 'jp-Lakebook-lastCommit');
     const line2 = h('span', 'jp-Lakebook-itemLine jp-Lakebook-itemMeta');
     line2.append(commit);
@@ -72,6 +73,10 @@ export class FeatureGroupsSection extends ListSection<IFeatureGroup[]> {
         setText(name, g.name);
         setText(version, `v${g.version}`);
         online.hidden = !g.online;
+        vectors.hidden = g.embeddings.length === 0;
+        vectors.title = g.embeddings
+          .map(e => `${e.column}: ${e.dim}-d ${e.metric}`)
+          .join('; ');
         const commits = `${formatCount(g.commits)} commit${g.commits === 1 ? '' : 's'}`;
         const rowText = g.rows !== null ? `${formatCount(g.rows)} rows` : commits;
         rows.title = 'Rows in the table';

@@ -37,6 +37,13 @@ def _body(properties: dict[str, Any], required: list[str] | None = None,
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
+VECTOR = {"type": "array", "items": NUM, "minItems": 1}
+K = {"type": "integer", "minimum": 1, "maximum": 10000}
+NEIGHBORS_BODY = _body({"vector": VECTOR, "text": STR, "embedder": STR, "embedder_alias": STR,
+                        "k": K, "filter": STR, "col": STR}, closed=True)
+GROUP_NEIGHBORS_BODY = _body({"key": ANY_JSON, "vector": VECTOR, "k": K, "filter": STR,
+                              "col": STR, "version": {"type": "integer", "minimum": 1},
+                              "exact": BOOL}, closed=True)
 MONITOR_BODY = _body({
     "name": STR, "deployment": STR, "feature_group": STR, "reference": WINDOW,
     "current": WINDOW, "schedule": {"type": ["string", "null"]}, "drift_share": NUM,
@@ -130,6 +137,10 @@ def document() -> dict[str, Any]:
                                                      ok="201")},
         "/deployments/{name}/promote": {"post": _op("promote an arm, ending the split",
                                                     [NAME], PROMOTE_BODY)},
+        "/deployments/{name}/neighbors": {"post": _op(
+            "nearest entities of the view, with predictions", [NAME], NEIGHBORS_BODY)},
+        "/feature-groups/{name}/neighbors": {"post": _op(
+            "nearest rows to a key's vector or a vector", [NAME], GROUP_NEIGHBORS_BODY)},
         "/steps": {"get": _op("steps under a folder or in a notebook", [q("path", STR)])},
         "/pipelines": {"get": _op("pipelines"),
                        "post": _op("create a pipeline", body=PIPELINE_BODY, ok="201")},
