@@ -221,3 +221,21 @@ def test_a_missing_framework_names_its_extra(lh, monkeypatch):
     monkeypatch.setitem(sys.modules, "lightgbm", None)  # import lightgbm now fails
     with pytest.raises(InvalidInput, match=r"pip install 'lakebook\[lightgbm\]'"):
         kernel_magics.connect(lh.home).registry.get("fraud").load()
+
+
+def test_a_pytorch_export_is_served_through_the_onnx_flavour(lh):
+    """PyTorch's conventions (one input matrix, logits out) without PyTorch installed: the
+    fixture was exported by tests/fixtures/make_torch_onnx.py."""
+    import kernel_magics as kb
+    from pathlib import Path
+    fixtures = Path(__file__).with_name("fixtures")
+    X = pd.DataFrame(np.arange(12, dtype="float64").reshape(3, 4) / 10,
+                     columns=["amount", "velocity", "age", "hour"])
+    model = kb.onnx_model(fixtures / "torch_mlp.onnx", classes=["ok", "fraud"], logits=True)
+    mv = lh.registry.register(model, "mlp", input_example=X)
+    assert mv.flavour == "onnx" and mv.signature["classes"] == ["ok", "fraud"]
+    logits = np.load(fixtures / "torch_mlp.expected.npy").astype("float64")
+    want = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    got = kernel_magics.connect(lh.home).registry.get("mlp")
+    np.testing.assert_allclose(got.predict_proba(X), want, rtol=1e-5)
+    assert got.predict(X).tolist() == np.array(["ok", "fraud"])[want.argmax(axis=1)].tolist()

@@ -190,3 +190,4 @@ FLAVOURS.register("xgboost", "kernel_magics.registry.frameworks.xgboost_flavour:
 FLAVOURS.register("lightgbm",
                   "kernel_magics.registry.frameworks.lightgbm_flavour:FLAVOUR")
 FLAVOURS.register("onnx", "kernel_magics.registry.frameworks.onnx_flavour:FLAVOUR")
+FLAVOURS.register("torch", "kernel_magics.registry.frameworks.torch_flavour:FLAVOUR")

@@ -93,7 +93,7 @@ def _training(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", choices=["classification", "regression"], default=None,
                    help="override the task read from the label")
     p.add_argument("--flavour", default=None,
-                   help="how to keep the model: sklearn, xgboost, lightgbm, onnx, pickle "
+                   help="how to keep the model: sklearn, xgboost, lightgbm, onnx, torch, pickle "
                         "(default: detected from the trained model)")
 
 

@@ -31,33 +31,46 @@ def require(module: str, extra: str, what: str) -> ModuleType:
                            f"Install it with: pip install 'lakebook[{extra}]'") from None
 
 
-def write(folder: Path, filename: str, data: bytes, info: ModelInfo) -> Path:
-    """Write the model file and its description into ``folder``."""
+def write(folder: Path, filename: str, data: bytes, info: ModelInfo,
+          extra: dict[str, bytes] | None = None) -> Path:
+    """Write the model file, its description and any ``extra`` files into ``folder``."""
     path = folder / filename
     path.write_bytes(data)
+    for name, content in (extra or {}).items():
+        (folder / name).write_bytes(content)
     (folder / INFO_FILE).write_text(json.dumps(info.to_json(), sort_keys=True))
     return path
 
 
-def digest(folder: Path, filename: str) -> str:
-    """The sha256 recorded at registration (over both files)."""
-    return _digest((folder / filename).read_bytes(), (folder / INFO_FILE).read_bytes())
+def digest(folder: Path, filename: str, extra: tuple[str, ...] = ()) -> str:
+    """The sha256 recorded at registration (over every file of the version)."""
+    return _digest((folder / filename).read_bytes(), *[(folder / n).read_bytes() for n in extra],
+                   (folder / INFO_FILE).read_bytes())
 
 
-def _digest(model: bytes, info: bytes) -> str:
-    h = hashlib.sha256(model)
-    h.update(b"\0")
-    h.update(info)
+def _digest(*parts: bytes) -> str:
+    h = hashlib.sha256(parts[0])
+    for part in parts[1:]:
+        h.update(b"\0")
+        h.update(part)
     return h.hexdigest()
 
 
-def read(folder: Path, filename: str, expected: str | None, what: str
-         ) -> tuple[bytes, ModelInfo]:
-    """The model file's bytes and its description, refused when they are not the files
-    that were registered."""
+def read(folder: Path, filename: str, expected: str | None, what: str,
+         extra: tuple[str, ...] = ()) -> tuple[bytes, ModelInfo]:
+    """The model file's bytes and its description, refused when they (and the ``extra``
+    files) are not the files that were registered."""
+    model, info, _ = read_all(folder, filename, expected, what, extra)
+    return model, info
+
+
+def read_all(folder: Path, filename: str, expected: str | None, what: str,
+             extra: tuple[str, ...] = ()) -> tuple[bytes, ModelInfo, dict[str, bytes]]:
+    """:func:`read`, with the bytes of every ``extra`` file."""
     model = read_artifact(folder / filename, None, what)
+    others = {name: read_artifact(folder / name, None, what) for name in extra}
     raw_info = read_artifact(folder / INFO_FILE, None, what)
-    if expected and _digest(model, raw_info) != expected:
+    if expected and _digest(model, *others.values(), raw_info) != expected:
         raise UnsafeArtifact(
             f"{what}: the artifact in {folder} is not what was registered (its sha256 "
             "changed), so it was not loaded.",
@@ -67,4 +80,4 @@ def read(folder: Path, filename: str, expected: str | None, what: str
     except ValueError:
         raise UnsafeArtifact(f"{what}: its {INFO_FILE} is not JSON.",
                              "Register the model again.") from None
-    return model, ModelInfo.from_json(data, what)
+    return model, ModelInfo.from_json(data, what), others
