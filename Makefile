@@ -41,7 +41,7 @@ test-python:
 TORCH_TESTS := tests/test_frameworks_torch.py tests/security/test_torch_artifacts.py
 test-torch: install-test
 	$(BIN)/pip install -q -e ".[test,torch]"
-	CI=true $(BIN)/python -m pytest -q -p no:cacheprovider $(TORCH_TESTS)
+	CI=true LAKEBOOK_REQUIRE_TORCH=1 $(BIN)/python -m pytest -q -p no:cacheprovider $(TORCH_TESTS)
 
 test-js:
 	npm run typecheck

@@ -239,3 +239,42 @@ def test_a_pytorch_export_is_served_through_the_onnx_flavour(lh):
     got = kernel_magics.connect(lh.home).registry.get("mlp")
     np.testing.assert_allclose(got.predict_proba(X), want, rtol=1e-5)
     assert got.predict(X).tolist() == np.array(["ok", "fraud"])[want.argmax(axis=1)].tolist()
+
+
+@pytest.mark.parametrize("library", ["lightgbm", "xgboost"])
+def test_text_columns_trained_as_categories(lh, library):
+    """The view gives text; the booster was trained on pandas categories. The flavour maps
+    the labels to the booster's own codes (a label it never saw is missing)."""
+    rng = np.random.default_rng(4)
+    n = 800
+    df = pd.DataFrame({"cc_num": np.arange(n) % 80, "ts": T0 + pd.to_timedelta(np.arange(n), "min"),
+                       "amount": rng.gamma(2.0, 30.0, n),
+                       "category": rng.choice(["food", "travel", "online", "fuel"], n),
+                       "segment": rng.choice(["retail", "premium"], n)})
+    df["is_fraud"] = ((df.category == "online") & (df.amount > 50)).astype(int)
+    fg = lh.create_feature_group("tx", key="cc_num", event_time="ts", online=True)
+    fg.insert(df)
+    view = lh.create_feature_view("tx_view", spine=fg, label="is_fraud")
+    X_train, X_test, y_train, y_test = view.train_test_split()
+    cats = {"category": "category", "segment": "category"}
+    if library == "lightgbm":
+        clf = lgb.LGBMClassifier(n_estimators=30, verbose=-1).fit(X_train.astype(cats), y_train)
+    else:
+        clf = xgb.XGBClassifier(n_estimators=30, enable_categorical=True,
+                                tree_method="hist").fit(X_train.astype(cats), y_train)
+    lh.registry.register(clf, "fraud", view=view, input_example=X_train)
+    got = kernel_magics.connect(lh.home).registry.get("fraud")
+    # one row at a time (the online path) and all at once (the batch path)
+    want = clf.predict_proba(X_test.astype(cats))
+    np.testing.assert_allclose(got.predict_proba(X_test), want, rtol=1e-6)
+    one = X_test.head(1)
+    np.testing.assert_allclose(got.predict_proba(one), clf.predict_proba(one.astype(cats)),
+                               rtol=1e-6)
+    unseen = one.assign(category="crypto")
+    assert np.isfinite(got.predict_proba(unseen)).all()
+    lh.registry.set_alias("fraud", "production", 1)
+    answer = lh.deploy("fraud_online", model="fraud").predict({"cc_num": 3})
+    latest = df.sort_values("ts").groupby("cc_num").tail(1).set_index("cc_num")
+    assert answer["probabilities"]["1"] == pytest.approx(
+        float(clf.predict_proba(latest.loc[[3], view.features].astype(cats))[0, 1]), rel=1e-6)
+    lh.deployments.close()

@@ -12,7 +12,8 @@ set) that exists.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from .tree_checks import ints, refuse, walk
@@ -30,6 +31,10 @@ class Header:
     max_feature_idx: int
     feature_names: list[str]
     trees: int
+    #: the indexes of the features trained as pandas categories, and each one's labels in
+    #: code order (LightGBM's ``pandas_categorical``)
+    categorical: list[int] = field(default_factory=list)
+    categories: list[list[Any]] = field(default_factory=list)
 
 
 def check(data: bytes, what: str) -> Header:
@@ -63,8 +68,30 @@ def check(data: bytes, what: str) -> Header:
             raise refuse(what, "its tree_sizes do not match its trees")
     for number, (s, e) in enumerate(zip(starts, ends)):
         _check_tree(_pairs(data[s:e], what, f"tree {number}"), number, max_feature, what)
+    categorical, categories = _categories(data[end:], max_feature, what)
     return Header(objective=objective, num_class=num_class, max_feature_idx=max_feature,
-                  feature_names=names, trees=len(starts))
+                  feature_names=names, trees=len(starts), categorical=categorical,
+                  categories=categories)
+
+
+def _categories(tail: bytes, max_feature: int, what: str) -> tuple[list[int], list[list[Any]]]:
+    """``[categorical_feature: 1,3]`` and ``pandas_categorical:[...]`` after the trees."""
+    text = tail.decode("utf-8", errors="replace")
+    found = re.search(r"^\[categorical_feature: ([0-9,]*)\]$", text, re.M)
+    indexes = [int(i) for i in found.group(1).split(",") if i] if found else []
+    labels = re.search(r"^pandas_categorical:(.*)$", text, re.M)
+    try:
+        categories = json.loads(labels.group(1)) if labels else None
+    except ValueError:
+        raise refuse(what, "its pandas_categorical is not JSON") from None
+    if categories is None:
+        return [], []
+    if not isinstance(categories, list) or not all(isinstance(c, list) for c in categories) \
+            or any(not 0 <= i <= max_feature for i in indexes):
+        raise refuse(what, "its categorical features are inconsistent")
+    if len(categories) != len(indexes):  # categories given as codes, not pandas labels
+        return [], []
+    return indexes, categories
 
 
 def _pairs(block: bytes, what: str, where: str) -> dict[str, str]:

@@ -99,6 +99,7 @@ class FrameworkModel:
     def __init__(self, info: ModelInfo) -> None:
         self.info = info
         self._numeric: dict[tuple, bool] = {}
+        self._text: dict[tuple, list[str]] = {}
 
     # -- scikit-learn's attributes ---------------------------------------------------------
     @property
@@ -175,11 +176,17 @@ class FrameworkModel:
                         f"Pass a frame with the columns {', '.join(names)}.")
                 X = X[names]
             key = tuple(X.dtypes)
-            numeric = self._numeric.get(key)
-            if numeric is None:
-                numeric = self._numeric[key] = all(pd.api.types.is_numeric_dtype(t)
-                                                   for t in key)
-            return X.to_numpy(dtype=np.float64) if numeric else X
+            text = self._text.get(key)
+            if text is None:  # once per column types: which columns are words, not numbers
+                text = self._text[key] = [
+                    c for c, t in X.dtypes.items() if not pd.api.types.is_numeric_dtype(t)
+                    and not isinstance(t, pd.CategoricalDtype)]
+                self._numeric[key] = all(pd.api.types.is_numeric_dtype(t) for t in key)
+            if self._numeric[key]:
+                return X.to_numpy(dtype=np.float64)
+            # the view gives text; the boosters were trained on pandas categories, whose
+            # labels they map back to their own codes (LightGBM's pandas_categorical)
+            return X.astype({c: "category" for c in text}) if text else X
         arr = np.asarray(X)
         return arr.reshape(1, -1) if arr.ndim == 1 else arr
 
