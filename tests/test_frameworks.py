@@ -278,3 +278,31 @@ def test_text_columns_trained_as_categories(lh, library):
     assert answer["probabilities"]["1"] == pytest.approx(
         float(clf.predict_proba(latest.loc[[3], view.features].astype(cats))[0, 1]), rel=1e-6)
     lh.deployments.close()
+
+
+def _readme_namespace(lh) -> dict:
+    """What the README's framework section starts from: ``lh``, ``fv`` and its split (the
+    transactions carry a text ``category``)."""
+    rng = np.random.default_rng(8)
+    n = 600
+    df = pd.DataFrame({"cc_num": np.arange(n) % 60, "ts": T0 + pd.to_timedelta(np.arange(n), "min"),
+                       "amount": rng.gamma(2.0, 30.0, n), "velocity": rng.normal(size=n),
+                       "category": rng.choice(["food", "travel", "online"], n)})
+    df["is_fraud"] = ((df.amount > 70) & (df.category == "online")).astype(int)
+    fg = lh.create_feature_group("transactions", key="cc_num", event_time="ts", online=True)
+    fg.insert(df)
+    fv = lh.create_feature_view("fraud_view", spine=fg, label="is_fraud")
+    X_train, X_test, y_train, y_test = fv.train_test_split(test_size=0.2)
+    return {"lh": lh, "fv": fv, "X_train": X_train, "X_test": X_test, "y_train": y_train,
+            "y_test": y_test}
+
+
+def test_the_readme_framework_example_runs(lh):
+    from readme import code_blocks
+    blocks = code_blocks("Any framework: XGBoost, LightGBM, ONNX, PyTorch", "python")
+    assert len(blocks) == 2, "README lost its framework examples"
+    namespace = _readme_namespace(lh)
+    exec(compile(blocks[0], "README.md (Any framework)", "exec"), namespace)
+    assert [lh.registry.get(m).flavour for m in ("fraud_lgbm", "fraud_xgb", "fraud_rf")] == \
+        ["lightgbm", "xgboost", "onnx"]
+    assert lh.registry.get("fraud_lgbm").predict_proba(namespace["X_test"]).shape[1] == 2

@@ -118,3 +118,17 @@ def test_a_torch_regressor_with_a_module_from_a_file(lh, tmp_path, monkeypatch):
     monkeypatch.delitem(__import__("sys").modules, "mynets")
     got = kernel_magics.connect(lh.home).registry.get("lin").predict(X)
     np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_the_readme_torch_example_runs(lh):
+    from readme import code_blocks
+    from test_frameworks import _readme_namespace
+    block = code_blocks("Any framework: XGBoost, LightGBM, ONNX, PyTorch", "python")[1]
+    namespace = _readme_namespace(lh)
+    # a notebook keeps each cell's text where inspect finds it (IPython's linecache entry)
+    import linecache
+    name = "<README.md (Any framework, PyTorch)>"
+    linecache.cache[name] = (len(block), None, block.splitlines(True), name)
+    exec(compile(block, name, "exec"), namespace)
+    mv = lh.registry.get("fraud_net")
+    assert mv.flavour == "torch" and mv.signature["classes"] == [0, 1]
