@@ -40,6 +40,7 @@ def parse(data: bytes, what: str) -> Any:
 
 
 def _graphs(graph: Any) -> Iterator[Any]:
+    """``graph`` and the bodies of its ``If``/``Loop``/``Scan`` nodes, recursively."""
     yield graph
     from onnx import AttributeProto
     for node in graph.node:
@@ -52,17 +53,11 @@ def _graphs(graph: Any) -> Iterator[Any]:
 
 
 def _all_graphs(model: Any) -> Iterator[Any]:
+    """The main graph, the local functions (a FunctionProto has nodes like a graph) and
+    every subgraph of either."""
     yield from _graphs(model.graph)
     for function in model.functions:
-        yield function  # a FunctionProto has .node like a graph
-        from onnx import AttributeProto
-        for node in function.node:
-            for attr in node.attribute:
-                if attr.type == AttributeProto.GRAPH:
-                    yield from _graphs(attr.g)
-                elif attr.type == AttributeProto.GRAPHS:
-                    for g in attr.graphs:
-                        yield from _graphs(g)
+        yield from _graphs(function)
 
 
 def custom_ops(model: Any) -> list[str]:
