@@ -127,11 +127,17 @@ class Lakehouse:
         from .monitoring.api import Monitoring
         return Monitoring(self)
 
-    def monitor(self, name: str, **kwargs: Any) -> "Monitor":
-        """Create (or, with only a name, get) a monitor; see :meth:`Monitoring.create`."""
-        if kwargs:
-            return self.monitoring.create(name, **kwargs)
+    def create_monitor(self, name: str, **kwargs: Any) -> "Monitor":
+        """Create a monitor; see :meth:`Monitoring.create` (``replace=True`` redefines it)."""
+        return self.monitoring.create(name, **kwargs)
+
+    def monitor(self, name: str) -> "Monitor":
+        """An existing monitor (NotFound if there is none): the same verb as
+        :meth:`feature_group`, :meth:`feature_view` and :meth:`deployment`."""
         return self.monitoring.get(name)
+
+    def monitors(self) -> list["Monitor"]:
+        return self.monitoring.list()
 
     # -- status ----------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

@@ -38,7 +38,7 @@ def group(lh):
 
 
 def test_feature_monitor_same_window_is_ok_and_shifted_window_drifts(lh, group):
-    mon = lh.monitor("tx", feature_group="transactions", reference="previous 3d",
+    mon = lh.create_monitor("tx", feature_group="transactions", reference="previous 3d",
                      current="last 1d", drift_share=0.5, schedule=None)
     assert mon.kind == "feature" and mon.spec["reference"] == "previous 3d"
     quiet = mon.run(now=T0 + timedelta(days=6))          # day 5 vs days 2..4
@@ -79,7 +79,7 @@ def test_feature_monitor_same_window_is_ok_and_shifted_window_drifts(lh, group):
 
 
 def test_drift_share_threshold_decides_the_verdict(lh, group):
-    lh.monitor("strict", feature_group="transactions", reference="previous 3d",
+    lh.create_monitor("strict", feature_group="transactions", reference="previous 3d",
                drift_share=1.0, columns=["amount", "merchants"], schedule=None)
     result = lh.monitoring.run("strict", now=T0 + timedelta(days=8))
     assert result.columns["amount"]["drifted"] and not result.columns["merchants"]["drifted"]
@@ -88,26 +88,26 @@ def test_drift_share_threshold_decides_the_verdict(lh, group):
 
 
 def test_empty_windows_are_skipped_with_the_reason(lh, group):
-    lh.monitor("future", feature_group="transactions", reference="previous 1d", schedule=None)
+    lh.create_monitor("future", feature_group="transactions", reference="previous 1d", schedule=None)
     result = lh.monitoring.run("future", now=T0 + timedelta(days=30))
     assert result.status == "skipped"
     assert "no rows" in result.reason
-    lh.monitor("past", feature_group="transactions",
+    lh.create_monitor("past", feature_group="transactions",
                reference={"start": "2023-01-01", "end": "2023-02-01"}, schedule=None)
     result = lh.monitoring.run("past", now=T0 + timedelta(days=3))
     assert result.status == "skipped" and "reference window" in result.reason
     empty = lh.create_feature_group("empty", key="card", event_time="ts")
     assert empty is not None
-    lh.monitor("nothing", feature_group="empty", reference="previous 1d", schedule=None)
+    lh.create_monitor("nothing", feature_group="empty", reference="previous 1d", schedule=None)
     assert lh.monitoring.run("nothing", now=T0).status == "skipped"
 
 
 def test_deleted_source_and_missing_column_fail_with_the_reason(lh, group):
-    lh.monitor("cols", feature_group="transactions", reference="previous 3d",
+    lh.create_monitor("cols", feature_group="transactions", reference="previous 3d",
                columns=["amount", "nope"], schedule=None)
     result = lh.monitoring.run("cols", now=T0 + timedelta(days=6))
     assert result.status == "failed" and "'nope'" in result.reason
-    lh.monitor("gone", feature_group="transactions", reference="previous 3d", schedule=None)
+    lh.create_monitor("gone", feature_group="transactions", reference="previous 3d", schedule=None)
     group.delete()
     result = lh.monitoring.run("gone", now=T0 + timedelta(days=6))
     assert result.status == "failed"
@@ -141,12 +141,12 @@ def test_bad_create_input_writes_nothing(lh, group):
 
 
 def test_schedule_target_and_delete(lh, group):
-    lh.monitor("daily", feature_group="transactions", reference="previous 3d")
+    lh.create_monitor("daily", feature_group="transactions", reference="previous 3d")
     sched = lh.catalog.query_one("SELECT * FROM schedules WHERE name = 'monitor-daily'")
     assert json.loads(sched["target"]) == {"monitor": "daily"}
     assert sched["cron"] == "0 0 * * *" and sched["next_run_at"]
     with pytest.raises(AlreadyExists):
-        lh.monitor("daily", feature_group="transactions", reference="previous 1d")
+        lh.create_monitor("daily", feature_group="transactions", reference="previous 1d")
     lh.monitoring.create("daily", feature_group="transactions", reference="previous 1d",
                          schedule="0 6 * * *", replace=True)
     assert lh.monitor("daily").spec["reference"] == "previous 1d"
@@ -157,5 +157,7 @@ def test_schedule_target_and_delete(lh, group):
     assert lh.catalog.scalar("SELECT COUNT(*) FROM schedules") == 0
     with pytest.raises(NotFound):
         lh.monitor("daily")
+    with pytest.raises(TypeError):  # lh.monitor gets; it never creates by its arguments
+        lh.monitor("daily", feature_group="transactions")
     assert lh.monitoring.results("daily")[0].id == result.id   # history stays readable
     assert lh.status()["counts"]["monitors"] == 0

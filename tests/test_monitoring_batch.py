@@ -87,7 +87,7 @@ def test_monitor_reads_batch_rows_by_event_time_and_online_rows_by_request_time(
     d.batch(start="2024-01-02", end="2024-01-05")
     d.predict({"cc_num": 4})  # one online answer, logged at request time (now)
     d.flush()
-    lh.monitor("batch", deployment="fraud", reference="training", schedule=None,
+    lh.create_monitor("batch", deployment="fraud", reference="training", schedule=None,
                current={"start": "2024-01-02T00:00:00Z", "end": "2024-01-05T00:00:00Z"})
     result = lh.monitoring.run("batch")
     assert result.status == "ok", result.reason
@@ -95,14 +95,14 @@ def test_monitor_reads_batch_rows_by_event_time_and_online_rows_by_request_time(
     assert set(result.columns) == {*FEATURES, "prediction"}
     assert result.details["model"] == "fraud" and result.details["model_version"] == 1
     # an open window: the batch rows (by their own event time) and the online answer
-    lh.monitor("all", deployment="fraud", reference="training", schedule=None, current="all")
+    lh.create_monitor("all", deployment="fraud", reference="training", schedule=None, current="all")
     assert lh.monitoring.run("all").current_rows == 73
     # the batch rows' time is the transaction's: the last day holds only the online answer
-    lh.monitor("today", deployment="fraud", reference="training", schedule=None,
+    lh.create_monitor("today", deployment="fraud", reference="training", schedule=None,
                current="last 1d")
     assert lh.monitoring.run("today").current_rows == 1
     # unless the monitor names the batch run's own time (the online log has none)
-    lh.monitor("runs", deployment="fraud", reference="training", schedule=None,
+    lh.create_monitor("runs", deployment="fraud", reference="training", schedule=None,
                current="last 1d", time_column="scored_at")
     runs = lh.monitoring.run("runs")
     assert runs.current_rows == 72, runs.reason

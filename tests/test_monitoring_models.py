@@ -65,7 +65,7 @@ def predict_all(lh) -> datetime:
 
 
 def test_inference_log_against_training_set(lh, world):
-    lh.monitor("model", deployment="scorer", current="last 1h", schedule=None,
+    lh.create_monitor("model", deployment="scorer", current="last 1h", schedule=None,
                labels={"feature_group": "labels", "label": "is_fraud"}, performance_margin=0.1)
     quiet_at = predict_all(lh)
     quiet = lh.monitoring.run("model", now=quiet_at + timedelta(seconds=1))
@@ -99,7 +99,7 @@ def test_inference_log_against_training_set(lh, world):
 
 
 def test_retrain_on_drift_queues_the_training_step_and_promotes_by_its_rule(lh, world):
-    lh.monitor("loop", deployment="scorer", current="last 1h", schedule=None,
+    lh.create_monitor("loop", deployment="scorer", current="last 1h", schedule=None,
                on_drift="retrain")
     world["tx"].insert(tx_rows(40, T0 + pd.Timedelta("30D"), seed=2))
     at = predict_all(lh)
@@ -126,7 +126,7 @@ def test_retrain_without_a_known_notebook_is_recorded_not_raised(lh, world):
         world["view"].train_test_split()[0], world["view"].train_test_split()[2]), "clf",
         view=world["view"], input_example=world["view"].train_test_split()[0].head(3))
     lh.registry.set_alias("clf", "production", mv.version)
-    lh.monitor("loop2", deployment="scorer", current="last 1h", schedule=None,
+    lh.create_monitor("loop2", deployment="scorer", current="last 1h", schedule=None,
                on_drift="retrain", drift_share=0.3)
     world["tx"].insert(tx_rows(40, T0 + pd.Timedelta("30D"), seed=2))
     lh.deployment("scorer").cache.invalidate()
@@ -138,7 +138,7 @@ def test_retrain_without_a_known_notebook_is_recorded_not_raised(lh, world):
 
 
 def test_deleted_deployment_fails_the_run_with_the_reason(lh, world):
-    lh.monitor("orphan", deployment="scorer", schedule=None)
+    lh.create_monitor("orphan", deployment="scorer", schedule=None)
     lh.deployments.delete("scorer")
     result = lh.monitoring.run("orphan")
     assert result.status == "failed"
@@ -146,7 +146,7 @@ def test_deleted_deployment_fails_the_run_with_the_reason(lh, world):
 
 
 def test_no_traffic_is_skipped(lh, world):
-    lh.monitor("idle", deployment="scorer", schedule=None)
+    lh.create_monitor("idle", deployment="scorer", schedule=None)
     result = lh.monitoring.run("idle")
     assert result.status == "skipped" and "no rows" in result.reason
 
@@ -154,7 +154,7 @@ def test_no_traffic_is_skipped(lh, world):
 def test_scheduler_runs_a_monitor_target(lh, world):
     """A due monitor schedule becomes a run the scheduler dispatches to a worker process,
     which calls lh.monitoring.run with the run's id and window end."""
-    lh.monitor("nightly", deployment="scorer", current="last 1d", schedule="@hourly")
+    lh.create_monitor("nightly", deployment="scorer", current="last 1d", schedule="@hourly")
     predicted_at = predict_all(lh)
     scheduler = lh.pipelines.scheduler()
     # the scheduler's clock two hours on: the hourly fires since are due (catch-up: latest)

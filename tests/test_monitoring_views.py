@@ -51,7 +51,7 @@ def test_chart_scales_every_test_to_its_threshold(monitored):
     assert drift_ratio({"method": "K-S p_value", "score": 0.05, "threshold": 0.05}) == \
         pytest.approx(1)
     assert drift_ratio({"method": "K-S p_value", "score": 0.5, "threshold": 0.05}) < 1
-    monitored.monitor("tx", feature_group="transactions", reference="previous 2d", schedule=None)
+    monitored.create_monitor("tx", feature_group="transactions", reference="previous 2d", schedule=None)
     results = [monitored.monitoring.run("tx", now=T0 + timedelta(days=d)) for d in (3, 5)]
     svg = drift_chart([r.to_dict() for r in monitored.monitoring.results("tx")])
     assert svg.count("<path") == len(results[-1].columns)
@@ -61,7 +61,7 @@ def test_chart_scales_every_test_to_its_threshold(monitored):
 
 
 def test_cli_monitor_list_run_alerts(monitored, home, capsys):
-    monitored.monitor("tx", feature_group="transactions", reference="previous 2d",
+    monitored.create_monitor("tx", feature_group="transactions", reference="previous 2d",
                       schedule=None)
     assert cli_main(["--home", str(home), "monitor", "run", "tx", "--now",
                      (T0 + timedelta(days=5)).isoformat()]) == 0

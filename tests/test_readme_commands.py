@@ -66,7 +66,7 @@ class Small:
         for k in range(40):
             deployment.predict({"cc_num": k % 50})
         lh.deployments.close()
-        lh.monitor("fraud_drift", deployment="fraud_online", reference="training",
+        lh.create_monitor("fraud_drift", deployment="fraud_online", reference="training",
                    current="last 1d", schedule=None)
         lh.pipelines.schedule(notebook=str(self.notebook), step="clicks", cron="0 6 * * *",
                               tz="Europe/Amsterdam")
@@ -84,6 +84,7 @@ class Small:
                          "T": ["2024-05-01T00:00:00Z", "2024-05-03T00:00:00Z"]},
             "serve": {"NAME": ["fraud_online"], "T": [self.token]},
             "monitor run": {"NAME": ["fraud_drift"]},
+            "recover": {"PATH": [str(self.home)]},
         }.get(key, {})
 
     def run(self, argv: list[str], timeout: float = 300) -> subprocess.CompletedProcess:
@@ -179,6 +180,7 @@ def _run_serve(small: Small, command: Command) -> None:
                 proc.wait(10)
     stopped = log.read_text()  # each inference log says what it wrote at the stop
     assert "closed:" in stopped and "Lakebook server stopped." in stopped, stopped
+    assert " 0 spilled, 0 in dead letters" in stopped, stopped
 
 
 def _run_scheduler(small: Small, command: Command) -> None:
@@ -198,10 +200,28 @@ def _run_scheduler(small: Small, command: Command) -> None:
             proc.wait(10)
 
 
-RUNNERS = {"serve": _run_serve, "scheduler": _run_scheduler}
+def _run_recover(small: Small, command: Command) -> None:
+    """Rebuild the catalog (``--force``: the readable one is moved aside): the groups, views,
+    models and deployments come back the same."""
+    def inventory() -> dict:
+        lh = kernel_magics.connect(small.home, create=False)
+        out = {"groups": sorted((g.name, g.version) for g in lh.feature_groups()),
+               "views": sorted((v.name, v.version) for v in lh.feature_views()),
+               "models": sorted(m["name"] for m in lh.registry.models()),
+               "deployments": sorted(d["name"] for d in lh.deployments.list())}
+        lh.catalog.close()
+        return out
+    before = inventory()
+    out = small.run(command.argv(small.values(command.key)))
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert inventory() == before
+    assert list(small.home.glob("catalog.db.*")), "the old catalog was kept aside"
+
+
+RUNNERS = {"serve": _run_serve, "scheduler": _run_scheduler, "recover": _run_recover}
 # an order that needs no other: runs exist after run/backfill, the monitor result before alerts
 ORDER = ["--version", "status", "steps", "run", "backfill", "runs", "schedules", "serve",
-         "scheduler", "monitor list", "monitor run", "monitor alerts"]
+         "scheduler", "monitor list", "monitor run", "monitor alerts", "recover"]
 
 
 def test_every_readme_command_is_run():

@@ -45,7 +45,7 @@ def test_groups_views_models_and_monitors_take_objects(lh, fraud):
     for k in range(3):
         d.predict({"cc_num": k})
     d.flush()
-    monitor = lh.monitor("m", deployment=d, reference="training", current="last 1000d",
+    monitor = lh.create_monitor("m", deployment=d, reference="training", current="last 1000d",
                          schedule=None)
     assert monitor.to_dict()["spec"]["deployment"] == "d"
     assert lh.monitoring.get(monitor).name == "m"

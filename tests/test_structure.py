@@ -59,11 +59,10 @@ def owner_of(module: str) -> str | None:
     return None
 
 
-def test_every_catalog_table_is_touched_only_by_its_areas_records_module():
-    """An area's tables are read and written only in ``<area>/records.py`` (the module a
-    second catalog backend replaces); everything else calls that area's API."""
+def sql_out_of_place(trees: dict[str, ast.Module]) -> list[str]:
+    """Each SQL text that names a table of an area other than the module's own."""
     misplaced = []
-    for module, tree in modules().items():
+    for module, tree in trees.items():
         if module == "catalog/migrations.py":
             continue
         owner = owner_of(module)
@@ -74,26 +73,47 @@ def test_every_catalog_table_is_touched_only_by_its_areas_records_module():
                 area = TABLE_OF.get(table)
                 if area is not None and area != owner:
                     misplaced.append(f"{module}:{line} runs SQL on {table} ({area}'s table)")
+    return misplaced
+
+
+def catalog_calls_out_of_place(trees: dict[str, ast.Module]) -> list[str]:
+    """Each ``<x>.catalog.execute/query/...`` call outside a table module."""
+    return [f"{module}:{node.lineno}" for module, tree in trees.items()
+            if owner_of(module) is None
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr in SQL_METHODS
+            and isinstance(node.func.value, ast.Attribute)
+            and node.func.value.attr == "catalog"]
+
+
+def test_every_catalog_table_is_touched_only_by_its_areas_records_module():
+    """An area's tables are read and written only in ``<area>/records.py`` (the module a
+    second catalog backend replaces); everything else calls that area's API."""
+    misplaced = sql_out_of_place(modules())
     assert not misplaced, "\n".join(misplaced)
 
 
 def test_only_records_modules_run_catalog_sql():
     """``catalog.execute/query/...`` is called in the table modules only."""
-    found = [f"{module}:{line}" for module, tree in modules().items()
-             if owner_of(module) is None
-             for line in (node.lineno for node in ast.walk(tree)
-                          if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                          and node.func.attr in SQL_METHODS
-                          and isinstance(node.func.value, ast.Attribute)
-                          and node.func.value.attr == "catalog")]
+    found = catalog_calls_out_of_place(modules())
     assert not found, f"call the area's records module instead: {found}"
 
 
-def test_the_records_check_sees_sql_where_it_does_not_belong(tmp_path):
-    """The scan itself: a module outside an area's records running SQL on its table."""
-    tree = ast.parse('lh.catalog.query("SELECT * FROM runs WHERE id = ?", (1,))')
-    texts = [t for _, t in string_texts(tree)]
-    assert TABLE_REF.findall(texts[0]) == ["runs"] and owner_of("monitoring/alerts.py") is None
+def test_the_checks_fail_on_sql_where_it_does_not_belong():
+    """The scans themselves: monitoring reading pipelines' runs (the old alerts.py:85), in its
+    records module and in its alerts, an area's service on its own table (only records.py
+    may), and services calling the catalog directly."""
+    bad = 'def last(lh):\n    return lh.catalog.query("SELECT * FROM runs WHERE id = ?", (1,))\n'
+    own = 'def last(c):\n    return c.query("SELECT * FROM monitors WHERE name = ?", ("m",))\n'
+    trees = {"monitoring/records.py": ast.parse(bad), "monitoring/alerts.py": ast.parse(bad),
+             "pipelines/records.py": ast.parse(bad.replace("lh.catalog", "c")),
+             "monitoring/api.py": ast.parse(own.replace("c.query", "lh.catalog.query"))}
+    assert sql_out_of_place(trees) == [
+        "monitoring/records.py:2 runs SQL on runs (pipelines's table)",
+        "monitoring/alerts.py:2 runs SQL on runs (pipelines's table)",
+        "monitoring/api.py:2 runs SQL on monitors (monitoring's table)"]  # even its own
+    assert catalog_calls_out_of_place(trees) == ["monitoring/alerts.py:2", "monitoring/api.py:2"]
 
 
 def test_delta_tables_become_datasets_in_storage_only():
@@ -123,3 +143,17 @@ def test_storage_reads_through_a_native_filesystem(tmp_path):
     assert delta.dataset(tmp_path / "t", version=0).count_rows() == 2
     assert delta.as_dataset(DeltaTable(str(tmp_path / "t"), version=0)).count_rows() == 2
     assert delta.open_table(tmp_path / "missing") is None
+
+
+def test_the_readme_table_names_every_folder_of_the_package():
+    """README's "The repository" table matches the folders (issue 15)."""
+    readme = (PACKAGE.parent / "README.md").read_text()
+    section = readme[readme.index("## The repository"):].splitlines()[1:]
+    table = "\n".join(line for line in section[:next(
+        (i for i, line in enumerate(section) if line.startswith("#")), len(section))]
+        if line.startswith("|"))
+    folders = [p for p in PACKAGE.iterdir() if (p / "__init__.py").exists()] + \
+              [p for p in (PACKAGE / "doors").iterdir() if (p / "__init__.py").exists()]
+    missing = [f.name for f in folders if f"`{f.name}/`" not in table
+               and f"`kernel_magics/{f.name}/`" not in table]
+    assert not missing, f"add these folders to README's repository table: {missing}"

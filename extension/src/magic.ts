@@ -3,6 +3,7 @@
  * tested). Used by the "Make feature/training/inference step" cell actions.
  */
 import { StepKind, isStepKind } from './endpoints';
+import grammar from './magic-grammar.json';
 
 /**
  * What the step form collects.
@@ -29,16 +30,112 @@ export interface IStepSpec {
 
 export const LOAD_EXT_LINE = '%load_ext kernel_magics';
 
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * One option of a magic, as the Python grammar declares it
+ * (`kernel_magics/shared/magic_grammar.py`, exported to `magic-grammar.json`).
+ */
+export interface IMagicOption {
+  flags: string[];
+  dest: string;
+  type: string;
+  repeatable: boolean;
+  required: boolean;
+}
+
+const NAMES = grammar.names;
+const NAME = new RegExp(NAMES.pattern);
+const KEYWORDS = new Set<string>(NAMES.keywords);
 const TOKEN = /^[^\s"'\\]+$/;
+
+/** The options of `kind` (a step kind, or `monitor create` / `monitor run`). */
+export function magicOptions(kind: string): IMagicOption[] {
+  const spec = (grammar.kinds as Record<string, { options: IMagicOption[] }>)[kind];
+  if (!spec) {
+    throw new Error(`The magic grammar has no ${kind} magic.`);
+  }
+  return spec.options;
+}
+
+/** The option of `kind` that sets `dest` (fails loudly when the grammar lost it). */
+function option(kind: StepKind, dest: string): IMagicOption {
+  const found = magicOptions(kind).find(o => o.dest === dest);
+  if (!found) {
+    throw new Error(`The ${kind} magic has no option for ${dest}.`);
+  }
+  return found;
+}
+
+/** The flag of `kind` that sets `dest`, e.g. `--event-time` for `event_time`. */
+export function flagOf(kind: StepKind, dest: string): string {
+  return option(kind, dest).flags[0];
+}
+
+/** Whether `name` may name a feature group, model or deployment (the Python rule). */
+export function isName(name: string): boolean {
+  return (
+    NAME.test(name) &&
+    !KEYWORDS.has(name) &&
+    !name.startsWith(NAMES.reserved_prefix)
+  );
+}
+
+/**
+ * The words of a magic line, split as the Python side splits it (a POSIX
+ * shell line: quotes group and are removed, a backslash escapes).
+ *
+ * @throws {Error} on an unclosed quote or a trailing backslash.
+ */
+export function splitWords(line: string): string[] {
+  const words: string[] = [];
+  let word: string | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (/\s/.test(c)) {
+      if (word !== null) {
+        words.push(word);
+        word = null;
+      }
+    } else if (c === "'") {
+      const end = line.indexOf("'", i + 1);
+      if (end < 0) {
+        throw new Error('No closing quotation');
+      }
+      word = (word ?? '') + line.slice(i + 1, end);
+      i = end;
+    } else if (c === '"') {
+      let text = '';
+      for (i++; i < line.length && line[i] !== '"'; i++) {
+        if (line[i] === '\\' && (line[i + 1] === '"' || line[i + 1] === '\\')) {
+          i++;
+        }
+        text += line[i];
+      }
+      if (i >= line.length) {
+        throw new Error('No closing quotation');
+      }
+      word = (word ?? '') + text;
+    } else if (c === '\\') {
+      if (i + 1 >= line.length) {
+        throw new Error('No escaped character');
+      }
+      word = (word ?? '') + line[++i];
+    } else {
+      word = (word ?? '') + c;
+    }
+  }
+  if (word !== null) {
+    words.push(word);
+  }
+  return words;
+}
 
 /**
  * Why a spec cannot make a magic line (in the user's terms), or null.
  */
 export function validateSpec(spec: IStepSpec): string | null {
   const what = { feature: 'feature group', training: 'model', inference: 'deployment' }[spec.kind];
-  if (!spec.name || !NAME.test(spec.name)) {
-    return `The ${what} name "${spec.name}" must be a Python identifier (letters, digits and _, not starting with a digit).`;
+  if (!spec.name || !isName(spec.name)) {
+    return `The ${what} name "${spec.name}" is not a valid name. ${NAMES.hint}`;
   }
   const token = (value: string | undefined, label: string, required: boolean): string | null => {
     if (!value) {
@@ -75,28 +172,29 @@ export function buildMagicLine(spec: IStepSpec): string {
   if (problem) {
     throw new Error(problem);
   }
-  const parts = [`%%${spec.kind}`, spec.name];
-  const add = (flag: string, value: string | undefined) => {
+  const kind = spec.kind;
+  const parts = [`%%${kind}`, spec.name];
+  const add = (dest: string, value: string | undefined) => {
     if (value) {
-      parts.push(flag, value);
+      parts.push(flagOf(kind, dest), value);
     }
   };
-  if (spec.kind === 'feature') {
+  if (kind === 'feature') {
     for (const k of spec.key ?? []) {
-      parts.push('--key', k);
+      add('key', k);
     }
-    add('--event-time', spec.eventTime);
+    add('event_time', spec.eventTime);
     if (spec.online) {
-      parts.push('--online');
+      parts.push(flagOf(kind, 'online'));
     }
-  } else if (spec.kind === 'training') {
-    add('--view', spec.view);
-    add('--label', spec.label);
-    add('--alias', spec.alias);
+  } else if (kind === 'training') {
+    add('view', spec.view);
+    add('label', spec.label);
+    add('alias', spec.alias);
   } else {
-    add('--model', spec.model);
-    add('--alias', spec.alias);
-    add('--view', spec.view);
+    add('model', spec.model);
+    add('alias', spec.alias);
+    add('view', spec.view);
   }
   return parts.join(' ');
 }
@@ -128,43 +226,45 @@ export function parseMagicLine(source: string): IStepSpec | null {
     return null;
   }
   const line = source.trim().split('\n', 1)[0];
-  const words = line.split(/\s+/).slice(1);
+  let words: string[];
+  try {
+    words = splitWords(line).slice(1);
+  } catch {
+    words = line.split(/\s+/).slice(1); // an unfinished quote while the user types
+  }
   const spec: IStepSpec = { kind, name: '' };
+  const byFlag = new Map<string, IMagicOption>();
+  for (const o of magicOptions(kind)) {
+    o.flags.forEach(flag => byFlag.set(flag, o));
+  }
+  const fields: Record<string, keyof IStepSpec> = {
+    event_time: 'eventTime',
+    view: 'view',
+    label: 'label',
+    model: 'model',
+    alias: 'alias'
+  };
   for (let i = 0; i < words.length; i++) {
     const w = words[i];
-    const next = () => words[++i] ?? '';
-    switch (w) {
-      case '--key':
-        spec.key = [...(spec.key ?? []), next()];
-        break;
-      case '--event-time':
-        spec.eventTime = next();
-        break;
-      case '--online':
-        spec.online = true;
-        break;
-      case '--view':
-        spec.view = next();
-        break;
-      case '--label':
-        spec.label = next();
-        break;
-      case '--model':
-        spec.model = next();
-        break;
-      case '--alias':
-        spec.alias = next();
-        break;
-      default:
-        if (w.startsWith('--')) {
-          // A flag the form does not edit: skip its value when it has one.
-          if (words[i + 1] && !words[i + 1].startsWith('--')) {
-            i++;
-          }
-        } else if (!spec.name) {
-          spec.name = w;
-        }
+    const o = byFlag.get(w);
+    if (!o) {
+      if (!w.startsWith('--') && !spec.name) {
+        spec.name = w;
+      }
+      continue;
     }
+    if (o.type === 'flag') {
+      if (o.dest === 'online') {
+        spec.online = true;
+      }
+      continue;
+    }
+    const value = words[++i] ?? '';
+    if (o.dest === 'key') {
+      spec.key = [...(spec.key ?? []), value];
+    } else if (fields[o.dest]) {
+      (spec as unknown as Record<string, string>)[fields[o.dest]] = value;
+    } // an option the form does not edit: its value is skipped
   }
   return spec;
 }

@@ -1,16 +1,56 @@
 /**
  * The magic-line builder behind the "Make … step" cell actions.
  */
+import grammar from '../src/magic-grammar.json';
 import {
   IStepSpec,
   buildMagicLine,
+  flagOf,
+  isName,
   loadsExtension,
   parseMagicLine,
   planLoadExt,
   stepKindOf,
+  splitWords,
   validateSpec,
   withMagicLine
 } from '../src/magic';
+
+describe('the magic grammar of the Python side (magic-grammar.json)', () => {
+  it.each(grammar.splitting.map(e => [e.line, e.words]))(
+    'splits %j as Python does',
+    (line, words) => {
+      expect(splitWords(line as string)).toEqual(words);
+    }
+  );
+
+  it('refuses what Python cannot read', () => {
+    expect(() => splitWords('tx --check "amount > 0')).toThrow('No closing quotation');
+    expect(() => splitWords("tx --check 'a")).toThrow('No closing quotation');
+    expect(() => splitWords('tx \\')).toThrow('No escaped character');
+  });
+
+  it('keeps the name rule of Python', () => {
+    for (const ok of ['_x', 'transactions_daily', 'a'.repeat(128), 'T1']) {
+      expect(isName(ok)).toBe(true);
+    }
+    for (const bad of ['1st', 'my-model', 'a.b', 'a'.repeat(129), 'class', 'None', '_lb_x', '']) {
+      expect(isName(bad)).toBe(false);
+    }
+  });
+
+  it('takes each flag from the grammar', () => {
+    expect(flagOf('feature', 'event_time')).toBe('--event-time');
+    expect(flagOf('training', 'view')).toBe('--view');
+    expect(() => flagOf('training', 'no_such_option')).toThrow('no option for no_such_option');
+  });
+
+  it('reads quoted values of the flags it does not edit', () => {
+    expect(
+      parseMagicLine('%%feature g --key k --check "amount > 0" --event-time ts\ndf')
+    ).toEqual({ kind: 'feature', name: 'g', key: ['k'], eventTime: 'ts' });
+  });
+});
 
 describe('buildMagicLine', () => {
   it.each<[IStepSpec, string]>([

@@ -453,9 +453,9 @@ model. Scheduled (`@daily`), each run looks at the 7 days before its own time; h
 by hand and say which moment "now" is.
 '''),
     code('''
-monitor = lh.monitor(monitor_name, deployment="fraud_batch", reference="training",
-                     current="last 7d", threshold=drift_threshold, on_drift="retrain",
-                     schedule="@daily", replace=True)
+monitor = lh.create_monitor(monitor_name, deployment="fraud_batch", reference="training",
+                            current="last 7d", threshold=drift_threshold, on_drift="retrain",
+                            schedule="@daily", replace=True)
 monitor'''),
     md('''
 Before the drift, what the deployment scored (the week before `drift_after`, from notebook 3)

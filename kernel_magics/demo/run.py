@@ -272,9 +272,9 @@ class Demo:
     def step_monitor(self) -> None:
         s = self.settings
         self._title(f"Monitoring: monitor {MONITOR} on what {BATCH} scores")
-        monitor = self.lh.monitor(MONITOR, deployment=BATCH, reference="training",
-                                  current="last 7d", threshold=s.drift_threshold,
-                                  on_drift="retrain", schedule="@daily", replace=True)
+        monitor = self.lh.create_monitor(MONITOR, deployment=BATCH, reference="training",
+                                         current="last 7d", threshold=s.drift_threshold,
+                                         on_drift="retrain", schedule="@daily", replace=True)
         result = monitor.run(now=as_utc(s.drift_after))
         self._print_result(result, "before the drift")
         self.report.add("monitor", status=result.status, drift_share=result.drift_share,

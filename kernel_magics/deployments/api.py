@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..storage import descriptors
 from ..shared.errors import InvalidInput, NotFound
+from ..shared.record import Record
 from ..shared.refs import Ref, takes_objects
 from ..shared.names import validate_name
 from . import records
@@ -138,9 +139,10 @@ class Deployments:
         view, kind, spec), without loading its model; NotFound when there is none."""
         return deployment_row(self.lh, name)
 
-    def list(self) -> list[dict[str, Any]]:
-        """Every deployment with its spec and serving statistics (JSON-ready)."""
-        return records.with_stats(self.lh.catalog)
+    def list(self) -> list["DeploymentSummary"]:
+        """Every deployment with its spec and serving statistics (``.to_dict()`` is JSON-ready);
+        :meth:`get` gives the :class:`Deployment` itself."""
+        return [DeploymentSummary(row) for row in records.with_stats(self.lh.catalog)]
 
     @takes_objects(name="deployment")
     def output_tables(self, name: str) -> list[Path]:
@@ -173,3 +175,11 @@ class Deployments:
             objs = list(self._objects.values())
         for obj in objs:
             obj.close()
+
+
+class DeploymentSummary(Record):
+    """One deployment of :meth:`Deployments.list`: its definition (``name``, ``model``,
+    ``alias`` or ``version``, ``view``, ``kind``, ``spec``) and serving statistics
+    (``requests``, ``errors``, latencies, ``served_version``, dead letters)."""
+
+    kind = "deployment summary"

@@ -118,9 +118,10 @@ class Deployment:
         rows = [{**row, "model": model} for row in answer.rows]
         return rows[0] if answer.single else rows
 
-    def predict_body(self, payload: Any, source: str = "rest") -> Answer:
-        """Score a decoded JSON body in any accepted format (see ``protocol``)."""
-        return self.predict_request(parse_request(payload))
+    def predict_body(self, payload: Any, allow_lakebook: bool = True) -> Answer:
+        """Score a decoded JSON body in any accepted format (see ``protocol``); MLflow's
+        ``/invocations`` passes ``allow_lakebook=False``. Both HTTP servers answer with it."""
+        return self.predict_request(parse_request(payload, allow_lakebook=allow_lakebook))
 
     def predict_request(self, req: PredictRequest) -> Answer:
         """Score one parsed request; the answer is logged, a failure is counted, not logged."""

@@ -47,10 +47,6 @@ class LoadedModel:
     classes: tuple[Any, ...] | None = None
     signature: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def has_proba(self) -> bool:
-        return self.classes is not None
-
     #: predict() is the argmax of predict_proba() for this estimator: one call gives both
     proba_decides: bool = False
 

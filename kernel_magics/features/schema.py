@@ -162,11 +162,6 @@ def _cast(column: Any, target: pa.DataType, name: str, group: str) -> Any:
                            f"{target}: {exc}.", f"Cast {name!r} to {target} first.") from None
 
 
-def canonicalize(table: pa.Table, event_time: str, utc: bool, group: str) -> pa.Table:
-    """``table`` cast to its canonical schema (see :func:`canonical_schema`)."""
-    return cast_to(table, canonical_schema(table, event_time, utc, group), group)
-
-
 def schema_of(table: pa.Table, keys: list[str], event_time: str) -> list[dict[str, Any]]:
     """The catalog form of ``table``'s schema (keys and event time are not nullable)."""
     required = set(keys) | {event_time}
@@ -289,9 +284,3 @@ def conform(incoming_schema: pa.Schema, fixed: list[dict[str, Any]] | None, grou
         fields.append(pa.field(name, incoming[name]))
         new_schema.append({"name": name, "type": str(incoming[name]), "nullable": True})
     return pa.schema(fields), new_schema, extra
-
-
-def null_rows(table: pa.Table, columns: list[str]) -> dict[str, int]:
-    """Number of nulls in each of ``columns`` (only those that have some)."""
-    counts = {c: table.column(c).null_count for c in columns}
-    return {c: n for c, n in counts.items() if n}

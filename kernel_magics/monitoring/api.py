@@ -160,7 +160,7 @@ class Monitoring:
         if row is None:
             raise NotFound(f"There is no monitor {name!r}.",
                            "List monitors with lh.monitoring.list(); create one with "
-                           "lh.monitor(name, deployment=... or feature_group=...).")
+                           "lh.create_monitor(name, deployment=... or feature_group=...).")
         return Monitor(self, row)
 
     def list(self) -> list[Monitor]:

@@ -9,6 +9,7 @@ from typing import Any, Iterable
 from ..shared.durations import parse_duration
 from ..shared.errors import AlreadyExists, InvalidInput, NotFound
 from ..shared.names import validate_name
+from ..shared.record import Record
 from . import records
 from . import runs as R
 from ..shared.times import catalog_time, parse_time, utcnow
@@ -17,6 +18,15 @@ from .steps import Step, discover, notebook_steps
 from .targets import match_step, validate
 
 StepLike = Any  # Step | "nb.ipynb::name" | "nb.ipynb" | pipeline name | list of those
+
+
+class Pipeline(Record):
+    """A named pipeline. From :meth:`Pipelines.get` / ``create``: ``name``, ``steps`` (each
+    step's description, in run order), ``stages`` (the notebooks run one after another),
+    ``created_at``, ``updated_at``; from :meth:`Pipelines.list`: ``name``, ``steps`` (their
+    references), ``updated_at``."""
+
+    kind = "pipeline"
 
 
 class Pipelines:
@@ -74,7 +84,7 @@ class Pipelines:
             match_step(notebook_steps(ref["notebook"]), ref["step"], ref["notebook"])
         return refs
 
-    def create(self, name: str, steps: Iterable[StepLike], replace: bool = False) -> dict[str, Any]:
+    def create(self, name: str, steps: Iterable[StepLike], replace: bool = False) -> Pipeline:
         """A named pipeline of steps; runs order them by their data dependencies."""
         validate_name(name, "pipeline")
         refs = self._step_refs(steps)
@@ -84,19 +94,21 @@ class Pipelines:
             raise AlreadyExists(f"Pipeline {name!r} exists already.", "Pass replace=True to redefine it.")
         return self.get(name)
 
-    def get(self, name: str) -> dict[str, Any]:
+    def get(self, name: str) -> Pipeline:
         """A pipeline with its steps in run order."""
         from .targets import stages_of, pipeline_steps
         row = records.pipeline_row(self.lh.catalog, name)
         if row is None:
             raise NotFound(f"No pipeline {name!r}.", "Create it with lh.pipelines.create(name, steps=[...]).")
         stages = stages_of(pipeline_steps(self.lh, name), self.lh)
-        return {"name": name, "created_at": row["created_at"], "updated_at": row["updated_at"],
-                "steps": [s.to_dict() for st in stages for s in (st.steps or [])],
-                "stages": [{"notebook": st.notebook, "steps": st.names} for st in stages]}
+        return Pipeline({
+            "name": name, "created_at": row["created_at"], "updated_at": row["updated_at"],
+            "steps": [s.to_dict() for st in stages for s in (st.steps or [])],
+            "stages": [{"notebook": st.notebook, "steps": st.names} for st in stages]})
 
-    def list(self) -> list[dict[str, Any]]:
-        return [{"name": r["name"], "steps": r["steps"], "updated_at": r["updated_at"]}
+    def list(self) -> list[Pipeline]:
+        """Every named pipeline, with its step references."""
+        return [Pipeline({"name": r["name"], "steps": r["steps"], "updated_at": r["updated_at"]})
                 for r in records.pipeline_rows(self.lh.catalog)]
 
     pipelines = list

@@ -20,6 +20,7 @@ from ..catalog import from_json, to_json
 from ..shared.errors import InvalidInput, NotFound
 from ..shared.identity import user_name
 from ..shared.names import validate_alias, validate_name
+from ..shared.record import Record
 from ..shared.refs import Ref, takes_objects
 from ..shared.times import now_utc
 from ..storage import descriptors
@@ -47,6 +48,13 @@ def _version_number(version: Any) -> int:
     except (TypeError, ValueError):
         raise InvalidInput(f"{version!r} is not a version number.",
                            "Versions are numbered 1, 2, 3, …") from None
+
+
+class ModelSummary(Record):
+    """One model of :meth:`ModelRegistry.models`: ``name``, ``versions``, ``latest_version``,
+    ``aliases``, ``task``, ``latest_metrics``, ``description``, ``created_at``, ``updated_at``."""
+
+    kind = "model summary"
 
 
 class ModelRegistry:
@@ -207,13 +215,13 @@ class ModelRegistry:
         return out
 
     # -- reading ---------------------------------------------------------------------------
-    def models(self) -> list[dict[str, Any]]:
+    def models(self) -> list[ModelSummary]:
         """A summary of every model: versions, latest version, aliases, latest metrics."""
         rows = records.model_summaries(self.catalog)
         aliases = records.aliases(self.catalog)
         for row in rows:
             row["aliases"] = {a: v for (n, a), v in aliases.items() if n == row["name"]}
-        return rows
+        return [ModelSummary(row) for row in rows]
 
     def _aliases(self, name: str | None = None) -> dict[tuple[str, str], int]:
         return records.aliases(self.catalog, name)

@@ -195,3 +195,19 @@ def export() -> dict[str, Any]:
             "options": [_option(a) for a in actions if a.option_strings]}
     return {"steps": list(STEP_KINDS), "kinds": kinds, "names": names.export(),
             "splitting": quoting.examples()}
+
+
+#: where the sidebar reads the grammar (committed; tests/test_magic_grammar_export.py keeps it
+#: current: regenerate with ``python -m kernel_magics.shared.magic_grammar``)
+EXPORT_PATH = ("extension", "src", "magic-grammar.json")
+
+
+def export_json() -> str:
+    """:func:`export` as the text of ``extension/src/magic-grammar.json``."""
+    import json
+    return json.dumps(export(), indent=1, sort_keys=True, default=str) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover - the regeneration command
+    from pathlib import Path
+    Path(*EXPORT_PATH).write_text(export_json())

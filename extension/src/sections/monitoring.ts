@@ -82,7 +82,7 @@ export class MonitoringSection extends ListSection<IMonitoringState> {
   protected emptyText(data: IMonitoringState): string | null {
     return data.monitors.length
       ? null
-      : 'No monitors yet: create one with lh.monitor(...) or %lakebook monitor.';
+      : 'No monitors yet: create one with lh.create_monitor(...) or %lakebook monitor.';
   }
 
   protected renderData(data: IMonitoringState): void {

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import tornado.web
 
-from ...deployments.protocol import parse_request
 from ...shared.names import NAME_SEGMENT
 from ...shared.routes import predict_path
+from ..http import answer_prediction
 from .base import LakebookHandler
 
 
 class DeploymentsHandler(LakebookHandler):
     @tornado.web.authenticated
     def get(self) -> None:
-        self.reply({"deployments": [{**d, "endpoint": predict_path(d["name"])}
+        self.reply({"deployments": [{**d.to_dict(), "endpoint": predict_path(d.name)}
                                     for d in self.lh.deployments.list()]})
 
 
@@ -37,10 +37,7 @@ class DeploymentHandler(LakebookHandler):
 class PredictHandler(LakebookHandler):
     @tornado.web.authenticated
     def post(self, name: str) -> None:
-        deployment = self.lh.deployments.get(name)
-        answer = deployment.predict_request(parse_request(self.json_body()))
-        self.set_header("X-Request-Id", answer.request_id)
-        self.reply(answer.lakebook())
+        answer_prediction(self, self.lh.deployments.get(name), self.json_body())
 
 
 ROUTES = [

@@ -55,7 +55,7 @@ class StepsHandler(LakebookHandler):
 class PipelinesHandler(LakebookHandler):
     @tornado.web.authenticated
     def get(self) -> None:
-        self.reply({"pipelines": self.lh.pipelines.list()})
+        self.reply({"pipelines": [p.to_dict() for p in self.lh.pipelines.list()]})
 
     @tornado.web.authenticated
     def post(self) -> None:
@@ -80,13 +80,13 @@ class PipelinesHandler(LakebookHandler):
                                    f"{ref!r:.60}.")
         p = self.lh.pipelines.create(text_field(body, "name") or "", steps=steps,
                                      replace=_flag(body, "replace"))
-        self.reply(p, 201)
+        self.reply(p.to_dict(), 201)
 
 
 class PipelineHandler(LakebookHandler):
     @tornado.web.authenticated
     def get(self, name: str) -> None:
-        self.reply(self.lh.pipelines.get(name))
+        self.reply(self.lh.pipelines.get(name).to_dict())
 
     @tornado.web.authenticated
     def delete(self, name: str) -> None:

@@ -11,7 +11,8 @@ request is counted but never logged as a prediction. A token is required when bi
 anything but loopback (``Authorization: Bearer <token>`` or ``token <token>``). SIGTERM or
 SIGINT stops the server cleanly: it stops accepting, finishes, and flushes every inference log.
 
-Run it with ``lakebook serve`` (``deployments/commands.py``).
+Errors, the body limit and prediction answers come from ``doors/http.py`` (shared with the
+Jupyter server's REST doors). Run it with ``lakebook serve`` (``doors/cli/serve.py``).
 """
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ import errno
 import hmac
 import io
 import ipaddress
-import json
 import logging
 import os
 import signal
@@ -31,11 +31,11 @@ from typing import Any
 import tornado.httpserver
 import tornado.web
 
-from ...shared import jsonsafe
 from ...shared.errors import InvalidInput, LakebookError, NotFound
 from ...shared.names import NAME_SEGMENT
 from .openapi import openapi_document
-from ...deployments.protocol import parse_json, parse_request
+from ...deployments.protocol import parse_json
+from ..http import JSONError, JSONErrors, answer_prediction, reply, too_large
 
 log = logging.getLogger("lakebook.serve")
 
@@ -65,7 +65,7 @@ class ServeState:
     def served_names(self) -> list[str]:
         if self.names is not None:
             return list(self.names)
-        return [row["name"] for row in self.lh.deployments.list()]
+        return [d.name for d in self.lh.deployments.list()]
 
     def only_deployment(self):
         names = self.served_names()
@@ -80,14 +80,8 @@ class ServeState:
         self.lh.deployments.close()
 
 
-class JSONError(Exception):
-    def __init__(self, status: int, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.hint = status, message, hint
-
-
 @tornado.web.stream_request_body
-class BaseHandler(tornado.web.RequestHandler):
+class BaseHandler(JSONErrors, tornado.web.RequestHandler):
     """JSON in and out; auth, a body limit and JSON errors for every endpoint."""
 
     state: ServeState
@@ -137,9 +131,7 @@ class BaseHandler(tornado.web.RequestHandler):
         return b"".join(self._chunks)
 
     def _too_large(self) -> None:
-        raise JSONError(413, f"The request body is larger than {self.state.max_bytes} bytes.",
-                        "Send fewer rows per request, or raise [server] max_request_bytes in "
-                        "lakebook.toml.")
+        raise too_large(self.state.max_bytes)
 
     def json_payload(self) -> Any:
         ctype = self.request.headers.get("Content-Type", "application/json").split(";")[0]
@@ -155,46 +147,7 @@ class BaseHandler(tornado.web.RequestHandler):
         return parse_json(body)
 
     def reply(self, payload: Any, status: int = 200) -> None:
-        self.set_status(status)
-        self.finish(jsonsafe.dumps(payload))
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, LakebookError):
-            status, body = exc.http_status, exc.to_dict()
-        elif isinstance(exc, JSONError):
-            status, body = exc.status, {"error": exc.message, "hint": exc.hint,
-                                        "status": exc.status}
-        elif isinstance(exc, tornado.web.HTTPError):
-            status = exc.status_code
-            body = {"error": exc.log_message or self._reason, "status": status}
-        else:
-            status = 500
-            body = {"error": "The server failed to answer this request; its log has the "
-                             "details.", "status": 500}
-        body["status"] = status
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body, default=str))
-
-    def _handle_request_exception(self, e: BaseException) -> None:
-        if self._finished:
-            return
-        if isinstance(e, LakebookError):
-            self.send_error(e.http_status, exc_info=(type(e), e, e.__traceback__))
-        elif isinstance(e, JSONError):
-            self.send_error(e.status, exc_info=(type(e), e, e.__traceback__))
-        else:
-            super()._handle_request_exception(e)
-
-    def log_exception(self, typ, value, tb) -> None:  # type: ignore[override]
-        if isinstance(value, (LakebookError, JSONError)):
-            return  # the client's mistake (or a model failure already summarised): no trace
-        super().log_exception(typ, value, tb)
-
-    def write_answer(self, answer: Any, mlflow: bool) -> None:
-        self.set_header("X-Request-Id", answer.request_id)
-        self.reply(answer.mlflow() if mlflow else answer.lakebook())
+        reply(self, payload, status)
 
 
 class HealthHandler(BaseHandler):
@@ -226,17 +179,14 @@ class ListHandler(BaseHandler):
 
 class PredictHandler(BaseHandler):
     def post(self, name: str) -> None:
-        deployment = self.state.deployment(name)
-        payload = self.json_payload()
-        self.write_answer(deployment.predict_request(parse_request(payload)), mlflow=False)
+        answer_prediction(self, self.state.deployment(name), self.json_payload())
 
 
 class InvocationsHandler(BaseHandler):
     def post(self, name: str | None = None) -> None:
         deployment = self.state.deployment(name) if name else self.state.only_deployment()
-        payload = self.json_payload()
-        req = parse_request(payload, allow_lakebook=False)
-        self.write_answer(deployment.predict_request(req), mlflow=True)
+        answer_prediction(self, deployment, self.json_payload(), mlflow=True,
+                          allow_lakebook=False)
 
 
 class FallbackHandler(BaseHandler):
