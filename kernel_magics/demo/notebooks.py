@@ -298,14 +298,20 @@ versions on the week neither has seen. (This is a plain cell with the Python API
 `%%training` stands for, so a scheduled retrain of the step above does not also run it.)
 '''),
     code('''
-import lightgbm as lgb
+try:
+    import lightgbm as lgb
+except ImportError:  # the frameworks are optional extras of Lakebook
+    lgb = None
+    print("LightGBM is not installed: pip install 'lakebook[lightgbm]' adds this challenger.")
 
-plan = lh.registry.plan_training(model_name, view=view_name, metrics=["average_precision"])
-cats = {"category": "category", "segment": "category"}   # text columns as pandas categories
-challenger = lgb.LGBMClassifier(n_estimators=200, learning_rate=0.05, num_leaves=31,
-                                class_weight="balanced", n_jobs=1, random_state=0, verbose=-1)
-challenger.fit(plan.data["X_train"].astype(cats), plan.data["y_train"])
-plan.register(challenger, what="challenger")'''),
+if lgb is not None:
+    plan = lh.registry.plan_training(model_name, view=view_name, metrics=["average_precision"])
+    cats = {"category": "category", "segment": "category"}  # text columns as pandas categories
+    challenger = lgb.LGBMClassifier(n_estimators=200, learning_rate=0.05, num_leaves=31,
+                                    class_weight="balanced", n_jobs=1, random_state=0,
+                                    verbose=-1)
+    challenger.fit(plan.data["X_train"].astype(cats), plan.data["y_train"])
+    display(plan.register(challenger, what="challenger"))'''),
     code('''lh.registry.compare(model_name)'''),
 ]
 
