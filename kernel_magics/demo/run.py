@@ -363,8 +363,9 @@ class Demo:
         self.console.print(
             f"{MODEL} v{new.version} registered by run {run.id}. Judged on the week after "
             f"({start:%Y-%m-%d} .. {end:%Y-%m-%d}, {len(judge):,} labelled payments), average "
-            "precision: " + ", ".join(f"v{v} {sc:.3f}" for v, sc in scores.items())
-            + f". production -> v{best}; both deployments follow the alias.")
+            "precision: " + ", ".join(f"v{v} {sc:.3f}" for v, sc in scores.items()) + ".")
+        # its own line: a wrapped paragraph could break it where a reader (or test) looks
+        self.console.print(f"production -> v{best}; both deployments follow the alias.")
         self.report.add("retrain", run=run.id, before=before.version, new=new.version,
                         scores=scores, production=best)
 
