@@ -354,7 +354,7 @@ class Demo:
                   window=(start, end))
         judge = self.lh.feature_view("fraud_view").training_data(start=start, end=end)
         scores = {}
-        for mv in (before, new):
+        for mv in self.lh.registry.versions(MODEL):  # every live version, any framework
             p = mv.predict_proba(judge)[:, 1]
             scores[mv.version] = float(average_precision_score(judge["is_fraud"], p))
         self.lh.registry.set_alias(MODEL, "challenger", new.version,

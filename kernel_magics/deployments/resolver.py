@@ -99,6 +99,8 @@ _ARGMAX_CLASSIFIERS = {
 def _argmax_classifier(estimator: Any, example: Any) -> bool:
     """Whether predictions may be taken from the probabilities (one model call instead of
     two). Only for known estimators, and only if they agree on the registered example."""
+    if getattr(estimator, "_lakebook_argmax", False):  # a framework flavour's model
+        return True
     final = estimator
     steps = getattr(estimator, "steps", None)
     if steps:

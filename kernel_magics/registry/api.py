@@ -29,7 +29,7 @@ from .describe import (check_fitted, check_loadable, check_metrics, estimator_pa
 from .describe import signature as model_signature
 from .evaluation import higher_is_better
 from .flavours import flavour_for
-from .trust import trustable, type_name
+from .trust import TrustPolicy, trustable, type_name
 from .versions import ModelVersion
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -83,8 +83,13 @@ class ModelRegistry:
         validate_name(name, "model")
         metrics = check_metrics(metrics or {})
         chosen = flavour_for(model, flavour)
-        check_fitted(model, name)
         trusted_names = trustable(trusted or [], "register(trusted=...)")
+        # what the flavour keeps (e.g. a booster behind scikit-learn's verbs) is what is
+        # checked, evaluated, saved and served
+        model = chosen.prepare(model, input_example, what=f"Model {name!r}",
+                               policy=TrustPolicy.with_types([*self.trusted_types(name),
+                                                              *trusted_names]))
+        check_fitted(model, name)
         signature = model_signature(model, input_example, name)
         example, kind = example_json(input_example)
         signature["input_kind"] = kind
@@ -166,15 +171,17 @@ class ModelRegistry:
                       label: str | None = None, test_size: float = 0.2, by_time: bool = False,
                       seed: int = 42, metrics: list[str] | None = None,
                       alias: str | None = None, promote_if_better: str | None = None,
-                      task: str | None = None) -> "TrainingPlan":
+                      task: str | None = None, flavour: str | None = None
+                      ) -> "TrainingPlan":
         """Check a training of model ``name`` on feature view ``view`` and split its data:
         the :class:`~kernel_magics.registry.training.TrainingPlan` whose ``data`` the training
         code uses and whose ``register(model)`` evaluates and registers the trained estimator
         (what ``%%training`` does). ``metrics``: extra metric names; ``promote_if_better``: a
-        metric the new version must beat ``alias`` (default production) on to take it."""
+        metric the new version must beat ``alias`` (default production) on to take it;
+        ``flavour``: how to keep the model (default: detected from it, e.g. ``xgboost``)."""
         from .training import plan_training
         return plan_training(self, name, view, view_version, label, test_size, by_time, seed,
-                             metrics, alias, promote_if_better, task)
+                             metrics, alias, promote_if_better, task, flavour)
 
     # -- trust -----------------------------------------------------------------------------
     def trusted_types(self, name: str) -> list[str]:

@@ -98,6 +98,9 @@ def _training(p: argparse.ArgumentParser) -> None:
                    help="label to train on (required when the view has several)")
     p.add_argument("--task", choices=["classification", "regression"], default=None,
                    help="override the task read from the label")
+    p.add_argument("--flavour", default=None,
+                   help="how to keep the model: sklearn, xgboost, lightgbm, onnx, torch, pickle "
+                        "(default: detected from the trained model)")
 
 
 def _inference(p: argparse.ArgumentParser) -> None:
