@@ -65,7 +65,7 @@ class OutcomesHandler(LakebookHandler):
                                "Each outcome names its prediction by request_id, or by the "
                                "view's keys and 'at'.")
         self.lh.deployments.definition(name)
-        import pandas as pd  # here, not at import: the server extension loads without pandas
+        import pandas as pd  # here: loading the server extension imports no pandas
         written = self.lh.outcomes.insert(pd.DataFrame(items), deployment=name)
         self.reply({"deployment": name, "written": written}, status=201)
 
