@@ -1,18 +1,9 @@
 /**
- * Parsing of every endpoint the sidebar reads, on answers recorded from a
- * real Jupyter server with the Lakebook extension (see fixtures/), plus the
- * contract failures each parser must report.
+ * Parsing of every endpoint the sidebar reads, on answers recorded from a real
+ * Jupyter server on this run (tests/test_rest_contract.py records them on the
+ * browser test's lakehouse, extension/ui-tests/prepare_lakehouse.py), plus the
+ * failures each parser must report.
  */
-import alertsJson from './fixtures/alerts.json';
-import deploymentsJson from './fixtures/deployments.json';
-import groupsJson from './fixtures/feature-groups.json';
-import groupJson from './fixtures/feature-groups_transactions.json';
-import modelsJson from './fixtures/models.json';
-import modelJson from './fixtures/models_fraud.json';
-import monitorsJson from './fixtures/monitors.json';
-import runsJson from './fixtures/runs.json';
-import schedulesJson from './fixtures/schedules.json';
-import stepsJson from './fixtures/steps_path_fti.json';
 import { LakebookApiError, LakebookClient } from '../src/api';
 import {
   parseAlerts,
@@ -30,24 +21,7 @@ import {
   targetLabel,
   targetsStep
 } from '../src/endpoints';
-
-const FIXTURES: Record<string, unknown> = {
-  alerts: alertsJson,
-  deployments: deploymentsJson,
-  'feature-groups': groupsJson,
-  'feature-groups_transactions': groupJson,
-  models: modelsJson,
-  models_fraud: modelJson,
-  monitors: monitorsJson,
-  runs: runsJson,
-  schedules: schedulesJson,
-  steps_path_fti: stepsJson
-};
-
-/** A fresh copy of an answer recorded from a real server. */
-function fixture(name: string): any {
-  return JSON.parse(JSON.stringify(FIXTURES[name]));
-}
+import { recorded as fixture } from './recorded';
 
 describe('feature groups', () => {
   it('parses the list', () => {
@@ -60,17 +34,17 @@ describe('feature groups', () => {
       online: true,
       commits: 2,
       deltaVersion: 1,
-      description: 'Card transactions'
+      description: 'Card transactions',
+      rows: 500
     });
-    expect(tx.rows).toBeNull();
     expect(tx.schema.map(c => c.name)).toEqual(['cc_num', 'amount', 'category', 'ts']);
     expect(groups.find(g => g.name === 'cards')!.online).toBe(false);
   });
 
-  it('reads a row count when the server sends one', () => {
+  it('keeps a row count the server could not read as null', () => {
     const data = fixture('feature-groups');
-    data.feature_groups[0].rows = 1234;
-    expect(parseFeatureGroups(data)[0].rows).toBe(1234);
+    data.feature_groups[0].rows = null;
+    expect(parseFeatureGroups(data)[0].rows).toBeNull();
   });
 
   it('parses the detail: commits, statistics with histograms, sample', () => {
@@ -100,6 +74,8 @@ describe('feature groups', () => {
   it('accepts a group without statistics yet', () => {
     const data = fixture('feature-groups_transactions');
     data.statistics = {};
+    data.commits = [];
+    data.commit_count = 0;
     expect(parseFeatureGroupDetail(data).statistics).toBeNull();
   });
 
@@ -134,11 +110,12 @@ describe('models', () => {
     ]);
     expect(detail.versions[0].metrics).toEqual({ accuracy: 0.81, roc_auc: 0.84 });
     expect(detail.versions[0].flavour).toBe('sklearn');
+    expect(detail.metricDirections).toEqual({ accuracy: 'higher', roc_auc: 'higher' });
   });
 
-  it('ignores metrics that are not numbers', () => {
+  it('drops metrics the server could not compute (null)', () => {
     const data = fixture('models');
-    data.models[0].latest_metrics = { accuracy: 0.9, note: 'x', nan: null };
+    data.models[0].latest_metrics = { accuracy: 0.9, nan: null };
     expect(parseModels(data)[0].latestMetrics).toEqual({ accuracy: 0.9 });
   });
 });
@@ -161,19 +138,23 @@ describe('deployments', () => {
     expect(d.latencyP99Ms).toBeGreaterThanOrEqual(d.latencyP50Ms!);
   });
 
-  it('fills in the endpoint and zero traffic of a new deployment', () => {
-    const [d] = parseDeployments({ deployments: [{ name: 'a b', model: 'm', requests: null }] });
-    expect(d.endpoint).toBe('/lakebook/api/deployments/a%20b/predict');
-    expect(d.requests).toBe(0);
-    expect(d.deadLetters).toBe(0);
-    expect(d.latencyP50Ms).toBeNull();
+  it('counts the rows the inference log could not write', () => {
+    const data = fixture('deployments');
+    expect(parseDeployments(data)[0].deadLetters).toBe(0);
+    data.deployments[0].dead_letter_rows = 3;
+    expect(parseDeployments(data)[0].deadLetters).toBe(3);
   });
 
-  it('counts the rows the inference log could not write', () => {
-    const [d] = parseDeployments({
-      deployments: [{ name: 'a', model: 'm', dead_letter_rows: 3 }]
+  it('shows a deployment without traffic', () => {
+    const data = fixture('deployments');
+    Object.assign(data.deployments[0], {
+      requests: 0,
+      latency_p50_ms: null,
+      latency_p99_ms: null,
+      served_version: null
     });
-    expect(d.deadLetters).toBe(3);
+    const [d] = parseDeployments(data);
+    expect(d).toMatchObject({ requests: 0, latencyP50Ms: null, servedVersion: null });
   });
 });
 
@@ -184,8 +165,8 @@ describe('steps, schedules and runs', () => {
 
   it('parses the steps of a notebook', () => {
     expect(steps.map(s => [s.kind, s.name, s.index])).toEqual([
-      ['feature', 'clicks', 2],
-      ['training', 'fraud', 3]
+      ['feature', 'clicks', 3],
+      ['training', 'fraud', 4]
     ]);
     expect(steps[0].notebook).toMatch(/fti\.ipynb$/);
   });
@@ -212,7 +193,9 @@ describe('steps, schedules and runs', () => {
     const [run] = runs;
     expect(run.status).toBe('succeeded');
     expect(run.label).toBe('fti.ipynb::clicks');
-    expect(run.progress).toEqual({ done: 4, cells: 4, stage: 1, stages: 1 });
+    expect(run.progress).toMatchObject({ stage: 1, stages: 1 });
+    expect(run.progress!.done).toBe(run.progress!.cells);
+    expect(run.target.notebook).toBe(steps[0].notebook);
     expect(run.durationS).toBeGreaterThan(0);
     expect(run.outputPath).toMatch(/output\.ipynb$/);
     expect(run.error).toBeNull();
@@ -220,9 +203,10 @@ describe('steps, schedules and runs', () => {
 
   it('reads a failed run\'s error and an unknown status', () => {
     const run = parseRun({
-      id: 'r1',
+      ...fixture('run'),
       status: 'exploded',
       target: { pipeline: 'nightly' },
+      label: '',
       error: { cell_index: 3, ename: 'ValueError', evalue: 'bad' }
     });
     expect(run.status).toBe('unknown');
@@ -250,8 +234,10 @@ describe('steps, schedules and runs', () => {
   });
 
   it('parses a run output notebook', () => {
-    const out = parseRunOutput({ run_id: 'r', path: '/x/output.ipynb', notebook: { cells: [] } });
-    expect(out.runId).toBe('r');
+    const out = parseRunOutput(fixture('run_output'));
+    expect(out.runId).toBe(runs[0].id);
+    expect(out.path).toBe(runs[0].outputPath);
+    expect((out.notebook['cells'] as unknown[]).length).toBeGreaterThan(0);
     expect(() => parseRunOutput({ run_id: 'r', notebook: {} })).toThrow(/notebook/);
   });
 });
@@ -275,16 +261,19 @@ describe('monitoring', () => {
   });
 
   it('shows a monitor that never ran without a report', () => {
+    const [first] = fixture('monitors').monitors;
     const [m] = parseMonitors({
-      monitors: [{ name: 'new', spec: { deployment: 'scorer' }, latest: null, status: 'never run' }]
+      monitors: [
+        { ...first, name: 'new', spec: { deployment: 'scorer' }, latest: null, status: 'never run' }
+      ]
     });
     expect(m).toMatchObject({ verdict: 'unknown', driftShare: null, reportPath: null });
     expect(m.watches).toBe('deployment scorer');
   });
 
   it('parses alerts', () => {
-    const [alert] = parseAlerts(fixture('alerts'));
-    expect(alert).toMatchObject({ id: 1, monitor: 'transactions_drift', kind: 'drift', acknowledged: false });
+    const alert = parseAlerts(fixture('alerts')).find(a => a.monitor === 'transactions_drift')!;
+    expect(alert).toMatchObject({ id: 1, kind: 'drift', acknowledged: false });
     expect(alert.message).toMatch(/2 of 2 columns drifted/);
   });
 });
