@@ -20,13 +20,14 @@ from pydantic import ValidationError
 
 import kernel_magics
 from conftest import REPO, JupyterServer
+from pipelines_fixtures import code, write_notebook
 from kernel_magics.doors.rest import contract
 
 FIXTURES = REPO / "extension" / "tests" / "fixtures"
 PREPARE = REPO / "extension" / "ui-tests" / "prepare_lakehouse.py"
 
 #: fixture name -> (path below /lakebook/api, the contract's answer); ``{run}`` is the id
-#: of the prepared run
+#: of the prepared run, ``{failed}`` the id of a run that failed
 ENDPOINTS = {
     "status": ("status", "Status"),
     "feature-groups": ("feature-groups", "FeatureGroupList"),
@@ -45,6 +46,7 @@ ENDPOINTS = {
     "schedules_1": ("schedules/1", "Schedule"),
     "runs": ("runs", "RunList"),
     "run": ("runs/{run}", "Run"),
+    "run_failed": ("runs/{failed}", "Run"),
     "run_output": ("runs/{run}/output", "RunOutput"),
     "scheduler": ("scheduler", "SchedulerState"),
     "monitors": ("monitors", "MonitorList"),
@@ -55,7 +57,8 @@ ENDPOINTS = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
-    """A real Jupyter server on the browser test's lakehouse, and the prepared run's id."""
+    """A real Jupyter server on the browser test's lakehouse with a feature view, a failed
+    run and a monitor that never ran added; and the ids of the prepared and the failed run."""
     base = tmp_path_factory.mktemp("contract")
     home, root = base / "lakehouse", base / "root"
     root.mkdir()
@@ -66,18 +69,23 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     lh = kernel_magics.connect(home)
     lh.create_feature_view("transactions_view", spine=lh.feature_group("transactions"),
                            description="Transactions for the contract test")
+    failing = write_notebook(root / "failing.ipynb", [code("raise ValueError('no data today')")])
+    failed = lh.pipelines.run(str(failing))
+    assert failed.status == "failed", failed
+    lh.create_monitor("never_run", feature_group="transactions", schedule=None,
+                      reference="2024-05-01T00:00:00Z/2024-05-02T00:00:00Z")
     jupyter = JupyterServer(home, root)
     try:
-        yield jupyter, summary["runs"]["finished"]["id"]
+        yield jupyter, {"run": summary["runs"]["finished"]["id"], "failed": failed.id}
     finally:
         jupyter.stop()
 
 
 @pytest.mark.parametrize("name", list(ENDPOINTS))
 def test_answer_matches_the_contract_and_is_recorded(server, name: str) -> None:
-    jupyter, run_id = server
+    jupyter, ids = server
     path, answer = ENDPOINTS[name]
-    response = jupyter.get(path.format(run=run_id))
+    response = jupyter.get(path.format(**ids))
     assert response.status_code == 200, response.text
     data = response.json()
     try:

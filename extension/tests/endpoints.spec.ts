@@ -162,6 +162,8 @@ describe('steps, schedules and runs', () => {
   const steps = parseSteps(fixture('steps_path_fti'));
   const schedules = parseSchedules(fixture('schedules'));
   const runs = parseRuns(fixture('runs'));
+  // the step run of the prepared lakehouse (the list also holds a failed notebook run)
+  const stepRun = runs.find(r => r.id === fixture('run').id)!;
 
   it('parses the steps of a notebook', () => {
     expect(steps.map(s => [s.kind, s.name, s.index])).toEqual([
@@ -190,7 +192,8 @@ describe('steps, schedules and runs', () => {
   });
 
   it('parses runs with progress, duration and output', () => {
-    const [run] = runs;
+    const run = stepRun;
+    expect(runs.map(r => r.status).sort()).toEqual(['failed', 'succeeded']);
     expect(run.status).toBe('succeeded');
     expect(run.label).toBe('fti.ipynb::clicks');
     expect(run.progress).toMatchObject({ stage: 1, stages: 1 });
@@ -201,23 +204,28 @@ describe('steps, schedules and runs', () => {
     expect(run.error).toBeNull();
   });
 
-  it('reads a failed run\'s error and an unknown status', () => {
+  it('reads a failed run\'s error', () => {
+    const run = parseRun(fixture('run_failed'));
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatchObject({ ename: 'ValueError', evalue: 'no data today' });
+    expect(run.label).toBe('failing.ipynb');
+  });
+
+  it('shows a status it does not know as unknown, and labels a pipeline run', () => {
     const run = parseRun({
       ...fixture('run'),
       status: 'exploded',
       target: { pipeline: 'nightly' },
-      label: '',
-      error: { cell_index: 3, ename: 'ValueError', evalue: 'bad' }
+      label: ''
     });
     expect(run.status).toBe('unknown');
-    expect(run.error).toEqual({ cellIndex: 3, ename: 'ValueError', evalue: 'bad' });
     expect(run.label).toBe('pipeline nightly');
   });
 
   it('matches runs and schedules to the step they run', () => {
     expect(targetsStep(schedules[0].target, steps[0])).toBe(true);
     expect(targetsStep(schedules[0].target, steps[1])).toBe(false);
-    expect(targetsStep(runs[0].target, steps[0])).toBe(true);
+    expect(targetsStep(stepRun.target, steps[0])).toBe(true);
     const kindName = { notebook: steps[0].notebook, steps: ['feature:clicks'], pipeline: null };
     expect(targetsStep(kindName, steps[0])).toBe(true);
     const wholeNotebook = { notebook: steps[0].notebook, steps: null, pipeline: null };
@@ -235,8 +243,8 @@ describe('steps, schedules and runs', () => {
 
   it('parses a run output notebook', () => {
     const out = parseRunOutput(fixture('run_output'));
-    expect(out.runId).toBe(runs[0].id);
-    expect(out.path).toBe(runs[0].outputPath);
+    expect(out.runId).toBe(stepRun.id);
+    expect(out.path).toBe(stepRun.outputPath);
     expect((out.notebook['cells'] as unknown[]).length).toBeGreaterThan(0);
     expect(() => parseRunOutput({ run_id: 'r', notebook: {} })).toThrow(/notebook/);
   });
@@ -261,14 +269,13 @@ describe('monitoring', () => {
   });
 
   it('shows a monitor that never ran without a report', () => {
-    const [first] = fixture('monitors').monitors;
-    const [m] = parseMonitors({
-      monitors: [
-        { ...first, name: 'new', spec: { deployment: 'scorer' }, latest: null, status: 'never run' }
-      ]
-    });
+    const data = fixture('monitors');
+    const m = parseMonitors(data).find(x => x.name === 'never_run')!;
     expect(m).toMatchObject({ verdict: 'unknown', driftShare: null, reportPath: null });
-    expect(m.watches).toBe('deployment scorer');
+    expect(m.watches).toBe('feature group transactions');
+    const [first] = data.monitors;
+    const [d] = parseMonitors({ monitors: [{ ...first, spec: { deployment: 'scorer' } }] });
+    expect(d.watches).toBe('deployment scorer');
   });
 
   it('parses alerts', () => {
@@ -293,7 +300,7 @@ describe('LakebookClient', () => {
   }
 
   it('runs a step now with a POST to runs', async () => {
-    const { client, calls } = recording(fixture('runs').runs[0]);
+    const { client, calls } = recording(fixture('run'));
     const run = await client.runNow('fti.ipynb', 'feature:clicks');
     expect(run.id).toBeTruthy();
     expect(calls).toEqual([
