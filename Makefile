@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test install install-test system-packages test-python test-js test-browser lab clean
+.PHONY: demo test install install-test system-packages test-python test-js test-browser test-torch lab clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ test: system-packages install-test test-python test-js test-browser
 
 test-python:
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+# PyTorch from PyPI is 2.7 GB of CUDA wheels, so the main suite does not install it (it covers
+# PyTorch's conventions with an exported ONNX model); this installs it and runs its tests
+TORCH_TESTS := tests/test_frameworks_torch.py tests/security/test_torch_artifacts.py
+test-torch: install-test
+	$(BIN)/pip install -q -e ".[test,torch]"
+	CI=true LAKEBOOK_REQUIRE_TORCH=1 $(BIN)/python -m pytest -q -p no:cacheprovider $(TORCH_TESTS)
 
 test-js:
 	npm run typecheck

@@ -12,7 +12,7 @@ from ._version import __version__
 from .shared.errors import LakebookError
 from .lakehouse import Lakehouse, connect
 
-__all__ = ["__version__", "connect", "recover", "Lakehouse", "LakebookError"]
+__all__ = ["__version__", "connect", "recover", "onnx_model", "torch_model", "Lakehouse", "LakebookError"]
 
 
 def recover(path: Any = None, force: bool = False) -> Any:
@@ -20,6 +20,22 @@ def recover(path: Any = None, force: bool = False) -> Any:
     :func:`kernel_magics.recovery.recover`."""
     from .recovery import recover as rebuild
     return rebuild(path, force=force)
+
+
+def onnx_model(model: Any, classes: Any = None, logits: bool = False, features: Any = None,
+               trusted: Any = None) -> Any:
+    """An ONNX model (ModelProto, bytes or path) ready to register; see
+    :func:`kernel_magics.registry.frameworks.onnx_flavour.onnx_model`."""
+    from .registry.frameworks.onnx_flavour import onnx_model as wrap
+    return wrap(model, classes=classes, logits=logits, features=features, trusted=trusted)
+
+
+def torch_model(module: Any, classes: Any = None, output: str | None = None, args: Any = None,
+                kwargs: Any = None) -> Any:
+    """A trained ``torch.nn.Module`` ready to register (``classes=[0, 1]`` for a
+    classifier); see :func:`kernel_magics.registry.frameworks.torch_flavour.torch_model`."""
+    from .registry.frameworks.torch_flavour import torch_model as wrap
+    return wrap(module, classes=classes, output=output, args=args, kwargs=kwargs)
 
 
 def load_ipython_extension(ipython: Any) -> None:

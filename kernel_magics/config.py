@@ -70,12 +70,45 @@ SETTINGS: tuple[Setting, ...] = (
             "at most 1)"),
     Setting("scheduler", "misfire_grace_seconds", "misfire_grace_s", float,
             "how late a scheduled window may start under catchup = \"skip\""),
+    Setting("catalog", "url", "catalog_url", str,
+            'the catalog database: "postgresql://user:password@host:5432/db" '
+            "(default: <home>/catalog.db, SQLite)"),
+    Setting("storage", "url", "storage_url", str,
+            'where tables, models, runs and reports live: "s3://bucket/prefix" '
+            "(default: the home folder)"),
+    Setting("storage", "endpoint", "storage_endpoint", str,
+            "the S3 API endpoint (http://host:9000 for MinIO; default: AWS_ENDPOINT_URL or AWS)"),
+    Setting("storage", "region", "storage_region", str,
+            "the S3 region (default: AWS_REGION, else us-east-1)"),
+    Setting("storage", "access_key_id", "storage_access_key_id", str,
+            "the S3 access key (default: AWS_ACCESS_KEY_ID)"),
+    Setting("storage", "secret_access_key", "storage_secret_access_key", str,
+            "the S3 secret key (default: AWS_SECRET_ACCESS_KEY)"),
+    Setting("storage", "conditional_put", "storage_conditional_put", str,
+            'what to do when the endpoint does not honour conditional writes (concurrent '
+            'Delta commits could be lost): "refuse" or "warn"'),
     Setting("server", "max_request_bytes", "max_request_bytes", int,
             "the largest REST request body (Jupyter's /lakebook/api and lakebook serve)"),
     Setting("serve", "refresh_ms", "serve_refresh_ms", float,
             "how often a deployment re-reads its alias and model (milliseconds)"),
     Setting("serve", "log_flush_ms", "log_flush_ms", float,
             "how often the inference log writes its buffered rows (milliseconds)"),
+    Setting("lineage", "openlineage", "openlineage_transport", str,
+            'where runs\' OpenLineage events go: "file" (<home>/openlineage.jsonl), "http" '
+            'or "off"'),
+    Setting("lineage", "openlineage_file", "openlineage_file", str,
+            "the JSON-lines file of the file transport (relative to the home)"),
+    Setting("lineage", "openlineage_url", "openlineage_url", str,
+            "the OpenLineage server of the http transport (e.g. http://marquez:5000)"),
+    Setting("lineage", "openlineage_endpoint", "openlineage_endpoint", str,
+            "the http transport's endpoint path"),
+    Setting("lineage", "openlineage_api_key", "openlineage_api_key", str,
+            "a bearer token the http transport sends"),
+    Setting("lineage", "openlineage_namespace", "openlineage_namespace", str,
+            "the OpenLineage namespace of this lakehouse's jobs (default lakebook)"),
+    Setting("similarity", "merge_rows", "index_merge_rows", int,
+            "rows waiting in a vector index's exactly searched tail that start a background "
+            "merge into its graph (0: only fg.build_index() merges)"),
 )
 
 
@@ -94,12 +127,31 @@ class Config:
     lease_s: float = 30.0
     heartbeat_s: float | None = None
     misfire_grace_s: float = 60.0
+    catalog_url: str | None = None
+    storage_url: str | None = None
+    storage_endpoint: str | None = None
+    storage_region: str | None = None
+    storage_access_key_id: str | None = None
+    storage_secret_access_key: str | None = None
+    storage_conditional_put: str = "refuse"
     max_request_bytes: int = 1_000_000
     serve_refresh_ms: float = 250.0
     log_flush_ms: float = 5000.0
+    openlineage_transport: str = "file"
+    openlineage_file: str = "openlineage.jsonl"
+    openlineage_url: str | None = None
+    openlineage_endpoint: str = "api/v1/lineage"
+    openlineage_api_key: str | None = None
+    openlineage_namespace: str = "lakebook"
+    index_merge_rows: int = 2_000
     project_home: str = DEFAULT_HOME
     #: the lakebook.toml files read, in order (the later wins)
     source: list[Path] = field(default_factory=list)
+
+    def settings(self) -> dict[str, Any]:
+        """The declared settings' values (what another process needs to open the same
+        lakehouse, e.g. a Dask worker)."""
+        return {s.attr: getattr(self, s.attr) for s in SETTINGS}
 
     @property
     def heartbeat_seconds(self) -> float:
@@ -181,6 +233,24 @@ def load_config(home: Path, project_file: Path | None = None) -> Config:
             values.update(_settings(candidate))
             sources.append(candidate)
     return Config(home=home, source=sources, **values)
+
+
+def write_settings(home: Path, settings: dict[str, Any]) -> Path:
+    """Write ``settings`` (by attribute, as :meth:`Config.settings` gives them) as
+    ``<home>/lakebook.toml``: how a Dask worker's kernels open the submitter's lakehouse.
+    Defaults and the home itself are left out."""
+    import tomli_w
+    sections: dict[str, dict[str, Any]] = {}
+    seen: set[str] = set()
+    for s in SETTINGS:
+        value = settings.get(s.attr)
+        if s.attr in seen or s.attr == "project_home" or value is None or value == s.default:
+            continue
+        seen.add(s.attr)
+        sections.setdefault(s.section, {})[s.key] = value
+    path = Path(home) / CONFIG_FILE
+    path.write_text(tomli_w.dumps(sections))
+    return path
 
 
 def describe_settings() -> str:

@@ -10,6 +10,7 @@ from ._version import __version__
 from .catalog import Catalog
 from .config import Config, load_config, resolve_home
 from .shared.errors import NotFound
+from .storage.location import Storage
 
 if TYPE_CHECKING:  # pragma: no cover
     from .deployments.deployment import Deployment
@@ -35,9 +36,37 @@ class Lakehouse:
         # a backend or executor lakebook.toml names must exist before anything opens
         BACKENDS.check(config.online_backend)
         EXECUTORS.check(config.executor)
+        from .lineage.openlineage import check_transport
+        check_transport(config)
         self.home = home
         self.config = config
-        self.catalog = Catalog(home / CATALOG_FILE)
+        self.catalog = Catalog(config.catalog_url or home / CATALOG_FILE)
+        #: where tables live: the home folder, or the object store [storage] url names
+        self.storage = Storage.from_config(config)
+        self._users: dict[str, Lakehouse] = {}
+
+    # -- identity --------------------------------------------------------------------------
+    @property
+    def who(self) -> str:
+        """Who this lakehouse's writes are recorded for (``LAKEBOOK_USER``, else the OS
+        user; in Jupyter, the signed-in user: see :meth:`as_user`)."""
+        return self.catalog.who
+
+    def as_user(self, who: str | None) -> "Lakehouse":
+        """This lakehouse, writing as ``who`` (the Jupyter server opens one per signed-in
+        user): the same catalog pool and stores, its own areas."""
+        if not who or who == self.who:
+            return self
+        other = self._users.get(who)
+        if other is None:
+            other = object.__new__(Lakehouse)
+            other.home, other.config, other.storage = self.home, self.config, self.storage
+            other.catalog = self.catalog.as_user(who)
+            other._users = self._users
+            if "online_store" in self.__dict__:
+                other.__dict__["online_store"] = self.__dict__["online_store"]
+            self._users[who] = other
+        return other
 
     # -- layout ----------------------------------------------------------------------------
     @property
@@ -94,6 +123,12 @@ class Lakehouse:
         from .features.online import open_online_store
         return open_online_store(self)
 
+    @cached_property
+    def similarity(self):
+        """Vector indexes and nearest-neighbour search over embedding columns."""
+        from .similarity.api import Similarity
+        return Similarity(self)
+
     # -- models ----------------------------------------------------------------------------
     @cached_property
     def registry(self) -> "ModelRegistry":
@@ -113,6 +148,18 @@ class Lakehouse:
 
     def deployment(self, name: str) -> "Deployment":
         return self.deployments.get(name)
+
+    # -- business results ------------------------------------------------------------------
+    @cached_property
+    def business(self):
+        """Outcomes, KPIs and arm comparisons of deployments."""
+        from .business.api import Business
+        return Business(self)
+
+    @property
+    def outcomes(self):
+        """Log outcomes (what really happened): ``lh.outcomes.insert(df, deployment=...)``."""
+        return self.business.outcomes
 
     # -- pipelines -------------------------------------------------------------------------
     @cached_property
@@ -139,18 +186,28 @@ class Lakehouse:
     def monitors(self) -> list["Monitor"]:
         return self.monitoring.list()
 
+    # -- lineage ---------------------------------------------------------------------------
+    @cached_property
+    def lineage(self):
+        """What every API call read and wrote; ``lh.lineage(obj)`` gives the graph of ``obj``
+        (see :meth:`~kernel_magics.lineage.api.Lineage.__call__`)."""
+        from .lineage.api import Lineage
+        return Lineage(self)
+
     # -- status ----------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         """A JSON-ready summary: home, versions and what each area holds (its ``count()``,
         read from its own catalog tables without loading the area: ``lakebook status``
         stays light)."""
+        from .business import records as business
         from .deployments import records as deployments
         from .features import records as features
         from .monitoring import records as monitoring
         from .pipelines import records as pipelines
         from .registry import records as registry
+        from .lineage import records as lineage
         counts: dict[str, int] = {}
-        for area in (features, registry, deployments, pipelines, monitoring):
+        for area in (features, registry, deployments, pipelines, monitoring, lineage, business):
             counts.update(area.counts(self.catalog))
         return {"home": str(self.home), "catalog_version": self.catalog.version,
                 "lakebook_version": __version__, "counts": counts}
@@ -181,8 +238,10 @@ def connect(path: str | os.PathLike | None = None, create: bool = True) -> Lakeh
     """
     home, project_file = resolve_home(path)
     catalog_file = home / CATALOG_FILE
+    config = load_config(home, project_file)
+    team = config.catalog_url is not None  # the catalog is a server's, not a file here
     lost = not catalog_file.exists() or catalog_file.stat().st_size == 0
-    if lost and home.is_dir():
+    if lost and home.is_dir() and not team:
         data = data_without_catalog(home)
         if data:
             from .catalog.db import recover_hint
@@ -193,7 +252,7 @@ def connect(path: str | os.PathLike | None = None, create: bool = True) -> Lakeh
                 f"{' …' if len(data) > 3 else ''}) but its catalog {catalog_file} {state}, so "
                 "it was not opened: a new catalog would not know that data.",
                 recover_hint(catalog_file))
-    if not catalog_file.exists():
+    if not catalog_file.exists() and not team:
         if not create:
             raise NotFound(f"No lakehouse at {home}.",
                            "Check the path (or LAKEBOOK_HOME), or create one with "
@@ -203,6 +262,8 @@ def connect(path: str | os.PathLike | None = None, create: bool = True) -> Lakeh
             raise InvalidInput(f"The lakehouse home {home} is a file, not a folder.",
                                "Pick another path for LAKEBOOK_HOME.")
         home.mkdir(parents=True, exist_ok=True)
-    lh = Lakehouse(home, load_config(home, project_file))
+    if team:
+        home.mkdir(parents=True, exist_ok=True)
+    lh = Lakehouse(home, config)
     lh.catalog.version  # open and migrate now, so a bad catalog fails here, not later
     return lh

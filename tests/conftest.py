@@ -60,11 +60,91 @@ def pytest_make_collect_report(collector: pytest.Collector):
         report.longrepr = _ci_failure(report.longrepr)
 
 
+# -- the backend: a laptop lakehouse, or the team stack ------------------------------------
+# The suites named here run twice: on the laptop default (SQLite catalog, local files) and on
+# the team stack (PostgreSQL catalog, S3 storage on moto's server, Redis online store, a Dask
+# cluster executing runs). The servers start once per session; each test gets a fresh
+# database and bucket prefix. Other suites run on the laptop default only (CI time).
+TEAM_SUITES = {"test_feature_groups.py", "test_feature_views.py", "test_registry.py",
+               "test_deployments.py", "test_scheduler.py", "test_runs.py",
+               "test_monitoring.py"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if (Path(str(metafunc.definition.fspath)).name in TEAM_SUITES
+            and "backend" in metafunc.fixturenames):
+        metafunc.parametrize("backend", ["laptop", "team"], indirect=True)
+
+
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A lakehouse home in a temp folder, also set as LAKEBOOK_HOME."""
+def backend(request: pytest.FixtureRequest) -> str:
+    """``laptop`` (the default) or ``team`` (for the suites in TEAM_SUITES)."""
+    return getattr(request, "param", "laptop")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator["team_stack.PostgresCluster"]:
+    import team_stack
+    cluster = team_stack.PostgresCluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator["team_stack.MotoS3"]:
+    import team_stack
+    server = team_stack.MotoS3(tmp_path_factory.mktemp("moto"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def team_redis(tmp_path_factory: pytest.TempPathFactory):
+    from online_fixtures import start_redis
+    server = start_redis(tmp_path_factory.mktemp("redis-team"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory):
+    import team_stack
+    cluster = team_stack.DaskCluster(tmp_path_factory.mktemp("dask"))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def team_toml(request: pytest.FixtureRequest) -> str:
+    """The lakebook.toml of a fresh team lakehouse: a new database, a new bucket prefix, the
+    session's Redis (emptied) and Dask cluster."""
+    cluster = request.getfixturevalue("pg_cluster")
+    s3 = request.getfixturevalue("moto_s3")
+    redis_server = request.getfixturevalue("team_redis")
+    import redis
+    redis.Redis.from_url(redis_server.url).flushdb()
+    return (f'[catalog]\nurl = "{cluster.new_database()}"\n'
+            + s3.toml(s3.new_prefix()) +
+            f'[online]\nbackend = "redis"\nredis_url = "{redis_server.url}"\n')
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str,
+         request: pytest.FixtureRequest) -> Path:
+    """A lakehouse home in a temp folder, also set as LAKEBOOK_HOME; on the ``team`` backend
+    its lakebook.toml points at the team stack."""
     path = tmp_path / "lakehouse"
     monkeypatch.setenv("LAKEBOOK_HOME", str(path))
+    if backend == "team":
+        path.mkdir(parents=True)
+        (path / "lakebook.toml").write_text(team_toml(request))
     return path
 
 
@@ -92,7 +172,8 @@ def free_port() -> int:
 class JupyterServer:
     """A real ``jupyter server`` subprocess with the Lakebook extension enabled."""
 
-    def __init__(self, home: Path, root: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, home: Path, root: Path, extra_env: dict[str, str] | None = None,
+                 extra_args: list[str] | None = None) -> None:
         self.port = free_port()
         self.token = secrets.token_hex(16)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -105,7 +186,7 @@ class JupyterServer:
              f"--port={self.port}",
              "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={self.token}",
              f"--ServerApp.root_dir={root}",
-             '--ServerApp.jpserver_extensions={"kernel_magics": True}'],
+             '--ServerApp.jpserver_extensions={"kernel_magics": True}', *(extra_args or [])],
             env=env, cwd=root, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:

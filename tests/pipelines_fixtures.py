@@ -29,11 +29,16 @@ def write_notebook(path: Path, cells: list, kernel: str | None = "python3") -> P
 
 
 def write_toml(home: Path, **scheduler: object) -> None:
-    """Scheduler settings for a test lakehouse (e.g. a short lease)."""
+    """Scheduler settings for a test lakehouse (e.g. a short lease); the other sections of
+    its lakebook.toml (the team stack's catalog and storage) stay."""
+    import tomllib
+
+    import tomli_w
     home.mkdir(parents=True, exist_ok=True)
-    lines = ["[scheduler]"] + [f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}"
-                               for k, v in scheduler.items()]
-    (home / "lakebook.toml").write_text("\n".join(lines) + "\n")
+    path = home / "lakebook.toml"
+    settings = tomllib.loads(path.read_text()) if path.exists() else {}
+    settings["scheduler"] = dict(scheduler)
+    path.write_text(tomli_w.dumps(settings))
 
 
 def fti_notebook(path: Path) -> Path:

@@ -1,5 +1,7 @@
-"""A pipeline through the Dask executor: a real Dask scheduler and two worker processes on
-loopback run the claimed runs."""
+"""A pipeline through the Dask executor: a real ``dask scheduler`` and ``dask worker``
+processes (started by the test session, not a LocalCluster) run the claimed runs, on the
+laptop lakehouse and on the team stack (where the workers read and write the PostgreSQL
+catalog and the S3 storage)."""
 from __future__ import annotations
 
 import time
@@ -12,8 +14,10 @@ from pipelines_fixtures import code, write_notebook
 pytestmark = pytest.mark.timeout(300)
 
 
-def test_pipeline_runs_on_a_dask_cluster(lh, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["laptop", "team"], indirect=True)
+def test_pipeline_runs_on_a_dask_cluster(lh, tmp_path: Path, dask_cluster, backend) -> None:
     distributed = pytest.importorskip("distributed")
+    lh = lh.as_user("dana")  # who submits: the workers' processes know nothing of it
     from kernel_magics.pipelines.executors import DaskExecutor
     from kernel_magics.pipelines.scheduler import Scheduler
 
@@ -32,10 +36,8 @@ def test_pipeline_runs_on_a_dask_cluster(lh, tmp_path: Path) -> None:
         code("(OUT / 'second').write_text(lakebook_run_id)"),
     ])
     lh.pipelines.create("nightly", steps=[f"{first}::tx"])
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
-        executor = DaskExecutor(lh, address=cluster.scheduler_address)
+    with distributed.Client(dask_cluster.address) as client:
+        executor = DaskExecutor(lh, address=dask_cluster.address)
         assert executor.free_slots() == 2
         pipeline_run = lh.pipelines.submit("nightly")
         nb_run = lh.pipelines.submit(second)
@@ -58,4 +60,10 @@ def test_pipeline_runs_on_a_dask_cluster(lh, tmp_path: Path) -> None:
             assert runners <= worker_pids
         assert (out / "second").read_text() == nb_run.id
         assert len(lh.feature_group("tx").read()) == 2
+        # the worker wrote through the lakehouse's own storage and catalog, as its user
+        assert lh.feature_group("tx").table_path.uri.startswith(
+            "s3://" if backend == "team" else str(lh.home))
+        assert lh.feature_group("tx").commits()[0]["who"] == "dana"
+        assert {lh.pipelines.get_run(r.id).to_dict().get("created_by")
+                for r in (pipeline_run, nb_run)} == {"dana"}
         executor.shutdown()

@@ -40,8 +40,8 @@ def test_demo_runs_the_whole_system(tmp_path: Path):
                           cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=850)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout
-    for step in range(1, 9):
-        assert f"{step}/8 ·" in out
+    for step in range(1, 12):
+        assert f"{step}/11 ·" in out
     assert "make lab" in out and "jupyter lab" in out
     # no repository here: the notebooks were written next to the lakehouse
     assert sorted(p.name for p in (home / "notebooks").glob("*.ipynb")) == [
@@ -52,8 +52,19 @@ def test_demo_runs_the_whole_system(tmp_path: Path):
     assert {g.name for g in lh.feature_groups()} == {"card_profiles", "card_transactions",
                                                      "fraud_labels"}
     runs = lh.pipelines.runs(limit=100)
-    # 4 backfill windows, training, inference, 2 drift windows, batch, retrain, next week
-    assert len(runs) == 11 and all(r.status == "succeeded" for r in runs)
+    # 4 backfill windows, training, inference, 2 drift windows, batch, retrain, next week,
+    # and the next week again: up to date, no kernel
+    assert len(runs) == 12 and runs[0].status == "up_to_date"
+    assert all(r.status == "succeeded" for r in runs[1:])
+    assert "up to date, skipped" in out
+    assert "With seed changed, card_transactions would run: the parameter seed changed:" in out
+    # the lineage of the production model reaches the raw groups and the monitor
+    assert "Its retrain was triggered by monitor fraud_drift's alert" in out
+    prod = lh.registry.versions("fraud_model")[-1]
+    kinds = {n.kind for n in lh.lineage(prod, downstream=False).upstream_of(
+        "model_version", "fraud_model", prod.version)}
+    assert {"feature_group", "feature_view", "training_set", "run", "step", "monitor",
+            "alert"} <= kinds
     assert len(lh.registry.versions("fraud_model")) >= 2
     assert lh.deployment("fraud_online").stats()["requests"] >= 8
     monitor = lh.monitor("fraud_drift")
@@ -63,3 +74,9 @@ def test_demo_runs_the_whole_system(tmp_path: Path):
     assert alert["action"]["retrain"] == "queued"
     assert lh.pipelines.get_run(alert["action"]["run_id"]).status == "succeeded"
     assert "production -> v" in out
+    # business results: weekly KPIs of v1 and v2, a 90/10 split, promotion by KPI
+    assert "money saved" in out and "Promoted by net value" in out
+    kpis = lh.deployment("fraud_batch").kpis(every="1w")
+    assert {1, 2} <= set(kpis["version"]) and "money_saved" in set(kpis["kpi"])
+    assert "split" not in lh.deployments.definition("fraud_online")["spec"]
+    assert not lh.outcomes.read("fraud_online").empty

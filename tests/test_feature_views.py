@@ -196,11 +196,14 @@ def test_schema_evolution_of_a_joined_group(lh, groups):
 
 @pytest.fixture(params=["sqlite", "redis"])
 def online_lh(request, home):
+    toml = home / "lakebook.toml"
+    # the team backend's settings stay; only the online store is chosen here
+    kept = toml.read_text().split("[online]")[0] if toml.exists() else ""
+    home.mkdir(parents=True, exist_ok=True)
+    toml.write_text(kept + '[online]\nbackend = "sqlite"\n')
     if request.param == "redis":
         server = request.getfixturevalue("redis_server")
-        home.mkdir(parents=True, exist_ok=True)
-        (home / "lakebook.toml").write_text(
-            f'[online]\nbackend = "redis"\nredis_url = "{server.url}"\n')
+        toml.write_text(kept + f'[online]\nbackend = "redis"\nredis_url = "{server.url}"\n')
         import redis
         redis.Redis.from_url(server.url).flushdb()
     lh = kernel_magics.connect(home)

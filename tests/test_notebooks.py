@@ -168,7 +168,8 @@ def test_feature_view_is_point_in_time_correct(executed, world):
 # -- 2 · training ------------------------------------------------------------------------------------
 def test_model_beats_the_baseline(executed):
     executed.require("2_training_pipeline.ipynb")
-    assert executed.snapshots["2_training_pipeline.ipynb"]["models"] == [1]
+    # v1 the forest (production), v2 the LightGBM challenger
+    assert executed.snapshots["2_training_pipeline.ipynb"]["models"] == [1, 2]
     lh = executed.lh
     v1 = lh.registry.get("fraud_model", version=1)
     assert v1.metrics["roc_auc"] >= MIN_ROC_AUC
@@ -181,6 +182,14 @@ def test_model_beats_the_baseline(executed):
     assert v1.view["name"] == "fraud_view" and v1.training_versions
     history = lh.registry.alias_history("fraud_model", "production")
     assert history and history[0]["to_version"] == 1
+    v2 = lh.registry.get("fraud_model", version=2)
+    assert v2.flavour == "lightgbm"
+    # it did not take production when it was registered: a move to it can only be notebook
+    # 4's judgement on the unseen week
+    assert all(h["reason"].startswith("best average precision")
+               for h in history if h["to_version"] == 2)
+    assert v2.metrics["roc_auc"] >= MIN_ROC_AUC and "average_precision" in v2.metrics
+    assert set(lh.registry.compare("fraud_model").index) >= {1, 2}
 
 
 # -- 3 · inference -----------------------------------------------------------------------------------
@@ -207,7 +216,7 @@ def test_drift_raises_an_alert_and_a_retrain_adds_a_version(executed):
     executed.require("4_monitoring.ipynb")
     lh = executed.lh
     snapshot = executed.snapshots["4_monitoring.ipynb"]
-    assert snapshot["models"] == [1, 2]
+    assert snapshot["models"] == [1, 2, 3]
     monitor = lh.monitor("fraud_drift")
     after, before = monitor.results()[:2]  # newest first
     # before the drift date: no drift, no alert; after it: drift past the threshold
@@ -216,13 +225,13 @@ def test_drift_raises_an_alert_and_a_retrain_adds_a_version(executed):
     assert {"amount", "category"} <= set(after.drifted_columns)
     alerts = monitor.alerts()
     assert len(alerts) == 1 and alerts[0]["result_id"] == after.id
-    # the alert queued the retraining run of notebook 2's step, which registered v2
+    # the alert queued the retraining run of notebook 2's step, which registered v3
     action = alerts[0]["action"]
     assert action["retrain"] == "queued" and action["step"] == "fraud_model"
     retrain = lh.pipelines.get_run(action["run_id"])
     assert retrain.status == "succeeded"
-    v2 = lh.registry.get("fraud_model", version=2)
-    assert v2.lineage["run_id"] == retrain.id
+    v3 = lh.registry.get("fraud_model", version=3)
+    assert v3.lineage["run_id"] == retrain.id and v3.flavour == "sklearn"
     runs = lh.pipelines.runs(limit=100)
     # the drift window's features and batch, the retrain, the next week's features
     assert len(runs) == 4 and all(r.status == "succeeded" for r in runs)
@@ -233,3 +242,31 @@ def test_drift_raises_an_alert_and_a_retrain_adds_a_version(executed):
     assert "production -> v" in printed
     production = lh.registry.get("fraud_model", alias="production").version
     assert f"production -> v{production}" in printed
+
+
+# -- 5 · similarity ------------------------------------------------------------------------------
+def test_similarity_notebook_embeds_searches_and_uses_the_similarity(executed):
+    executed.require("5_similarity.ipynb")
+    lh = executed.lh
+    profiles = lh.feature_group("merchant_profiles")
+    assert profiles.embeddings["desc_vec"].dim == 32 and profiles.online
+    assert profiles.verify_index() == {"missing": 0, "stale": 0, "extra": 0}
+    # "merchants most like this one" came from the index and agrees with the exact search
+    first = profiles.read().iloc[0]
+    online = profiles.find_neighbors(first["desc_vec"], k=5)
+    exact = profiles.find_neighbors(first["desc_vec"], k=5, exact=True)
+    assert list(online["merchant_id"]) == list(exact["merchant_id"])
+    # the similarity feature: every merchant, a similarity in [-1, 1], never to itself
+    sim = lh.feature_group("merchant_fraud_similarity").read()
+    assert len(sim) == len(profiles.read()) and sim["fraud_similarity"].between(-1, 1).all()
+    assert (sim["nearest_fraud_merchant"] != sim["merchant_id"]).all()
+    # the model trained on it, and the deployment answered neighbours with verdicts
+    mv = lh.registry.get("merchant_risk", alias="production")
+    assert "fraud_similarity" in mv.input_features
+    answer = lh.deployment("merchant_risk_online").neighbors(
+        text="flights hotel booking abroad", embedder="merchant_embedder", k=3)
+    assert len(answer["neighbors"]) == 3
+    assert {n["features"]["category"] for n in answer["neighbors"]} == {"travel"}
+    out = executed.notebook("5_similarity.ipynb")
+    printed = "".join(o.get("text", "") for c in out.cells for o in c.get("outputs", []))
+    assert "Question: Which merchants sell flights" in printed and "[5] " in printed

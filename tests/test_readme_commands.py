@@ -30,7 +30,9 @@ COMMANDS = {c.key: c for c in cli_commands()}
 #: commands run by another test (the whole demo takes minutes: test_demo.py runs it)
 ELSEWHERE = {"demo": "test_demo.py::test_demo_runs_the_whole_system",
              "recover": "security/test_catalog_loss.py (lakebook recover on lost, empty and "
-                        "damaged catalogs, and on the demo's lakehouse)"}
+                        "damaged catalogs, and on the demo's lakehouse)",
+             "migrate": "test_team.py::test_lakebook_migrate_copies_a_laptop_lakehouse_into_a_"
+                        "team_one (into PostgreSQL and moto's S3 server)"}
 
 
 class Small:
@@ -84,6 +86,8 @@ class Small:
                          "T": ["2024-05-01T00:00:00Z", "2024-05-03T00:00:00Z"]},
             "serve": {"NAME": ["fraud_online"], "T": [self.token]},
             "monitor run": {"NAME": ["fraud_drift"]},
+            "why": {"STEP": [f"{self.notebook}::clicks"], "KEY": ["factor"], "VALUE": ["3"]},
+            "lineage": {"OBJECT": ["clicks"], "N": ["2"]},
             "recover": {"PATH": [str(self.home)]},
         }.get(key, {})
 
@@ -127,6 +131,9 @@ EXPECT = {
     "monitor list": ["fraud_drift", "fraud_online"],
     "monitor run": ["monitor fraud_drift:"],
     "monitor alerts": ["Alerts"],
+    "why": ["clicks would run because:", "the parameter factor changed: (not set) -> 3"],
+    "stale": ["Stale"],
+    "lineage": ['"nodes"', '"feature_group:clicks@1"'],
 }
 
 
@@ -220,8 +227,9 @@ def _run_recover(small: Small, command: Command) -> None:
 
 RUNNERS = {"serve": _run_serve, "scheduler": _run_scheduler, "recover": _run_recover}
 # an order that needs no other: runs exist after run/backfill, the monitor result before alerts
-ORDER = ["--version", "status", "steps", "run", "backfill", "runs", "schedules", "serve",
-         "scheduler", "monitor list", "monitor run", "monitor alerts", "recover"]
+ORDER = ["--version", "status", "steps", "run", "backfill", "why", "stale", "lineage", "runs",
+         "schedules", "serve", "scheduler", "monitor list", "monitor run", "monitor alerts",
+         "recover"]
 
 
 def test_every_readme_command_is_run():

@@ -111,3 +111,28 @@ def test_fti_magics_in_a_real_kernel(tmp_path, monkeypatch):
 
 def test_readme_paths_exist():
     assert (Path(REPO_ROOT) / "notebooks" / "1_feature_pipeline.ipynb").is_file()
+
+
+def test_vector_features_and_similarity_search(tmp_path, monkeypatch):
+    blocks = code_blocks("Vector features and similarity search", "python")
+    assert blocks, "README lost its similarity example"
+    monkeypatch.setenv("LAKEBOOK_HOME", str(tmp_path / "lakehouse"))
+    rng = np.random.default_rng(5)
+    n = 400
+    centres = rng.normal(size=(8, 64))
+    vectors = (centres[rng.integers(0, 8, n)] + 0.3 * rng.normal(size=(n, 64))).astype("float32")
+    when = pd.Timestamp("2024-03-01", tz="UTC")
+    merchants = pd.DataFrame({"merchant_id": np.arange(n), "updated_at": when,
+                              "category": rng.choice(["grocery", "travel", "fuel"], n),
+                              "desc_vec": list(vectors)})
+    merchant_labels = pd.DataFrame({"merchant_id": np.arange(n), "ts": when + pd.Timedelta("1d"),
+                                    "is_fraud": rng.integers(0, 2, n)})
+    namespace = {"merchants": merchants, "merchant_labels": merchant_labels}
+    for block in blocks:
+        exec(compile(block, "README.md (Vector features and similarity search)", "exec"),
+             namespace)
+    lh = kernel_magics.connect(tmp_path / "lakehouse", create=False)
+    fg = lh.feature_group("merchants")
+    assert fg.embeddings["desc_vec"].dim == 64
+    assert fg.index_status()[0]["indexed"] == 400
+    assert fg.verify_index() == {"missing": 0, "stale": 0, "extra": 0}

@@ -34,7 +34,11 @@ def _scheduler_proc(home: Path, log: Path) -> subprocess.Popen:
                             env={**os.environ, "LAKEBOOK_HOME": str(home)})
 
 
-def test_three_schedulers_start_each_of_100_due_runs_exactly_once(home, tmp_path) -> None:
+@pytest.mark.parametrize("backend", ["laptop", "team"], indirect=True)
+def test_three_schedulers_start_each_of_100_due_runs_exactly_once(home, tmp_path, backend
+                                                                  ) -> None:
+    """SQLite: claims serialise on BEGIN IMMEDIATE; PostgreSQL: each scheduler claims with
+    SELECT ... FOR UPDATE SKIP LOCKED and due windows are materialised once."""
     write_toml(home, concurrency=2, poll_seconds=0.3, lease_seconds=60)
     import kernel_magics
     lh = kernel_magics.connect(home)

@@ -31,6 +31,7 @@ OWNERS = {
     "deployments": {"deployments", "deployment_stats"},
     "pipelines": {"pipelines", "schedules", "runs"},
     "monitoring": {"monitors", "monitor_results", "alerts"},
+    "business": {"business_kpis"},
     "catalog": {"events", "meta"},
 }
 TABLE_OF = {table: area for area, tables in OWNERS.items() for table in tables}

@@ -11,6 +11,7 @@ import {
   IDeployment,
   IFeatureGroup,
   IFeatureGroupDetail,
+  INeighbors,
   IModelDetail,
   IModelSummary,
   IMonitor,
@@ -19,12 +20,15 @@ import {
   IRunOutput,
   ISchedule,
   IStep,
+  ILineageGraph,
+  parseLineage,
   parseAlert,
   parseAlerts,
   parseAliasMove,
   parseDeployments,
   parseFeatureGroupDetail,
   parseFeatureGroups,
+  parseNeighbors,
   parseModelDetail,
   parseModels,
   parseMonitors,
@@ -34,7 +38,9 @@ import {
   parseRuns,
   parseSchedule,
   parseSchedules,
-  parseSteps
+  parseSteps,
+  IBusinessView,
+  parseBusinessView
 } from './endpoints';
 import {
   LakebookApiError,
@@ -255,6 +261,16 @@ export class LakebookClient {
     );
   }
 
+  /** The rows nearest to the stored vector of `key` in group `name`. */
+  async neighbors(
+    name: string,
+    request: { key: unknown; k?: number; col?: string; filter?: string; version?: number }
+  ): Promise<INeighbors> {
+    return parseNeighbors(
+      await this._send('POST', `feature-groups/${encodeURIComponent(name)}/neighbors`, request)
+    );
+  }
+
   async models(): Promise<IModelSummary[]> {
     return parseModels(await this._get('models'));
   }
@@ -278,9 +294,18 @@ export class LakebookClient {
     return parseDeployments(await this._get('deployments'));
   }
 
+  /** The business view of a deployment: KPIs, alerts, arms and the Vega-Lite spec. */
+  async business(name: string, every: string): Promise<IBusinessView> {
+    return parseBusinessView(
+      await this._get(
+        `deployments/${encodeURIComponent(name)}/business?every=${encodeURIComponent(every)}`
+      )
+    );
+  }
+
   /** The steps of a notebook (path relative to the server root). */
   async steps(path: string): Promise<IStep[]> {
-    return parseSteps(await this._get(`steps?path=${encodeURIComponent(path)}`));
+    return parseSteps(await this._get(`steps?path=${encodeURIComponent(path)}&why=1`));
   }
 
   async schedules(): Promise<ISchedule[]> {
@@ -315,13 +340,32 @@ export class LakebookClient {
     return parseRuns(await this._get(`runs?limit=${limit}`));
   }
 
+  /** The lineage graph: of one object (kind, name, version), else of the lakehouse. */
+  async lineage(ref?: { kind?: string; name: string; version?: string | null }): Promise<ILineageGraph> {
+    const query: string[] = [];
+    if (ref) {
+      query.push(`name=${encodeURIComponent(ref.name)}`);
+      if (ref.kind) {
+        query.push(`kind=${encodeURIComponent(ref.kind)}`);
+      }
+      if (ref.version) {
+        query.push(`version=${encodeURIComponent(ref.version)}`);
+      }
+    }
+    return parseLineage(await this._get(`lineage${query.length ? `?${query.join('&')}` : ''}`));
+  }
+
   async run(id: string): Promise<IRun> {
     return parseRun(await this._get(`runs/${encodeURIComponent(id)}`));
   }
 
   /** Run a step now (notebook path relative to the server root). */
-  async runNow(notebook: string, step: string): Promise<IRun> {
-    return parseRun(await this._send('POST', 'runs', { notebook, step }));
+  /**
+   * Run a step now. A click asks for a run: `force` (the default) executes it
+   * even when its fingerprint says it is up to date.
+   */
+  async runNow(notebook: string, step: string, force = true): Promise<IRun> {
+    return parseRun(await this._send('POST', 'runs', { notebook, step, force }));
   }
 
   async cancelRun(id: string): Promise<IRun> {

@@ -52,6 +52,8 @@ export interface StatusCounts {
   schedules: number;
   runs: number;
   monitors: number;
+  lineage_events: number;
+  kpis: number;
 }
 /**
  * ``GET feature-groups``.
@@ -79,11 +81,16 @@ export interface FeatureGroup {
   schema: Column[];
   table_path: string;
   created_at: string | null;
+  created_by: string | null;
   updated_at: string | null;
+  embeddings: {
+    [k: string]: EmbeddingSpec;
+  };
   rows: number | null;
   commits: number;
   delta_version: number | null;
   last_commit_at: string | null;
+  last_commit_by: string | null;
 }
 /**
  * This interface was referenced by `RestContract`'s JSON-Schema
@@ -93,6 +100,16 @@ export interface Column {
   name: string;
   type: string;
   nullable: boolean;
+}
+/**
+ * An embedding column (vector feature): its dimension and distance metric.
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "EmbeddingSpec".
+ */
+export interface EmbeddingSpec {
+  dim: number;
+  metric: string;
 }
 /**
  * ``GET feature-groups/<name>``: the group with its commits (newest first), the
@@ -112,17 +129,23 @@ export interface FeatureGroupDetail {
   schema: Column[];
   table_path: string;
   created_at: string | null;
+  created_by: string | null;
   updated_at: string | null;
+  embeddings: {
+    [k: string]: EmbeddingSpec;
+  };
   rows: number | null;
   commits: Commit[];
   delta_version: number | null;
   last_commit_at: string | null;
+  last_commit_by: string | null;
   commit_count: number;
   statistics: Statistics;
   versions: number[];
   sample: {
     [k: string]: unknown;
   }[];
+  embedding_index: IndexStatus[];
 }
 /**
  * This interface was referenced by `RestContract`'s JSON-Schema
@@ -140,6 +163,7 @@ export interface Commit {
   };
   duration_s: number | null;
   created_at: string | null;
+  who: string | null;
 }
 /**
  * The statistics of the latest commit (``{}`` before the first one).
@@ -180,6 +204,21 @@ export interface Histogram {
   counts: number[];
 }
 /**
+ * The nearest-neighbour index of one embedding column.
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "IndexStatus".
+ */
+export interface IndexStatus {
+  column: string;
+  dim: number;
+  metric: string;
+  state: string;
+  indexed?: number | null;
+  pending?: number | null;
+  [k: string]: unknown;
+}
+/**
  * ``GET feature-views``.
  *
  * This interface was referenced by `RestContract`'s JSON-Schema
@@ -199,6 +238,7 @@ export interface FeatureView {
   version: number;
   description: string;
   created_at: string | null;
+  created_by: string | null;
   keys: string[];
   event_time: string | null;
   spine: ViewSource;
@@ -237,6 +277,7 @@ export interface FeatureViewDetail {
   version: number;
   description: string;
   created_at: string | null;
+  created_by: string | null;
   keys: string[];
   event_time: string | null;
   spine: ViewSource;
@@ -396,8 +437,29 @@ export interface Deployment {
   };
   created_at: string | null;
   updated_at: string | null;
+  created_by: string | null;
+  updated_by: string | null;
   served_version: number | null;
   endpoint: string;
+  environment_mismatch: {
+    [k: string]: (string | null)[];
+  };
+  headline: Headline | null;
+}
+/**
+ * A deployment's headline business KPI: its latest weekly value and the trend.
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "Headline".
+ */
+export interface Headline {
+  kpi: string | null;
+  value: number | null;
+  trend: ('up' | 'down' | 'flat') | null;
+  version?: number | null;
+  arm?: string | null;
+  error?: string | null;
+  [k: string]: unknown;
 }
 /**
  * ``GET deployments/<name>``.
@@ -418,6 +480,8 @@ export interface DeploymentDetail {
   };
   created_at: string | null;
   updated_at: string | null;
+  created_by: string | null;
+  updated_by: string | null;
   deleted: boolean;
   serving: Serving | null;
   stats: ServingStats | null;
@@ -475,6 +539,8 @@ export interface Step {
   schedule: string | null;
   tz: string | null;
   ref: string;
+  up_to_date?: boolean | null;
+  reasons?: string[] | null;
 }
 /**
  * ``GET pipelines``.
@@ -555,11 +621,14 @@ export interface Schedule {
   retries: number;
   backoff_s: number;
   kernel: string | null;
+  skip_up_to_date: boolean;
   paused: boolean;
   next_run_at: string | null;
   last_scheduled_for: string | null;
   created_at: string | null;
+  created_by: string | null;
   updated_at: string | null;
+  updated_by: string | null;
 }
 /**
  * What a run or a schedule executes: steps of a notebook (all of it when ``steps`` is
@@ -592,7 +661,14 @@ export interface RunList {
 export interface Run {
   id: string;
   status:
-    'queued' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'skipped';
+    | 'queued'
+    | 'running'
+    | 'succeeded'
+    | 'failed'
+    | 'timed_out'
+    | 'cancelled'
+    | 'skipped'
+    | 'up_to_date';
   target: Target;
   attempt: number;
   max_attempts: number;
@@ -618,6 +694,14 @@ export interface Run {
   heartbeat_at: string | null;
   lease_until: string | null;
   cancel_requested: boolean;
+  created_by: string | null;
+  force: boolean;
+  resume_of: string | null;
+  steps_status: {
+    [k: string]: {
+      [k: string]: unknown;
+    };
+  };
   duration_s: number | null;
   label: string;
 }
@@ -811,6 +895,7 @@ export interface Alert {
   action: string | null;
   acknowledged: boolean;
   acknowledged_at: string | null;
+  acknowledged_by: string | null;
   created_at: string | null;
 }
 /**

@@ -12,7 +12,8 @@ import {
   IStep,
   RunStatus,
   isActiveStatus,
-  targetsStep
+  targetsStep,
+  IHeadline
 } from './endpoints';
 
 /**
@@ -43,6 +44,7 @@ export const STATUS_LABELS: Record<RunStatus, string> = {
   timed_out: 'timed out',
   cancelled: 'cancelled',
   skipped: 'skipped',
+  up_to_date: 'up to date',
   unknown: 'unknown'
 };
 
@@ -211,3 +213,16 @@ export function compareVersions(
   });
 }
 
+/** "money_saved 1,234 ▲": the headline KPI of a deployment and its trend. */
+export function headlineText(headline: IHeadline | null): string {
+  if (!headline || !headline.kpi) {
+    return '';
+  }
+  const value =
+    headline.value === null
+      ? 'no outcomes yet'
+      : headline.value.toLocaleString('en-US', { maximumFractionDigits: 3 });
+  const arrow =
+    headline.trend === 'up' ? ' ▲' : headline.trend === 'down' ? ' ▼' : headline.trend === 'flat' ? ' ▶' : '';
+  return `${headline.kpi} ${value}${arrow}`;
+}

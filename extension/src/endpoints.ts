@@ -57,8 +57,32 @@ export interface IFeatureGroup {
   commits: number;
   deltaVersion: number | null;
   lastCommitAt: string | null;
+  /** Who made the last commit (the Jupyter user, LAKEBOOK_USER or the OS user). */
+  lastCommitBy: string | null;
   createdAt: string | null;
+  createdBy: string | null;
   schema: IColumn[];
+  /** Embedding columns (vector features) with their dimension and metric. */
+  embeddings: IEmbedding[];
+}
+
+export interface IEmbedding {
+  column: string;
+  dim: number;
+  metric: string;
+}
+
+/** The nearest-neighbour index of one embedding column. */
+export interface IIndexStatus extends IEmbedding {
+  /** ready | tail | merging | saved | not built | offline */
+  state: string;
+  indexed: number | null;
+  pending: number | null;
+}
+
+export interface INeighbors {
+  columns: string[];
+  neighbors: JSONObject[];
 }
 
 export interface IHistogram {
@@ -90,6 +114,8 @@ export interface ICommit {
   mode: string;
   rows: number | null;
   createdAt: string | null;
+  /** Who made the commit. */
+  who: string | null;
   checksPassed: string[];
   lineage: JSONObject;
   durationS: number | null;
@@ -101,6 +127,7 @@ export interface IFeatureGroupDetail extends IFeatureGroup {
   statistics: IStatistics | null;
   versions: number[];
   sample: JSONObject[];
+  embeddingIndex: IIndexStatus[];
 }
 
 function featureGroup(
@@ -118,14 +145,51 @@ function featureGroup(
     commits,
     deltaVersion: g.delta_version,
     lastCommitAt: g.last_commit_at,
+    lastCommitBy: g.last_commit_by,
     createdAt: g.created_at,
-    schema: g.schema
+    createdBy: g.created_by,
+    schema: g.schema,
+    embeddings: parseEmbeddings(g.embeddings)
   };
 }
 
 export function parseFeatureGroup(item: unknown): IFeatureGroup {
   const g = named<C.FeatureGroup>(item, 'a feature group', ['version']);
   return featureGroup(g, g.commits);
+}
+
+function parseEmbeddings(value: unknown): IEmbedding[] {
+  if (!isObject(value)) {
+    return [];
+  }
+  const out: IEmbedding[] = [];
+  for (const [column, spec] of Object.entries(value)) {
+    if (isObject(spec)) {
+      const f = new Fields(spec, `the embedding column ${column}`);
+      out.push({ column, dim: f.optCount('dim') ?? 0, metric: f.optStr('metric') ?? 'cosine' });
+    }
+  }
+  return out;
+}
+
+function parseIndexStatus(item: unknown): IIndexStatus {
+  const f = new Fields(item, 'an embedding index');
+  return {
+    column: f.str('column'),
+    dim: f.optCount('dim') ?? 0,
+    metric: f.optStr('metric') ?? 'cosine',
+    state: f.optStr('state') ?? 'unknown',
+    indexed: f.optCount('indexed'),
+    pending: f.optCount('pending')
+  };
+}
+
+export function parseNeighbors(data: unknown): INeighbors {
+  const f = new Fields(data, 'the neighbours');
+  return {
+    columns: f.strList('columns'),
+    neighbors: f.optList('neighbors', row => (isObject(row) ? row : {}))
+  };
 }
 
 export function parseFeatureGroups(data: unknown): IFeatureGroup[] {
@@ -171,6 +235,7 @@ function commit(c: C.Commit): ICommit {
     mode: c.mode,
     rows: c.rows,
     createdAt: c.created_at,
+    who: c.who,
     checksPassed: c.checks_passed,
     lineage: c.lineage,
     durationS: c.duration_s
@@ -186,7 +251,8 @@ export function parseFeatureGroupDetail(data: unknown): IFeatureGroupDetail {
     commitList: g.commits.map(commit),
     statistics: parseStatistics(g.statistics),
     versions: g.versions,
-    sample: g.sample
+    sample: g.sample,
+    embeddingIndex: g.embedding_index.map(parseIndexStatus)
   };
 }
 
@@ -307,6 +373,82 @@ export interface IDeployment {
   latencyP99Ms: number | null;
   lastRequestAt: string | null;
   endpoint: string;
+  /** Packages whose versions here differ from the model's training environment. */
+  environmentMismatch: Record<string, [string | null, string | null]>;
+  /** The headline business KPI (null when the deployment defines no KPI). */
+  headline: IHeadline | null;
+}
+
+/** A deployment's headline KPI: its latest weekly value and the trend. */
+export interface IHeadline {
+  kpi: string | null;
+  value: number | null;
+  trend: 'up' | 'down' | 'flat' | null;
+  version: number | null;
+  arm: string | null;
+}
+
+export function parseHeadline(data: unknown): IHeadline | null {
+  if (data === null || data === undefined || typeof data !== 'object') {
+    return null;
+  }
+  const f = new Fields(data, 'a headline KPI');
+  const trend = f.optStr('trend');
+  return {
+    kpi: f.optStr('kpi'),
+    value: f.optNum('value'),
+    trend: trend === 'up' || trend === 'down' || trend === 'flat' ? trend : null,
+    version: f.optCount('version'),
+    arm: f.optStr('arm')
+  };
+}
+
+/** What `deployments/<name>/business` answers: the view with its Vega-Lite spec. */
+export interface IBusinessView {
+  deployment: string;
+  every: string;
+  headline: IHeadline | null;
+  spec: JSONObject;
+  kpiRows: number;
+  alerts: { message: string; kind: string }[];
+  comparison: JSONObject | null;
+}
+
+export function parseBusinessView(data: unknown): IBusinessView {
+  const f = new Fields(data, 'the business view');
+  const spec = f.obj('spec');
+  if (spec === null) {
+    throw new Error('The business view has no chart spec.');
+  }
+  const raw = (data as JSONObject)['alerts'];
+  const alerts = Array.isArray(raw)
+    ? raw.map(a => {
+        const af = new Fields(a, 'an alert');
+        return { message: af.optStr('message') ?? '', kind: af.optStr('kind') ?? '' };
+      })
+    : [];
+  const kpis = (data as JSONObject)['kpis'];
+  return {
+    deployment: f.str('deployment'),
+    every: f.optStr('every') ?? '1w',
+    headline: parseHeadline((data as JSONObject)['headline']),
+    spec,
+    kpiRows: Array.isArray(kpis) ? kpis.length : 0,
+    alerts,
+    comparison: f.obj('comparison')
+  };
+}
+
+function mismatchOf(value: unknown): Record<string, [string | null, string | null]> {
+  const out: Record<string, [string | null, string | null]> = {};
+  if (isObject(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      if (Array.isArray(v) && v.length === 2) {
+        out[k] = [typeof v[0] === 'string' ? v[0] : null, typeof v[1] === 'string' ? v[1] : null];
+      }
+    }
+  }
+  return out;
 }
 
 export function parseDeployments(data: unknown): IDeployment[] {
@@ -327,7 +469,9 @@ export function parseDeployments(data: unknown): IDeployment[] {
       latencyP50Ms: d.latency_p50_ms,
       latencyP99Ms: d.latency_p99_ms,
       lastRequestAt: d.last_request_at,
-      endpoint: d.endpoint
+      environmentMismatch: mismatchOf(d.environment_mismatch),
+      endpoint: d.endpoint,
+      headline: parseHeadline(d.headline)
     };
   });
 }
@@ -387,6 +531,9 @@ export interface IStep {
   /** The cron of the magic's own `--schedule`, if any. */
   schedule: string | null;
   tz: string | null;
+  /** Whether a run now would skip it (asked with `?why=1`), and why it would not. */
+  upToDate?: boolean | null;
+  reasons?: string[];
 }
 
 export function parseSteps(data: unknown): IStep[] {
@@ -403,9 +550,63 @@ export function parseSteps(data: unknown): IStep[] {
       cellId: s.cell_id,
       index: s.index,
       schedule: s.schedule,
-      tz: s.tz
+      tz: s.tz,
+      // only with ?why=1
+      upToDate: s.up_to_date ?? null,
+      reasons: s.reasons ?? []
     };
   });
+}
+
+// -- lineage ---------------------------------------------------------------------------
+
+/** One node of the lineage graph (`GET /lakebook/api/lineage`). */
+export interface ILineageNode {
+  id: string;
+  kind: string;
+  name: string;
+  version: string | null;
+  who: string | null;
+  createdAt: string | null;
+  status: string | null;
+  stale: boolean;
+  reason: string | null;
+  notebook: string | null;
+}
+
+export interface ILineageEdge {
+  source: string;
+  target: string;
+  relation: string;
+}
+
+export interface ILineageGraph {
+  nodes: ILineageNode[];
+  edges: ILineageEdge[];
+}
+
+export function parseLineage(data: unknown): ILineageGraph {
+  const f = new Fields(data, 'the lineage graph');
+  const nodes = f.list('nodes', item => {
+    const n = new Fields(item, 'a lineage node');
+    return {
+      id: n.str('id'),
+      kind: n.str('kind'),
+      name: n.str('name'),
+      version: n.optStr('version'),
+      who: n.optStr('who'),
+      createdAt: n.optStr('created_at'),
+      status: n.optStr('status'),
+      stale: n.bool('stale'),
+      reason: n.optStr('reason'),
+      notebook: n.optStr('notebook')
+    };
+  });
+  const edges = f.list('edges', item => {
+    const e = new Fields(item, 'a lineage edge');
+    return { source: e.str('source'), target: e.str('target'), relation: e.str('relation') };
+  });
+  return { nodes, edges };
 }
 
 /**
@@ -464,7 +665,8 @@ export const RUN_STATUSES = [
   'failed',
   'timed_out',
   'cancelled',
-  'skipped'
+  'skipped',
+  'up_to_date'
 ] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number] | 'unknown';
 

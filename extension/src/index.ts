@@ -35,6 +35,8 @@ import { IPipelinesState, PipelinesSection, hasActiveRuns } from './sections/run
 import { ISidebarServices } from './sections/services';
 import { ModelCompareView } from './widgets/compare';
 import { FeatureGroupView } from './widgets/featuregroup';
+import { LineageView } from './widgets/lineage';
+import { BusinessView } from './widgets/business';
 import { ReportView } from './widgets/report';
 import { RunOutputView } from './widgets/runoutput';
 
@@ -54,6 +56,7 @@ export namespace CommandIDs {
   export const compareModel = 'lakebook:compare-model';
   // Used by notebook views too (`data-commandlinker-command` on the monitor widget's link).
   export const openReport = 'lakebook:open-report';
+  export const openLineage = 'lakebook:open-lineage';
 }
 
 /**
@@ -178,6 +181,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const services: ISidebarServices = {
       client,
       openFeatureGroup: name => show(FeatureGroupView.create({ client, name })),
+      openBusiness: name => show(BusinessView.create({ client, rendermime, name })),
       compareModel: name => show(ModelCompareView.create({ client, name })),
       openReport: (monitor: IMonitor) => {
         if (!monitor.reportPath) {
@@ -219,6 +223,49 @@ const plugin: JupyterFrontEndPlugin<void> = {
           });
         }
       },
+      openLineage: (target, label) => {
+        show(
+          LineageView.create({
+            client,
+            target,
+            label,
+            onOpen: (action, node) => {
+              switch (action.type) {
+                case 'featureGroup':
+                  services.openFeatureGroup(action.name);
+                  break;
+                case 'model':
+                  services.compareModel(action.name);
+                  break;
+                case 'run':
+                  void client.run(action.id).then(run => services.openRunOutput(run));
+                  break;
+                case 'monitor':
+                  void client.monitors().then(monitors => {
+                    const m = monitors.find(x => x.name === action.name);
+                    if (m && m.reportPath) {
+                      services.openReport(m);
+                    } else {
+                      services.notify(`Monitor ${action.name} has no report yet.`, 'info');
+                    }
+                  });
+                  break;
+                case 'focus':
+                  services.openLineage?.(
+                    { kind: action.kind, name: action.name, version: action.version },
+                    action.version ? `${action.name} v${action.version}` : action.name
+                  );
+                  break;
+                default:
+                  services.notify(
+                    `${node.sublabel} of ${node.label}: clear "collapse old versions" to show them.`,
+                    'info'
+                  );
+              }
+            }
+          })
+        );
+      },
       refreshAll: () => panel.refreshAll(),
       notify: (message, type) => {
         Notification.emit(message, type, { autoClose: type === 'error' ? 8000 : 4000 });
@@ -244,7 +291,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       new PipelinesSection({ model: pipelinesModel, services }),
       new FeatureGroupsSection({ model: featuresModel, services }),
       new ModelsSection({ model: modelsModel, services }),
-      new DeploymentsSection({ model: deploymentsModel }),
+      new DeploymentsSection({ model: deploymentsModel, services }),
       new MonitoringSection({ model: monitoringModel, services })
     ];
     sections.forEach((section, i) => panel.addSection(section, i));
@@ -320,8 +367,25 @@ const plugin: JupyterFrontEndPlugin<void> = {
         } as IMonitor);
       }
     });
+    app.commands.addCommand(CommandIDs.openLineage, {
+      label: args => (args.name ? `Open the Lineage of ${args.name as string}` : 'Open the Lakehouse Lineage'),
+      caption: 'A layered graph of what was made from what',
+      execute: args => {
+        const name = args.name ? String(args.name) : null;
+        services.openLineage?.(
+          name
+            ? {
+                kind: args.kind ? String(args.kind) : undefined,
+                name,
+                version: args.version ? String(args.version) : null
+              }
+            : null,
+          name ?? 'the lakehouse'
+        );
+      }
+    });
     if (palette) {
-      for (const command of [CommandIDs.open, CommandIDs.refresh]) {
+      for (const command of [CommandIDs.open, CommandIDs.refresh, CommandIDs.openLineage]) {
         palette.addItem({ command, category: 'Lakebook' });
       }
     }

@@ -214,7 +214,9 @@ describe('deployments', () => {
     latencyP50Ms: null,
     latencyP99Ms: null,
     lastRequestAt: null,
-    endpoint: '/x'
+    endpoint: '/x',
+    environmentMismatch: {},
+    headline: null
   };
 
   it('says what is served', () => {

@@ -11,6 +11,7 @@ import {
   parseFeatureGroupDetail,
   parseFeatureGroups,
   parseModelDetail,
+  parseNeighbors,
   parseModels,
   parseMonitors,
   parseRun,
@@ -41,10 +42,40 @@ describe('feature groups', () => {
     expect(groups.find(g => g.name === 'cards')!.online).toBe(false);
   });
 
+  it('reads who created a group and made its last commit (team lakehouse)', () => {
+    const data = fixture('feature-groups');
+    data.feature_groups[0].created_by = 'alice';
+    data.feature_groups[0].last_commit_by = 'bob';
+    const g = parseFeatureGroups(data)[0];
+    expect([g.createdBy, g.lastCommitBy]).toEqual(['alice', 'bob']);
+    const detail = fixture('feature-groups_transactions');
+    detail.commits[0].who = 'carol';
+    detail.commits[1].who = null;
+    expect(parseFeatureGroupDetail(detail).commitList.map(c => c.who)).toEqual(['carol', null]);
+  });
+
   it('keeps a row count the server could not read as null', () => {
     const data = fixture('feature-groups');
     data.feature_groups[0].rows = null;
     expect(parseFeatureGroups(data)[0].rows).toBeNull();
+  });
+
+  it('reads embedding columns, their index and neighbours', () => {
+    const data = fixture('feature-groups_transactions');
+    data.embeddings = { desc_vec: { dim: 32, metric: 'cosine' }, bad: 3 };
+    data.embedding_index = [
+      { column: 'desc_vec', dim: 32, metric: 'cosine', state: 'ready', indexed: 140, pending: 0 }
+    ];
+    const g = parseFeatureGroupDetail(data);
+    expect(g.embeddings).toEqual([{ column: 'desc_vec', dim: 32, metric: 'cosine' }]);
+    expect(g.embeddingIndex[0]).toMatchObject({ state: 'ready', indexed: 140, pending: 0 });
+    const plain = parseFeatureGroupDetail(fixture('feature-groups_transactions'));
+    expect(plain.embeddings).toEqual([]);
+    expect(plain.embeddingIndex).toEqual([]);
+    const n = parseNeighbors({ columns: ['mid', 'distance'],
+                               neighbors: [{ mid: 3, distance: 0.1 }, 'junk'] });
+    expect(n.columns).toEqual(['mid', 'distance']);
+    expect(n.neighbors).toEqual([{ mid: 3, distance: 0.1 }, {}]);
   });
 
   it('parses the detail: commits, statistics with histograms, sample', () => {
@@ -128,12 +159,14 @@ describe('deployments', () => {
       model: 'fraud',
       alias: 'production',
       version: null,
-      servedVersion: 1,
       kind: 'online',
-      requests: 2,
       errors: 0,
       endpoint: '/lakebook/api/deployments/fraud_online/predict'
     });
+    // the prepared lakehouse's traffic (its count depends on what the preparation sends)
+    expect(d.requests).toBeGreaterThan(0);
+    const versions = parseModelDetail(fixture('models_fraud')).versions.map(v => v.version);
+    expect(versions).toContain(d.servedVersion);
     expect(d.latencyP50Ms).toBeGreaterThan(0);
     expect(d.latencyP99Ms).toBeGreaterThanOrEqual(d.latencyP50Ms!);
   });
@@ -304,7 +337,7 @@ describe('LakebookClient', () => {
     const run = await client.runNow('fti.ipynb', 'feature:clicks');
     expect(run.id).toBeTruthy();
     expect(calls).toEqual([
-      { endPoint: 'runs', method: 'POST', body: { notebook: 'fti.ipynb', step: 'feature:clicks' } }
+      { endPoint: 'runs', method: 'POST', body: { notebook: 'fti.ipynb', step: 'feature:clicks', force: true } }
     ]);
   });
 
@@ -337,7 +370,7 @@ describe('LakebookClient', () => {
   it('encodes names and paths', async () => {
     const { client, calls } = recording({ steps: [] });
     await client.steps('my folder/a&b.ipynb');
-    expect(calls[0].endPoint).toBe('steps?path=my%20folder%2Fa%26b.ipynb');
+    expect(calls[0].endPoint).toBe('steps?path=my%20folder%2Fa%26b.ipynb&why=1');
   });
 
   it('fetches report HTML through the text transport', async () => {

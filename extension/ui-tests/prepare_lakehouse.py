@@ -78,8 +78,20 @@ def main(root: Path) -> dict:
                           "limit": rng.integers(500, 5000, 100).astype(float),
                           "ts": [start] * 100})
     lh.create_feature_group("cards", key="cc_num", event_time="ts").insert(cards)
+    # an embedding group (issue 19): merchants in three clusters of 8-d description vectors
+    centres = np.eye(8)[:3] * 3
+    kinds = np.array(["grocery", "travel", "fuel"])[np.arange(60) % 3]
+    vecs = (centres[np.arange(60) % 3] + 0.3 * rng.normal(size=(60, 8))).astype("float32")
+    lh.create_feature_group(
+        "merchants", key="merchant_id", event_time="ts", online=True,
+        embeddings={"desc_vec": {"dim": 8, "metric": "cosine"}},
+        description="Merchants with description embeddings").insert(pd.DataFrame({
+            "merchant_id": np.arange(60), "category": kinds, "desc_vec": list(vecs),
+            "ts": [start] * 60}))
     made["feature_groups"] = {"transactions": {"rows": n, "online": True, "commits": 2},
-                              "cards": {"rows": 100, "online": False, "commits": 1}}
+                              "cards": {"rows": 100, "online": False, "commits": 1},
+                              "merchants": {"rows": 60, "online": True, "commits": 1,
+                                            "category_of_7": str(kinds[7])}}
     made["areas"].append("features")
 
     # -- models ------------------------------------------------------------------------------
@@ -103,7 +115,16 @@ def main(root: Path) -> dict:
     # a model without a view takes full input rows: two requests for the serving statistics
     for rows in (X.head(2), X.tail(3)):
         dep.predict(rows.to_dict("records"))
-    made["deployments"] = {"fraud_online": {"model": "fraud", "version": 1, "requests": 2}}
+    # business results (issue 18): a 50/50 split, outcomes of its answers and a KPI
+    dep = lh.deploy("fraud_online", model="fraud", alias="production",
+                    split={"production": 0.5, "champion": 0.5})
+    for i, row in enumerate(X.head(20).to_dict("records")):
+        answer = dep.predict_body({"inputs": [row]})
+        dep.log_outcome(answer.request_id, int(y.iloc[i]), value=float(row["amount"]))
+    dep.flush()
+    dep.kpi("money_saved", "sum(value) FILTER (WHERE y_pred AND y_true)")
+    made["deployments"] = {"fraud_online": {"model": "fraud", "version": 1, "requests": 22,
+                                            "kpi": "money_saved"}}
     made["areas"].append("deployments")
 
     # -- pipelines: a finished run and a schedule ----------------------------------------------

@@ -515,7 +515,7 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
     assert.equal(listed, groups.length, 'every group of the API is listed');
 
     // The detail view: schema, statistics with histograms, commits, preview.
-    await row.locator('button').click();
+    await row.locator('button.jp-Lakebook-itemMain').click();
     const view = page.locator('.jp-Lakebook-featureGroupView');
     await view.locator('.jp-Lakebook-schemaTable').waitFor({ timeout: 20_000 });
     const schema = await view.locator('.jp-Lakebook-schemaTable tbody tr td:first-child').allTextContents();
@@ -530,6 +530,53 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
     await screenshotMain('feature-group-light');
   });
 
+  it('shows embedding columns with their index, and finds a key\'s nearest rows', async () => {
+    const page = ctx.page;
+    const section = page.locator(`${PANEL} #lakebook-section-features`);
+    const row = section.locator('li[data-name="merchants"]');
+    await row.waitFor({ timeout: 20_000 });
+    const badge = row.locator('.jp-Lakebook-badge-vectors');
+    assert.ok(await badge.isVisible(), 'vectors badge');
+    assert.equal(await badge.getAttribute('title'), 'desc_vec: 8-d cosine');
+    assert.equal(
+      await section.locator('li[data-name="cards"] .jp-Lakebook-badge-vectors').isVisible(),
+      false
+    );
+    await row.locator('button').click();
+    const view = page.locator('.jp-Lakebook-featureGroupView', { hasText: 'merchants' });
+    const embeddings = view.locator('.jp-Lakebook-embeddingsTable tbody tr');
+    await embeddings.first().waitFor({ timeout: 20_000 });
+    const cells = await embeddings.first().locator('td').allTextContents();
+    assert.deepEqual(cells.slice(0, 3), ['desc_vec', '8', 'cosine']);
+    assert.match(cells[3], /saved|ready/);
+    assert.equal(cells[4], '60');
+    const role = view.locator('.jp-Lakebook-schemaTable tbody tr', { hasText: 'desc_vec' });
+    assert.match(await role.textContent(), /embedding \(8-d, cosine\)/);
+    await view.locator('.jp-Lakebook-neighborsKey').fill('7');
+    await view.locator('.jp-Lakebook-neighborsK').fill('4');
+    await view.locator('.jp-Lakebook-neighborsForm button[type="submit"]').click();
+    const found = view.locator('.jp-Lakebook-neighborsTable tbody tr');
+    await found.first().waitFor({ timeout: 20_000 });
+    assert.equal(await found.count(), 4);
+    const heads = await view.locator('.jp-Lakebook-neighborsTable thead th').allTextContents();
+    assert.deepEqual(heads, ['merchant_id', 'category', 'ts', 'distance']);
+    const categories = await found.locator('td:nth-child(2)').allTextContents();
+    const expected = ctx.prepared.feature_groups.merchants.category_of_7;
+    assert.deepEqual(categories, [expected, expected, expected, expected]);
+    const ids = await found.locator('td:first-child').allTextContents();
+    assert.ok(!ids.includes('7'), 'the key itself is left out');
+    await view.locator('.jp-Lakebook-similarity').scrollIntoViewIfNeeded();
+    await screenshotMain('feature-group-similarity');
+    // a key that is not there: the error is shown, in the user's terms
+    await view.locator('.jp-Lakebook-neighborsKey').fill('9999');
+    await view.locator('.jp-Lakebook-neighborsForm button[type="submit"]').click();
+    await view.locator('.jp-Lakebook-neighborsResults [role="alert"]').waitFor({ timeout: 20_000 });
+    assert.match(
+      await view.locator('.jp-Lakebook-neighborsResults').textContent(),
+      /no vector in 'desc_vec' for key/
+    );
+  });
+
   it('shows the deployment with its traffic', async () => {
     const row = ctx.page.locator(`${PANEL} #lakebook-section-deployments li[data-name="fraud_online"]`);
     await row.waitFor({ timeout: 20_000 });
@@ -539,6 +586,22 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
     const figures = await row.locator('.jp-Lakebook-figure dd').allTextContents();
     assert.equal(figures[0], String(ctx.prepared.deployments.fraud_online.requests), 'requests');
     assert.match(figures[2], /ms|s$/, 'p50 latency');
+  });
+
+  it('shows the headline KPI of a deployment and opens its business view', async () => {
+    const page = ctx.page;
+    const row = page.locator(`${PANEL} #lakebook-section-deployments li[data-name="fraud_online"]`);
+    const headline = row.locator('.jp-Lakebook-kpiHeadline');
+    await headline.waitFor({ timeout: 30_000 });
+    assert.match(await headline.textContent(), new RegExp(ctx.prepared.deployments.fraud_online.kpi));
+    await headline.click();
+    const view = page.locator('.jp-Lakebook-businessView');
+    await view.locator('.jp-Lakebook-viewTitle').waitFor({ timeout: 20_000 });
+    assert.match(await view.locator('.jp-Lakebook-viewTitle').textContent(), /fraud_online/);
+    // drawn by JupyterLab's Vega renderer (vega-embed) from the server's Vega-Lite spec
+    await view.locator('.jp-Lakebook-vega canvas, .jp-Lakebook-vega svg').first().waitFor({ timeout: 30_000 });
+    assert.ok((await view.locator('.jp-Lakebook-arms tr').count()) >= 3, 'both arms compared');
+    await screenshotMain('business-light');
   });
 
   it('shows the models with aliases, moves an alias and compares versions', async () => {
@@ -575,6 +638,47 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
     assert.equal(await best.count(), 1);
     assert.match(await best.textContent(), /0\.95/);
     await screenshotMain('compare-light');
+  });
+
+  it('opens the lineage tab of a feature group, laid out in layers, and a node opens its view', async () => {
+    const page = ctx.page;
+    const row = page.locator(`${PANEL} #lakebook-section-features li[data-name="clicks"]`);
+    await row.waitFor({ timeout: 20_000 });
+    await row.getByRole('button', { name: 'Open the lineage of clicks' }).click();
+    const view = page.locator('.jp-Lakebook-lineageView');
+    await view.locator('svg .jp-Lakebook-lineageNode').first().waitFor({ timeout: 30_000 });
+    const ids = await view.locator('.jp-Lakebook-lineageNode').evaluateAll(
+      nodes => nodes.map(n => n.getAttribute('data-id')));
+    assert.ok(ids.includes('feature_group:clicks@1'), `the group is drawn: ${ids}`);
+    assert.ok(ids.includes('step:fti.ipynb::feature:clicks'), 'the step that wrote it');
+    assert.ok(ids.some(id => id.startsWith('run:')), 'the run that wrote it');
+    // grouped by notebook: the step and its runs sit in the notebook's box
+    assert.equal(await view.locator('.jp-Lakebook-lineageGroupLabel', { hasText: 'fti.ipynb' }).count(), 1);
+    // layered left to right: the step is left of the run, the run left of the group
+    const x = async id => Number(await view.locator(`.jp-Lakebook-lineageNode[data-id="${id}"] rect`).getAttribute('x'));
+    const runId = ids.find(id => id.startsWith('run:'));
+    assert.ok(await x('step:fti.ipynb::feature:clicks') < await x(runId), 'step before run');
+    assert.ok(await x(runId) < await x('feature_group:clicks@1'), 'run before group');
+    await screenshotMain('lineage-group-light');
+    await view.locator('.jp-Lakebook-lineageNode[data-id="feature_group:clicks@1"]').click();
+    await page.locator('.jp-Lakebook-featureGroupView .jp-Lakebook-schemaTable').first().waitFor({ timeout: 20_000 });
+
+    // the whole lakehouse, from the command palette's command
+    await page.evaluate(() => window.jupyterapp.commands.execute('lakebook:open-lineage'));
+    const all = page.locator('.jp-Lakebook-lineageView').last();
+    await all.locator('svg .jp-Lakebook-lineageNode').first().waitFor({ timeout: 30_000 });
+    const graph = (await fetchJSON('/lakebook/api/lineage')).body;
+    assert.ok(graph.nodes.length >= 8, `the lakehouse graph has ${graph.nodes.length} nodes`);
+    assert.ok(await all.locator('.jp-Lakebook-lineageNode').count() >= 6);
+    await screenshotMain('lineage-all-light');
+    // close what this test opened: later tests look for the one feature-group view
+    await page.evaluate(() => {
+      for (const w of Array.from(window.jupyterapp.shell.widgets('main'))) {
+        if (w.id.startsWith('lakebook-lineage') || w.id === 'lakebook-feature-group-clicks') {
+          w.close();
+        }
+      }
+    });
   });
 
   it('shows each monitor verdict in colour and opens its report', async () => {

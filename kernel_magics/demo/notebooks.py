@@ -1,4 +1,4 @@
-"""The four example notebooks of the fraud system, as reviewable cell texts.
+"""The five example notebooks of the fraud system, as reviewable cell texts.
 
 ``notebooks/build_notebooks.py`` writes them into the repository's ``notebooks/`` folder;
 ``lakebook demo`` writes them wherever the demo runs (an installed wheel has no repository).
@@ -287,6 +287,31 @@ lets you move aliases by hand.
 
 Next: **3_inference_pipeline.ipynb** puts the production model to work.
 '''),
+    md('''
+## A LightGBM challenger
+
+Lakebook does not choose the framework. Here a gradient-boosting challenger from LightGBM is
+trained on the same view and split, evaluated on the same held-out rows and registered as the
+next version of the same model, kept in LightGBM's own model text (no pickle). It does not
+take `production`: the comparison below shows it beside the forest, and notebook 4 judges all
+versions on the week neither has seen. (This is a plain cell with the Python API that
+`%%training` stands for, so a scheduled retrain of the step above does not also run it.)
+'''),
+    code('''
+try:
+    import lightgbm as lgb
+except ImportError:  # the frameworks are optional extras of Lakebook
+    lgb = None
+    print("LightGBM is not installed: pip install 'lakebook[lightgbm]' adds this challenger.")
+
+if lgb is not None:
+    plan = lh.registry.plan_training(model_name, view=view_name, metrics=["average_precision"])
+    cats = {"category": "category", "segment": "category"}  # text columns as pandas categories
+    challenger = lgb.LGBMClassifier(n_estimators=200, learning_rate=0.05, num_leaves=31,
+                                    class_weight="balanced", n_jobs=1, random_state=0,
+                                    verbose=-1)
+    challenger.fit(plan.data["X_train"].astype(cats), plan.data["y_train"])
+    display(plan.register(challenger, what="challenger"))'''),
     code('''lh.registry.compare(model_name)'''),
 ]
 
@@ -514,7 +539,7 @@ run = lh.pipelines.run(str(NOTEBOOKS / "1_feature_pipeline.ipynb"),
 assert run.status == "succeeded", run.error
 judge = lh.feature_view("fraud_view").training_data(start=drift_end, end=eval_end)
 scores = {}
-for mv in (production_before, challenger):
+for mv in lh.registry.versions("fraud_model"):   # the forest, the LightGBM, the retrain
     p = mv.predict_proba(judge)[:, 1]
     scores[mv.version] = {"roc_auc": roc_auc_score(judge["is_fraud"], p),
                           "average_precision": average_precision_score(judge["is_fraud"], p)}
@@ -533,11 +558,186 @@ monitor with its alert (acknowledge it there once handled).
     code('''lh'''),
 ]
 
+SIMILARITY = [
+    md('''
+# 5 · Similarity search: merchants that look alike
+
+The fifth notebook adds the "AI" half of an AI lakehouse: **embeddings as features**. Every
+merchant in the simulated world has a short description, the kind of text an onboarding form
+holds ("online marketplace, electronics, gift cards, resale"). We turn the descriptions into
+vectors, store them in a feature group as an *embedding column*, and search them:
+
+- *merchants most like this one* — the nearest rows to a merchant's own vector;
+- a new feature, **similarity to the nearest known-fraud merchant**, which a fraud model then
+  uses ("this merchant looks like the ones our investigators flagged");
+- a deployment that answers a text with its nearest merchants *and* the model's verdict on each;
+- the retrieval half of retrieval-augmented generation (RAG): a prompt-ready context built from
+  the nearest rows (no language model is called).
+
+The embedding function is an ordinary scikit-learn pipeline (TF-IDF + truncated SVD), fitted here
+and registered like any model: nothing downloads model weights at run time. Swap in any encoder
+you have locally; the rest of the notebook does not change.
+'''),
+    md('''
+## Parameters
+
+The same simulated world as notebooks 1 to 4 (same seed, same merchants), and how many
+neighbours each search returns.
+'''),
+    params(WORLD_PARAMETERS + '''
+dim = 32                    # length of the description vectors
+k = 5                       # neighbours per search'''),
+    code(SETUP + '''
+import numpy as np
+from kernel_magics.demo.similarity import (known_fraud_merchants, merchant_descriptions,
+                                           merchant_fraud)
+
+merchants = merchant_descriptions(data)
+merchants[["merchant_id", "name", "category", "city", "description"]].head()'''),
+    md('''
+## The embedding function, fitted and registered
+
+TF-IDF weighs the words of each description; truncated SVD folds the vocabulary into `dim`
+dense dimensions, so that descriptions sharing words (and words that appear together) land near
+each other. The fitted pipeline is registered in the model registry, so a deployment can embed a
+text sent to it with exactly the function the vectors were made with.
+'''),
+    code('''
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import make_pipeline
+
+embedder = make_pipeline(TfidfVectorizer(), TruncatedSVD(n_components=dim, random_state=seed))
+embedder.fit(merchants["description"])
+embedder_version = lh.registry.register(embedder, "merchant_embedder",
+                                        description="TF-IDF + SVD of merchant descriptions")
+embedder_version'''),
+    md('''
+## The embedding step
+
+An embedding step is an ordinary `%%feature` cell that computes vectors. `--embedding
+desc_vec:32:cosine` declares the column: every insert is checked (32 finite floats per row, or
+the insert is refused naming the rows), the vectors are stored in the Delta table as lists of
+float32, and because the group is `--online`, an approximate-nearest-neighbour index (usearch
+HNSW) is kept in step with the online store in the same insert.
+'''),
+    code('''
+%%feature merchant_profiles --key merchant_id --event-time updated_at --online --mode upsert --embedding desc_vec:32:cosine --description "Merchants with their description embeddings"
+vectors = embedder.transform(merchants["description"]).astype("float32")
+merchants.assign(desc_vec=list(vectors))'''),
+    code('''
+profiles = lh.feature_group("merchant_profiles")
+profiles.index_status()'''),
+    md('''
+## Merchants most like this one
+
+`neighbors_of` looks up a merchant's stored vector and returns the nearest other merchants,
+nearest first, with their features and the cosine distance (0 is identical). `find_neighbors`
+takes any vector, and a SQL `filter` that is applied *before* the top k is cut, so a filter
+never returns fewer than k rows when k rows match.
+'''),
+    code('''
+first = int(merchants["merchant_id"].iloc[0])
+like = profiles.neighbors_of(first, k=k)
+like[["merchant_id", "name", "category", "city", "description", "distance"]]'''),
+    code('''
+query = embedder.transform(["cheap flights and hotel deals abroad"])[0]
+profiles.find_neighbors(query, k=k, filter="category <> 'food_dining'")[
+    ["merchant_id", "category", "description", "distance"]]'''),
+    md('''
+## Similarity to the nearest known-fraud merchant
+
+Investigators flagged a handful of merchants (a tenth or more of their payments were fraud). For
+every merchant we search the flagged ones only (the filter) and keep the nearest other than the
+merchant itself: its cosine similarity becomes the feature `fraud_similarity`. The exact search
+(`exact=True`, DuckDB over the Delta table) gives the same answer; it is the oracle the online
+index is tested against.
+'''),
+    code('''
+%%feature merchant_fraud_similarity --key merchant_id --event-time updated_at --online --mode upsert --description "Cosine similarity to the nearest known-fraud merchant (itself left out)"
+flagged = known_fraud_merchants(data)
+only_flagged = "merchant_id IN (" + ", ".join(map(str, flagged)) + ")"
+rows = []
+for mid, vec, when in zip(merchants["merchant_id"], vectors, merchants["updated_at"]):
+    near = profiles.find_neighbors(vec, k=2, filter=only_flagged)
+    near = near[near["merchant_id"] != mid].head(1)
+    rows.append({"merchant_id": mid, "updated_at": when,
+                 "fraud_similarity": float(1 - near["distance"].iloc[0]),
+                 "nearest_fraud_merchant": int(near["merchant_id"].iloc[0])})
+pd.DataFrame(rows)'''),
+    md('''
+## A merchant fraud model that uses it
+
+The outcome to predict: is a merchant among the riskiest quarter by its share of fraudulent
+payments? The view joins each outcome with the merchant's category and its `fraud_similarity`;
+the `%%training` cell fits a small model on them and registers it with its evaluation.
+'''),
+    code('''
+%%feature merchant_outcomes --key merchant_id --event-time ts --mode upsert --description "Whether a merchant is among the riskiest quarter"
+outcomes = merchant_fraud(data)
+outcomes["is_risky"] = (outcomes["fraud_share"] >= outcomes["fraud_share"].quantile(0.75)).astype(int)
+outcomes["ts"] = merchants["updated_at"].iloc[0] + pd.Timedelta(days=days)
+outcomes[["merchant_id", "ts", "is_risky"]]'''),
+    code('''
+risk_view = lh.create_feature_view(
+    "merchant_risk_view", spine=lh.feature_group("merchant_outcomes"),
+    join=[profiles.select(["category"]),
+          lh.feature_group("merchant_fraud_similarity").select(["fraud_similarity"])],
+    label="is_risky", description="Merchant outcomes with category and fraud similarity")
+risk_view.training_data().head()'''),
+    code('''
+%%training merchant_risk --view merchant_risk_view --alias production
+from sklearn.compose import make_column_transformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import OneHotEncoder
+
+model = make_pipeline(
+    make_column_transformer((OneHotEncoder(handle_unknown="ignore"), ["category"]),
+                            remainder="passthrough"),
+    LogisticRegression(class_weight="balanced", max_iter=1000))
+model.fit(X_train, y_train)'''),
+    md('''
+## A deployment that answers with neighbours and verdicts
+
+A deployment of the model over the view answers "which merchants look like this description,
+and would the model call them risky?": the text is embedded by the registered
+`merchant_embedder`, the nearest merchants are found in the online index, and the model predicts
+over their features from the online store. The same call is served over REST at
+`POST /lakebook/api/deployments/merchant_risk_online/neighbors`.
+'''),
+    code('''
+dep = lh.deploy("merchant_risk_online", model="merchant_risk", alias="production",
+                view=risk_view)
+answer = dep.neighbors(text="online marketplace selling gift cards and electronics",
+                       embedder="merchant_embedder", k=k)
+pd.DataFrame([{**{c: n[c] for c in ("merchant_id", "distance", "prediction")},
+               **n["features"]} for n in answer["neighbors"]])'''),
+    md('''
+## Retrieval for a prompt (the "R" of RAG)
+
+Retrieval-augmented generation gives a language model the few records that matter instead of the
+whole table. The retrieval half is a nearest-neighbour search: embed the question, take the k
+nearest rows, and format them as numbered context. Here we stop at the prompt; sending it to a
+model is one more call with whatever client you use.
+'''),
+    code('''
+question = "Which merchants sell flights or hotel stays abroad?"
+hits = profiles.find_neighbors(embedder.transform([question])[0], k=k)
+context = "\\n".join(
+    f"[{i}] {row.name} ({row.category}, {row.city}): {row.description} "
+    f"(similarity {1 - row.distance:.2f})"
+    for i, row in enumerate(hits.itertuples(index=False), start=1))
+prompt = (f"Answer using only these merchant records, citing them by number.\\n\\n{context}\\n\\n"
+          f"Question: {question}")
+print(prompt)'''),
+]
+
 NOTEBOOKS = {
     "1_feature_pipeline.ipynb": FEATURES,
     "2_training_pipeline.ipynb": TRAINING,
     "3_inference_pipeline.ipynb": INFERENCE,
     "4_monitoring.ipynb": MONITORING,
+    "5_similarity.ipynb": SIMILARITY,
 }
 
 
@@ -559,7 +759,7 @@ def build(name: str, cells: list) -> nbformat.NotebookNode:
 
 
 def write_notebooks(folder: Path | str) -> list[Path]:
-    """Write the four notebooks into ``folder`` (created if needed); returns their paths.
+    """Write the five notebooks into ``folder`` (created if needed); returns their paths.
     A notebook whose content is already the same is left untouched."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

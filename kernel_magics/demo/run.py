@@ -52,6 +52,8 @@ class DemoSettings:
     backfill_every: str = "15d"
     drift_every: str = "7d"
     drift_threshold: float = 0.3
+    #: cards paying in the week of the A/B split (a tenth meet the challenger)
+    split_cards: int = 400
 
     def world(self) -> dict[str, Any]:
         """The parameters every notebook's ``parameters`` cell declares for the world."""
@@ -110,7 +112,7 @@ class Demo:
         self._step = 0
 
     # -- helpers -----------------------------------------------------------------------------
-    STEPS = 8
+    STEPS = 11
 
     def _title(self, text: str) -> None:
         self._step += 1
@@ -352,21 +354,154 @@ class Demo:
                   window=(start, end))
         judge = self.lh.feature_view("fraud_view").training_data(start=start, end=end)
         scores = {}
-        for mv in (before, new):
+        for mv in self.lh.registry.versions(MODEL):  # every live version, any framework
             p = mv.predict_proba(judge)[:, 1]
             scores[mv.version] = float(average_precision_score(judge["is_fraud"], p))
-        best = max(scores, key=lambda v: (scores[v], v))
-        if best != self.lh.registry.get(MODEL, alias="production").version:
-            self.lh.registry.set_alias(MODEL, "production", best,
-                                       reason=f"best average precision on {start:%Y-%m-%d}.."
-                                              f"{end:%Y-%m-%d}")
+        self.lh.registry.set_alias(MODEL, "challenger", new.version,
+                                   reason="retrained after the drift alert")
         self.console.print(
-            f"{MODEL} v{new.version} registered by run {run.id}. Judged on the week after "
-            f"({start:%Y-%m-%d} .. {end:%Y-%m-%d}, {len(judge):,} labelled payments), average "
-            "precision: " + ", ".join(f"v{v} {sc:.3f}" for v, sc in scores.items())
-            + f". production -> v{best}; both deployments follow the alias.")
+            f"{MODEL} v{new.version} registered by run {run.id} (alias challenger). On the "
+            f"week after ({start:%Y-%m-%d} .. {end:%Y-%m-%d}, {len(judge):,} labelled "
+            "payments), average precision: "
+            + ", ".join(f"v{v} {sc:.3f}" for v, sc in scores.items())
+            + ". Whether it goes to production is decided by what it earns (next step).")
         self.report.add("retrain", run=run.id, before=before.version, new=new.version,
-                        scores=scores, production=best)
+                        scores=scores)
+        self._next_week = (start, end)
+
+    def step_lineage(self) -> None:
+        self._title("Lineage: where the production model comes from")
+        t0 = time.perf_counter()
+        # the retrained version: production when it won the judging, else the challenger
+        prod = self.lh.registry.versions(MODEL)[-1]
+        role = "production" if "production" in prod.aliases else "the retrained challenger"
+        graph = self.lh.lineage(prod, downstream=False)
+        seconds = time.perf_counter() - t0
+        upstream = graph.upstream_of("model_version", MODEL, prod.version)
+        order = ["feature_group", "feature_view", "training_set", "step", "run", "monitor",
+                 "monitor_result", "alert", "model_alias", "model_version", "deployment"]
+        table = Table(show_header=True, header_style="bold")
+        for col in ("kind", "what", "made by", "when", "state"):
+            table.add_column(col)
+        shown = sorted((n for n in upstream if n.kind in order),
+                       key=lambda n: (order.index(n.kind), n.name, n.version or ""))
+        for n in shown:
+            what = n.name + (f" v{n.version}" if n.version and n.kind != "training_set" else "")
+            if n.kind == "run":
+                what = f"{n.name} {n.detail.get('label', '')}".strip()
+            state = "stale" if n.stale else (n.status or "")
+            table.add_row(n.kind.replace("_", " "), what, n.who or "", (n.created_at or "")[:19],
+                          state)
+        self.console.print(f"{MODEL} v{prod.version} ({role}) was made from "
+                           f"{len(upstream)} recorded objects [dim](lh.lineage in "
+                           f"{seconds * 1000:.0f} ms)[/]:")
+        self.console.print(table)
+        monitors = [n.name for n in upstream if n.kind == "monitor"]
+        if monitors:
+            self.console.print(f"Its retrain was triggered by monitor [bold]{monitors[0]}[/]'s "
+                               "alert: the loop is in the graph.")
+        self.report.add("lineage", nodes=len(graph), upstream=len(upstream),
+                        kinds=sorted({n.kind for n in upstream}), monitors=monitors,
+                        seconds=seconds)
+
+    def step_incremental(self) -> None:
+        s = self.settings
+        self._title("Incremental: the feature pipeline again, unchanged, then one parameter")
+        window = getattr(self, "_next_week", None)
+        steps = ["card_transactions", "fraud_labels"]
+        t0 = time.perf_counter()
+        run = self.lh.pipelines.run(self.nb(NOTEBOOK_NAMES[0]), step=steps, params=s.world(),
+                                    window=window)
+        seconds = time.perf_counter() - t0
+        if run.status == "up_to_date":
+            self.console.print(f"run {run.id}: [bold green]up to date, skipped[/] in "
+                               f"{seconds:.2f}s (no kernel started): code, parameters, window, "
+                               "inputs and packages are those of its last successful run.")
+        else:
+            self.console.print(f"run {run.id}: {run.status} ({seconds:.1f}s)")
+        changed = {**s.world(), "seed": s.seed + 1}
+        why = self.lh.pipelines.why(f"{self.nb(NOTEBOOK_NAMES[0])}::card_transactions",
+                                    params=changed, window=window)
+        self.console.print("With seed changed, card_transactions would run: "
+                           + "; ".join(why.reasons) + ".", highlight=False)
+        self.report.add("incremental", run=run.id, status=run.status, seconds=seconds,
+                        reasons=why.reasons)
+
+    def step_business(self) -> None:
+        from .features import stream_features
+        s = self.settings
+        self._title("Business results: money saved per week, then a 90/10 split decides")
+        before = self.report.get("retrain")["before"]
+        new = self.report.get("retrain")["new"]
+        row = self.lh.deployments.definition(BATCH)
+        # the labels the feature pipeline already ingests are the outcomes: no extra code
+        batch = self.lh.deploy(BATCH, model=MODEL, alias=row["alias"] or "production",
+                               kind="batch", outcomes="fraud_labels")
+        for dep in (batch, self.lh.deployment(ONLINE)):
+            dep.kpi("money_saved", "sum(amount) FILTER (WHERE y_pred AND y_true)",
+                    description="fraud amount caught")
+            dep.kpi("review_cost", "count(*) FILTER (WHERE y_pred) * 2.5", better="lower",
+                    description="2.50 per payment sent to review")
+            dep.kpi("net_value", "coalesce(sum(amount) FILTER (WHERE y_pred AND y_true), 0) "
+                    "- count(*) FILTER (WHERE y_pred) * 2.5",
+                    description="money saved minus review cost")
+        start = as_utc(s.drift_after)
+        end = start + pd.Timedelta(days=s.drift_days + s.eval_days)
+        old, retrained = f"v{before}", f"v{new}"
+        # v1 scored the drift weeks already; it scores the new week, v2 all of them
+        batch.batch(start + pd.Timedelta(days=s.drift_days), end, arm=old)
+        batch.batch(start, end, arm=retrained)
+        weekly = batch.kpis(every="1w", start=start, end=end)
+        table = Table(show_header=True, header_style="bold")
+        for col in ("week of", "version", "money saved", "review cost", "outcomes"):
+            table.add_column(col, justify="right")
+        # totals: a version's rows of one week may come from runs with and without an arm
+        shown = weekly[weekly.kpi.isin(["money_saved", "review_cost"])].pivot_table(
+            index=["window_start", "version"], columns="kpi", values="value", aggfunc="sum")
+        coverage = weekly[weekly.kpi == "money_saved"].groupby(
+            ["window_start", "version"])[["coverage", "n"]].sum()
+        for (week, version), values in shown.iterrows():
+            cov = coverage.loc[(week, version)]
+            table.add_row(f"{week:%Y-%m-%d}", f"v{version}",
+                          f"${values.get('money_saved', 0) or 0:,.0f}",
+                          f"${values.get('review_cost', 0) or 0:,.0f}",
+                          f"{int(cov.coverage):,}/{int(cov.n):,}")
+        self.console.print(table)
+        # the following week's traffic, 90/10 between v1 and the retrained v2
+        online = self.lh.deployment(ONLINE).route(split={old: 0.9, retrained: 0.1})
+        at = end + pd.Timedelta(hours=1)
+        # each card at most once (a card drawn twice could pay twice in the same second)
+        fresh = new_transactions(self.data, min(s.split_cards, len(self.data.cards)), at=at,
+                                 seed=s.seed + 2, fraud_share=0.3)
+        self.lh.feature_group("card_transactions").insert(stream_features(self.data, fresh),
+                                                          mode="upsert")
+        last = fresh.drop_duplicates("cc_num", keep="last")
+        outcomes = []
+        for p in last.itertuples():
+            answer = online.predict_body({"entries": [{"cc_num": int(p.cc_num)}]})
+            outcomes.append({"request_id": answer.request_id, "outcome": int(p.is_fraud),
+                             "at": p.ts})
+        online.flush()
+        # chargebacks arrive: what really happened to each answered payment
+        self.lh.outcomes.insert(pd.DataFrame(outcomes), deployment=ONLINE)
+        verdict = online.compare_arms("net_value", start=at)
+        for arm in verdict["arms"]:
+            self.console.print(
+                f"  {arm['arm']:<11} v{arm['version']}: {arm['n']:>4} payments, net value "
+                f"${(arm['value'] or 0):,.2f} per payment "
+                f"(95% {arm['ci_low'] or 0:,.2f} .. {arm['ci_high'] or 0:,.2f})")
+        self.console.print(verdict["verdict"])
+        # the winner gets production (the training step's --promote-if-better may have moved
+        # it on held-out average precision already; money decides now)
+        online.promote(verdict.get("best") or old)
+        production = self.lh.registry.get(MODEL, alias="production").version
+        self.console.print(
+            f"Promoted by net value, not by average precision alone: production -> "
+            f"v{production} (v{before} before, v{new} retrained); the split has ended and "
+            "both deployments follow the alias. The sidebar's deployments show the KPIs.")
+        self.report.add("business", weekly=len(weekly), arms=verdict["arms"],
+                        best=verdict.get("best"), significant=verdict["significant"],
+                        production=production)
 
     def finish(self) -> None:
         from ..config import resolve_home
@@ -388,7 +523,8 @@ class Demo:
         t0 = time.perf_counter()
         for step in (self.step_world, self.step_features, self.step_training,
                      self.step_inference, self.step_online, self.step_monitor,
-                     self.step_drift, self.step_retrain):
+                     self.step_drift, self.step_retrain, self.step_lineage,
+                     self.step_incremental, self.step_business):
             step()
         self.report.seconds = time.perf_counter() - t0
         self.finish()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..storage import descriptors
-from ..shared.errors import InvalidInput, NotFound
+from ..shared.errors import InvalidInput, LakebookError, NotFound
 from ..shared.record import Record
 from ..shared.refs import Ref, takes_objects
 from ..shared.names import validate_name
@@ -53,7 +53,9 @@ class Deployments:
     def deploy(self, name: str, model: str, alias: str | None = None,
                version: int | None = None, view: str | None = None,
                view_version: int | None = None, kind: str = "online",
-               description: str = "") -> Deployment:
+               description: str = "", split: dict[str, float] | None = None,
+               shadow: str | None = None, outcomes: str | dict[str, Any] | None = None,
+               threshold: float | None = None) -> Deployment:
         """Create (or re-point) deployment ``name`` serving ``model``.
 
         Give ``alias`` (it may move later; default ``production``) or a fixed ``version``.
@@ -62,6 +64,14 @@ class Deployments:
         ``view`` defaults to the feature view the model version was trained on; a model
         without one takes full input rows (MLflow-style). ``kind`` is ``online`` or
         ``batch`` (informational: both can be scored either way).
+
+        Business results (see ``kernel_magics.business``): ``split={"production": 0.9,
+        "challenger": 0.1}`` routes each entity, sticky by a hash of its keys, to an arm (a
+        model alias, or ``"v3"``); ``shadow="challenger"`` also scores every request with
+        that arm off the answer's path and logs it; ``outcomes="fraud_labels"`` (or
+        ``{"feature_group", "outcome", "value", "window"}``) names a feature group whose
+        rows are outcomes, joined on the view's keys and event time; ``threshold`` is the
+        positive-class probability at which KPIs count a prediction as positive.
         """
         validate_name(name, "deployment")
         if not isinstance(model, str) or not model:
@@ -86,6 +96,9 @@ class Deployments:
         else:
             fv = self.lh.feature_view(view, view_version)
             view, view_version = fv.name, int(fv.version)
+        labels = list(self.lh.feature_view(view, view_version).labels) if view else []
+        spec.update(self._business_spec(name, model, split, shadow, outcomes, threshold,
+                                        labels))
         created = records.upsert(self.lh.catalog, name, model, alias, version, view,
                                  view_version, kind, spec)
         descriptors.write(descriptors.deployment_file(self.lh.home, name), {
@@ -94,6 +107,142 @@ class Deployments:
         self.lh.catalog.record_event("deployment.deployed", name, {
             "model": model, "alias": alias, "version": version, "resolved_version": mv.version,
             "view": view, "view_version": view_version, "kind": kind})
+        from ..lineage.api import ref
+        inputs = [ref("model_alias", f"{model}@{alias}") if alias is not None
+                  else ref("model_version", model, version)]
+        if view is not None:
+            inputs.append(ref("feature_view", view, view_version))
+        self.lh.lineage.wrote("deployment", name, inputs=inputs, serving=kind)
+        deployment = self.get(name)
+        deployment.cache.invalidate()
+        return deployment
+
+    def _business_spec(self, name: str, model: str, split: Any, shadow: Any, outcomes: Any,
+                       threshold: Any, labels: list[str] | None = None) -> dict[str, Any]:
+        """The routing and outcome settings of a deployment, checked (arms must resolve)."""
+        from .routing import arm_version, check_split
+        spec: dict[str, Any] = {}
+        split = check_split(name, split)
+        arms = [*(split or {}), *([shadow] if shadow is not None else [])]
+        if shadow is not None and (not isinstance(shadow, str) or not shadow):
+            raise InvalidInput(f"Deployment {name!r}: shadow must be a model alias or a "
+                               f"version like 'v3', not {shadow!r}.")
+        for arm in arms:
+            fixed = arm_version(arm)
+            self.lh.registry.get(model, version=fixed, alias=None if fixed else arm)
+        if split:
+            spec["split"] = split
+        if shadow is not None:
+            spec["shadow"] = shadow
+        if outcomes is not None:
+            spec["outcomes"] = self._outcome_source(name, outcomes, labels or [])
+        if threshold is not None:
+            try:
+                threshold = float(threshold)
+            except (TypeError, ValueError):
+                raise InvalidInput(f"Deployment {name!r}: threshold must be a number, not "
+                                   f"{threshold!r}.") from None
+            if not 0 <= threshold <= 1:
+                raise InvalidInput(f"Deployment {name!r}: threshold is a probability in "
+                                   f"[0, 1], not {threshold}.")
+            spec["threshold"] = threshold
+        return spec
+
+    def _outcome_source(self, name: str, outcomes: Any, labels: list[str]) -> dict[str, Any]:
+        """``outcomes="group"`` or ``{"feature_group", "outcome", "value", "window"}``,
+        checked against the group. The outcome column defaults to the group's ``outcome``
+        column, else the deployment view's label, else the group's only data column."""
+        from ..shared.durations import parse_duration
+        if isinstance(outcomes, str):
+            outcomes = {"feature_group": outcomes}
+        if not isinstance(outcomes, dict) or not outcomes.get("feature_group"):
+            raise InvalidInput(f"Deployment {name!r}: outcomes must name a feature group, not "
+                               f"{outcomes!r:.80}.",
+                               'E.g. outcomes="fraud_labels" or {"feature_group": '
+                               '"fraud_labels", "outcome": "is_fraud", "value": "amount"}.')
+        unknown = set(outcomes) - {"feature_group", "outcome", "value", "window"}
+        if unknown:
+            raise InvalidInput(f"Deployment {name!r}: outcomes has unknown field(s) "
+                               f"{', '.join(sorted(unknown))}.")
+        fg = self.lh.feature_group(outcomes["feature_group"])
+        columns = [c["name"] for c in (fg.schema or [])]
+        outcome = outcomes.get("outcome")
+        if outcome is None:
+            candidates = [c for c in ("outcome", *labels) if c in columns]
+            non_keys = [c for c in columns if c not in (*fg.keys, fg.event_time)]
+            outcome = candidates[0] if candidates else (non_keys[0] if len(non_keys) == 1
+                                                       else None)
+        if outcome is None:
+            raise InvalidInput(f"Deployment {name!r}: which column of feature group "
+                               f"{fg.name!r} is the outcome?",
+                               f"Pass outcomes={{'feature_group': {fg.name!r}, 'outcome': "
+                               f"...}}; its columns: {', '.join(columns)}.")
+        for what in ("outcome", "value"):
+            col = outcome if what == "outcome" else outcomes.get("value")
+            if col is not None and columns and col not in columns:
+                raise InvalidInput(f"Deployment {name!r}: feature group {fg.name!r} has no "
+                                   f"column {col!r} for the {what}.",
+                                   f"Its columns: {', '.join(columns)}.")
+        window = outcomes.get("window", "30d")
+        parse_duration(window, "outcome window")
+        out = {"feature_group": fg.name, "outcome": outcome, "window": window}
+        if outcomes.get("value"):
+            out["value"] = outcomes["value"]
+        return out
+
+    @takes_objects(name="deployment")
+    def route(self, name: str, split: dict[str, float] | None = None,
+              shadow: str | None = None) -> Deployment:
+        """Set (or, with None, end) the A/B split and the shadow of deployment ``name``,
+        keeping everything else."""
+        row = deployment_row(self.lh, name)
+        spec = {k: v for k, v in row["spec"].items() if k not in ("split", "shadow")}
+        spec.update(self._business_spec(name, row["model"], split, shadow, None, None))
+        self._save_spec(row, spec)
+        self.lh.catalog.record_event("deployment.routed", name,
+                                     {"split": spec.get("split"), "shadow": spec.get("shadow")})
+        deployment = self.get(name)
+        deployment.cache.invalidate()
+        return deployment
+
+    def _save_spec(self, row: dict[str, Any], spec: dict[str, Any]) -> None:
+        created = records.upsert(self.lh.catalog, row["name"], row["model"], row["alias"],
+                                 row["version"], row["view"], row["view_version"],
+                                 row["kind"], spec)
+        descriptors.write(descriptors.deployment_file(self.lh.home, row["name"]), {
+            "name": row["name"], "model": row["model"], "alias": row["alias"],
+            "version": row["version"], "view": row["view"],
+            "view_version": row["view_version"], "kind": row["kind"], "spec": spec,
+            "created_at": created})
+
+    @takes_objects(name="deployment")
+    def promote(self, name: str, arm: str) -> Deployment:
+        """Make ``arm`` (an arm of the split, or the shadow) what deployment ``name`` serves
+        and end the split: the deployment's alias moves to the arm's version in one atomic
+        registry write (a deployment pinned to a version is re-pointed instead), then the
+        split and a shadow on that arm are removed. In between, both arms already serve the
+        promoted version, so no request meets the old one after the alias moved."""
+        from .routing import arm_version
+        row = deployment_row(self.lh, name)
+        spec = row["spec"]
+        arms = [*(spec.get("split") or {}), *([spec["shadow"]] if spec.get("shadow") else [])]
+        if arm not in arms:
+            raise InvalidInput(f"Deployment {name!r} has no arm {arm!r}.",
+                               f"Its arms: {', '.join(arms) or 'none (no split or shadow)'}.")
+        fixed = arm_version(arm)
+        mv = self.lh.registry.get(row["model"], version=fixed, alias=None if fixed else arm)
+        if row["alias"] is not None:
+            self.lh.registry.set_alias(row["model"], row["alias"], mv.version,
+                                       reason=f"promoted arm {arm} of deployment {name}")
+        else:
+            row = {**row, "version": int(mv.version)}
+        new_spec = {k: v for k, v in spec.items() if k != "split"}
+        if spec.get("shadow") == arm:
+            new_spec.pop("shadow")
+        self._save_spec(row, new_spec)
+        self.lh.catalog.record_event("deployment.promoted", name, {
+            "arm": arm, "version": int(mv.version), "alias": row["alias"],
+            "ended_split": spec.get("split")})
         deployment = self.get(name)
         deployment.cache.invalidate()
         return deployment
@@ -140,9 +289,25 @@ class Deployments:
         return deployment_row(self.lh, name)
 
     def list(self) -> list["DeploymentSummary"]:
-        """Every deployment with its spec and serving statistics (``.to_dict()`` is JSON-ready);
+        """Every deployment with its spec and serving statistics (``.to_dict()`` is JSON-ready),
+        and ``environment_mismatch``: the packages its model's flavour needs whose versions
+        here differ from the training environment's (``{package: [trained, here]}``);
         :meth:`get` gives the :class:`Deployment` itself."""
-        return [DeploymentSummary(row) for row in records.with_stats(self.lh.catalog)]
+        rows = records.with_stats(self.lh.catalog)
+        for row in rows:
+            row["environment_mismatch"] = self.environment_mismatch(row)
+        return [DeploymentSummary(row) for row in rows]
+
+    def environment_mismatch(self, row: dict[str, Any]) -> dict[str, list[Any]]:
+        """For a deployment row: the packages that differ from its model's training
+        environment (empty when none do, or when its model cannot be resolved)."""
+        try:
+            mv = self.lh.registry.get(row["model"], version=row.get("version"),
+                                      alias=None if row.get("version") is not None
+                                      else row.get("alias"))
+            return {k: list(v) for k, v in mv.environment_mismatch().items()}
+        except LakebookError:
+            return {}
 
     @takes_objects(name="deployment")
     def output_tables(self, name: str) -> list[Path]:

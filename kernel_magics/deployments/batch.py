@@ -41,7 +41,8 @@ if TYPE_CHECKING:  # pragma: no cover
 METADATA_KEY = "lakebook.batch"
 #: the predictions table's own columns (an input stored inline under one of these names is
 #: written ``input_<name>``)
-OWN_COLUMNS = frozenset({"prediction", "model", "model_version", "scored_at", "run_id"})
+OWN_COLUMNS = frozenset({"prediction", "model", "model_version", "scored_at", "run_id",
+                         "arm"})
 
 
 @dataclass
@@ -149,7 +150,8 @@ def _arrow_frame(served, df: pd.DataFrame, model, raw, proba) -> pa.Table:
 def run_batch(deployment: "Deployment", start: Any = None, end: Any = None,
               output: str | None = None, df: pd.DataFrame | None = None,
               predictions: pd.DataFrame | None = None, run_id: str | None = None,
-              versions: dict[str, int] | None = None) -> BatchResult:
+              versions: dict[str, int] | None = None, served: Any = None,
+              arm: str | None = None) -> BatchResult:
     """Score a window (or ``df``) and append the predictions; see the module docstring.
 
     ``predictions``: already computed (e.g. post-processed in an ``%%inference`` cell); they
@@ -157,9 +159,11 @@ def run_batch(deployment: "Deployment", start: Any = None, end: Any = None,
     ``versions``: ``df`` is the deployment view's ``batch_data(start, end)`` read at these
     Delta versions, unmodified (its ``attrs["lakebook_versions"]``): the inputs are then
     recorded by reference. Without it (a frame the caller passed), they are stored inline.
+    ``served`` / ``arm``: score with an arm's model instead (``Deployment.batch(arm=...)``);
+    its rows carry an ``arm`` column beside ``model_version``.
     """
     t0 = time.perf_counter()
-    served = deployment.served
+    served = served or deployment.served
     model = served.model
     output = output or f"predictions_{deployment.name}"
     validate_name(output, "predictions table")
@@ -188,6 +192,8 @@ def run_batch(deployment: "Deployment", start: Any = None, end: Any = None,
         aligned = len(predictions) == len(df) and predictions.index.equals(df.index)
     n = table.num_rows
     consts = {"model": (model.name, pa.string()), "model_version": (model.version, pa.int64())}
+    if arm is not None:
+        consts["arm"] = (arm, pa.string())
     for name, (value, typ) in consts.items():
         if name not in table.column_names:
             table = table.append_column(name, _repeat(value, typ, n))
@@ -207,6 +213,14 @@ def run_batch(deployment: "Deployment", start: Any = None, end: Any = None,
     if n:
         write_predictions(path, written, meta)
     seconds = time.perf_counter() - t0
+    if n:
+        from ..lineage.api import ref
+        from ..storage import delta as storage
+        table_now = storage.open_table(path)
+        deployment.lh.lineage.wrote(
+            "predictions", output, delta_version=None if table_now is None else table_now.version(),
+            rows=n, inputs=[ref("model_version", model.name, model.version),
+                            ref("deployment", deployment.name)])
     deployment.lh.catalog.record_event("deployment.batch", deployment.name, {
         "rows": n, "model": model.name, "version": model.version,
         "output": output, "start": str(start) if start is not None else None,

@@ -8,6 +8,7 @@ REST handlers, ``lakebook serve`` and ``%%inference`` are thin doors onto these 
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 import uuid
@@ -28,6 +29,8 @@ from .resolver import check_kind
 if TYPE_CHECKING:  # pragma: no cover
     from ..lakehouse import Lakehouse
     from .batch import BatchResult
+
+_log = logging.getLogger(__name__)
 
 
 class PredictionFailed(LakebookError):
@@ -73,6 +76,7 @@ class Deployment:
         self._log: InferenceLog | None = None
         self._columns: tuple[Served, Columns] | None = None
         self._flush_s = lh.config.log_flush_ms / 1000
+        self._shadow_pool: Any = None
 
     # -- what it serves --------------------------------------------------------------------
     @property
@@ -118,6 +122,19 @@ class Deployment:
         rows = [{**row, "model": model} for row in answer.rows]
         return rows[0] if answer.single else rows
 
+    def neighbors(self, vector: Any = None, text: str | None = None,
+                  embedder: str | None = None, embedder_alias: str | None = None,
+                  k: int = 10, filter: str | None = None, col: str | None = None
+                  ) -> dict[str, Any]:
+        """The ``k`` entities of the deployment's view nearest to ``vector`` (or to ``text``
+        embedded by the registered embedding model ``embedder``, at ``embedder_alias`` or its
+        latest version), each with the model's prediction over its features:
+        ``{"neighbors": [{keys…, "distance", "prediction", "probabilities"?, "features"}],
+        "model": {"name", "version"}}``. The predictions are logged like any other."""
+        from .neighbors import neighbors
+        return neighbors(self, vector=vector, text=text, embedder=embedder,
+                         embedder_alias=embedder_alias, k=k, filter=filter, col=col)
+
     def predict_body(self, payload: Any, allow_lakebook: bool = True) -> Answer:
         """Score a decoded JSON body in any accepted format (see ``protocol``); MLflow's
         ``/invocations`` passes ``allow_lakebook=False``. Both HTTP servers answer with it."""
@@ -134,55 +151,118 @@ class Deployment:
             self.log.count_error()
             raise
         idx = [i for i, ok in enumerate(predictable) if ok]
-        preds: list[Any] = []
-        proba = None
-        if idx:
-            Xp = X if len(idx) == len(X) else X.iloc[idx]
-            try:
-                raw, proba = model.predict(Xp)
-            except Exception as exc:
-                self.log.count_error()
-                sent = _unusable_values_sent(req, self._columns_of(served), columns_of, model)
-                if sent:  # the model refused a value the caller sent: the caller's mistake
-                    raise InvalidInput(
-                        f"Model {model.name} v{model.version} of deployment {self.name!r} "
-                        f"cannot predict with the value(s) sent: {'; '.join(sent)} "
-                        f"({type(exc).__name__}: {_short(exc, 120)})",
-                        "Send a value of the type the model was trained with for each of "
-                        "these fields (the online store supplies the ones you leave out).") \
-                        from None
-                raise PredictionFailed(
-                    f"Model {model.name} v{model.version} of deployment {self.name!r} failed "
-                    f"to predict: {type(exc).__name__}: {_short(exc)}",
-                    "Check the values sent against the model's input schema.") from None
-            preds = plain(raw.tolist())
+        request_id = uuid.uuid4().hex
+        groups = self._route(served, idx, entries, request_id)
+        # per input row: (prediction, probabilities, model, arm)
+        results: dict[int, tuple[Any, Any, Any, str | None]] = {}
+        scored: list[tuple[str | None, Any, list[int], list[Any], Any]] = []
+        for arm, arm_model, rows_idx in groups:
+            preds, proba = self._score(req, served, arm_model, X, rows_idx, columns_of)
+            scored.append((arm, arm_model, rows_idx, preds, proba))
+            for j, i in enumerate(rows_idx):
+                results[i] = (preds[j], None if proba is None else proba[j], arm_model, arm)
         rows: list[dict[str, Any]] = []
         out_preds: list[Any] = []
-        j = 0
         for i, ok in enumerate(predictable):
             row: dict[str, Any] = dict(entries[i]) if entries is not None else {}
             if ok:
-                row["prediction"] = preds[j]
-                if proba is not None:
+                pred, prob, row_model, arm = results[i]
+                row["prediction"] = pred
+                if prob is not None:
                     row["probabilities"] = {str(c): float(p)
-                                            for c, p in zip(model.classes, proba[j])}
+                                            for c, p in zip(row_model.classes, prob)}
                 row["found"] = found[i]
-                out_preds.append(preds[j])
-                j += 1
+                if served.router is not None:
+                    row["arm"] = arm
+                    row["version"] = row_model.version
+                out_preds.append(pred)
             else:
                 row["prediction"] = None
                 row["found"] = False
                 out_preds.append(None)
             rows.append(row)
-        request_id = uuid.uuid4().hex
         latency_ms = (time.perf_counter() - t0) * 1000
-        self.log.append(Record(ts=time.time(), request_id=request_id, model=model.name,
-                               model_version=model.version, entries=entries,
-                               features=columns_of, rows=idx,
-                               predictions=preds, proba=proba, classes=model.classes,
-                               latency_ms=latency_ms))
-        return Answer(request_id=request_id, model=model.name, version=model.version,
+        now = time.time()
+        for arm, arm_model, rows_idx, preds, proba in scored:
+            self.log.append(Record(ts=now, request_id=request_id, model=arm_model.name,
+                                   model_version=arm_model.version, entries=entries,
+                                   features=columns_of, rows=rows_idx,
+                                   predictions=preds, proba=proba, classes=arm_model.classes,
+                                   latency_ms=latency_ms, arm=arm))
+        if served.shadow is not None and idx:
+            self._shadow_score(served, X, idx, entries, columns_of, request_id, now)
+        first = scored[0][1] if scored else model
+        return Answer(request_id=request_id, model=first.name, version=first.version,
                       rows=rows, predictions=out_preds, single=req.single)
+
+    def _route(self, served: Served, idx: list[int], entries: list[dict[str, Any]] | None,
+               request_id: str) -> list[tuple[str | None, Any, list[int]]]:
+        """The rows each model scores: all rows by the served model, or, under a split, each
+        row by its arm's (sticky by the entity's keys, see ``routing``)."""
+        router = served.router
+        if router is None:
+            return [(None, served.model, idx)]
+        by_arm: dict[str, list[int]] = {}
+        for i in idx:
+            entry = entries[i] if entries is not None else None
+            values = tuple(entry.values()) if entry else (request_id, i)
+            by_arm.setdefault(router.arm(values), []).append(i)
+        return [(arm, served.arm_models[arm], rows) for arm, rows in by_arm.items()]
+
+    def _score(self, req: PredictRequest, served: Served, model: Any, X: pd.DataFrame,
+               idx: list[int], columns_of: dict[str, list[Any]]) -> tuple[list[Any], Any]:
+        """``model``'s predictions (and probabilities) for rows ``idx`` of ``X``."""
+        if not idx:
+            return [], None
+        Xp = X if len(idx) == len(X) else X.iloc[idx]
+        try:
+            raw, proba = model.predict(Xp)
+        except Exception as exc:
+            self.log.count_error()
+            sent = _unusable_values_sent(req, self._columns_of(served), columns_of, model)
+            if sent:  # the model refused a value the caller sent: the caller's mistake
+                raise InvalidInput(
+                    f"Model {model.name} v{model.version} of deployment {self.name!r} "
+                    f"cannot predict with the value(s) sent: {'; '.join(sent)} "
+                    f"({type(exc).__name__}: {_short(exc, 120)})",
+                    "Send a value of the type the model was trained with for each of "
+                    "these fields (the online store supplies the ones you leave out).") \
+                    from None
+            raise PredictionFailed(
+                f"Model {model.name} v{model.version} of deployment {self.name!r} failed "
+                f"to predict: {type(exc).__name__}: {_short(exc)}",
+                "Check the values sent against the model's input schema.") from None
+        return plain(raw.tolist()), proba
+
+    def _shadow_score(self, served: Served, X: pd.DataFrame, idx: list[int],
+                      entries: list[dict[str, Any]] | None, columns_of: dict[str, list[Any]],
+                      request_id: str, ts: float) -> None:
+        """Score the request with the shadow arm on a background thread (never on the
+        answer's path) and log it with ``shadow = true``; a failure is logged, not raised."""
+        arm, model = served.shadow  # type: ignore[misc]
+        if self._shadow_pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+            self._shadow_pool = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix=f"lakebook-shadow-{self.name}")
+
+        def run() -> None:
+            t0 = time.perf_counter()
+            try:
+                Xp = X if len(idx) == len(X) else X.iloc[idx]
+                raw, proba = model.predict(Xp)
+            except Exception:
+                _log.exception("Deployment %s: shadow arm %s (v%s) failed to predict",
+                               self.name, arm, model.version)
+                return
+            self.log.append(Record(ts=ts, request_id=request_id, model=model.name,
+                                   model_version=model.version, entries=entries,
+                                   features=columns_of, rows=idx,
+                                   predictions=plain(raw.tolist()), proba=proba,
+                                   classes=model.classes,
+                                   latency_ms=(time.perf_counter() - t0) * 1000, arm=arm,
+                                   shadow=True), count=False)
+
+        self._shadow_pool.submit(run)
 
     def _inputs(self, served: Served, req: PredictRequest
                 ) -> tuple[pd.DataFrame, dict[str, list[Any]], list[dict[str, Any]] | None,
@@ -296,18 +376,92 @@ class Deployment:
 
     # -- batch -----------------------------------------------------------------------------
     def batch(self, start: Any = None, end: Any = None, output: str | None = None,
-              df: pd.DataFrame | None = None, new_only: bool = False) -> "BatchResult":
+              df: pd.DataFrame | None = None, new_only: bool = False,
+              arm: str | None = None) -> "BatchResult":
         """Score the view's rows with event time in ``[start, end)`` (or ``df``) and append
         them to ``predictions_<name>`` (or ``output``) in one Delta commit. The view's rows
         are recorded by reference (pinned group versions in the commit's metadata); the
         inputs of a ``df`` the caller passed are stored in the table. ``new_only`` (without
         ``start``): begin after the newest event time already scored, as ``%%inference``
-        does when no window is given."""
+        does when no window is given. ``arm``: score with that arm's version instead (an
+        alias, or ``"v2"``), into the same table: run once per arm to score a window with
+        both versions (rows tell them apart by ``model_version`` and ``arm``)."""
         from .batch import after_last_scored, run_batch
         if new_only and start is None and df is None:
             start = after_last_scored(self.lh, output or f"predictions_{self.name}",
                                       self.served.event_time)
-        return run_batch(self, start=start, end=end, output=output, df=df)
+        served = self.served_arm(arm) if arm is not None else None
+        return run_batch(self, start=start, end=end, output=output, df=df, served=served,
+                         arm=arm)
+
+    def served_arm(self, arm: str) -> Served:
+        """What the deployment would serve with ``arm``'s model version (an alias of its
+        model, or ``v<N>``): the same view, another model."""
+        from dataclasses import replace
+        served = self.served
+        version = self.resolver.arm_version(served.target.model, arm)
+        model = next((m for m in (served.model, *served.arm_models.values(),
+                                  *([served.shadow[1]] if served.shadow else []))
+                      if m.version == version), None) or \
+            self.resolver.load_model(served.target.model, version)
+        return replace(served, model=model, target=replace(served.target, version=version))
+
+    # -- business results (``kernel_magics.business``) -------------------------------------
+    def log_outcome(self, request_id: str | None, outcome: Any, value: Any = None,
+                    at: Any = None, keys: dict[str, Any] | None = None) -> None:
+        """Log what really happened after the answer ``request_id`` (or, with ``keys`` and
+        ``at``, to that entity then): ``outcome`` (e.g. 1 = fraud confirmed) and an optional
+        ``value`` (e.g. the amount)."""
+        self.lh.business.log_outcome(self.name, request_id, outcome, value=value, at=at,
+                                     keys=keys)
+
+    def joined(self, start: Any = None, end: Any = None, features: bool = False
+               ) -> pd.DataFrame:
+        """Predictions made in ``[start, end)`` with the outcome each joined (null: none
+        yet), as KPIs see them."""
+        return self.lh.business.joined(self.name, start=start, end=end, features=features)
+
+    def kpi(self, name: str, sql: str | None = None, **settings: Any):
+        """Define KPI ``name`` as SQL over the joined predictions, outcomes and features
+        (``kind``, ``better``, ``below``, ``above``, ``on_alert``); see
+        :meth:`~kernel_magics.business.api.Business.define_kpi`."""
+        return self.lh.business.define_kpi(self.name, name, sql, **settings)
+
+    def kpi_definitions(self) -> list[Any]:
+        return self.lh.business.kpi_definitions(self.name)
+
+    def kpis(self, every: Any = "1d", start: Any = None, end: Any = None) -> pd.DataFrame:
+        """KPIs per window, version and arm: ``window_start, version, arm, shadow, kpi,
+        value, coverage, n, ci_low, ci_high``."""
+        return self.lh.business.kpis(self.name, every=every, start=start, end=end)
+
+    def compare_arms(self, kpi: str | None = None, start: Any = None,
+                     end: Any = None) -> dict[str, Any]:
+        """Which arm is better on ``kpi``, and whether the difference is significant."""
+        return self.lh.business.compare_arms(self.name, kpi=kpi, start=start, end=end)
+
+    def check_kpis(self, every: Any = "1d", now: Any = None) -> list[int]:
+        """Raise the alerts of KPI thresholds the latest window crossed; their ids."""
+        return self.lh.business.check_alerts(self.name, every=every, now=now)
+
+    def route(self, split: dict[str, float] | None = None,
+              shadow: str | None = None) -> "Deployment":
+        """Set (None: end) the A/B split and the shadow."""
+        return self.lh.deployments.route(self.name, split=split, shadow=shadow)
+
+    def promote(self, arm: str) -> "Deployment":
+        """Move the deployment's alias to ``arm``'s version and end the split."""
+        return self.lh.deployments.promote(self.name, arm)
+
+    def business(self, every: Any = "1w", start: Any = None, end: Any = None):
+        """An ipywidgets view of the business results: KPI lines per version and arm,
+        coverage, alert markers, and the arms' comparison."""
+        return self.lh.business.widget(self.name, every=every, start=start, end=end)
+
+    def business_chart(self, every: Any = "1w", start: Any = None, end: Any = None):
+        """The business view's Vega-Lite chart (renders in JupyterLab; ``.spec`` is the
+        spec)."""
+        return self.lh.business.chart(self.name, every=every, start=start, end=end)
 
     def batch_window(self, output: str | None = None, scheduled: tuple[Any, Any] | None = None,
                      asked: tuple[Any, Any] | None = None) -> tuple[Any, Any]:
@@ -348,8 +502,11 @@ class Deployment:
             self._log.flush()
 
     def close(self) -> None:
-        """Stop watching the catalog and flush the inference log."""
+        """Stop watching the catalog, finish shadow scoring and flush the inference log."""
         self.cache.close()
+        if self._shadow_pool is not None:
+            self._shadow_pool.shutdown(wait=True)
+            self._shadow_pool = None
         if self._log is not None:
             self._log.close()
 

@@ -32,6 +32,9 @@ feature columns    the model's input columns, the values the model saw
 ``prediction``     the model's output
 ``proba_<class>``  float64 per class, for classifiers
 ``latency_ms``     float64: time spent answering (online only)
+``arm``            string: the arm of an A/B split or the shadow that scored the row (absent
+                   or null without a split)
+``shadow``         bool: scored in the shadow of the request, never answered
 =================  ========================================================================
 
 Serving counters (requests, errors, latency p50/p99) are kept in memory and written to the
@@ -72,7 +75,7 @@ PREFIX = "inference_log_"
 #: the log's own columns; a key/feature/event-time column with one of these names is
 #: written as ``view_<name>`` instead (e.g. an event time called ``ts``)
 RESERVED = frozenset({"request_id", "ts", "deployment", "model", "model_version", "source",
-                      "prediction", "latency_ms", "scored_at", "run_id"})
+                      "prediction", "latency_ms", "scored_at", "run_id", "arm", "shadow"})
 
 
 def data_column(name: str) -> str:
@@ -127,6 +130,10 @@ class Record:
     proba: np.ndarray | None
     classes: tuple | None
     latency_ms: float
+    #: the arm of an A/B split (or the shadow) that scored it; None without a split
+    arm: str | None = None
+    #: scored in the shadow of the request (not answered)
+    shadow: bool = False
 
 
 class InferenceLog:
@@ -161,12 +168,14 @@ class InferenceLog:
             self._start()
 
     # -- the request path ------------------------------------------------------------------
-    def append(self, record: Record) -> None:
-        """Queue one answered request (a deque append; the writer thread does the rest)."""
+    def append(self, record: Record, count: bool = True) -> None:
+        """Queue one answered request (a deque append; the writer thread does the rest).
+        ``count=False``: a shadow scoring, logged but not a request of its own."""
         self._buffer.append(record)
-        self._requests += 1
-        self._latencies.append(record.latency_ms)
-        self._last_version = record.model_version
+        if count:
+            self._requests += 1
+            self._latencies.append(record.latency_ms)
+            self._last_version = record.model_version
         if len(self._buffer) >= FLUSH_RECORDS:
             self._wake.set()
 
@@ -406,12 +415,15 @@ def _records_columns(records: list[Record]) -> tuple[dict[str, list[Any]], int]:
             for j, c in enumerate(rec.classes):
                 put(f"proba_{c}", rec.proba[:, j].tolist())
         put("latency_ms", [rec.latency_ms] * k)
+        if rec.arm is not None:
+            put("arm", [rec.arm] * k)
+            put("shadow", [rec.shadow] * k)
         n += k
         for col in cols.values():  # columns this record did not have
             if len(col) < n:
                 col.extend([None] * (n - len(col)))
     own = ["request_id", "ts", "deployment", "model", "model_version", "source",
-           "prediction", "latency_ms"]
+           "prediction", "latency_ms", "arm", "shadow"]
     priority = [*own, *sorted(inputs), *(c for c in cols if c not in inputs and c not in own)]
     names = case_safe_names(priority)
     if any(k != v for k, v in names.items()):

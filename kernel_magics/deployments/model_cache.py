@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .resolver import LoadedModel, Target
@@ -34,6 +34,12 @@ class Served:
     event_time: str | None
     #: the columns an online entry names (the keys its feature lookups use)
     entry_columns: tuple[str, ...] = ()
+    #: the model of every arm of an A/B split (empty: no split)
+    arm_models: dict[str, LoadedModel] = field(default_factory=dict)
+    #: the split's router (None: no split)
+    router: Any = None
+    #: (arm, model) scored in the shadow of every request (None: no shadow)
+    shadow: tuple[str, LoadedModel] | None = None
 
 
 class ModelCache:
@@ -100,6 +106,7 @@ class ModelCache:
             view = old.view if old is not None and (old.target.view, old.target.view_version) \
                 == (target.view, target.view_version) else \
                 (self.resolver.view(target.view, target.view_version) if target.view else None)
+            arm_models, shadow = self._arm_models(target, model, old)
         except Exception as exc:
             if raise_errors or old is None:
                 raise
@@ -107,16 +114,54 @@ class ModelCache:
             log.warning("Deployment %s: could not refresh its model (%s); still serving %s v%s",
                         self.deployment, exc, old.model.name, old.model.version)
             return
+        router = None
+        if target.arms:
+            from .routing import Router
+            router = Router(self.deployment, tuple((a, share) for a, _, share in target.arms))
         keys = tuple(getattr(view, "keys", ()) or ()) if view is not None else ()
         event_time = getattr(view, "event_time", None) if view is not None else None
         entry_columns = self.resolver.entry_columns(view) if view is not None else ()
         self._served = Served(target=target, model=model, view=view, keys=keys,
-                              event_time=event_time, entry_columns=entry_columns)
+                              event_time=event_time, entry_columns=entry_columns,
+                              arm_models=arm_models, router=router, shadow=shadow)
         # (the line above is one reference swap: atomic for every reader)
+        if old is None or (old.model.name, old.model.version) != (model.name, model.version):
+            self._record_served(model)
         if old is not None:
             self.swaps += 1
             log.info("Deployment %s now serves %s v%s (was v%s)", self.deployment,
                      model.name, model.version, old.model.version)
+
+    def _record_served(self, model: Any) -> None:
+        """Lineage: from now on this deployment serves ``model`` (one event per model swap,
+        never one per prediction)."""
+        lh = getattr(self.resolver, "lh", None)
+        if lh is None:
+            return
+        from ..lineage.api import ref
+        from ..shared.times import now_utc
+        lh.lineage.wrote("deployment", self.deployment, since=now_utc(),
+                         inputs=[ref("model_version", model.name, model.version)])
+    def _arm_models(self, target: Target, model: LoadedModel, old: Served | None
+                    ) -> tuple[dict[str, LoadedModel], tuple[str, LoadedModel] | None]:
+        """The models of the split's arms and of the shadow, each loaded once per version
+        (the main model and the previous snapshot's models are reused)."""
+        known = {model.version: model}
+        if old is not None and old.target.model == target.model:
+            known.setdefault(old.model.version, old.model)
+            for m in old.arm_models.values():
+                known.setdefault(m.version, m)
+            if old.shadow is not None:
+                known.setdefault(old.shadow[1].version, old.shadow[1])
+
+        def load(version: int) -> LoadedModel:
+            if version not in known:
+                known[version] = self.resolver.load_model(target.model, version)
+            return known[version]
+
+        arms = {arm: load(version) for arm, version, _ in target.arms}
+        shadow = (target.shadow[0], load(target.shadow[1])) if target.shadow else None
+        return arms, shadow
 
     def invalidate(self) -> None:
         """Re-check the catalog now (after this process changed the deployment)."""

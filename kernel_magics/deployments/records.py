@@ -44,12 +44,14 @@ def upsert(catalog: Catalog, name: str, model: str, alias: str | None, version: 
         created = existing[0] if existing else now
         conn.execute(
             "INSERT INTO deployments(name, model, alias, version, view, view_version, kind, "
-            "spec, deleted, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,0,?,?) "
+            "spec, deleted, created_by, updated_by, created_at, updated_at) "
+            "VALUES (?,?,?,?,?,?,?,?,0,?,?,?,?) "
             "ON CONFLICT(name) DO UPDATE SET model=excluded.model, alias=excluded.alias, "
             "version=excluded.version, view=excluded.view, "
             "view_version=excluded.view_version, kind=excluded.kind, spec=excluded.spec, "
-            "deleted=0, updated_at=excluded.updated_at",
-            (name, model, alias, version, view, view_version, kind, to_json(spec), created, now))
+            "deleted=0, updated_by=excluded.updated_by, updated_at=excluded.updated_at",
+            (name, model, alias, version, view, view_version, kind, to_json(spec), conn.who,
+             conn.who, created, now))
     return created
 
 
@@ -58,15 +60,17 @@ def restore_deployment(catalog: Catalog, item: dict[str, Any]) -> None:
     now = now_utc()
     catalog.execute(
         "INSERT INTO deployments(name, model, alias, version, view, view_version, kind, "
-        "spec, deleted, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,0,?,?)",
+        "spec, deleted, created_by, updated_by, created_at, updated_at) "
+        "VALUES (?,?,?,?,?,?,?,?,0,?,?,?,?)",
         (item["name"], item["model"], item.get("alias"), item.get("version"),
          item.get("view"), item.get("view_version"), item.get("kind") or "online",
-         to_json(item.get("spec") or {}), item.get("created_at") or now, now))
+         to_json(item.get("spec") or {}), item.get("created_by") or catalog.who,
+         item.get("updated_by") or catalog.who, item.get("created_at") or now, now))
 
 
 def mark_deleted(catalog: Catalog, name: str) -> None:
-    catalog.execute("UPDATE deployments SET deleted = 1, updated_at = ? WHERE name = ?",
-                    (now_utc(), name))
+    catalog.execute("UPDATE deployments SET deleted = 1, updated_at = ?, updated_by = ? "
+                    "WHERE name = ?", (now_utc(), catalog.who, name))
 
 
 def with_stats(catalog: Catalog) -> list[dict[str, Any]]:
@@ -101,16 +105,19 @@ def add_stats(catalog: Catalog, name: str, requests: int, errors: int, p50: floa
         "INSERT INTO deployment_stats(name, requests, errors, latency_p50_ms, "
         "latency_p99_ms, last_request_at, model_version, dead_letter_rows, "
         "last_dead_letter_at, last_dead_letter_error) VALUES (?,?,?,?,?,?,?,?,?,?) "
-        "ON CONFLICT(name) DO UPDATE SET requests = requests + excluded.requests, "
-        "errors = errors + excluded.errors, "
-        "latency_p50_ms = COALESCE(excluded.latency_p50_ms, latency_p50_ms), "
-        "latency_p99_ms = COALESCE(excluded.latency_p99_ms, latency_p99_ms), "
-        "last_request_at = COALESCE(excluded.last_request_at, last_request_at), "
-        "model_version = COALESCE(excluded.model_version, model_version), "
-        "dead_letter_rows = dead_letter_rows + excluded.dead_letter_rows, "
-        "last_dead_letter_at = COALESCE(excluded.last_dead_letter_at, last_dead_letter_at), "
+        "ON CONFLICT(name) DO UPDATE SET "
+        "requests = deployment_stats.requests + excluded.requests, "
+        "errors = deployment_stats.errors + excluded.errors, "
+        "latency_p50_ms = COALESCE(excluded.latency_p50_ms, deployment_stats.latency_p50_ms), "
+        "latency_p99_ms = COALESCE(excluded.latency_p99_ms, deployment_stats.latency_p99_ms), "
+        "last_request_at = COALESCE(excluded.last_request_at, "
+        "deployment_stats.last_request_at), "
+        "model_version = COALESCE(excluded.model_version, deployment_stats.model_version), "
+        "dead_letter_rows = deployment_stats.dead_letter_rows + excluded.dead_letter_rows, "
+        "last_dead_letter_at = COALESCE(excluded.last_dead_letter_at, "
+        "deployment_stats.last_dead_letter_at), "
         "last_dead_letter_error = COALESCE(excluded.last_dead_letter_error, "
-        "last_dead_letter_error)",
+        "deployment_stats.last_dead_letter_error)",
         (name, requests, errors, p50, p99, last_request_at, model_version, dead_letters,
          dead_letter_at, dead_letter_error))
 

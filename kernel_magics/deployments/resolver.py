@@ -31,6 +31,10 @@ class Target:
     view: str | None
     view_version: int | None
     kind: str = "online"
+    #: an A/B split: (arm, model version, share) per arm (empty: no split)
+    arms: tuple[tuple[str, int, float], ...] = ()
+    #: the shadow arm and its version (None: no shadow)
+    shadow: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,8 @@ _ARGMAX_CLASSIFIERS = {
 def _argmax_classifier(estimator: Any, example: Any) -> bool:
     """Whether predictions may be taken from the probabilities (one model call instead of
     two). Only for known estimators, and only if they agree on the registered example."""
+    if getattr(estimator, "_lakebook_argmax", False):  # a framework flavour's model
+        return True
     final = estimator
     steps = getattr(estimator, "steps", None)
     if steps:
@@ -157,9 +163,23 @@ class LakehouseResolver:
         view, view_version = row["view"], row["view_version"]
         if spec.get("view_from_model"):
             view, view_version = self.model_view(row["model"], version)
+        arms = tuple((arm, self.arm_version(row["model"], arm), float(share))
+                     for arm, share in (spec.get("split") or {}).items())
+        shadow = spec.get("shadow")
         return Target(deployment=deployment, model=row["model"], version=version,
                       alias=row["alias"], view=view, view_version=view_version,
-                      kind=row["kind"])
+                      kind=row["kind"], arms=arms,
+                      shadow=(shadow, self.arm_version(row["model"], shadow)) if shadow
+                      else None)
+
+    def arm_version(self, model: str, arm: str) -> int:
+        """The model version an arm serves now: its alias resolved, or the ``v<N>`` it
+        names."""
+        from .routing import arm_version
+        fixed = arm_version(arm)
+        if fixed is not None:
+            return self.model_version(model, version=fixed).version
+        return self.model_version(model, alias=arm).version
 
     def model_version(self, name: str, version: int | None = None, alias: str | None = None):
         """The registry's ``ModelVersion`` (raises NotFound naming the model/alias/version)."""

@@ -11,6 +11,7 @@ from ..shared.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from ..shared.refs import Ref, takes_objects
 from . import records
 from .checks import validate_checks
+from .embeddings import index_folder, parse_embeddings
 from . import online_pending
 from .groups import FeatureGroup
 from .view_spec import resolve_spec
@@ -45,12 +46,17 @@ class FeatureStore:
                              online: bool = False, description: str | None = None,
                              checks: list[str] | None = None,
                              version: int | None = None,
-                             overwrite: bool = False) -> FeatureGroup:
+                             overwrite: bool = False,
+                             embeddings: dict[str, Any] | None = None) -> FeatureGroup:
         """Create a feature group version.
 
         ``key``: primary key column(s); ``event_time``: the timezone-aware time each row is
         valid from; ``online``: also keep the latest row per key in the online store;
         ``checks``: SQL predicates every inserted row must satisfy (checked before commit).
+        ``embeddings``: vector columns, ``{"desc_vec": {"dim": 128, "metric": "cosine"}}``
+        (metric ``cosine``, ``l2`` or ``dot``): every insert is checked against them, an
+        online group keeps an approximate-nearest-neighbour index of them
+        (``fg.find_neighbors``).
         ``version=None`` creates the next version (1 for a new name); a new version starts
         clean (no data, schema fixed by its first insert). A table folder the catalog does
         not know (``tables/<name>_v<version>`` left by a lost catalog) is never deleted:
@@ -63,6 +69,11 @@ class FeatureStore:
             raise InvalidInput(f"Feature group {name!r}: the event time {event_time!r} cannot "
                                "also be a key.", "Pick distinct key and event-time columns.")
         checks = validate_checks(checks, name)
+        embedding_specs = {c: e.to_dict() for c, e in parse_embeddings(embeddings, name).items()}
+        clash = [c for c in embedding_specs if c in keys or c == event_time]
+        if clash:
+            raise InvalidInput(f"Feature group {name!r}: the embedding column {clash[0]!r} is "
+                               "also a key or the event time.", "Pick another column.")
         if version is not None and (isinstance(version, bool) or not isinstance(version, int)
                                     or version < 1):
             raise InvalidInput(f"Version {version!r} of feature group {name!r} is not a "
@@ -84,7 +95,8 @@ class FeatureStore:
 
         try:
             version = records.insert_group(catalog, name, version, keys, event_time, online,
-                                           description or "", checks, no_unknown_data)
+                                           description or "", checks, no_unknown_data,
+                                           embedding_specs)
         except Duplicate:
             raise AlreadyExists(f"Feature group {name!r} version {version or '(next)'} exists "
                                 "already.",
@@ -93,6 +105,7 @@ class FeatureStore:
         table_path = f"tables/{name}_v{version}"
         if overwrite:  # the caller asked for the unknown data to go
             shutil.rmtree(self._lh.home / table_path, ignore_errors=True)
+            shutil.rmtree(index_folder(self._lh.home, name, version), ignore_errors=True)
         catalog.record_event("feature_group.created", f"{name}_v{version}",
                              {"keys": keys, "event_time": event_time, "online": bool(online)})
         return self.feature_group(name, version)
@@ -169,6 +182,9 @@ class FeatureStore:
         descriptors.write(descriptors.view_file(self._lh.home, name, version),
                           {"name": name, "version": version, "spec": spec,
                            "description": fv.description, "created_at": fv.created_at})
+        from ..lineage.api import ref
+        self._lh.lineage.wrote("feature_view", name, version, inputs=[
+            ref("feature_group", g, v) for g, v in fv._tables()])
         catalog.record_event("feature_view.created", f"{name}_v{version}",
                              {"spine": spec["spine"]["group"],
                               "joins": [j["group"] for j in spec["joins"]]})
@@ -196,6 +212,16 @@ class FeatureStore:
             return None
         return {spec["spine"]["group"], *(j["group"] for j in spec["joins"])}
 
+    def latest_delta_versions(self) -> dict[tuple[str, int], int]:
+        """``{(group, version): its newest Delta version}`` from the catalog (no table is
+        opened): what lineage compares the versions a consumer read with."""
+        return records.latest_delta_versions(self._lh.catalog)
+
+    def rows_added(self, name: str, version: int, since: int | None, until: int) -> int:
+        """Rows the commits after Delta version ``since`` up to ``until`` wrote."""
+        per = records.rows_at(self._lh.catalog, name, version)
+        return sum(n for v, n in per.items() if (since is None or v > since) and v <= until)
+
     def count(self) -> dict[str, int]:
         """How many feature groups and views (by name) there are."""
         return records.counts(self._lh.catalog)
@@ -209,4 +235,4 @@ class FeatureStore:
 
 def _view(lh: "Lakehouse", row: dict[str, Any]) -> FeatureView:
     return FeatureView(lh, row["name"], row["version"], from_json(row["spec"]),
-                       row["description"], row["created_at"])
+                       row["description"], row["created_at"], row.get("created_by"))

@@ -8,12 +8,10 @@ increasing with every insert) and ``_lb_row`` (the row's index within its insert
 """
 from __future__ import annotations
 
-import shutil
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
@@ -29,12 +27,15 @@ from . import records
 from . import online_pending
 from . import tables
 from ..storage import delta as storage
+from ..storage.location import Location
 from .columns import COMMIT_COLUMN, HIDDEN_COLUMNS, ROW_COLUMN
+from .embeddings import Embedding, conform_vectors, parse_embeddings
 from .online.base import prepare as prepare_online
 from .schema import canonical_schema, cast_to, conform, precast, require_columns, to_arrow
 from .statistics import compute_statistics
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow.dataset as pds
     from ..lakehouse import Lakehouse
 
 Output = Literal["pandas", "arrow", "duckdb"]
@@ -83,12 +84,18 @@ class FeatureGroup:
         self.description: str = row["description"]
         self.checks: list[str] = from_json(row["checks"], [])
         self.created_at: str = row["created_at"]
+        #: who created this group version
+        self.created_by: str | None = row.get("created_by")
+        self.embeddings: dict[str, Embedding] = parse_embeddings(
+            from_json(row.get("embeddings"), {}),
+            self.name)
 
     # -- identity and layout ---------------------------------------------------------------
     @property
-    def table_path(self) -> Path:
-        """The Delta table holding this group version's offline data."""
-        return self._lh.home / self._row["table_path"]
+    def table_path(self) -> "Location":
+        """Where the Delta table holding this group version's offline data is (in the
+        lakehouse's storage: the home folder or an S3 prefix)."""
+        return self._lh.storage.location(self._row["table_path"])
 
     def definition(self) -> dict[str, Any]:
         """What defines this group version, as its Delta table carries it (the catalog can be
@@ -96,6 +103,7 @@ class FeatureGroup:
         return {"name": self.name, "version": self.version, "keys": self.keys,
                 "event_time": self.event_time, "online": self.online,
                 "description": self.description, "checks": self.checks,
+                "embeddings": {c: e.to_dict() for c, e in self.embeddings.items()},
                 "created_at": self.created_at}
 
     @property
@@ -155,27 +163,27 @@ class FeatureGroup:
                                f"yet, so it has no Delta version {as_of!r}.",
                                "Insert data first (fg.insert(df)).")
             return None
-        from deltalake import DeltaTable
         if as_of is None:
-            return DeltaTable(str(self.table_path))
+            return storage.load(self.table_path)
         if isinstance(as_of, bool) or not isinstance(as_of, (int, str, datetime)):
             raise InvalidInput(f"as_of={as_of!r} is neither a Delta version (int) nor a time.",
                                "Pass as_of=3 or as_of='2024-05-01T12:00:00Z'.")
-        current = DeltaTable(str(self.table_path))
+        current = storage.load(self.table_path)
         if isinstance(as_of, int):
             if not 0 <= as_of <= current.version():
                 raise NotFound(f"Feature group {self.name!r} version {self.version} has no Delta "
                                f"version {as_of} (it has 0 to {current.version()}).",
                                "See fg.commits() for the versions and their times.")
-            return DeltaTable(str(self.table_path), version=as_of)
+            return storage.load(self.table_path, as_of)
         when = parse_time(as_of, "as_of")
-        try:
-            current.load_as_version(when)
-        except Exception as exc:  # deltalake raises a generic error for a time before v0
+        # by the commit times the Delta log records (deltalake would date commits by their
+        # files' modification times: to the second on S3, and all alike after a copy)
+        version = tables.version_at(self.table_path, when, upto=current.version())
+        if version is None:
             raise NotFound(f"Feature group {self.name!r} version {self.version} has no data as "
-                           f"of {when.isoformat()} ({exc}).",
-                           "See fg.commits() for the commit times.") from None
-        return current
+                           f"of {when.isoformat()} (its first commit is later).",
+                           "See fg.commits() for the commit times.")
+        return storage.load(self.table_path, version)
 
     # -- writing ---------------------------------------------------------------------------
     def insert(self, df: Any, mode: str = "append", evolve: bool = False,
@@ -194,6 +202,8 @@ class FeatureGroup:
         if mode not in ("append", "upsert"):
             raise InvalidInput(f"Unknown insert mode {mode!r}.", "Use mode='append' or 'upsert'.")
         raw = to_arrow(df, f"the data for feature group {self.name!r}")
+        if self.embeddings:  # wrong length, NaN, not numbers: refused before anything else
+            raw = conform_vectors(raw, self.embeddings, self.name)
         target = canonical_schema(raw, self.event_time, utc, self.name)
         require_columns(raw, self.keys, self.name)
         # null keys first: pandas turns an int key with a None into floats
@@ -269,9 +279,13 @@ class FeatureGroup:
             self._after_delta_commit(delta_version, meta)
             info = CommitInfo(self.name, self.version, delta_version, seq, mode, n, passed,
                               schema, added, stats, lineage, None, 0.0, created_at)
+            self._lh.lineage.wrote("feature_group", self.name, self.version,
+                                   delta_version=delta_version, rows=n, mode=mode)
             if online_rows is not None:
                 info.online_rows = self._online_upsert(online_rows, delta_version)
                 online_pending.clear(self, [seq])
+                if self.embeddings:  # the vector index follows the online store
+                    self._lh.similarity.after_insert(self)
         finally:
             _discard(pool)
         info.duration_s = time.perf_counter() - started
@@ -316,7 +330,7 @@ class FeatureGroup:
             raise InvalidInput(f"Feature group {self.name!r} is not online.",
                                "Create a version with online=True (--online).")
         pending = records.pending_landed(self._lh.catalog, self.id)
-        table = self.read(output="arrow")
+        table = self._read(output="arrow")
         written = 0 if table.num_rows == 0 else self._lh.online_store.upsert(
             self.online_table, self.keys, self.event_time, table)
         online_pending.clear(self, pending)  # the whole table is in the store now
@@ -369,6 +383,11 @@ class FeatureGroup:
         return compute_statistics(rows.drop_columns(list(HIDDEN_COLUMNS)))
 
     # -- reading ---------------------------------------------------------------------------
+    def dataset(self, version: int | None = None) -> "pds.Dataset":
+        """The table at Delta ``version`` (default: current) as a pyarrow dataset, hidden
+        columns included: what DuckDB reads an object-store table through."""
+        return storage.dataset(self.table_path, version=version)
+
     def read(self, as_of: int | str | datetime | None = None, start: Any = None,
              end: Any = None, columns: list[str] | None = None, output: Output = "pandas",
              hidden: bool = False) -> Any:
@@ -377,13 +396,22 @@ class FeatureGroup:
         ``as_of``: a Delta version (int) or a time (the table as it was then). ``start`` /
         ``end``: event-time window ``start <= t < end`` (naive times are taken as UTC).
         ``output``: ``"pandas"``, ``"arrow"`` or ``"duckdb"`` (a DuckDB relation).
-        ``hidden=True`` keeps ``_lb_commit`` and ``_lb_row``.
+        ``hidden=True`` keeps ``_lb_commit`` and ``_lb_row``. The read is recorded as
+        lineage (the group version and the Delta version read) against the caller.
         """
+        return self._read(as_of, start, end, columns, output, hidden, record=True)
+
+    def _read(self, as_of: int | str | datetime | None = None, start: Any = None,
+              end: Any = None, columns: list[str] | None = None, output: Output = "pandas",
+              hidden: bool = False, record: bool = False) -> Any:
         if output not in ("pandas", "arrow", "duckdb"):
             raise InvalidInput(f"Unknown output {output!r}.",
                                "Use output='pandas', 'arrow' or 'duckdb'.")
         delta = self._open(as_of)
         schema = from_json(self._fresh_row()["schema"]) or []
+        if record:
+            self._lh.lineage.read("feature_group", self.name, self.version,
+                                  delta_version=None if delta is None else delta.version())
         if delta is None:
             from .schema import arrow_schema
             try:
@@ -391,7 +419,7 @@ class FeatureGroup:
             except ValueError:
                 result = pa.table({})
         else:
-            dataset = storage.as_dataset(delta)
+            dataset = storage.as_dataset(delta, self.table_path)
             names = dataset.schema.names
             wanted = list(columns) if columns is not None else [
                 n for n in names if hidden or n not in HIDDEN_COLUMNS]
@@ -426,7 +454,7 @@ class FeatureGroup:
         delta = self._open()
         if delta is None:
             return self.read(output=output)
-        dataset = storage.as_dataset(delta)
+        dataset = storage.as_dataset(delta, self.table_path)
         names = [c for c in dataset.schema.names if c not in HIDDEN_COLUMNS]
         result = dataset.head(max(0, int(n)), columns=names)
         return result.to_pandas() if output == "pandas" else result
@@ -467,12 +495,53 @@ class FeatureGroup:
         records.delete_group(self._lh.catalog, self.id)
         self._lh.catalog.record_event("feature_group.deleted", self.online_table,
                                       {"name": self.name, "version": self.version})
-        shutil.rmtree(self.table_path, ignore_errors=True)
+        self.table_path.delete()
+        if self.embeddings:
+            self._lh.similarity.forget(self)
         if self.online:
             try:
                 self._lh.online_store.drop(self.online_table)
             except ModuleNotFoundError:
                 pass
+
+    # -- similarity ------------------------------------------------------------------------
+    def find_neighbors(self, vector: Any, k: int = 10, filter: str | None = None,
+                       col: str | None = None, exact: bool = False) -> Any:
+        """The ``k`` rows (the latest row per key) nearest to ``vector`` in the embedding
+        column ``col`` (default: the group's only one), nearest first, as a DataFrame of the
+        group's columns plus ``distance`` (cosine: 1 - cosine similarity; l2: Euclidean
+        distance; dot: minus the inner product).
+
+        ``filter``: a SQL predicate over the group's columns (``"category = 'grocery'"``),
+        applied before the top k is cut: k rows come back whenever k rows match. By default
+        the online index answers (an online group); ``exact=True`` runs an exact search in
+        DuckDB over the Delta table (the oracle for recall, and the offline path)."""
+        return self._lh.similarity.find_neighbors(self, vector, k=k, filter=filter, col=col,
+                                                  exact=exact)
+
+    def neighbors_of(self, key: Any, k: int = 10, col: str | None = None,
+                     filter: str | None = None) -> Any:
+        """The ``k`` rows nearest to the stored vector of ``key`` (a value, or a dict for a
+        composite key), the key itself left out: "merchants most like this one"."""
+        return self._lh.similarity.neighbors_of_key(self, key, k=k, col=col, filter=filter)
+
+    def build_index(self, col: str | None = None) -> dict[str, Any]:
+        """Merge every pending row into the online index now and save it (inserts do this
+        in the background once enough rows are pending); returns the index status."""
+        return self._lh.similarity.build_index(self, col)
+
+    def rebuild_index(self, col: str | None = None) -> dict[str, Any]:
+        """Discard the saved index of ``col`` and build it again from the Delta table."""
+        return self._lh.similarity.rebuild_index(self, col)
+
+    def verify_index(self, col: str | None = None) -> dict[str, int]:
+        """Compare the online index with the Delta table's latest rows (a full read): keys
+        ``missing``, ``stale`` or ``extra`` in the index; all zero when they match."""
+        return self._lh.similarity.verify_index(self, col)
+
+    def index_status(self) -> list[dict[str, Any]]:
+        """Per embedding column: dimension, metric, rows indexed and pending, state."""
+        return self._lh.similarity.index_status(self)
 
     # -- views -----------------------------------------------------------------------------
     def select(self, features: list[str]):
@@ -492,8 +561,10 @@ class FeatureGroup:
         return {"name": self.name, "version": self.version, "keys": self.keys,
                 "event_time": self.event_time, "online": self.online,
                 "description": self.description, "checks": self.checks,
-                "schema": from_json(row["schema"]), "table_path": str(self.table_path),
-                "created_at": self.created_at, "updated_at": row["updated_at"],
+                "schema": from_json(row["schema"]), "table_path": self.table_path.uri,
+                "created_at": self.created_at, "created_by": self.created_by,
+                "updated_at": row["updated_at"],
+                "embeddings": {c: e.to_dict() for c, e in self.embeddings.items()},
                 "rows": self.num_rows(), **last}
 
     def _repr_html_(self) -> str:

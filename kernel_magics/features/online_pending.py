@@ -114,7 +114,7 @@ def _rows_since(fg: "FeatureGroup", first: int) -> pa.Table:
     if delta is None:
         return pa.table({})
     from ..storage.delta import as_dataset
-    dataset = as_dataset(delta)
+    dataset = as_dataset(delta, fg.table_path)
     table = dataset.to_table(filter=pc.field(COMMIT_COLUMN) >= first)
     if table.num_rows > 1:
         table = table.take(pc.sort_indices(table, [(COMMIT_COLUMN, "ascending"),

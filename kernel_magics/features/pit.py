@@ -71,6 +71,9 @@ class PitSource:
     #: table, as :func:`.ties.tied_pairs` gives them); the losing rows are dropped before a
     #: plain ASOF. None: the 128-bit order value breaks the ties
     winners: str | pa.Table | None = None
+    #: an object-store table: the pinned version as an Arrow dataset, read instead of
+    #: ``files`` (DuckDB has no httpfs here; it reads Arrow)
+    dataset: Any = None
 
 
 def _exact(src: PitSource) -> bool:
@@ -83,7 +86,11 @@ def _local(path: str) -> str:
 
 
 def _scan(src: PitSource, param: str, con: Any, params: dict[str, Any]) -> str:
-    """The FROM item reading ``src``'s files (or its empty stand-in)."""
+    """The FROM item reading ``src``'s files (or its dataset, or its empty stand-in)."""
+    if src.dataset is not None:
+        view = f"__lb_data_{param}"
+        con.register(view, src.dataset)
+        return view
     if src.files:
         params[param] = [_local(f) for f in src.files]
         return f"read_parquet(${param}, union_by_name = true)"
@@ -207,7 +214,8 @@ def run(spine: PitSource, joins: Sequence[PitSource], start: dt.datetime | None 
             con.execute(f"SET threads = {int(threads)}")
         joins = [j if j.ties is not None or not j.tiebreak else
                  replace(j, **dict(zip(("ties", "winners"), ties_of(
-                     j.files, [g for _s, g in j.on], j.event_time, con))))
+                     j.dataset if j.dataset is not None else j.files,
+                     [g for _s, g in j.on], j.event_time, con))))
                  for j in joins]
         sql, params = build_query(spine, joins, con, start, end, order)
         table = con.sql(sql, params=params).to_arrow_table()

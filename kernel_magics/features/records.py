@@ -3,8 +3,8 @@
 ``feature_groups`` (one row per group version), ``feature_group_commits`` (one row per Delta
 commit of a group), ``feature_views`` (one row per view version) and ``online_pending``
 (online updates an insert still owes the online store). No other module reads or writes
-these tables: the rest of Lakebook goes through the feature store's API. Statements are kept
-plain and grouped by table so that a second catalog backend can be written beside them.
+these tables: the rest of Lakebook goes through the feature store's API. Statements are
+portable SQL (SQLite and PostgreSQL), grouped by table.
 """
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from ..shared.times import now_utc
 
 def insert_group(catalog: Catalog, name: str, version: int | None, keys: list[str],
                  event_time: str, online: bool, description: str, checks: list[str],
-                 before_insert: Callable[[int], None] = lambda version: None) -> int:
+                 before_insert: Callable[[int], None] = lambda version: None,
+                 embeddings: dict[str, Any] | None = None) -> int:
     """Add a group version (``version=None``: the next one) and return its number.
 
     ``before_insert(version)`` runs inside the transaction once the number is known (it may
@@ -33,10 +34,11 @@ def insert_group(catalog: Catalog, name: str, version: int | None, keys: list[st
         before_insert(version)
         conn.execute(
             "INSERT INTO feature_groups(name, version, keys, event_time, online, description,"
-            " checks, schema, table_path, created_at, updated_at)"
-            " VALUES (?,?,?,?,?,?,?,NULL,?,?,?)",
+            " checks, schema, table_path, created_by, created_at, updated_at, embeddings)"
+            " VALUES (?,?,?,?,?,?,?,NULL,?,?,?,?,?)",
             (name, version, to_json(keys), event_time, int(bool(online)), description or "",
-             to_json(checks), f"tables/{name}_v{version}", now, now))
+             to_json(checks), f"tables/{name}_v{version}", conn.who, now, now,
+             to_json(embeddings or {})))
     return version
 
 
@@ -46,12 +48,14 @@ def restore_group(catalog: Catalog, definition: dict[str, Any], table_path: str)
     now = now_utc()
     gid = catalog.execute(
         "INSERT INTO feature_groups(name, version, keys, event_time, online, description,"
-        " checks, schema, table_path, commit_seq, created_at, updated_at)"
-        " VALUES (?,?,?,?,?,?,?,NULL,?,0,?,?)",
+        " checks, schema, table_path, commit_seq, created_by, created_at, updated_at,"
+        " embeddings) VALUES (?,?,?,?,?,?,?,NULL,?,0,?,?,?,?) RETURNING id",
         (definition["name"], int(definition["version"]), to_json(definition["keys"]),
          definition["event_time"], int(bool(definition.get("online"))),
          definition.get("description") or "", to_json(definition.get("checks") or []),
-         table_path, definition.get("created_at") or now, now))
+         table_path, definition.get("created_by") or catalog.who,
+         definition.get("created_at") or now, now,
+         to_json(definition.get("embeddings") or {})))
     return catalog.query_one("SELECT * FROM feature_groups WHERE id = ?", (gid,))
 
 
@@ -77,7 +81,7 @@ def list_groups(catalog: Catalog, all_versions: bool = False) -> list[dict[str, 
 def group_versions(catalog: Catalog, name: str) -> list[dict[str, Any]]:
     """Every version of group ``name`` with its commit count, rows and Delta version."""
     rows = catalog.query(
-        "SELECT g.version, g.keys, g.event_time, g.online, g.schema, g.created_at,"
+        "SELECT g.version, g.keys, g.event_time, g.online, g.schema, g.created_by, g.created_at,"
         " COUNT(c.id) AS commits, COALESCE(SUM(c.rows), 0) AS rows_written,"
         " MAX(c.delta_version) AS delta_version"
         " FROM feature_groups g LEFT JOIN feature_group_commits c ON c.group_id = g.id"
@@ -132,15 +136,19 @@ def record_commit(catalog: Catalog, group_id: int, delta_version: int, meta: dic
     with catalog.transaction() as conn:
         conn.execute(
             "INSERT INTO feature_group_commits(group_id, delta_version, commit_seq,"
-            " mode, rows, recovered, statistics, lineage, checks_passed, duration_s,"
-            " created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+            " mode, rows, recovered, statistics, lineage, checks_passed, duration_s, who,"
+            " created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
             " ON CONFLICT(group_id, delta_version) DO UPDATE SET"
-            " recovered = MIN(recovered, excluded.recovered),"
-            " duration_s = COALESCE(excluded.duration_s, duration_s)",
+            " recovered = CASE WHEN excluded.recovered < feature_group_commits.recovered"
+            " THEN excluded.recovered ELSE feature_group_commits.recovered END,"
+            " duration_s = COALESCE(excluded.duration_s, feature_group_commits.duration_s),"
+            " who = CASE WHEN excluded.recovered = 0 THEN excluded.who"
+            " ELSE feature_group_commits.who END",
             (group_id, delta_version, meta.get("seq"), meta.get("mode", "unknown"),
              int(meta.get("rows") or 0), int(recovered), to_json(meta.get("statistics") or {}),
              to_json(meta.get("lineage") or {}), to_json(meta.get("checks_passed") or []),
-             meta.get("duration_s"), meta.get("created_at") or now_utc()))
+             meta.get("duration_s"), meta.get("who") or conn.who,
+             meta.get("created_at") or now_utc()))
         row = conn.execute("SELECT schema, commit_seq FROM feature_groups WHERE id = ?",
                            (group_id,)).fetchone()
         if row is None:
@@ -166,7 +174,7 @@ def commits(catalog: Catalog, group_id: int) -> list[dict[str, Any]]:
     """A group's commits, newest first (statistics left out)."""
     rows = catalog.query(
         "SELECT delta_version, commit_seq, mode, rows, recovered, checks_passed, lineage,"
-        " duration_s, created_at FROM feature_group_commits WHERE group_id = ?"
+        " duration_s, who, created_at FROM feature_group_commits WHERE group_id = ?"
         " ORDER BY delta_version DESC", (group_id,))
     for r in rows:
         r["checks_passed"] = from_json(r["checks_passed"], [])
@@ -193,11 +201,12 @@ def commit_statistics(catalog: Catalog, group_id: int,
 
 
 def commit_summary(catalog: Catalog, group_id: int) -> dict[str, Any]:
-    """``{"commits", "delta_version", "last_commit_at"}`` of a group."""
+    """``{"commits", "delta_version", "last_commit_at", "last_commit_by"}`` of a group."""
     return catalog.query_one(
         "SELECT COUNT(*) AS commits, MAX(delta_version) AS delta_version,"
-        " MAX(created_at) AS last_commit_at FROM feature_group_commits WHERE group_id = ?",
-        (group_id,))
+        " MAX(created_at) AS last_commit_at, (SELECT who FROM feature_group_commits"
+        " WHERE group_id = ? ORDER BY delta_version DESC LIMIT 1) AS last_commit_by"
+        " FROM feature_group_commits WHERE group_id = ?", (group_id, group_id))
 
 
 def landed_commits(catalog: Catalog, group_id: int, seqs: list[int]) -> dict[int, int]:
@@ -215,8 +224,9 @@ def landed_commits(catalog: Catalog, group_id: int, seqs: list[int]) -> dict[int
 
 def add_pending(catalog: Catalog, group_id: int, seq: int, pid: int, host: str) -> None:
     catalog.execute(
-        "INSERT OR REPLACE INTO online_pending(group_id, commit_seq, pid, host, created_at) "
-        "VALUES (?,?,?,?,?)", (group_id, seq, pid, host, now_utc()))
+        "INSERT INTO online_pending(group_id, commit_seq, pid, host, created_at) "
+        "VALUES (?,?,?,?,?) ON CONFLICT(group_id, commit_seq) DO UPDATE SET pid = excluded.pid,"
+        " host = excluded.host, created_at = excluded.created_at", (group_id, seq, pid, host, now_utc()))
 
 
 def clear_pending(catalog: Catalog, group_id: int, seqs: list[int]) -> None:
@@ -258,16 +268,19 @@ def insert_view(catalog: Catalog, name: str, spec_text: str, description: str) -
         if same:
             return same[-1]
         version = 1 + max((r[0] for r in rows), default=0)
-        conn.execute("INSERT INTO feature_views(name, version, spec, description, created_at)"
-                     " VALUES (?,?,?,?,?)", (name, version, spec_text, description, now_utc()))
+        conn.execute("INSERT INTO feature_views(name, version, spec, description, created_by,"
+                     " created_at) VALUES (?,?,?,?,?,?)",
+                     (name, version, spec_text, description, conn.who, now_utc()))
     return version
 
 
 def restore_view(catalog: Catalog, name: str, version: int, spec: dict[str, Any],
-                 description: str, created_at: str | None) -> None:
-    catalog.execute("INSERT INTO feature_views(name, version, spec, description, created_at)"
-                    " VALUES (?,?,?,?,?)", (name, int(version), to_json(spec),
-                                            description or "", created_at or now_utc()))
+                 description: str, created_at: str | None, created_by: str | None = None
+                 ) -> None:
+    catalog.execute("INSERT INTO feature_views(name, version, spec, description, created_by,"
+                    " created_at) VALUES (?,?,?,?,?,?)",
+                    (name, int(version), to_json(spec), description or "",
+                     created_by or catalog.who, created_at or now_utc()))
 
 
 def list_views(catalog: Catalog, all_versions: bool = False) -> list[dict[str, Any]]:
@@ -335,3 +348,19 @@ def versioned_row(catalog: Catalog, noun: str, name: str, version: int | None, *
     raise NotFound(f"There is no {noun} {name!r}.",
                    (f"Known {plural}: " + ", ".join(names) + "." if names else
                     f"No {noun}s exist yet.") + f" {create_hint}")
+
+
+def latest_delta_versions(catalog: Catalog) -> dict[tuple[str, int], int]:
+    """``{(group, version): newest recorded Delta version}`` of every group version."""
+    rows = catalog.query("SELECT g.name, g.version, MAX(c.delta_version) AS delta_version"
+                         " FROM feature_groups g JOIN feature_group_commits c"
+                         " ON c.group_id = g.id GROUP BY g.id")
+    return {(r["name"], int(r["version"])): int(r["delta_version"]) for r in rows}
+
+
+def rows_at(catalog: Catalog, name: str, version: int) -> dict[int, int]:
+    """``{delta_version: rows that commit wrote}`` of one group version."""
+    rows = catalog.query("SELECT c.delta_version, c.rows FROM feature_group_commits c JOIN"
+                         " feature_groups g ON g.id = c.group_id WHERE g.name = ? AND"
+                         " g.version = ?", (name, int(version)))
+    return {int(r["delta_version"]): int(r["rows"] or 0) for r in rows}

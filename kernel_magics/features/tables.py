@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import random
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError, SchemaMismatchEr
 
 from ..shared import jsonsafe
 from ..shared.errors import Conflict
-from ..storage.delta import open_table
+from ..storage.delta import Where, locate, open_table
 from ..shared.quoting import quote_ident
 from .columns import COMMIT_COLUMN, ROW_COLUMN
 
@@ -37,7 +36,7 @@ def definition_text(definition: dict[str, Any]) -> str:
     return json.dumps({DEFINITION_KEY: definition}, sort_keys=True, default=jsonsafe.default)
 
 
-def read_definition(path: Path) -> dict[str, Any] | None:
+def read_definition(path: Where) -> dict[str, Any] | None:
     """The group definition a Delta table carries in its description (None when it carries
     none: not a Lakebook feature group, or written before Lakebook described its tables)."""
     table = open_table(path)
@@ -105,7 +104,7 @@ def with_hidden_columns(table: pa.Table, schema: pa.Schema, seq: int,
     return pa.RecordBatchReader.from_batches(out, batches())
 
 
-def commit(path: Path, table: pa.Table, schema: pa.Schema, mode: str, keys: list[str],
+def commit(path: Where, table: pa.Table, schema: pa.Schema, mode: str, keys: list[str],
            event_time: str,
            metadata: dict[str, Any], evolve: bool = False,
            before_attempt: Any = None, definition: dict[str, Any] | None = None) -> int:
@@ -119,6 +118,8 @@ def commit(path: Path, table: pa.Table, schema: pa.Schema, mode: str, keys: list
     table is created (so the table describes itself, see ``lakebook recover``).
     """
     seq = metadata["seq"]
+    loc = locate(path)
+    loc.storage.check_conditional_put()  # concurrent commits must not be lost
     props = CommitProperties(custom_metadata={METADATA_KEY: json.dumps(metadata, default=jsonsafe.default)})
     for attempt in range(COMMIT_RETRIES):
         if before_attempt is not None:
@@ -132,8 +133,9 @@ def commit(path: Path, table: pa.Table, schema: pa.Schema, mode: str, keys: list
                 described = {} if definition is None or delta is not None else {
                     "name": f"{definition['name']}_v{definition['version']}",
                     "description": definition_text(definition)}
-                write_deltalake(str(path), data, mode="append",
+                write_deltalake(loc.uri, data, mode="append",
                                 schema_mode="merge" if evolve else None,
+                                storage_options=loc.delta_options,
                                 commit_properties=props, **described)
             else:
                 cond = " AND ".join(f"t.{quote_ident(c)} = s.{quote_ident(c)}"
@@ -155,22 +157,17 @@ def commit(path: Path, table: pa.Table, schema: pa.Schema, mode: str, keys: list
     raise AssertionError("unreachable")
 
 
-def log_versions(path: Path) -> list[int]:
+def log_versions(path: Where) -> list[int]:
     """The versions whose commit files are in the Delta log, ascending."""
-    log = Path(path) / "_delta_log"
-    out = []
-    for entry in log.glob("*.json"):
-        stem = entry.name[:-5]
-        if stem.isdigit():
-            out.append(int(stem))
-    return sorted(out)
+    names = (locate(path) / "_delta_log").names(".json")
+    return sorted(int(n[:-5]) for n in names if n[:-5].isdigit())
 
 
-def commit_info(path: Path, version: int) -> dict[str, Any] | None:
+def commit_info(path: Where, version: int) -> dict[str, Any] | None:
     """The ``commitInfo`` action of Delta ``version``, read from its log file (None when the
     file is gone). Read directly: the version is the file's name, never an inferred one."""
     try:
-        text = (Path(path) / "_delta_log" / f"{version:020d}.json").read_text()
+        text = (locate(path) / "_delta_log" / f"{version:020d}.json").read_text()
     except FileNotFoundError:
         return None
     for line in text.splitlines():
@@ -181,7 +178,23 @@ def commit_info(path: Path, version: int) -> dict[str, Any] | None:
     return {}
 
 
-def find_commit(path: Path, seq: int) -> int:
+def version_at(path: Where, when: Any, upto: int | None = None) -> int | None:
+    """The latest Delta version committed at or before ``when`` (an aware datetime), by the
+    ``commitInfo.timestamp`` each commit carries; None when the first commit is later."""
+    cutoff = when.timestamp() * 1000
+    found = None
+    for version in log_versions(path):
+        if upto is not None and version > upto:
+            break
+        stamp = (commit_info(path, version) or {}).get("timestamp")
+        if stamp is not None and stamp <= cutoff:
+            found = version
+        elif stamp is not None:
+            break
+    return found
+
+
+def find_commit(path: Where, seq: int) -> int:
     """The Delta version of the commit carrying Lakebook sequence number ``seq``."""
     for version in reversed(log_versions(path)):
         meta = commit_metadata(commit_info(path, version) or {})

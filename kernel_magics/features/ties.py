@@ -40,34 +40,46 @@ def _local(files: Sequence[str]) -> list[str]:
     return [f[len("file://"):] if f.startswith("file://") else f for f in files]
 
 
-def _run(sql: str, params: dict[str, Any], con: Any) -> Any:
+#: what a table is read from: its Parquet files (a local table), or an Arrow dataset of it
+#: (an object-store table: DuckDB reads it through Arrow, without httpfs)
+Source = Any
+
+
+def _run(sql: str, params: dict[str, Any], con: Any, files: Source) -> Any:
+    """Run ``sql``, whose ``{src}`` is the FROM item reading ``files``."""
     import duckdb
 
     own = con is None
     con = duckdb.connect() if own else con
     try:
-        return con.sql(sql, params=params).to_arrow_table()
+        if isinstance(files, (list, tuple)):
+            params = {**params, "files": _local(files)}
+            src = "read_parquet($files, union_by_name = true)"
+        else:
+            src = "__lb_ties_src"
+            con.register(src, files)
+        return con.sql(sql.replace("{src}", src), params=params).to_arrow_table()
     finally:
         if own:
             con.close()
 
 
-def _count(files: Sequence[str], on: Sequence[str], event_time: str,
+def _count(files: Source, on: Sequence[str], event_time: str,
            con: Any = None) -> tuple[int, int]:
     """(rows, rows beyond the first of each (on, time) pair). A 64-bit hash collision may
     count a tie that is not there, which only costs speed, never correctness."""
     cols = ", ".join(q(c) for c in [*on, event_time])
     got = _run(f"SELECT count(*) AS n, count(*) - count(DISTINCT hash({cols})) AS d "
-               "FROM read_parquet($files, union_by_name = true)", {"files": _local(files)}, con)
+               "FROM {src}", {}, con, files)
     return int(got["n"][0].as_py()), int(got["d"][0].as_py())
 
 
-def has_ties(files: Sequence[str], on: Sequence[str], event_time: str, con: Any = None) -> bool:
+def has_ties(files: Source, on: Sequence[str], event_time: str, con: Any = None) -> bool:
     """True if two rows of ``files`` share the ``on`` columns and ``event_time``."""
     return bool(files) and _count(files, on, event_time, con)[1] > 0
 
 
-def tied_pairs(files: Sequence[str], on: Sequence[str], event_time: str,
+def tied_pairs(files: Source, on: Sequence[str], event_time: str,
                con: Any = None) -> pa.Table:
     """The (on, event time) pairs held by more than one row (columns ``__k0``…, ``__lb_t``)
     and the id ``_lb_commit << 32 | _lb_row`` of the latest written row of each
@@ -75,14 +87,13 @@ def tied_pairs(files: Sequence[str], on: Sequence[str], event_time: str,
     keys = [f"{q(c)} AS __k{i}" for i, c in enumerate(on)]
     return _run(f"SELECT {', '.join(keys)}, {q(event_time)} AS __lb_t, "
                 f"max(({q(COMMIT_COLUMN)} << 32) | {q(ROW_COLUMN)}) AS __lb_win "
-                "FROM read_parquet($files, union_by_name = true) GROUP BY ALL "
-                "HAVING count(*) > 1", {"files": _local(files)}, con)
+                "FROM {src} GROUP BY ALL HAVING count(*) > 1", {}, con, files)
 
 
-def ties_of(files: Sequence[str], on: Sequence[str], event_time: str,
+def ties_of(files: Source, on: Sequence[str], event_time: str,
             con: Any = None) -> tuple[bool, pa.Table | None]:
     """(whether there are ties, the tied pairs when few enough to filter the losers out)."""
-    if not files:
+    if isinstance(files, (list, tuple)) and not files:
         return False, None
     rows, extra = _count(files, on, event_time, con)
     if not extra:

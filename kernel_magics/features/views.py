@@ -23,7 +23,7 @@ from . import records
 from .columns import HIDDEN_COLUMNS
 from .pit import PitSource, run as run_pit
 from .splits import VERSIONS_ATTR, TrainTestSplit, train_test_split
-from .ties import cached_ties
+from .ties import cached_ties, ties_of
 from .vectors import lookup_plan, vectors
 from .view_spec import FeatureSelection, Join  # noqa: F401 - built from these (public names)
 
@@ -48,8 +48,11 @@ class FeatureView:
     ``lh.create_feature_view(...)``."""
 
     def __init__(self, lh: "Lakehouse", name: str, version: int, spec: dict[str, Any],
-                 description: str = "", created_at: str | None = None) -> None:
+                 description: str = "", created_at: str | None = None,
+                 created_by: str | None = None) -> None:
         self._lh = lh
+        #: who created this view version
+        self.created_by = created_by
         self.name = name
         self.version = version
         self.spec = spec
@@ -98,26 +101,33 @@ class FeatureView:
 
     def _source(self, pin: _Pinned, columns: list[tuple[str, str]], **kw: Any) -> PitSource:
         fg, v = pin.group, pin.delta_version
+        remote = fg.table_path.local_path is None
         files = [] if v is None else fg.parquet_files(v)
+        dataset = None
+        if remote and files:  # DuckDB reads an object-store table through Arrow
+            dataset, files = fg.dataset(v), []
         empty = None
         tiebreak = True
-        if not files:
+        if not files and dataset is None:
             if v is None:
                 from .schema import arrow_schema
                 empty = arrow_schema(fg.schema or []).empty_table()
             else:
-                empty = fg.read(as_of=v, output="arrow", hidden=True).slice(0, 0)
+                empty = fg._read(as_of=v, output="arrow", hidden=True).slice(0, 0)
             for col in HIDDEN_COLUMNS:
                 if col not in empty.column_names:
                     empty = empty.append_column(col, pa.array([], pa.int64()))
             for src, _out in columns:  # a column the empty table lacks: an all-null one
                 if src not in empty.column_names:
                     empty = empty.append_column(src, pa.array([], pa.null()))
-        if kw.get("on"):  # a join: are there ties to break? (remembered per file set)
-            kw["ties"], kw["winners"] = cached_ties(fg.table_path, files,
+        if kw.get("on") and dataset is not None:  # a join: are there ties to break?
+            kw["ties"], kw["winners"] = ties_of(dataset, [g for _s, g in kw["on"]],
+                                                fg.event_time)
+        elif kw.get("on"):  # (remembered per file set next to a local table)
+            kw["ties"], kw["winners"] = cached_ties(fg.table_path.local_path, files,
                                                     [g for _s, g in kw["on"]], fg.event_time)
         return PitSource(pin.table, files, fg.event_time, columns, tiebreak=tiebreak,
-                         empty=empty, **kw)
+                         empty=empty, dataset=dataset, **kw)
 
     def _query(self, start: Any, end: Any, versions: dict[str, int] | None,
                with_labels: bool) -> "pd.DataFrame":
@@ -142,6 +152,10 @@ class FeatureView:
             joins.append(self._source(pins[(j["group"], j["version"])], cols,
                                       on=[tuple(p) for p in j["on"]], ttl=ttl))
         table = run_pit(spine_src, joins, start_t, end_t)
+        lineage = self._lh.lineage
+        for (group, version), pin in pins.items():
+            lineage.read("feature_group", group, version, delta_version=pin.delta_version)
+        lineage.read("feature_view", self.name, self.version)
         out = [*self.keys, self.event_time, *self.features]
         if with_labels:
             out += self.labels
@@ -205,6 +219,26 @@ class FeatureView:
     def _vectors(self, entries: Sequence[dict[str, Any]], passed: Any) -> list[dict[str, Any]]:
         return vectors(self, entries, passed)
 
+    # -- similarity ------------------------------------------------------------------------
+    def find_neighbors(self, vector: Any, k: int = 10, filter: str | None = None,
+                       col: str | None = None, exact: bool = False) -> "pd.DataFrame":
+        """The ``k`` entities nearest to ``vector`` in the embedding column ``col`` of the
+        view's group that declares it: their key columns (as the view names them), the
+        view's features for them (online, as :meth:`feature_vectors` gives them) and
+        ``distance``, nearest first. ``filter`` and ``exact`` as in
+        :meth:`FeatureGroup.find_neighbors`."""
+        return self._lh.similarity.view_neighbors(self, vector, k=k, filter=filter, col=col,
+                                                  exact=exact)
+
+    def batch_neighbors(self, vectors: Any, k: int = 10, filter: str | None = None,
+                        col: str | None = None) -> "pd.DataFrame":
+        """Exact neighbours of many query vectors at once, offline (the latest row per key
+        of the Delta table): a DataFrame with one row per (``query``, ``rank``) holding the
+        neighbour's keys, the view's features from its group, and ``distance``. ``vectors``:
+        a DataFrame with the embedding column, or a list / 2-D array of vectors."""
+        return self._lh.similarity.view_batch_neighbors(self, vectors, k=k, filter=filter,
+                                                        col=col)
+
     # -- catalog ---------------------------------------------------------------------------
     def versions(self) -> list[dict[str, Any]]:
         """Every version of this view: version, description, creation time and spec."""
@@ -214,7 +248,8 @@ class FeatureView:
         """A JSON-ready description (what the REST API answers)."""
         s = self.spec["spine"]
         return {"name": self.name, "version": self.version, "description": self.description,
-                "created_at": self.created_at, "keys": self.keys, "event_time": self.event_time,
+                "created_at": self.created_at, "created_by": self.created_by,
+                "keys": self.keys, "event_time": self.event_time,
                 "spine": {"group": s["group"], "version": s["version"]},
                 "joins": [{"group": j["group"], "version": j["version"],
                            "on": j["on"], "ttl_s": j["ttl_s"],

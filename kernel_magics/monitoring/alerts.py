@@ -21,8 +21,10 @@ from . import records
 log = logging.getLogger(__name__)
 
 
-def evaluate(lh: Any, spec: dict[str, Any], result: dict[str, Any]) -> list[int]:
-    """Raise the alerts a finished result calls for; returns their ids."""
+def evaluate(lh: Any, spec: dict[str, Any], result: dict[str, Any],
+             who: dict[str, Any] | None = None) -> list[int]:
+    """Raise the alerts a finished result calls for; returns their ids. ``who``: the
+    identity lineage records them against (the monitor's run)."""
     raised: list[int] = []
     if result["status"] == "drift":
         columns = from_json(result["columns"], {}) if isinstance(result["columns"], str) \
@@ -44,10 +46,18 @@ def evaluate(lh: Any, spec: dict[str, Any], result: dict[str, Any]) -> list[int]
             raised.append(_insert(lh, spec["name"], result["id"], "performance",
                                   f"Monitor {spec['name']}: performance dropped by more than "
                                   f"{margin:g} ({text}).", {"drops": drops}))
+    from ..lineage.api import ref
+    for alert_id in raised:
+        lh.lineage.record("write", "alert", spec["name"], alert_id, {"open": True},
+                          [ref("monitor_result", spec["name"], result["id"])], who=who)
     if raised and spec.get("on_drift") == "retrain":
         action = retrain(lh, spec, result)
         for alert_id in raised:
             records.set_alert_action(lh.catalog, alert_id, action)
+            if action.get("run_id"):  # the loop back: this alert triggered that run
+                lh.lineage.record("write", "run", action["run_id"], None,
+                                  {"triggered_by": f"alert {alert_id}"},
+                                  [ref("alert", spec["name"], alert_id)], who=who)
     return raised
 
 
@@ -81,6 +91,21 @@ def raise_alert(lh: Any, source: str, kind: str, message: str,
     alert_id, new = records.raise_or_update(lh.catalog, source, kind, message, details)
     if new:
         lh.catalog.record_event("alert.raised", source, {"alert": alert_id, "kind": kind})
+    return alert_id
+
+
+def raise_kpi_alert(lh: Any, source: str, kind: str, message: str, details: dict[str, Any],
+                    retrain_model: tuple[str, int] | None = None) -> int:
+    """An alert for a business KPI that crossed its threshold (``business.api``): raised or
+    updated like :func:`raise_alert`; when it is new and ``retrain_model`` names the model
+    version, the training step behind it is queued exactly as for drift (:func:`retrain`)."""
+    alert_id, new = records.raise_or_update(lh.catalog, source, kind, message, details)
+    if new:
+        lh.catalog.record_event("alert.raised", source, {"alert": alert_id, "kind": kind})
+        if retrain_model is not None:
+            action = retrain(lh, {"name": source}, {"details": {
+                "model": retrain_model[0], "model_version": retrain_model[1]}})
+            records.set_alert_action(lh.catalog, alert_id, action)
     return alert_id
 
 

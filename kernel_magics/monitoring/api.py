@@ -152,6 +152,13 @@ class Monitoring:
         # the schedule (target {"monitor": name}) is the pipelines' to keep; any scheduler runs it
         self.lh.pipelines.schedule_for(schedule_name(name), {"monitor": name}, cron, tz)
         self.lh.catalog.record_event("monitor.created", name, spec)
+        from ..lineage.api import ref
+        if deployment:
+            watched = ref("deployment", deployment)
+        else:  # the group version it reads: its latest
+            watched = ref("feature_group", feature_group,
+                          self.lh.feature_group(feature_group).version)
+        self.lh.lineage.wrote("monitor", name, inputs=[watched])
         return self.get(name)
 
     @takes_objects(name="monitor")
@@ -222,11 +229,22 @@ class Monitoring:
         values.setdefault("window_end", iso(at))
         row = records.finish_result(self.lh.catalog, result_id, values)
         raised: list[int] = []
+        from ..lineage.api import ref
+        from ..shared.identity import caller_identity
+        who = {**caller_identity(), **({"run_id": run_id} if run_id else {})}
+        self.lh.lineage.record("write", "monitor_result", name, result_id,
+                               {"status": row["status"]}, [ref("monitor", name)], who=who)
         if row["status"] in ("ok", "drift"):
             try:
-                raised = A.evaluate(self.lh, spec, row)
+                raised = A.evaluate(self.lh, spec, row, who=who)
             except Exception:  # an alert failure must not lose the result
                 log.exception("monitor %s: raising alerts failed", name)
+        if spec.get("deployment"):  # its business KPIs' thresholds, checked on the same beat
+            try:
+                raised += self.lh.business.check_alerts(spec["deployment"], now=at)
+            except Exception:
+                log.exception("monitor %s: checking the KPIs of %s failed", name,
+                              spec["deployment"])
         self.lh.catalog.record_event("monitor.run", name, {"result": result_id,
                                                            "status": row["status"],
                                                            "run_id": run_id})

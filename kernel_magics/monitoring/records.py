@@ -26,9 +26,11 @@ def save_monitor(catalog: Catalog, name: str, spec: dict[str, Any], replace: boo
             raise AlreadyExists(f"There is already a monitor {name!r}.",
                                 "Pick another name, pass replace=True, or delete it first.")
         conn.execute(
-            "INSERT INTO monitors(name, spec, deleted, created_at, updated_at) "
-            "VALUES (?,?,0,?,?) ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, "
-            "deleted = 0, updated_at = excluded.updated_at", (name, to_json(spec), now, now))
+            "INSERT INTO monitors(name, spec, deleted, created_by, updated_by, created_at,"
+            " updated_at) VALUES (?,?,0,?,?,?,?) ON CONFLICT(name) DO UPDATE SET"
+            " spec = excluded.spec, deleted = 0, updated_by = excluded.updated_by,"
+            " updated_at = excluded.updated_at",
+            (name, to_json(spec), conn.who, conn.who, now, now))
 
 
 def live_monitor(catalog: Catalog, name: str) -> dict[str, Any] | None:
@@ -45,8 +47,8 @@ def live_monitors(catalog: Catalog) -> list[dict[str, Any]]:
 
 
 def mark_deleted(catalog: Catalog, name: str) -> None:
-    catalog.execute("UPDATE monitors SET deleted = 1, updated_at = ? WHERE name = ?",
-                    (now_utc(), name))
+    catalog.execute("UPDATE monitors SET deleted = 1, updated_at = ?, updated_by = ? "
+                    "WHERE name = ?", (now_utc(), catalog.who, name))
 
 
 def count(catalog: Catalog) -> int:
@@ -64,7 +66,7 @@ def counts(catalog: Catalog) -> dict[str, int]:
 def start_result(catalog: Catalog, monitor: str, run_id: str | None) -> int:
     """A ``running`` result row for a run that starts now; returns its id."""
     return catalog.execute("INSERT INTO monitor_results(monitor, run_id, status, created_at) "
-                           "VALUES (?,?,?,?)", (monitor, run_id, "running", now_utc()))
+                           "VALUES (?,?,?,?) RETURNING id", (monitor, run_id, "running", now_utc()))
 
 
 #: what a finished run may set on its result
@@ -115,7 +117,8 @@ def add_alert(catalog: Catalog, monitor: str, result_id: int | None, kind: str, 
               details: dict[str, Any]) -> int:
     return catalog.execute(
         "INSERT INTO alerts(monitor, result_id, kind, message, details, created_at) "
-        "VALUES (?,?,?,?,?,?)", (monitor, result_id, kind, message, to_json(details), now_utc()))
+        "VALUES (?,?,?,?,?,?) RETURNING id",
+        (monitor, result_id, kind, message, to_json(details), now_utc()))
 
 
 def set_alert_action(catalog: Catalog, alert_id: int, action: dict[str, Any]) -> None:
@@ -139,8 +142,8 @@ def raise_or_update(catalog: Catalog, source: str, kind: str, message: str,
             return int(row[0]), False
         alert_id = conn.execute(
             "INSERT INTO alerts(monitor, result_id, kind, message, details, created_at) "
-            "VALUES (?,NULL,?,?,?,?)", (source, kind, message, to_json({**details, "count": 1}),
-                                        now_utc())).lastrowid
+            "VALUES (?,NULL,?,?,?,?) RETURNING id",
+            (source, kind, message, to_json({**details, "count": 1}), now_utc())).scalar()
     return int(alert_id), True
 
 
@@ -178,4 +181,5 @@ def acknowledge(catalog: Catalog, alert_id: int) -> None:
             raise NotFound(f"There is no alert {alert_id}.",
                            "List alerts with lh.monitoring.alerts().")
         conn.execute("UPDATE alerts SET acknowledged = 1, acknowledged_at = COALESCE("
-                     "acknowledged_at, ?) WHERE id = ?", (now_utc(), alert_id))
+                     "acknowledged_at, ?), acknowledged_by = COALESCE(acknowledged_by, ?) "
+                     "WHERE id = ?", (now_utc(), conn.who, alert_id))

@@ -18,6 +18,7 @@ from .steps import Step, discover, notebook_steps
 from .targets import match_step, validate
 
 StepLike = Any  # Step | "nb.ipynb::name" | "nb.ipynb" | pipeline name | list of those
+Why = Any        # incremental.Why (imported when asked for)
 
 
 class Pipeline(Record):
@@ -156,9 +157,11 @@ class Pipelines:
     # -- runs --------------------------------------------------------------------------------
     def submit(self, what: StepLike, params: dict[str, Any] | None = None, window: Any = None,
                timeout: float | None = None, retries: int = 0, backoff: float = 30.0,
-               kernel: str | None = None, step: str | None = None) -> R.Run:
+               kernel: str | None = None, step: str | None = None, force: bool = False,
+               resume_of: str | None = None) -> R.Run:
         """Validate and queue a run (no execution); raises before queuing on bad input."""
-        target = self.target(what, step)
+        target = what if isinstance(what, dict) and what.get("ordered") else \
+            self.target(what, step)
         params = dict(params or {})
         validate(self.lh, target, params, kernel)
         if timeout is not None and float(timeout) <= 0:
@@ -168,19 +171,24 @@ class Pipelines:
         ws, we = self._window(window)
         rid = records.add_run(self.lh.catalog, target=target, params=params, window_start=ws,
                               window_end=we, timeout_s=timeout, retries=int(retries),
-                              backoff_s=float(backoff), kernel=kernel)
+                              backoff_s=float(backoff), kernel=kernel, force=bool(force),
+                              resume_of=resume_of)
         return R.get_run(self.lh, rid)
 
     def run(self, what: StepLike, params: dict[str, Any] | None = None, window: Any = None,
             wait: bool = True, timeout: float | None = None, retries: int = 0,
-            backoff: float = 30.0, kernel: str | None = None, step: str | None = None) -> R.Run:
+            backoff: float = 30.0, kernel: str | None = None, step: str | None = None,
+            force: bool = False) -> R.Run:
         """Run a step, a notebook's steps, a whole notebook or a pipeline with papermill.
 
+        A step whose fingerprint (code, parameters, window, input versions, packages) equals
+        its last successful run's is skipped; when every step is, the run ends
+        ``up_to_date`` without starting a kernel. ``force=True`` runs them anyway.
         ``wait=True`` executes here and returns the final attempt (retries included);
         ``wait=False`` starts a worker process and returns the queued run at once.
         """
         run = self.submit(what, params=params, window=window, timeout=timeout, retries=retries,
-                          backoff=backoff, kernel=kernel, step=step)
+                          backoff=backoff, kernel=kernel, step=step, force=force)
         if not wait:
             self.start_worker(run.id)
             return run
@@ -245,6 +253,10 @@ class Pipelines:
         schedule_id = None if schedule is None else self.get_schedule(schedule).id
         return R.list_runs(self.lh, status=status, limit=limit, schedule_id=schedule_id)
 
+    def run_statuses(self, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """``{run id: {status, target, started_at, finished_at}}`` of several runs at once."""
+        return records.run_statuses(self.lh.catalog, list(run_ids))
+
     def get_run(self, run_id: str) -> R.Run:
         return R.get_run(self.lh, run_id)
 
@@ -253,17 +265,92 @@ class Pipelines:
         return R.request_cancel(self.lh, run_id)
 
     def rerun(self, run_id: str, wait: bool = False) -> R.Run:
-        """A new run with the same target, parameters and window as ``run_id``."""
+        """A new run with the same target, parameters and window as ``run_id``, executed
+        even when its steps are up to date (asking again is asking to run)."""
         old = R.get_run(self.lh, run_id)
         validate(self.lh, old.target, old.params, old.kernel)
         rid = records.add_run(self.lh.catalog, target=old.target, params=old.params,
                               window_start=old.window_start, window_end=old.window_end,
                               timeout_s=old.timeout_s, retries=old.max_attempts - 1,
-                              backoff_s=old.backoff_s, kernel=old.kernel)
+                              backoff_s=old.backoff_s, kernel=old.kernel, force=True)
         if wait:
             return self.execute_here(rid)
         self.start_worker(rid)
         return R.get_run(self.lh, rid)
+
+    def resume_run(self, run: Any = None, wait: bool = True, what: StepLike = None) -> R.Run:
+        """Re-run a failed run (``run``: its id or the Run; default the last failed run of
+        ``what``) with its parameters and window, skipping the steps that succeeded in it
+        whose fingerprints still match."""
+        if run is None:
+            if what is None:
+                raise InvalidInput("Say which run to resume.",
+                                   "Pass the run id, or what= the step or notebook it ran.")
+            target = self.target(what)
+            failed = [r for r in R.list_runs(self.lh, status=None, limit=500)
+                      if r.target == target and r.status in ("failed", "timed_out", "cancelled")]
+            if not failed:
+                raise NotFound(f"No failed run of {what} to resume.",
+                               "List runs with lh.pipelines.runs(status='failed').")
+            old = failed[0]
+        else:
+            old = R.get_run(self.lh, getattr(run, "id", run))
+        if old.status not in ("failed", "timed_out", "cancelled"):
+            raise InvalidInput(f"Run {old.id} {old.status.replace('_', ' ')}; only a failed run "
+                               "is resumed.", "Run it again with lh.pipelines.run(...).")
+        validate(self.lh, old.target, old.params, old.kernel)
+        rid = records.add_run(self.lh.catalog, target=old.target, params=old.params,
+                              window_start=old.window_start, window_end=old.window_end,
+                              timeout_s=old.timeout_s, retries=old.max_attempts - 1,
+                              backoff_s=old.backoff_s, kernel=old.kernel, force=old.force,
+                              resume_of=old.retry_of or old.id if old.attempt == 1 else old.id)
+        if wait:
+            return self.execute_here(rid)
+        self.start_worker(rid)
+        return R.get_run(self.lh, rid)
+
+    # -- incremental -------------------------------------------------------------------------
+    def _one_step(self, step: StepLike) -> Step:
+        if isinstance(step, Step):
+            return step
+        text = str(step)
+        if "::" in text:
+            nb, _, name = text.partition("::")
+            return match_step(notebook_steps(nb), name, nb)
+        return self.step(text)
+
+    def why(self, step: StepLike, params: dict[str, Any] | None = None,
+            window: Any = None) -> "Why":
+        """What changed since ``step``'s last successful run (for a run now with ``params``
+        and ``window``): code lines (a unified diff), inputs that moved (with the rows
+        added), models, parameters, the window, packages."""
+        from .incremental import why
+        return why(self.lh, self._one_step(step), params, self._window(window))
+
+    def fingerprint(self, step: StepLike, params: dict[str, Any] | None = None,
+                    window: Any = None) -> str:
+        """The fingerprint ``step`` would have in a run now."""
+        from .incremental import decide
+        return decide(self.lh, self._one_step(step), params, self._window(window)).fingerprint
+
+    def stale(self) -> list[dict[str, Any]]:
+        """Steps, views, training sets, models and deployments now behind the data they
+        were made from (trained on or reading older versions), each with its reason."""
+        return self.lh.lineage.stale()
+
+    def downstream(self, step: StepLike) -> list[dict[str, str]]:
+        """``step`` and the steps after it in dependency order across notebooks, from the
+        lineage graph (``[{"notebook", "step"}]``); a cycle is refused, naming it."""
+        from .incremental import downstream_steps
+        return downstream_steps(self.lh, self._one_step(step))
+
+    def run_downstream(self, step: StepLike, params: dict[str, Any] | None = None,
+                       window: Any = None, force: bool = False, wait: bool = True) -> R.Run:
+        """Run ``step`` and the steps after it (:meth:`downstream`) in one run; the ones up
+        to date are skipped."""
+        order = self.downstream(step)
+        return self.run({"ordered": order}, params=params, window=window, force=force,
+                        wait=wait)
 
     def reap(self) -> list[str]:
         """Mark runs whose worker died failed (and retry them per their policy)."""
@@ -274,11 +361,13 @@ class Pipelines:
                  cron: str = "", tz: str = "UTC", catchup: str = "latest",
                  params: dict[str, Any] | None = None, timeout: float | None = None,
                  retries: int = 0, name: str | None = None, pipeline: str | None = None,
-                 backoff: float = 30.0, kernel: str | None = None) -> S.Schedule:
+                 backoff: float = 30.0, kernel: str | None = None,
+                 skip_up_to_date: bool = True) -> S.Schedule:
         """Create (or update, when ``name`` exists) a schedule of a step, notebook or pipeline.
 
         The cron expression (5 fields) is read in ``tz``; each run gets the window from the
         previous fire time to its own. Everything is checked before the schedule is saved.
+        ``skip_up_to_date=False``: its runs execute every step even when up to date.
         """
         cron = S.check_cron(cron)
         tz = str(S.check_timezone(tz))
@@ -304,7 +393,8 @@ class Pipelines:
                 steps = target.get("steps")
                 name = f"{stem}-{'-'.join(s.split(':')[-1] for s in steps)}" if steps else stem
         records.save_schedule(self.lh.catalog, name, target, cron, tz, catchup, params, timeout,
-                              int(retries), float(backoff), kernel, S.initial_next_run(cron, tz))
+                              int(retries), float(backoff), kernel, S.initial_next_run(cron, tz),
+                              skip_up_to_date=bool(skip_up_to_date))
         self.lh.catalog.record_event("schedule.save", name, {"cron": cron, "tz": tz, "target": target})
         return self.get_schedule(name)
 

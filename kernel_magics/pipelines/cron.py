@@ -128,10 +128,14 @@ class Schedule:
     backoff_s: float = 30.0
     kernel: str | None = None
     paused: bool = False
+    skip_up_to_date: bool = True
     next_run_at: str | None = None
     last_scheduled_for: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
+    #: who created the schedule, and who changed it last
+    created_by: str | None = None
+    updated_by: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "Schedule":
@@ -140,8 +144,10 @@ class Schedule:
                    params=from_json(row["params"], {}), timeout_s=row["timeout_s"],
                    retries=row["retries"], backoff_s=row["backoff_s"], kernel=row["kernel"],
                    paused=bool(row["paused"]), next_run_at=row["next_run_at"],
+                   skip_up_to_date=bool(row.get("skip_up_to_date", 1)),
                    last_scheduled_for=row["last_scheduled_for"], created_at=row["created_at"],
-                   updated_at=row["updated_at"])
+                   updated_at=row["updated_at"], created_by=row.get("created_by"),
+                   updated_by=row.get("updated_by"))
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

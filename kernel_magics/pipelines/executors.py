@@ -8,7 +8,9 @@ One interface (``free_slots``, ``submit``, ``poll``, ``cancel``, ``shutdown``), 
   session, so a scheduler that stops (SIGTERM) lets in-flight runs finish, and a killed worker
   is noticed through its lapsed lease.
 * ``DaskExecutor``: tasks on a Dask distributed cluster (``dask_address``); each task runs
-  the same ``execute_run`` on a Dask worker, which must see the lakehouse folder.
+  the same ``execute_run`` on a Dask worker. The task carries the lakehouse's settings (its
+  catalog and storage), since a worker does not see the client's environment or
+  lakebook.toml; with a team catalog and storage the workers share nothing else.
 """
 from __future__ import annotations
 
@@ -126,11 +128,21 @@ class LocalExecutor(Executor):
         self.poll()
 
 
-def _dask_task(home: str, run_id: str, claimed_by: str | None) -> str:
-    """Runs on a Dask worker: open the lakehouse and execute the claimed run."""
-    from ..lakehouse import connect
+def _dask_task(home: str, run_id: str, claimed_by: str | None,
+               settings: dict[str, Any] | None = None, who: str | None = None) -> str:
+    """Runs on a Dask worker: open the lakehouse with the submitter's settings (its catalog
+    and storage: the worker's environment is not the client's) and execute the run."""
+    from ..config import Config
+    from ..lakehouse import Lakehouse, connect
     from .papermill_run import execute_run
-    lh = connect(home, create=False)
+    if settings is None:
+        lh = connect(home, create=False)
+    else:
+        from ..config import CONFIG_FILE, write_settings
+        Path(home).mkdir(parents=True, exist_ok=True)
+        if not (Path(home) / CONFIG_FILE).exists():  # the run's kernels read it there
+            write_settings(Path(home), settings)
+        lh = Lakehouse(Path(home), Config(home=Path(home), **settings)).as_user(who)
     return execute_run(lh, run_id, claimed_by=claimed_by).status
 
 
@@ -163,8 +175,9 @@ class DaskExecutor(Executor):
         return max(0, self._capacity() - len(self._futures))
 
     def submit(self, run_id: str, claimed_by: str | None = None) -> None:
-        self._futures[run_id] = self.client.submit(_dask_task, str(self.lh.home), run_id, claimed_by,
-                                                   key=f"lakebook-run-{run_id}", pure=False)
+        self._futures[run_id] = self.client.submit(
+            _dask_task, str(self.lh.home), run_id, claimed_by, self.lh.config.settings(),
+            self.lh.who, key=f"lakebook-run-{run_id}", pure=False)
 
     def poll(self) -> None:
         for run_id, fut in list(self._futures.items()):

@@ -197,19 +197,31 @@ class _QuietLakebookParams(logging.Filter):
 logging.getLogger("papermill").addFilter(_QuietLakebookParams())
 
 
-def execute_stages(lh: Any, run: R.Run, stages: list[Stage], watch: Watch | None) -> str:
-    """Run each stage's sliced copy through papermill; returns the last output path."""
+def execute_stages(lh: Any, run: R.Run, stages: list[Stage], watch: Watch | None,
+                   planner: Any = None, on_start: Any = None) -> str | None:
+    """Run each stage's sliced copy through papermill; returns the last output path (None:
+    the ``planner`` found every step up to date, and no kernel was started). ``on_start`` is
+    called once, before the first kernel starts."""
     import papermill as pm
     run_dir = Path(lh.runs_dir) / run.id
-    run_dir.mkdir(parents=True, exist_ok=True)
     outputs: list[str] = []
-    last = ""
-    env = {**os.environ, "LAKEBOOK_HOME": str(lh.home), "LAKEBOOK_RUN_ID": run.id}
-    for i, stage in enumerate(stages, start=1):
+    last = None
+    # the run's kernels write as the lakehouse's user (on a Dask worker: the submitter's)
+    env = {**os.environ, "LAKEBOOK_HOME": str(lh.home), "LAKEBOOK_RUN_ID": run.id,
+           "LAKEBOOK_USER": lh.who}
+    for i, planned in enumerate(stages, start=1):
         if watch is not None:
             watch.check()
+        # decided now, not at submit: an earlier stage of this run may have moved its inputs
+        stage = planner.choose(planned) if planner is not None else planned
+        if stage is None:
+            continue
+        if last is None:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            if on_start is not None:
+                on_start()
         nb = nbformat.read(stage.notebook, as_version=4)
-        sliced = slice_notebook(nb, stage.steps)
+        sliced = slice_notebook(nb, stage.steps, stage.skip)
         kernel, language = kernel_and_language(nb, run.kernel)
         suffix = "" if len(stages) == 1 else f"-{i}-{Path(stage.notebook).stem}"
         in_path, out_path = run_dir / f"input{suffix}.ipynb", run_dir / f"output{suffix}.ipynb"
@@ -229,7 +241,10 @@ def execute_stages(lh: Any, run: R.Run, stages: list[Stage], watch: Watch | None
                     lakebook_kernel_args=_quiet_kernel_args(language))
                 break
             except PapermillExecutionError as exc:
-                raise _CellFailed(_error_from(exc, out_path, stage), last) from None
+                error = _error_from(exc, out_path, stage)
+                if planner is not None:
+                    planner.failed(stage, error.get("cell_index"))
+                raise _CellFailed(error, last) from None
             except RuntimeError as exc:
                 # A kernel that died before answering ran none of the user's code (typically
                 # two kernels starting at once raced for the same free TCP port): start it
@@ -241,6 +256,8 @@ def execute_stages(lh: Any, run: R.Run, stages: list[Stage], watch: Watch | None
                 log.warning("run %s: kernel died while starting (try %d of %d); starting "
                             "another", run.id, start_try, KERNEL_START_TRIES)
                 time.sleep(0.5 * start_try)
+        if planner is not None:
+            planner.succeeded(stage)
     return last
 
 
@@ -275,14 +292,25 @@ def execute_run(lh: Any, run_id: str, claimed_by: str | None = None,
     elif not records.claim(lh.catalog, run_id, worker, lease_s):
         return R.get_run(lh, run_id)  # someone else has it, or it was cancelled
     run = R.get_run(lh, run_id)
+    lh = lh.as_user(run.created_by)  # the run writes as whoever queued it
     status, error, output = "succeeded", None, None
+    started: list[bool] = []
+
+    def announce() -> None:  # OpenLineage START, once a kernel is about to run
+        started.append(True)
+        emit_run_event(lh, run, "START")
+
     with Watch(lh, run, worker) as watch:
         try:
             if run.target.get("monitor"):  # a monitor's schedule: no notebook to execute
+                announce()
                 status, error = _run_monitor(lh, run)
             else:
+                from .incremental import Planner
                 stages = resolve(lh, run.target)
-                output = execute_stages(lh, run, stages, watch)
+                output = execute_stages(lh, run, stages, watch, Planner(lh, run), announce)
+                if output is None:
+                    status = "up_to_date"
         except _CellFailed as exc:
             status, error, output = "failed", exc.error, exc.output
         except LakebookError as exc:
@@ -304,7 +332,17 @@ def execute_run(lh: Any, run_id: str, claimed_by: str | None = None,
                 raise
     _, retry = records.finish(lh.catalog, run_id, status, error, output)
     lh.catalog.record_event(f"run.{status}", run_id, {"retry": retry, "worker": worker})
+    if started:
+        from ..lineage.openlineage import FINAL_STATES
+        reads, writes = lh.lineage.run_io(run_id)
+        emit_run_event(lh, run, FINAL_STATES.get(status, "OTHER"), reads, writes, error)
     return R.get_run(lh, run_id)
+
+
+def emit_run_event(lh: Any, run: R.Run, state: str, reads: list | None = None,
+                   writes: list | None = None, error: dict | None = None) -> None:
+    from ..lineage.openlineage import emit_run_event as emit
+    emit(lh, run, state, reads, writes, error)
 
 
 def _run_monitor(lh: Any, run: R.Run) -> tuple[str, dict[str, Any] | None]:

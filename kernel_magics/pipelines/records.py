@@ -3,9 +3,11 @@
 ``pipelines`` (named lists of steps), ``schedules`` (cron, timezone, catch-up, what to run)
 and ``runs`` (one row per attempt, through queued -> running -> an end). No other module
 reads or writes these tables. Every state change of a run is one conditional UPDATE inside a
-write transaction (``BEGIN IMMEDIATE``), so two processes can never both claim, finish or reap
-the same run, and due windows are materialised in one transaction, so two schedulers never
-queue the same window.
+write transaction, so two processes can never both claim, finish or reap the same run, and
+due windows are materialised in one transaction, so two schedulers never queue the same
+window. Claims read the next queued run with ``SELECT … FOR UPDATE SKIP LOCKED`` on
+PostgreSQL (schedulers never wait on each other's rows); SQLite serialises writers with
+``BEGIN IMMEDIATE`` instead (SQLAlchemy drops the clause there).
 """
 from __future__ import annotations
 
@@ -13,11 +15,14 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
+import sqlalchemy as sa
+
 from ..catalog import Catalog, from_json, to_json
 from ..shared.times import catalog_time, now_utc, utcnow
 
-STATUSES = ("queued", "running", "succeeded", "failed", "timed_out", "cancelled", "skipped")
-TERMINAL = frozenset({"succeeded", "failed", "timed_out", "cancelled", "skipped"})
+STATUSES = ("queued", "running", "succeeded", "failed", "timed_out", "cancelled", "skipped",
+            "up_to_date")
+TERMINAL = frozenset({"succeeded", "failed", "timed_out", "cancelled", "skipped", "up_to_date"})
 RETRYABLE = frozenset({"failed", "timed_out"})
 
 
@@ -38,9 +43,11 @@ def save_pipeline(catalog: Catalog, name: str, steps: list[dict[str, str]],
         exists = conn.execute("SELECT 1 FROM pipelines WHERE name = ?", (name,)).fetchone()
         if exists and not replace:
             return False
-        conn.execute("INSERT OR REPLACE INTO pipelines(name, steps, created_at, updated_at)"
-                     " VALUES (?,?,COALESCE((SELECT created_at FROM pipelines WHERE name = ?),?),?)",
-                     (name, to_json(steps), name, now, now))
+        conn.execute("INSERT INTO pipelines(name, steps, created_by, updated_by, created_at,"
+                     " updated_at) VALUES (?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET"
+                     " steps = excluded.steps, updated_by = excluded.updated_by,"
+                     " updated_at = excluded.updated_at",
+                     (name, to_json(steps), conn.who, conn.who, now, now))
     return True
 
 
@@ -68,24 +75,27 @@ def delete_pipeline(catalog: Catalog, name: str) -> None:
 
 def save_schedule(catalog: Catalog, name: str, target: dict[str, Any], cron: str, tz: str,
                   catchup: str, params: dict[str, Any], timeout_s: float | None, retries: int,
-                  backoff_s: float, kernel: str | None, next_run_at: str) -> None:
+                  backoff_s: float, kernel: str | None, next_run_at: str,
+                  skip_up_to_date: bool = True) -> None:
     """Create schedule ``name`` or redefine it (its windows start over from ``next_run_at``)."""
     now = now_utc()
     values = (to_json(target), cron, tz, catchup, to_json(params), timeout_s, int(retries),
-              float(backoff_s), kernel, next_run_at, now)
+              float(backoff_s), kernel, next_run_at, int(bool(skip_up_to_date)), now)
     with catalog.transaction() as conn:
         row = conn.execute("SELECT id FROM schedules WHERE name = ?", (name,)).fetchone()
         if row is None:
             conn.execute(
                 "INSERT INTO schedules(target, cron, timezone, catchup, params, timeout_s,"
-                " retries, backoff_s, kernel, next_run_at, updated_at, name, created_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", (*values, name, now))
+                " retries, backoff_s, kernel, next_run_at, skip_up_to_date, updated_at,"
+                " updated_by, name, created_by, created_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (*values, conn.who, name, conn.who, now))
         else:
             conn.execute(
                 "UPDATE schedules SET target = ?, cron = ?, timezone = ?, catchup = ?,"
                 " params = ?, timeout_s = ?, retries = ?, backoff_s = ?, kernel = ?,"
-                " next_run_at = ?, updated_at = ?, last_scheduled_for = NULL WHERE name = ?",
-                (*values, name))
+                " next_run_at = ?, skip_up_to_date = ?, updated_at = ?, updated_by = ?,"
+                " last_scheduled_for = NULL WHERE name = ?", (*values, conn.who, name))
 
 
 def save_owned_schedule(catalog: Catalog, name: str, target: dict[str, Any], cron: str,
@@ -97,12 +107,15 @@ def save_owned_schedule(catalog: Catalog, name: str, target: dict[str, Any], cro
         exists = conn.execute("SELECT id FROM schedules WHERE name = ?", (name,)).fetchone()
         if exists:
             conn.execute("UPDATE schedules SET target = ?, cron = ?, timezone = ?, "
-                         "next_run_at = ?, paused = 0, updated_at = ? WHERE name = ?",
-                         (to_json(target), cron, tz, next_run_at, now, name))
+                         "next_run_at = ?, paused = 0, updated_at = ?, updated_by = ? "
+                         "WHERE name = ?",
+                         (to_json(target), cron, tz, next_run_at, now, conn.who, name))
         else:
             conn.execute("INSERT INTO schedules(name, target, cron, timezone, next_run_at, "
-                         "created_at, updated_at) VALUES (?,?,?,?,?,?,?)",
-                         (name, to_json(target), cron, tz, next_run_at, now, now))
+                         "created_by, updated_by, created_at, updated_at) "
+                         "VALUES (?,?,?,?,?,?,?,?,?)",
+                         (name, to_json(target), cron, tz, next_run_at, conn.who, conn.who,
+                          now, now))
 
 
 def schedule_rows(catalog: Catalog) -> list[dict[str, Any]]:
@@ -116,15 +129,15 @@ def schedule_row(catalog: Catalog, key: str) -> dict[str, Any] | None:
 
 
 def pause_schedule(catalog: Catalog, schedule_id: int) -> None:
-    catalog.execute("UPDATE schedules SET paused = 1, updated_at = ? WHERE id = ?",
-                    (now_utc(), schedule_id))
+    catalog.execute("UPDATE schedules SET paused = 1, updated_at = ?, updated_by = ? "
+                    "WHERE id = ?", (now_utc(), catalog.who, schedule_id))
 
 
 def resume_schedule(catalog: Catalog, schedule_id: int, next_run_at: str) -> None:
     """Resume from ``next_run_at`` on (windows missed while paused are not run)."""
     catalog.execute("UPDATE schedules SET paused = 0, next_run_at = ?, updated_at = ?,"
-                    " last_scheduled_for = NULL WHERE id = ?",
-                    (next_run_at, now_utc(), schedule_id))
+                    " updated_by = ?, last_scheduled_for = NULL WHERE id = ?",
+                    (next_run_at, now_utc(), catalog.who, schedule_id))
 
 
 def delete_schedule(catalog: Catalog, schedule_id: int) -> None:
@@ -157,15 +170,19 @@ def materialize_due(catalog: Catalog, now: datetime,
     attempt)``) and ``next_run_at`` moves on. Returns (queued, skipped)."""
     queued = skipped = 0
     with catalog.transaction() as conn:
-        due = conn.execute("SELECT * FROM schedules WHERE paused = 0 AND next_run_at <= ?",
-                           (catalog_time(now),)).fetchall()
+        # PostgreSQL: a schedule another scheduler is materialising is left to it
+        due = conn.execute(sa.select(sa.text("*")).select_from(sa.table("schedules")).where(
+            sa.text("paused = 0 AND next_run_at <= :now")).order_by(sa.text("id"))
+            .with_for_update(skip_locked=True), {"now": catalog_time(now)}).fetchall()
         for row in due:
             row = dict(row)
             runs, missed, following, last = plan(row)
+            who = row.get("created_by")  # a schedule's runs are its creator's
             for run in runs:
-                queued += _insert_run(conn, **run, or_ignore=True) is not None
+                queued += _insert_run(conn, **run, or_ignore=True, who=who) is not None
             for run in missed:
-                skipped += _insert_run(conn, **run, status="skipped", or_ignore=True) is not None
+                skipped += _insert_run(conn, **run, status="skipped", or_ignore=True,
+                                       who=who) is not None
             conn.execute("UPDATE schedules SET next_run_at = ?,"
                          " last_scheduled_for = COALESCE(?, last_scheduled_for) WHERE id = ?",
                          (following, last, row["id"]))
@@ -242,23 +259,27 @@ def _insert_run(conn: Any, *, target: dict[str, Any] | str,
                 kernel: str | None = None, schedule_id: int | None = None,
                 scheduled_for: str | None = None, status: str = "queued", attempt: int = 1,
                 retry_of: str | None = None, not_before: str | None = None,
-                error: dict | None = None, or_ignore: bool = False) -> str | None:
+                error: dict | None = None, or_ignore: bool = False,
+                who: str | None = None, force: bool = False,
+                resume_of: str | None = None) -> str | None:
     """Insert a run inside the caller's transaction; ``None`` when ``or_ignore`` hit an
-    existing (schedule, window, attempt)."""
+    existing (schedule, window, attempt). ``force``: run its steps even when up to date;
+    ``resume_of``: the failed run whose succeeded steps it skips."""
     run_id = new_run_id()
     now = catalog_time(utcnow())
     # the scheduler passes the schedule's JSON text through as it is
     target_text = target if isinstance(target, str) else to_json(target)
     params_text = params if isinstance(params, str) else to_json(params or {})
-    verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
     cur = conn.execute(
-        f"{verb} INTO runs(id, schedule_id, scheduled_for, target, status, attempt, max_attempts,"
+        "INSERT INTO runs(id, schedule_id, scheduled_for, target, status, attempt, max_attempts,"
         " retry_of, backoff_s, kernel, params, window_start, window_end, timeout_s, queued_at,"
-        " not_before, error, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " not_before, error, finished_at, created_by, force, resume_of)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        + (" ON CONFLICT DO NOTHING" if or_ignore else ""),
         (run_id, schedule_id, scheduled_for, target_text, status, attempt, int(retries) + 1,
          retry_of, float(backoff_s), kernel, params_text, window_start, window_end,
          timeout_s, now, not_before, to_json(error) if error else None,
-         now if status in TERMINAL else None))
+         now if status in TERMINAL else None, who or conn.who, int(bool(force)), resume_of))
     return run_id if cur.rowcount else None
 
 
@@ -280,6 +301,32 @@ def claim(catalog: Catalog, run_id: str, worker: str, lease_s: float) -> bool:
             (worker, catalog_time(now), catalog_time(now),
              catalog_time(now + timedelta(seconds=lease_s)), run_id, catalog_time(now)))
         return cur.rowcount == 1
+
+
+_RUNS = sa.table("runs", *map(sa.column, ("id", "status", "not_before", "scheduled_for",
+                                          "queued_at", "attempt")))
+
+
+def claim_next(catalog: Catalog, worker: str, lease_s: float) -> str | None:
+    """Claim the oldest startable queued run for ``worker`` (queued -> running), exactly
+    once however many schedulers claim at the same time; None when none is startable."""
+    now = utcnow()
+    stamp = catalog_time(now)
+    with catalog.transaction() as conn:
+        pick = (sa.select(_RUNS.c.id)
+                .where(_RUNS.c.status == "queued",
+                       sa.or_(_RUNS.c.not_before.is_(None), _RUNS.c.not_before <= stamp))
+                .order_by(sa.func.coalesce(_RUNS.c.scheduled_for, _RUNS.c.queued_at),
+                          _RUNS.c.attempt)
+                .limit(1).with_for_update(skip_locked=True))
+        run_id = conn.execute(pick).scalar()
+        if run_id is None:
+            return None
+        conn.execute("UPDATE runs SET status = 'running', worker = ?, started_at = ?,"
+                     " heartbeat_at = ?, lease_until = ? WHERE id = ? AND status = 'queued'",
+                     (worker, stamp, stamp, catalog_time(now + timedelta(seconds=lease_s)),
+                      run_id))
+    return run_id
 
 
 def take_over(catalog: Catalog, run_id: str, claimed_by: str, worker: str, lease_s: float
@@ -350,5 +397,60 @@ def finish(catalog: Catalog, run_id: str, status: str, error: dict | None = None
             timeout_s=row["timeout_s"], retries=row["max_attempts"] - 1,
             backoff_s=row["backoff_s"], kernel=row["kernel"], schedule_id=row["schedule_id"],
             scheduled_for=row["scheduled_for"], attempt=row["attempt"] + 1,
-            retry_of=row["retry_of"] or row["id"],
-            not_before=catalog_time(now + timedelta(seconds=delay)))
+            retry_of=row["retry_of"] or row["id"], who=row.get("created_by"),
+            not_before=catalog_time(now + timedelta(seconds=delay)), force=bool(row["force"]),
+            resume_of=row["resume_of"])
+
+
+# -- step runs (fingerprints) ------------------------------------------------------------------
+
+
+def save_step_run(catalog: Catalog, run_id: str, notebook: str, step: str, status: str,
+                  fingerprint: str | None, parts: dict[str, Any]) -> None:
+    """What one step of a run was: its status and fingerprint (and the parts hashed)."""
+    catalog.execute("INSERT INTO step_runs(run_id, notebook, step, status,"
+                    " fingerprint, parts, created_at) VALUES (?,?,?,?,?,?,?)"
+                    " ON CONFLICT(run_id, notebook, step) DO UPDATE SET status = excluded.status,"
+                    " fingerprint = excluded.fingerprint, parts = excluded.parts,"
+                    " created_at = excluded.created_at",
+                    (run_id, notebook, step, status, fingerprint, to_json(parts), now_utc()))
+
+
+def last_step_run(catalog: Catalog, notebook: str, step: str,
+                  status: str = "succeeded") -> dict[str, Any] | None:
+    """The newest step run of ``step`` in ``notebook`` with ``status``."""
+    row = catalog.query_one("SELECT * FROM step_runs WHERE notebook = ? AND step = ? AND"
+                            " status = ? ORDER BY id DESC LIMIT 1", (notebook, step, status))
+    if row is not None:
+        row["parts"] = from_json(row["parts"], {})
+    return row
+
+
+def step_runs_of(catalog: Catalog, run_id: str) -> list[dict[str, Any]]:
+    rows = catalog.query("SELECT * FROM step_runs WHERE run_id = ? ORDER BY id", (run_id,))
+    for row in rows:
+        row["parts"] = from_json(row["parts"], {})
+    return rows
+
+
+def latest_step_runs(catalog: Catalog) -> list[dict[str, Any]]:
+    """The newest successful step run of every (notebook, step)."""
+    rows = catalog.query("SELECT * FROM step_runs WHERE id IN (SELECT MAX(id) FROM step_runs"
+                         " WHERE status = 'succeeded' GROUP BY notebook, step) ORDER BY id")
+    for row in rows:
+        row["parts"] = from_json(row["parts"], {})
+    return rows
+
+
+def run_statuses(catalog: Catalog, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """``{run id: {status, target, started_at, finished_at}}`` of the runs given."""
+    if not run_ids:
+        return {}
+    marks = ",".join("?" for _ in run_ids)
+    rows = catalog.query(f"SELECT id, status, target, started_at, finished_at FROM runs"
+                         f" WHERE id IN ({marks})", tuple(run_ids))
+    return {r["id"]: {**r, "target": from_json(r["target"], {})} for r in rows}
+
+
+def set_steps_status(catalog: Catalog, run_id: str, steps: dict[str, Any]) -> None:
+    catalog.execute("UPDATE runs SET steps_status = ? WHERE id = ?", (to_json(steps), run_id))

@@ -1,7 +1,8 @@
 """Run records in the catalog's ``runs`` table and every state change they go through.
 
-queued -> running -> succeeded | failed | timed_out | cancelled   (and ``skipped`` for missed
-scheduled windows). Every change is one conditional UPDATE inside ``BEGIN IMMEDIATE``, so two
+queued -> running -> succeeded | failed | timed_out | cancelled | up_to_date (every step's
+fingerprint equalled its last successful run's: no kernel was started), and ``skipped`` for
+missed scheduled windows. Every change is one conditional UPDATE inside ``BEGIN IMMEDIATE``, so two
 processes can never both claim, finish or reap the same run. A failed or timed-out attempt
 with attempts left creates the next attempt (``retry_of`` the first one) with an
 exponential backoff in ``not_before``.
@@ -56,6 +57,12 @@ class Run:
     heartbeat_at: str | None = None
     lease_until: str | None = None
     cancel_requested: bool = False
+    #: who queued the run (or whose schedule did)
+    created_by: str | None = None
+    force: bool = False
+    resume_of: str | None = None
+    #: each step's outcome: ``{"kind:name": {"status", "notebook", "fingerprint"}}``
+    steps_status: dict[str, Any] = field(default_factory=dict)
     _lh: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -72,7 +79,10 @@ class Run:
                    error=from_json(row.get("error"), None),
                    progress=from_json(row.get("progress"), {}), worker=row.get("worker"),
                    heartbeat_at=row.get("heartbeat_at"), lease_until=row.get("lease_until"),
-                   cancel_requested=bool(row.get("cancel_requested")), _lh=lh)
+                   cancel_requested=bool(row.get("cancel_requested")),
+                   created_by=row.get("created_by"),
+                   force=bool(row.get("force")), resume_of=row.get("resume_of"),
+                   steps_status=from_json(row.get("steps_status"), {}), _lh=lh)
 
     @property
     def done(self) -> bool:

@@ -92,7 +92,8 @@ class Scheduler:
         for fire in sorted(set(run_at) | set(missed)):
             previous[fire] = before if before is not None and before < fire else None
             before = fire
-        run = {"target": row["target"], "params": row["params"], "schedule_id": row["id"]}
+        run = {"target": row["target"], "params": row["params"], "schedule_id": row["id"],
+               "force": not row.get("skip_up_to_date", 1)}
         runs = [{**run, "window_start": catalog_time(previous[fire] or
                                                      previous_fire(cron, tz, fire)),
                  "window_end": catalog_time(fire), "timeout_s": row["timeout_s"],
@@ -117,19 +118,21 @@ class Scheduler:
         if free <= 0:
             return 0
         handed = 0
-        for run_id in records.startable(self.lh.catalog, utcnow(), free * 2):
+        for _ in range(free * 2):  # a refusing executor fails a few runs, not the queue
             if handed >= free:
                 break
-            if records.claim(self.lh.catalog, run_id, self.name, self.lease_s):
-                try:
-                    self.executor.submit(run_id, claimed_by=self.name)
-                except Exception as exc:  # the executor could not start it: say so on the run
-                    log.exception("executor refused run %s", run_id)
-                    records.finish(self.lh.catalog, run_id, "failed",
-                                   {"ename": type(exc).__name__, "evalue": str(exc),
-                                    "cell_index": None})
-                    continue
-                handed += 1
+            run_id = records.claim_next(self.lh.catalog, self.name, self.lease_s)
+            if run_id is None:
+                break
+            try:
+                self.executor.submit(run_id, claimed_by=self.name)
+            except Exception as exc:  # the executor could not start it: say so on the run
+                log.exception("executor refused run %s", run_id)
+                records.finish(self.lh.catalog, run_id, "failed",
+                               {"ename": type(exc).__name__, "evalue": str(exc),
+                                "cell_index": None})
+                continue
+            handed += 1
         return handed
 
     def wake(self) -> None:

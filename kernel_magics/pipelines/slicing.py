@@ -19,10 +19,12 @@ RESERVED_PARAMS = ("lakebook_run_id", "lakebook_notebook", "window_start", "wind
 LOAD_EXT = "%load_ext kernel_magics"
 
 
-def slice_notebook(nb: nbformat.NotebookNode, steps: list[Step] | None) -> nbformat.NotebookNode:
+def slice_notebook(nb: nbformat.NotebookNode, steps: list[Step] | None,
+                   skip: tuple[int, ...] = ()) -> nbformat.NotebookNode:
     """A new notebook holding what a run of ``steps`` executes.
 
-    ``steps=None`` keeps every cell (a run of the whole notebook). Each kept cell records its
+    ``steps=None`` keeps every cell (a run of the whole notebook) but the step cells whose
+    indices are in ``skip`` (up to date). Each kept cell records its
     index in the user's notebook in ``metadata.lakebook.source_index`` so an error can name
     the user's cell.
     """
@@ -35,7 +37,7 @@ def slice_notebook(nb: nbformat.NotebookNode, steps: list[Step] | None) -> nbfor
     for index, cell in enumerate(nb.cells[: last + 1]):
         if cell.get("cell_type") == "code":
             is_step = cell_magic_line(cell.get("source", "")) is not None
-            if is_step and selected is not None and index not in selected:
+            if is_step and (selected is not None and index not in selected or index in skip):
                 continue
             if "load_ext kernel_magics" in cell.get("source", ""):
                 has_load_ext = True

@@ -23,6 +23,8 @@ class Stage:
 
     notebook: str
     steps: list[Step] | None
+    #: step cells (indices) a whole-notebook run leaves out: they are up to date
+    skip: tuple[int, ...] = ()
 
     @property
     def names(self) -> list[str] | None:
@@ -68,9 +70,26 @@ def stages_of(steps: list[Step], lh: Any = None) -> list[Stage]:
     return stages
 
 
+def ordered_stages(steps: list[Step]) -> list[Stage]:
+    """Steps in the order given (already a dependency order), consecutive steps of one
+    notebook sharing a kernel while their cell order agrees."""
+    stages: list[Stage] = []
+    for step in steps:
+        last = stages[-1] if stages else None
+        if last is not None and last.notebook == step.notebook and last.steps \
+                and last.steps[-1].index < step.index:
+            last.steps.append(step)
+        else:
+            stages.append(Stage(step.notebook, [step]))
+    return stages
+
+
 def resolve(lh: Any, target: dict[str, Any]) -> list[Stage]:
     if target.get("pipeline"):
         return stages_of(pipeline_steps(lh, target["pipeline"]), lh)
+    if target.get("ordered"):  # steps across notebooks in an order already decided (downstream)
+        return ordered_stages([match_step(notebook_steps(r["notebook"]), r["step"], r["notebook"])
+                               for r in target["ordered"]])
     notebook = target.get("notebook")
     if not notebook:
         raise InvalidInput("A run needs a notebook, a step or a pipeline.",

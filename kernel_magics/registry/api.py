@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from ..catalog import from_json, to_json
 from ..shared.errors import InvalidInput, NotFound
-from ..shared.identity import user_name
 from ..shared.names import validate_alias, validate_name
 from ..shared.record import Record
 from ..shared.refs import Ref, takes_objects
@@ -30,7 +29,7 @@ from .describe import (check_fitted, check_loadable, check_metrics, estimator_pa
 from .describe import signature as model_signature
 from .evaluation import higher_is_better
 from .flavours import flavour_for
-from .trust import trustable, type_name
+from .trust import TrustPolicy, trustable, type_name
 from .versions import ModelVersion
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -84,8 +83,13 @@ class ModelRegistry:
         validate_name(name, "model")
         metrics = check_metrics(metrics or {})
         chosen = flavour_for(model, flavour)
-        check_fitted(model, name)
         trusted_names = trustable(trusted or [], "register(trusted=...)")
+        # what the flavour keeps (e.g. a booster behind scikit-learn's verbs) is what is
+        # checked, evaluated, saved and served
+        model = chosen.prepare(model, input_example, what=f"Model {name!r}",
+                               policy=TrustPolicy.with_types([*self.trusted_types(name),
+                                                              *trusted_names]))
+        check_fitted(model, name)
         signature = model_signature(model, input_example, name)
         example, kind = example_json(input_example)
         signature["input_kind"] = kind
@@ -107,7 +111,7 @@ class ModelRegistry:
                 "lineage": to_json(full_lineage), "libraries": to_json(library_versions(chosen)),
                 "trusted_types": to_json(trusted_names), "evaluation": to_json(evaluation or {}),
                 "artifact_sha256": chosen.digest(staging),
-                "description": description or "", "created_by": user_name(),
+                "description": description or "", "created_by": self.catalog.who,
                 "created_at": now_utc(),
             }
 
@@ -137,21 +141,47 @@ class ModelRegistry:
             shutil.rmtree(staging, ignore_errors=True)
         self.catalog.record_event("model.registered", f"{name}/{version}",
                                   {"metrics": metrics, "view": full_lineage.get("view")})
+        self._record_lineage(name, version, full_lineage)
         return self.get(name, version)
+
+    def _record_lineage(self, name: str, version: int, lineage: dict[str, Any]) -> None:
+        """The new version in the lineage graph: made from its training set (the view at
+        the Delta versions read), with the environment it was trained in."""
+        from ..lineage.api import ref
+        from ..lineage.api import digest
+        graph = self.lh.lineage
+        inputs = []
+        view = lineage.get("view") or {}
+        pins = lineage.get("training_versions")
+        if view.get("name") and pins is not None:
+            ts_version = f"{view.get('version')}-{digest(pins)}"
+            groups = []
+            for table, delta in pins.items():
+                group, _, v = table.rpartition("_v")
+                groups.append(ref("feature_group", group, v, delta_version=delta))
+            graph.wrote("training_set", view["name"], ts_version, pins=pins, inputs=[
+                ref("feature_view", view["name"], view.get("version")), *groups])
+            inputs.append(ref("training_set", view["name"], ts_version))
+        elif view.get("name"):
+            inputs.append(ref("feature_view", view["name"], view.get("version")))
+        graph.wrote("model_version", name, version, inputs=inputs)
+        graph.record_environment("model_version", name, version)
 
     def plan_training(self, name: str, view: Any, view_version: int | None = None,
                       label: str | None = None, test_size: float = 0.2, by_time: bool = False,
                       seed: int = 42, metrics: list[str] | None = None,
                       alias: str | None = None, promote_if_better: str | None = None,
-                      task: str | None = None) -> "TrainingPlan":
+                      task: str | None = None, flavour: str | None = None
+                      ) -> "TrainingPlan":
         """Check a training of model ``name`` on feature view ``view`` and split its data:
         the :class:`~kernel_magics.registry.training.TrainingPlan` whose ``data`` the training
         code uses and whose ``register(model)`` evaluates and registers the trained estimator
         (what ``%%training`` does). ``metrics``: extra metric names; ``promote_if_better``: a
-        metric the new version must beat ``alias`` (default production) on to take it."""
+        metric the new version must beat ``alias`` (default production) on to take it;
+        ``flavour``: how to keep the model (default: detected from it, e.g. ``xgboost``)."""
         from .training import plan_training
         return plan_training(self, name, view, view_version, label, test_size, by_time, seed,
-                             metrics, alias, promote_if_better, task)
+                             metrics, alias, promote_if_better, task, flavour)
 
     # -- trust -----------------------------------------------------------------------------
     def trusted_types(self, name: str) -> list[str]:
@@ -169,7 +199,7 @@ class ModelRegistry:
             raise InvalidInput("trust() needs at least one type name.",
                                f"E.g. lh.registry.trust({name!r}, ['mypackage.MyScaler']).")
         merged = records.add_trusted_types(self.catalog, name, names)
-        self.catalog.record_event("model.trusted", name, {"types": names, "who": user_name(),
+        self.catalog.record_event("model.trusted", name, {"types": names, "who": self.catalog.who,
                                                           "reason": reason})
         return merged
 
@@ -181,7 +211,7 @@ class ModelRegistry:
             self._require_model(name)
             kept = []
         self.catalog.record_event("model.untrusted", name, {"types": sorted(names),
-                                                            "who": user_name()})
+                                                            "who": self.catalog.who})
         return kept
 
     def _lineage(self, view: Any, training_versions: dict[str, int] | None,
@@ -190,7 +220,7 @@ class ModelRegistry:
         if lineage is None:
             from ..shared.identity import current_cell_id, notebook_path
             out.update({"notebook": notebook_path(), "cell_id": current_cell_id(),
-                        "user": user_name()})
+                        "user": self.catalog.who})
         else:
             out.update(json_safe(lineage))
         if view is not None:
@@ -255,7 +285,10 @@ class ModelRegistry:
                                "Register a new version.")
         else:
             row = self._row(name, version)
-        return ModelVersion(self, row, self._version_aliases(name).get(int(row["version"]), []))
+        mv = ModelVersion(self, row, self._version_aliases(name).get(int(row["version"]), []),
+                          via_alias=alias)
+        mv.warn_environment()
+        return mv
 
     def _row(self, name: str, version: Any, include_deleted: bool = False) -> dict[str, Any]:
         try:
@@ -288,6 +321,10 @@ class ModelRegistry:
         self._require_model(name)
         return {a: v for (_, a), v in sorted(self._aliases(name).items())}
 
+    def alias_version(self, name: str, alias: str) -> int | None:
+        """The version ``alias`` of ``name`` points at now (None: no such alias)."""
+        return records.alias_version(self.catalog, name, alias)
+
     # -- aliases ---------------------------------------------------------------------------
     @takes_objects(name=Ref("model", version="version"), version="model version")
     def set_alias(self, name: str, alias: str, version: int | None = None,
@@ -310,9 +347,12 @@ class ModelRegistry:
                                "point it at.", f"e.g. lh.registry.set_alias({name!r}, "
                                f"{alias!r}, 2), or pass the ModelVersion itself.")
         number = _version_number(version)
-        previous = records.move_alias(self.catalog, name, alias, number, who or user_name(),
+        previous = records.move_alias(self.catalog, name, alias, number, who or self.catalog.who,
                                       reason)
         self._save_aliases(name)
+        from ..lineage.api import ref
+        self.lh.lineage.wrote("model_alias", f"{name}@{alias}",
+                              inputs=[ref("model_version", name, number)], previous=previous)
         return {"name": name, "alias": alias, "version": number, "previous": previous,
                 "model_version": self.get(name, number)}
 
@@ -344,7 +384,7 @@ class ModelRegistry:
                             f"v{at}'s {old:.4g}")
 
         better, why = records.promote(self.catalog, name, int(version), metric, alias,
-                                      who or user_name(), decide)
+                                      who or self.catalog.who, decide)
         if better:
             self._save_aliases(name)
         return better, why
@@ -354,7 +394,7 @@ class ModelRegistry:
                      reason: str = "") -> None:
         """Remove ``alias`` from ``name`` (kept in the history as a move to nothing)."""
         self._require_model(name)
-        records.remove_alias(self.catalog, name, alias, who or user_name(), reason)
+        records.remove_alias(self.catalog, name, alias, who or self.catalog.who, reason)
         self._save_aliases(name)
 
     def _save_aliases(self, name: str) -> None:
@@ -409,7 +449,7 @@ class ModelRegistry:
         kept unless ``force=True``, which also removes those aliases."""
         self._row(name, version)
         number = int(version)
-        aliases = records.delete_version(self.catalog, name, number, force, user_name())
+        aliases = records.delete_version(self.catalog, name, number, force, self.catalog.who)
         shutil.rmtree(self.lh.models_dir / name / str(number), ignore_errors=True)
         if aliases:
             self._save_aliases(name)

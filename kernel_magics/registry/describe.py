@@ -75,6 +75,11 @@ def library_versions(flavour: Flavour | None = None) -> dict[str, str]:
             except ImportError:
                 continue
         out["scikit-learn" if mod == "sklearn" else mod] = getattr(module, "__version__", "?")
+    if flavour is not None:
+        # the framework the version needs (read from the module: xgboost-cpu installs
+        # `xgboost` under another distribution name)
+        out.update(flavour.library_versions())
+        out["framework"] = flavour.name
     return out
 
 

@@ -1,10 +1,12 @@
 """How a model is written to and read from its artifact folder, one flavour per library.
 
-A flavour is a small class with ``name``, ``matches(model)``, ``save(model, folder)`` and
-``load(folder, policy, allow_unsafe)``. scikit-learn estimators and pipelines use skops, whose
-loader constructs only the types the registry's :class:`TrustPolicy` accepts. A pickle-based
-flavour exists for other libraries, but loading it runs arbitrary code, so it loads only with
-an explicit ``allow_unsafe=True``. Add a flavour with :func:`register_flavour`.
+A flavour is a small class with ``name``, ``matches(model)``, ``prepare(model)`` (the object
+it evaluates, saves and serves), ``save(model, folder)`` and ``load(folder, policy,
+allow_unsafe)``. scikit-learn estimators and pipelines use skops, whose loader constructs only
+the types the registry's :class:`TrustPolicy` accepts; XGBoost, LightGBM and ONNX models use
+their library's own data format (``registry.frameworks``). A pickle-based flavour exists for
+other libraries, but loading it runs arbitrary code, so it loads only with an explicit
+``allow_unsafe=True``. Add a flavour with :func:`register_flavour`.
 """
 from __future__ import annotations
 
@@ -44,9 +46,23 @@ class Flavour:
     #: the file inside the version's artifact folder
     filename: str = "model.bin"
 
+    #: the pip extra that installs the flavour's library (``lakebook[<extra>]``)
+    extra: str | None = None
+
     def matches(self, model: Any) -> bool:
         """Whether this flavour is the natural one for ``model`` (used when none is named)."""
         return False
+
+    def prepare(self, model: Any, example: Any = None, what: str = "The model",
+                policy: TrustPolicy | None = None) -> Any:
+        """What this flavour keeps of the trained ``model``: the object that is evaluated,
+        saved and, once loaded again, served (``example``: rows of the training frame;
+        ``policy``: what the registration trusts). Default: the model itself."""
+        return model
+
+    def library_versions(self) -> dict[str, str]:
+        """Versions of the libraries this flavour's models need (recorded per version)."""
+        return {}
 
     def save(self, model: Any, folder: Path) -> Path:
         raise NotImplementedError
@@ -168,3 +184,10 @@ def flavour_for(model: Any, name: str | None = None) -> Flavour:
 
 register_flavour(PickleFlavour())
 register_flavour(SklearnFlavour())
+# imported when chosen or matched (their modules import the library only when used); later
+# entries are tried first, so an XGBClassifier (a scikit-learn estimator too) gets XGBoost's
+FLAVOURS.register("xgboost", "kernel_magics.registry.frameworks.xgboost_flavour:FLAVOUR")
+FLAVOURS.register("lightgbm",
+                  "kernel_magics.registry.frameworks.lightgbm_flavour:FLAVOUR")
+FLAVOURS.register("onnx", "kernel_magics.registry.frameworks.onnx_flavour:FLAVOUR")
+FLAVOURS.register("torch", "kernel_magics.registry.frameworks.torch_flavour:FLAVOUR")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import sqlalchemy as sa
+
 from ..catalog import Catalog, from_json, to_json
 from ..shared.errors import Conflict, NotFound
 from ..shared.times import now_utc
@@ -24,9 +26,22 @@ VERSION_COLUMNS = ("name", "version", "flavour", "artifact_path", "metrics", "pa
                    "artifact_sha256")
 
 
+_MODELS = sa.table("models", sa.column("name"))
+
+
+def _lock_model(conn: Any, name: str) -> None:
+    """Hold model ``name``'s row until the transaction ends (PostgreSQL: ``SELECT … FOR
+    UPDATE``; SQLite's write transaction holds the whole catalog already)."""
+    conn.execute(sa.select(_MODELS.c.name).where(_MODELS.c.name == name).with_for_update())
+
+
 def _ensure_model(conn: Any, name: str, created_at: str) -> None:
-    conn.execute("INSERT OR IGNORE INTO models(name, description, created_at) VALUES (?, '', ?)",
-                 (name, created_at))
+    """The model's row exists and, until the transaction ends, is this writer's: version
+    numbers and alias moves of one model are taken one writer at a time (PostgreSQL: a row
+    lock; SQLite holds the whole catalog's write lock anyway)."""
+    conn.execute("INSERT INTO models(name, description, created_by, created_at) "
+                 "VALUES (?, '', ?, ?) ON CONFLICT DO NOTHING", (name, conn.who, created_at))
+    _lock_model(conn, name)
 
 
 def _insert_version(conn: Any, row: dict[str, Any]) -> None:
@@ -106,6 +121,7 @@ def delete_version(catalog: Catalog, name: str, number: int, force: bool, who: s
     """Mark a version deleted (its number is never reused). The aliases pointing to it stay
     unless ``force`` (then they are removed, and the history says so); returns them."""
     with catalog.transaction() as conn:
+        _lock_model(conn, name)
         aliases = [r[0] for r in conn.execute(
             "SELECT alias FROM model_aliases WHERE name = ? AND version = ?",
             (name, number)).fetchall()]
@@ -190,6 +206,7 @@ def _history(conn: Any, name: str, alias: str, from_version: int | None,
 def _move(conn: Any, name: str, alias: str, number: int, who: str, reason: str) -> int | None:
     """Point the alias at a live version and record the move (inside a transaction);
     returns the version it pointed at before."""
+    _lock_model(conn, name)
     row = conn.execute("SELECT deleted FROM model_versions WHERE name = ? AND version = ?",
                        (name, number)).fetchone()
     if row is None:
@@ -201,9 +218,10 @@ def _move(conn: Any, name: str, alias: str, number: int, who: str, reason: str) 
     current = conn.execute("SELECT version FROM model_aliases WHERE name = ? AND alias = ?",
                            (name, alias)).fetchone()
     at = now_utc()
-    conn.execute("INSERT INTO model_aliases(name, alias, version, updated_at) VALUES (?,?,?,?) "
-                 "ON CONFLICT(name, alias) DO UPDATE SET version = excluded.version, "
-                 "updated_at = excluded.updated_at", (name, alias, number, at))
+    conn.execute("INSERT INTO model_aliases(name, alias, version, updated_by, updated_at) "
+                 "VALUES (?,?,?,?,?) ON CONFLICT(name, alias) DO UPDATE SET "
+                 "version = excluded.version, updated_by = excluded.updated_by, "
+                 "updated_at = excluded.updated_at", (name, alias, number, who, at))
     previous = current[0] if current else None
     _history(conn, name, alias, previous, number, who, reason, at)
     return previous
@@ -246,6 +264,7 @@ def remove_alias(catalog: Catalog, name: str, alias: str, who: str, reason: str)
     """Remove ``alias`` (kept in the history as a move to nothing); returns the version it
     pointed at."""
     with catalog.transaction() as conn:
+        _lock_model(conn, name)
         current = conn.execute("SELECT version FROM model_aliases WHERE name = ? AND "
                                "alias = ?", (name, alias)).fetchone()
         if current is None:
@@ -258,8 +277,8 @@ def remove_alias(catalog: Catalog, name: str, alias: str, who: str, reason: str)
 
 def restore_alias(catalog: Catalog, name: str, alias: str, version: int) -> None:
     """Point an alias as its descriptor file says (``lakebook recover``; no history)."""
-    catalog.execute("INSERT INTO model_aliases(name, alias, version, updated_at) "
-                    "VALUES (?,?,?,?)", (name, alias, int(version), now_utc()))
+    catalog.execute("INSERT INTO model_aliases(name, alias, version, updated_by, updated_at) "
+                    "VALUES (?,?,?,?,?)", (name, alias, int(version), catalog.who, now_utc()))
 
 
 def alias_history(catalog: Catalog, name: str, alias: str | None = None

@@ -23,6 +23,8 @@ from ..shared.identity import caller_identity
 from ..shared.names import validate_alias, validate_name
 from .evaluation import (Evaluation, evaluate, higher_is_better, infer_task, metric_names,
                          resolve_metrics)
+from .flavours import flavour_for, get_flavour
+from .trust import TrustPolicy
 from .versions import ModelVersion
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -121,6 +123,8 @@ class TrainingPlan:
     by_time: bool
     seed: int
     started: float = field(default_factory=time.perf_counter)
+    #: the flavour to register with (None: detected from the trained model)
+    flavour: str | None = None
 
     @property
     def data(self) -> dict[str, Any]:
@@ -138,11 +142,16 @@ class TrainingPlan:
         version of the plan's model (``identity``: where the training code came from, e.g.
         a cell's step identity; default: the caller's) and move the alias as planned.
         ``what`` names the estimator in errors (the variable holding it)."""
-        check_trained(model, what, self.name)
         data = self.data
-        evaluation = evaluate(model, data["X_test"], data["y_test"], task=self.task,
-                              extra=self.extra_metrics)
         registry = self.registry
+        # the flavour is detected from the model (or named by --flavour); what it keeps is
+        # what is evaluated, so the metrics are those of the model that will be served
+        chosen = flavour_for(model, self.flavour)
+        kept = chosen.prepare(model, data["X_train"], what=what,
+                              policy=TrustPolicy.with_types(registry.trusted_types(self.name)))
+        check_trained(kept, what, self.name)
+        evaluation = evaluate(kept, data["X_test"], data["y_test"], task=self.task,
+                              extra=self.extra_metrics)
         baseline = _current(registry, self.name, self.alias or DEFAULT_ALIAS)
         lineage = {**(identity if identity is not None else caller_identity()),
                    "label": self.label, "labels": self.labels,
@@ -151,7 +160,7 @@ class TrainingPlan:
                              "test_rows": int(len(data["X_test"]))},
                    "training_seconds": round(time.perf_counter() - self.started, 3)}
         mv = registry.register(
-            model, self.name, metrics=evaluation.metrics, view=self.view,
+            kept, self.name, metrics=evaluation.metrics, view=self.view, flavour=chosen.name,
             input_example=data["X_train"],
             training_versions=dict(getattr(self.split, "versions", None) or {}),
             lineage=lineage, task=self.task, evaluation=evaluation.details)
@@ -176,8 +185,8 @@ def plan_training(registry: "ModelRegistry", name: str, view: Any,
                   view_version: int | None = None, label: str | None = None,
                   test_size: float = 0.2, by_time: bool = False, seed: int = 42,
                   metrics: list[str] | None = None, alias: str | None = None,
-                  promote_if_better: str | None = None, task: str | None = None
-                  ) -> TrainingPlan:
+                  promote_if_better: str | None = None, task: str | None = None,
+                  flavour: str | None = None) -> TrainingPlan:
     """See :meth:`~kernel_magics.registry.api.ModelRegistry.plan_training`."""
     started = time.perf_counter()
     name = validate_name(name, "model")
@@ -204,9 +213,11 @@ def plan_training(registry: "ModelRegistry", name: str, view: Any,
         raise InvalidInput(
             f"--promote-if-better {promote_if_better}: that metric is not computed for this "
             f"{task} model.", f"Use one of {', '.join(reported)} (or add it with --metric).")
+    if flavour is not None:
+        get_flavour(flavour)  # an unknown name stops here, before any training
     return TrainingPlan(registry, name, fv, split, label, labels, task, extra, alias,
                         promote_if_better, float(test_size), bool(by_time), int(seed),
-                        started=started)
+                        started=started, flavour=flavour)
 
 
 def check_trained(model: Any, what: str, name: str) -> None:

@@ -18,12 +18,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from .api import ModelRegistry
 
 
+_warned: set[tuple] = set()
+
+
 class ModelVersion:
     """One registered version of a model. Get it with :meth:`ModelRegistry.get`."""
 
     def __init__(self, registry: "ModelRegistry", row: dict[str, Any],
-                 aliases: list[str] | None = None) -> None:
+                 aliases: list[str] | None = None, via_alias: str | None = None) -> None:
         self._registry = registry
+        #: the alias this version was asked for by (a load records it: the alias may move)
+        self.via_alias = via_alias
         self.name: str = row["name"]
         self.version: int = int(row["version"])
         self.flavour: str = row["flavour"]
@@ -114,6 +119,8 @@ class ModelVersion:
             what=f"Model {self.name!r} version {self.version}", digest=self.artifact_sha256,
             model=self.name)
         self._model = model
+        self._registry.lh.lineage.read("model_version", self.name, self.version,
+                                       alias=self.via_alias)
         return model
 
     def _prepare(self, df: Any) -> Any:
@@ -170,6 +177,50 @@ class ModelVersion:
                                     by_time=s.get("by_time", False), seed=s.get("seed", 42),
                                     versions=versions)
         return tts.train_df if split == "train" else tts.test_df
+
+    # -- environment -----------------------------------------------------------------------
+    @property
+    def environment(self) -> dict[str, Any]:
+        """The environment this version was registered in: ``{"python", "platform",
+        "packages": {distribution: version}, "imported": {...}}`` (the installed
+        distributions, and those the training process had imported)."""
+        env = self._registry.lh.lineage.environment("model_version", self.name, self.version)
+        if env is None:  # registered before environments were recorded: its libraries
+            return {"python": None, "platform": None, "packages": dict(self.libraries),
+                    "imported": dict(self.libraries)}
+        return env
+
+    def requirements(self, path: str | Path | None = None) -> str:
+        """A ``requirements.txt`` pinning the distributions the training process imported
+        (all installed ones when that was not recorded); written to ``path`` when given."""
+        from ..lineage.environment import requirements_text
+        env = self.environment
+        text = requirements_text(env.get("imported") or env.get("packages") or {})
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    def environment_mismatch(self) -> dict[str, tuple[str, str | None]]:
+        """``{package: (version trained with, version here)}`` for the packages this
+        version's flavour needs that differ in this process's environment."""
+        from ..lineage.environment import mismatches
+        return mismatches(self.environment.get("packages") or {}, self.flavour)
+
+    def warn_environment(self) -> None:
+        """Warn (once per process and version) when this environment differs from the
+        training one in a package the flavour needs."""
+        key = (str(self._registry.lh.home), self.name, self.version)
+        if key in _warned:
+            return
+        _warned.add(key)
+        diff = self.environment_mismatch()
+        if diff:
+            import warnings
+            pairs = ", ".join(f"{p} {a} -> {b or 'not installed'}" for p, (a, b) in diff.items())
+            warnings.warn(f"Model {self.name!r} version {self.version} was trained with other "
+                          f"package versions than this environment has: {pairs}. Its "
+                          "predictions may differ; install the versions of "
+                          "mv.requirements() here.", stacklevel=3)
 
     # -- presentation ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -5,7 +5,8 @@ GOOD, BAD, WARN, GREY, BLUE = "#2e7d32", "#c62828", "#ef6c00", "#757575", "#1976
 
 #: a run's status
 RUN_STATUS = {"queued": GREY, "running": BLUE, "succeeded": GOOD, "failed": BAD,
-              "timed_out": WARN, "cancelled": "#6d4c41", "skipped": "#9e9e9e"}
+              "timed_out": WARN, "cancelled": "#6d4c41", "skipped": "#9e9e9e",
+              "up_to_date": "#558b2f"}
 #: a monitor result's verdict
 RESULT_STATUS = {"ok": GOOD, "drift": BAD, "skipped": GREY, "failed": WARN, "running": BLUE}
 #: one line per column in charts

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..shared.routes import run_output_path
-from .colours import GREY, RUN_STATUS
+from .colours import BLUE, GREY, RUN_STATUS
 from .html import Raw, badge, card, table
 
 
@@ -84,3 +84,16 @@ def steps_html(steps: list[dict[str, Any]]) -> str:
     """Steps found in notebooks (``Step.to_dict()`` each)."""
     return table(["type", "name", "notebook", "cell"],
                  ([s["kind"], s["name"], s["notebook"], s["cell_id"]] for s in steps))
+
+
+def why_html(d: dict[str, Any]) -> str:
+    """Why a step would re-run (``Why.to_dict()``): its reasons and the code diff."""
+    state = ("up to date", RUN_STATUS["up_to_date"]) if d["up_to_date"] else ("would run", BLUE)
+    rows: list[tuple[str, Any]] = [("status", badge(*state)),
+                                   ("notebook", Path(d["notebook"]).name),
+                                   ("last successful run", d.get("last_run") or "-")]
+    rows += [("reason", r) for r in d["reasons"]]
+    body = card(f"Why {d['step']}", rows)
+    if d.get("diff"):
+        body += f"<pre style='font-size:12px'>{escape(d['diff'])}</pre>"
+    return body

@@ -47,6 +47,9 @@ def _schedule_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--schedule", default=None, metavar="CRON",
                    help='run this step on a schedule, e.g. "0 * * * *" (cron, 5 fields)')
     p.add_argument("--tz", default=None, help="timezone of the schedule (default UTC)")
+    p.add_argument("--reads", default=None, metavar="A,B",
+                   help="inputs the step reads, comma-separated (recorded anyway; a declared "
+                        "input the run never reads is a warning)")
 
 
 def _feature(p: argparse.ArgumentParser) -> None:
@@ -62,6 +65,9 @@ def _feature(p: argparse.ArgumentParser) -> None:
     p.add_argument("--check", action="append", default=[], metavar="SQL",
                    help='SQL predicate every row must satisfy, e.g. "amount >= 0" (repeatable)')
     p.add_argument("--description", default=None, help="what the group holds")
+    p.add_argument("--embedding", action="append", default=[], metavar="COL:DIM[:METRIC]",
+                   help="an embedding column, e.g. desc_vec:128:cosine (metric cosine, l2 or "
+                        "dot; repeatable): vectors checked on insert and indexed online")
     p.add_argument("--df", default=None, metavar="VAR",
                    help="insert this variable instead of the last expression")
     p.add_argument("--evolve", action="store_true",
@@ -92,6 +98,9 @@ def _training(p: argparse.ArgumentParser) -> None:
                    help="label to train on (required when the view has several)")
     p.add_argument("--task", choices=["classification", "regression"], default=None,
                    help="override the task read from the label")
+    p.add_argument("--flavour", default=None,
+                   help="how to keep the model: sklearn, xgboost, lightgbm, onnx, torch, pickle "
+                        "(default: detected from the trained model)")
 
 
 def _inference(p: argparse.ArgumentParser) -> None:

@@ -17,6 +17,16 @@ SANDBOX_CONFIG = {
 }
 
 
-def sandboxed_connection() -> duckdb.DuckDBPyConnection:
-    """A fresh in-memory DuckDB connection for user SQL (see the module docstring)."""
-    return duckdb.connect(config=dict(SANDBOX_CONFIG))
+def sandboxed_connection(**settings: str) -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory DuckDB connection for user SQL (see the module docstring);
+    ``settings`` (e.g. ``TimeZone="UTC"``) are set before the configuration is locked."""
+    if not settings:
+        return duckdb.connect(config=dict(SANDBOX_CONFIG))
+    # settings such as TimeZone need built-in extensions loaded first, so they are set on the
+    # open connection, and only then is the configuration locked
+    con = duckdb.connect(config={k: v for k, v in SANDBOX_CONFIG.items()
+                                 if k != "lock_configuration"})
+    for key, value in settings.items():  # keys and values come from Lakebook's code
+        con.execute(f"SET {key} = '{value}'")
+    con.execute("SET lock_configuration = true")
+    return con

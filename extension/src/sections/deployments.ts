@@ -2,7 +2,8 @@ import { IDeployment } from '../endpoints';
 import { formatAgo, formatCount, formatLatency, formatTime } from '../format';
 import { ResourceModel } from '../model';
 import { KeyedList, ListSection, badge, h, setBadge, setText } from './base';
-import { servedText } from '../derive';
+import { headlineText, servedText } from '../derive';
+import { ISidebarServices } from './services';
 
 /**
  * "Deployments": endpoint, the model version served, request count and the
@@ -23,7 +24,7 @@ export class DeploymentsSection extends ListSection<IDeployment[]> {
     this.content.append(list);
     this._list = new KeyedList<IDeployment>(list, {
       key: d => d.name,
-      create: () => createRow()
+      create: () => createRow(options.services)
     });
   }
 
@@ -44,10 +45,12 @@ export class DeploymentsSection extends ListSection<IDeployment[]> {
 export namespace DeploymentsSection {
   export interface IOptions {
     model: ResourceModel<IDeployment[]>;
+    /** Opens the business view of a deployment (its KPI row links to it). */
+    services?: ISidebarServices;
   }
 }
 
-function createRow(): KeyedList.IEntry<IDeployment> {
+function createRow(services?: ISidebarServices): KeyedList.IEntry<IDeployment> {
   const item = h('li', 'jp-Lakebook-item jp-Lakebook-deployment');
   item.tabIndex = 0;
   const name = h('span', 'jp-Lakebook-itemName');
@@ -75,11 +78,30 @@ function createRow(): KeyedList.IEntry<IDeployment> {
   // shown only when the inference log could not write some rows (issue 24)
   const dead = h('div', 'jp-Lakebook-itemMeta jp-Lakebook-deadLetters jp-mod-bad');
   dead.hidden = true;
-  item.append(line1, served, endpoint, figures, dead, last);
+  // shown only when this environment differs from the model's training one (issue 17)
+  const env = h('div', 'jp-Lakebook-itemMeta jp-Lakebook-envMismatch jp-mod-bad');
+  env.hidden = true;
+  // the headline business KPI (issue 18); a click opens the business view
+  const kpi = h('button', 'jp-Lakebook-itemMeta jp-Lakebook-kpiHeadline');
+  kpi.hidden = true;
+  let current = '';
+  kpi.addEventListener('click', event => {
+    event.stopPropagation();
+    services?.openBusiness?.(current);
+  });
+  item.append(line1, served, endpoint, figures, kpi, dead, env, last);
   return {
     node: item,
     update: d => {
       item.dataset.name = d.name;
+      current = d.name;
+      kpi.hidden = !d.headline;
+      setText(kpi, headlineText(d.headline));
+      kpi.classList.toggle('jp-mod-up', d.headline?.trend === 'up');
+      kpi.classList.toggle('jp-mod-down', d.headline?.trend === 'down');
+      kpi.title = d.headline
+        ? `Latest weekly ${d.headline.kpi}; open the business view of ${d.name}`
+        : '';
       setText(name, d.name);
       setBadge(kind, d.kind, 'kind');
       setText(served, servedText(d));
@@ -96,6 +118,15 @@ function createRow(): KeyedList.IEntry<IDeployment> {
           : ''
       );
       dead.title = 'Kept in the dead-letter file of the lakehouse home; see the alert';
+      const pairs = Object.entries(d.environmentMismatch ?? {});
+      env.hidden = pairs.length === 0;
+      setText(
+        env,
+        pairs.length
+          ? `trained with other packages: ${pairs.map(([p, [a, b]]) => `${p} ${a} → ${b ?? 'missing'}`).join(', ')}`
+          : ''
+      );
+      env.title = 'Install the versions of the model version\'s requirements() where it is served';
       setText(p50, formatLatency(d.latencyP50Ms));
       setText(p99, formatLatency(d.latencyP99Ms));
       setText(

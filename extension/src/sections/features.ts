@@ -1,7 +1,7 @@
 import { IFeatureGroup } from '../endpoints';
 import { formatAgo, formatCount, formatTime } from '../format';
 import { ResourceModel } from '../model';
-import { KeyedList, ListSection, badge, h, setText } from './base';
+import { KeyedList, button, ListSection, badge, h, setText } from './base';
 import { ISidebarServices } from './services';
 
 /**
@@ -46,15 +46,24 @@ export class FeatureGroupsSection extends ListSection<IFeatureGroup[]> {
     const name = h('span', 'jp-Lakebook-itemName');
     const version = h('span', 'jp-Lakebook-version');
     const online = badge('online', 'online', 'Served from the online store');
+    const vectors = badge('vectors', 'vectors', 'Embedding columns');
     const rows = h('span', 'jp-Lakebook-rows jp-Lakebook-push');
     const line1 = h('span', 'jp-Lakebook-itemLine jp-mod-nowrap');
-    line1.append(name, version, online, rows);
+    line1.append(name, version, online, vectors, rows);
     const commit = h('span', 'jp-Lakebook-lastCommit');
     const line2 = h('span', 'jp-Lakebook-itemLine jp-Lakebook-itemMeta');
     line2.append(commit);
     open.append(line1, line2);
     open.addEventListener('click', () => this._services.openFeatureGroup(current.name));
     item.append(open);
+    if (this._services.openLineage) {
+      const lineage = button(
+        'Lineage',
+        () => this._services.openLineage?.({ kind: 'feature_group', name: current.name }, current.name),
+        { className: 'jp-Lakebook-lineageButton', title: `Open the lineage of ${group.name}` }
+      );
+      item.append(lineage);
+    }
     let current = group;
     return {
       node: item,
@@ -64,6 +73,10 @@ export class FeatureGroupsSection extends ListSection<IFeatureGroup[]> {
         setText(name, g.name);
         setText(version, `v${g.version}`);
         online.hidden = !g.online;
+        vectors.hidden = g.embeddings.length === 0;
+        vectors.title = g.embeddings
+          .map(e => `${e.column}: ${e.dim}-d ${e.metric}`)
+          .join('; ');
         const commits = `${formatCount(g.commits)} commit${g.commits === 1 ? '' : 's'}`;
         const rowText = g.rows !== null ? `${formatCount(g.rows)} rows` : commits;
         rows.title = 'Rows in the table';
@@ -71,9 +84,13 @@ export class FeatureGroupsSection extends ListSection<IFeatureGroup[]> {
         setText(rows, g.rows !== null ? rowText : '');
         setText(
           commit,
-          g.lastCommitAt ? `${commits}, last ${formatAgo(g.lastCommitAt)}` : 'no commits yet'
+          g.lastCommitAt
+            ? `${commits}, last ${formatAgo(g.lastCommitAt)}` +
+                (g.lastCommitBy ? ` by ${g.lastCommitBy}` : '')
+            : 'no commits yet'
         );
-        commit.title = formatTime(g.lastCommitAt);
+        commit.title =
+          formatTime(g.lastCommitAt) + (g.createdBy ? ` · created by ${g.createdBy}` : '');
         open.title = `Open ${g.name} v${g.version}: schema, statistics, commits and data`;
         open.setAttribute(
           'aria-label',

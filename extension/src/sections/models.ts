@@ -113,6 +113,15 @@ class ModelCard implements KeyedList.IEntry<IModelSummary> {
         title: `Compare the versions of ${summary.name}`
       })
     );
+    if (services.openLineage) {
+      actions.append(
+        button(
+          'Lineage',
+          () => services.openLineage?.({ kind: 'model_version', name: this._summary.name }, this._summary.name),
+          { className: 'jp-Lakebook-lineageButton', title: `Open the lineage of ${summary.name}` }
+        )
+      );
+    }
     this._detail.append(this._detailError, this._versions, this._form, actions);
     this.node.append(this._toggle, this._detail);
   }

@@ -176,8 +176,18 @@ export class NotebookSection extends ListSection<INotebookState, NotebookStepsMo
         void this._services.openRunOutput(current.lastOutput);
       }
     });
+    const why = h('div', 'jp-Lakebook-itemMeta jp-Lakebook-stepWhy');
     actions.append(run, sched, output);
-    item.append(line1, schedule, lastWhen, actions);
+    if (this._services.openLineage) {
+      actions.append(
+        button('Lineage', () => {
+          const s = current.step;
+          const nb = s.notebook.split('/').pop() ?? s.notebook;
+          this._services.openLineage?.({ kind: 'step', name: `${nb}::${s.kind}:${s.name}` }, s.name);
+        }, { className: 'jp-Lakebook-lineageButton', title: 'Open the lineage of this step' })
+      );
+    }
+    item.append(line1, schedule, lastWhen, why, actions);
     return {
       node: item,
       update: v => {
@@ -217,6 +227,17 @@ export class NotebookSection extends ListSection<INotebookState, NotebookStepsMo
           setBadge(lastStatus, 'never run', 'status-none');
           setText(lastWhen, `${where} · never run`);
         }
+        // why a run now would (or would not) execute the step: its fingerprint's verdict
+        if (s.upToDate === true) {
+          setText(why, 'up to date: a run now skips it');
+          why.title = 'Code, parameters, inputs and packages are as in its last successful run';
+        } else if (s.upToDate === false && s.reasons && s.reasons.length) {
+          setText(why, `would run: ${s.reasons.join('; ')}`);
+          why.title = s.reasons.join('\n');
+        } else {
+          setText(why, '');
+        }
+        why.hidden = !why.textContent;
         const active = v.lastRun !== null && isActiveStatus(v.lastRun.status);
         run.disabled = active || this._starting.has(s.name);
         setText(run, active ? 'Running…' : 'Run now');

@@ -13,8 +13,12 @@ export interface ISidebarServices {
   openRunOutput(run: IRun): Promise<void>;
   /** Open the latest report of a monitor in a main-area tab. */
   openReport(monitor: IMonitor): void;
+  /** Open the business view (KPIs over time, arms) of a deployment. */
+  openBusiness?(name: string): void;
   /** Open the side-by-side comparison of a model's versions. */
   compareModel(name: string): void;
+  /** Open the lineage tab of an object (a kind, name and version; none: the lakehouse). */
+  openLineage?(target: { kind?: string; name: string; version?: string | null } | null, label: string): void;
   /** Refresh every section (after an action that changes the lakehouse). */
   refreshAll(): void;
   /** Tell the user something happened (or failed). */

@@ -9,6 +9,7 @@ import { lakebookIcon } from '../icons';
 import { describe } from '../json';
 import { h, setText } from '../sections/base';
 import { histogramSvg } from '../charts';
+import { similaritySection } from './neighbors';
 
 /**
  * The detail of one feature group in the main area: schema, statistics with
@@ -100,6 +101,9 @@ export class FeatureGroupView extends Widget {
           : 'Statistics',
         this._statistics(g)
       ),
+      ...(g.embeddings.length
+        ? [this._section('Similarity search', similaritySection(this._client, g, table))]
+        : []),
       this._section('Commits', this._commits(g)),
       this._section(`Data preview (${g.sample.length} rows)`, this._sample(g))
     );
@@ -117,7 +121,11 @@ export class FeatureGroupView extends Widget {
       g.schema.map(c => [
         c.name,
         c.type,
-        g.keys.includes(c.name) ? 'primary key' : c.name === g.eventTime ? 'event time' : 'feature',
+        g.keys.includes(c.name)
+          ? 'primary key'
+          : c.name === g.eventTime
+            ? 'event time'
+            : embeddingRole(g, c.name),
         c.nullable ? 'yes' : 'no'
       ]),
       'jp-Lakebook-schemaTable'
@@ -163,12 +171,13 @@ export class FeatureGroupView extends Widget {
       return h('p', 'jp-Lakebook-empty', 'No commits yet: insert rows with fg.insert(df) or a %%feature cell.');
     }
     return table(
-      ['Delta version', 'Mode', 'Rows', 'When', 'Took', 'Checks', 'Notebook'],
+      ['Delta version', 'Mode', 'Rows', 'When', 'By', 'Took', 'Checks', 'Notebook'],
       g.commitList.map(c => [
         String(c.deltaVersion),
         c.mode,
         formatCount(c.rows),
         c.createdAt ? formatTime(c.createdAt) : '–',
+        c.who ?? '–',
         formatDuration(c.durationS),
         String(c.checksPassed.length),
         typeof c.lineage['notebook'] === 'string' ? (c.lineage['notebook'] as string) : '–'
@@ -227,6 +236,12 @@ export namespace FeatureGroupView {
     void content.load();
     return widget;
   }
+}
+
+/** "feature", or "embedding (128-d, cosine)" for an embedding column. */
+function embeddingRole(g: IFeatureGroupDetail, column: string): string {
+  const e = g.embeddings.find(x => x.column === column);
+  return e ? `embedding (${e.dim}-d, ${e.metric})` : 'feature';
 }
 
 /**

@@ -24,6 +24,8 @@ COMMAND_MODULES = [
     "kernel_magics.doors.cli.monitor",
     "kernel_magics.doors.cli.demo",
     "kernel_magics.doors.cli.recover",
+    "kernel_magics.doors.cli.migrate",
+    "kernel_magics.doors.cli.lineage",
 ]
 
 HOME_HELP = "lakehouse folder (default: $LAKEBOOK_HOME, lakebook.toml, ./.lakebook)"
@@ -82,7 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(lh, args) or 0)
     except LakebookError as exc:
         from rich.console import Console
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        from rich.markup import escape
+        # escaped: "[catalog] url" in a message is text, not rich markup
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         return 1
     except KeyboardInterrupt:
         return 130

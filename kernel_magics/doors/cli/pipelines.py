@@ -48,6 +48,15 @@ def _print_run(run: Any) -> None:
     if run.error:
         console.print(f"  [red]cell {run.error.get('cell_index')}: {run.error.get('ename')}: "
                       f"{run.error.get('evalue')}[/]", highlight=False)
+    if run.status == "up_to_date":
+        console.print("  every step up to date, skipped (no kernel started); --force runs "
+                      "them anyway, `lakebook why` says what would change that", highlight=False)
+    steps = run.steps_status or {}
+    if len(steps) > 1 or any(st.get("status") != run.status for st in steps.values()):
+        for ref, state in steps.items():
+            text = {"up_to_date": "up to date, skipped"}.get(state.get("status"),
+                                                             state.get("status"))
+            console.print(f"  {ref}: {text}", highlight=False)
 
 
 def cmd_steps(lh: Any, args: argparse.Namespace) -> int:
@@ -61,12 +70,53 @@ def cmd_steps(lh: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_run(lh: Any, args: argparse.Namespace) -> int:
+    from ...shared.errors import InvalidInput
     window = (args.window_start, args.window_end) if args.window_start or args.window_end else None
-    run = lh.pipelines.run(args.notebook, step=args.step, params=_params(args.param),
-                           window=window, timeout=args.timeout, retries=args.retries,
-                           wait=not args.no_wait, kernel=args.kernel)
+    what = args.notebook
+    if args.downstream or args.resume:
+        if args.step:
+            if len(args.step) > 1:
+                raise InvalidInput("--downstream and --resume take one step.",
+                                   "Name it as NOTEBOOK::STEP or with one --step.")
+            what = f"{args.notebook}::{args.step[0]}"
+    if args.downstream:
+        if "::" not in what:
+            raise InvalidInput("--downstream needs a step to start from.",
+                               "E.g. lakebook run --downstream features.ipynb::transactions.")
+        run = lh.pipelines.run_downstream(what, params=_params(args.param), window=window,
+                                          force=args.force, wait=not args.no_wait)
+    elif args.resume:
+        run = lh.pipelines.resume_run(what=what, wait=not args.no_wait)
+    else:
+        run = lh.pipelines.run(what, step=args.step, params=_params(args.param),
+                               window=window, timeout=args.timeout, retries=args.retries,
+                               wait=not args.no_wait, kernel=args.kernel, force=args.force)
     _print_run(run)
-    return 0 if run.status in ("succeeded", "queued") else 1
+    return 0 if run.status in ("succeeded", "queued", "up_to_date") else 1
+
+
+def cmd_why(lh: Any, args: argparse.Namespace) -> int:
+    window = (args.window_start, args.window_end) if args.window_start or args.window_end else None
+    answer = lh.pipelines.why(args.step, params=_params(args.param), window=window)
+    console = _console()
+    if answer.up_to_date:
+        console.print(f"{answer.step}: up to date (last successful run {answer.last_run})",
+                      highlight=False)
+        return 0
+    console.print(f"{answer.step} would run because:", highlight=False)
+    for reason in answer.reasons:
+        console.print(f"  - {reason}", highlight=False, markup=False)
+    if answer.diff:
+        console.print(answer.diff.rstrip(), highlight=False, markup=False)
+    return 0
+
+
+def cmd_stale(lh: Any, args: argparse.Namespace) -> int:
+    table = _table("Stale", ("kind", "name", "version", "why"))
+    for item in lh.pipelines.stale():
+        table.add_row(item["kind"], item["name"], item["version"] or "", item["reason"] or "")
+    _console().print(table)
+    return 0
 
 
 def cmd_backfill(lh: Any, args: argparse.Namespace) -> int:
@@ -136,6 +186,25 @@ def add_parsers(subparsers: Any) -> None:
     p.add_argument("--retries", type=int, default=0)
     p.add_argument("--kernel", default=None, help="kernel name (default: the notebook's own)")
     p.add_argument("--no-wait", action="store_true", help="queue it and return at once")
+    p.add_argument("--force", action="store_true",
+                   help="run steps even when their fingerprint says they are up to date")
+    p.add_argument("--resume", action="store_true",
+                   help="re-run the last failed run of this target, skipping the steps that "
+                        "succeeded in it")
+    p.add_argument("--downstream", action="store_true",
+                   help="run NOTEBOOK::STEP and then the steps that read what it writes, in "
+                        "dependency order across notebooks (up-to-date ones are skipped)")
+
+    p = add("why", "say why a step would re-run: code diff, inputs moved, parameters, "
+            "window, packages", cmd_why)
+    p.add_argument("step", help="NOTEBOOK::STEP")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("KEY", "VALUE"),
+                   help="the parameters of the run to compare (default none)")
+    p.add_argument("--window-start", default=None)
+    p.add_argument("--window-end", default=None)
+
+    add("stale", "list the steps, views, models and deployments behind their inputs",
+        cmd_stale, needs_existing=True)
 
     p = add("backfill", "run a step over past windows, in order", cmd_backfill)
     p.add_argument("step")

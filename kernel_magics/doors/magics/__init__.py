@@ -6,7 +6,8 @@ no traceback). Remove the magic line and the cell still runs as plain Python.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
@@ -56,7 +57,8 @@ class LakebookMagics(Magics):
         """
         args = self._parse("feature", line)
         from .feature import feature_cell
-        result = self._guard(lambda: feature_cell(self.lh, self.shell, args, cell))
+        with self._step("feature", args, cell):
+            result = self._guard(lambda: feature_cell(self.lh, self.shell, args, cell))
         self._schedule_if_asked("feature", args)
         return result
 
@@ -70,7 +72,8 @@ class LakebookMagics(Magics):
         """
         args = self._parse("training", line)
         from .training import training_cell
-        result = self._guard(lambda: training_cell(self.lh, self.shell, args, cell))
+        with self._step("training", args, cell):
+            result = self._guard(lambda: training_cell(self.lh, self.shell, args, cell))
         self._schedule_if_asked("training", args)
         return result
 
@@ -84,9 +87,20 @@ class LakebookMagics(Magics):
         """
         args = self._parse("inference", line)
         from .inference import inference_cell
-        result = self._guard(lambda: inference_cell(self.lh, self.shell, args, cell))
+        with self._step("inference", args, cell):
+            result = self._guard(lambda: inference_cell(self.lh, self.shell, args, cell))
         self._schedule_if_asked("inference", args)
         return result
+
+    @contextmanager
+    def _step(self, kind: str, args: Any, cell: str) -> Iterator[None]:
+        """What the cell reads and writes is recorded against this step; at its end the
+        kernel's environment too (and declared --reads it never read are a warning)."""
+        from ...shared.identity import running_step
+        reads = [r.strip() for r in (getattr(args, "reads", None) or "").split(",") if r.strip()]
+        with running_step(kind, args.name, cell, reads):
+            yield
+            self.lh.lineage.step_finished()
 
     def _schedule_if_asked(self, kind: str, args: Any) -> None:
         if not getattr(args, "schedule", None):

@@ -36,18 +36,34 @@ def feature_cell(lh: "Lakehouse", shell: Any, args: Any, cell_code: str) -> Comm
     from ...shared.names import validate_name
     validate_name(args.name)
     checks = validate_checks(args.check, args.name)
+    embeddings = embedding_flags(args.embedding, args.name)
     value = run_cell_code(shell, cell_code)
     df = _frame(shell, args, value)
     fg = store.get_or_create_feature_group(
         args.name, key=args.key, event_time=args.event_time, version=args.version,
-        online=args.online, description=args.description, checks=checks)
-    _same_settings(fg, args, checks)
+        online=args.online, description=args.description, checks=checks,
+        embeddings=embeddings or None)
+    _same_settings(fg, args, checks, embeddings)
     lineage = step_identity(cell_code, shell.user_ns, step=args.name)
     return fg.insert(df, mode=args.mode, evolve=args.evolve, lineage=lineage, utc=args.utc)
 
 
-def _same_settings(fg: Any, args: Any, checks: list[str]) -> None:
+def embedding_flags(flags: list[str], group: str) -> dict[str, dict[str, Any]]:
+    """``--embedding desc_vec:128:cosine`` flags as the ``embeddings=`` of the group."""
+    from ...features.embeddings import parse_embeddings, parse_flag
+    spec = dict(parse_flag(text, group) for text in flags)
+    return {c: e.to_dict() for c, e in parse_embeddings(spec, group).items()}
+
+
+def _same_settings(fg: Any, args: Any, checks: list[str],
+                   embeddings: dict[str, dict[str, Any]]) -> None:
     """A later run of the cell must not silently disagree with the group it writes to."""
+    declared = {c: e.to_dict() for c, e in fg.embeddings.items()}
+    if embeddings and embeddings != declared:
+        raise InvalidInput(f"Feature group {fg.name!r} version {fg.version} has embedding "
+                           f"columns {declared or 'none'}, not {embeddings}.",
+                           f"Use the group's embeddings, or start a new version with --version "
+                           f"{fg.version + 1}.")
     if args.online and not fg.online:
         raise InvalidInput(f"Feature group {fg.name!r} version {fg.version} is offline only, "
                            "but the cell says --online.",

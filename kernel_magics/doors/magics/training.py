@@ -28,7 +28,7 @@ def training_cell(lh: Any, shell: Any, args: Any, cell_code: str) -> TrainingRes
         args.name, view=args.view, view_version=args.view_version, label=args.label,
         test_size=args.test_size, by_time=args.split_by_time, seed=args.seed,
         metrics=args.metric, alias=args.alias, promote_if_better=args.promote_if_better,
-        task=args.task)
+        task=args.task, flavour=args.flavour)
     ns = shell.user_ns
     ns.update(plan.data)
     before = ns.get(args.model)

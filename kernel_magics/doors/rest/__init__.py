@@ -15,8 +15,10 @@ ROUTE_MODULES = [
     "kernel_magics.doors.rest.feature_views",
     "kernel_magics.doors.rest.models",
     "kernel_magics.doors.rest.deployments",
+    "kernel_magics.doors.rest.business",
     "kernel_magics.doors.rest.pipelines",
     "kernel_magics.doors.rest.monitoring",
+    "kernel_magics.doors.rest.lineage",
     "kernel_magics.doors.rest.openapi",
 ]
 

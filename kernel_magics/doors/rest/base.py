@@ -81,7 +81,17 @@ class LakebookHandler(JSONErrors, APIHandler):
 
     @property
     def lh(self) -> Lakehouse:
-        return server_lakehouse()
+        """The server's lakehouse, writing as the signed-in Jupyter user."""
+        return server_lakehouse().as_user(self.who())
+
+    def who(self) -> str | None:
+        """The signed-in Jupyter user's name; None before authentication, and for the
+        anonymous user a token-only server makes up per browser (then the server's own
+        LAKEBOOK_USER or OS user is recorded)."""
+        user = self.current_user
+        if user is None or str(getattr(user, "name", "")).startswith("Anonymous "):
+            return None
+        return getattr(user, "username", None) or getattr(user, "name", None) or str(user)
 
     def json_body(self) -> Any:
         """The request's JSON body; a malformed one is the client's mistake (400)."""

@@ -42,6 +42,8 @@ class StatusCounts(Answer):
     schedules: int
     runs: int
     monitors: int
+    lineage_events: int
+    kpis: int
 
 
 class Status(Answer):
@@ -60,6 +62,24 @@ class Column(Answer):
     nullable: bool
 
 
+class EmbeddingSpec(Answer):
+    """An embedding column (vector feature): its dimension and distance metric."""
+    dim: int
+    metric: str
+
+
+class IndexStatus(Answer):
+    """The nearest-neighbour index of one embedding column."""
+    model_config = ConfigDict(extra="allow", strict=True)  # the index library's own figures
+    column: str
+    dim: int
+    metric: str
+    #: ready | tail | merging | saved | not built | offline
+    state: str
+    indexed: Optional[int] = None
+    pending: Optional[int] = None
+
+
 class FeatureGroup(Answer):
     """One entry of ``GET feature-groups``."""
     name: str
@@ -72,13 +92,17 @@ class FeatureGroup(Answer):
     schema_: list[Column] = Field(alias="schema")
     table_path: str
     created_at: Optional[str]
+    #: who created it (the Jupyter user, LAKEBOOK_USER or the OS user)
+    created_by: Optional[str]
     updated_at: Optional[str]
+    embeddings: dict[str, EmbeddingSpec]
     #: rows in the table (null when the table cannot be read)
     rows: Optional[int]
     #: how many commits (inserts) the group has
     commits: int
     delta_version: Optional[int]
     last_commit_at: Optional[str]
+    last_commit_by: Optional[str]
 
 
 class FeatureGroupList(Answer):
@@ -96,6 +120,7 @@ class Commit(Answer):
     lineage: JSONObject
     duration_s: Optional[float]
     created_at: Optional[str]
+    who: Optional[str]
 
 
 class Histogram(Answer):
@@ -132,6 +157,7 @@ class FeatureGroupDetail(FeatureGroup):
     statistics: Statistics
     versions: list[int]
     sample: list[JSONObject]
+    embedding_index: list[IndexStatus]
 
 
 # -- feature views --------------------------------------------------------------------------
@@ -155,6 +181,7 @@ class FeatureView(Answer):
     version: int
     description: str
     created_at: Optional[str]
+    created_by: Optional[str]
     keys: list[str]
     event_time: Optional[str]
     spine: ViewSource
@@ -273,6 +300,21 @@ class DeploymentBase(Answer):
     spec: JSONObject
     created_at: Optional[str]
     updated_at: Optional[str]
+    #: who created it and who last changed it (the Jupyter user, LAKEBOOK_USER or the OS user)
+    created_by: Optional[str]
+    updated_by: Optional[str]
+
+
+class Headline(Answer):
+    """A deployment's headline business KPI: its latest weekly value and the trend."""
+    model_config = ConfigDict(extra="allow", strict=True)
+    kpi: Optional[str]
+    value: Optional[float]
+    trend: Optional[Literal["up", "down", "flat"]]
+    version: Optional[int] = None
+    arm: Optional[str] = None
+    #: why the KPI could not be computed
+    error: Optional[str] = None
 
 
 class Deployment(DeploymentBase, DeploymentStats):
@@ -281,6 +323,10 @@ class Deployment(DeploymentBase, DeploymentStats):
     served_version: Optional[int]
     #: the predict URL path (below the server's base URL)
     endpoint: str
+    #: package -> [the version the model was trained with, the version here]
+    environment_mismatch: dict[str, list[Optional[str]]]
+    #: null when the deployment defines no KPI
+    headline: Optional[Headline]
 
 
 class DeploymentList(Answer):
@@ -311,7 +357,7 @@ class DeploymentDetail(DeploymentBase):
 
 StepKind = Literal["feature", "training", "inference"]
 RunStatus = Literal["queued", "running", "succeeded", "failed", "timed_out", "cancelled",
-                    "skipped"]
+                    "skipped", "up_to_date"]
 
 
 class Step(Answer):
@@ -327,6 +373,9 @@ class Step(Answer):
     schedule: Optional[str]
     tz: Optional[str]
     ref: str
+    #: with ``?why=1``: whether a run now would skip it, and why it would not
+    up_to_date: Optional[bool] = None
+    reasons: Optional[list[str]] = None
 
 
 class StepList(Answer):
@@ -388,11 +437,15 @@ class Schedule(Answer):
     retries: int
     backoff_s: float
     kernel: Optional[str]
+    #: whether a run skips steps whose inputs did not change
+    skip_up_to_date: bool
     paused: bool
     next_run_at: Optional[str]
     last_scheduled_for: Optional[str]
     created_at: Optional[str]
+    created_by: Optional[str]
     updated_at: Optional[str]
+    updated_by: Optional[str]
 
 
 class ScheduleList(Answer):
@@ -443,6 +496,13 @@ class Run(Answer):
     heartbeat_at: Optional[str]
     lease_until: Optional[str]
     cancel_requested: bool
+    created_by: Optional[str]
+    #: run even the steps that are up to date
+    force: bool
+    #: the failed run whose succeeded steps this one skips
+    resume_of: Optional[str]
+    #: per step (``kind:name``): its status and the fingerprint of its inputs
+    steps_status: dict[str, JSONObject]
     duration_s: Optional[float]
     #: ``fti.ipynb::clicks``, ``pipeline nightly``: the server's label of the target
     label: str
@@ -539,6 +599,7 @@ class Alert(Answer):
     action: Optional[str]
     acknowledged: bool
     acknowledged_at: Optional[str]
+    acknowledged_by: Optional[str]
     created_at: Optional[str]
 
 

@@ -4,7 +4,10 @@
   serves, request/error counts and last latency figures (from ``deployment_stats``);
 * ``GET /lakebook/api/deployments/<name>``: one deployment;
 * ``POST /lakebook/api/deployments/<name>/predict``: ``{"entries": [...], "features": [...]}``
-  (or an MLflow format) answering ``{"predictions": [...], "model": {"name", "version"}}``.
+  (or an MLflow format) answering ``{"predictions": [...], "model": {"name", "version"}}``;
+* ``POST /lakebook/api/deployments/<name>/neighbors``: ``{"vector": [...]}`` or ``{"text": "...",
+  "embedder": "NAME"}`` (plus ``k``, ``filter``, ``col``) answering ``{"neighbors": [{keys,
+  "distance", "prediction", "features"}], "model": {...}}``.
 """
 from __future__ import annotations
 
@@ -19,7 +22,9 @@ from .base import LakebookHandler
 class DeploymentsHandler(LakebookHandler):
     @tornado.web.authenticated
     def get(self) -> None:
-        self.reply({"deployments": [{**d.to_dict(), "endpoint": predict_path(d.name)}
+        from ...business.views import deployment_headline
+        self.reply({"deployments": [{**d.to_dict(), "endpoint": predict_path(d.name),
+                                     "headline": deployment_headline(self.lh, d.name)}
                                     for d in self.lh.deployments.list()]})
 
 
@@ -40,8 +45,17 @@ class PredictHandler(LakebookHandler):
         answer_prediction(self, self.lh.deployments.get(name), self.json_body())
 
 
+class NeighborsHandler(LakebookHandler):
+    @tornado.web.authenticated
+    def post(self, name: str) -> None:
+        from ...deployments.neighbors import parse_body
+        deployment = self.lh.deployments.get(name)
+        self.reply(deployment.neighbors(**parse_body(self.json_body())))
+
+
 ROUTES = [
     (r"deployments/?", DeploymentsHandler),
     (rf"deployments/{NAME_SEGMENT}/?", DeploymentHandler),
     (rf"deployments/{NAME_SEGMENT}/predict/?", PredictHandler),
+    (rf"deployments/{NAME_SEGMENT}/neighbors/?", NeighborsHandler),
 ]

@@ -1,9 +1,11 @@
-"""``/lakebook/api/feature-groups``: the feature groups the sidebar lists, and one group's
-detail (schema, commits, statistics, a sample of rows)."""
+"""``/lakebook/api/feature-groups``: the feature groups the sidebar lists, one group's
+detail (schema, commits, statistics, a sample of rows, embedding columns and their index), and
+``POST feature-groups/<name>/neighbors``: the nearest rows to a key's vector or to a vector."""
 from __future__ import annotations
 
 import tornado.web
 
+from ...shared.errors import InvalidInput
 from ...shared.jsonsafe import plain
 from ...shared.names import NAME_SEGMENT
 from .base import LakebookHandler
@@ -31,10 +33,53 @@ class FeatureGroupHandler(LakebookHandler):
         detail["statistics"] = fg.statistics()
         detail["versions"] = [v["version"] for v in fg.versions()]
         detail["sample"] = fg.head(min(max(rows, 0), 1000), output="arrow").to_pylist()
+        detail["embedding_index"] = fg.index_status()
         self.reply(plain(detail))
+
+
+NEIGHBOR_FIELDS = {"key", "vector", "k", "filter", "col", "version", "exact"}
+
+
+class NeighborsHandler(LakebookHandler):
+    """``{"key": 42 | {...}}`` (its stored vector; the key itself left out) or
+    ``{"vector": [...]}``, with ``k``, ``filter``, ``col``, ``version``, ``exact``."""
+
+    @tornado.web.authenticated
+    def post(self, name: str) -> None:
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise InvalidInput("The body must be a JSON object.", 'Send {"key": 42, "k": 10}.')
+        unknown = sorted(set(body) - NEIGHBOR_FIELDS)
+        if unknown:
+            raise InvalidInput(f"Unknown field(s) {unknown}.",
+                               f"Fields: {', '.join(sorted(NEIGHBOR_FIELDS))}.")
+        if ("key" in body) == ("vector" in body):
+            raise InvalidInput("Send either a key or a vector.",
+                               'Send {"key": 42} or {"vector": [0.1, ...]}.')
+        version = body.get("version")
+        if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+            raise InvalidInput("version must be a whole number.", 'Send e.g. "version": 1.')
+        for field, kind in (("filter", str), ("col", str)):
+            if body.get(field) is not None and not isinstance(body[field], kind):
+                raise InvalidInput(f"{field} must be a string.", f'Send e.g. "{field}": "...".')
+        if "vector" in body and not isinstance(body["vector"], list):
+            raise InvalidInput("vector must be a list of numbers.", 'Send {"vector": [...]}.')
+        fg = self.lh.feature_group(name, version)
+        k = body.get("k", 10)
+        if "key" in body:
+            found = fg.neighbors_of(body["key"], k=k, col=body.get("col"),
+                                    filter=body.get("filter"))
+        else:
+            found = fg.find_neighbors(body["vector"], k=k, filter=body.get("filter"),
+                                      col=body.get("col"), exact=bool(body.get("exact")))
+        shown = found.drop(columns=[c for c in fg.embeddings if c in found.columns])
+        self.reply(plain({"group": fg.name, "version": fg.version,
+                          "columns": list(shown.columns),
+                          "neighbors": shown.to_dict("records")}))
 
 
 ROUTES = [
     (r"feature-groups/?", FeatureGroupsHandler),
     (rf"feature-groups/{NAME_SEGMENT}/?", FeatureGroupHandler),
+    (rf"feature-groups/{NAME_SEGMENT}/neighbors/?", NeighborsHandler),
 ]

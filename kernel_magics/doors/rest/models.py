@@ -28,9 +28,7 @@ def _version_number(value: Any) -> int:
 
 
 class _ModelsBase(LakebookHandler):
-    def who(self) -> str:
-        user = self.current_user
-        return getattr(user, "username", None) or getattr(user, "name", None) or str(user)
+    pass
 
 
 class ModelsHandler(_ModelsBase):

@@ -37,6 +37,13 @@ def _body(properties: dict[str, Any], required: list[str] | None = None,
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
+VECTOR = {"type": "array", "items": NUM, "minItems": 1}
+K = {"type": "integer", "minimum": 1, "maximum": 10000}
+NEIGHBORS_BODY = _body({"vector": VECTOR, "text": STR, "embedder": STR, "embedder_alias": STR,
+                        "k": K, "filter": STR, "col": STR}, closed=True)
+GROUP_NEIGHBORS_BODY = _body({"key": ANY_JSON, "vector": VECTOR, "k": K, "filter": STR,
+                              "col": STR, "version": {"type": "integer", "minimum": 1},
+                              "exact": BOOL}, closed=True)
 MONITOR_BODY = _body({
     "name": STR, "deployment": STR, "feature_group": STR, "reference": WINDOW,
     "current": WINDOW, "schedule": {"type": ["string", "null"]}, "drift_share": NUM,
@@ -46,18 +53,24 @@ MONITOR_BODY = _body({
         "feature_group": STR, "label": STR, "on": {"type": "array", "items": STR},
         "time": STR}},
     "time_column": STR, "tz": STR, "replace": BOOL}, ["name"], closed=True)
+OUTCOME = {"type": "object", "required": ["outcome"], "properties": {
+    "request_id": STR, "at": STR, "outcome": {"type": ["number", "string", "boolean"]},
+    "value": {"type": ["number", "null"]}}}
+OUTCOMES_BODY = _body({"outcomes": {"type": "array", "items": OUTCOME, "minItems": 1}},
+                      ["outcomes"])
+PROMOTE_BODY = _body({"arm": STR}, ["arm"], closed=True)
 PIPELINE_BODY = _body({"name": STR, "replace": BOOL, "steps": {"type": "array", "items": {
     "oneOf": [STR, {"type": "object", "required": ["notebook", "step"],
                     "properties": {"notebook": STR, "step": STR}}]}}}, ["name", "steps"])
 SCHEDULE_BODY = _body({
     "notebook": STR, "step": STR, "pipeline": STR, "cron": STR, "tz": STR, "timezone": STR,
     "catchup": {"enum": ["latest", "all", "skip"]}, "params": OBJ, "timeout": NUM,
-    "retries": INT, "name": STR, "kernel": STR}, ["cron"])
+    "retries": INT, "name": STR, "kernel": STR, "skip_up_to_date": BOOL}, ["cron"])
 RUN_BODY = _body({
     "notebook": STR, "step": STR, "steps": {"oneOf": [STR, {"type": "array", "items": STR}]},
     "pipeline": STR, "params": OBJ,
     "window": {"type": "array", "items": STR, "minItems": 2, "maxItems": 2},
-    "timeout": NUM, "retries": INT, "kernel": STR})
+    "timeout": NUM, "retries": INT, "kernel": STR, "force": BOOL})
 ALIAS_BODY = _body({"version": INT, "reason": STR}, ["version"])
 MONITOR_RUN_BODY = _body({"now": STR})
 PREDICT_BODY = {"required": True, "content": {"application/json": {"schema": {
@@ -111,6 +124,23 @@ def document() -> dict[str, Any]:
         "/deployments/{name}": {"get": _op("one deployment", [NAME]),
                                 "delete": _op("delete a deployment", [NAME])},
         "/deployments/{name}/predict": {"post": _op("predict", [NAME], PREDICT_BODY)},
+        "/deployments/{name}/kpis": {"get": _op(
+            "KPIs per window, version and arm", [NAME, q("every", STR), q("start", STR),
+                                                 q("end", STR)])},
+        "/deployments/{name}/business": {"get": _op(
+            "the business view: KPIs, alerts, arms, Vega-Lite spec",
+            [NAME, q("every", STR), q("start", STR), q("end", STR)])},
+        "/deployments/{name}/arms": {"get": _op(
+            "compare the arms on a KPI", [NAME, q("kpi", STR), q("start", STR),
+                                          q("end", STR)])},
+        "/deployments/{name}/outcomes": {"post": _op("log outcomes", [NAME], OUTCOMES_BODY,
+                                                     ok="201")},
+        "/deployments/{name}/promote": {"post": _op("promote an arm, ending the split",
+                                                    [NAME], PROMOTE_BODY)},
+        "/deployments/{name}/neighbors": {"post": _op(
+            "nearest entities of the view, with predictions", [NAME], NEIGHBORS_BODY)},
+        "/feature-groups/{name}/neighbors": {"post": _op(
+            "nearest rows to a key's vector or a vector", [NAME], GROUP_NEIGHBORS_BODY)},
         "/steps": {"get": _op("steps under a folder or in a notebook", [q("path", STR)])},
         "/pipelines": {"get": _op("pipelines"),
                        "post": _op("create a pipeline", body=PIPELINE_BODY, ok="201")},
@@ -138,6 +168,11 @@ def document() -> dict[str, Any]:
             "the Evidently report (sandboxed HTML)", [NAME, _param("id", "path", INT)],
             content="text/html")},
         "/alerts": {"get": _op("alerts", [q("monitor", STR), q("open", STR)])},
+        "/lineage": {"get": _op("the lineage graph (of one object when a name is given)", [
+            q("kind", STR), q("name", STR), q("version", STR), q("upstream", STR),
+            q("downstream", STR), q("depth", INT)])},
+        "/stale": {"get": _op("what is behind the data it was made from")},
+        "/why": {"get": _op("why a step would re-run", [q("notebook", STR), q("step", STR)])},
         "/alerts/{id}/acknowledge": {"post": _op("acknowledge an alert",
                                                  [_param("id", "path", INT)])},
     }

@@ -43,13 +43,32 @@ def _path(handler: LakebookHandler, value: Any, field: str = "path") -> Path:
     return full
 
 
+def _flag(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"'{name}' must be true or false, not {value!r:.40}.")
+    return value
+
+
+def _skip(body: dict[str, Any]) -> bool:
+    value = body.get("skip_up_to_date")
+    if not isinstance(value, bool):
+        raise InvalidInput(f"'skip_up_to_date' must be true or false, not {value!r:.40}.")
+    return value
+
+
 class StepsHandler(LakebookHandler):
     @tornado.web.authenticated
     def get(self) -> None:
         path = _path(self, self.get_query_argument("path", "."))
         # a symlink under the root that points out of it is not followed
         steps = self.lh.pipelines.steps(path, within=_server_root(self))
-        self.reply({"steps": [s.to_dict() for s in steps]})
+        out = [s.to_dict() for s in steps]
+        if self.get_query_argument("why", "0") in ("1", "true"):  # the sidebar's reasons
+            for d, s in zip(out, steps):
+                answer = self.lh.pipelines.why(s)
+                d["up_to_date"], d["reasons"] = answer.up_to_date, answer.reasons
+        self.reply({"steps": out})
 
 
 class PipelinesHandler(LakebookHandler):
@@ -139,7 +158,8 @@ class SchedulesHandler(LakebookHandler):
             tz=text_field(body, "tz") or text_field(body, "timezone") or "UTC",
             catchup=text_field(body, "catchup") or "latest", params=_params(body),
             timeout=_number(body, "timeout", float), retries=_number(body, "retries", int) or 0,
-            name=text_field(body, "name"), kernel=text_field(body, "kernel"))
+            name=text_field(body, "name"), kernel=text_field(body, "kernel"),
+            skip_up_to_date=_skip(body) if "skip_up_to_date" in body else True)
         self.reply(s.to_dict(), 201)
 
 
@@ -194,7 +214,7 @@ class RunsHandler(LakebookHandler):
             what, step=step, params=_params(body),
             window=tuple(window) if window is not None else None,
             timeout=_number(body, "timeout", float), retries=_number(body, "retries", int) or 0,
-            kernel=text_field(body, "kernel"))
+            kernel=text_field(body, "kernel"), force=_flag(body, "force"))
         self.lh.pipelines.dispatch(run.id)
         self.reply(run.to_dict(), 201)
 

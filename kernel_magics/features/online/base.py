@@ -162,21 +162,36 @@ def prepare(keys: list[str], event_time: str, data: pa.Table,
         from ..schema import cast_to
         rows = cast_to(rows, pa.schema([schema.field(c) for c in visible]))
     plain = {c: _encodable(rows.column(c)) for c in visible}
-    key_parts: list = [pa.scalar("[")]
-    for i, k in enumerate(keys):
-        key_parts += [_key_texts(plain[k])] + [pa.scalar("," if i < len(keys) - 1 else "]")]
+    key_texts = _joined_key_texts([plain[k] for k in keys])
     value_parts: list = []
     for i, c in enumerate(visible):
         value_parts += [pa.scalar(("{" if i == 0 else ",") + json.dumps(c) + ":"),
                         _json_texts(plain[c])]
     value_parts.append(pa.scalar("}"))
-    key_texts = pc.binary_join_element_wise(*key_parts, "")
     values = pc.binary_join_element_wise(*value_parts, "")
     # in key order: a B-tree (SQLite's primary key) takes sorted inserts ~2x faster
     order = pc.sort_indices(key_texts)
     return Encoded(rows.schema, key_texts.take(order).to_pylist(),
                    _event_micros(rows.column(event_time)).take(order).to_pylist(),
                    values.take(order).to_pylist())
+
+
+def key_texts(keys: list[str], data: pa.Table) -> pa.ChunkedArray:
+    """Each row's key text (what :func:`encode_key` makes of its key tuple), computed column
+    by column: how other stores (the vector index) name the online store's rows."""
+    return _joined_key_texts([_encodable(data.column(k)) for k in keys])
+
+
+def _joined_key_texts(columns: list[pa.ChunkedArray]) -> pa.ChunkedArray:
+    parts: list = [pa.scalar("[")]
+    for i, col in enumerate(columns):
+        parts += [_key_texts(col), pa.scalar("," if i < len(columns) - 1 else "]")]
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def event_micros(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Event times as int64 microseconds since the epoch (what the store compares)."""
+    return _event_micros(col)
 
 
 def newest_rows(keys: list[str], event_time: str, data: pa.Table) -> pa.Table:
@@ -304,11 +319,62 @@ def _json_texts(col: pa.ChunkedArray) -> pa.ChunkedArray:
         out = _quoted(col.cast(pa.string()), _NEEDS_ESCAPE, _encode_str)
     elif pa.types.is_decimal(t):
         out = pc.binary_join_element_wise('"', pc.cast(col, pa.string()), '"', "")
+    elif _float_list(t):
+        out = _float_list_texts(col)
     else:  # binary, lists, structs…: per value, as before
         out = pa.chunked_array([pa.array(
             [None if v is None else json.dumps(v, separators=(",", ":"), default=_exact)
              for v in col.to_pylist()], pa.string())])
     return pc.fill_null(out, "null")
+
+
+def _float_list(t: pa.DataType) -> bool:
+    return (pa.types.is_list(t) or pa.types.is_fixed_size_list(t)) and \
+        pa.types.is_floating(t.value_type) and not pa.types.is_float16(t.value_type)
+
+
+def _float_list_texts(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Lists of finite floats (embedding vectors) as JSON strings holding their little-endian
+    bytes in base64 (``"zczMPQ..."``): exact, a third of the text, and ~10x faster to write
+    than JSON numbers (Arrow's float-to-text cast takes 3 s per 100k x 128; base64 0.3 s).
+    :func:`decoder` reads both forms back as lists of floats. A list holding NaN or infinity
+    takes the per-value JSON path, as before."""
+    import base64
+
+    import numpy as np
+
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if pa.types.is_fixed_size_list(arr.type):
+        arr = arr.cast(pa.list_(arr.type.value_field))
+    start, end = (arr.offsets[0].as_py(), arr.offsets[-1].as_py()) if len(arr) else (0, 0)
+    flat = arr.values.slice(start, end - start)
+    if len(flat) and (flat.null_count or not pc.all(pc.is_finite(flat)).as_py()):
+        return pa.chunked_array([pa.array(
+            [None if v is None else json.dumps(v, separators=(",", ":"), default=_exact)
+             for v in col.to_pylist()], pa.string())])
+    width = "<f4" if flat.type == pa.float32() else "<f8"
+    values = flat.to_numpy(zero_copy_only=False).astype(width, copy=False)
+    offsets = arr.offsets.to_numpy() - start
+    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    b64 = base64.b64encode
+    lengths = np.diff(offsets)
+    dim = int(lengths[valid][0]) if valid.any() else 0
+    if dim and (lengths[valid] == dim).all() and (lengths[~valid] == 0).all():
+        # one length (vectors): each text has the same length, so the string array is
+        # built from one buffer (no Python string per row)
+        data = b"".join([b'"' + b64(row.tobytes()) + b'"' for row in values.reshape(-1, dim)])
+        stride = len(data) // int(valid.sum())
+        text_offsets = np.concatenate([[0], np.cumsum(np.where(valid, stride, 0))]).astype(
+            np.int32)
+        mask = None if valid.all() else pa.array(valid).buffers()[1]
+        return pa.chunked_array([pa.StringArray.from_buffers(
+            len(valid), pa.py_buffer(text_offsets), pa.py_buffer(data), mask,
+            int((~valid).sum()))])
+    else:
+        texts = [None if not ok else '"' + b64(values[a:b].tobytes()).decode() + '"'
+                 for ok, a, b in zip(valid.tolist(), offsets[:-1].tolist(),
+                                     offsets[1:].tolist())]
+    return pa.chunked_array([pa.array(texts, pa.string())])
 
 
 def _float_texts(col: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -369,6 +435,9 @@ def decoder(schema: pa.Schema) -> Callable[[str], dict]:
             convert[field.name] = decimal.Decimal
         elif pa.types.is_binary(t) or pa.types.is_large_binary(t):
             convert[field.name] = base64.b64decode
+        elif _float_list(t):  # vectors are written as base64 (see _float_list_texts)
+            convert[field.name] = functools.partial(
+                _vector_of, "<f4" if t.value_type == pa.float32() else "<f8")
     names = schema.names
     loads = json.loads
 
@@ -389,6 +458,13 @@ def decoder(schema: pa.Schema) -> Callable[[str], dict]:
                 out[name] = fn(v)
         return out
     return decode
+
+
+def _vector_of(width: str, value: Any) -> list:
+    if isinstance(value, str):
+        import numpy as np
+        return np.frombuffer(base64.b64decode(value), dtype=width).tolist()
+    return value
 
 
 def merge_schema(old: pa.Schema | None, new: pa.Schema) -> pa.Schema:

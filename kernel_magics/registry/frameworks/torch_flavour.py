@@ -1,0 +1,208 @@
+"""PyTorch modules: weights as safetensors, the module's class as source kept with the
+version, and a small adapter from feature frames to tensors.
+
+Why loading is safe: the weights are read with ``safetensors`` (a JSON header and raw
+tensors; a header that lies about sizes or offsets is refused before any tensor is built)
+and never with ``torch.load``; the only code that runs is the module's class, which is the
+user's own code, kept as text with the version (:mod:`.torch_source`), pinned by the
+version's sha256, and trusted as their notebook is. TorchScript and ``torch.export``
+archives are not accepted: they carry code or pickles that are not the user's source.
+
+:func:`torch_model` is the adapter a scikit-learn user writes once:
+``kb.torch_model(net, classes=[0, 1])`` (its outputs are logits, turned into probabilities
+with a softmax, or a sigmoid for one output column; ``output="probabilities"`` when the
+module ends in its own softmax) or ``kb.torch_model(net)`` for a regressor.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from ...shared.errors import InvalidInput, UnsafeArtifact
+from ..flavours import Flavour
+from ..trust import TrustPolicy
+from . import artifacts
+from .predictor import (CLASSIFICATION, REGRESSION, FrameworkModel, ModelInfo, class_labels,
+                        sigmoid, softmax, two_columns)
+from .torch_source import builtin_name, class_source, init_arguments
+
+EXTRA = "torch"
+SOURCE_FILE = "module.py"
+OUTPUTS = ("logits", "probabilities", "values")
+
+
+class TorchModel(FrameworkModel):
+    """A ``torch.nn.Module`` in evaluation mode behind scikit-learn's verbs."""
+
+    flavour = "torch"
+
+    def __init__(self, module: Any, info: ModelInfo, source: str) -> None:
+        super().__init__(info)
+        self.module = module.eval()
+        self.source = source
+
+    def _scores(self, X: Any) -> np.ndarray:
+        import torch
+        if not isinstance(X, np.ndarray):
+            raise InvalidInput("A PyTorch model takes numbers only.",
+                               "Encode text and category columns as numbers in the view.")
+        with torch.inference_mode():
+            out = self.module(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)))
+        values = out.detach().cpu().numpy().astype(np.float64)
+        if not self.is_classifier:
+            return values.reshape(-1)
+        logits = self.info.io.get("output") == "logits"
+        if values.ndim == 1 or values.shape[1] == 1:
+            p1 = values.reshape(-1)
+            return two_columns(sigmoid(p1) if logits else p1)
+        return softmax(values) if logits else values
+
+
+def torch_model(module: Any, classes: Iterable[Any] | None = None, output: str | None = None,
+                args: Iterable[Any] | None = None, kwargs: dict[str, Any] | None = None
+                ) -> TorchModel:
+    """A trained ``torch.nn.Module`` ready to register: ``classes`` (a classifier's labels,
+    in the order of its output columns; none for a regressor), ``output`` (``logits``, the
+    default for classifiers, or ``probabilities``), ``args``/``kwargs`` (what rebuilds the
+    module's class; read from same-named attributes when not given)."""
+    torch = artifacts.require("torch", EXTRA, "A PyTorch model")
+    artifacts.require("safetensors", EXTRA, "A PyTorch model")
+    if isinstance(module, TorchModel):
+        return module
+    if isinstance(module, (torch.jit.ScriptModule, torch.jit.ScriptFunction)):
+        raise InvalidInput("A TorchScript program carries compiled code that is not your "
+                           "source, so Lakebook does not keep it.",
+                           "Register the nn.Module itself: kb.torch_model(net, ...).")
+    if not isinstance(module, torch.nn.Module):
+        raise InvalidInput(f"{type(module).__name__} is not a torch.nn.Module.",
+                           "Pass the trained network: kb.torch_model(net, classes=[0, 1]).")
+    task = CLASSIFICATION if classes is not None else REGRESSION
+    output = output or ("logits" if task == CLASSIFICATION else "values")
+    if output not in OUTPUTS:
+        raise InvalidInput(f"output={output!r} is not one of {', '.join(OUTPUTS)}.",
+                           "Use output='logits' or output='probabilities'.")
+    builtin = builtin_name(type(module))
+    source = "" if builtin else class_source(type(module))
+    init_args, init_kwargs = init_arguments(module, args, kwargs)
+    try:
+        json.dumps([init_args, init_kwargs])
+    except TypeError:
+        raise InvalidInput(f"The arguments of {type(module).__name__} are not plain values.",
+                           "Pass numbers, strings and lists as args/kwargs.") from None
+    info = ModelInfo(task=task, classes=class_labels(classes) if classes is not None else None,
+                     output="probabilities" if task == CLASSIFICATION else "value",
+                     trained_as=f"{type(module).__module__}.{type(module).__qualname__}",
+                     params={"parameters": int(sum(p.numel() for p in module.parameters()))},
+                     io={"output": output, "class": type(module).__name__,
+                         "builtin": bool(builtin), "args": init_args, "kwargs": init_kwargs})
+    # rebuild it now as a load will, so a module that cannot be rebuilt is refused before
+    # anything is registered
+    rebuilt = _build(source, info, "The PyTorch model")
+    try:
+        rebuilt.load_state_dict(module.state_dict(), strict=True)
+    except (RuntimeError, KeyError) as exc:
+        raise InvalidInput(f"{type(module).__name__} rebuilt from its arguments does not take "
+                           f"its own weights ({str(exc)[:200]}).",
+                           "Put the layers in your own nn.Module class whose __init__ "
+                           "arguments are plain values, or pass args=/kwargs=.") from None
+    return TorchModel(module, info, source)
+
+
+class TorchFlavour(Flavour):
+    """PyTorch modules: safetensors weights plus the module's source."""
+
+    name = "torch"
+    filename = "weights.safetensors"
+    extra = EXTRA
+
+    def matches(self, model: Any) -> bool:
+        if isinstance(model, TorchModel):
+            return True
+        return any(c.__module__ == "torch.nn.modules.module" and c.__name__ == "Module"
+                   for c in type(model).__mro__)
+
+    def prepare(self, model: Any, example: Any = None, what: str = "The model",
+                policy: TrustPolicy | None = None) -> TorchModel:
+        if not isinstance(model, TorchModel):
+            if self.matches(model):
+                raise InvalidInput(
+                    f"{what} is a bare {type(model).__name__}: Lakebook cannot tell whether "
+                    "its outputs are classes or values.",
+                    f"Wrap it: {what} = kb.torch_model(net, classes=[0, 1]) for a "
+                    "classifier, kb.torch_model(net) for a regressor.")
+            model = torch_model(model)
+        if model.info.features is None and getattr(example, "columns", None) is not None:
+            model.info.features = [str(c) for c in example.columns]
+        return model
+
+    def save(self, model: TorchModel, folder: Path) -> Path:
+        from safetensors.torch import save_model
+        path = folder / self.filename
+        save_model(model.module, str(path))  # handles tied weights
+        return artifacts.write(folder, self.filename, path.read_bytes(), model.info,
+                               extra={SOURCE_FILE: model.source.encode("utf-8")})
+
+    def digest(self, folder: Path) -> str:
+        return artifacts.digest(folder, self.filename, (SOURCE_FILE,))
+
+    def load(self, folder: Path, policy: TrustPolicy, allow_unsafe: bool = False,
+             what: str = "The artifact", digest: str | None = None,
+             model: str | None = None) -> TorchModel:
+        artifacts.require("torch", EXTRA, what)
+        artifacts.require("safetensors", EXTRA, what)
+        from safetensors import SafetensorError
+        from safetensors.torch import load as load_tensors
+        weights, info, extra = artifacts.read_all(folder, self.filename, digest, what,
+                                                  (SOURCE_FILE,))
+        try:
+            tensors = load_tensors(weights)  # header and sizes checked before any tensor
+        except SafetensorError as exc:
+            raise UnsafeArtifact(f"{what}: its weights are not a valid safetensors file "
+                                 f"({exc}), so it was not loaded.",
+                                 "Register the model again from its training code.") from None
+        source = extra[SOURCE_FILE].decode("utf-8")
+        module = _build(source, info, what)
+        try:
+            module.load_state_dict(tensors, strict=True)
+        except (RuntimeError, KeyError) as exc:
+            raise UnsafeArtifact(f"{what}: its weights do not fit its module "
+                                 f"({str(exc)[:300]}).", "Register the model again.") from None
+        return TorchModel(module, info, source)
+
+    def library_versions(self) -> dict[str, str]:
+        import safetensors
+        import torch
+        return {"torch": torch.__version__, "safetensors": safetensors.__version__}
+
+
+def _build(source: str, info: ModelInfo, what: str) -> Any:
+    """The module's class run from its kept source (the user's code), then instantiated."""
+    import torch
+    name = info.io.get("class")
+    if info.io.get("builtin"):  # one of PyTorch's own layers, by its exact name in torch.nn
+        cls = getattr(torch.nn, str(name), None)
+        if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module)):
+            raise UnsafeArtifact(f"{what}: torch.nn has no module {name!r}.",
+                                 "Register the model again.")
+        source = ""
+    namespace: dict[str, Any] = {"__name__": "lakebook_torch_model", "torch": torch,
+                                 "nn": torch.nn, "F": torch.nn.functional, "np": np,
+                                 "math": math}
+    try:
+        if source:
+            exec(compile(source, f"<{what}: {SOURCE_FILE}>", "exec"), namespace)  # noqa: S102
+            cls = namespace[name]
+        return cls(*info.io.get("args", []), **info.io.get("kwargs", {}))
+    except Exception as exc:
+        raise InvalidInput(f"{what}: its module could not be rebuilt from the source kept "
+                           f"with it ({type(exc).__name__}: {str(exc)[:200]}).",
+                           "Install the libraries its code imports, or register it again.") \
+            from None
+
+
+#: the instance the flavour registry names
+FLAVOUR = TorchFlavour()

@@ -1,0 +1,91 @@
+"""Issue 25: a PyTorch version's weights are safetensors, and a file whose header lies about
+sizes or offsets is refused before any tensor is built; ``torch.load`` is never called.
+
+PyTorch is large (2.7 GB of CUDA wheels from PyPI), so it is installed and tested by
+``make test-torch``; the main suite covers PyTorch's conventions through an exported ONNX
+model (tests/test_frameworks.py).
+"""
+from __future__ import annotations
+
+import os
+
+import json
+import struct
+
+import numpy as np
+import pandas as pd
+import pytest
+
+# the main suite runs without PyTorch (a skip there is not a missing component: make
+# test-torch installs it and sets LAKEBOOK_REQUIRE_TORCH=1, where a skip fails under CI)
+pytestmark = [] if os.environ.get("LAKEBOOK_REQUIRE_TORCH") else \
+    pytest.mark.ci_may_skip("PyTorch is installed and tested by make test-torch")
+torch = pytest.importorskip("torch")
+pytest.importorskip("safetensors")
+
+import kernel_magics as kb  # noqa: E402
+from kernel_magics.registry.frameworks import artifacts  # noqa: E402
+from kernel_magics.shared.errors import UnsafeArtifact  # noqa: E402
+
+
+@pytest.fixture
+def weights(lh):
+    net = torch.nn.Linear(2, 1)
+    X = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]})
+    lh.registry.register(kb.torch_model(net), "lin", input_example=X)
+    folder = lh.registry.get("lin").artifact_path
+    data = (folder / "weights.safetensors").read_bytes()
+    size = struct.unpack("<Q", data[:8])[0]
+    return folder, json.loads(data[8:8 + size]), data[8 + size:]
+
+
+def _file(header: dict, body: bytes, length: int | None = None) -> bytes:
+    raw = json.dumps(header).encode()
+    return struct.pack("<Q", len(raw) if length is None else length) + raw + body
+
+
+def _lies(header: dict, body: bytes) -> dict[str, bytes]:
+    name = next(k for k in header if k != "__metadata__")
+    past_end = json.loads(json.dumps(header))
+    past_end[name]["data_offsets"][1] = len(body) + 4096
+    bigger = json.loads(json.dumps(header))
+    bigger[name]["shape"] = [1000, 1000]
+    overlap = json.loads(json.dumps(header))
+    others = [k for k in header if k not in ("__metadata__", name)]
+    if others:
+        overlap[others[0]]["data_offsets"] = list(header[name]["data_offsets"])
+    return {"offsets past the end": _file(past_end, body),
+            "shape bigger than its bytes": _file(bigger, body),
+            "overlapping tensors": _file(overlap, body),
+            "header length 2^40": _file(header, body, 2**40),
+            "header length past the file": _file(header, body, len(json.dumps(header)) + 99),
+            "not JSON": struct.pack("<Q", 5) + b"{nope" + body}
+
+
+@pytest.mark.parametrize("case", ["offsets past the end", "shape bigger than its bytes",
+                                  "overlapping tensors", "header length 2^40",
+                                  "header length past the file", "not JSON"])
+def test_a_safetensors_header_that_lies_is_refused(lh, weights, case, monkeypatch):
+    folder, header, body = weights
+    (folder / "weights.safetensors").write_bytes(_lies(header, body)[case])
+    lh.catalog.execute("UPDATE model_versions SET artifact_sha256 = ? WHERE name = 'lin'",
+                       (artifacts.digest(folder, "weights.safetensors", ("module.py",)),))
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load was called"))
+    with pytest.raises(UnsafeArtifact, match="not a valid safetensors file"):
+        lh.registry.get("lin").load()
+
+
+def test_changed_module_source_is_refused_by_the_digest(lh, weights):
+    folder, header, body = weights
+    source = (folder / "module.py")
+    source.write_text(source.read_text() + "\nimport os\nos.system('touch /tmp/pwned')\n")
+    with pytest.raises(UnsafeArtifact, match="sha256 changed"):
+        lh.registry.get("lin").load()
+
+
+def test_torchscript_is_not_kept(lh):
+    from kernel_magics.shared.errors import InvalidInput
+    scripted = torch.jit.script(torch.nn.Linear(2, 1))
+    with pytest.raises(InvalidInput, match="TorchScript"):
+        kb.torch_model(scripted)
+    assert np.isfinite(scripted(torch.zeros(1, 2)).item())
