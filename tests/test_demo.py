@@ -46,7 +46,7 @@ def test_demo_runs_the_whole_system(tmp_path: Path):
     # no repository here: the notebooks were written next to the lakehouse
     assert sorted(p.name for p in (home / "notebooks").glob("*.ipynb")) == [
         "1_feature_pipeline.ipynb", "2_training_pipeline.ipynb",
-        "3_inference_pipeline.ipynb", "4_monitoring.ipynb"]
+        "3_inference_pipeline.ipynb", "4_monitoring.ipynb", "5_similarity.ipynb"]
 
     lh = kernel_magics.connect(home, create=False)
     assert {g.name for g in lh.feature_groups()} == {"card_profiles", "card_transactions",

@@ -143,3 +143,21 @@ def test_rest_routes_for_neighbours(server, world):
     spec = requests.get(f"{api}/openapi.json", headers=headers, timeout=60).json()
     assert "/deployments/{name}/neighbors" in spec["paths"]
     assert "/feature-groups/{name}/neighbors" in spec["paths"]
+
+
+def test_lakebook_serve_answers_neighbours(home, world):
+    from deployments_fixtures import ServeProcess
+    server = ServeProcess(home, ["--deployment", "merchant_fraud"])
+    try:
+        got = requests.post(f"{server.url}/deployments/merchant_fraud/neighbors",
+                            json={"vector": world["vectors"][4].tolist(), "k": 3}, timeout=60)
+        assert got.status_code == 200, got.text
+        rows = got.json()["neighbors"]
+        assert rows[0]["mid"] == 4 and all("prediction" in r for r in rows)
+        bad = requests.post(f"{server.url}/deployments/merchant_fraud/neighbors",
+                            json={"vector": [1, 2]}, timeout=60)
+        assert bad.status_code == 400 and "8 values" in bad.json()["error"]
+        spec = requests.get(f"{server.url}/openapi.json", timeout=60).json()
+        assert "/deployments/{name}/neighbors" in spec["paths"]
+    finally:
+        server.stop()

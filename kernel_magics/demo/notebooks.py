@@ -50,7 +50,8 @@ FEATURES = [
 
 This is the first of four notebooks that build a **credit-card fraud detection system** with
 Lakebook: features (this notebook), training (2), inference (3) and monitoring (4) — the
-*F-T-I* pipelines. Run them in order, top to bottom.
+*F-T-I* pipelines. Run them in order, top to bottom. A fifth, `5_similarity.ipynb`, adds
+embeddings and similarity search on the same world's merchants.
 
 The bank's transaction stream is simulated by a deterministic generator
 (`kernel_magics.demo.data`): customers with a home, their cards, merchants with a category and a

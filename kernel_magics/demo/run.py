@@ -1,6 +1,6 @@
 """``lakebook demo``: the whole fraud system, headless, through the real machinery.
 
-The demo writes the four example notebooks, then runs them the way a scheduler would: the
+The demo writes the example notebooks, then runs the first four the way a scheduler would: the
 feature pipeline backfilled over a few windows (``lh.pipelines.backfill``), the training
 pipeline, batch inference and the online deployment (papermill runs of the notebooks' steps),
 a few payments answered online from this process, two weeks of drifted data through the

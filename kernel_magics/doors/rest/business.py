@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 import tornado.web
 
 from ...business.views import business_view
@@ -66,6 +65,7 @@ class OutcomesHandler(LakebookHandler):
                                "Each outcome names its prediction by request_id, or by the "
                                "view's keys and 'at'.")
         self.lh.deployments.definition(name)
+        import pandas as pd  # here: loading the server extension imports no pandas
         written = self.lh.outcomes.insert(pd.DataFrame(items), deployment=name)
         self.reply({"deployment": name, "written": written}, status=201)
 

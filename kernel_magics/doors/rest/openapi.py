@@ -11,7 +11,7 @@ from typing import Any
 import tornado.web
 
 from ..._version import __version__
-from ..serve.openapi import LAKEBOOK_REQUEST, MLFLOW_REQUEST
+from ..serve.openapi import LAKEBOOK_REQUEST, MLFLOW_REQUEST, NEIGHBORS_REQUEST
 from .base import LakebookHandler
 
 STR = {"type": "string"}
@@ -39,8 +39,8 @@ def _body(properties: dict[str, Any], required: list[str] | None = None,
 
 VECTOR = {"type": "array", "items": NUM, "minItems": 1}
 K = {"type": "integer", "minimum": 1, "maximum": 10000}
-NEIGHBORS_BODY = _body({"vector": VECTOR, "text": STR, "embedder": STR, "embedder_alias": STR,
-                        "k": K, "filter": STR, "col": STR}, closed=True)
+NEIGHBORS_BODY = {"required": True,
+                  "content": {"application/json": {"schema": NEIGHBORS_REQUEST}}}
 GROUP_NEIGHBORS_BODY = _body({"key": ANY_JSON, "vector": VECTOR, "k": K, "filter": STR,
                               "col": STR, "version": {"type": "integer", "minimum": 1},
                               "exact": BOOL}, closed=True)

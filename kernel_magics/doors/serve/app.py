@@ -1,7 +1,9 @@
 """``lakebook serve``: the standalone prediction server (a tornado app, not the Jupyter server).
 
 Endpoints: ``GET /health`` (also ``/ping``), ``GET /openapi.json``, ``GET /deployments``,
-``POST /deployments/<name>/predict`` (Lakebook's ``{"entries", "features"}``), and MLflow's
+``POST /deployments/<name>/predict`` (Lakebook's ``{"entries", "features"}``),
+``POST /deployments/<name>/neighbors`` (a vector or a text in, nearest entities with
+predictions out), and MLflow's
 scoring protocol on ``POST /invocations`` and ``POST /deployments/<name>/invocations``
 (``dataframe_split``, ``dataframe_records``, ``instances``, ``inputs``, or ``text/csv``),
 answering ``{"predictions": [...]}`` so MLflow clients work unchanged.
@@ -182,6 +184,13 @@ class PredictHandler(BaseHandler):
         answer_prediction(self, self.state.deployment(name), self.json_payload())
 
 
+class NeighborsHandler(BaseHandler):
+    def post(self, name: str) -> None:
+        from ...deployments.neighbors import parse_body
+        deployment = self.state.deployment(name)
+        self.reply(deployment.neighbors(**parse_body(self.json_payload())))
+
+
 class InvocationsHandler(BaseHandler):
     def post(self, name: str | None = None) -> None:
         deployment = self.state.deployment(name) if name else self.state.only_deployment()
@@ -218,6 +227,7 @@ def make_app(state: ServeState) -> tornado.web.Application:
         (r"/openapi.json", OpenAPIHandler, args),
         (r"/deployments/?", ListHandler, args),
         (rf"/deployments/{name}/predict/?", PredictHandler, args),
+        (rf"/deployments/{name}/neighbors/?", NeighborsHandler, args),
         (rf"/deployments/{name}/invocations/?", InvocationsHandler, args),
         (r"/invocations/?", InvocationsHandler, args),
         (r"/.*", FallbackHandler, args),

@@ -68,6 +68,15 @@ PREDICT_ANSWER = {
     },
 }
 
+#: a neighbours request: a vector, or a text and the registered embedding model to embed it
+NEIGHBORS_REQUEST = {"type": "object", "additionalProperties": False, "properties": {
+    "vector": {"type": "array", "items": {"type": "number"}, "minItems": 1},
+    "text": {"type": "string"}, "embedder": {"type": "string"},
+    "embedder_alias": {"type": "string"},
+    "k": {"type": "integer", "minimum": 1, "maximum": 10000},
+    "filter": {"type": "string"}, "col": {"type": "string"}}}
+NEIGHBORS_ANSWER = {"type": "object", "required": ["neighbors", "model"],
+                    "properties": {"neighbors": {"type": "array"}, "model": {"type": "object"}}}
 MLFLOW_ANSWER = {"type": "object", "required": ["predictions"],
                  "properties": {"predictions": {"type": "array"}}}
 
@@ -116,6 +125,9 @@ def openapi_document(deployments: list[str] | None, secured: bool) -> dict[str, 
             "/deployments/{name}/predict": post(
                 "predict for entities (keys) with optional request-time features",
                 "PredictRequest", "PredictAnswer", True),
+            "/deployments/{name}/neighbors": post(
+                "the nearest entities of the deployment's view, with predictions",
+                "NeighborsRequest", "NeighborsAnswer", True),
             "/deployments/{name}/invocations": post(
                 "MLflow scoring protocol for one deployment", "MLflowRequest", "MLflowAnswer",
                 True),
@@ -124,7 +136,8 @@ def openapi_document(deployments: list[str] | None, secured: bool) -> dict[str, 
         },
         "components": {"schemas": {
             "Error": ERROR, "PredictRequest": LAKEBOOK_REQUEST, "MLflowRequest": MLFLOW_REQUEST,
-            "PredictAnswer": PREDICT_ANSWER, "MLflowAnswer": MLFLOW_ANSWER}},
+            "PredictAnswer": PREDICT_ANSWER, "MLflowAnswer": MLFLOW_ANSWER,
+            "NeighborsRequest": NEIGHBORS_REQUEST, "NeighborsAnswer": NEIGHBORS_ANSWER}},
     }
     if secured:
         doc["components"]["securitySchemes"] = {
