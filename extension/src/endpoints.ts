@@ -1,11 +1,40 @@
 /**
- * Types and parsers of the Lakebook REST endpoints the sidebar reads.
+ * The camel-cased values the sidebar reads from the Lakebook REST endpoints.
  *
- * Each `parseX` takes the decoded JSON body and returns a typed, camel-cased
- * value, or throws a `LakebookApiError` when the answer breaks the contract.
- * Unknown extra fields are ignored, optional ones may be missing.
+ * The answers are described once, in Python (kernel_magics/doors/rest/contract.py); their
+ * TypeScript types (`./contract`) are generated from it, and a test checks real answers of
+ * a real server against it on every run. So each `parseX` only checks what a wrong server
+ * (an older one, a proxy's error page) would break first: the answer is an object holding
+ * its list, each item names itself. Then it maps the typed answer to the sidebar's shape,
+ * or throws a `LakebookApiError`.
  */
+import * as C from './contract';
 import { Fields, JSONObject, isObject, malformed } from './json';
+
+/** `data` as the contract's `T`, once `key` of it is checked to be a list. */
+function listAnswer<T>(data: unknown, key: string, what: string): T {
+  new Fields(data, what).list(key, item => item);
+  return data as T;
+}
+
+/** An item of a list answer, once its identity fields are checked. */
+function named<T>(item: unknown, what: string, counts: string[] = []): T {
+  const f = new Fields(item, what);
+  f.str('name');
+  counts.forEach(key => f.count(key));
+  return item as T;
+}
+
+/** The numeric entries (a metric the server could not compute is null). */
+function numbers(values: Record<string, number | null> | null | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(values ?? {})) {
+    if (typeof v === 'number' && Number.isFinite(v)) {
+      out[k] = v;
+    }
+  }
+  return out;
+}
 
 // -- feature groups ---------------------------------------------------------
 
@@ -101,37 +130,32 @@ export interface IFeatureGroupDetail extends IFeatureGroup {
   embeddingIndex: IIndexStatus[];
 }
 
-function parseColumn(item: unknown): IColumn {
-  const f = new Fields(item, 'a schema column');
+function featureGroup(
+  g: C.FeatureGroup | C.FeatureGroupDetail,
+  commits: number
+): IFeatureGroup {
   return {
-    name: f.str('name'),
-    type: f.optStr('type') ?? 'unknown',
-    nullable: f.bool('nullable', true)
+    name: g.name,
+    version: g.version,
+    keys: g.keys,
+    eventTime: g.event_time ?? '',
+    online: g.online,
+    description: g.description,
+    rows: g.rows,
+    commits,
+    deltaVersion: g.delta_version,
+    lastCommitAt: g.last_commit_at,
+    lastCommitBy: g.last_commit_by,
+    createdAt: g.created_at,
+    createdBy: g.created_by,
+    schema: g.schema,
+    embeddings: parseEmbeddings(g.embeddings)
   };
 }
 
 export function parseFeatureGroup(item: unknown): IFeatureGroup {
-  const f = new Fields(item, 'a feature group');
-  const commits = f.data['commits'];
-  return {
-    name: f.str('name'),
-    version: f.count('version'),
-    keys: f.strList('keys'),
-    eventTime: f.optStr('event_time') ?? '',
-    online: f.bool('online'),
-    description: f.optStr('description') ?? '',
-    rows: f.optCount('rows') ?? f.optCount('row_count'),
-    commits: Array.isArray(commits)
-      ? commits.length
-      : (f.optCount('commit_count') ?? f.optCount('commits') ?? 0),
-    deltaVersion: f.optCount('delta_version'),
-    lastCommitAt: f.optStr('last_commit_at'),
-    lastCommitBy: f.optStr('last_commit_by'),
-    createdAt: f.optStr('created_at'),
-    createdBy: f.optStr('created_by'),
-    schema: f.optList('schema', parseColumn),
-    embeddings: parseEmbeddings(f.data['embeddings'])
-  };
+  const g = named<C.FeatureGroup>(item, 'a feature group', ['version']);
+  return featureGroup(g, g.commits);
 }
 
 function parseEmbeddings(value: unknown): IEmbedding[] {
@@ -169,98 +193,66 @@ export function parseNeighbors(data: unknown): INeighbors {
 }
 
 export function parseFeatureGroups(data: unknown): IFeatureGroup[] {
-  return new Fields(data, 'the feature group list').list(
+  return listAnswer<C.FeatureGroupList>(
+    data,
     'feature_groups',
-    parseFeatureGroup
-  );
+    'the feature group list'
+  ).feature_groups.map(parseFeatureGroup);
 }
 
-function parseHistogram(value: unknown): IHistogram | null {
-  if (!isObject(value)) {
-    return null;
-  }
-  const edges = value['edges'];
-  const counts = value['counts'];
-  if (!Array.isArray(edges) || !Array.isArray(counts)) {
-    return null;
-  }
-  const e = edges.filter((x): x is number => typeof x === 'number');
-  const c = counts.filter((x): x is number => typeof x === 'number');
-  if (c.length === 0 || e.length !== c.length + 1) {
-    return null;
-  }
-  return { edges: e, counts: c };
-}
-
-function scalar(value: unknown): string | number | boolean | null {
-  return typeof value === 'string' ||
-    typeof value === 'number' ||
-    typeof value === 'boolean'
-    ? value
+/** A histogram whose edges fit its counts (one more edge than counts), else null. */
+function histogram(h: C.Histogram | null | undefined): IHistogram | null {
+  return h && h.counts.length > 0 && h.edges.length === h.counts.length + 1
+    ? { edges: h.edges, counts: h.counts }
     : null;
 }
 
-export function parseStatistics(value: unknown): IStatistics | null {
-  if (!isObject(value) || !isObject(value['columns'])) {
-    return null;
-  }
-  const f = new Fields(value, 'the statistics');
-  const columns: IColumnStatistics[] = [];
-  for (const [name, col] of Object.entries(value['columns'] as JSONObject)) {
-    if (!isObject(col)) {
-      continue;
-    }
-    const c = new Fields(col, `the statistics of ${name}`);
-    columns.push({
-      name,
-      type: c.optStr('type') ?? '',
-      count: c.optNum('count'),
-      nulls: c.optNum('nulls'),
-      distinct: c.optNum('distinct'),
-      min: scalar(col['min']),
-      max: scalar(col['max']),
-      mean: c.optNum('mean'),
-      stddev: c.optNum('stddev'),
-      histogram: parseHistogram(col['histogram'])
-    });
+export function parseStatistics(s: C.Statistics | null | undefined): IStatistics | null {
+  if (!s || !s.columns) {
+    return null; // no commit yet
   }
   return {
-    rows: f.optCount('rows'),
-    deltaVersion: f.optCount('delta_version'),
-    columns
+    rows: s.rows ?? null,
+    deltaVersion: s.delta_version ?? null,
+    columns: Object.entries(s.columns).map(([name, c]) => ({
+      name,
+      type: c.type,
+      count: c.count ?? null,
+      nulls: c.nulls ?? null,
+      distinct: c.distinct ?? null,
+      min: c.min ?? null,
+      max: c.max ?? null,
+      mean: c.mean ?? null,
+      stddev: c.stddev ?? null,
+      histogram: histogram(c.histogram)
+    }))
   };
 }
 
-function parseCommit(item: unknown): ICommit {
-  const f = new Fields(item, 'a commit');
+function commit(c: C.Commit): ICommit {
   return {
-    deltaVersion: f.count('delta_version'),
-    mode: f.optStr('mode') ?? 'append',
-    rows: f.optCount('rows'),
-    createdAt: f.optStr('created_at'),
-    who: f.optStr('who'),
-    checksPassed: f.strList('checks_passed'),
-    lineage: f.obj('lineage') ?? {},
-    durationS: f.optNum('duration_s')
+    deltaVersion: c.delta_version,
+    mode: c.mode,
+    rows: c.rows,
+    createdAt: c.created_at,
+    who: c.who,
+    checksPassed: c.checks_passed,
+    lineage: c.lineage,
+    durationS: c.duration_s
   };
 }
 
 export function parseFeatureGroupDetail(data: unknown): IFeatureGroupDetail {
-  const base = parseFeatureGroup(data);
-  const f = new Fields(data, 'the feature group');
-  const commitList = f.optList('commits', parseCommit);
-  const sample = f.optList('sample', row => (isObject(row) ? row : {}));
+  const g = named<C.FeatureGroupDetail>(data, 'the feature group', ['version']);
+  new Fields(data, 'the feature group').list('commits', item => item);
   return {
-    ...base,
-    commits: commitList.length || base.commits,
-    checks: f.strList('checks'),
-    commitList,
-    statistics: parseStatistics(f.data['statistics']),
-    versions: f
-      .optList('versions', v => (typeof v === 'number' ? v : null))
-      .filter((v): v is number => v !== null),
-    sample,
-    embeddingIndex: f.optList('embedding_index', parseIndexStatus)
+    ...featureGroup(g, g.commit_count),
+    checks: g.checks,
+    commitList: g.commits.map(commit),
+    statistics: parseStatistics(g.statistics),
+    versions: g.versions,
+    sample: g.sample,
+    embeddingIndex: g.embedding_index.map(parseIndexStatus)
   };
 }
 
@@ -310,52 +302,48 @@ export interface IAliasMove {
 }
 
 export function parseModels(data: unknown): IModelSummary[] {
-  return new Fields(data, 'the model list').list('models', item => {
-    const f = new Fields(item, 'a model');
+  return listAnswer<C.ModelList>(data, 'models', 'the model list').models.map(item => {
+    const m = named<C.ModelSummary>(item, 'a model');
     return {
-      name: f.str('name'),
-      versions: f.optCount('versions') ?? 0,
-      latestVersion: f.optCount('latest_version'),
-      aliases: f.numbers('aliases'),
-      task: f.optStr('task'),
-      latestMetrics: f.numbers('latest_metrics'),
-      updatedAt: f.optStr('updated_at')
+      name: m.name,
+      versions: m.versions,
+      latestVersion: m.latest_version,
+      aliases: m.aliases,
+      task: m.task,
+      latestMetrics: numbers(m.latest_metrics),
+      updatedAt: m.updated_at
     };
   });
 }
 
 export function parseModelVersion(item: unknown): IModelVersion {
-  const f = new Fields(item, 'a model version');
+  const v = named<C.ModelVersion>(item, 'a model version', ['version']);
   return {
-    name: f.str('name'),
-    version: f.count('version'),
-    aliases: f.strList('aliases'),
-    task: f.optStr('task'),
-    metrics: f.numbers('metrics'),
-    flavour: f.optStr('flavour'),
-    createdAt: f.optStr('created_at'),
-    createdBy: f.optStr('created_by'),
-    description: f.optStr('description') ?? ''
+    name: v.name,
+    version: v.version,
+    aliases: v.aliases,
+    task: v.task,
+    metrics: numbers(v.metrics),
+    flavour: v.flavour,
+    createdAt: v.created_at,
+    createdBy: v.created_by,
+    description: v.description
   };
 }
 
 export function parseModelDetail(data: unknown): IModelDetail {
-  const f = new Fields(data, 'the model');
-  const metricDirections: Record<string, MetricDirection> = {};
-  for (const [metric, direction] of Object.entries(f.obj('metric_directions') ?? {})) {
-    if (direction === 'higher' || direction === 'lower') {
-      metricDirections[metric] = direction;
-    }
-  }
+  const m = named<C.ModelDetail>(data, 'the model');
+  new Fields(data, 'the model').list('versions', item => item);
   return {
-    name: f.str('name'),
-    aliases: f.numbers('aliases'),
-    versions: f.list('versions', parseModelVersion),
-    metricDirections
+    name: m.name,
+    aliases: m.aliases,
+    versions: m.versions.map(parseModelVersion),
+    metricDirections: m.metric_directions
   };
 }
 
 export function parseAliasMove(data: unknown): IAliasMove {
+  // POST models/<name>/aliases/<alias> (not a GET answer of the contract)
   const f = new Fields(data, 'the alias move');
   return {
     name: f.str('name'),
@@ -464,28 +452,26 @@ function mismatchOf(value: unknown): Record<string, [string | null, string | nul
 }
 
 export function parseDeployments(data: unknown): IDeployment[] {
-  return new Fields(data, 'the deployment list').list('deployments', item => {
-    const f = new Fields(item, 'a deployment');
-    const name = f.str('name');
+  const list = listAnswer<C.DeploymentList>(data, 'deployments', 'the deployment list');
+  return list.deployments.map(item => {
+    const d = named<C.Deployment>(item, 'a deployment');
     return {
-      name,
-      model: f.str('model'),
-      alias: f.optStr('alias'),
-      version: f.optCount('version'),
-      servedVersion: f.optCount('served_version') ?? f.optCount('model_version'),
-      view: f.optStr('view'),
-      kind: f.optStr('kind') ?? 'online',
-      requests: f.optCount('requests') ?? 0,
-      errors: f.optCount('errors') ?? 0,
-      deadLetters: f.optCount('dead_letter_rows') ?? 0,
-      latencyP50Ms: f.optNum('latency_p50_ms'),
-      latencyP99Ms: f.optNum('latency_p99_ms'),
-      lastRequestAt: f.optStr('last_request_at'),
-      environmentMismatch: mismatchOf(isObject(item) ? item.environment_mismatch : null),
-      endpoint:
-        f.optStr('endpoint') ??
-        `/lakebook/api/deployments/${encodeURIComponent(name)}/predict`,
-      headline: parseHeadline((item as JSONObject)['headline'])
+      name: d.name,
+      model: d.model,
+      alias: d.alias,
+      version: d.version,
+      servedVersion: d.served_version,
+      view: d.view,
+      kind: d.kind,
+      requests: d.requests,
+      errors: d.errors,
+      deadLetters: d.dead_letter_rows,
+      latencyP50Ms: d.latency_p50_ms,
+      latencyP99Ms: d.latency_p99_ms,
+      lastRequestAt: d.last_request_at,
+      environmentMismatch: mismatchOf(d.environment_mismatch),
+      endpoint: d.endpoint,
+      headline: parseHeadline(d.headline)
     };
   });
 }
@@ -509,26 +495,13 @@ export interface IPipeline {
   updatedAt: string | null;
 }
 
-function parsePipelineStep(item: unknown): IPipelineStep {
-  if (typeof item === 'string') {
-    const at = item.lastIndexOf('::');
-    return at < 0
-      ? { notebook: '', step: item }
-      : { notebook: item.slice(0, at), step: item.slice(at + 2) };
-  }
-  const f = new Fields(item, 'a pipeline step');
-  return { notebook: f.optStr('notebook') ?? '', step: f.str('step') };
-}
-
 export function parsePipelines(data: unknown): IPipeline[] {
-  return new Fields(data, 'the pipeline list').list('pipelines', item => {
-    const f = new Fields(item, 'a pipeline');
-    return {
-      name: f.str('name'),
-      steps: f.optList('steps', parsePipelineStep),
-      updatedAt: f.optStr('updated_at')
-    };
-  });
+  return listAnswer<C.PipelineList>(data, 'pipelines', 'the pipeline list').pipelines.map(
+    item => {
+      const p = named<C.Pipeline>(item, 'a pipeline');
+      return { name: p.name, steps: p.steps, updatedAt: p.updated_at };
+    }
+  );
 }
 
 /**
@@ -564,22 +537,23 @@ export interface IStep {
 }
 
 export function parseSteps(data: unknown): IStep[] {
-  return new Fields(data, 'the step list').list('steps', item => {
-    const f = new Fields(item, 'a step');
-    const kind = f.str('kind');
-    if (!isStepKind(kind)) {
-      throw malformed(`step kind "${kind}" is not one of ${STEP_KINDS.join(', ')}`);
+  return listAnswer<C.StepList>(data, 'steps', 'the step list').steps.map(item => {
+    const s = named<C.Step>(item, 'a step', ['index']);
+    // the sidebar builds magic lines per kind: a kind it does not know is not guessed at
+    if (!isStepKind(s.kind)) {
+      throw malformed(`step kind "${s.kind}" is not one of ${STEP_KINDS.join(', ')}`);
     }
     return {
-      kind,
-      name: f.str('name'),
-      notebook: f.str('notebook'),
-      cellId: f.optStr('cell_id'),
-      index: f.optCount('index') ?? 0,
-      schedule: f.optStr('schedule'),
-      tz: f.optStr('tz'),
-      upToDate: isObject(item) && typeof item.up_to_date === 'boolean' ? item.up_to_date : null,
-      reasons: isObject(item) && Array.isArray(item.reasons) ? f.strList('reasons') : []
+      kind: s.kind,
+      name: s.name,
+      notebook: s.notebook,
+      cellId: s.cell_id,
+      index: s.index,
+      schedule: s.schedule,
+      tz: s.tz,
+      // only with ?why=1
+      upToDate: s.up_to_date ?? null,
+      reasons: s.reasons ?? []
     };
   });
 }
@@ -645,15 +619,11 @@ export interface ITarget {
   pipeline: string | null;
 }
 
-function parseTarget(value: unknown): ITarget {
-  if (!isObject(value)) {
-    return { notebook: null, steps: null, pipeline: null };
-  }
-  const f = new Fields(value, 'a target');
+function target(t: C.Target | null | undefined): ITarget {
   return {
-    notebook: f.optStr('notebook'),
-    steps: Array.isArray(value['steps']) ? f.strList('steps') : null,
-    pipeline: f.optStr('pipeline')
+    notebook: t?.notebook ?? null,
+    steps: t?.steps ?? null,
+    pipeline: t?.pipeline ?? null
   };
 }
 
@@ -669,21 +639,23 @@ export interface ISchedule {
 }
 
 export function parseSchedule(item: unknown): ISchedule {
-  const f = new Fields(item, 'a schedule');
+  const s = named<C.Schedule>(item, 'a schedule', ['id']);
   return {
-    id: f.count('id'),
-    name: f.str('name'),
-    target: parseTarget(f.data['target']),
-    cron: f.str('cron'),
-    timezone: f.optStr('timezone') ?? 'UTC',
-    paused: f.bool('paused'),
-    nextRunAt: f.optStr('next_run_at'),
-    lastScheduledFor: f.optStr('last_scheduled_for')
+    id: s.id,
+    name: s.name,
+    target: target(s.target),
+    cron: s.cron,
+    timezone: s.timezone,
+    paused: s.paused,
+    nextRunAt: s.next_run_at,
+    lastScheduledFor: s.last_scheduled_for
   };
 }
 
 export function parseSchedules(data: unknown): ISchedule[] {
-  return new Fields(data, 'the schedule list').list('schedules', parseSchedule);
+  return listAnswer<C.ScheduleList>(data, 'schedules', 'the schedule list').schedules.map(
+    parseSchedule
+  );
 }
 
 export const RUN_STATUSES = [
@@ -737,53 +709,36 @@ export interface IRun {
 
 export function parseRun(item: unknown): IRun {
   const f = new Fields(item, 'a run');
-  const raw = f.str('status');
-  const status = (RUN_STATUSES as readonly string[]).includes(raw)
-    ? (raw as RunStatus)
+  f.str('id');
+  const r = item as C.Run;
+  // a newer server's status shows as unknown rather than breaking the run list
+  const status = (RUN_STATUSES as readonly string[]).includes(r.status)
+    ? r.status
     : 'unknown';
-  const progress = f.obj('progress');
-  const error = f.obj('error');
-  let parsedProgress: IRunProgress | null = null;
-  if (progress) {
-    const p = new Fields(progress, 'the run progress');
-    parsedProgress = {
-      done: p.optCount('done') ?? 0,
-      cells: p.optCount('cells'),
-      stage: p.optCount('stage') ?? 1,
-      stages: p.optCount('stages') ?? 1
-    };
-  }
-  let parsedError: IRunError | null = null;
-  if (error) {
-    const e = new Fields(error, 'the run error');
-    parsedError = {
-      cellIndex: e.optCount('cell_index'),
-      ename: e.optStr('ename') ?? 'Error',
-      evalue: e.optStr('evalue') ?? e.optStr('message') ?? ''
-    };
-  }
-  const target = parseTarget(f.data['target']);
+  const t = target(r.target);
+  const p = r.progress;
+  const e = r.error;
   return {
-    id: f.str('id'),
+    id: r.id,
     status,
-    target,
-    label: f.optStr('label') ?? targetLabel(target),
-    attempt: f.optCount('attempt') ?? 1,
-    maxAttempts: f.optCount('max_attempts') ?? 1,
-    scheduleId: f.optCount('schedule_id'),
-    queuedAt: f.optStr('queued_at'),
-    startedAt: f.optStr('started_at'),
-    finishedAt: f.optStr('finished_at'),
-    durationS: f.optNum('duration_s'),
-    outputPath: f.optStr('output_path'),
-    error: parsedError,
-    progress: parsedProgress,
-    cancelRequested: f.bool('cancel_requested')
+    target: t,
+    label: r.label || targetLabel(t),
+    attempt: r.attempt,
+    maxAttempts: r.max_attempts,
+    scheduleId: r.schedule_id,
+    queuedAt: r.queued_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    durationS: r.duration_s,
+    outputPath: r.output_path,
+    error: e ? { cellIndex: e.cell_index ?? null, ename: e.ename, evalue: e.evalue } : null,
+    progress: p ? { done: p.done, cells: p.cells, stage: p.stage, stages: p.stages } : null,
+    cancelRequested: r.cancel_requested
   };
 }
 
 export function parseRuns(data: unknown): IRun[] {
-  return new Fields(data, 'the run list').list('runs', parseRun);
+  return listAnswer<C.RunList>(data, 'runs', 'the run list').runs.map(parseRun);
 }
 
 export interface IRunOutput {
@@ -794,11 +749,12 @@ export interface IRunOutput {
 
 export function parseRunOutput(data: unknown): IRunOutput {
   const f = new Fields(data, 'the run output');
-  const notebook = f.obj('notebook');
-  if (!notebook || !Array.isArray(notebook['cells'])) {
+  const o = data as C.RunOutput;
+  // rendered cell by cell: anything but a notebook is refused here, not half drawn
+  if (!isObject(o.notebook) || !Array.isArray(o.notebook['cells'])) {
     throw malformed('"notebook" of the run output must be a notebook');
   }
-  return { runId: f.str('run_id'), path: f.optStr('path') ?? '', notebook };
+  return { runId: f.str('run_id'), path: o.path, notebook: o.notebook };
 }
 
 /**
@@ -855,83 +811,43 @@ export interface IMonitor {
   reportPath: string | null;
 }
 
-function verdictOf(value: unknown): Verdict {
-  if (value === 'ok' || value === 'drift' || value === 'failed' || value === 'skipped') {
-    return value;
-  }
-  if (value === 'passed' || value === 'success') {
-    return 'ok';
-  }
-  return 'unknown';
+function verdictOf(status: C.MonitorSummary['status']): Verdict {
+  return status === 'never run' ? 'unknown' : status;
 }
 
-/**
- * Parse `GET /monitors`. The latest result may be nested (`latest`,
- * `last_result`) or flat on the monitor.
- */
+/** What a monitor watches, from its spec (`deployment x`, `feature group y`). */
+function watches(spec: JSONObject): string {
+  if (typeof spec['deployment'] === 'string') {
+    return `deployment ${spec['deployment']}`;
+  }
+  return typeof spec['feature_group'] === 'string'
+    ? `feature group ${spec['feature_group']}`
+    : '';
+}
+
+/** Parse `GET monitors`: each monitor with its latest result. */
 export function parseMonitors(data: unknown): IMonitor[] {
-  return new Fields(data, 'the monitor list').list('monitors', item => {
-    const f = new Fields(item, 'a monitor');
-    const name = f.str('name');
-    const nested = f.obj('latest') ?? f.obj('last_result') ?? f.obj('result');
-    const r = new Fields(nested ?? f.data, `the latest result of ${name}`);
-    const resultId = r.optCount('id') ?? r.optCount('result_id');
-    const spec = f.obj('spec');
-    const watches =
-      f.optStr('watches') ??
-      f.optStr('source') ??
-      (f.optStr('deployment') ? `deployment ${f.optStr('deployment')}` : null) ??
-      (f.optStr('feature_group') ? `group ${f.optStr('feature_group')}` : null) ??
-      (spec && typeof spec['deployment'] === 'string'
-        ? `deployment ${spec['deployment']}`
-        : null) ??
-      (spec && typeof spec['feature_group'] === 'string'
-        ? `feature group ${spec['feature_group']}`
-        : null) ??
-      '';
-    let reportPath = r.optStr('report_url') ?? f.optStr('report_url');
-    if (reportPath) {
-      reportPath = reportPath.replace(/^(.*\/)?lakebook\/api\//, '');
-    } else if (resultId !== null && (nested || r.optStr('status'))) {
-      reportPath = `monitors/${encodeURIComponent(name)}/reports/${resultId}.html`;
+  return listAnswer<C.MonitorList>(data, 'monitors', 'the monitor list').monitors.map(
+    item => {
+      const m = named<C.MonitorSummary>(item, 'a monitor');
+      const r = m.latest;
+      const columns = m.spec['columns'];
+      return {
+        name: m.name,
+        watches: watches(m.spec),
+        verdict: verdictOf(m.status),
+        driftShare: r?.drift_share ?? null,
+        driftedColumns: r ? r.drifted_columns.length : null,
+        driftedNames: r?.drifted_columns ?? [],
+        columns: Array.isArray(columns) ? columns.length : null,
+        resultId: r?.id ?? null,
+        checkedAt: r?.created_at ?? null,
+        reason: r?.reason ?? null,
+        // the server's URL is relative to its base URL; the client's paths to /lakebook/api/
+        reportPath: r?.report_url ? r.report_url.replace(/^(.*\/)?lakebook\/api\//, '') : null
+      };
     }
-    // `drifted_columns` is a list of names (or a count); `columns` an object
-    // of per-column scores (or a count).
-    let drifted: number | null = null;
-    let driftedNames: string[] = [];
-    const d = r.data['drifted_columns'];
-    if (Array.isArray(d)) {
-      driftedNames = d.filter((x): x is string => typeof x === 'string');
-      drifted = driftedNames.length;
-    } else {
-      drifted = r.optCount('drifted_columns');
-    }
-    const columns = r.obj('columns');
-    let total: number | null = r.optCount('columns');
-    if (columns) {
-      const entries = Object.entries(columns);
-      total = entries.length;
-      if (drifted === null) {
-        driftedNames = entries
-          .filter(([, v]) => isObject(v) && (v['drifted'] === true || v['drift_detected'] === true))
-          .map(([k]) => k);
-        drifted = driftedNames.length;
-      }
-    }
-    return {
-      name,
-      watches,
-      verdict: verdictOf(r.optStr('status') ?? r.optStr('verdict')),
-      driftShare: r.optNum('drift_share'),
-      driftedColumns: drifted,
-      driftedNames,
-      columns: total,
-      resultId,
-      checkedAt: r.optStr('created_at') ?? r.optStr('checked_at'),
-      reason: r.optStr('reason'),
-      reportPath
-    };
-  });
+  );
 }
 
 export interface IAlert {
@@ -944,17 +860,18 @@ export interface IAlert {
 }
 
 export function parseAlert(item: unknown): IAlert {
-  const f = new Fields(item, 'an alert');
+  new Fields(item, 'an alert').count('id');
+  const a = item as C.Alert;
   return {
-    id: f.count('id'),
-    monitor: f.optStr('monitor') ?? '',
-    kind: f.optStr('kind') ?? 'drift',
-    message: f.optStr('message') ?? '',
-    createdAt: f.optStr('created_at'),
-    acknowledged: f.bool('acknowledged')
+    id: a.id,
+    monitor: a.monitor,
+    kind: a.kind,
+    message: a.message,
+    createdAt: a.created_at,
+    acknowledged: a.acknowledged
   };
 }
 
 export function parseAlerts(data: unknown): IAlert[] {
-  return new Fields(data, 'the alert list').list('alerts', parseAlert);
+  return listAnswer<C.AlertList>(data, 'alerts', 'the alert list').alerts.map(parseAlert);
 }

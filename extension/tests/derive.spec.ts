@@ -21,12 +21,17 @@ import {
   parseRun,
   stepLabel
 } from '../src/endpoints';
+import { recorded } from './recorded';
 
 const NB = '/srv/fti.ipynb';
 
+/** A run as the server answers it (the recorded one), with `over` changed. */
 function run(id: string, over: Record<string, unknown> = {}): IRun {
   return parseRun({
+    ...recorded('run'),
     id,
+    error: null,
+    progress: null,
     status: 'succeeded',
     target: { notebook: NB, steps: ['clicks'] },
     queued_at: `2024-05-01T00:00:0${id.slice(-1)}+00:00`,
@@ -163,17 +168,6 @@ describe('models', () => {
     expect(row.best).toBeNull();
     expect(row.scaled).toEqual([0, 1]);
   });
-
-  it('keeps only the directions it knows', () => {
-    const detail = parseModelDetail({
-      name: 'm',
-      aliases: {},
-      versions: [],
-      metric_directions: { a: 'higher', b: 'sideways', c: 3 }
-    });
-    expect(detail.metricDirections).toEqual({ a: 'higher' });
-    expect(parseModelDetail({ name: 'm', aliases: {}, versions: [] }).metricDirections).toEqual({});
-  });
 });
 
 describe('named pipelines', () => {
@@ -187,7 +181,7 @@ describe('named pipelines', () => {
             { notebook: '/srv/b.ipynb', step: 'fraud' }
           ]
         },
-        { name: 'never', steps: ['/srv/c.ipynb::inference:scoring'] }
+        { name: 'never', steps: [{ notebook: '/srv/c.ipynb', step: 'inference:scoring' }] }
       ]
     });
     const pipelines = [daily, never];

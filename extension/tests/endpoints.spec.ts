@@ -1,18 +1,9 @@
 /**
- * Parsing of every endpoint the sidebar reads, on answers recorded from a
- * real Jupyter server with the Lakebook extension (see fixtures/), plus the
- * contract failures each parser must report.
+ * Parsing of every endpoint the sidebar reads, on answers recorded from a real
+ * Jupyter server on this run (tests/test_rest_contract.py records them on the
+ * browser test's lakehouse, extension/ui-tests/prepare_lakehouse.py), plus the
+ * failures each parser must report.
  */
-import alertsJson from './fixtures/alerts.json';
-import deploymentsJson from './fixtures/deployments.json';
-import groupsJson from './fixtures/feature-groups.json';
-import groupJson from './fixtures/feature-groups_transactions.json';
-import modelsJson from './fixtures/models.json';
-import modelJson from './fixtures/models_fraud.json';
-import monitorsJson from './fixtures/monitors.json';
-import runsJson from './fixtures/runs.json';
-import schedulesJson from './fixtures/schedules.json';
-import stepsJson from './fixtures/steps_path_fti.json';
 import { LakebookApiError, LakebookClient } from '../src/api';
 import {
   parseAlerts,
@@ -31,24 +22,7 @@ import {
   targetLabel,
   targetsStep
 } from '../src/endpoints';
-
-const FIXTURES: Record<string, unknown> = {
-  alerts: alertsJson,
-  deployments: deploymentsJson,
-  'feature-groups': groupsJson,
-  'feature-groups_transactions': groupJson,
-  models: modelsJson,
-  models_fraud: modelJson,
-  monitors: monitorsJson,
-  runs: runsJson,
-  schedules: schedulesJson,
-  steps_path_fti: stepsJson
-};
-
-/** A fresh copy of an answer recorded from a real server. */
-function fixture(name: string): any {
-  return JSON.parse(JSON.stringify(FIXTURES[name]));
-}
+import { recorded as fixture } from './recorded';
 
 describe('feature groups', () => {
   it('parses the list', () => {
@@ -61,41 +35,41 @@ describe('feature groups', () => {
       online: true,
       commits: 2,
       deltaVersion: 1,
-      description: 'Card transactions'
+      description: 'Card transactions',
+      rows: 500
     });
-    expect(tx.rows).toBeNull();
     expect(tx.schema.map(c => c.name)).toEqual(['cc_num', 'amount', 'category', 'ts']);
     expect(groups.find(g => g.name === 'cards')!.online).toBe(false);
   });
 
   it('reads who created a group and made its last commit (team lakehouse)', () => {
     const data = fixture('feature-groups');
-    expect(parseFeatureGroups(data)[0].createdBy).toBeNull(); // older servers: absent
     data.feature_groups[0].created_by = 'alice';
     data.feature_groups[0].last_commit_by = 'bob';
     const g = parseFeatureGroups(data)[0];
     expect([g.createdBy, g.lastCommitBy]).toEqual(['alice', 'bob']);
     const detail = fixture('feature-groups_transactions');
     detail.commits[0].who = 'carol';
+    detail.commits[1].who = null;
     expect(parseFeatureGroupDetail(detail).commitList.map(c => c.who)).toEqual(['carol', null]);
   });
 
-  it('reads a row count when the server sends one', () => {
+  it('keeps a row count the server could not read as null', () => {
     const data = fixture('feature-groups');
-    data.feature_groups[0].rows = 1234;
-    expect(parseFeatureGroups(data)[0].rows).toBe(1234);
+    data.feature_groups[0].rows = null;
+    expect(parseFeatureGroups(data)[0].rows).toBeNull();
   });
 
   it('reads embedding columns, their index and neighbours', () => {
-    const g = parseFeatureGroupDetail({
-      name: 'merchants', version: 1, keys: ['mid'], online: true,
-      embeddings: { desc_vec: { dim: 32, metric: 'cosine' }, bad: 3 },
-      embedding_index: [{ column: 'desc_vec', dim: 32, metric: 'cosine', state: 'ready',
-                          indexed: 140, pending: 0 }]
-    });
+    const data = fixture('feature-groups_transactions');
+    data.embeddings = { desc_vec: { dim: 32, metric: 'cosine' }, bad: 3 };
+    data.embedding_index = [
+      { column: 'desc_vec', dim: 32, metric: 'cosine', state: 'ready', indexed: 140, pending: 0 }
+    ];
+    const g = parseFeatureGroupDetail(data);
     expect(g.embeddings).toEqual([{ column: 'desc_vec', dim: 32, metric: 'cosine' }]);
     expect(g.embeddingIndex[0]).toMatchObject({ state: 'ready', indexed: 140, pending: 0 });
-    const plain = parseFeatureGroupDetail({ name: 'tx', version: 1, keys: ['k'] });
+    const plain = parseFeatureGroupDetail(fixture('feature-groups_transactions'));
     expect(plain.embeddings).toEqual([]);
     expect(plain.embeddingIndex).toEqual([]);
     const n = parseNeighbors({ columns: ['mid', 'distance'],
@@ -131,6 +105,8 @@ describe('feature groups', () => {
   it('accepts a group without statistics yet', () => {
     const data = fixture('feature-groups_transactions');
     data.statistics = {};
+    data.commits = [];
+    data.commit_count = 0;
     expect(parseFeatureGroupDetail(data).statistics).toBeNull();
   });
 
@@ -165,11 +141,12 @@ describe('models', () => {
     ]);
     expect(detail.versions[0].metrics).toEqual({ accuracy: 0.81, roc_auc: 0.84 });
     expect(detail.versions[0].flavour).toBe('sklearn');
+    expect(detail.metricDirections).toEqual({ accuracy: 'higher', roc_auc: 'higher' });
   });
 
-  it('ignores metrics that are not numbers', () => {
+  it('drops metrics the server could not compute (null)', () => {
     const data = fixture('models');
-    data.models[0].latest_metrics = { accuracy: 0.9, note: 'x', nan: null };
+    data.models[0].latest_metrics = { accuracy: 0.9, nan: null };
     expect(parseModels(data)[0].latestMetrics).toEqual({ accuracy: 0.9 });
   });
 });
@@ -182,29 +159,35 @@ describe('deployments', () => {
       model: 'fraud',
       alias: 'production',
       version: null,
-      servedVersion: 1,
       kind: 'online',
-      requests: 2,
       errors: 0,
       endpoint: '/lakebook/api/deployments/fraud_online/predict'
     });
+    // the prepared lakehouse's traffic (its count depends on what the preparation sends)
+    expect(d.requests).toBeGreaterThan(0);
+    const versions = parseModelDetail(fixture('models_fraud')).versions.map(v => v.version);
+    expect(versions).toContain(d.servedVersion);
     expect(d.latencyP50Ms).toBeGreaterThan(0);
     expect(d.latencyP99Ms).toBeGreaterThanOrEqual(d.latencyP50Ms!);
   });
 
-  it('fills in the endpoint and zero traffic of a new deployment', () => {
-    const [d] = parseDeployments({ deployments: [{ name: 'a b', model: 'm', requests: null }] });
-    expect(d.endpoint).toBe('/lakebook/api/deployments/a%20b/predict');
-    expect(d.requests).toBe(0);
-    expect(d.deadLetters).toBe(0);
-    expect(d.latencyP50Ms).toBeNull();
+  it('counts the rows the inference log could not write', () => {
+    const data = fixture('deployments');
+    expect(parseDeployments(data)[0].deadLetters).toBe(0);
+    data.deployments[0].dead_letter_rows = 3;
+    expect(parseDeployments(data)[0].deadLetters).toBe(3);
   });
 
-  it('counts the rows the inference log could not write', () => {
-    const [d] = parseDeployments({
-      deployments: [{ name: 'a', model: 'm', dead_letter_rows: 3 }]
+  it('shows a deployment without traffic', () => {
+    const data = fixture('deployments');
+    Object.assign(data.deployments[0], {
+      requests: 0,
+      latency_p50_ms: null,
+      latency_p99_ms: null,
+      served_version: null
     });
-    expect(d.deadLetters).toBe(3);
+    const [d] = parseDeployments(data);
+    expect(d).toMatchObject({ requests: 0, latencyP50Ms: null, servedVersion: null });
   });
 });
 
@@ -212,11 +195,13 @@ describe('steps, schedules and runs', () => {
   const steps = parseSteps(fixture('steps_path_fti'));
   const schedules = parseSchedules(fixture('schedules'));
   const runs = parseRuns(fixture('runs'));
+  // the step run of the prepared lakehouse (the list also holds a failed notebook run)
+  const stepRun = runs.find(r => r.id === fixture('run').id)!;
 
   it('parses the steps of a notebook', () => {
     expect(steps.map(s => [s.kind, s.name, s.index])).toEqual([
-      ['feature', 'clicks', 2],
-      ['training', 'fraud', 3]
+      ['feature', 'clicks', 3],
+      ['training', 'fraud', 4]
     ]);
     expect(steps[0].notebook).toMatch(/fti\.ipynb$/);
   });
@@ -240,31 +225,40 @@ describe('steps, schedules and runs', () => {
   });
 
   it('parses runs with progress, duration and output', () => {
-    const [run] = runs;
+    const run = stepRun;
+    expect(runs.map(r => r.status).sort()).toEqual(['failed', 'succeeded']);
     expect(run.status).toBe('succeeded');
     expect(run.label).toBe('fti.ipynb::clicks');
-    expect(run.progress).toEqual({ done: 4, cells: 4, stage: 1, stages: 1 });
+    expect(run.progress).toMatchObject({ stage: 1, stages: 1 });
+    expect(run.progress!.done).toBe(run.progress!.cells);
+    expect(run.target.notebook).toBe(steps[0].notebook);
     expect(run.durationS).toBeGreaterThan(0);
     expect(run.outputPath).toMatch(/output\.ipynb$/);
     expect(run.error).toBeNull();
   });
 
-  it('reads a failed run\'s error and an unknown status', () => {
+  it('reads a failed run\'s error', () => {
+    const run = parseRun(fixture('run_failed'));
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatchObject({ ename: 'ValueError', evalue: 'no data today' });
+    expect(run.label).toBe('failing.ipynb');
+  });
+
+  it('shows a status it does not know as unknown, and labels a pipeline run', () => {
     const run = parseRun({
-      id: 'r1',
+      ...fixture('run'),
       status: 'exploded',
       target: { pipeline: 'nightly' },
-      error: { cell_index: 3, ename: 'ValueError', evalue: 'bad' }
+      label: ''
     });
     expect(run.status).toBe('unknown');
-    expect(run.error).toEqual({ cellIndex: 3, ename: 'ValueError', evalue: 'bad' });
     expect(run.label).toBe('pipeline nightly');
   });
 
   it('matches runs and schedules to the step they run', () => {
     expect(targetsStep(schedules[0].target, steps[0])).toBe(true);
     expect(targetsStep(schedules[0].target, steps[1])).toBe(false);
-    expect(targetsStep(runs[0].target, steps[0])).toBe(true);
+    expect(targetsStep(stepRun.target, steps[0])).toBe(true);
     const kindName = { notebook: steps[0].notebook, steps: ['feature:clicks'], pipeline: null };
     expect(targetsStep(kindName, steps[0])).toBe(true);
     const wholeNotebook = { notebook: steps[0].notebook, steps: null, pipeline: null };
@@ -281,8 +275,10 @@ describe('steps, schedules and runs', () => {
   });
 
   it('parses a run output notebook', () => {
-    const out = parseRunOutput({ run_id: 'r', path: '/x/output.ipynb', notebook: { cells: [] } });
-    expect(out.runId).toBe('r');
+    const out = parseRunOutput(fixture('run_output'));
+    expect(out.runId).toBe(stepRun.id);
+    expect(out.path).toBe(stepRun.outputPath);
+    expect((out.notebook['cells'] as unknown[]).length).toBeGreaterThan(0);
     expect(() => parseRunOutput({ run_id: 'r', notebook: {} })).toThrow(/notebook/);
   });
 });
@@ -306,16 +302,18 @@ describe('monitoring', () => {
   });
 
   it('shows a monitor that never ran without a report', () => {
-    const [m] = parseMonitors({
-      monitors: [{ name: 'new', spec: { deployment: 'scorer' }, latest: null, status: 'never run' }]
-    });
+    const data = fixture('monitors');
+    const m = parseMonitors(data).find(x => x.name === 'never_run')!;
     expect(m).toMatchObject({ verdict: 'unknown', driftShare: null, reportPath: null });
-    expect(m.watches).toBe('deployment scorer');
+    expect(m.watches).toBe('feature group transactions');
+    const [first] = data.monitors;
+    const [d] = parseMonitors({ monitors: [{ ...first, spec: { deployment: 'scorer' } }] });
+    expect(d.watches).toBe('deployment scorer');
   });
 
   it('parses alerts', () => {
-    const [alert] = parseAlerts(fixture('alerts'));
-    expect(alert).toMatchObject({ id: 1, monitor: 'transactions_drift', kind: 'drift', acknowledged: false });
+    const alert = parseAlerts(fixture('alerts')).find(a => a.monitor === 'transactions_drift')!;
+    expect(alert).toMatchObject({ id: 1, kind: 'drift', acknowledged: false });
     expect(alert.message).toMatch(/2 of 2 columns drifted/);
   });
 });
@@ -335,7 +333,7 @@ describe('LakebookClient', () => {
   }
 
   it('runs a step now with a POST to runs', async () => {
-    const { client, calls } = recording(fixture('runs').runs[0]);
+    const { client, calls } = recording(fixture('run'));
     const run = await client.runNow('fti.ipynb', 'feature:clicks');
     expect(run.id).toBeTruthy();
     expect(calls).toEqual([
