@@ -2,7 +2,6 @@
 views module, feature views)."""
 from __future__ import annotations
 
-import shutil
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from ..catalog import Duplicate, from_json, to_json
@@ -83,8 +82,8 @@ class FeatureStore:
         catalog = self._lh.catalog
 
         def no_unknown_data(version: int) -> None:
-            leftover = self._lh.home / f"tables/{name}_v{version}"
-            if not overwrite and leftover.is_dir() and any(leftover.iterdir()):
+            leftover = self._lh.storage.location(f"tables/{name}_v{version}")
+            if not overwrite and leftover.names():
                 raise Conflict(
                     f"Feature group {name!r} version {version} is not in the catalog, but "
                     f"its table folder {leftover} holds data the catalog does not know "
@@ -102,9 +101,8 @@ class FeatureStore:
                                 "already.",
                                 f"Open it with lh.feature_group({name!r}, version={version}), "
                                 "or create the next version (version=None).") from None
-        table_path = f"tables/{name}_v{version}"
         if overwrite:  # the caller asked for the unknown data to go
-            shutil.rmtree(self._lh.home / table_path, ignore_errors=True)
+            self._lh.storage.location(f"tables/{name}_v{version}").delete()
             shutil.rmtree(index_folder(self._lh.home, name, version), ignore_errors=True)
         catalog.record_event("feature_group.created", f"{name}_v{version}",
                              {"keys": keys, "event_time": event_time, "online": bool(online)})
