@@ -33,8 +33,9 @@ system-packages:
 
 test: system-packages install-test test-python test-js test-browser
 
+# the PyTorch tests run under `make test-torch` (below), not in the main suite
 test-python:
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests $(foreach t,$(TORCH_TESTS),--ignore=$(t))
 
 # PyTorch from PyPI is 2.7 GB of CUDA wheels, so the main suite does not install it (it covers
 # PyTorch's conventions with an exported ONNX model); this installs it and runs its tests
