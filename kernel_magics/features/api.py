@@ -2,6 +2,7 @@
 views module, feature views)."""
 from __future__ import annotations
 
+import shutil
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from ..catalog import Duplicate, from_json, to_json
