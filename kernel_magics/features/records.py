@@ -68,14 +68,19 @@ def group_exists(catalog: Catalog, name: str, version: int) -> bool:
                                "version = ?", (name, version)))
 
 
+def _latest_versions(catalog: Catalog, table: str, all_versions: bool) -> list[dict[str, Any]]:
+    """Rows of ``table`` (feature_groups or feature_views) by name: the latest version of
+    each, or every version."""
+    if all_versions:
+        return catalog.query(f"SELECT * FROM {table} ORDER BY name, version")
+    return catalog.query(
+        f"SELECT t.* FROM {table} t JOIN (SELECT name, MAX(version) AS v FROM {table}"
+        " GROUP BY name) m ON t.name = m.name AND t.version = m.v ORDER BY t.name")
+
+
 def list_groups(catalog: Catalog, all_versions: bool = False) -> list[dict[str, Any]]:
     """Group rows by name: the latest version of each (or every version)."""
-    if all_versions:
-        return catalog.query("SELECT * FROM feature_groups ORDER BY name, version")
-    return catalog.query(
-        "SELECT g.* FROM feature_groups g JOIN (SELECT name, MAX(version) AS v FROM"
-        " feature_groups GROUP BY name) m ON g.name = m.name AND g.version = m.v"
-        " ORDER BY g.name")
+    return _latest_versions(catalog, "feature_groups", all_versions)
 
 
 def group_versions(catalog: Catalog, name: str) -> list[dict[str, Any]]:
@@ -285,12 +290,7 @@ def restore_view(catalog: Catalog, name: str, version: int, spec: dict[str, Any]
 
 def list_views(catalog: Catalog, all_versions: bool = False) -> list[dict[str, Any]]:
     """View rows by name: the latest version of each (or every version)."""
-    if all_versions:
-        return catalog.query("SELECT * FROM feature_views ORDER BY name, version")
-    return catalog.query(
-        "SELECT v.* FROM feature_views v JOIN (SELECT name, MAX(version) AS m FROM"
-        " feature_views GROUP BY name) l ON v.name = l.name AND v.version = l.m"
-        " ORDER BY v.name")
+    return _latest_versions(catalog, "feature_views", all_versions)
 
 
 def view_versions(catalog: Catalog, name: str) -> list[dict[str, Any]]:

@@ -6,15 +6,9 @@ package for its subcommands) pays for neither nbformat nor croniter.
 """
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from ..shared.lazy import lazy_exports
 
 _LAZY = {"Run": ".runs", "Schedule": ".cron", "Step": ".steps"}
 
 __all__ = list(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
