@@ -448,7 +448,8 @@ class Demo:
         start = as_utc(s.drift_after)
         end = start + pd.Timedelta(days=s.drift_days + s.eval_days)
         old, retrained = f"v{before}", f"v{new}"
-        # v1 scored the drift weeks already; it scores the new week, v2 all of them
+        # the old version scored the drift weeks already; it scores the new week, the
+        # retrained one all of them
         batch.batch(start + pd.Timedelta(days=s.drift_days), end, arm=old)
         batch.batch(start, end, arm=retrained)
         weekly = batch.kpis(every="1w", start=start, end=end)
@@ -467,7 +468,7 @@ class Demo:
                           f"${values.get('review_cost', 0) or 0:,.0f}",
                           f"{int(cov.coverage):,}/{int(cov.n):,}")
         self.console.print(table)
-        # the following week's traffic, 90/10 between v1 and the retrained v2
+        # the following week's traffic, 90/10 between the old and the retrained version
         online = self.lh.deployment(ONLINE).route(split={old: 0.9, retrained: 0.1})
         at = end + pd.Timedelta(hours=1)
         # each card at most once (a card drawn twice could pay twice in the same second)
