@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from . import artifacts
 from .predictor import (CLASSIFICATION, REGRESSION, FrameworkModel, ModelInfo, class_labels,
                         sigmoid, softmax, two_columns)
 from .torch_source import builtin_name, class_source, init_arguments
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..export import MlflowTarget
 
 EXTRA = "torch"
 SOURCE_FILE = "module.py"
@@ -51,7 +54,7 @@ class TorchModel(FrameworkModel):
             raise InvalidInput("A PyTorch model takes numbers only.",
                                "Encode text and category columns as numbers in the view.")
         with torch.inference_mode():
-            out = self.module(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)))
+            out = self.module(_tensor(X))
         values = out.detach().cpu().numpy().astype(np.float64)
         if not self.is_classifier:
             return values.reshape(-1)
@@ -118,6 +121,8 @@ class TorchFlavour(Flavour):
     name = "torch"
     filename = "weights.safetensors"
     extra = EXTRA
+    mlflow_flavour = "pytorch"
+    mlflow_packages = ("torch", "numpy")
 
     def matches(self, model: Any) -> bool:
         if isinstance(model, TorchModel):
@@ -173,10 +178,35 @@ class TorchFlavour(Flavour):
                                  f"({str(exc)[:300]}).", "Register the model again.") from None
         return TorchModel(module, info, source)
 
+    def to_mlflow(self, model: TorchModel, target: "MlflowTarget") -> None:
+        """MLflow's pytorch flavour as a ``torch.export`` program (``pt2``, which MLflow
+        checks is free of pickles before loading), traced on the version's input example
+        with a dynamic batch size. Its ``predict`` takes a float32 matrix of the input
+        columns and gives the network's own outputs (logits for a classifier)."""
+        import mlflow.pytorch
+        import torch
+        from mlflow.models import ModelSignature
+        from mlflow.types import Schema, TensorSpec
+        example = target.matrix_example()
+        with torch.inference_mode():
+            out = model.module(_tensor(example)).detach().numpy()
+        signature = ModelSignature(
+            inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, example.shape[1]))]),
+            outputs=Schema([TensorSpec(np.dtype(out.dtype), (-1, *out.shape[1:]))]))
+        mlflow.pytorch.save_model(
+            model.module, str(target.path), serialization_format="pt2",
+            input_example=example, signature=signature,
+            pip_requirements=target.requirements, metadata=target.metadata)
+
     def library_versions(self) -> dict[str, str]:
         import safetensors
         import torch
         return {"torch": torch.__version__, "safetensors": safetensors.__version__}
+
+
+def _tensor(X: np.ndarray) -> Any:
+    import torch
+    return torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
 
 
 def _build(source: str, info: ModelInfo, what: str) -> Any:
