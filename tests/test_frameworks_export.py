@@ -23,6 +23,7 @@ mlflow_pyfunc = pytest.importorskip("mlflow.pyfunc")
 
 import kernel_magics  # noqa: E402
 from conftest import lakebook_script  # noqa: E402
+from kernel_magics.shared.errors import InvalidInput  # noqa: E402
 from test_frameworks import _lakehouse  # noqa: E402
 
 pytestmark = pytest.mark.timeout(600)
@@ -152,3 +153,29 @@ def test_what_cannot_be_exported_is_refused_and_nothing_is_written(models):
                          str(out))
     assert done.returncode == 2 and "not allowed with" in said(done)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("library", ["lightgbm", "xgboost"])
+def test_a_booster_trained_on_text_categories_is_refused_with_what_to_do(tmp_path, library):
+    """MLflow's schema passes text columns on as text, which the booster cannot score: the
+    export says so (and names ``lakebook serve``) instead of writing a model that fails."""
+    lh = kernel_magics.connect(tmp_path / "lakehouse")
+    rng = np.random.default_rng(4)
+    n = 300
+    df = pd.DataFrame({"cc_num": np.arange(n) % 30,
+                       "ts": pd.Timestamp("2024-01-01", tz="UTC")
+                       + pd.to_timedelta(np.arange(n), "min"),
+                       "amount": rng.gamma(2.0, 30.0, n),
+                       "category": rng.choice(["food", "travel", "online"], n)})
+    df["is_fraud"] = ((df.category == "online") & (df.amount > 50)).astype(int)
+    lh.create_feature_group("tx", key="cc_num", event_time="ts").insert(df)
+    view = lh.create_feature_view("tx_view", spine=lh.feature_group("tx"), label="is_fraud")
+    X_train, _, y_train, _ = view.train_test_split()
+    cats = X_train.astype({"category": "category"})
+    model = lgb.LGBMClassifier(n_estimators=10, verbose=-1) if library == "lightgbm" else \
+        xgb.XGBClassifier(n_estimators=10, enable_categorical=True, tree_method="hist")
+    lh.registry.register(model.fit(cats, y_train), "fraud", view=view, input_example=X_train)
+    out = tmp_path / "fraud_mlflow"
+    with pytest.raises(InvalidInput, match=r"text column\(s\) category .*lakebook serve"):
+        lh.registry.export_mlflow("fraud", out)
+    assert not out.exists() and not list(tmp_path.glob(".fraud_mlflow.export-*"))

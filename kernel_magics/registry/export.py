@@ -66,6 +66,17 @@ class MlflowTarget:
             warnings.simplefilter("ignore", UserWarning)
             return infer_signature(frame)
 
+    def refuse_categories(self, columns: list[str], library: str) -> None:
+        """Refuse a booster trained on text columns as pandas categories: MLflow's schema
+        hands those columns over as text, which the library's own ``predict`` refuses."""
+        if columns:
+            raise InvalidInput(
+                f"{self.what} was trained on text column(s) {', '.join(columns)} as pandas "
+                f"categories, and MLflow's {library} flavour passes them on as text, which "
+                f"{library} cannot score.",
+                "Serve it with `lakebook serve` (it speaks MLflow's scoring protocol), or "
+                "encode those columns as numbers in the view and train again.")
+
     def matrix_example(self, rows: int = 2) -> np.ndarray:
         """The example as a float32 matrix of at least ``rows`` rows (a traced program
         keeps a batch dimension of one as a constant)."""

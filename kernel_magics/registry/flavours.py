@@ -6,7 +6,9 @@ allow_unsafe)``. scikit-learn estimators and pipelines use skops, whose loader c
 the types the registry's :class:`TrustPolicy` accepts; XGBoost, LightGBM and ONNX models use
 their library's own data format (``registry.frameworks``). A pickle-based flavour exists for
 other libraries, but loading it runs arbitrary code, so it loads only with an explicit
-``allow_unsafe=True``. Add a flavour with :func:`register_flavour`.
+``allow_unsafe=True``. A flavour MLflow also has (``mlflow_flavour``) writes its models as an
+MLflow model directory with :meth:`Flavour.to_mlflow` (``lakebook export-model``, see
+:mod:`.export`). Add a flavour with :func:`register_flavour`.
 """
 from __future__ import annotations
 

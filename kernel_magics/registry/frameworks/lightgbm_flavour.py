@@ -153,6 +153,7 @@ class LightGBMFlavour(Flavour):
         needs its training state): its ``predict`` gives what the booster gives, P(class 1)
         for a binary classifier, the probabilities for a multiclass one."""
         import mlflow.lightgbm
+        target.refuse_categories(list(model.info.io.get("categories", {})), "lightgbm")
         mlflow.lightgbm.save_model(
             model.booster, str(target.path), signature=target.column_signature(),
             input_example=target.example, pip_requirements=target.requirements,

@@ -146,6 +146,9 @@ class XGBoostFlavour(Flavour):
         wrapper goes out as that wrapper (MLflow's ``predict`` gives labels), a Booster as a
         Booster (its ``predict`` gives what the booster gives, e.g. P(class 1))."""
         import mlflow.xgboost
+        types = model.booster.feature_types or []
+        target.refuse_categories([n for n, t in zip(model.booster.feature_names or [], types)
+                                  if t == "c"], "xgboost")
         mlflow.xgboost.save_model(
             _as_trained(model), str(target.path), model_format="json",
             signature=target.column_signature(), input_example=target.example,
