@@ -179,3 +179,12 @@ def test_a_booster_trained_on_text_categories_is_refused_with_what_to_do(tmp_pat
     with pytest.raises(InvalidInput, match=r"text column\(s\) category .*lakebook serve"):
         lh.registry.export_mlflow("fraud", out)
     assert not out.exists() and not list(tmp_path.glob(".fraud_mlflow.export-*"))
+
+
+def test_without_mlflow_the_export_names_its_extra(models, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # import mlflow now fails
+    out = models.root / "no_mlflow"
+    with pytest.raises(InvalidInput, match=r"pip install 'lakebook\[mlflow\]'"):
+        models.lh.registry.export_mlflow("forest", out)
+    assert not out.exists()
