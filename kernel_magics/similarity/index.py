@@ -395,22 +395,49 @@ class VectorIndex:
             if current is None or current <= self._seen:
                 return len(self._tail)
             seqs = []
+            deleted: set[str] = set()
             for version in range(self._seen + 1, current + 1):
                 entry = tables.commit_info(self.source.table_path, version)
                 meta = tables.commit_metadata(entry) if entry else None
-                if entry is None or meta is None or meta.get("seq") is None:
-                    if entry is not None and meta is None:
-                        # a commit not written by Lakebook: its rows carry no insert number
-                        self.rebuilt = f"Delta version {version} was written by another engine"
+                if entry is not None and meta is None:
+                    # a commit not written by Lakebook: its rows carry no insert number
+                    self.rebuilt = f"Delta version {version} was written by another engine"
+                    self._rebuild()
+                    return len(self._tail)
+                if meta is not None and meta.get("mode") == "delete":
+                    if meta.get("deleted_keys") is None:  # too many keys to list: rebuild
+                        self.rebuilt = f"Delta version {version} deleted rows of many keys"
                         self._rebuild()
-                        return 0
-                    continue
-                seqs.append(int(meta["seq"]))
+                        return len(self._tail)
+                    deleted.update(meta["deleted_keys"])
+                elif meta is not None and meta.get("seq") is not None:
+                    seqs.append(int(meta["seq"]))
             if seqs:
                 table, _ = self._read(current, seqs)
                 self._tail = self._combine(self._tail, self._entries(table))
+            if deleted:
+                self._forget(sorted(deleted), current)
             self._seen = current
             return len(self._tail)
+
+    def _forget(self, texts: list[str], version: int) -> None:
+        """After a delete: the keys ``texts`` lose what the index holds of them (the graph's
+        vectors are removed, a tombstone in effect), and their newest remaining rows at Delta
+        ``version`` go to the tail. Read at ``version``, so replaying it is harmless."""
+        from ..features.deletes import rows_of_keys
+        ids = key_ids(texts)
+        g = self._graph_entries
+        present = g.ids[np.isin(g.ids, ids)]
+        if len(present) and self._graph is not None:
+            self._graph.remove(present)
+        keep = ~np.isin(g.ids, ids)
+        self._graph_entries = _Entries(g.ids[keep], g.keys[keep], g.times[keep], g.vectors)
+        t = self._tail
+        keep = ~np.isin(t.ids, ids)
+        self._tail = _Entries(t.ids[keep], t.keys[keep], t.times[keep], t.vectors[keep])
+        remaining = rows_of_keys(self.source.table_path, version, list(self.source.keys),
+                                 texts, self._columns())
+        self._tail = self._combine(self._tail, self._entries(remaining))
 
     @staticmethod
     def _combine(old: _Entries, new: _Entries) -> _Entries:
