@@ -299,7 +299,7 @@ class VectorIndex:
         delta = storage.open_table(self.source.table_path, version)
         if delta is None:
             return pa.table({c: [] for c in self._columns()}), -1
-        dataset = storage.as_dataset(delta)
+        dataset = storage.as_dataset(delta, self.source.table_path)
         expr = None if seqs is None else pc.field(COMMIT_COLUMN).isin(seqs)
         return dataset.to_table(columns=self._columns(), filter=expr), delta.version()
 

@@ -107,7 +107,7 @@ def allowed_keys(fg: "FeatureGroup", where: str, version: int) -> frozenset:
     delta = storage.open_table(fg.table_path, version if version >= 0 else None)
     if delta is None:
         return frozenset()
-    dataset = storage.as_dataset(delta)
+    dataset = storage.as_dataset(delta, fg.table_path)
     columns = [c for c in dataset.schema.names if c not in fg.embeddings]
     table = dataset.to_table(columns=columns)
     if table.num_rows > 1:
@@ -188,7 +188,7 @@ def latest_rows(fg: "FeatureGroup", emb: Embedding) -> pa.Table | None:
     delta = storage.open_table(fg.table_path)
     if delta is None:
         return None
-    return storage.as_dataset(delta).to_table()
+    return storage.as_dataset(delta, fg.table_path).to_table()
 
 
 def _distance_sql(emb: Embedding, column: str, q: str) -> str:
