@@ -476,3 +476,69 @@ def test_a_filter_sees_the_latest_rows_after_each_insert(lh):
     back = frame(vectors[:300]).assign(category="common", ts=TS + pd.Timedelta(hours=2))
     fg.insert(back, mode="upsert")
     assert len(fg.find_neighbors(vectors[0], k=5, filter="category = 'moved'")) == 0
+
+
+# -- on team storage ---------------------------------------------------------------------------
+def test_on_team_storage_the_index_lives_beside_the_table(pg_cluster, moto_s3, team_redis,
+                                                          tmp_path):
+    """The index files and manifest are kept on S3 beside the group's table (a local cache in
+    each home); a second home sharing the catalog and storage loads them without rebuilding
+    and follows the first home's inserts and deletes; a corrupt shared file is rebuilt."""
+    import redis
+
+    from kernel_magics.similarity.index import POLL_S
+    redis.Redis.from_url(team_redis.url).flushdb()
+    toml = (f'[catalog]\nurl = "{pg_cluster.new_database()}"\n'
+            + moto_s3.toml(moto_s3.new_prefix())
+            + f'[online]\nbackend = "redis"\nredis_url = "{team_redis.url}"\n')
+    homes = []
+    for name in ("ann", "bob", "cat"):
+        home = tmp_path / name
+        home.mkdir()
+        (home / "lakebook.toml").write_text(toml)
+        homes.append(home)
+    ann = kernel_magics.connect(homes[0])
+    fg = group(ann, 8)
+    vectors = clustered(600, 8)
+    fg.insert(frame(vectors))
+    status = fg.build_index()
+    assert status["state"] == "ready" and status["indexed"] == 600
+    shared = ann.storage.location("indexes/merchants_v1/vec")
+    names = shared.names()
+    assert "manifest.json" in names
+    assert any(n.startswith("graph-") for n in names) and any(n.startswith("keys-")
+                                                              for n in names)
+    manifest = json.loads((shared / "manifest.json").read_text())
+    assert manifest["delta_version"] == fg.delta_version() and manifest["rows"] == 600
+
+    bob = kernel_magics.connect(homes[1])
+    fg_b = bob.feature_group("merchants")
+    assert fg_b.index_status()[0]["state"] == "saved"  # seen on the storage before opening
+    found = fg_b.find_neighbors(vectors[3], k=5)
+    index_b = bob.similarity.index(fg_b, fg_b.embeddings["vec"])
+    assert index_b.rebuilt is None and index_b.loaded_from == "storage"
+    assert int(found["mid"][0]) == 3
+    assert fg_b.verify_index() == {"missing": 0, "stale": 0, "extra": 0}
+    # ann's later insert and delete reach bob (within one poll of the storage)
+    far = -vectors[0] * 3
+    fg.insert(frame(far[None, :], start=5000, ts=TS + pd.Timedelta(hours=1)))
+    fg.delete_rows(keys=[3])
+    time.sleep(POLL_S + 0.1)
+    assert int(fg_b.find_neighbors(far, k=1)["mid"][0]) == 5000
+    assert 3 not in set(fg_b.find_neighbors(vectors[3], k=20)["mid"])
+    assert fg_b.verify_index() == {"missing": 0, "stale": 0, "extra": 0}
+    # a corrupt graph on the storage is rebuilt (and the rebuilt index published)
+    bad = shared / manifest["graph"]
+    fg_b.build_index()
+    manifest = json.loads((shared / "manifest.json").read_text())
+    assert manifest["rows"] == 600  # 600 - key 3 + key 5000
+    (shared / manifest["graph"]).write_bytes(b"\0" * 1024)
+    assert not bad.exists()  # the replaced index's files were removed
+    cat = kernel_magics.connect(homes[2])
+    fg_c = cat.feature_group("merchants")
+    assert int(fg_c.find_neighbors(far, k=1)["mid"][0]) == 5000
+    index_c = cat.similarity.index(fg_c, fg_c.embeddings["vec"])
+    assert "checksum" in (index_c.rebuilt or "")
+    republished = json.loads((shared / "manifest.json").read_text())
+    assert republished["graph"] != manifest["graph"]
+    assert fg_c.verify_index() == {"missing": 0, "stale": 0, "extra": 0}

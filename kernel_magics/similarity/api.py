@@ -39,7 +39,20 @@ class Similarity:
 
     # -- indexes ---------------------------------------------------------------------------
     def directory(self, fg: "FeatureGroup", column: str):
+        """The local folder of ``column``'s index (on team storage: its local cache)."""
         return index_folder(self._lh.home, fg.name, fg.version) / column
+
+    def shared(self, fg: "FeatureGroup", column: str | None = None):
+        """On team storage (S3): the folder beside the group's table where its indexes are
+        kept for every home (``indexes/<group>_v<n>/<column>``); None on the laptop."""
+        if self._lh.storage.is_local:
+            return None
+        folder = self._lh.storage.location(f"indexes/{fg.name}_v{fg.version}")
+        return folder if column is None else folder / column
+
+    def _saved(self, fg: "FeatureGroup", column: str) -> dict[str, Any] | None:
+        shared = self.shared(fg, column)
+        return saved_manifest(shared if shared is not None else self.directory(fg, column))
 
     def embedding(self, fg: "FeatureGroup", col: str | None) -> Embedding:
         """The embedding column ``col`` of ``fg`` (the only one when ``col`` is None)."""
@@ -68,7 +81,7 @@ class Similarity:
             index = self._indexes.get(key)
             if index is None:
                 source = Source(fg.table_path, tuple(fg.keys), fg.event_time, emb,
-                                self.directory(fg, emb.column))
+                                self.directory(fg, emb.column), self.shared(fg, emb.column))
                 index = VectorIndex(source).open()
                 self._indexes[key] = index
         return index
@@ -82,7 +95,7 @@ class Similarity:
         for emb in fg.embeddings.values():
             try:
                 index = self.index(fg, emb)
-                pending = index.refresh()
+                pending = index.refresh(force=True)  # this process's own write: read it now
                 if threshold and pending >= threshold:
                     index.merge_in_background()
             except Exception:  # noqa: BLE001 - the insert is committed; the index is a cache
@@ -107,6 +120,9 @@ class Similarity:
         if old is not None:
             old.wait()
         shutil.rmtree(self.directory(fg, emb.column), ignore_errors=True)
+        shared = self.shared(fg, emb.column)
+        if shared is not None:
+            shared.delete()
         return self.index(fg, emb).status()
 
     def index_status(self, fg: "FeatureGroup") -> list[dict[str, Any]]:
@@ -120,7 +136,7 @@ class Similarity:
                 out.append({"column": emb.column, "dim": emb.dim, "metric": emb.metric,
                             "state": "offline"})
             elif index is None:  # not opened in this process: what its manifest says
-                manifest = saved_manifest(self.directory(fg, emb.column))
+                manifest = self._saved(fg, emb.column)
                 out.append({"column": emb.column, "dim": emb.dim, "metric": emb.metric,
                             "library": "usearch",
                             "state": "saved" if manifest else "not built",
@@ -144,6 +160,9 @@ class Similarity:
             for key in [k for k in self._indexes if k[0] == fg.id]:
                 self._indexes.pop(key).wait()
         shutil.rmtree(index_folder(self._lh.home, fg.name, fg.version), ignore_errors=True)
+        shared = self.shared(fg)
+        if shared is not None:
+            shared.delete()
 
     def _require_online(self, fg: "FeatureGroup", what: str) -> None:
         if not fg.online:

@@ -62,6 +62,8 @@ EXPANSION_SEARCH = 96
 MERGE_BATCH = 256
 #: a tail this large is merged with one bulk, multi-threaded ``add`` (a rebuild)
 BULK_ROWS = 20_000
+#: on team storage, how often (seconds) a search looks for other processes' commits and saves
+POLL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,11 @@ class Source:
     keys: tuple[str, ...]
     event_time: str
     embedding: Embedding
-    #: the folder the index files live in
+    #: the local folder the index files live in (on team storage: the local cache)
     directory: Path
+    #: on team storage (S3): the folder beside the table where the index is kept, shared by
+    #: every home using that storage; None on the laptop (the home is the storage)
+    shared: Any = None
 
 
 @dataclass
@@ -104,8 +109,9 @@ def key_ids(texts: list[str] | np.ndarray) -> np.ndarray:
     return out
 
 
-def saved_manifest(directory: Path) -> dict[str, Any] | None:
-    """The manifest of the index saved in ``directory`` (None: none, or unreadable)."""
+def saved_manifest(directory: Any) -> dict[str, Any] | None:
+    """The manifest of the index saved in ``directory`` (a local folder or a storage
+    Location; None: none, or unreadable)."""
     try:
         return json.loads((directory / MANIFEST).read_text())
     except (OSError, ValueError):
@@ -146,6 +152,9 @@ class VectorIndex:
         self._log_stamp: tuple | None = None
         self._manifest_stamp: tuple | None = None
         self.rebuilt: str | None = None  # why the last open rebuilt the index
+        #: where the last load came from: ``home``, ``storage`` (team) or None (built here)
+        self.loaded_from: str | None = None
+        self._polled = 0.0
         self._merging: threading.Thread | None = None
 
     @property
@@ -202,12 +211,41 @@ class VectorIndex:
         return self
 
     def _read_manifest(self) -> dict[str, Any] | None:
+        """The saved manifest: on team storage the shared one (the local copy is a cache)."""
+        where = self.source.shared if self.source.shared is not None else self.dir
         try:
-            return json.loads((self.dir / MANIFEST).read_text())
+            return json.loads((where / MANIFEST).read_text())
         except FileNotFoundError:
             return None
         except (OSError, ValueError):
             return {"_unreadable": True}
+
+    def _manifest_token(self) -> tuple | None:
+        """What changes when another process saves: the local manifest's stat, or on team
+        storage the shared manifest's graph file name (read on each poll)."""
+        if self.source.shared is None:
+            return self._stamp(self.dir / MANIFEST)
+        manifest = self._read_manifest()
+        return None if manifest is None else (manifest.get("graph"),)
+
+    def _fetch(self, manifest: dict[str, Any]) -> None:
+        """On team storage: bring the files ``manifest`` names into the local cache unless
+        the cache holds them already (same names, same checksums)."""
+        shared = self.source.shared
+        if shared is None:
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for name in ("graph", "keys"):
+            local = self.dir / manifest[name]
+            if local.exists() and _digest(local) == manifest["blake2b"][name]:
+                continue
+            try:
+                data = (shared / manifest[name]).read_bytes()
+            except FileNotFoundError:
+                continue  # reported as missing by the caller
+            tmp = self.dir / f".{manifest[name]}.part"
+            _fsync_write(tmp, data)
+            os.replace(tmp, local)
 
     def _load(self) -> str | None:
         """Load the saved graph; the reason it cannot be used, or None."""
@@ -225,6 +263,7 @@ class VectorIndex:
         if current is not None and manifest["delta_version"] > current:
             return (f"it covers Delta version {manifest['delta_version']} but the table is at "
                     f"{current} (a replaced table)")
+        self._fetch(manifest)
         graph_path = self.dir / manifest["graph"]
         keys_path = self.dir / manifest["keys"]
         for path, name in ((graph_path, "graph"), (keys_path, "keys")):
@@ -252,7 +291,8 @@ class VectorIndex:
             sidecar.column("t").to_numpy(), np.zeros((0, self.emb.dim), np.float32))
         self._covered = self._seen = int(manifest["delta_version"])
         self._tail = _Entries.empty(self.emb.dim)
-        self._manifest_stamp = self._stamp(self.dir / MANIFEST)
+        self._manifest_stamp = self._manifest_token()
+        self.loaded_from = "storage" if self.source.shared is not None else "home"
         return None
 
     def _delta_version(self) -> int | None:
@@ -366,20 +406,47 @@ class VectorIndex:
                     "saved_at": time.time()}
         tmp = self.dir / f".{MANIFEST}.{token}"
         _fsync_write(tmp, json.dumps(manifest).encode())
+        if self.source.shared is not None:
+            self._publish(manifest, graph_path, keys_path)
         os.replace(tmp, self.dir / MANIFEST)
-        self._manifest_stamp = self._stamp(self.dir / MANIFEST)
+        self._manifest_stamp = self._manifest_token()
         for old in self.dir.iterdir():
             if old.name not in (graph_name, keys_name, MANIFEST, ".lock") and \
                     not old.name.startswith(f".{MANIFEST}."):
                 old.unlink(missing_ok=True)
+
+    def _publish(self, manifest: dict[str, Any], graph_path: Path, keys_path: Path) -> None:
+        """Put a saved index on the team storage beside the table: the two files under their
+        new names first, the manifest last (readers see the old index or the new, never a
+        mix); then the files the replaced manifest named. Two homes saving at once both
+        leave valid indexes (the last manifest wins; the other's files stay behind)."""
+        shared = self.source.shared
+        before = self._read_manifest() or {}
+        (shared / manifest["graph"]).write_bytes(graph_path.read_bytes())
+        (shared / manifest["keys"]).write_bytes(keys_path.read_bytes())
+        (shared / MANIFEST).write_bytes(json.dumps(manifest).encode())
+        for name in ("graph", "keys"):
+            old = before.get(name)
+            if old and old != manifest[name]:
+                try:
+                    (shared / old).delete_file()
+                except OSError:  # noqa: PERF203 - a leftover file is harmless
+                    log.info("Index of %s: could not remove the old file %s", self.dir, old)
 
     # -- keeping up ------------------------------------------------------------------------
     def refresh(self, force: bool = False) -> int:
         """Catch up with the Delta table: another process's saved index is loaded, and the
         rows committed since go to the tail. Cheap when nothing changed (two ``stat`` calls).
         Returns the tail's length."""
+        if not force and self.source.shared is not None:
+            # on object storage nothing is cheap to look at: poll at most every POLL_S
+            # (this process's own writes force a refresh, so it always reads them)
+            now = time.monotonic()
+            if now - self._polled < POLL_S:
+                return len(self._tail)
+            self._polled = now
         log_stamp = self._stamp(self.source.table_path / "_delta_log")
-        manifest_stamp = self._stamp(self.dir / MANIFEST)
+        manifest_stamp = self._manifest_token()
         if not force and log_stamp == self._log_stamp and manifest_stamp == self._manifest_stamp:
             return len(self._tail)
         with self._lock:
@@ -611,4 +678,5 @@ class VectorIndex:
                 "graph_delta_version": self._covered,
                 "state": "merging" if merging else ("ready" if not len(self._tail)
                                                     else "tail"),
-                "rebuilt": self.rebuilt, "path": str(self.dir)}
+                "rebuilt": self.rebuilt, "loaded_from": self.loaded_from,
+                "path": str(self.source.shared or self.dir)}
