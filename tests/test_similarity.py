@@ -305,11 +305,14 @@ def test_the_redis_backend_keeps_the_index_beside_it(home, redis_server):  # noq
     found = fg.find_neighbors(vectors[5], k=10)
     assert int(found["mid"][0]) == 5 and recall(found, fg.find_neighbors(
         vectors[5], k=10, exact=True)) >= 0.9
+    lh.similarity.index(fg, fg.embeddings["vec"]).wait()  # the graph is built in the background
     assert (home / "indexes" / "merchants_v1" / "vec" / "manifest.json").exists()
 
 
 # -- the index is a cache of the Delta table -----------------------------------------------
 def _graph_file(lh) -> Path:
+    fg = lh.feature_group("merchants")
+    lh.similarity.index(fg, fg.embeddings["vec"]).wait()  # built in the background
     folder = lh.home / "indexes" / "merchants_v1" / "vec"
     manifest = json.loads((folder / "manifest.json").read_text())
     return folder / manifest["graph"]
@@ -329,12 +332,14 @@ def test_a_corrupt_or_missing_index_is_rebuilt_from_the_delta_table(home):
     graph = _graph_file(lh)
     data = bytearray(graph.read_bytes())
     middle = len(data) // 2
-    data[middle:middle + 64] = bytes(64)  # flipped bytes: usearch itself would load them
+    # flipped bytes (usearch itself would load them)
+    data[middle:middle + 64] = bytes(b ^ 0xFF for b in data[middle:middle + 64])
     graph.write_bytes(bytes(data))
     lh2 = kernel_magics.connect(home)
     fg2 = lh2.feature_group("merchants")
     assert answers_like_the_table(fg2)
     assert "checksum" in fg2.index_status()[0]["rebuilt"]
+    lh2.similarity.index(fg2, fg2.embeddings["vec"]).wait()  # rebuilt in the background
     # a manifest cut short, then no index at all
     (graph.parent / "manifest.json").write_text("{\"format\": 1, \"dim")
     fg3 = kernel_magics.connect(home).feature_group("merchants")
@@ -539,6 +544,7 @@ def test_on_team_storage_the_index_lives_beside_the_table(pg_cluster, moto_s3, t
     assert int(fg_c.find_neighbors(far, k=1)["mid"][0]) == 5000
     index_c = cat.similarity.index(fg_c, fg_c.embeddings["vec"])
     assert "checksum" in (index_c.rebuilt or "")
+    index_c.wait()  # the graph is rebuilt in the background, then published
     republished = json.loads((shared / "manifest.json").read_text())
     assert republished["graph"] != manifest["graph"]
     assert fg_c.verify_index() == {"missing": 0, "stale": 0, "extra": 0}

@@ -73,31 +73,55 @@ class Similarity:
                                f"Its embedding columns: {', '.join(embeddings)}.")
         return embeddings[col]
 
-    def index(self, fg: "FeatureGroup", emb: Embedding) -> VectorIndex:
-        """The open index of ``emb`` (loaded, or rebuilt from the Delta table, on first use
-        in this process)."""
+    def index(self, fg: "FeatureGroup", emb: Embedding, wait: bool = True) -> VectorIndex:
+        """The open index of ``emb`` (loaded, or started from the Delta table, on first use
+        in this process; a graph still to build is built in the background). ``wait=False``
+        opens it in the background too (what an insert does: it never waits for the index)."""
         key = (fg.id, emb.column)
         with self._lock:
             index = self._indexes.get(key)
-            if index is None:
+            fresh = index is None or index.failed is not None
+            if fresh:
                 source = Source(fg.table_path, tuple(fg.keys), fg.event_time, emb,
                                 self.directory(fg, emb.column), self.shared(fg, emb.column))
-                index = VectorIndex(source).open()
+                index = VectorIndex(source)
                 self._indexes[key] = index
+        if fresh and not wait:
+            index.open_in_background(then=self._keep_up)
+        elif fresh:
+            index.open()
+            self._keep_up(index)
+        elif wait:
+            index.wait_opened()
+            if index.failed is not None:  # the background open failed: open it now
+                return self.index(fg, emb)
         return index
 
+    def _keep_up(self, index: VectorIndex) -> None:
+        """Merge the tail into the graph in the background when there is no graph yet, or
+        when the tail has grown past ``[similarity] merge_rows``."""
+        pending = index.pending
+        threshold = self._lh.config.index_merge_rows
+        if pending and (index.graph_version < 0 or (threshold and pending >= threshold)):
+            index.merge_in_background()
+
     def after_insert(self, fg: "FeatureGroup") -> None:
-        """Bring ``fg``'s indexes up to its table after an insert: the new rows join the
-        exactly searched tail at once; a large tail is merged in the background."""
+        """Bring ``fg``'s indexes up to its table after an insert or delete: the new rows
+        join the exactly searched tail at once, deleted keys leave; a large tail is merged in
+        the background. An index not open in this process is opened in the background (the
+        insert does not wait; a later open catches up from the Delta log anyway)."""
         if not fg.online:
             return
-        threshold = self._lh.config.index_merge_rows
         for emb in fg.embeddings.values():
             try:
-                index = self.index(fg, emb)
-                pending = index.refresh(force=True)  # this process's own write: read it now
-                if threshold and pending >= threshold:
-                    index.merge_in_background()
+                index = self._indexes.get((fg.id, emb.column))
+                if index is None or index.failed is not None:
+                    self.index(fg, emb, wait=False)
+                    continue
+                index.touch()
+                if index.opened:
+                    index.refresh(force=True)  # this process's own write: read it now
+                    self._keep_up(index)
             except Exception:  # noqa: BLE001 - the insert is committed; the index is a cache
                 # that the next query or open brings up to the table (from the Delta log)
                 log.exception("Feature group %r: the index of %r could not follow the "
@@ -123,7 +147,10 @@ class Similarity:
         shared = self.shared(fg, emb.column)
         if shared is not None:
             shared.delete()
-        return self.index(fg, emb).status()
+        index = self.index(fg, emb)
+        index.wait()
+        index.merge()  # built now: the caller asked for it
+        return index.status()
 
     def index_status(self, fg: "FeatureGroup") -> list[dict[str, Any]]:
         """Per embedding column: dimension, metric and the index state (``ready``, ``tail``:

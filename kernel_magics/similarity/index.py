@@ -26,6 +26,7 @@ among a million keys is about 5e-8).
 """
 from __future__ import annotations
 
+import atexit
 import fcntl
 import hashlib
 import json
@@ -34,6 +35,7 @@ import os
 import threading
 import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,27 @@ MERGE_BATCH = 256
 BULK_ROWS = 20_000
 #: on team storage, how often (seconds) a search looks for other processes' commits and saves
 POLL_S = 1.0
+#: vectors per multi-threaded ``add`` of a build: between two, a build can stop (at exit)
+BUILD_CHUNK = 10_000
+
+#: indexes with a background open or merge running (stopped and waited for at exit: a
+#: thread cut off inside usearch or deltalake at interpreter exit aborts the process)
+_BUSY: "weakref.WeakSet[VectorIndex]" = weakref.WeakSet()
+
+
+class _Stopped(Exception):
+    """A background merge was asked to stop (the process is exiting)."""
+
+
+@atexit.register
+def _stop_background_work() -> None:
+    busy = list(_BUSY)
+    for index in busy:
+        index._stop = True
+    for index in busy:
+        for thread in (index._merging, index._opening):
+            if thread is not None and thread.is_alive():
+                thread.join()
 
 
 @dataclass(frozen=True)
@@ -118,6 +141,24 @@ def saved_manifest(directory: Any) -> dict[str, Any] | None:
         return None
 
 
+def _without(current: _Entries, merged: _Entries) -> _Entries:
+    """The entries of ``current`` that are not in ``merged`` as they are (same id, event
+    time and vector): what a merge leaves in the tail."""
+    if not len(merged) or not len(current):
+        return current
+    order = np.argsort(merged.ids, kind="stable")
+    sorted_ids = merged.ids[order]
+    pos = np.minimum(np.searchsorted(sorted_ids, current.ids), len(sorted_ids) - 1)
+    idx = order[pos]
+    same = (sorted_ids[pos] == current.ids) & (merged.times[idx] == current.times)
+    if same.any():
+        a, b = merged.vectors[idx[same]], current.vectors[same]
+        same[same] = np.all((a == b) | (np.isnan(a) & np.isnan(b)), axis=1)
+    keep = ~same
+    return _Entries(current.ids[keep], current.keys[keep], current.times[keep],
+                    current.vectors[keep])
+
+
 def _digest(path: Path) -> str:
     h = hashlib.blake2b(digest_size=16)
     with open(path, "rb") as f:
@@ -156,6 +197,15 @@ class VectorIndex:
         self.loaded_from: str | None = None
         self._polled = 0.0
         self._merging: threading.Thread | None = None
+        self._merge_lock = threading.Lock()
+        self._stop = False
+        self._opening: threading.Thread | None = None
+        self._lookup: tuple | None = None  # see _tail_lookup
+        #: key texts deleted while a merge adds to the graph (None: no merge running)
+        self._forgotten: set[str] | None = None
+        self._opened = threading.Event()
+        #: why a background open failed (the next use opens again)
+        self.failed: BaseException | None = None
 
     @property
     def version(self) -> int:
@@ -197,18 +247,68 @@ class VectorIndex:
                      expansion_search=EXPANSION_SEARCH)
 
     # -- opening ---------------------------------------------------------------------------
-    def open(self) -> "VectorIndex":
-        """Load the saved index (or rebuild it) and catch up with the Delta table."""
-        with self._lock:
-            reason = self._load()
-            if reason is not None:
-                level = logging.INFO if reason == NOT_SAVED else logging.WARNING
-                log.log(level, "Index of %s: %s; building it from the Delta table.",
-                        self.dir, reason)
-                self.rebuilt = reason
-                self._rebuild()
-            self.refresh(force=True)
+    def open(self, _signal: bool = True) -> "VectorIndex":
+        """Load the saved index and catch up with the Delta table; without a usable saved
+        index, start from the table (every key in the exactly searched tail, see
+        :meth:`_rebuild`): the graph is then built by a merge."""
+        try:
+            with self._lock:
+                reason = self._load()
+                if reason is not None:
+                    level = logging.INFO if reason == NOT_SAVED else logging.WARNING
+                    log.log(level, "Index of %s: %s; building it from the Delta table.",
+                            self.dir, reason)
+                    self.rebuilt = reason
+                    self._rebuild()
+                self.refresh(force=True)
+        except BaseException as exc:
+            self.failed = exc
+            self._opened.set()
+            raise
+        if _signal:
+            self._opened.set()
         return self
+
+    def open_in_background(self, then: Any = None) -> None:
+        """:meth:`open` in a daemon thread, then ``then(self)``; a failure is logged and
+        kept in :attr:`failed` (the next use opens the index again)."""
+        def run() -> None:
+            try:
+                self.open(_signal=False)
+                if then is not None:  # before waiters go on: they then see its merge
+                    then(self)
+            except Exception:  # noqa: BLE001 - the table is the truth; the next use retries
+                log.exception("Index of %s could not be opened in the background.", self.dir)
+            finally:
+                self._opened.set()
+
+        _BUSY.add(self)
+        self._opening = threading.Thread(target=run, name="lakebook-index-open", daemon=True)
+        self._opening.start()
+
+    @property
+    def opened(self) -> bool:
+        """Whether :meth:`open` finished (successfully or not, see :attr:`failed`)."""
+        return self._opened.is_set()
+
+    def wait_opened(self) -> None:
+        self._opened.wait()
+
+    def touch(self) -> None:
+        """This process committed to the table: the next refresh looks at the log whatever
+        its stamps or poll interval say."""
+        self._polled = 0.0
+        self._log_stamp = None
+
+    @property
+    def pending(self) -> int:
+        """Rows in the tail (not yet in the graph)."""
+        return len(self._tail)
+
+    @property
+    def graph_version(self) -> int:
+        """The Delta version the graph covers (-1: no graph built yet)."""
+        return self._covered
 
     def _read_manifest(self) -> dict[str, Any] | None:
         """The saved manifest: on team storage the shared one (the local copy is a cache)."""
@@ -345,40 +445,49 @@ class VectorIndex:
 
     # -- building --------------------------------------------------------------------------
     def _rebuild(self) -> None:
+        """Start over from the table: every key's newest row goes to the tail (searched
+        exactly at once) and an empty graph waits for the merge that builds it, which the
+        caller runs in the background (an insert or a search never waits for a graph build:
+        HNSW insertion costs ~0.2-0.4 ms of CPU per vector)."""
         table, version = self._read(None, None)
-        entries = self._entries(table)
         self._graph = self._new_graph()
         self._graph_entries = _Entries.empty(self.emb.dim)
-        self._tail = _Entries.empty(self.emb.dim)
-        self._covered = self._seen = version
-        self._add_to_graph(entries, bulk=True)
-        self._save()
+        self._tail = self._entries(table)
+        self._covered = -1
+        self._seen = version
+        # the saved manifest (if any) is the one just found unusable: not worth retrying
+        self._manifest_stamp = self._manifest_token()
 
-    def _add_to_graph(self, entries: _Entries, bulk: bool) -> None:
-        """Put ``entries`` in the graph: a key's old vector is removed first (usearch keeps
-        one vector per key), a null vector only removes."""
-        if not len(entries):
-            return
-        present = entries.ids[np.isin(entries.ids, self._graph_entries.ids)]
-        if len(present):
-            self._graph.remove(present)
-        has_vec = ~np.isnan(entries.vectors[:, 0]) if entries.vectors.size else \
-            np.zeros(len(entries), bool)
-        ids, vecs = entries.ids[has_vec], entries.vectors[has_vec]
-        if bulk or len(ids) >= BULK_ROWS:
-            if len(ids):
-                self._graph.add(ids, vecs, threads=self.threads)
-        else:
-            for i in range(0, len(ids), MERGE_BATCH):
-                self._graph.add(ids[i:i + MERGE_BATCH], vecs[i:i + MERGE_BATCH], threads=1)
-        keep = ~np.isin(self._graph_entries.ids, entries.ids)
+    def _book(self, entries: _Entries, has_vec: np.ndarray) -> None:
+        """Record in the graph's key list that ``entries`` were put in the graph (those
+        with a vector; the others were only removed)."""
         g = self._graph_entries
-        ids_all = np.concatenate([g.ids[keep], ids])
+        keep = ~np.isin(g.ids, entries.ids)
+        ids_all = np.concatenate([g.ids[keep], entries.ids[has_vec]])
         order = np.argsort(ids_all, kind="stable")
         self._graph_entries = _Entries(
             ids_all[order], np.concatenate([g.keys[keep], entries.keys[has_vec]])[order],
             np.concatenate([g.times[keep], entries.times[has_vec]])[order],
             np.zeros((0, self.emb.dim), np.float32))
+
+    def _add(self, graph: Any, entries: _Entries, present: np.ndarray) -> np.ndarray:
+        """Put ``entries`` in ``graph``: the old vectors of the keys ``present`` are removed
+        first (usearch keeps one vector per key), a null vector only removes. Returns which
+        entries had a vector."""
+        if len(present):
+            graph.remove(present)
+        has_vec = ~np.isnan(entries.vectors[:, 0]) if entries.vectors.size else \
+            np.zeros(len(entries), bool)
+        ids, vecs = entries.ids[has_vec], entries.vectors[has_vec]
+        # a graph no search sees yet is built with multi-threaded adds; a searched graph in
+        # small single-threaded batches (usearch makes a search wait for a running add)
+        bulk = not len(graph)
+        step, threads = (BUILD_CHUNK, self.threads) if bulk else (MERGE_BATCH, 1)
+        for i in range(0, len(ids), step):
+            if self._stop:
+                raise _Stopped()
+            graph.add(ids[i:i + step], vecs[i:i + step], threads=threads)
+        return has_vec
 
     def _save(self) -> None:
         """Write the graph and its keys under new names, then the manifest (see the module
@@ -492,6 +601,8 @@ class VectorIndex:
         vectors are removed, a tombstone in effect), and their newest remaining rows at Delta
         ``version`` go to the tail. Read at ``version``, so replaying it is harmless."""
         from ..features.deletes import rows_of_keys
+        if self._forgotten is not None:  # a merge is adding to the graph: it removes these too
+            self._forgotten.update(texts)
         ids = key_ids(texts)
         g = self._graph_entries
         present = g.ids[np.isin(g.ids, ids)]
@@ -526,38 +637,69 @@ class VectorIndex:
                         np.concatenate([old.vectors, new.vectors])[pick])
 
     def merge(self) -> int:
-        """Move the tail into the graph and save; returns the rows merged."""
-        with self._lock:
-            self.refresh()
-            lock_path = self.dir / ".lock"
+        """Move the tail into the graph and save; returns the rows merged. The graph is
+        added to outside the index's lock, so searches, inserts and deletes go on meanwhile
+        (what they change is reconciled at the end)."""
+        with self._merge_lock:
             self.dir.mkdir(parents=True, exist_ok=True)
-            with open(lock_path, "a") as lock_file:
-                fcntl.flock(lock_file, fcntl.LOCK_EX)
+            with open(self.dir / ".lock", "a") as lock_file:
+                fcntl.flock(lock_file, fcntl.LOCK_EX)  # one save per folder across processes
                 try:
-                    # another process may have saved meanwhile: take its graph first
-                    manifest = self._read_manifest() or {}
-                    if manifest.get("delta_version", -1) > self._covered:
-                        if self._load() is not None:
-                            self._rebuild()
-                        self.refresh(force=True)
-                    tail = self._tail
-                    if not len(tail):
-                        return 0
-                    g = self._graph_entries
-                    pos = np.searchsorted(g.ids, tail.ids)
-                    pos = np.minimum(pos, max(len(g.ids) - 1, 0))
-                    in_graph = len(g.ids) > 0
-                    older = (g.ids[pos] == tail.ids) & (g.times[pos] > tail.times) \
-                        if in_graph else np.zeros(len(tail), bool)
-                    wins = _Entries(tail.ids[~older], tail.keys[~older], tail.times[~older],
-                                    tail.vectors[~older])
-                    self._add_to_graph(wins, bulk=False)
-                    self._covered = self._seen
-                    self._tail = _Entries.empty(self.emb.dim)
-                    self._save()
-                    return len(tail)
+                    return self._merge()
                 finally:
                     fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+    def _merge(self) -> int:
+        with self._lock:
+            self.refresh()
+            manifest = self._read_manifest() or {}
+            if self._manifest_token() != self._manifest_stamp and \
+                    manifest.get("delta_version", -1) > self._covered:
+                # another process saved meanwhile: take its graph first
+                reason = self._load()
+                if reason is not None:
+                    self.rebuilt = reason
+                    self._rebuild()
+                self.refresh(force=True)
+            snapshot, seen = self._tail, self._seen
+            if not len(snapshot):
+                return 0
+            graph, g = self._graph, self._graph_entries
+            pos = np.minimum(np.searchsorted(g.ids, snapshot.ids), max(len(g.ids) - 1, 0))
+            older = (g.ids[pos] == snapshot.ids) & (g.times[pos] > snapshot.times) \
+                if len(g.ids) else np.zeros(len(snapshot), bool)
+            wins = _Entries(snapshot.ids[~older], snapshot.keys[~older],
+                            snapshot.times[~older], snapshot.vectors[~older])
+            present = wins.ids[np.isin(wins.ids, g.ids)]
+            self._forgotten = set()
+        # the heavy part, unlocked; a first build goes into a graph of its own, swapped in
+        # when done (searches meanwhile use the tail)
+        target = graph if len(graph) else self._new_graph()
+        try:
+            has_vec = self._add(target, wins, present if target is graph else present[:0])
+        except BaseException:
+            with self._lock:
+                self._forgotten = None
+            raise
+        with self._lock:
+            forgotten, self._forgotten = self._forgotten, None
+            if self._graph is not graph:  # rebuilt or reloaded meanwhile: that state stands
+                return 0
+            self._graph = target
+            self._book(wins, has_vec)
+            if forgotten:  # keys deleted meanwhile: the vectors just added go again
+                ids = key_ids(sorted(forgotten))
+                gone = self._graph_entries.ids[np.isin(self._graph_entries.ids, ids)]
+                if len(gone):
+                    target.remove(gone)
+                g = self._graph_entries
+                keep = ~np.isin(g.ids, ids)
+                self._graph_entries = _Entries(g.ids[keep], g.keys[keep], g.times[keep],
+                                               g.vectors)
+            self._tail = _without(self._tail, snapshot)  # rows that came meanwhile stay
+            self._covered = seen
+            self._save()
+            return len(snapshot)
 
     def merge_in_background(self) -> None:
         """Start a merge in a daemon thread unless one is running."""
@@ -568,21 +710,43 @@ class VectorIndex:
             def run() -> None:
                 try:
                     self.merge()
+                except _Stopped:
+                    log.info("Index of %s: the background merge stopped (exiting); the next "
+                             "open builds it again.", self.dir)
                 except Exception:  # noqa: BLE001 - the tail stays searchable; retried later
                     log.exception("Index of %s: the background merge failed; the rows stay "
                                   "in the exactly searched tail.", self.dir)
 
+            _BUSY.add(self)
             self._merging = threading.Thread(target=run, name="lakebook-index-merge",
                                              daemon=True)
             self._merging.start()
 
     def wait(self) -> None:
         """Wait for a background merge to finish."""
-        thread = self._merging
+        with self._lock:  # merge_in_background starts the thread under this lock
+            thread = self._merging
         if thread is not None:
             thread.join()
 
     # -- searching -------------------------------------------------------------------------
+    def _tail_lookup(self, tail: _Entries, g: _Entries) -> tuple[np.ndarray, np.ndarray,
+                                                                 np.ndarray]:
+        """For searching: the tail's ids sorted (and the order that sorts them), and which
+        tail rows are older than the graph's row of their key. Computed once per tail and
+        graph state, not per query (a large tail after a rebuild has every key)."""
+        cached = self._lookup
+        if cached is not None and cached[0] is tail and cached[1] is g:
+            return cached[2]
+        order = np.argsort(tail.ids, kind="stable")
+        older = np.zeros(len(tail), bool)
+        if len(g.ids):
+            pos = np.minimum(np.searchsorted(g.ids, tail.ids), len(g.ids) - 1)
+            older = (g.ids[pos] == tail.ids) & (g.times[pos] > tail.times)
+        out = (tail.ids[order], order, older)
+        self._lookup = (tail, g, out)
+        return out
+
     def search(self, q: np.ndarray, n: int) -> tuple[list[str], np.ndarray]:
         """The key texts of (about) the ``n`` nearest keys to ``q``, nearest first, with
         their distances in index space (see :meth:`_space_distances`). The graph is searched
@@ -601,30 +765,27 @@ class VectorIndex:
             known = g.ids[pos] == keys if len(g.ids) else np.zeros(len(keys), bool)
             # a key the tail holds a newer (or same-time, later) row of is the tail's
             if len(tail):
-                tpos = np.searchsorted(np.sort(tail.ids), keys)
-                sorted_tail = np.sort(tail.ids)
-                tpos = np.minimum(tpos, len(sorted_tail) - 1)
-                in_tail = sorted_tail[tpos] == keys
+                sorted_ids, order, _ = self._tail_lookup(tail, g)
+                tpos = np.minimum(np.searchsorted(sorted_ids, keys), len(sorted_ids) - 1)
+                in_tail = (sorted_ids[tpos] == keys) & known
                 if in_tail.any():
-                    t_of = dict(zip(tail.ids.tolist(), tail.times.tolist()))
-                    for i in np.flatnonzero(in_tail & known):
-                        if t_of[int(keys[i])] >= g.times[pos[i]]:
-                            known[i] = False
+                    newer = tail.times[order[tpos]] >= g.times[pos]
+                    known &= ~(in_tail & newer)
             ids.append(keys[known])
             dists.append(np.asarray(found.distances, dtype=np.float64)[known])
             texts.append(g.keys[pos[known]] if len(g.ids) else np.zeros(0, object))
         if len(tail):
-            has_vec = ~np.isnan(tail.vectors[:, 0])
-            if len(g.ids):  # a tail row older than the graph's row of its key is not current
-                pos = np.minimum(np.searchsorted(g.ids, tail.ids), len(g.ids) - 1)
-                has_vec &= ~((g.ids[pos] == tail.ids) & (g.times[pos] > tail.times))
-            rows = np.flatnonzero(has_vec)
-            if len(rows):
-                d = self._space_distances(tail.vectors[rows], qs).astype(np.float64)
-                top = np.argsort(d, kind="stable")[:n]
-                ids.append(tail.ids[rows[top]])
+            # every tail row is scored (no copy of a large tail); rows without a vector or
+            # older than the graph's row of their key are then set aside
+            d = self._space_distances(tail.vectors, qs).astype(np.float64)
+            d[np.isnan(d) | self._tail_lookup(tail, g)[2]] = np.inf
+            top = np.argpartition(d, n - 1)[:n] if len(d) > n else np.arange(len(d))
+            top = top[np.argsort(d[top], kind="stable")]
+            top = top[np.isfinite(d[top])]
+            if len(top):
+                ids.append(tail.ids[top])
                 dists.append(d[top])
-                texts.append(tail.keys[rows[top]])
+                texts.append(tail.keys[top])
         if not ids:
             return [], np.zeros(0)
         all_d = np.concatenate(dists)
@@ -676,7 +837,7 @@ class VectorIndex:
                 "library": "usearch", "storage": self.dtype, "indexed": len(self._graph_entries),
                 "pending": len(self._tail), "delta_version": self._seen,
                 "graph_delta_version": self._covered,
-                "state": "merging" if merging else ("ready" if not len(self._tail)
-                                                    else "tail"),
+                "state": ("building" if self._covered < 0 else "merging") if merging
+                else ("ready" if not len(self._tail) else "tail"),
                 "rebuilt": self.rebuilt, "loaded_from": self.loaded_from,
                 "path": str(self.source.shared or self.dir)}
