@@ -548,3 +548,36 @@ def test_on_team_storage_the_index_lives_beside_the_table(pg_cluster, moto_s3, t
     republished = json.loads((shared / "manifest.json").read_text())
     assert republished["graph"] != manifest["graph"]
     assert fg_c.verify_index() == {"missing": 0, "stale": 0, "extra": 0}
+
+
+def test_an_insert_never_waits_for_the_graph_build(lh, monkeypatch):
+    """The first insert returns before the graph is built (in the background, in a graph
+    of its own); searches meanwhile answer from the exactly searched tail; a key deleted
+    while the build runs is never returned, in the built graph either."""
+    from kernel_magics.similarity.index import VectorIndex
+    release = threading.Event()
+    started = threading.Event()
+    real_add = VectorIndex._add
+
+    def slow_add(self, graph, entries, present):
+        started.set()
+        assert release.wait(60)
+        return real_add(self, graph, entries, present)
+
+    monkeypatch.setattr(VectorIndex, "_add", slow_add)
+    fg = group(lh, 8)
+    vectors = clustered(800, 8)
+    fg.insert(frame(vectors))  # returns although the build cannot finish yet
+    assert started.wait(60)
+    status = fg.index_status()[0]
+    assert status["state"] == "building" and status["pending"] == 800 and status["indexed"] == 0
+    assert int(fg.find_neighbors(vectors[12], k=1)["mid"][0]) == 12
+    fg.delete_rows(keys=[12])
+    assert 12 not in set(fg.find_neighbors(vectors[12], k=10)["mid"])
+    release.set()
+    index = lh.similarity.index(fg, fg.embeddings["vec"])
+    index.wait()
+    status = fg.index_status()[0]
+    assert status["state"] == "ready" and status["indexed"] == 799
+    assert 12 not in set(fg.find_neighbors(vectors[12], k=10)["mid"])
+    assert fg.verify_index() == {"missing": 0, "stale": 0, "extra": 0}
