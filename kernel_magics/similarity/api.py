@@ -35,6 +35,8 @@ class Similarity:
     def __init__(self, lh: "Lakehouse") -> None:
         self._lh = lh
         self._indexes: dict[tuple[int, str], VectorIndex] = {}
+        #: per index, the table version whose owed online updates were last looked for
+        self._checked: dict[tuple[int, str], int] = {}
         self._lock = threading.Lock()
 
     # -- indexes ---------------------------------------------------------------------------
@@ -210,9 +212,16 @@ class Similarity:
         if exact:
             return search.exact_search(fg, emb, q, k, where)
         self._require_online(fg, "search")
-        from ..features import online_pending
-        online_pending.finish_quietly(fg)
-        found = search.online_search(fg, self.index(fg, emb), emb, q, k, where)
+        index = self.index(fg, emb)
+        index.refresh()
+        if self._checked.get((fg.id, emb.column)) != index.version:
+            # an online update owed by a cut-off insert is finished first; only a new commit
+            # can leave one owed, so this is looked at once per table version (a catalog
+            # query per search would cost more than the search)
+            from ..features import online_pending
+            online_pending.finish_quietly(fg)
+            self._checked[(fg.id, emb.column)] = index.version
+        found = search.online_search(fg, index, emb, q, k, where)
         return found if found is not None else search.exact_search(fg, emb, q, k, where)
 
     def neighbors_of_key(self, fg: "FeatureGroup", key: dict[str, Any] | Any, k: int = 10,

@@ -201,6 +201,10 @@ class VectorIndex:
         self._stop = False
         self._opening: threading.Thread | None = None
         self._lookup: tuple | None = None  # see _tail_lookup
+        # what refresh() stats on every search, made once (a local path, or the Location)
+        delta_log = source.table_path / "_delta_log"
+        self._log_path = getattr(delta_log, "local_path", delta_log) or delta_log
+        self._manifest_path = self.dir / MANIFEST
         #: key texts deleted while a merge adds to the graph (None: no merge running)
         self._forgotten: set[str] | None = None
         self._opened = threading.Event()
@@ -324,7 +328,7 @@ class VectorIndex:
         """What changes when another process saves: the local manifest's stat, or on team
         storage the shared manifest's graph file name (read on each poll)."""
         if self.source.shared is None:
-            return self._stamp(self.dir / MANIFEST)
+            return self._stamp(self._manifest_path)
         manifest = self._read_manifest()
         return None if manifest is None else (manifest.get("graph"),)
 
@@ -554,7 +558,7 @@ class VectorIndex:
             if now - self._polled < POLL_S:
                 return len(self._tail)
             self._polled = now
-        log_stamp = self._stamp(self.source.table_path / "_delta_log")
+        log_stamp = self._stamp(self._log_path)
         manifest_stamp = self._manifest_token()
         if not force and log_stamp == self._log_stamp and manifest_stamp == self._manifest_stamp:
             return len(self._tail)

@@ -164,12 +164,11 @@ def _rescored(fg: "FeatureGroup", store: Any, schema: pa.Schema, emb: Embedding,
     rows = [r for r in rows if r is not None and r.get(emb.column) is not None]
     if not rows:
         return _frame([], fg, emb)
-    table = pa.Table.from_pylist(rows, schema=schema)
-    vectors, present = matrix(table.column(emb.column), emb.dim)
+    # scored from the decoded rows; only the k kept become a table (the DataFrame's types)
+    vectors = np.asarray([r[emb.column] for r in rows], dtype=np.float32)
     d = distances(emb.metric, vectors, q)
-    table = table.take(pa.array(present))
     order = np.lexsort((np.arange(len(d)), d))[:k]
-    return _result(table.take(pa.array(order, pa.int64())), d[order])
+    return _result(pa.Table.from_pylist([rows[i] for i in order], schema=schema), d[order])
 
 
 def _result(table: pa.Table, d: np.ndarray) -> "pd.DataFrame":
