@@ -188,6 +188,7 @@ class Similarity:
         with self._lock:
             for key in [k for k in self._indexes if k[0] == fg.id]:
                 self._indexes.pop(key).wait()
+                self._checked.pop(key, None)
         shutil.rmtree(index_folder(self._lh.home, fg.name, fg.version), ignore_errors=True)
         shared = self.shared(fg)
         if shared is not None:

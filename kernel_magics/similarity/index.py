@@ -10,13 +10,24 @@ tie, the row written last), in three parts:
   searched exactly with numpy. An insert only adds to the tail, so it never waits for graph
   building (HNSW insertion costs ~0.2-0.4 ms of CPU per vector, ~100x a Delta write);
 - a **merge** moves the tail into the graph in batches (in a background thread once the tail
-  is large, or ``fg.build_index()``) and saves.
+  is large, or ``fg.build_index()``) and saves. It adds to the graph outside the index's lock
+  (searches, inserts and deletes go on); a first build goes into a graph of its own, swapped
+  in when done, since usearch makes a search wait for a running ``add``.
+
+Without a usable saved index (the first insert, another process, a corrupt file) an open puts
+every key's newest row in the tail and the graph is built by a background merge: an insert or
+a search never waits for a graph build. A delete (a Delta commit listing the keys it touched)
+removes those keys' vectors from the graph and the tail and puts their newest remaining rows
+in the tail; replayed from the log by every process, it gives the same index.
 
 Layout: ``<home>/indexes/<group>_v<version>/<column>/`` holds ``graph-<token>.usearch``,
 ``keys-<token>.arrow`` (per graph row: id, key text, event micros) and ``manifest.json``
 (format, dimension, metric, the Delta version the graph covers, the two files and their
 blake2b). Files are written under new names and the manifest is replaced last (``rename``),
-so a process killed mid-save leaves the old or the new index, never a mix. On open, a
+so a process killed mid-save leaves the old or the new index, never a mix. On team storage
+(S3) that folder is a local cache: the files and the manifest are kept beside the group's
+table (``indexes/<group>_v<version>/<column>/`` on the storage, manifest uploaded last), so
+another home loads them instead of rebuilding. On open, a
 missing file, a checksum or header mismatch, or a Delta log older than the manifest's version
 rebuilds the index from the table (usearch itself does not detect flipped bytes).
 
