@@ -464,6 +464,7 @@ def test_verify_sees_an_index_that_drifted_from_the_table(lh):
     fg.insert(frame(clustered(200, 8)))
     assert fg.verify_index() == {"missing": 0, "stale": 0, "extra": 0}
     index = lh.similarity.index(fg, fg.embeddings["vec"])
+    index.wait()  # the graph is built in the background
     from kernel_magics.similarity.index import key_ids
     index._graph.remove(key_ids(['[5]'])[0])
     assert fg.verify_index()["missing"] == 1

@@ -44,6 +44,7 @@ def world(lh):
     fg = lh.create_feature_group("merchants", key="mid", event_time="ts", online=True,
                                  embeddings={"desc_vec": {"dim": 8, "metric": "cosine"}})
     fg.insert(df.assign(desc_vec=list(vectors)))
+    fg.build_index()  # the insert leaves the graph to a background build: have it saved now
     labels = lh.create_feature_group("merchant_labels", key="mid", event_time="ts")
     labels.insert(pd.DataFrame({"mid": df["mid"], "ts": TS + pd.Timedelta(days=1),
                                 "is_fraud": (df["category"] == "travel").astype(int)}))

@@ -81,7 +81,9 @@ POLL_S = 1.0
 BUILD_CHUNK = 10_000
 
 #: indexes with a background open or merge running (stopped and waited for at exit: a
-#: thread cut off inside usearch or deltalake at interpreter exit aborts the process)
+#: thread cut off inside usearch or deltalake at interpreter exit aborts the process). A
+#: build of at most BUILD_CHUNK rows finishes and is saved; a larger one stops after its
+#: current chunk and the next open builds it again.
 _BUSY: "weakref.WeakSet[VectorIndex]" = weakref.WeakSet()
 
 
@@ -95,7 +97,8 @@ def _stop_background_work() -> None:
     for index in busy:
         index._stop = True
     for index in busy:
-        for thread in (index._merging, index._opening):
+        for attr in ("_opening", "_merging"):  # an open may start a merge: that one is next
+            thread = getattr(index, attr)
             if thread is not None and thread.is_alive():
                 thread.join()
 
@@ -499,7 +502,7 @@ class VectorIndex:
         bulk = not len(graph)
         step, threads = (BUILD_CHUNK, self.threads) if bulk else (MERGE_BATCH, 1)
         for i in range(0, len(ids), step):
-            if self._stop:
+            if self._stop and i:  # exiting: a build of one chunk still finishes (and saves)
                 raise _Stopped()
             graph.add(ids[i:i + step], vecs[i:i + step], threads=threads)
         return has_vec
