@@ -173,7 +173,8 @@ def _rescored(fg: "FeatureGroup", store: Any, schema: pa.Schema, emb: Embedding,
 
 def _result(table: pa.Table, d: np.ndarray) -> "pd.DataFrame":
     name = distance_name(table.column_names)
-    return table.append_column(name, pa.array(d, pa.float64())).to_pandas()
+    # a handful of rows: converting them on this thread beats dispatching to Arrow's pool
+    return table.append_column(name, pa.array(d, pa.float64())).to_pandas(use_threads=False)
 
 
 def _frame(rows: list, fg: "FeatureGroup", emb: Embedding) -> "pd.DataFrame":
