@@ -169,3 +169,26 @@ def test_a_delete_cut_off_before_the_online_update_is_finished_later(lh, monkeyp
     assert store.get_one(fresh.online_table, ["mid"], (4,)) is None
     assert store.count(fresh.online_table) == 28
     assert 4 not in set(fresh.find_neighbors(v[4], k=10)["mid"])
+
+
+def test_a_delete_of_more_keys_than_a_commit_lists_reloads_online_and_rebuilds(lh, monkeypatch):
+    """Above LISTED_KEYS touched keys the commit does not list them: the online store is
+    reloaded from the table and the index rebuilt from it, in this process and another."""
+    fg, v = merchants(lh, n=60)
+    fg.build_index()
+    from kernel_magics.features import deletes
+    monkeypatch.setattr(deletes, "LISTED_KEYS", 2)
+    info = fg.delete_rows(where="mid < 5")
+    assert info.rows == 5
+    assert fg.commits()[0]["mode"] == "delete"
+    store = lh.online_store
+    assert store.count(fg.online_table) == 55
+    assert store.get_one(fg.online_table, ["mid"], (3,)) is None
+    assert not set(fg.find_neighbors(v[3], k=10)["mid"]) & set(range(5))
+    index = lh.similarity.index(fg, fg.embeddings["vec"])
+    assert "many keys" in (index.rebuilt or "")
+    index.wait()
+    assert fg.verify_index() == {"missing": 0, "stale": 0, "extra": 0}
+    other = kernel_magics.connect(lh.home).feature_group("merchants")
+    assert not set(other.find_neighbors(v[3], k=10)["mid"]) & set(range(5))
+    assert other.verify_index() == {"missing": 0, "stale": 0, "extra": 0}
