@@ -2,13 +2,16 @@
 commit recorded like an insert; the online store's keys fall back to their newest remaining
 row; the vector index never returns a deleted row, in this process, another process and after
 a reopen; bad input writes nothing; a crash between the commit and the online update is
-finished later. Runs on the laptop and on the team stack (PostgreSQL, S3 on moto, Redis)."""
+finished later, and a deleter killed at any point leaves store and index matching the table. Runs on the laptop and on the team stack (PostgreSQL, S3 on moto, Redis)."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pandas as pd
@@ -192,3 +195,48 @@ def test_a_delete_of_more_keys_than_a_commit_lists_reloads_online_and_rebuilds(l
     other = kernel_magics.connect(lh.home).feature_group("merchants")
     assert not set(other.find_neighbors(v[3], k=10)["mid"]) & set(range(5))
     assert other.verify_index() == {"missing": 0, "stale": 0, "extra": 0}
+
+
+DELETER = textwrap.dedent("""
+    import sys, numpy as np, pandas as pd, kernel_magics
+    fg = kernel_magics.connect(sys.argv[1]).feature_group("merchants")
+    rng = np.random.default_rng(int(sys.argv[2]))
+    print("ready", flush=True)
+    i = 0
+    while True:
+        keys = np.unique(rng.integers(0, 400, 20))
+        if i % 2:
+            fg.delete_rows(keys=keys.tolist())
+        else:
+            fg.insert(pd.DataFrame({"mid": keys, "ts": pd.Timestamp("2024-01-02", tz="UTC")
+                                    + pd.Timedelta(seconds=i), "category": "open",
+                                    "vec": list(rng.normal(size=(len(keys), 8))
+                                                .astype("float32"))}))
+        i += 1
+""")
+
+
+def test_a_sigkilled_deleter_leaves_store_and_index_matching_the_table(lh):
+    fg, _ = merchants(lh)
+    fg.build_index()
+    for seed, delay in ((1, 2.0), (2, 3.5)):
+        proc = subprocess.Popen([sys.executable, "-c", DELETER, str(lh.home), str(seed)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+        fresh = kernel_magics.connect(lh.home).feature_group("merchants")
+        fresh.finish_pending_online()
+        table = fresh.read()
+        store = fresh._lh.online_store
+        assert store.count(fresh.online_table) == table["mid"].nunique()
+        latest = table.sort_values("ts").groupby("mid").tail(1).set_index("mid")
+        for mid in latest.index[:25]:
+            row = store.get_one(fresh.online_table, ["mid"], (int(mid),))
+            assert row is not None and row["ts"] == latest.loc[mid, "ts"].to_pydatetime()
+        assert fresh.verify_index() == {"missing": 0, "stale": 0, "extra": 0}
+        gone = sorted(set(range(400)) - set(table["mid"]))
+        if gone:
+            q = fresh.find_neighbors(np.ones(8), k=50)
+            assert not set(q["mid"]) & set(gone)
