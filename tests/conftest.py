@@ -67,7 +67,7 @@ def pytest_make_collect_report(collector: pytest.Collector):
 # database and bucket prefix. Other suites run on the laptop default only (CI time).
 TEAM_SUITES = {"test_feature_groups.py", "test_feature_views.py", "test_registry.py",
                "test_deployments.py", "test_scheduler.py", "test_runs.py",
-               "test_monitoring.py"}
+               "test_monitoring.py", "test_row_deletes.py"}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -305,11 +305,14 @@ def test_the_redis_backend_keeps_the_index_beside_it(home, redis_server):  # noq
     found = fg.find_neighbors(vectors[5], k=10)
     assert int(found["mid"][0]) == 5 and recall(found, fg.find_neighbors(
         vectors[5], k=10, exact=True)) >= 0.9
+    lh.similarity.index(fg, fg.embeddings["vec"]).wait()  # the graph is built in the background
     assert (home / "indexes" / "merchants_v1" / "vec" / "manifest.json").exists()
 
 
 # -- the index is a cache of the Delta table -----------------------------------------------
 def _graph_file(lh) -> Path:
+    fg = lh.feature_group("merchants")
+    lh.similarity.index(fg, fg.embeddings["vec"]).wait()  # built in the background
     folder = lh.home / "indexes" / "merchants_v1" / "vec"
     manifest = json.loads((folder / "manifest.json").read_text())
     return folder / manifest["graph"]
@@ -330,12 +333,14 @@ def test_a_corrupt_or_missing_index_is_rebuilt_from_the_delta_table(home):
     graph = _graph_file(lh)
     data = bytearray(graph.read_bytes())
     middle = len(data) // 2
-    data[middle:middle + 64] = bytes(64)  # flipped bytes: usearch itself would load them
+    # flipped bytes (usearch itself would load them)
+    data[middle:middle + 64] = bytes(b ^ 0xFF for b in data[middle:middle + 64])
     graph.write_bytes(bytes(data))
     lh2 = kernel_magics.connect(home)
     fg2 = lh2.feature_group("merchants")
     assert answers_like_the_table(fg2)
     assert "checksum" in fg2.index_status()[0]["rebuilt"]
+    lh2.similarity.index(fg2, fg2.embeddings["vec"]).wait()  # rebuilt in the background
     # a manifest cut short, then no index at all
     (graph.parent / "manifest.json").write_text("{\"format\": 1, \"dim")
     fg3 = kernel_magics.connect(home).feature_group("merchants")
@@ -460,6 +465,7 @@ def test_verify_sees_an_index_that_drifted_from_the_table(lh):
     fg.insert(frame(clustered(200, 8)))
     assert fg.verify_index() == {"missing": 0, "stale": 0, "extra": 0}
     index = lh.similarity.index(fg, fg.embeddings["vec"])
+    index.wait()  # the graph is built in the background
     from kernel_magics.similarity.index import key_ids
     index._graph.remove(key_ids(['[5]'])[0])
     assert fg.verify_index()["missing"] == 1
@@ -477,3 +483,103 @@ def test_a_filter_sees_the_latest_rows_after_each_insert(lh):
     back = frame(vectors[:300]).assign(category="common", ts=TS + pd.Timedelta(hours=2))
     fg.insert(back, mode="upsert")
     assert len(fg.find_neighbors(vectors[0], k=5, filter="category = 'moved'")) == 0
+
+
+# -- on team storage ---------------------------------------------------------------------------
+def test_on_team_storage_the_index_lives_beside_the_table(pg_cluster, moto_s3, team_redis,
+                                                          tmp_path):
+    """The index files and manifest are kept on S3 beside the group's table (a local cache in
+    each home); a second home sharing the catalog and storage loads them without rebuilding
+    and follows the first home's inserts and deletes; a corrupt shared file is rebuilt."""
+    import redis
+
+    from kernel_magics.similarity.index import POLL_S
+    redis.Redis.from_url(team_redis.url).flushdb()
+    toml = (f'[catalog]\nurl = "{pg_cluster.new_database()}"\n'
+            + moto_s3.toml(moto_s3.new_prefix())
+            + f'[online]\nbackend = "redis"\nredis_url = "{team_redis.url}"\n')
+    homes = []
+    for name in ("ann", "bob", "cat"):
+        home = tmp_path / name
+        home.mkdir()
+        (home / "lakebook.toml").write_text(toml)
+        homes.append(home)
+    ann = kernel_magics.connect(homes[0])
+    fg = group(ann, 8)
+    vectors = clustered(600, 8)
+    fg.insert(frame(vectors))
+    status = fg.build_index()
+    assert status["state"] == "ready" and status["indexed"] == 600
+    shared = ann.storage.location("indexes/merchants_v1/vec")
+    names = shared.names()
+    assert "manifest.json" in names
+    assert any(n.startswith("graph-") for n in names) and any(n.startswith("keys-")
+                                                              for n in names)
+    manifest = json.loads((shared / "manifest.json").read_text())
+    assert manifest["delta_version"] == fg.delta_version() and manifest["rows"] == 600
+
+    bob = kernel_magics.connect(homes[1])
+    fg_b = bob.feature_group("merchants")
+    assert fg_b.index_status()[0]["state"] == "saved"  # seen on the storage before opening
+    found = fg_b.find_neighbors(vectors[3], k=5)
+    index_b = bob.similarity.index(fg_b, fg_b.embeddings["vec"])
+    assert index_b.rebuilt is None and index_b.loaded_from == "storage"
+    assert int(found["mid"][0]) == 3
+    assert fg_b.verify_index() == {"missing": 0, "stale": 0, "extra": 0}
+    # ann's later insert and delete reach bob (within one poll of the storage)
+    far = -vectors[0] * 3
+    fg.insert(frame(far[None, :], start=5000, ts=TS + pd.Timedelta(hours=1)))
+    fg.delete_rows(keys=[3])
+    time.sleep(POLL_S + 0.1)
+    assert int(fg_b.find_neighbors(far, k=1)["mid"][0]) == 5000
+    assert 3 not in set(fg_b.find_neighbors(vectors[3], k=20)["mid"])
+    assert fg_b.verify_index() == {"missing": 0, "stale": 0, "extra": 0}
+    # a corrupt graph on the storage is rebuilt (and the rebuilt index published)
+    bad = shared / manifest["graph"]
+    fg_b.build_index()
+    manifest = json.loads((shared / "manifest.json").read_text())
+    assert manifest["rows"] == 600  # 600 - key 3 + key 5000
+    (shared / manifest["graph"]).write_bytes(b"\0" * 1024)
+    assert not bad.exists()  # the replaced index's files were removed
+    cat = kernel_magics.connect(homes[2])
+    fg_c = cat.feature_group("merchants")
+    assert int(fg_c.find_neighbors(far, k=1)["mid"][0]) == 5000
+    index_c = cat.similarity.index(fg_c, fg_c.embeddings["vec"])
+    assert "checksum" in (index_c.rebuilt or "")
+    index_c.wait()  # the graph is rebuilt in the background, then published
+    republished = json.loads((shared / "manifest.json").read_text())
+    assert republished["graph"] != manifest["graph"]
+    assert fg_c.verify_index() == {"missing": 0, "stale": 0, "extra": 0}
+
+
+def test_an_insert_never_waits_for_the_graph_build(lh, monkeypatch):
+    """The first insert returns before the graph is built (in the background, in a graph
+    of its own); searches meanwhile answer from the exactly searched tail; a key deleted
+    while the build runs is never returned, in the built graph either."""
+    from kernel_magics.similarity.index import VectorIndex
+    release = threading.Event()
+    started = threading.Event()
+    real_add = VectorIndex._add
+
+    def slow_add(self, graph, entries, present):
+        started.set()
+        assert release.wait(60)
+        return real_add(self, graph, entries, present)
+
+    monkeypatch.setattr(VectorIndex, "_add", slow_add)
+    fg = group(lh, 8)
+    vectors = clustered(800, 8)
+    fg.insert(frame(vectors))  # returns although the build cannot finish yet
+    assert started.wait(60)
+    status = fg.index_status()[0]
+    assert status["state"] == "building" and status["pending"] == 800 and status["indexed"] == 0
+    assert int(fg.find_neighbors(vectors[12], k=1)["mid"][0]) == 12
+    fg.delete_rows(keys=[12])
+    assert 12 not in set(fg.find_neighbors(vectors[12], k=10)["mid"])
+    release.set()
+    index = lh.similarity.index(fg, fg.embeddings["vec"])
+    index.wait()
+    status = fg.index_status()[0]
+    assert status["state"] == "ready" and status["indexed"] == 799
+    assert 12 not in set(fg.find_neighbors(vectors[12], k=10)["mid"])
+    assert fg.verify_index() == {"missing": 0, "stale": 0, "extra": 0}

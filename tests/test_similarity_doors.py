@@ -44,6 +44,7 @@ def world(lh):
     fg = lh.create_feature_group("merchants", key="mid", event_time="ts", online=True,
                                  embeddings={"desc_vec": {"dim": 8, "metric": "cosine"}})
     fg.insert(df.assign(desc_vec=list(vectors)))
+    fg.build_index()  # the insert leaves the graph to a background build: have it saved now
     labels = lh.create_feature_group("merchant_labels", key="mid", event_time="ts")
     labels.insert(pd.DataFrame({"mid": df["mid"], "ts": TS + pd.Timedelta(days=1),
                                 "is_fraud": (df["category"] == "travel").astype(int)}))
@@ -143,6 +144,36 @@ def test_rest_routes_for_neighbours(server, world):
     spec = requests.get(f"{api}/openapi.json", headers=headers, timeout=60).json()
     assert "/deployments/{name}/neighbors" in spec["paths"]
     assert "/feature-groups/{name}/neighbors" in spec["paths"]
+    assert "/feature-groups/{name}/delete-rows" in spec["paths"]
+
+
+def test_rest_deletes_rows_and_the_server_stops_finding_them(server, world):
+    api = f"{server.url}/lakebook/api"
+    headers = {"Authorization": f"token {server.token}"}
+    vector = world["vectors"][6].tolist()
+    near = requests.post(f"{api}/feature-groups/merchants/neighbors", headers=headers,
+                         json={"vector": vector, "k": 1}, timeout=60).json()
+    assert near["neighbors"][0]["mid"] == 6
+    fg = world["fg"]
+    version = fg.delta_version()
+    for body, text in [({}, "needs keys"), ({"keys": 6}, "must be a list"),
+                       ({"where": ""}, "not a SQL predicate"), ({"where": 1}, "must be a string"),
+                       ({"keys": [{"merchant": 6}]}, "no key column"), ({"why": 1}, "Unknown")]:
+        r = requests.post(f"{api}/feature-groups/merchants/delete-rows", headers=headers,
+                          json=body, timeout=60)
+        assert r.status_code == 400 and text in r.json()["error"], (body, r.text)
+    assert fg.delta_version() == version  # bad input wrote nothing
+    got = requests.post(f"{api}/feature-groups/merchants/delete-rows", headers=headers,
+                        json={"keys": [6, 7]}, timeout=60)
+    assert got.status_code == 200, got.text
+    info = got.json()
+    assert (info["mode"], info["rows"], info["delta_version"]) == ("delete", 2, version + 1)
+    near = requests.post(f"{api}/feature-groups/merchants/neighbors", headers=headers,
+                         json={"vector": vector, "k": 10}, timeout=60).json()
+    assert not {6, 7} & {r["mid"] for r in near["neighbors"]}
+    missing = requests.post(f"{api}/feature-groups/nowhere/delete-rows", headers=headers,
+                            json={"keys": [1]}, timeout=60)
+    assert missing.status_code == 404
 
 
 def test_lakebook_serve_answers_neighbours(home, world):

@@ -74,7 +74,7 @@ export interface IEmbedding {
 
 /** The nearest-neighbour index of one embedding column. */
 export interface IIndexStatus extends IEmbedding {
-  /** ready | tail | merging | saved | not built | offline */
+  /** ready | tail | building | merging | saved | not built | offline */
   state: string;
   indexed: number | null;
   pending: number | null;

@@ -291,6 +291,19 @@ class FeatureGroup:
         info.duration_s = time.perf_counter() - started
         return info
 
+    def delete_rows(self, keys: Any = None, where: str | None = None,
+                    lineage: dict[str, Any] | None = None) -> CommitInfo:
+        """Delete rows as one atomic Delta commit: every row of the given ``keys`` (a value
+        or list of values for a one-column key, dicts, or a DataFrame of key columns), the
+        rows matching the SQL predicate ``where`` (``"ts < '2024-01-01'"``), or the rows of
+        those keys matching it. Recorded like an insert (``fg.commits()``, lineage, who).
+        An online group's touched keys fall back to their newest remaining row in the online
+        store (or leave it), and the vector index stops returning deleted rows at once.
+        Older Delta versions keep the rows (time travel) until the table is vacuumed. Bad
+        input writes nothing; a delete matching no row writes no commit."""
+        from .deletes import delete_rows
+        return delete_rows(self, keys=keys, where=where, lineage=lineage)
+
     def _after_delta_commit(self, delta_version: int, meta: dict[str, Any]) -> None:
         """Record a landed Delta commit in the catalog (what reconciliation also does)."""
         self._record(delta_version, meta, recovered=False)

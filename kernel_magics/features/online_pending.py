@@ -85,6 +85,7 @@ def finish(fg: "FeatureGroup") -> int:
     table = _rows_since(fg, first)
     written = fg._lh.online_store.upsert(fg.online_table, fg.keys, fg.event_time, table) \
         if table.num_rows else 0
+    _settle_deletes(fg, landed)
     clear(fg, sorted(landed))
     log.warning("Feature group %r version %d: finished the online update of interrupted "
                 "insert(s) %s (Delta version(s) %s): %d row(s) replayed, %d key(s) updated.",
@@ -94,6 +95,18 @@ def finish(fg: "FeatureGroup") -> int:
                                 {"commit_seqs": sorted(landed), "rows": table.num_rows,
                                  "keys": written})
     return written
+
+
+def _settle_deletes(fg: "FeatureGroup", landed: dict[int, int]) -> None:
+    """Landed deletes among the interrupted commits: their keys fall back to their newest
+    remaining rows (the replay above never brings a deleted row back: it is not in the
+    table)."""
+    from . import tables
+    from .deletes import settle_online
+    for seq in sorted(landed):
+        meta = tables.commit_metadata(tables.commit_info(fg.table_path, landed[seq]) or {})
+        if meta and meta.get("mode") == "delete":
+            settle_online(fg, meta.get("deleted_keys"))
 
 
 def finish_quietly(fg: "FeatureGroup") -> None:

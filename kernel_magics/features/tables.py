@@ -157,6 +157,31 @@ def commit(path: Where, table: pa.Table, schema: pa.Schema, mode: str, keys: lis
     raise AssertionError("unreachable")
 
 
+class Retry(Exception):
+    """Another writer committed first in a way that changes what a delete must remove."""
+
+
+def delete_commit(path: Where, delta: DeltaTable, rows: pa.Table,
+                  metadata: dict[str, Any]) -> int:
+    """Delete the rows whose ``(_lb_commit, _lb_row)`` are in ``rows`` from the table loaded
+    as ``delta``, as one Delta commit described by ``metadata``; returns its version. Raises
+    :class:`Retry` when a concurrent commit conflicts (the caller chooses the rows again)."""
+    locate(path).storage.check_conditional_put()
+    props = CommitProperties(custom_metadata={
+        METADATA_KEY: json.dumps(metadata, default=jsonsafe.default)})
+    on = " AND ".join(f"t.{quote_ident(c)} = s.{quote_ident(c)}"
+                      for c in (COMMIT_COLUMN, ROW_COLUMN))
+    try:
+        (delta.merge(rows, predicate=on, source_alias="s", target_alias="t",
+                     commit_properties=props)
+         .when_matched_delete().execute())
+    except (CommitFailedError, DeltaError, OSError) as exc:
+        if _is_conflict(exc):
+            raise Retry(str(exc)) from exc
+        raise
+    return find_commit(path, metadata["seq"])
+
+
 def log_versions(path: Where) -> list[int]:
     """The versions whose commit files are in the Delta log, ascending."""
     names = (locate(path) / "_delta_log").names(".json")

@@ -35,11 +35,26 @@ class Similarity:
     def __init__(self, lh: "Lakehouse") -> None:
         self._lh = lh
         self._indexes: dict[tuple[int, str], VectorIndex] = {}
+        #: per index, the table version whose owed online updates were last looked for
+        self._checked: dict[tuple[int, str], int] = {}
         self._lock = threading.Lock()
 
     # -- indexes ---------------------------------------------------------------------------
     def directory(self, fg: "FeatureGroup", column: str):
+        """The local folder of ``column``'s index (on team storage: its local cache)."""
         return index_folder(self._lh.home, fg.name, fg.version) / column
+
+    def shared(self, fg: "FeatureGroup", column: str | None = None):
+        """On team storage (S3): the folder beside the group's table where its indexes are
+        kept for every home (``indexes/<group>_v<n>/<column>``); None on the laptop."""
+        if self._lh.storage.is_local:
+            return None
+        folder = self._lh.storage.location(f"indexes/{fg.name}_v{fg.version}")
+        return folder if column is None else folder / column
+
+    def _saved(self, fg: "FeatureGroup", column: str) -> dict[str, Any] | None:
+        shared = self.shared(fg, column)
+        return saved_manifest(shared if shared is not None else self.directory(fg, column))
 
     def embedding(self, fg: "FeatureGroup", col: str | None) -> Embedding:
         """The embedding column ``col`` of ``fg`` (the only one when ``col`` is None)."""
@@ -60,31 +75,55 @@ class Similarity:
                                f"Its embedding columns: {', '.join(embeddings)}.")
         return embeddings[col]
 
-    def index(self, fg: "FeatureGroup", emb: Embedding) -> VectorIndex:
-        """The open index of ``emb`` (loaded, or rebuilt from the Delta table, on first use
-        in this process)."""
+    def index(self, fg: "FeatureGroup", emb: Embedding, wait: bool = True) -> VectorIndex:
+        """The open index of ``emb`` (loaded, or started from the Delta table, on first use
+        in this process; a graph still to build is built in the background). ``wait=False``
+        opens it in the background too (what an insert does: it never waits for the index)."""
         key = (fg.id, emb.column)
         with self._lock:
             index = self._indexes.get(key)
-            if index is None:
+            fresh = index is None or index.failed is not None
+            if fresh:
                 source = Source(fg.table_path, tuple(fg.keys), fg.event_time, emb,
-                                self.directory(fg, emb.column))
-                index = VectorIndex(source).open()
+                                self.directory(fg, emb.column), self.shared(fg, emb.column))
+                index = VectorIndex(source)
                 self._indexes[key] = index
+        if fresh and not wait:
+            index.open_in_background(then=self._keep_up)
+        elif fresh:
+            index.open()
+            self._keep_up(index)
+        elif wait:
+            index.wait_opened()
+            if index.failed is not None:  # the background open failed: open it now
+                return self.index(fg, emb)
         return index
 
+    def _keep_up(self, index: VectorIndex) -> None:
+        """Merge the tail into the graph in the background when there is no graph yet, or
+        when the tail has grown past ``[similarity] merge_rows``."""
+        pending = index.pending
+        threshold = self._lh.config.index_merge_rows
+        if pending and (index.graph_version < 0 or (threshold and pending >= threshold)):
+            index.merge_in_background()
+
     def after_insert(self, fg: "FeatureGroup") -> None:
-        """Bring ``fg``'s indexes up to its table after an insert: the new rows join the
-        exactly searched tail at once; a large tail is merged in the background."""
+        """Bring ``fg``'s indexes up to its table after an insert or delete: the new rows
+        join the exactly searched tail at once, deleted keys leave; a large tail is merged in
+        the background. An index not open in this process is opened in the background (the
+        insert does not wait; a later open catches up from the Delta log anyway)."""
         if not fg.online:
             return
-        threshold = self._lh.config.index_merge_rows
         for emb in fg.embeddings.values():
             try:
-                index = self.index(fg, emb)
-                pending = index.refresh()
-                if threshold and pending >= threshold:
-                    index.merge_in_background()
+                index = self._indexes.get((fg.id, emb.column))
+                if index is None or index.failed is not None:
+                    self.index(fg, emb, wait=False)
+                    continue
+                index.touch()
+                if index.opened:
+                    index.refresh(force=True)  # this process's own write: read it now
+                    self._keep_up(index)
             except Exception:  # noqa: BLE001 - the insert is committed; the index is a cache
                 # that the next query or open brings up to the table (from the Delta log)
                 log.exception("Feature group %r: the index of %r could not follow the "
@@ -107,7 +146,13 @@ class Similarity:
         if old is not None:
             old.wait()
         shutil.rmtree(self.directory(fg, emb.column), ignore_errors=True)
-        return self.index(fg, emb).status()
+        shared = self.shared(fg, emb.column)
+        if shared is not None:
+            shared.delete()
+        index = self.index(fg, emb)
+        index.wait()
+        index.merge()  # built now: the caller asked for it
+        return index.status()
 
     def index_status(self, fg: "FeatureGroup") -> list[dict[str, Any]]:
         """Per embedding column: dimension, metric and the index state (``ready``, ``tail``:
@@ -120,7 +165,7 @@ class Similarity:
                 out.append({"column": emb.column, "dim": emb.dim, "metric": emb.metric,
                             "state": "offline"})
             elif index is None:  # not opened in this process: what its manifest says
-                manifest = saved_manifest(self.directory(fg, emb.column))
+                manifest = self._saved(fg, emb.column)
                 out.append({"column": emb.column, "dim": emb.dim, "metric": emb.metric,
                             "library": "usearch",
                             "state": "saved" if manifest else "not built",
@@ -143,7 +188,11 @@ class Similarity:
         with self._lock:
             for key in [k for k in self._indexes if k[0] == fg.id]:
                 self._indexes.pop(key).wait()
+                self._checked.pop(key, None)
         shutil.rmtree(index_folder(self._lh.home, fg.name, fg.version), ignore_errors=True)
+        shared = self.shared(fg)
+        if shared is not None:
+            shared.delete()
 
     def _require_online(self, fg: "FeatureGroup", what: str) -> None:
         if not fg.online:
@@ -164,9 +213,16 @@ class Similarity:
         if exact:
             return search.exact_search(fg, emb, q, k, where)
         self._require_online(fg, "search")
-        from ..features import online_pending
-        online_pending.finish_quietly(fg)
-        found = search.online_search(fg, self.index(fg, emb), emb, q, k, where)
+        index = self.index(fg, emb)
+        index.refresh()
+        if self._checked.get((fg.id, emb.column)) != index.version:
+            # an online update owed by a cut-off insert is finished first; only a new commit
+            # can leave one owed, so this is looked at once per table version (a catalog
+            # query per search would cost more than the search)
+            from ..features import online_pending
+            online_pending.finish_quietly(fg)
+            self._checked[(fg.id, emb.column)] = index.version
+        found = search.online_search(fg, index, emb, q, k, where)
         return found if found is not None else search.exact_search(fg, emb, q, k, where)
 
     def neighbors_of_key(self, fg: "FeatureGroup", key: dict[str, Any] | Any, k: int = 10,

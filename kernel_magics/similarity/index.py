@@ -10,13 +10,24 @@ tie, the row written last), in three parts:
   searched exactly with numpy. An insert only adds to the tail, so it never waits for graph
   building (HNSW insertion costs ~0.2-0.4 ms of CPU per vector, ~100x a Delta write);
 - a **merge** moves the tail into the graph in batches (in a background thread once the tail
-  is large, or ``fg.build_index()``) and saves.
+  is large, or ``fg.build_index()``) and saves. It adds to the graph outside the index's lock
+  (searches, inserts and deletes go on); a first build goes into a graph of its own, swapped
+  in when done, since usearch makes a search wait for a running ``add``.
+
+Without a usable saved index (the first insert, another process, a corrupt file) an open puts
+every key's newest row in the tail and the graph is built by a background merge: an insert or
+a search never waits for a graph build. A delete (a Delta commit listing the keys it touched)
+removes those keys' vectors from the graph and the tail and puts their newest remaining rows
+in the tail; replayed from the log by every process, it gives the same index.
 
 Layout: ``<home>/indexes/<group>_v<version>/<column>/`` holds ``graph-<token>.usearch``,
 ``keys-<token>.arrow`` (per graph row: id, key text, event micros) and ``manifest.json``
 (format, dimension, metric, the Delta version the graph covers, the two files and their
 blake2b). Files are written under new names and the manifest is replaced last (``rename``),
-so a process killed mid-save leaves the old or the new index, never a mix. On open, a
+so a process killed mid-save leaves the old or the new index, never a mix. On team storage
+(S3) that folder is a local cache: the files and the manifest are kept beside the group's
+table (``indexes/<group>_v<version>/<column>/`` on the storage, manifest uploaded last), so
+another home loads them instead of rebuilding. On open, a
 missing file, a checksum or header mismatch, or a Delta log older than the manifest's version
 rebuilds the index from the table (usearch itself does not detect flipped bytes).
 
@@ -26,6 +37,7 @@ among a million keys is about 5e-8).
 """
 from __future__ import annotations
 
+import atexit
 import fcntl
 import hashlib
 import json
@@ -34,6 +46,7 @@ import os
 import threading
 import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +75,32 @@ EXPANSION_SEARCH = 96
 MERGE_BATCH = 256
 #: a tail this large is merged with one bulk, multi-threaded ``add`` (a rebuild)
 BULK_ROWS = 20_000
+#: on team storage, how often (seconds) a search looks for other processes' commits and saves
+POLL_S = 1.0
+#: vectors per multi-threaded ``add`` of a build: between two, a build can stop (at exit)
+BUILD_CHUNK = 10_000
+
+#: indexes with a background open or merge running (stopped and waited for at exit: a
+#: thread cut off inside usearch or deltalake at interpreter exit aborts the process). A
+#: build of at most BUILD_CHUNK rows finishes and is saved; a larger one stops after its
+#: current chunk and the next open builds it again.
+_BUSY: "weakref.WeakSet[VectorIndex]" = weakref.WeakSet()
+
+
+class _Stopped(Exception):
+    """A background merge was asked to stop (the process is exiting)."""
+
+
+@atexit.register
+def _stop_background_work() -> None:
+    busy = list(_BUSY)
+    for index in busy:
+        index._stop = True
+    for index in busy:
+        for attr in ("_opening", "_merging"):  # an open may start a merge: that one is next
+            thread = getattr(index, attr)
+            if thread is not None and thread.is_alive():
+                thread.join()
 
 
 @dataclass(frozen=True)
@@ -72,8 +111,11 @@ class Source:
     keys: tuple[str, ...]
     event_time: str
     embedding: Embedding
-    #: the folder the index files live in
+    #: the local folder the index files live in (on team storage: the local cache)
     directory: Path
+    #: on team storage (S3): the folder beside the table where the index is kept, shared by
+    #: every home using that storage; None on the laptop (the home is the storage)
+    shared: Any = None
 
 
 @dataclass
@@ -104,12 +146,31 @@ def key_ids(texts: list[str] | np.ndarray) -> np.ndarray:
     return out
 
 
-def saved_manifest(directory: Path) -> dict[str, Any] | None:
-    """The manifest of the index saved in ``directory`` (None: none, or unreadable)."""
+def saved_manifest(directory: Any) -> dict[str, Any] | None:
+    """The manifest of the index saved in ``directory`` (a local folder or a storage
+    Location; None: none, or unreadable)."""
     try:
         return json.loads((directory / MANIFEST).read_text())
     except (OSError, ValueError):
         return None
+
+
+def _without(current: _Entries, merged: _Entries) -> _Entries:
+    """The entries of ``current`` that are not in ``merged`` as they are (same id, event
+    time and vector): what a merge leaves in the tail."""
+    if not len(merged) or not len(current):
+        return current
+    order = np.argsort(merged.ids, kind="stable")
+    sorted_ids = merged.ids[order]
+    pos = np.minimum(np.searchsorted(sorted_ids, current.ids), len(sorted_ids) - 1)
+    idx = order[pos]
+    same = (sorted_ids[pos] == current.ids) & (merged.times[idx] == current.times)
+    if same.any():
+        a, b = merged.vectors[idx[same]], current.vectors[same]
+        same[same] = np.all((a == b) | (np.isnan(a) & np.isnan(b)), axis=1)
+    keep = ~same
+    return _Entries(current.ids[keep], current.keys[keep], current.times[keep],
+                    current.vectors[keep])
 
 
 def _digest(path: Path) -> str:
@@ -146,7 +207,23 @@ class VectorIndex:
         self._log_stamp: tuple | None = None
         self._manifest_stamp: tuple | None = None
         self.rebuilt: str | None = None  # why the last open rebuilt the index
+        #: where the last load came from: ``home``, ``storage`` (team) or None (built here)
+        self.loaded_from: str | None = None
+        self._polled = 0.0
         self._merging: threading.Thread | None = None
+        self._merge_lock = threading.Lock()
+        self._stop = False
+        self._opening: threading.Thread | None = None
+        self._lookup: tuple | None = None  # see _tail_lookup
+        # what refresh() stats on every search, made once (a local path, or the Location)
+        delta_log = source.table_path / "_delta_log"
+        self._log_path = getattr(delta_log, "local_path", delta_log) or delta_log
+        self._manifest_path = self.dir / MANIFEST
+        #: key texts deleted while a merge adds to the graph (None: no merge running)
+        self._forgotten: set[str] | None = None
+        self._opened = threading.Event()
+        #: why a background open failed (the next use opens again)
+        self.failed: BaseException | None = None
 
     @property
     def version(self) -> int:
@@ -188,26 +265,105 @@ class VectorIndex:
                      expansion_search=EXPANSION_SEARCH)
 
     # -- opening ---------------------------------------------------------------------------
-    def open(self) -> "VectorIndex":
-        """Load the saved index (or rebuild it) and catch up with the Delta table."""
-        with self._lock:
-            reason = self._load()
-            if reason is not None:
-                level = logging.INFO if reason == NOT_SAVED else logging.WARNING
-                log.log(level, "Index of %s: %s; building it from the Delta table.",
-                        self.dir, reason)
-                self.rebuilt = reason
-                self._rebuild()
-            self.refresh(force=True)
+    def open(self, _signal: bool = True) -> "VectorIndex":
+        """Load the saved index and catch up with the Delta table; without a usable saved
+        index, start from the table (every key in the exactly searched tail, see
+        :meth:`_rebuild`): the graph is then built by a merge."""
+        try:
+            with self._lock:
+                reason = self._load()
+                if reason is not None:
+                    level = logging.INFO if reason == NOT_SAVED else logging.WARNING
+                    log.log(level, "Index of %s: %s; building it from the Delta table.",
+                            self.dir, reason)
+                    self.rebuilt = reason
+                    self._rebuild()
+                self.refresh(force=True)
+        except BaseException as exc:
+            self.failed = exc
+            self._opened.set()
+            raise
+        if _signal:
+            self._opened.set()
         return self
 
+    def open_in_background(self, then: Any = None) -> None:
+        """:meth:`open` in a daemon thread, then ``then(self)``; a failure is logged and
+        kept in :attr:`failed` (the next use opens the index again)."""
+        def run() -> None:
+            try:
+                self.open(_signal=False)
+                if then is not None:  # before waiters go on: they then see its merge
+                    then(self)
+            except Exception:  # noqa: BLE001 - the table is the truth; the next use retries
+                log.exception("Index of %s could not be opened in the background.", self.dir)
+            finally:
+                self._opened.set()
+
+        _BUSY.add(self)
+        self._opening = threading.Thread(target=run, name="lakebook-index-open", daemon=True)
+        self._opening.start()
+
+    @property
+    def opened(self) -> bool:
+        """Whether :meth:`open` finished (successfully or not, see :attr:`failed`)."""
+        return self._opened.is_set()
+
+    def wait_opened(self) -> None:
+        self._opened.wait()
+
+    def touch(self) -> None:
+        """This process committed to the table: the next refresh looks at the log whatever
+        its stamps or poll interval say."""
+        self._polled = 0.0
+        self._log_stamp = None
+
+    @property
+    def pending(self) -> int:
+        """Rows in the tail (not yet in the graph)."""
+        return len(self._tail)
+
+    @property
+    def graph_version(self) -> int:
+        """The Delta version the graph covers (-1: no graph built yet)."""
+        return self._covered
+
     def _read_manifest(self) -> dict[str, Any] | None:
+        """The saved manifest: on team storage the shared one (the local copy is a cache)."""
+        where = self.source.shared if self.source.shared is not None else self.dir
         try:
-            return json.loads((self.dir / MANIFEST).read_text())
+            return json.loads((where / MANIFEST).read_text())
         except FileNotFoundError:
             return None
         except (OSError, ValueError):
             return {"_unreadable": True}
+
+    def _manifest_token(self) -> tuple | None:
+        """What changes when another process saves: the local manifest's stat, or on team
+        storage the shared manifest's graph file name (read on each poll)."""
+        if self.source.shared is None:
+            return self._stamp(self._manifest_path)
+        manifest = self._read_manifest()
+        return None if manifest is None else (manifest.get("graph"),)
+
+    def _fetch(self, manifest: dict[str, Any]) -> None:
+        """On team storage: bring the files ``manifest`` names into the local cache unless
+        the cache holds them already (same names, same checksums)."""
+        shared = self.source.shared
+        if shared is None:
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for name in ("graph", "keys"):
+            local = self.dir / manifest[name]
+            if local.exists() and _digest(local) == manifest["blake2b"][name]:
+                continue
+            try:
+                data = (shared / manifest[name]).read_bytes()
+            except FileNotFoundError:
+                continue  # reported as missing by the caller
+            tmp = self.dir / f".{manifest[name]}.part"
+            _fsync_write(tmp, data)
+            os.replace(tmp, local)
 
     def _load(self) -> str | None:
         """Load the saved graph; the reason it cannot be used, or None."""
@@ -225,6 +381,7 @@ class VectorIndex:
         if current is not None and manifest["delta_version"] > current:
             return (f"it covers Delta version {manifest['delta_version']} but the table is at "
                     f"{current} (a replaced table)")
+        self._fetch(manifest)
         graph_path = self.dir / manifest["graph"]
         keys_path = self.dir / manifest["keys"]
         for path, name in ((graph_path, "graph"), (keys_path, "keys")):
@@ -252,7 +409,8 @@ class VectorIndex:
             sidecar.column("t").to_numpy(), np.zeros((0, self.emb.dim), np.float32))
         self._covered = self._seen = int(manifest["delta_version"])
         self._tail = _Entries.empty(self.emb.dim)
-        self._manifest_stamp = self._stamp(self.dir / MANIFEST)
+        self._manifest_stamp = self._manifest_token()
+        self.loaded_from = "storage" if self.source.shared is not None else "home"
         return None
 
     def _delta_version(self) -> int | None:
@@ -299,46 +457,55 @@ class VectorIndex:
         delta = storage.open_table(self.source.table_path, version)
         if delta is None:
             return pa.table({c: [] for c in self._columns()}), -1
-        dataset = storage.as_dataset(delta)
+        dataset = storage.as_dataset(delta, self.source.table_path)
         expr = None if seqs is None else pc.field(COMMIT_COLUMN).isin(seqs)
         return dataset.to_table(columns=self._columns(), filter=expr), delta.version()
 
     # -- building --------------------------------------------------------------------------
     def _rebuild(self) -> None:
+        """Start over from the table: every key's newest row goes to the tail (searched
+        exactly at once) and an empty graph waits for the merge that builds it, which the
+        caller runs in the background (an insert or a search never waits for a graph build:
+        HNSW insertion costs ~0.2-0.4 ms of CPU per vector)."""
         table, version = self._read(None, None)
-        entries = self._entries(table)
         self._graph = self._new_graph()
         self._graph_entries = _Entries.empty(self.emb.dim)
-        self._tail = _Entries.empty(self.emb.dim)
-        self._covered = self._seen = version
-        self._add_to_graph(entries, bulk=True)
-        self._save()
+        self._tail = self._entries(table)
+        self._covered = -1
+        self._seen = version
+        # the saved manifest (if any) is the one just found unusable: not worth retrying
+        self._manifest_stamp = self._manifest_token()
 
-    def _add_to_graph(self, entries: _Entries, bulk: bool) -> None:
-        """Put ``entries`` in the graph: a key's old vector is removed first (usearch keeps
-        one vector per key), a null vector only removes."""
-        if not len(entries):
-            return
-        present = entries.ids[np.isin(entries.ids, self._graph_entries.ids)]
-        if len(present):
-            self._graph.remove(present)
-        has_vec = ~np.isnan(entries.vectors[:, 0]) if entries.vectors.size else \
-            np.zeros(len(entries), bool)
-        ids, vecs = entries.ids[has_vec], entries.vectors[has_vec]
-        if bulk or len(ids) >= BULK_ROWS:
-            if len(ids):
-                self._graph.add(ids, vecs, threads=self.threads)
-        else:
-            for i in range(0, len(ids), MERGE_BATCH):
-                self._graph.add(ids[i:i + MERGE_BATCH], vecs[i:i + MERGE_BATCH], threads=1)
-        keep = ~np.isin(self._graph_entries.ids, entries.ids)
+    def _book(self, entries: _Entries, has_vec: np.ndarray) -> None:
+        """Record in the graph's key list that ``entries`` were put in the graph (those
+        with a vector; the others were only removed)."""
         g = self._graph_entries
-        ids_all = np.concatenate([g.ids[keep], ids])
+        keep = ~np.isin(g.ids, entries.ids)
+        ids_all = np.concatenate([g.ids[keep], entries.ids[has_vec]])
         order = np.argsort(ids_all, kind="stable")
         self._graph_entries = _Entries(
             ids_all[order], np.concatenate([g.keys[keep], entries.keys[has_vec]])[order],
             np.concatenate([g.times[keep], entries.times[has_vec]])[order],
             np.zeros((0, self.emb.dim), np.float32))
+
+    def _add(self, graph: Any, entries: _Entries, present: np.ndarray) -> np.ndarray:
+        """Put ``entries`` in ``graph``: the old vectors of the keys ``present`` are removed
+        first (usearch keeps one vector per key), a null vector only removes. Returns which
+        entries had a vector."""
+        if len(present):
+            graph.remove(present)
+        has_vec = ~np.isnan(entries.vectors[:, 0]) if entries.vectors.size else \
+            np.zeros(len(entries), bool)
+        ids, vecs = entries.ids[has_vec], entries.vectors[has_vec]
+        # a graph no search sees yet is built with multi-threaded adds; a searched graph in
+        # small single-threaded batches (usearch makes a search wait for a running add)
+        bulk = not len(graph)
+        step, threads = (BUILD_CHUNK, self.threads) if bulk else (MERGE_BATCH, 1)
+        for i in range(0, len(ids), step):
+            if self._stop and i:  # exiting: a build of one chunk still finishes (and saves)
+                raise _Stopped()
+            graph.add(ids[i:i + step], vecs[i:i + step], threads=threads)
+        return has_vec
 
     def _save(self) -> None:
         """Write the graph and its keys under new names, then the manifest (see the module
@@ -366,20 +533,47 @@ class VectorIndex:
                     "saved_at": time.time()}
         tmp = self.dir / f".{MANIFEST}.{token}"
         _fsync_write(tmp, json.dumps(manifest).encode())
+        if self.source.shared is not None:
+            self._publish(manifest, graph_path, keys_path)
         os.replace(tmp, self.dir / MANIFEST)
-        self._manifest_stamp = self._stamp(self.dir / MANIFEST)
+        self._manifest_stamp = self._manifest_token()
         for old in self.dir.iterdir():
             if old.name not in (graph_name, keys_name, MANIFEST, ".lock") and \
                     not old.name.startswith(f".{MANIFEST}."):
                 old.unlink(missing_ok=True)
+
+    def _publish(self, manifest: dict[str, Any], graph_path: Path, keys_path: Path) -> None:
+        """Put a saved index on the team storage beside the table: the two files under their
+        new names first, the manifest last (readers see the old index or the new, never a
+        mix); then the files the replaced manifest named. Two homes saving at once both
+        leave valid indexes (the last manifest wins; the other's files stay behind)."""
+        shared = self.source.shared
+        before = self._read_manifest() or {}
+        (shared / manifest["graph"]).write_bytes(graph_path.read_bytes())
+        (shared / manifest["keys"]).write_bytes(keys_path.read_bytes())
+        (shared / MANIFEST).write_bytes(json.dumps(manifest).encode())
+        for name in ("graph", "keys"):
+            old = before.get(name)
+            if old and old != manifest[name]:
+                try:
+                    (shared / old).delete_file()
+                except OSError:  # noqa: PERF203 - a leftover file is harmless
+                    log.info("Index of %s: could not remove the old file %s", self.dir, old)
 
     # -- keeping up ------------------------------------------------------------------------
     def refresh(self, force: bool = False) -> int:
         """Catch up with the Delta table: another process's saved index is loaded, and the
         rows committed since go to the tail. Cheap when nothing changed (two ``stat`` calls).
         Returns the tail's length."""
-        log_stamp = self._stamp(self.source.table_path / "_delta_log")
-        manifest_stamp = self._stamp(self.dir / MANIFEST)
+        if not force and self.source.shared is not None:
+            # on object storage nothing is cheap to look at: poll at most every POLL_S
+            # (this process's own writes force a refresh, so it always reads them)
+            now = time.monotonic()
+            if now - self._polled < POLL_S:
+                return len(self._tail)
+            self._polled = now
+        log_stamp = self._stamp(self._log_path)
+        manifest_stamp = self._manifest_token()
         if not force and log_stamp == self._log_stamp and manifest_stamp == self._manifest_stamp:
             return len(self._tail)
         with self._lock:
@@ -395,22 +589,51 @@ class VectorIndex:
             if current is None or current <= self._seen:
                 return len(self._tail)
             seqs = []
+            deleted: set[str] = set()
             for version in range(self._seen + 1, current + 1):
                 entry = tables.commit_info(self.source.table_path, version)
                 meta = tables.commit_metadata(entry) if entry else None
-                if entry is None or meta is None or meta.get("seq") is None:
-                    if entry is not None and meta is None:
-                        # a commit not written by Lakebook: its rows carry no insert number
-                        self.rebuilt = f"Delta version {version} was written by another engine"
+                if entry is not None and meta is None:
+                    # a commit not written by Lakebook: its rows carry no insert number
+                    self.rebuilt = f"Delta version {version} was written by another engine"
+                    self._rebuild()
+                    return len(self._tail)
+                if meta is not None and meta.get("mode") == "delete":
+                    if meta.get("deleted_keys") is None:  # too many keys to list: rebuild
+                        self.rebuilt = f"Delta version {version} deleted rows of many keys"
                         self._rebuild()
-                        return 0
-                    continue
-                seqs.append(int(meta["seq"]))
+                        return len(self._tail)
+                    deleted.update(meta["deleted_keys"])
+                elif meta is not None and meta.get("seq") is not None:
+                    seqs.append(int(meta["seq"]))
             if seqs:
                 table, _ = self._read(current, seqs)
                 self._tail = self._combine(self._tail, self._entries(table))
+            if deleted:
+                self._forget(sorted(deleted), current)
             self._seen = current
             return len(self._tail)
+
+    def _forget(self, texts: list[str], version: int) -> None:
+        """After a delete: the keys ``texts`` lose what the index holds of them (the graph's
+        vectors are removed, a tombstone in effect), and their newest remaining rows at Delta
+        ``version`` go to the tail. Read at ``version``, so replaying it is harmless."""
+        from ..features.deletes import rows_of_keys
+        if self._forgotten is not None:  # a merge is adding to the graph: it removes these too
+            self._forgotten.update(texts)
+        ids = key_ids(texts)
+        g = self._graph_entries
+        present = g.ids[np.isin(g.ids, ids)]
+        if len(present) and self._graph is not None:
+            self._graph.remove(present)
+        keep = ~np.isin(g.ids, ids)
+        self._graph_entries = _Entries(g.ids[keep], g.keys[keep], g.times[keep], g.vectors)
+        t = self._tail
+        keep = ~np.isin(t.ids, ids)
+        self._tail = _Entries(t.ids[keep], t.keys[keep], t.times[keep], t.vectors[keep])
+        remaining = rows_of_keys(self.source.table_path, version, list(self.source.keys),
+                                 texts, self._columns())
+        self._tail = self._combine(self._tail, self._entries(remaining))
 
     @staticmethod
     def _combine(old: _Entries, new: _Entries) -> _Entries:
@@ -432,38 +655,69 @@ class VectorIndex:
                         np.concatenate([old.vectors, new.vectors])[pick])
 
     def merge(self) -> int:
-        """Move the tail into the graph and save; returns the rows merged."""
-        with self._lock:
-            self.refresh()
-            lock_path = self.dir / ".lock"
+        """Move the tail into the graph and save; returns the rows merged. The graph is
+        added to outside the index's lock, so searches, inserts and deletes go on meanwhile
+        (what they change is reconciled at the end)."""
+        with self._merge_lock:
             self.dir.mkdir(parents=True, exist_ok=True)
-            with open(lock_path, "a") as lock_file:
-                fcntl.flock(lock_file, fcntl.LOCK_EX)
+            with open(self.dir / ".lock", "a") as lock_file:
+                fcntl.flock(lock_file, fcntl.LOCK_EX)  # one save per folder across processes
                 try:
-                    # another process may have saved meanwhile: take its graph first
-                    manifest = self._read_manifest() or {}
-                    if manifest.get("delta_version", -1) > self._covered:
-                        if self._load() is not None:
-                            self._rebuild()
-                        self.refresh(force=True)
-                    tail = self._tail
-                    if not len(tail):
-                        return 0
-                    g = self._graph_entries
-                    pos = np.searchsorted(g.ids, tail.ids)
-                    pos = np.minimum(pos, max(len(g.ids) - 1, 0))
-                    in_graph = len(g.ids) > 0
-                    older = (g.ids[pos] == tail.ids) & (g.times[pos] > tail.times) \
-                        if in_graph else np.zeros(len(tail), bool)
-                    wins = _Entries(tail.ids[~older], tail.keys[~older], tail.times[~older],
-                                    tail.vectors[~older])
-                    self._add_to_graph(wins, bulk=False)
-                    self._covered = self._seen
-                    self._tail = _Entries.empty(self.emb.dim)
-                    self._save()
-                    return len(tail)
+                    return self._merge()
                 finally:
                     fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+    def _merge(self) -> int:
+        with self._lock:
+            self.refresh()
+            manifest = self._read_manifest() or {}
+            if self._manifest_token() != self._manifest_stamp and \
+                    manifest.get("delta_version", -1) > self._covered:
+                # another process saved meanwhile: take its graph first
+                reason = self._load()
+                if reason is not None:
+                    self.rebuilt = reason
+                    self._rebuild()
+                self.refresh(force=True)
+            snapshot, seen = self._tail, self._seen
+            if not len(snapshot):
+                return 0
+            graph, g = self._graph, self._graph_entries
+            pos = np.minimum(np.searchsorted(g.ids, snapshot.ids), max(len(g.ids) - 1, 0))
+            older = (g.ids[pos] == snapshot.ids) & (g.times[pos] > snapshot.times) \
+                if len(g.ids) else np.zeros(len(snapshot), bool)
+            wins = _Entries(snapshot.ids[~older], snapshot.keys[~older],
+                            snapshot.times[~older], snapshot.vectors[~older])
+            present = wins.ids[np.isin(wins.ids, g.ids)]
+            self._forgotten = set()
+        # the heavy part, unlocked; a first build goes into a graph of its own, swapped in
+        # when done (searches meanwhile use the tail)
+        target = graph if len(graph) else self._new_graph()
+        try:
+            has_vec = self._add(target, wins, present if target is graph else present[:0])
+        except BaseException:
+            with self._lock:
+                self._forgotten = None
+            raise
+        with self._lock:
+            forgotten, self._forgotten = self._forgotten, None
+            if self._graph is not graph:  # rebuilt or reloaded meanwhile: that state stands
+                return 0
+            self._graph = target
+            self._book(wins, has_vec)
+            if forgotten:  # keys deleted meanwhile: the vectors just added go again
+                ids = key_ids(sorted(forgotten))
+                gone = self._graph_entries.ids[np.isin(self._graph_entries.ids, ids)]
+                if len(gone):
+                    target.remove(gone)
+                g = self._graph_entries
+                keep = ~np.isin(g.ids, ids)
+                self._graph_entries = _Entries(g.ids[keep], g.keys[keep], g.times[keep],
+                                               g.vectors)
+            self._tail = _without(self._tail, snapshot)  # rows that came meanwhile stay
+            self._covered = seen
+            self._save()
+            return len(snapshot)
 
     def merge_in_background(self) -> None:
         """Start a merge in a daemon thread unless one is running."""
@@ -474,21 +728,43 @@ class VectorIndex:
             def run() -> None:
                 try:
                     self.merge()
+                except _Stopped:
+                    log.info("Index of %s: the background merge stopped (exiting); the next "
+                             "open builds it again.", self.dir)
                 except Exception:  # noqa: BLE001 - the tail stays searchable; retried later
                     log.exception("Index of %s: the background merge failed; the rows stay "
                                   "in the exactly searched tail.", self.dir)
 
+            _BUSY.add(self)
             self._merging = threading.Thread(target=run, name="lakebook-index-merge",
                                              daemon=True)
             self._merging.start()
 
     def wait(self) -> None:
         """Wait for a background merge to finish."""
-        thread = self._merging
+        with self._lock:  # merge_in_background starts the thread under this lock
+            thread = self._merging
         if thread is not None:
             thread.join()
 
     # -- searching -------------------------------------------------------------------------
+    def _tail_lookup(self, tail: _Entries, g: _Entries) -> tuple[np.ndarray, np.ndarray,
+                                                                 np.ndarray]:
+        """For searching: the tail's ids sorted (and the order that sorts them), and which
+        tail rows are older than the graph's row of their key. Computed once per tail and
+        graph state, not per query (a large tail after a rebuild has every key)."""
+        cached = self._lookup
+        if cached is not None and cached[0] is tail and cached[1] is g:
+            return cached[2]
+        order = np.argsort(tail.ids, kind="stable")
+        older = np.zeros(len(tail), bool)
+        if len(g.ids):
+            pos = np.minimum(np.searchsorted(g.ids, tail.ids), len(g.ids) - 1)
+            older = (g.ids[pos] == tail.ids) & (g.times[pos] > tail.times)
+        out = (tail.ids[order], order, older)
+        self._lookup = (tail, g, out)
+        return out
+
     def search(self, q: np.ndarray, n: int) -> tuple[list[str], np.ndarray]:
         """The key texts of (about) the ``n`` nearest keys to ``q``, nearest first, with
         their distances in index space (see :meth:`_space_distances`). The graph is searched
@@ -507,30 +783,27 @@ class VectorIndex:
             known = g.ids[pos] == keys if len(g.ids) else np.zeros(len(keys), bool)
             # a key the tail holds a newer (or same-time, later) row of is the tail's
             if len(tail):
-                tpos = np.searchsorted(np.sort(tail.ids), keys)
-                sorted_tail = np.sort(tail.ids)
-                tpos = np.minimum(tpos, len(sorted_tail) - 1)
-                in_tail = sorted_tail[tpos] == keys
+                sorted_ids, order, _ = self._tail_lookup(tail, g)
+                tpos = np.minimum(np.searchsorted(sorted_ids, keys), len(sorted_ids) - 1)
+                in_tail = (sorted_ids[tpos] == keys) & known
                 if in_tail.any():
-                    t_of = dict(zip(tail.ids.tolist(), tail.times.tolist()))
-                    for i in np.flatnonzero(in_tail & known):
-                        if t_of[int(keys[i])] >= g.times[pos[i]]:
-                            known[i] = False
+                    newer = tail.times[order[tpos]] >= g.times[pos]
+                    known &= ~(in_tail & newer)
             ids.append(keys[known])
             dists.append(np.asarray(found.distances, dtype=np.float64)[known])
             texts.append(g.keys[pos[known]] if len(g.ids) else np.zeros(0, object))
         if len(tail):
-            has_vec = ~np.isnan(tail.vectors[:, 0])
-            if len(g.ids):  # a tail row older than the graph's row of its key is not current
-                pos = np.minimum(np.searchsorted(g.ids, tail.ids), len(g.ids) - 1)
-                has_vec &= ~((g.ids[pos] == tail.ids) & (g.times[pos] > tail.times))
-            rows = np.flatnonzero(has_vec)
-            if len(rows):
-                d = self._space_distances(tail.vectors[rows], qs).astype(np.float64)
-                top = np.argsort(d, kind="stable")[:n]
-                ids.append(tail.ids[rows[top]])
+            # every tail row is scored (no copy of a large tail); rows without a vector or
+            # older than the graph's row of their key are then set aside
+            d = self._space_distances(tail.vectors, qs).astype(np.float64)
+            d[np.isnan(d) | self._tail_lookup(tail, g)[2]] = np.inf
+            top = np.argpartition(d, n - 1)[:n] if len(d) > n else np.arange(len(d))
+            top = top[np.argsort(d[top], kind="stable")]
+            top = top[np.isfinite(d[top])]
+            if len(top):
+                ids.append(tail.ids[top])
                 dists.append(d[top])
-                texts.append(tail.keys[rows[top]])
+                texts.append(tail.keys[top])
         if not ids:
             return [], np.zeros(0)
         all_d = np.concatenate(dists)
@@ -582,6 +855,7 @@ class VectorIndex:
                 "library": "usearch", "storage": self.dtype, "indexed": len(self._graph_entries),
                 "pending": len(self._tail), "delta_version": self._seen,
                 "graph_delta_version": self._covered,
-                "state": "merging" if merging else ("ready" if not len(self._tail)
-                                                    else "tail"),
-                "rebuilt": self.rebuilt, "path": str(self.dir)}
+                "state": ("building" if self._covered < 0 else "merging") if merging
+                else ("ready" if not len(self._tail) else "tail"),
+                "rebuilt": self.rebuilt, "loaded_from": self.loaded_from,
+                "path": str(self.source.shared or self.dir)}

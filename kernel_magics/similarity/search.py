@@ -107,7 +107,7 @@ def allowed_keys(fg: "FeatureGroup", where: str, version: int) -> frozenset:
     delta = storage.open_table(fg.table_path, version if version >= 0 else None)
     if delta is None:
         return frozenset()
-    dataset = storage.as_dataset(delta)
+    dataset = storage.as_dataset(delta, fg.table_path)
     columns = [c for c in dataset.schema.names if c not in fg.embeddings]
     table = dataset.to_table(columns=columns)
     if table.num_rows > 1:
@@ -164,17 +164,17 @@ def _rescored(fg: "FeatureGroup", store: Any, schema: pa.Schema, emb: Embedding,
     rows = [r for r in rows if r is not None and r.get(emb.column) is not None]
     if not rows:
         return _frame([], fg, emb)
-    table = pa.Table.from_pylist(rows, schema=schema)
-    vectors, present = matrix(table.column(emb.column), emb.dim)
+    # scored from the decoded rows; only the k kept become a table (the DataFrame's types)
+    vectors = np.asarray([r[emb.column] for r in rows], dtype=np.float32)
     d = distances(emb.metric, vectors, q)
-    table = table.take(pa.array(present))
     order = np.lexsort((np.arange(len(d)), d))[:k]
-    return _result(table.take(pa.array(order, pa.int64())), d[order])
+    return _result(pa.Table.from_pylist([rows[i] for i in order], schema=schema), d[order])
 
 
 def _result(table: pa.Table, d: np.ndarray) -> "pd.DataFrame":
     name = distance_name(table.column_names)
-    return table.append_column(name, pa.array(d, pa.float64())).to_pandas()
+    # a handful of rows: converting them on this thread beats dispatching to Arrow's pool
+    return table.append_column(name, pa.array(d, pa.float64())).to_pandas(use_threads=False)
 
 
 def _frame(rows: list, fg: "FeatureGroup", emb: Embedding) -> "pd.DataFrame":
@@ -188,7 +188,7 @@ def latest_rows(fg: "FeatureGroup", emb: Embedding) -> pa.Table | None:
     delta = storage.open_table(fg.table_path)
     if delta is None:
         return None
-    return storage.as_dataset(delta).to_table()
+    return storage.as_dataset(delta, fg.table_path).to_table()
 
 
 def _distance_sql(emb: Embedding, column: str, q: str) -> str:

@@ -325,6 +325,14 @@ class Location:
                 pafs.FileSelector(self._path, allow_not_found=True))
         return sorted(i.base_name for i in infos if i.base_name.endswith(suffix))
 
+    def delete_file(self) -> None:
+        """Remove this file (nothing when it is not there)."""
+        with self._guard("deleting " + self.uri):
+            try:
+                self.storage.base_filesystem().delete_file(self._path)
+            except FileNotFoundError:
+                pass
+
     def delete(self) -> None:
         """Remove this folder and everything under it (nothing when it is not there)."""
         if not self.exists():

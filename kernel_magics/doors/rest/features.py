@@ -1,6 +1,7 @@
 """``/lakebook/api/feature-groups``: the feature groups the sidebar lists, one group's
-detail (schema, commits, statistics, a sample of rows, embedding columns and their index), and
-``POST feature-groups/<name>/neighbors``: the nearest rows to a key's vector or to a vector."""
+detail (schema, commits, statistics, a sample of rows, embedding columns and their index),
+``POST feature-groups/<name>/neighbors``: the nearest rows to a key's vector or to a vector,
+and ``POST feature-groups/<name>/delete-rows``: delete rows by keys and/or a predicate."""
 from __future__ import annotations
 
 import tornado.web
@@ -78,8 +79,40 @@ class NeighborsHandler(LakebookHandler):
                           "neighbors": shown.to_dict("records")}))
 
 
+DELETE_FIELDS = {"keys", "where", "version"}
+
+
+class DeleteRowsHandler(LakebookHandler):
+    """``{"keys": [42, ...] | [{...}, ...], "where": "...", "version": n}``: one delete commit
+    (``fg.delete_rows``); answers what it did."""
+
+    @tornado.web.authenticated
+    def post(self, name: str) -> None:
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise InvalidInput("The body must be a JSON object.",
+                               'Send {"keys": [42]} or {"where": "..."}.')
+        unknown = sorted(set(body) - DELETE_FIELDS)
+        if unknown:
+            raise InvalidInput(f"Unknown field(s) {unknown}.",
+                               f"Fields: {', '.join(sorted(DELETE_FIELDS))}.")
+        if body.get("keys") is not None and not isinstance(body["keys"], list):
+            raise InvalidInput("keys must be a list (of values, or of objects for a key of "
+                               "several columns).", 'Send e.g. {"keys": [42, 43]}.')
+        if body.get("where") is not None and not isinstance(body["where"], str):
+            raise InvalidInput("where must be a string (a SQL predicate).",
+                               'Send e.g. {"where": "category = \'closed\'"}.')
+        version = body.get("version")
+        if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+            raise InvalidInput("version must be a whole number.", 'Send e.g. "version": 1.')
+        fg = self.lh.feature_group(name, version)
+        info = fg.delete_rows(keys=body.get("keys"), where=body.get("where"))
+        self.reply(plain(info.to_dict()))
+
+
 ROUTES = [
     (r"feature-groups/?", FeatureGroupsHandler),
     (rf"feature-groups/{NAME_SEGMENT}/?", FeatureGroupHandler),
     (rf"feature-groups/{NAME_SEGMENT}/neighbors/?", NeighborsHandler),
+    (rf"feature-groups/{NAME_SEGMENT}/delete-rows/?", DeleteRowsHandler),
 ]

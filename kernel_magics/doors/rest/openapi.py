@@ -44,6 +44,8 @@ NEIGHBORS_BODY = {"required": True,
 GROUP_NEIGHBORS_BODY = _body({"key": ANY_JSON, "vector": VECTOR, "k": K, "filter": STR,
                               "col": STR, "version": {"type": "integer", "minimum": 1},
                               "exact": BOOL}, closed=True)
+DELETE_ROWS_BODY = _body({"keys": {"type": "array"}, "where": STR,
+                          "version": {"type": "integer", "minimum": 1}}, closed=True)
 MONITOR_BODY = _body({
     "name": STR, "deployment": STR, "feature_group": STR, "reference": WINDOW,
     "current": WINDOW, "schedule": {"type": ["string", "null"]}, "drift_share": NUM,
@@ -141,6 +143,9 @@ def document() -> dict[str, Any]:
             "nearest entities of the view, with predictions", [NAME], NEIGHBORS_BODY)},
         "/feature-groups/{name}/neighbors": {"post": _op(
             "nearest rows to a key's vector or a vector", [NAME], GROUP_NEIGHBORS_BODY)},
+        "/feature-groups/{name}/delete-rows": {"post": _op(
+            "delete rows by keys and/or a SQL predicate (one commit)", [NAME],
+            DELETE_ROWS_BODY)},
         "/steps": {"get": _op("steps under a folder or in a notebook", [q("path", STR)])},
         "/pipelines": {"get": _op("pipelines"),
                        "post": _op("create a pipeline", body=PIPELINE_BODY, ok="201")},

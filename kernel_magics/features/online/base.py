@@ -82,6 +82,15 @@ class OnlineStore(ABC):
         a key that is not there (or a table that does not exist)."""
 
     @abstractmethod
+    def reset_keys(self, table: str, keys: list[str], event_time: str, key_texts: list[str],
+                   rows: Encoded | None) -> int:
+        """Make the stored rows of the keys ``key_texts`` (:func:`encode_key` texts) exactly
+        ``rows`` (one per key, written whatever their event time), removing the keys that
+        ``rows`` does not hold, in one transaction. What a delete of feature-group rows does:
+        a key whose newest row was deleted falls back to its newest remaining row, or goes.
+        Returns the number of keys removed."""
+
+    @abstractmethod
     def drop(self, table: str) -> None:
         """Forget every row of ``table`` (no error if it does not exist)."""
 

@@ -108,6 +108,24 @@ class RedisOnlineStore(OnlineStore):
         decode = self._decoder(table, raw)
         return [None if v is None else decode(v[v.index(b"|") + 1:]) for v in values]
 
+    def reset_keys(self, table: str, keys: list[str], event_time: str, key_texts: list[str],
+                   rows: Encoded | None) -> int:
+        if rows is not None and len(rows):
+            self._store_schema(table, keys, event_time, rows.schema)
+        prefix = f"{PREFIX}{table}:"
+        kept = set(rows.keys) if rows is not None else set()
+        gone = [prefix + k for k in key_texts if k not in kept]
+        # one MULTI/EXEC: a reader sees every key before or after, never half of them
+        pipe = self._redis.pipeline(transaction=True)
+        chunks = list(batches(gone, 1_000))
+        for chunk in chunks:
+            pipe.delete(*chunk)
+        if rows is not None:
+            for k, t, v in rows.rows():
+                pipe.set(prefix + k, f"{t}|{v}")
+        results = self._call(pipe.execute) if chunks or rows is not None else []
+        return int(sum(results[:len(chunks)]))
+
     def drop(self, table: str) -> None:
         pattern = f"{PREFIX}{table}:*"
         batch: list[bytes] = []

@@ -105,6 +105,32 @@ class SQLiteOnlineStore(OnlineStore):
             found.update(conn.execute(f"SELECT k, v FROM {name} WHERE k IN ({marks})", chunk))
         return [None if t not in found else decode(found[t]) for t in texts]
 
+    def reset_keys(self, table: str, keys: list[str], event_time: str, key_texts: list[str],
+                   rows: Encoded | None) -> int:
+        conn = self._conn()
+        if self._schema(conn, table) is None:
+            if rows is not None and len(rows):  # nothing stored yet: nothing to remove
+                self.write(table, keys, event_time, rows)
+            return 0
+        name = quote_ident(table)
+        kept = set(rows.keys) if rows is not None else set()
+        removed = 0
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for chunk in batches([k for k in key_texts if k not in kept], 500):
+                before = conn.total_changes
+                conn.execute(f"DELETE FROM {name} WHERE k IN ({','.join('?' * len(chunk))})",
+                             chunk)
+                removed += conn.total_changes - before
+            if rows is not None and len(rows):
+                conn.executemany(f"INSERT OR REPLACE INTO {name}(k, t, v) VALUES (?,?,?)",
+                                 rows.rows())
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return removed
+
     def drop(self, table: str) -> None:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
