@@ -101,9 +101,6 @@ class FrameworkModel:
     _lakebook_argmax = True
     #: predict()/predict_proba() take a mapping of column -> values (deployments use it)
     takes_columns = True
-    #: a label a category feature never had in training: scored as missing (LightGBM's own
-    #: rule), or False: the row goes through the library's own conversion (XGBoost's)
-    _unseen_as_missing = True
 
     def __init__(self, info: ModelInfo, categories: dict[str, list[Any]] | None = None
                  ) -> None:
@@ -182,8 +179,10 @@ class FrameworkModel:
         """``X`` as the framework takes it: one contiguous float matrix when every input is
         a number or a category whose training labels are known (each label replaced by the
         framework's code for it: the fast path, instead of the framework's own pandas
-        conversion, which costs more than the trees on one row); the DataFrame otherwise
-        (categories without recorded labels, strings, a label XGBoost never saw)."""
+        conversion, which costs more than the trees on one row). A label the model never
+        saw in training is missing, as in the library's predict on a frame whose categories
+        are the training ones. The DataFrame otherwise (categories without recorded labels,
+        text where a number belongs: the library judges)."""
         if isinstance(X, Mapping):
             matrix = self._coded(X, self._column_names(X))
             if matrix is not None:
@@ -228,9 +227,8 @@ class FrameworkModel:
 
     def _coded(self, X: Any, names: list[str]) -> np.ndarray | None:
         """The float matrix of ``X`` (a DataFrame or a mapping of column -> values), each
-        category label as its training code; None when the framework's own conversion must
-        judge (a text value in a column without recorded labels, a label XGBoost never saw).
-        """
+        category label as its training code (an unseen label or a null: NaN, missing); None
+        when the framework's own conversion must judge (text where a number belongs)."""
         if self._plan is None or names != self.info.features:
             return None
         columns = [X[c] for c in names]
@@ -242,9 +240,8 @@ class FrameworkModel:
         except (TypeError, ValueError):  # text where a number belongs: the library judges
             return None
 
-    def _coded_rows(self, columns: list[Any], n: int) -> np.ndarray | None:
+    def _coded_rows(self, columns: list[Any], n: int) -> np.ndarray:
         """A few rows (one online request), value by value."""
-        unseen_missing = self._unseen_as_missing
         out = []
         for codes, values in zip(self._plan, columns):
             if isinstance(values, pd.Series):
@@ -252,19 +249,11 @@ class FrameworkModel:
             if codes is None:
                 out.append(values)
                 continue
-            coded = []
-            for v in values:
-                code = codes.get(v)
-                if code is None:
-                    if not (unseen_missing or _is_null(v)):
-                        return None
-                    code = np.nan
-                coded.append(code)
-            out.append(coded)
+            out.append([codes.get(v, np.nan) for v in values])
         matrix = np.array(out, dtype=np.float64).reshape(len(out), n).T
         return matrix if n <= 1 else np.ascontiguousarray(matrix)
 
-    def _coded_columns(self, columns: list[Any], n: int) -> np.ndarray | None:
+    def _coded_columns(self, columns: list[Any], n: int) -> np.ndarray:
         """Many rows (a batch), column by column."""
         out = np.empty((n, len(columns)), dtype=np.float64)
         for j, (codes, values) in enumerate(zip(self._plan, columns)):
@@ -273,12 +262,8 @@ class FrameworkModel:
                     values, pd.Series) else np.asarray(values, dtype=np.float64)
                 continue
             index = pd.Categorical(values, categories=list(codes)).codes
-            unknown = index < 0
-            if unknown.any() and not self._unseen_as_missing and \
-                    pd.notna(pd.Series(values, copy=False)[unknown]).any():
-                return None
             out[:, j] = index
-            out[unknown, j] = np.nan
+            out[index < 0, j] = np.nan
         return out
 
     def __repr__(self) -> str:
@@ -286,7 +271,3 @@ class FrameworkModel:
                 f"{len(self.info.features or [])} features"
                 + (f", classes={self.info.classes}" if self.is_classifier else "") + ")")
 
-
-def _is_null(value: Any) -> bool:
-    """None, NaN, NaT or pd.NA: a missing value, not a label."""
-    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))

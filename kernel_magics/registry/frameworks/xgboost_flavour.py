@@ -10,6 +10,12 @@ How outputs become predictions, by objective: ``binary:logistic`` gives P(class 
 probabilities with a sigmoid or softmax of the margins; ``multi:softprob`` gives the
 probabilities; ``binary:hinge`` gives labels only; everything else is a value (regression,
 counts, ranking scores).
+
+Categories: XGBoost 3.1+ keeps the labels of the features trained as pandas categories in
+the model; rows are scored as one float matrix of those codes (a label never seen in
+training is missing), instead of XGBoost's own pandas re-coding, which costs several times
+the trees on one row. An older booster keeps no labels: its rows go through XGBoost's own
+conversion.
 """
 from __future__ import annotations
 
@@ -52,10 +58,6 @@ class XGBoostModel(FrameworkModel):
     """A loaded XGBoost booster behind scikit-learn's verbs (see the module docstring)."""
 
     flavour = "xgboost"
-
-    #: a label never seen in training goes through XGBoost's own re-coding (its rule for
-    #: such labels is its own, and may change between versions)
-    _unseen_as_missing = False
 
     def __init__(self, booster: Any, info: ModelInfo) -> None:
         super().__init__(info, categories=_categories(booster))
