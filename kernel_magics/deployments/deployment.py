@@ -15,7 +15,6 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from ..shared.errors import InvalidInput, LakebookError
@@ -23,6 +22,7 @@ from ..shared.jsonsafe import plain
 from .inference_log import InferenceLog, Record
 from .inputs import Columns
 from .model_cache import ModelCache, Served
+from .model_input import ModelInput
 from .protocol import PredictRequest, parse_request
 from .resolver import check_kind
 
@@ -209,14 +209,13 @@ class Deployment:
             by_arm.setdefault(router.arm(values), []).append(i)
         return [(arm, served.arm_models[arm], rows) for arm, rows in by_arm.items()]
 
-    def _score(self, req: PredictRequest, served: Served, model: Any, X: pd.DataFrame,
+    def _score(self, req: PredictRequest, served: Served, model: Any, X: ModelInput,
                idx: list[int], columns_of: dict[str, list[Any]]) -> tuple[list[Any], Any]:
         """``model``'s predictions (and probabilities) for rows ``idx`` of ``X``."""
         if not idx:
             return [], None
-        Xp = X if len(idx) == len(X) else X.iloc[idx]
         try:
-            raw, proba = model.predict(Xp)
+            raw, proba = model.predict(X.take(idx).for_model(model))
         except Exception as exc:
             self.log.count_error()
             sent = _unusable_values_sent(req, self._columns_of(served), columns_of, model)
@@ -234,7 +233,7 @@ class Deployment:
                 "Check the values sent against the model's input schema.") from None
         return plain(raw.tolist()), proba
 
-    def _shadow_score(self, served: Served, X: pd.DataFrame, idx: list[int],
+    def _shadow_score(self, served: Served, X: ModelInput, idx: list[int],
                       entries: list[dict[str, Any]] | None, columns_of: dict[str, list[Any]],
                       request_id: str, ts: float) -> None:
         """Score the request with the shadow arm on a background thread (never on the
@@ -248,8 +247,7 @@ class Deployment:
         def run() -> None:
             t0 = time.perf_counter()
             try:
-                Xp = X if len(idx) == len(X) else X.iloc[idx]
-                raw, proba = model.predict(Xp)
+                raw, proba = model.predict(X.take(idx).for_model(model))
             except Exception:
                 _log.exception("Deployment %s: shadow arm %s (v%s) failed to predict",
                                self.name, arm, model.version)
@@ -265,9 +263,9 @@ class Deployment:
         self._shadow_pool.submit(run)
 
     def _inputs(self, served: Served, req: PredictRequest
-                ) -> tuple[pd.DataFrame, dict[str, list[Any]], list[dict[str, Any]] | None,
+                ) -> tuple[ModelInput, dict[str, list[Any]], list[dict[str, Any]] | None,
                            list[bool], list[bool | None]]:
-        """The model's input frame (and its columns as lists), the entities' entries, which
+        """The model's inputs (and its columns as lists), the entities' entries, which
         rows can be predicted and which were found in the online store (None: scored as sent,
         not looked up). The rules are in :mod:`~kernel_magics.deployments.inputs`."""
         model = served.model
@@ -299,7 +297,7 @@ class Deployment:
                     f"to look the features up, or every input ({', '.join(columns)}).")
             entries.append({})
         if not rows:
-            return pd.DataFrame(columns=columns), {}, entries, [], []
+            return ModelInput({c: [] for c in columns}, columns), {}, entries, [], []
         vectors: dict[int, dict[str, Any]] = {}
         if len(lookup) == 1:  # the common online case: no intermediate DataFrame
             vectors[lookup[0]] = view.feature_vector(entries[lookup[0]])
@@ -325,7 +323,7 @@ class Deployment:
                         f"{view.name!r} does not provide.",
                         "Pass it with each entry (in 'features', a request-time feature).")
             data[c] = values
-        X = _frame(data, columns, model)
+        X = ModelInput(data, columns)
         found: list[bool | None] = [None if i not in vectors else
                                     bool(vectors[i].get("_found", True))
                                     for i in range(len(rows))]
@@ -341,7 +339,7 @@ class Deployment:
         return cached[1]
 
     def _model_only_inputs(self, model, rows: list[dict[str, Any]]
-                           ) -> tuple[pd.DataFrame, dict, None, list[bool], list[bool]]:
+                           ) -> tuple[ModelInput, dict, None, list[bool], list[bool]]:
         columns = list(model.input_columns or (rows[0].keys() if rows else []))
         for i, row in enumerate(rows):
             missing = [c for c in columns if c not in row]
@@ -356,7 +354,7 @@ class Deployment:
                                    f"{', '.join(map(repr, unknown[:5]))}.",
                                    f"Model {model.name} takes {', '.join(columns)}.")
         data = {c: [r[c] for r in rows] for c in columns}
-        X = _frame(data, columns, model)
+        X = ModelInput(data, columns)
         return X, data, None, [True] * len(rows), [True] * len(rows)
 
     @staticmethod
@@ -548,20 +546,6 @@ def _unusable_values_sent(req: PredictRequest, cols: Columns,
             if len(found) >= 5:
                 return found
     return found
-
-
-def _frame(data: dict[str, list[Any]], columns: list[str], model: Any) -> pd.DataFrame:
-    """The model's input frame. When the model was trained on numbers only, one float block
-    (a fifth of the cost of building a frame column by column, which dominates one-row
-    requests); otherwise column by column, keeping strings and categories."""
-    types = model.input_types
-    if types and all(types.get(c) == "number" for c in columns):
-        try:
-            block = np.array([data[c] for c in columns], dtype="float64").T
-        except (TypeError, ValueError):  # a string slipped in: let the model judge it
-            return pd.DataFrame(data, columns=columns)
-        return pd.DataFrame(block, columns=columns, copy=False)
-    return pd.DataFrame(data, columns=columns)
 
 
 def _short(value: Any, limit: int = 200) -> str:

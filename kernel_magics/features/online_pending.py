@@ -121,6 +121,24 @@ def finish_quietly(fg: "FeatureGroup") -> None:
                       fg.name, fg.version)
 
 
+def finish_quietly_all(groups: list["FeatureGroup"]) -> None:
+    """:func:`finish_quietly` for several groups with one query for which have anything
+    pending (a feature-vector lookup reads several groups and usually finds none)."""
+    online = [fg for fg in groups if fg.online]
+    if not online:
+        return
+    try:
+        pending = records.groups_pending(online[0]._lh.catalog, [fg.id for fg in online])
+    except Exception:
+        log.exception("The pending online updates of feature groups %s could not be read; "
+                      "they are tried again on the next access.",
+                      ", ".join(repr(fg.name) for fg in online))
+        return
+    for fg in online:
+        if fg.id in pending:
+            finish_quietly(fg)
+
+
 def _rows_since(fg: "FeatureGroup", first: int) -> pa.Table:
     """The table's current rows written by insert ``first`` or later, in write order."""
     delta = fg._open()

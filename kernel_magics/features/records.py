@@ -247,6 +247,17 @@ def any_pending(catalog: Catalog, group_id: int) -> bool:
                           (group_id,))
 
 
+def groups_pending(catalog: Catalog, group_ids: list[int]) -> set[int]:
+    """Which of ``group_ids`` have pending online updates: one indexed query for all the
+    groups a feature-vector lookup reads."""
+    if not group_ids:
+        return set()
+    marks = ",".join("?" * len(group_ids))
+    return {r["group_id"] for r in catalog.query(
+        f"SELECT DISTINCT group_id FROM online_pending WHERE group_id IN ({marks})",
+        tuple(group_ids))}
+
+
 def pending(catalog: Catalog, group_id: int) -> list[dict[str, Any]]:
     return catalog.query("SELECT commit_seq, pid, host, created_at FROM online_pending "
                          "WHERE group_id = ? ORDER BY commit_seq", (group_id,))

@@ -71,6 +71,8 @@ def vectors(view: "FeatureView", entries: Sequence[dict[str, Any]], passed: Any
     out = [dict.fromkeys(view.features) for _ in entries]
     found = [True] * len(entries)
     now = dt.datetime.now(dt.timezone.utc)
+    # an interrupted insert's rows first (one query for all the groups read)
+    online_pending.finish_quietly_all([lk["group"] for lk in lookups])
     for lk in lookups:
         fg = lk["group"]
         missing = sorted({c for e in entries for c in lk["key_cols"] if c not in e})
@@ -78,7 +80,6 @@ def vectors(view: "FeatureView", entries: Sequence[dict[str, Any]], passed: Any
             example = ", ".join(f"{c!r}: ..." for c in lk["key_cols"])
             raise InvalidInput(f"The entry lacks the key column(s) {missing} needed to look "
                                f"up group {fg.name!r}.", f"Pass e.g. {{{example}}}.")
-        online_pending.finish_quietly(fg)  # an interrupted insert's rows first
         key_values = [tuple(e[c] for c in lk["key_cols"]) for e in entries]
         for i, values in enumerate(key_values):
             for c, v in zip(lk["key_cols"], values):

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ...shared.errors import InvalidInput
 from ..flavours import Flavour
@@ -39,39 +38,10 @@ class LightGBMModel(FrameworkModel):
     flavour = "lightgbm"
 
     def __init__(self, booster: Any, info: ModelInfo) -> None:
-        super().__init__(info)
+        # the labels of the features trained as pandas categories, in LightGBM's code order
+        # (its pandas_categorical): rows are coded with them, a label never seen is missing
+        super().__init__(info, categories=info.io.get("categories"))
         self.booster = booster
-        #: column -> {label: code} of the features trained as pandas categories
-        self._codes = {c: {v: float(i) for i, v in enumerate(labels)}
-                       for c, labels in info.io.get("categories", {}).items()}
-
-    def _inputs(self, X: Any) -> Any:
-        """With categorical features: one float matrix, each label replaced by LightGBM's
-        code for it (an unknown label is missing), instead of LightGBM's own pandas
-        conversion, which costs more than the trees on one row."""
-        if not self._codes or not isinstance(X, pd.DataFrame):
-            return super()._inputs(X)
-        names = self.info.features or list(X.columns)
-        out = np.empty((len(X), len(names)), dtype=np.float64)
-        for j, name in enumerate(names):
-            try:
-                column = X[name]
-            except KeyError:
-                raise InvalidInput(f"The lightgbm model needs column {name!r}, which the "
-                                   "input does not have.",
-                                   f"Pass a frame with the columns {', '.join(names)}.") \
-                    from None
-            codes = self._codes.get(name)
-            if codes is None:
-                out[:, j] = column.to_numpy(dtype=np.float64)
-            elif len(column) <= SMALL_BATCH:
-                out[:, j] = [codes.get(v, np.nan) for v in column.tolist()]
-            else:
-                labels = list(codes)
-                index = pd.Categorical(column, categories=labels).codes.astype(np.float64)
-                index[index < 0] = np.nan
-                out[:, j] = index
-        return out
 
     def _scores(self, X: Any) -> np.ndarray:
         threads = 1 if len(X) <= SMALL_BATCH else 0

@@ -12,7 +12,7 @@ output holds raw scores to pass through a softmax).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import numpy as np
 
@@ -55,6 +55,13 @@ class OnnxModel(FrameworkModel):
         import pandas as pd
         meta = self._inputs_meta
         names = self.info.features
+        if isinstance(X, Mapping):  # column -> values (a deployment's request)
+            if len(meta) == 1:
+                name, dtype = meta[0]
+                columns = names or list(X)
+                return {name: np.array([X[c] for c in columns], dtype=dtype).T.copy()}
+            return {name: np.asarray(X[name], dtype=dtype).reshape(-1, 1)
+                    for name, dtype in meta}
         if len(meta) == 1:
             name, dtype = meta[0]
             if isinstance(X, pd.DataFrame):

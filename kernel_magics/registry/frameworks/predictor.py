@@ -8,7 +8,7 @@ most probable class, so a deployment gets both from one call.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -86,6 +86,10 @@ def two_columns(p1: np.ndarray) -> np.ndarray:
 class FrameworkModel:
     """A trained model of another framework with scikit-learn's predicting verbs.
 
+    ``predict`` and ``predict_proba`` take a DataFrame, a 2-D array or a mapping of column
+    -> values (``{"amount": [12.5], "category": ["food"]}``: what a deployment holds for
+    one request, scored without building a DataFrame).
+
     Subclasses implement :meth:`_scores`: class probabilities of shape ``(n, classes)``
     for a classifier, predicted values of shape ``(n,)`` for a regressor (or, for a
     classifier without probabilities, class indexes).
@@ -95,11 +99,20 @@ class FrameworkModel:
     flavour = ""
     #: predict() is the most probable class by construction (one call gives both)
     _lakebook_argmax = True
+    #: predict()/predict_proba() take a mapping of column -> values (deployments use it)
+    takes_columns = True
 
-    def __init__(self, info: ModelInfo) -> None:
+    def __init__(self, info: ModelInfo, categories: dict[str, list[Any]] | None = None
+                 ) -> None:
         self.info = info
+        #: column -> {label: code} of the features trained as categories, in the framework's
+        #: code order (recorded at training, not re-derived from the rows scored)
+        self._codes = {c: {v: float(i) for i, v in enumerate(labels)}
+                       for c, labels in (categories or {}).items()}
         self._numeric: dict[tuple, bool] = {}
         self._text: dict[tuple, list[str]] = {}
+        #: per input column in training order: its label -> code map (None: a number)
+        self._plan = [self._codes.get(c) for c in info.features] if info.features else None
 
     # -- scikit-learn's attributes ---------------------------------------------------------
     @property
@@ -173,17 +186,25 @@ class FrameworkModel:
         raise NotImplementedError
 
     def _inputs(self, X: Any) -> Any:
-        """``X`` as the framework takes it: a contiguous float matrix when every input is a
-        number (the fast path), the DataFrame itself otherwise (categories, strings)."""
+        """``X`` as the framework takes it: one contiguous float matrix when every input is
+        a number or a category whose training labels are known (each label replaced by the
+        framework's code for it: the fast path, instead of the framework's own pandas
+        conversion, which costs more than the trees on one row). A label the model never
+        saw in training is missing, as in the library's predict on a frame whose categories
+        are the training ones. The DataFrame otherwise (categories without recorded labels,
+        text where a number belongs: the library judges)."""
+        if isinstance(X, Mapping):
+            matrix = self._coded(X, self._column_names(X))
+            if matrix is not None:
+                return matrix
+            X = pd.DataFrame({c: list(X[c]) for c in self._column_names(X)})
         if isinstance(X, pd.DataFrame):
-            names = self.info.features
+            names = self._column_names(X)
+            if self._codes:
+                matrix = self._coded(X, names)
+                if matrix is not None:
+                    return matrix
             if names and list(X.columns) != names:
-                missing = [c for c in names if c not in X.columns]
-                if missing:
-                    raise InvalidInput(
-                        f"The {self.flavour} model needs column(s) {', '.join(missing)}, "
-                        "which the input does not have.",
-                        f"Pass a frame with the columns {', '.join(names)}.")
                 X = X[names]
             key = tuple(X.dtypes)
             text = self._text.get(key)
@@ -200,7 +221,63 @@ class FrameworkModel:
         arr = np.asarray(X)
         return arr.reshape(1, -1) if arr.ndim == 1 else arr
 
+    def _column_names(self, X: Any) -> list[str]:
+        """The model's input columns, checked against those ``X`` has (named if missing)."""
+        names = self.info.features
+        if not names:
+            return list(X.keys() if isinstance(X, Mapping) else X.columns)
+        have = X if isinstance(X, Mapping) else X.columns
+        missing = [c for c in names if c not in have]
+        if missing:
+            raise InvalidInput(
+                f"The {self.flavour} model needs column(s) {', '.join(missing)}, "
+                "which the input does not have.",
+                f"Pass a frame with the columns {', '.join(names)}.")
+        return names
+
+    def _coded(self, X: Any, names: list[str]) -> np.ndarray | None:
+        """The float matrix of ``X`` (a DataFrame or a mapping of column -> values), each
+        category label as its training code (an unseen label or a null: NaN, missing); None
+        when the framework's own conversion must judge (text where a number belongs)."""
+        if self._plan is None or names != self.info.features:
+            return None
+        columns = [X[c] for c in names]
+        n = len(columns[0]) if columns else 0
+        try:
+            if n <= SMALL_BATCH:
+                return self._coded_rows(columns, n)
+            return self._coded_columns(columns, n)
+        except (TypeError, ValueError):  # text where a number belongs: the library judges
+            return None
+
+    def _coded_rows(self, columns: list[Any], n: int) -> np.ndarray:
+        """A few rows (one online request), value by value."""
+        out = []
+        for codes, values in zip(self._plan, columns):
+            if isinstance(values, pd.Series):
+                values = values.tolist()
+            if codes is None:
+                out.append(values)
+                continue
+            out.append([codes.get(v, np.nan) for v in values])
+        matrix = np.array(out, dtype=np.float64).reshape(len(out), n).T
+        return matrix if n <= 1 else np.ascontiguousarray(matrix)
+
+    def _coded_columns(self, columns: list[Any], n: int) -> np.ndarray:
+        """Many rows (a batch), column by column."""
+        out = np.empty((n, len(columns)), dtype=np.float64)
+        for j, (codes, values) in enumerate(zip(self._plan, columns)):
+            if codes is None:
+                out[:, j] = values.to_numpy(dtype=np.float64) if isinstance(
+                    values, pd.Series) else np.asarray(values, dtype=np.float64)
+                continue
+            index = pd.Categorical(values, categories=list(codes)).codes
+            out[:, j] = index
+            out[index < 0, j] = np.nan
+        return out
+
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({self.info.task}, "
                 f"{len(self.info.features or [])} features"
                 + (f", classes={self.info.classes}" if self.is_classifier else "") + ")")
+

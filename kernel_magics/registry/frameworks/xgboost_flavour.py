@@ -10,6 +10,12 @@ How outputs become predictions, by objective: ``binary:logistic`` gives P(class 
 probabilities with a sigmoid or softmax of the margins; ``multi:softprob`` gives the
 probabilities; ``binary:hinge`` gives labels only; everything else is a value (regression,
 counts, ranking scores).
+
+Categories: XGBoost 3.1+ keeps the labels of the features trained as pandas categories in
+the model; rows are scored as one float matrix of those codes (a label never seen in
+training is missing), instead of XGBoost's own pandas re-coding, which costs several times
+the trees on one row. An older booster keeps no labels: its rows go through XGBoost's own
+conversion.
 """
 from __future__ import annotations
 
@@ -54,10 +60,18 @@ class XGBoostModel(FrameworkModel):
     flavour = "xgboost"
 
     def __init__(self, booster: Any, info: ModelInfo) -> None:
-        super().__init__(info)
+        super().__init__(info, categories=_categories(booster))
         self.booster = booster
         self._threads = 0
         self._lock = threading.Lock()
+        # the wrapper's missing value, as its predict passes it (a Booster's is NaN)
+        missing = info.params.get("missing")
+        self._missing = float(missing) if isinstance(missing, (int, float)) and \
+            not isinstance(missing, bool) else np.nan
+        # a wrapper trained with early stopping predicts with its best iteration's trees
+        best = booster.attr("best_iteration") if info.trained_as.startswith(
+            "xgboost.sklearn.") else None
+        self._range = (0, int(best) + 1) if best is not None else (0, 0)
 
     def _use_threads(self, rows: int) -> None:
         threads = 1 if rows <= SMALL_BATCH else -1
@@ -70,12 +84,29 @@ class XGBoostModel(FrameworkModel):
         self._use_threads(len(X))
         out = self.info.output
         if out in ("margin", "margins"):
-            margin = np.asarray(self.booster.inplace_predict(X, predict_type="margin"))
+            margin = np.asarray(self.booster.inplace_predict(
+                X, predict_type="margin", missing=self._missing, iteration_range=self._range))
             return two_columns(sigmoid(margin)) if out == "margin" else softmax(margin)
-        raw = np.asarray(self.booster.inplace_predict(X))
+        raw = np.asarray(self.booster.inplace_predict(X, missing=self._missing,
+                                                     iteration_range=self._range))
         if out == "p1":
             return two_columns(raw)
         return raw
+
+
+def _categories(booster: Any) -> dict[str, list[Any]]:
+    """The labels of each feature trained as a category, in XGBoost's code order, as the
+    booster keeps them (XGBoost 3.1+ saves them in the model's JSON; an older booster has
+    none, and its rows go through XGBoost's own pandas conversion)."""
+    get = getattr(booster, "get_categories", None)
+    if get is None or not booster.feature_names:
+        return {}
+    try:
+        found = get(export_to_arrow=True)
+        pairs = [] if found.empty() else found.to_arrow()
+    except (ValueError, TypeError, AttributeError):  # a build without Arrow export
+        return {}
+    return {str(name): labels.to_pylist() for name, labels in pairs if labels is not None}
 
 
 def _booster_of(model: Any, what: str) -> Any:
