@@ -148,7 +148,7 @@ function featureGroup(
     lastCommitBy: g.last_commit_by,
     createdAt: g.created_at,
     createdBy: g.created_by,
-    schema: g.schema,
+    schema: g.schema ?? [],
     embeddings: parseEmbeddings(g.embeddings)
   };
 }
