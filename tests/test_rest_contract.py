@@ -34,6 +34,7 @@ ENDPOINTS = {
     "status": ("status", "Status"),
     "feature-groups": ("feature-groups", "FeatureGroupList"),
     "feature-groups_transactions": ("feature-groups/transactions", "FeatureGroupDetail"),
+    "feature-groups_merchants": ("feature-groups/merchants", "FeatureGroupDetail"),
     "feature-views": ("feature-views", "FeatureViewList"),
     "feature-views_transactions_view": ("feature-views/transactions_view", "FeatureViewDetail"),
     "models": ("models", "ModelList"),
