@@ -115,7 +115,7 @@ def run(n: int, dim: int, root: Path) -> dict:
     fg.rebuild_index()
     out["lakebook_rebuild_s"] = time.perf_counter() - t
     out["rebuild_rows"] = first
-    index = lh.similarity.index(fg, fg.embeddings["vec"])
+    index = lh.similarity.get(fg, "vec")
     out["lakebook_memory_mb"] = index._graph.memory_usage / 2**20
     out["rss_growth_mb"] = rss_mb() - before
 

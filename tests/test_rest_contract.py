@@ -150,7 +150,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     assert made.returncode == 0, f"prepare_lakehouse.py failed:\n{made.stderr[-4000:]}"
     summary = json.loads(made.stdout.strip().splitlines()[-1])
     lh = kernel_magics.connect(home)
-    lh.create_feature_view("transactions_view", spine=lh.feature_group("transactions"),
+    lh.create_feature_view("transactions_view", spine=lh.features.groups.get("transactions"),
                            description="Transactions for the contract test")
     failing = write_notebook(root / "failing.ipynb", [code("raise ValueError('no data today')")])
     failed = lh.pipelines.run(str(failing))

@@ -66,7 +66,7 @@ def test_embedding_columns_are_declared_stored_and_described(lh):
     assert fg.to_dict()["embeddings"] == {"vec": {"dim": 8, "metric": "cosine"}}
     # the definition the Delta table carries keeps them (lakebook recover)
     assert fg.definition()["embeddings"] == {"vec": {"dim": 8, "metric": "cosine"}}
-    again = kernel_magics.connect(lh.home).feature_group("merchants")
+    again = kernel_magics.connect(lh.home).features.groups.get("merchants")
     assert again.embeddings["vec"].dim == 8
 
 
@@ -129,7 +129,7 @@ def test_the_feature_magic_declares_embeddings(ipython_shell, home):
     info = ipython_shell.run_cell_magic(
         "feature", "merchants --key mid --event-time ts --online --embedding vec:6:l2", cell)
     assert info.rows == 40
-    fg = kernel_magics.connect(home).feature_group("merchants")
+    fg = kernel_magics.connect(home).features.groups.get("merchants")
     assert fg.embeddings["vec"].metric == "l2" and fg.embeddings["vec"].dim == 6
     from IPython.core.error import UsageError
     with pytest.raises(UsageError, match="has embedding columns"):
@@ -259,7 +259,7 @@ def test_an_upserted_keys_old_vector_is_never_returned(lh):
     # another process sees the same
     script = textwrap.dedent(f"""
         import json, numpy as np, kernel_magics
-        fg = kernel_magics.connect({str(lh.home)!r}).feature_group("merchants")
+        fg = kernel_magics.connect({str(lh.home)!r}).features.groups.get("merchants")
         print(json.dumps(fg.find_neighbors(np.array({old.tolist()}), k=20)["mid"].tolist()))
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
@@ -332,17 +332,17 @@ def test_a_corrupt_or_missing_index_is_rebuilt_from_the_delta_table(home):
     data[middle:middle + 64] = bytes(64)  # flipped bytes: usearch itself would load them
     graph.write_bytes(bytes(data))
     lh2 = kernel_magics.connect(home)
-    fg2 = lh2.feature_group("merchants")
+    fg2 = lh2.features.groups.get("merchants")
     assert answers_like_the_table(fg2)
     assert "checksum" in fg2.index_status()[0]["rebuilt"]
     # a manifest cut short, then no index at all
     (graph.parent / "manifest.json").write_text("{\"format\": 1, \"dim")
-    fg3 = kernel_magics.connect(home).feature_group("merchants")
+    fg3 = kernel_magics.connect(home).features.groups.get("merchants")
     assert answers_like_the_table(fg3)
     assert "unreadable" in fg3.index_status()[0]["rebuilt"]
     import shutil
     shutil.rmtree(lh.home / "indexes")
-    fg4 = kernel_magics.connect(home).feature_group("merchants")
+    fg4 = kernel_magics.connect(home).features.groups.get("merchants")
     assert answers_like_the_table(fg4)
     assert fg4.rebuild_index()["indexed"] == 1500
     assert fg4.verify_index() == {"missing": 0, "stale": 0, "extra": 0}
@@ -351,7 +351,7 @@ def test_a_corrupt_or_missing_index_is_rebuilt_from_the_delta_table(home):
 WRITER = textwrap.dedent("""
     import sys, numpy as np, pandas as pd, kernel_magics
     lh = kernel_magics.connect(sys.argv[1])
-    fg = lh.feature_group("merchants")
+    fg = lh.features.groups.get("merchants")
     rng = np.random.default_rng(int(sys.argv[2]))
     print("ready", flush=True)
     i = 0
@@ -398,7 +398,7 @@ def test_a_sigkilled_writer_leaves_an_index_that_matches_the_table(home):
         time.sleep(delay)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(30)
-        fresh = kernel_magics.connect(home).feature_group("merchants")
+        fresh = kernel_magics.connect(home).features.groups.get("merchants")
         _consistent(fresh, np.random.default_rng(seed))
         assert lh.online_store.count(fresh.online_table) == 3000
 
@@ -415,7 +415,7 @@ def test_readers_search_while_another_process_and_a_thread_insert(home):
 
     def reader(seed: int) -> None:
         rng = np.random.default_rng(seed)
-        reader_fg = kernel_magics.connect(home).feature_group("merchants")
+        reader_fg = kernel_magics.connect(home).features.groups.get("merchants")
         try:
             while not stop.is_set():
                 found = reader_fg.find_neighbors(rng.normal(size=8), k=10)
@@ -450,7 +450,7 @@ def test_readers_search_while_another_process_and_a_thread_insert(home):
         proc.wait(30)
     assert not errors, errors
     assert answers[0] > 20
-    _consistent(kernel_magics.connect(home).feature_group("merchants"),
+    _consistent(kernel_magics.connect(home).features.groups.get("merchants"),
                 np.random.default_rng(3))
 
 
@@ -458,7 +458,7 @@ def test_verify_sees_an_index_that_drifted_from_the_table(lh):
     fg = group(lh, 8)
     fg.insert(frame(clustered(200, 8)))
     assert fg.verify_index() == {"missing": 0, "stale": 0, "extra": 0}
-    index = lh.similarity.index(fg, fg.embeddings["vec"])
+    index = lh.similarity.get(fg, "vec")
     from kernel_magics.similarity.index import key_ids
     index._graph.remove(key_ids(['[5]'])[0])
     assert fg.verify_index()["missing"] == 1

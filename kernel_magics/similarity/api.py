@@ -41,7 +41,12 @@ class Similarity:
     def directory(self, fg: "FeatureGroup", column: str):
         return index_folder(self._lh.home, fg.name, fg.version) / column
 
-    def embedding(self, fg: "FeatureGroup", col: str | None) -> Embedding:
+    def get(self, fg: "FeatureGroup", col: str | None = None) -> VectorIndex:
+        """The open index of ``fg``'s embedding column ``col`` (the only one when None):
+        loaded, or rebuilt from the Delta table (a cache of it), on first use here."""
+        return self._open(fg, self._embedding(fg, col))
+
+    def _embedding(self, fg: "FeatureGroup", col: str | None) -> Embedding:
         """The embedding column ``col`` of ``fg`` (the only one when ``col`` is None)."""
         embeddings = fg.embeddings
         if not embeddings:
@@ -60,7 +65,7 @@ class Similarity:
                                f"Its embedding columns: {', '.join(embeddings)}.")
         return embeddings[col]
 
-    def index(self, fg: "FeatureGroup", emb: Embedding) -> VectorIndex:
+    def _open(self, fg: "FeatureGroup", emb: Embedding) -> VectorIndex:
         """The open index of ``emb`` (loaded, or rebuilt from the Delta table, on first use
         in this process)."""
         key = (fg.id, emb.column)
@@ -81,7 +86,7 @@ class Similarity:
         threshold = self._lh.config.index_merge_rows
         for emb in fg.embeddings.values():
             try:
-                index = self.index(fg, emb)
+                index = self._open(fg, emb)
                 pending = index.refresh()
                 if threshold and pending >= threshold:
                     index.merge_in_background()
@@ -93,7 +98,7 @@ class Similarity:
     def build_index(self, fg: "FeatureGroup", col: str | None = None) -> dict[str, Any]:
         """Merge every pending row into the graph now and save it; returns its status."""
         self._require_online(fg, "build an index")
-        index = self.index(fg, self.embedding(fg, col))
+        index = self._open(fg, self._embedding(fg, col))
         index.wait()
         index.merge()
         return index.status()
@@ -101,13 +106,13 @@ class Similarity:
     def rebuild_index(self, fg: "FeatureGroup", col: str | None = None) -> dict[str, Any]:
         """Throw the saved index away and build it again from the Delta table."""
         self._require_online(fg, "build an index")
-        emb = self.embedding(fg, col)
+        emb = self._embedding(fg, col)
         with self._lock:
             old = self._indexes.pop((fg.id, emb.column), None)
         if old is not None:
             old.wait()
         shutil.rmtree(self.directory(fg, emb.column), ignore_errors=True)
-        return self.index(fg, emb).status()
+        return self._open(fg, emb).status()
 
     def index_status(self, fg: "FeatureGroup") -> list[dict[str, Any]]:
         """Per embedding column: dimension, metric and the index state (``ready``, ``tail``:
@@ -136,7 +141,7 @@ class Similarity:
     def verify_index(self, fg: "FeatureGroup", col: str | None = None) -> dict[str, int]:
         """Compare the index with the Delta table (see :meth:`VectorIndex.verify`)."""
         self._require_online(fg, "verify")
-        return self.index(fg, self.embedding(fg, col)).verify()
+        return self._open(fg, self._embedding(fg, col)).verify()
 
     def forget(self, fg: "FeatureGroup") -> None:
         """Drop ``fg``'s indexes (the group version was deleted)."""
@@ -157,7 +162,7 @@ class Similarity:
                        filter: str | None = None, col: str | None = None,
                        exact: bool = False) -> "pd.DataFrame":
         """See :meth:`FeatureGroup.find_neighbors`."""
-        emb = self.embedding(fg, col)
+        emb = self._embedding(fg, col)
         k = _k(k)
         q = query_vector(vector, emb, fg.name)
         where = search.validate_filter(filter, fg.name)
@@ -166,14 +171,14 @@ class Similarity:
         self._require_online(fg, "search")
         from ..features import online_pending
         online_pending.finish_quietly(fg)
-        found = search.online_search(fg, self.index(fg, emb), emb, q, k, where)
+        found = search.online_search(fg, self._open(fg, emb), emb, q, k, where)
         return found if found is not None else search.exact_search(fg, emb, q, k, where)
 
     def neighbors_of_key(self, fg: "FeatureGroup", key: dict[str, Any] | Any, k: int = 10,
                          col: str | None = None, filter: str | None = None
                          ) -> "pd.DataFrame":
         """The rows nearest to the stored vector of one key (the key itself left out)."""
-        emb = self.embedding(fg, col)
+        emb = self._embedding(fg, col)
         values = _key_values(fg, key)
         row = self._lh.online_store.get_one(fg.online_table, list(fg.keys), values) \
             if fg.online else None
@@ -210,7 +215,7 @@ class Similarity:
                              ) -> "pd.DataFrame":
         """See :meth:`FeatureView.batch_neighbors`."""
         fg, entry_cols = self._view_group(fv, col)
-        emb = self.embedding(fg, col)
+        emb = self._embedding(fg, col)
         queries = _queries(vectors, emb, fg.name)
         where = search.validate_filter(filter, fg.name)
         out = search.batch_search(fg, emb, queries, _k(k), where)
