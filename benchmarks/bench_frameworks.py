@@ -17,8 +17,12 @@ on the same row: ``Booster.predict`` / ``inplace_predict`` on the one-row frame 
 categories, ``InferenceSession.run`` on the float32 row. Calls alternate so both sides see the
 same machine load.
 
-    .venv/bin/python benchmarks/bench_frameworks.py             # 3,000 calls, 100k batch rows
-    LAKEBOOK_BENCH_FULL=1 .venv/bin/python benchmarks/bench_frameworks.py   # 20,000, 1M
+    flock /tmp/lakebook-heavy.lock .venv/bin/python benchmarks/bench_frameworks.py
+        # 3,000 calls per model, 100k batch rows
+    LAKEBOOK_BENCH_FULL=1 flock /tmp/lakebook-heavy.lock .venv/bin/python \
+        benchmarks/bench_frameworks.py                           # the targets' sizes: 20,000, 1M
+    .venv/bin/python benchmarks/bench_frameworks.py --quick   # proves it runs (tiny sizes;
+        # its figures are not measurements)
 """
 from __future__ import annotations
 
@@ -35,6 +39,8 @@ import pyarrow as pa
 from deltalake import write_deltalake
 
 FULL = os.environ.get("LAKEBOOK_BENCH_FULL") == "1"
+#: tiny sizes: 3,000 transactions, 50 calls, 5,000 batch rows (the script runs; no figure)
+QUICK = "--quick" in sys.argv[1:]
 CATEGORIES = ["category", "segment"]
 
 
@@ -138,16 +144,18 @@ def main() -> int:
     from sklearn.ensemble import RandomForestClassifier
 
     import kernel_magics as kb
-    n = 20_000 if FULL else 3_000
-    rows = 1_000_000 if FULL else 100_000
+    n = 50 if QUICK else 20_000 if FULL else 3_000
+    rows = 5_000 if QUICK else 1_000_000 if FULL else 100_000
     with tempfile.TemporaryDirectory() as tmp:
         lh = kb.connect(Path(tmp) / "lh")
-        fv = demo_view(lh)
+        fv = demo_view(lh, 3_000 if QUICK else 30_000)
         train = fv.training_data()
         X = train[fv.features].astype({c: "category" for c in CATEGORIES})
         y = train["is_fraud"]
         keys = [int(k) for k in np.random.default_rng(1).choice(
             train["cc_num"].unique(), n)]
+        if QUICK:
+            print("--quick: tiny sizes, to show the benchmark runs; not a measurement")
         print(f"demo view: {len(train):,} labelled rows, {len(fv.features)} features "
               f"({', '.join(CATEGORIES)} as categories); {n:,} calls per model")
         lgbm = lgb.LGBMClassifier(n_estimators=200, verbose=-1).fit(X, y)

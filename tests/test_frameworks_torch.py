@@ -132,3 +132,56 @@ def test_the_readme_torch_example_runs(lh):
     exec(compile(block, name, "exec"), namespace)
     mv = lh.registry.get("fraud_net")
     assert mv.flavour == "torch" and mv.signature["classes"] == [0, 1]
+
+
+def test_export_model_writes_a_torch_export_program_mlflow_loads(lh, tmp_path, monkeypatch):
+    """``lakebook export-model`` on a PyTorch version: MLflow's pytorch flavour as a
+    ``torch.export`` program (no pickle), which ``mlflow.pyfunc`` loads (checking it is free
+    of pickles) and which predicts the network's own outputs, the logits behind the
+    registry's probabilities."""
+    import json
+    import subprocess
+
+    import yaml
+    mlflow_pyfunc = pytest.importorskip("mlflow.pyfunc")
+    from conftest import lakebook_script
+    (tmp_path / "fraudnets.py").write_text(
+        "import torch\n\n"
+        "class Net(torch.nn.Module):\n"
+        "    def __init__(self, n_in, hidden=8):\n"
+        "        super().__init__()\n"
+        "        self.n_in, self.hidden = n_in, hidden\n"
+        "        self.layers = torch.nn.Sequential(torch.nn.Linear(n_in, hidden),\n"
+        "                                          torch.nn.ReLU(), torch.nn.Linear(hidden, 2))\n\n"
+        "    def forward(self, x):\n"
+        "        return self.layers(x)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import fraudnets
+    view, df = _lakehouse(lh)
+    X_train, X_test, y_train, y_test = view.train_test_split()
+    torch.manual_seed(0)
+    net = fraudnets.Net(X_train.shape[1])
+    mv = lh.registry.register(kernel_magics.torch_model(net, classes=[0, 1]), "fraud_net",
+                              view=view, input_example=X_train)
+    out = tmp_path / "fraud_net_mlflow"
+    done = subprocess.run([lakebook_script(), "--home", str(lh.home), "export-model",
+                           "fraud_net", "--out", str(out)], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    mlmodel = yaml.safe_load((out / "MLmodel").read_text())
+    assert "pytorch" in mlmodel["flavors"] and "python_function" in mlmodel["flavors"]
+    assert [p.name for p in (out / "data").iterdir()] == ["model.pt2"]
+    [spec] = json.loads(mlmodel["signature"]["inputs"])
+    assert spec["tensor-spec"] == {"dtype": "float32", "shape": [-1, X_train.shape[1]]}
+    assert f"torch=={mv.libraries['torch']}" in (out / "requirements.txt").read_text()
+
+    loaded = mlflow_pyfunc.load_model(str(out))
+    with torch.no_grad():
+        logits = net(torch.tensor(X_test.to_numpy("float32"))).numpy()
+    got = loaded.predict(X_test.to_numpy("float32"))
+    np.testing.assert_allclose(got, logits, rtol=1e-5, atol=1e-6)
+    # the registry's probabilities are the softmax of those outputs
+    e = np.exp(got - got.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(e / e.sum(axis=1, keepdims=True),
+                               lh.registry.get("fraud_net").predict_proba(X_test), rtol=1e-5,
+                               atol=1e-6)

@@ -88,6 +88,8 @@ class Small:
             "monitor run": {"NAME": ["fraud_drift"]},
             "why": {"STEP": [f"{self.notebook}::clicks"], "KEY": ["factor"], "VALUE": ["3"]},
             "lineage": {"OBJECT": ["clicks"], "N": ["2"]},
+            "export-model": {"MODEL": ["fraud"], "N": ["1"],
+                             "DIR": [str(self.root / "fraud_mlflow")]},
             "recover": {"PATH": [str(self.home)]},
         }.get(key, {})
 
@@ -225,10 +227,20 @@ def _run_recover(small: Small, command: Command) -> None:
     assert list(small.home.glob("catalog.db.*")), "the old catalog was kept aside"
 
 
-RUNNERS = {"serve": _run_serve, "scheduler": _run_scheduler, "recover": _run_recover}
+def _run_export_model(small: Small, command: Command) -> None:
+    """The directory is an MLflow model: MLflow's own loader predicts what the model does."""
+    out = small.run(command.argv(small.values(command.key)))
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    import mlflow.pyfunc
+    loaded = mlflow.pyfunc.load_model(str(small.root / "fraud_mlflow"))
+    X = small.df[["amount", "velocity"]]
+    assert (loaded.predict(X) == small.model.predict(X)).all()
+
+
+RUNNERS = {"serve": _run_serve, "export-model": _run_export_model, "scheduler": _run_scheduler, "recover": _run_recover}
 # an order that needs no other: runs exist after run/backfill, the monitor result before alerts
 ORDER = ["--version", "status", "steps", "run", "backfill", "why", "stale", "lineage", "runs",
-         "schedules", "serve", "scheduler", "monitor list", "monitor run", "monitor alerts",
+         "export-model", "schedules", "serve", "scheduler", "monitor list", "monitor run", "monitor alerts",
          "recover"]
 
 

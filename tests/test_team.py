@@ -138,7 +138,8 @@ def test_postgresql_migrates_once_when_processes_race(pg_cluster, tmp_path: Path
 
 def test_storage_failures_name_the_bucket_and_endpoint(moto_s3, tmp_path: Path) -> None:
     """A missing bucket, an unreachable endpoint, wrong keys: one sentence naming the storage
-    and the setting to fix; the insert wrote nothing."""
+    and the setting to fix, at the group's creation (which looks for leftover data in its
+    table folder) or its first insert; no commit was recorded."""
     cases = {
         "bucket": (moto_s3.toml("s3://no-such-bucket/lake"), "has no bucket 'no-such-bucket'"),
         "endpoint": (moto_s3.toml(moto_s3.new_prefix()).replace(
@@ -146,10 +147,9 @@ def test_storage_failures_name_the_bucket_and_endpoint(moto_s3, tmp_path: Path) 
     }
     for label, (toml, expected) in cases.items():
         lh = kernel_magics.connect(team_home(tmp_path, storage=toml, name=label))
-        fg = lh.create_feature_group("tx", key="cc", event_time="ts")
         start = time.monotonic()
         with pytest.raises(StorageError) as info:
-            fg.insert(frame())
+            lh.create_feature_group("tx", key="cc", event_time="ts").insert(frame())
         assert expected in info.value.message and "s3://" in info.value.message
         assert "[storage]" in info.value.hint
         assert time.monotonic() - start < 30

@@ -542,7 +542,7 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
       await section.locator('li[data-name="cards"] .jp-Lakebook-badge-vectors').isVisible(),
       false
     );
-    await row.locator('button').click();
+    await row.locator('button.jp-Lakebook-itemMain').click();
     const view = page.locator('.jp-Lakebook-featureGroupView', { hasText: 'merchants' });
     const embeddings = view.locator('.jp-Lakebook-embeddingsTable tbody tr');
     await embeddings.first().waitFor({ timeout: 20_000 });
@@ -575,6 +575,14 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
       await view.locator('.jp-Lakebook-neighborsResults').textContent(),
       /no vector in 'desc_vec' for key/
     );
+    // close the view: later tests look for the one feature-group view they open
+    await page.evaluate(() => {
+      for (const w of Array.from(window.jupyterapp.shell.widgets('main'))) {
+        if (w.id === 'lakebook-feature-group-merchants') {
+          w.close();
+        }
+      }
+    });
   });
 
   it('shows the deployment with its traffic', async () => {
@@ -661,10 +669,10 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
     assert.ok(await x(runId) < await x('feature_group:clicks@1'), 'run before group');
     await screenshotMain('lineage-group-light');
     await view.locator('.jp-Lakebook-lineageNode[data-id="feature_group:clicks@1"]').click();
-    await page.locator('.jp-Lakebook-featureGroupView .jp-Lakebook-schemaTable').first().waitFor({ timeout: 20_000 });
+    await page.locator('#lakebook-feature-group-clicks .jp-Lakebook-schemaTable').waitFor({ timeout: 20_000 });
 
     // the whole lakehouse, from the command palette's command
-    await page.evaluate(() => window.jupyterapp.commands.execute('lakebook:open-lineage'));
+    await page.evaluate(async () => { await window.jupyterapp.commands.execute('lakebook:open-lineage');});
     const all = page.locator('.jp-Lakebook-lineageView').last();
     await all.locator('svg .jp-Lakebook-lineageNode').first().waitFor({ timeout: 30_000 });
     const graph = (await fetchJSON('/lakebook/api/lineage')).body;
@@ -901,9 +909,9 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
 
   it('lists the steps of the active notebook and runs one now', async () => {
     const page = ctx.page;
-    await page.evaluate(() =>
-      window.jupyterapp.commands.execute('docmanager:open', { path: 'fti.ipynb' })
-    );
+    await page.evaluate(async () => {
+      await window.jupyterapp.commands.execute('docmanager:open', { path: 'fti.ipynb' });
+    });
     const section = page.locator(`${PANEL} #lakebook-section-notebook`);
     const clicks = section.locator('li[data-step="clicks"]');
     await clicks.waitFor({ timeout: 20_000 });
@@ -993,9 +1001,9 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
 
   it('unschedules and schedules a step from the notebook section', async () => {
     const page = ctx.page;
-    await page.evaluate(() =>
-      window.jupyterapp.commands.execute('docmanager:open', { path: 'fti.ipynb' })
-    );
+    await page.evaluate(async () => {
+      await window.jupyterapp.commands.execute('docmanager:open', { path: 'fti.ipynb' });
+    });
     const clicks = page.locator(`${PANEL} #lakebook-section-notebook li[data-step="clicks"]`);
     await clicks.waitFor({ timeout: 20_000 });
     await clicks.locator('button', { hasText: 'Unschedule' }).click();
@@ -1020,9 +1028,9 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
 
   it('turns a cell into a feature step from its context menu', async () => {
     const page = ctx.page;
-    await page.evaluate(() =>
-      window.jupyterapp.commands.execute('docmanager:open', { path: 'plain.ipynb' })
-    );
+    await page.evaluate(async () => {
+      await window.jupyterapp.commands.execute('docmanager:open', { path: 'plain.ipynb' });
+    });
     const notebook = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
     const cell = notebook.locator('.jp-CodeCell').nth(1);
     await cell.waitFor({ timeout: 20_000 });
@@ -1067,11 +1075,11 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
     await page.waitForFunction(() => window.jupyterapp !== undefined, null, {
       timeout: 30_000
     });
-    await page.evaluate(() =>
-      window.jupyterapp.commands.execute('apputils:change-theme', {
+    await page.evaluate(async () => {
+      await window.jupyterapp.commands.execute('apputils:change-theme', {
         theme: 'JupyterLab Dark'
-      })
-    );
+      });
+    });
     await page.waitForFunction(
       () =>
         document.body.dataset.jpThemeName === 'JupyterLab Dark' &&
@@ -1089,19 +1097,19 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
     await waitForSections();
     await screenshotSidebar('sidebar-dark');
     // The main-area views follow the theme too.
-    await page.evaluate(() =>
-      window.jupyterapp.commands.execute('lakebook:open-feature-group', { name: 'transactions' })
-    );
+    await page.evaluate(async () => {
+      await window.jupyterapp.commands.execute('lakebook:open-feature-group', { name: 'transactions' });
+    });
     await page.locator('.jp-Lakebook-featureGroupView .jp-Lakebook-statsTable').waitFor();
     await screenshotMain('feature-group-dark');
-    await page.evaluate(() =>
-      window.jupyterapp.commands.execute('lakebook:compare-model', { name: 'fraud' })
-    );
+    await page.evaluate(async () => {
+      await window.jupyterapp.commands.execute('lakebook:compare-model', { name: 'fraud' });
+    });
     await page.locator('.jp-Lakebook-compareView .jp-Lakebook-compareTable').waitFor();
     await screenshotMain('compare-dark');
-    await page.evaluate(() =>
-      window.jupyterapp.commands.execute('docmanager:open', { path: 'plain.ipynb' })
-    );
+    await page.evaluate(async () => {
+      await window.jupyterapp.commands.execute('docmanager:open', { path: 'plain.ipynb' });
+    });
     await sleep(500);
     await screenshotMain('cell-actions-dark');
   });

@@ -245,8 +245,8 @@ class Demo:
         dep = self.lh.deployments.get(ONLINE)
         at = as_utc(s.drift_after) + pd.Timedelta(hours=2)
         fresh = new_transactions(self.data, 8, at=at, seed=s.seed + 1)
-        self.lh.features.groups.get("card_transactions").insert(stream_features(self.data, fresh),
-                                                          mode="upsert")
+        self.lh.features.groups.get("card_transactions").insert(
+            stream_features(self.data, fresh), mode="upsert")
         table = Table(show_header=True, header_style="bold")
         for col in ("card", "amount", "km from home", "P(fraud)", "flagged", "truth", "latency"):
             table.add_column(col, justify="right")
@@ -448,7 +448,8 @@ class Demo:
         start = as_utc(s.drift_after)
         end = start + pd.Timedelta(days=s.drift_days + s.eval_days)
         old, retrained = f"v{before}", f"v{new}"
-        # v1 scored the drift weeks already; it scores the new week, v2 all of them
+        # the old version scored the drift weeks already; it scores the new week, the
+        # retrained one all of them
         batch.batch(start + pd.Timedelta(days=s.drift_days), end, arm=old)
         batch.batch(start, end, arm=retrained)
         weekly = batch.kpis(every="1w", start=start, end=end)
@@ -467,14 +468,14 @@ class Demo:
                           f"${values.get('review_cost', 0) or 0:,.0f}",
                           f"{int(cov.coverage):,}/{int(cov.n):,}")
         self.console.print(table)
-        # the following week's traffic, 90/10 between v1 and the retrained v2
+        # the following week's traffic, 90/10 between the old and the retrained version
         online = self.lh.deployments.get(ONLINE).route(split={old: 0.9, retrained: 0.1})
         at = end + pd.Timedelta(hours=1)
         # each card at most once (a card drawn twice could pay twice in the same second)
         fresh = new_transactions(self.data, min(s.split_cards, len(self.data.cards)), at=at,
                                  seed=s.seed + 2, fraud_share=0.3)
-        self.lh.features.groups.get("card_transactions").insert(stream_features(self.data, fresh),
-                                                          mode="upsert")
+        self.lh.features.groups.get("card_transactions").insert(
+            stream_features(self.data, fresh), mode="upsert")
         last = fresh.drop_duplicates("cc_num", keep="last")
         outcomes = []
         for p in last.itertuples():

@@ -442,6 +442,16 @@ class ModelRegistry:
                  "created_at": v.created_at} for v in chosen]
         return pd.DataFrame(rows).set_index("version") if rows else pd.DataFrame()
 
+    # -- exporting -------------------------------------------------------------------------
+    def export_mlflow(self, name: str, out: str | Path, version: int | None = None,
+                      alias: str | None = None) -> Path:
+        """Write a version of ``name`` (by number, by alias, or the latest) to the new
+        directory ``out`` as an MLflow model, with MLflow's flavour for its framework, its
+        input schema and example, and requirements pinning the framework at its recorded
+        version; returns the directory (``mlflow.pyfunc.load_model(out)`` loads it)."""
+        from .export import export_model
+        return export_model(self, name, out, version=version, alias=alias)
+
     # -- deleting --------------------------------------------------------------------------
     @takes_objects(name="model", version="model version")
     def delete_version(self, name: str, version: int, force: bool = False) -> None:

@@ -185,6 +185,10 @@ def evaluate(model: Any, X_test: Any, y_test: Any, task: str | None = None,
             metrics[metric.name] = metric.compute(model, X_test, y_true)
         except Exception as exc:
             details.setdefault("skipped", {})[metric.name] = f"{type(exc).__name__}: {exc}"
+            import warnings
+            warnings.warn(f"The metric {metric.name!r} could not be computed for this model "
+                          f"({type(exc).__name__}: {exc}); it is not among the version's "
+                          "metrics.", stacklevel=2)
     metrics = {k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(v)}
     details["n_test"] = int(len(y_true))
     return Evaluation(task, metrics, details)

@@ -6,18 +6,23 @@ allow_unsafe)``. scikit-learn estimators and pipelines use skops, whose loader c
 the types the registry's :class:`TrustPolicy` accepts; XGBoost, LightGBM and ONNX models use
 their library's own data format (``registry.frameworks``). A pickle-based flavour exists for
 other libraries, but loading it runs arbitrary code, so it loads only with an explicit
-``allow_unsafe=True``. Add a flavour with :func:`register_flavour`.
+``allow_unsafe=True``. A flavour MLflow also has (``mlflow_flavour``) writes its models as an
+MLflow model directory with :meth:`Flavour.to_mlflow` (``lakebook export-model``, see
+:mod:`.export`). Add a flavour with :func:`register_flavour`.
 """
 from __future__ import annotations
 
 import hashlib
 import pickle
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..shared.errors import InvalidInput, UnsafeArtifact
 from ..shared.plugins import Registry
 from .trust import TrustPolicy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .export import MlflowTarget
 
 
 def read_artifact(path: Path, digest: str | None, what: str) -> bytes:
@@ -48,6 +53,10 @@ class Flavour:
 
     #: the pip extra that installs the flavour's library (``lakebook[<extra>]``)
     extra: str | None = None
+    #: MLflow's flavour for these models (``lakebook export-model``); None: MLflow has none
+    mlflow_flavour: str | None = None
+    #: the distributions an exported MLflow model needs (pinned at the recorded versions)
+    mlflow_packages: tuple[str, ...] = ()
 
     def matches(self, model: Any) -> bool:
         """Whether this flavour is the natural one for ``model`` (used when none is named)."""
@@ -83,12 +92,19 @@ class Flavour:
         cannot tell)."""
         return []
 
+    def to_mlflow(self, model: Any, target: "MlflowTarget") -> None:
+        """Write ``model`` (as :meth:`load` gives it) to ``target.path`` with MLflow's own
+        flavour (only flavours whose ``mlflow_flavour`` is set)."""
+        raise NotImplementedError
+
 
 class SklearnFlavour(Flavour):
     """scikit-learn estimators and pipelines, saved with ``skops.io``."""
 
     name = "sklearn"
     filename = "model.skops"
+    mlflow_flavour = "sklearn"
+    mlflow_packages = ("scikit-learn", "numpy", "scipy", "skops")
 
     def matches(self, model: Any) -> bool:
         from sklearn.base import BaseEstimator
@@ -125,6 +141,15 @@ class SklearnFlavour(Flavour):
         trusted = policy.check(untrusted, what, model)
         # skops audits the same bytes again against exactly these names before building
         return sio.loads(data, trusted=trusted)
+
+    def to_mlflow(self, model: Any, target: "MlflowTarget") -> None:
+        import mlflow.sklearn
+        # skops, trusting the types this version's trust policy accepted (never a pickle)
+        mlflow.sklearn.save_model(
+            model, str(target.path), serialization_format="skops",
+            skops_trusted_types=target.trusted or None, signature=target.column_signature(),
+            input_example=target.example, pip_requirements=target.requirements,
+            metadata=target.metadata)
 
 
 class PickleFlavour(Flavour):

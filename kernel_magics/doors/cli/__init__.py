@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "kernel_magics.doors.cli.recover",
     "kernel_magics.doors.cli.migrate",
     "kernel_magics.doors.cli.lineage",
+    "kernel_magics.doors.cli.models",
 ]
 
 HOME_HELP = "lakehouse folder (default: $LAKEBOOK_HOME, lakebook.toml, ./.lakebook)"

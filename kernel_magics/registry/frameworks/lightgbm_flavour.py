@@ -12,7 +12,7 @@ everything else is a value.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,9 @@ from . import artifacts
 from .lightgbm_format import check
 from .predictor import (CLASSIFICATION, REGRESSION, SMALL_BATCH, FrameworkModel, ModelInfo,
                         class_labels, two_columns)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..export import MlflowTarget
 
 EXTRA = "lightgbm"
 _BINARY = ("binary",)
@@ -93,6 +96,8 @@ class LightGBMFlavour(Flavour):
     name = "lightgbm"
     filename = "model.txt"
     extra = EXTRA
+    mlflow_flavour = "lightgbm"
+    mlflow_packages = ("lightgbm", "numpy", "scipy")
 
     def matches(self, model: Any) -> bool:
         return type(model).__module__.startswith("lightgbm.") or \
@@ -141,6 +146,18 @@ class LightGBMFlavour(Flavour):
         data, info = artifacts.read(folder, self.filename, digest, what)
         check(data, what)
         return _loaded(data, info)
+
+    def to_mlflow(self, model: LightGBMModel, target: "MlflowTarget") -> None:
+        """MLflow's lightgbm flavour with the Booster in LightGBM's model text (MLflow keeps
+        a scikit-learn wrapper only as a skops or pickle file of the whole object, which
+        needs its training state): its ``predict`` gives what the booster gives, P(class 1)
+        for a binary classifier, the probabilities for a multiclass one."""
+        import mlflow.lightgbm
+        target.refuse_categories(list(model.info.io.get("categories", {})), "lightgbm")
+        mlflow.lightgbm.save_model(
+            model.booster, str(target.path), signature=target.column_signature(),
+            input_example=target.example, pip_requirements=target.requirements,
+            metadata=target.metadata)
 
     def library_versions(self) -> dict[str, str]:
         import lightgbm

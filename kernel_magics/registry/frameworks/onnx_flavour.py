@@ -12,7 +12,7 @@ output holds raw scores to pass through a softmax).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from . import artifacts
 from .onnx_format import check, custom_ops
 from .predictor import (CLASSIFICATION, REGRESSION, FrameworkModel, ModelInfo, class_labels,
                         softmax)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..export import MlflowTarget
 
 EXTRA = "onnx"
 _DTYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64,
@@ -190,6 +193,8 @@ class OnnxFlavour(Flavour):
     name = "onnx"
     filename = "model.onnx"
     extra = EXTRA
+    mlflow_flavour = "onnx"
+    mlflow_packages = ("onnx", "onnxruntime", "numpy")
 
     def matches(self, model: Any) -> bool:
         return isinstance(model, OnnxModel) or type(model).__name__ == "ModelProto" and \
@@ -230,6 +235,52 @@ class OnnxFlavour(Flavour):
         import onnx
         import onnxruntime
         return {"onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__}
+
+    def to_mlflow(self, model: OnnxModel, target: "MlflowTarget") -> None:
+        """MLflow's onnx flavour, run on the CPU by onnxruntime. Its ``predict`` answers a
+        DataFrame with one column per output, so a probability matrix is also given as one
+        output per class (``probabilities_<class>``; see :func:`_per_row_outputs`)."""
+        import mlflow.onnx
+        import onnx
+        proto = onnx.load_from_string(model.data)
+        custom = custom_ops(proto)
+        if custom:  # allowed by name in Lakebook, but MLflow's session has no such library
+            raise InvalidInput(
+                f"{target.what} uses custom ONNX operators ({', '.join(custom)}), which "
+                "MLflow's onnx flavour cannot run.",
+                "Export the model with standard ONNX operators only, then register it again.")
+        mlflow.onnx.save_model(
+            _per_row_outputs(proto, model.info), str(target.path), onnx_execution_providers=["CPUExecutionProvider"],
+            signature=target.column_signature(), input_example=target.example,
+            pip_requirements=target.requirements, metadata=target.metadata)
+
+
+def _per_row_outputs(proto: Any, info: ModelInfo) -> Any:
+    """A copy of ``proto`` whose probability matrix (one row per input row) is given as one
+    output per class, a column each (``Gather`` along the class axis, a standard operator):
+    MLflow's onnx ``predict`` puts each output in one column of its DataFrame and cannot
+    place a matrix there."""
+    import onnx
+    from onnx import TensorProto, helper
+    name = info.io.get("proba")
+    if not name or not info.classes:
+        return proto
+    out = onnx.ModelProto()
+    out.CopyFrom(proto)
+    graph = out.graph
+    kept = [o for o in graph.output if o.name != name]
+    del graph.output[:]
+    graph.output.extend(kept)
+    dtype = next((o.type.tensor_type.elem_type for o in proto.graph.output if o.name == name),
+                 TensorProto.FLOAT)
+    for j, label in enumerate(info.classes):
+        index = f"lakebook_class_index_{j}"
+        column = f"{name}_{label}"
+        graph.initializer.append(helper.make_tensor(index, TensorProto.INT64, [], [j]))
+        graph.node.append(helper.make_node("Gather", [name, index], [column], axis=1))
+        graph.output.append(helper.make_tensor_value_info(column, dtype, [None]))
+    onnx.checker.check_model(out)
+    return out
 
 
 def _from_sklearn(model: Any, example: Any, what: str) -> Any:

@@ -132,6 +132,14 @@ class FrameworkModel:
     def _estimator_type(self) -> str:
         return "classifier" if self.is_classifier else "regressor"
 
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's description of the estimator (its scorers, e.g. ``--metric
+        average_precision``, read it to pick the response method)."""
+        from sklearn.utils import ClassifierTags, RegressorTags, Tags, TargetTags
+        return Tags(estimator_type=self._estimator_type, target_tags=TargetTags(required=True),
+                    classifier_tags=ClassifierTags() if self.is_classifier else None,
+                    regressor_tags=None if self.is_classifier else RegressorTags())
+
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The framework's training parameters, as recorded at registration."""
         return dict(self.info.params)
@@ -158,6 +166,8 @@ class FrameworkModel:
 
     def _predict_proba(self, X: Any) -> np.ndarray:
         return np.asarray(self._scores(self._inputs(X)), dtype=np.float64)
+    # scikit-learn's scorers tell probabilities from scores by the method's name
+    _predict_proba.__name__ = _predict_proba.__qualname__ = "predict_proba"
 
     def _scores(self, X: Any) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError

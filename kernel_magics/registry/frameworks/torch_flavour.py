@@ -5,8 +5,18 @@ Why loading is safe: the weights are read with ``safetensors`` (a JSON header an
 tensors; a header that lies about sizes or offsets is refused before any tensor is built)
 and never with ``torch.load``; the only code that runs is the module's class, which is the
 user's own code, kept as text with the version (:mod:`.torch_source`), pinned by the
-version's sha256, and trusted as their notebook is. TorchScript and ``torch.export``
-archives are not accepted: they carry code or pickles that are not the user's source.
+version's sha256, and trusted as their notebook is.
+
+Programs and files are not kept (as checked with PyTorch 2.13): loading a
+``torch.export`` archive (``torch.export.load`` of a ``.pt2``) unpickles weights and
+constants marked as pickled and opaque objects with the full pickle, and its sample inputs
+with ``torch.load(weights_only=False)`` when the restricted load fails, so a crafted file
+runs code (``tests/security/test_torch_artifacts.py`` shows it); its graph's call targets are
+resolved by attribute from the ``torch`` module (``torch.os.system`` included) and its shape
+expressions parsed by ``sympy.sympify``, an ``eval``. ``torch.jit.load`` of a TorchScript
+archive runs the archive's compiled code, which is not the user's source. ``.pt``/``.pth``
+files are pickles. ``lakebook export-model`` still writes a ``torch.export`` program for
+MLflow, from the module this flavour rebuilt (MLflow checks it for pickles when it loads it).
 
 :func:`torch_model` is the adapter a scikit-learn user writes once:
 ``kb.torch_model(net, classes=[0, 1])`` (its outputs are logits, turned into probabilities
@@ -17,8 +27,9 @@ from __future__ import annotations
 
 import json
 import math
+from os import PathLike
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
@@ -30,7 +41,15 @@ from .predictor import (CLASSIFICATION, REGRESSION, FrameworkModel, ModelInfo, c
                         sigmoid, softmax, two_columns)
 from .torch_source import builtin_name, class_source, init_arguments
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ..export import MlflowTarget
+
 EXTRA = "torch"
+#: what to do instead of registering a TorchScript or torch.export program (or a file)
+PROGRAMS_HINT = ("Build the network in your code and register the nn.Module itself: "
+                 "kb.torch_model(net, classes=[0, 1]) keeps its weights as safetensors and "
+                 "its class as source (lakebook export-model writes a torch.export program "
+                 "for MLflow from it).")
 SOURCE_FILE = "module.py"
 OUTPUTS = ("logits", "probabilities", "values")
 
@@ -51,7 +70,7 @@ class TorchModel(FrameworkModel):
             raise InvalidInput("A PyTorch model takes numbers only.",
                                "Encode text and category columns as numbers in the view.")
         with torch.inference_mode():
-            out = self.module(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)))
+            out = self.module(_tensor(X))
         values = out.detach().cpu().numpy().astype(np.float64)
         if not self.is_classifier:
             return values.reshape(-1)
@@ -75,8 +94,16 @@ def torch_model(module: Any, classes: Iterable[Any] | None = None, output: str |
         return module
     if isinstance(module, (torch.jit.ScriptModule, torch.jit.ScriptFunction)):
         raise InvalidInput("A TorchScript program carries compiled code that is not your "
-                           "source, so Lakebook does not keep it.",
-                           "Register the nn.Module itself: kb.torch_model(net, ...).")
+                           "source, so Lakebook does not keep it.", PROGRAMS_HINT)
+    if isinstance(module, torch.export.ExportedProgram):
+        raise InvalidInput("A torch.export program is not kept: loading one again "
+                           "(torch.export.load) unpickles parts of the file and calls what "
+                           "its graph names, so a file could run any code.", PROGRAMS_HINT)
+    if isinstance(module, (str, bytes, PathLike)):
+        raise InvalidInput(f"Lakebook does not load PyTorch files ({str(module)[:80]}): "
+                           ".pt and .pth files are pickles, and torch.export.load and "
+                           "torch.jit.load of a .pt2 or TorchScript file can run code from it.",
+                           PROGRAMS_HINT)
     if not isinstance(module, torch.nn.Module):
         raise InvalidInput(f"{type(module).__name__} is not a torch.nn.Module.",
                            "Pass the trained network: kb.torch_model(net, classes=[0, 1]).")
@@ -118,17 +145,23 @@ class TorchFlavour(Flavour):
     name = "torch"
     filename = "weights.safetensors"
     extra = EXTRA
+    mlflow_flavour = "pytorch"
+    mlflow_packages = ("torch", "numpy")
 
     def matches(self, model: Any) -> bool:
         if isinstance(model, TorchModel):
             return True
-        return any(c.__module__ == "torch.nn.modules.module" and c.__name__ == "Module"
-                   for c in type(model).__mro__)
+        # (a torch.export program too: it is matched to be refused with the reason)
+        return any(c.__module__ == "torch.nn.modules.module" and c.__name__ == "Module" or
+                   c.__module__ == "torch.export.exported_program" and
+                   c.__name__ == "ExportedProgram" for c in type(model).__mro__)
 
     def prepare(self, model: Any, example: Any = None, what: str = "The model",
                 policy: TrustPolicy | None = None) -> TorchModel:
         if not isinstance(model, TorchModel):
-            if self.matches(model):
+            import torch
+            if isinstance(model, torch.nn.Module) and not isinstance(
+                    model, torch.jit.ScriptModule):
                 raise InvalidInput(
                     f"{what} is a bare {type(model).__name__}: Lakebook cannot tell whether "
                     "its outputs are classes or values.",
@@ -173,10 +206,35 @@ class TorchFlavour(Flavour):
                                  f"({str(exc)[:300]}).", "Register the model again.") from None
         return TorchModel(module, info, source)
 
+    def to_mlflow(self, model: TorchModel, target: "MlflowTarget") -> None:
+        """MLflow's pytorch flavour as a ``torch.export`` program (``pt2``, which MLflow
+        checks is free of pickles before loading), traced on the version's input example
+        with a dynamic batch size. Its ``predict`` takes a float32 matrix of the input
+        columns and gives the network's own outputs (logits for a classifier)."""
+        import mlflow.pytorch
+        import torch
+        from mlflow.models import ModelSignature
+        from mlflow.types import Schema, TensorSpec
+        example = target.matrix_example()
+        with torch.inference_mode():
+            out = model.module(_tensor(example)).detach().numpy()
+        signature = ModelSignature(
+            inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, example.shape[1]))]),
+            outputs=Schema([TensorSpec(np.dtype(out.dtype), (-1, *out.shape[1:]))]))
+        mlflow.pytorch.save_model(
+            model.module, str(target.path), serialization_format="pt2",
+            input_example=example, signature=signature,
+            pip_requirements=target.requirements, metadata=target.metadata)
+
     def library_versions(self) -> dict[str, str]:
         import safetensors
         import torch
         return {"torch": torch.__version__, "safetensors": safetensors.__version__}
+
+
+def _tensor(X: np.ndarray) -> Any:
+    import torch
+    return torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
 
 
 def _build(source: str, info: ModelInfo, what: str) -> Any:

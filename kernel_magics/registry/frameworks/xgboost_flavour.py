@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from . import artifacts
 from .predictor import (CLASSIFICATION, REGRESSION, SMALL_BATCH, FrameworkModel, ModelInfo,
                         class_labels, sigmoid, softmax, two_columns)
 from .xgboost_format import check
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..export import MlflowTarget
 
 EXTRA = "xgboost"
 
@@ -92,6 +95,8 @@ class XGBoostFlavour(Flavour):
     name = "xgboost"
     filename = "model.json"
     extra = EXTRA
+    mlflow_flavour = "xgboost"
+    mlflow_packages = ("xgboost", "numpy", "scipy")
 
     def matches(self, model: Any) -> bool:
         module = type(model).__module__
@@ -136,6 +141,19 @@ class XGBoostFlavour(Flavour):
         check(data, what)
         return _loaded(data, info)
 
+    def to_mlflow(self, model: XGBoostModel, target: "MlflowTarget") -> None:
+        """MLflow's xgboost flavour, in XGBoost's JSON: a model trained as a scikit-learn
+        wrapper goes out as that wrapper (MLflow's ``predict`` gives labels), a Booster as a
+        Booster (its ``predict`` gives what the booster gives, e.g. P(class 1))."""
+        import mlflow.xgboost
+        types = model.booster.feature_types or []
+        target.refuse_categories([n for n, t in zip(model.booster.feature_names or [], types)
+                                  if t == "c"], "xgboost")
+        mlflow.xgboost.save_model(
+            _as_trained(model), str(target.path), model_format="json",
+            signature=target.column_signature(), input_example=target.example,
+            pip_requirements=target.requirements, metadata=target.metadata)
+
     def library_versions(self) -> dict[str, str]:
         import xgboost
         return {"xgboost": xgboost.__version__}
@@ -148,6 +166,19 @@ def _loaded(data: bytes, info: ModelInfo) -> XGBoostModel:
     booster = xgb.Booster()
     booster.load_model(bytearray(data))
     return XGBoostModel(booster, info)
+
+
+def _as_trained(model: XGBoostModel) -> Any:
+    """The booster, or the scikit-learn wrapper class it was trained as, rebuilt from its
+    JSON (a class of ``xgboost.sklearn`` only)."""
+    import xgboost as xgb
+    module, _, cls = model.info.trained_as.rpartition(".")
+    wrapper = getattr(xgb.sklearn, cls, None) if module == "xgboost.sklearn" else None
+    if not (isinstance(wrapper, type) and issubclass(wrapper, xgb.XGBModel)):
+        return model.booster
+    rebuilt = wrapper()
+    rebuilt.load_model(bytearray(model.booster.save_raw(raw_format="json")))
+    return rebuilt
 
 
 def _frame_columns(example: Any) -> list[str] | None:
