@@ -92,7 +92,7 @@ def hand_written(lh, deployment: str) -> pd.DataFrame:
 def bench_kpis(home: Path) -> None:
     lh, dep, model, fv = build_lakehouse(home)
     lh.deploy("bulk", model="fraud", kind="batch")
-    bulk = lh.deployment("bulk")
+    bulk = lh.deployments.get("bulk")
     t = time.perf_counter()
     write_tables(lh, "bulk", N, M)
     print(f"wrote {N:,} predictions and {M:,} outcomes in {time.perf_counter() - t:.1f}s")

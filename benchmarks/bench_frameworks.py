@@ -66,7 +66,7 @@ def demo_view(lh, n: int = 30_000):
     return lh.create_feature_view(
         "fraud_view", spine=labels,
         join=[tx.select(["category", *MODEL_FEATURES]),
-              lh.feature_group("card_profiles").select(["age", "segment", "credit_limit"])],
+              lh.features.groups.get("card_profiles").select(["age", "segment", "credit_limit"])],
         label="is_fraud")
 
 
@@ -126,7 +126,7 @@ def online(lh, fv, name: str, model, bare_predict, n: int, keys: list[int],
 
 def batch(lh, fv, name: str, n: int, bare_scores, tmp: Path) -> float:
     from kernel_magics.deployments.batch import run_batch
-    dep = lh.deployment(f"{name}_online")
+    dep = lh.deployments.get(f"{name}_online")
     df = fv.batch_data()
     reps = -(-n // len(df))
     big = pd.concat([df] * reps, ignore_index=True).head(n)
@@ -193,11 +193,11 @@ def main() -> int:
         onx = to_onnx(rf, train[numeric].head(1).to_numpy("float32"),
                       options={"zipmap": False})
         sess = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
-        fv2 = lh.create_feature_view("fraud_numeric", spine=lh.feature_group("fraud_labels"),
-                                     join=[lh.feature_group("card_transactions").select(
+        fv2 = lh.create_feature_view("fraud_numeric", spine=lh.features.groups.get("fraud_labels"),
+                                     join=[lh.features.groups.get("card_transactions").select(
                                          [c for c in numeric if c not in ("age",
                                                                           "credit_limit")]),
-                                           lh.feature_group("card_profiles").select(
+                                           lh.features.groups.get("card_profiles").select(
                                          ["age", "credit_limit"])], label="is_fraud")
         mv = lh.registry.register(kb.onnx_model(onx, features=fv2.features), "rf_onnx",
                                   view=fv2, input_example=fv2.training_data().head(20)

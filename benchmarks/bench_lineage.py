@@ -110,7 +110,7 @@ def main() -> None:
 
         # -- lh.lineage() of a demo-sized lakehouse ------------------------------------------
         for i in range(4):
-            lh2.feature_group("tx").insert(_df.assign(ts=_df.ts + pd.Timedelta(days=30 * (i + 1))))
+            lh2.features.groups.get("tx").insert(_df.assign(ts=_df.ts + pd.Timedelta(days=30 * (i + 1))))
         for v in range(3):
             split = fv.train_test_split(test_size=0.3, seed=v)
             from sklearn.linear_model import LogisticRegression

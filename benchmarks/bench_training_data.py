@@ -76,7 +76,7 @@ def build(home: Path, groups: int, ties: bool = False) -> None:
 
 
 def files_of(lh, name: str) -> list[str]:
-    fg = lh.feature_group(name)
+    fg = lh.features.groups.get(name)
     return fg.parquet_files(fg.delta_version())
 
 
@@ -120,7 +120,7 @@ def child(home: str, view: str) -> None:
     """Run once in a fresh process: time and peak RSS of fv.training_data()."""
     import kernel_magics
     lh = kernel_magics.connect(home)
-    fv = lh.feature_view(view)
+    fv = lh.features.views.get(view)
     t = time.perf_counter()
     df = fv.training_data()
     elapsed = time.perf_counter() - t
@@ -139,7 +139,7 @@ def bench(groups: int, root: Path, ties: bool = False) -> dict:
     build(home, groups, ties)
     setup = time.perf_counter() - t
     lh = kernel_magics.connect(home)
-    fv = lh.feature_view(f"view{groups}")
+    fv = lh.features.views.get(f"view{groups}")
     lb_t = duck_t = float("inf")
     for _ in range(REPEAT):  # interleaved, so machine noise hits both alike
         t = time.perf_counter()
@@ -150,13 +150,13 @@ def bench(groups: int, root: Path, ties: bool = False) -> dict:
         duck_t = min(duck_t, time.perf_counter() - t)
     assert len(lb_df) == len(duck_df) == SPINE_ROWS
     # pandas gets its frames in memory for free (only the merge is timed)
-    frames = {"transactions": lh.feature_group("transactions").read()}
+    frames = {"transactions": lh.features.groups.get("transactions").read()}
     for g in range(groups):
-        frames[f"features{g}"] = lh.feature_group(f"features{g}").read()
+        frames[f"features{g}"] = lh.features.groups.get(f"features{g}").read()
     pd_t, pd_df = best(lambda: pandas_merge_asof(frames, groups), repeat=1)
     del frames, pd_df, duck_df, lb_df
     for g in range(groups):  # the child reads these versions for the first time
-        shutil.rmtree(lh.feature_group(f"features{g}").table_path / CACHE_DIR)
+        shutil.rmtree(lh.features.groups.get(f"features{g}").table_path / CACHE_DIR)
     out = subprocess.run([sys.executable, __file__, "--child", str(home), f"view{groups}"],
                          capture_output=True, text=True, check=True)
     child_result = json.loads(out.stdout.strip().splitlines()[-1])

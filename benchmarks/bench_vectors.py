@@ -132,12 +132,12 @@ def run(n: int, dim: int, root: Path) -> dict:
     fg.insert(df)  # returns before the graph is built (that runs in the background)
     out["first_insert_s"] = time.perf_counter() - t
     emb = fg.embeddings["vec"]
-    lh.similarity.index(fg, emb).wait()
+    lh.similarity.get(fg, emb.column).wait()
     before = rss_mb()
     t = time.perf_counter()
     fg.rebuild_index()  # the measured build: read Delta, latest per key, build, save
     out["build_s"] = time.perf_counter() - t
-    index = lh.similarity.index(fg, emb)
+    index = lh.similarity.get(fg, emb.column)
     out["memory_mb"] = index._graph.memory_usage / 2**20
     out["rss_growth_mb"] = rss_mb() - before
 

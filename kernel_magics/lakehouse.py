@@ -98,24 +98,11 @@ class Lakehouse:
         """Create a feature group; see :meth:`FeatureStore.create_feature_group`."""
         return self.features.create_feature_group(name, key=key, event_time=event_time, **kwargs)
 
-    def feature_group(self, name: str, version: int | None = None) -> "FeatureGroup":
-        """An existing feature group (the latest version unless ``version`` is given)."""
-        return self.features.feature_group(name, version)
-
-    def feature_groups(self) -> list["FeatureGroup"]:
-        return self.features.feature_groups()
-
     def create_feature_view(self, name: str, spine: Any, join: list | None = None,
                             label: list[str] | str | None = None, **kwargs: Any) -> "FeatureView":
         """Create (or version) a feature view; see :meth:`FeatureStore.create_feature_view`."""
         return self.features.create_feature_view(name, spine=spine, join=join, label=label,
                                                  **kwargs)
-
-    def feature_view(self, name: str, version: int | None = None) -> "FeatureView":
-        return self.features.feature_view(name, version)
-
-    def feature_views(self) -> list["FeatureView"]:
-        return self.features.feature_views()
 
     @cached_property
     def online_store(self):
@@ -146,9 +133,6 @@ class Lakehouse:
         """Create or update a deployment of ``model`` (by alias or version)."""
         return self.deployments.deploy(name, model=model, **kwargs)
 
-    def deployment(self, name: str) -> "Deployment":
-        return self.deployments.get(name)
-
     # -- business results ------------------------------------------------------------------
     @cached_property
     def business(self):
@@ -177,14 +161,6 @@ class Lakehouse:
     def create_monitor(self, name: str, **kwargs: Any) -> "Monitor":
         """Create a monitor; see :meth:`Monitoring.create` (``replace=True`` redefines it)."""
         return self.monitoring.create(name, **kwargs)
-
-    def monitor(self, name: str) -> "Monitor":
-        """An existing monitor (NotFound if there is none): the same verb as
-        :meth:`feature_group`, :meth:`feature_view` and :meth:`deployment`."""
-        return self.monitoring.get(name)
-
-    def monitors(self) -> list["Monitor"]:
-        return self.monitoring.list()
 
     # -- lineage ---------------------------------------------------------------------------
     @cached_property

@@ -291,7 +291,7 @@ def test_shadow_scores_off_the_answer_and_is_logged(lh):
     assert dep.stats()["requests"] == 10  # a shadow scoring is not a request
     for a in answers:
         lh.deployments.get("fraud_online").log_outcome(a.request_id, 1)
-    kpis = lh.deployment("fraud_online").kpis()
+    kpis = lh.deployments.get("fraud_online").kpis()
     coverage = kpis.groupby("shadow")["coverage"].max()
     assert coverage[True] == 10 and coverage[False] == 10  # one outcome, both rows
 
@@ -306,7 +306,7 @@ def test_compare_arms_detects_a_real_difference_and_only_a_real_one(batch, lh):
     assert result["significant"] and result["difference_ci"][0] > 0
     assert "significant at 95%" in result["verdict"]
     # a twin of v1 scoring the same rows: the best two are equal, nothing is significant
-    twin = lh.registry.register(models[1], "fraud", view=lh.feature_view("tx_view"),
+    twin = lh.registry.register(models[1], "fraud", view=lh.features.views.get("tx_view"),
                                 input_example=df[["amount", "velocity"]].head(3))
     lh.registry.set_alias("fraud", "twin", twin.version)
     dep.batch(T0, T0 + 3 * WEEK, arm="twin")

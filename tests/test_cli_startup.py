@@ -70,7 +70,7 @@ SERVER_LOAD = textwrap.dedent("""
     time.sleep(1.5)  # the in-server scheduler has ticked
     loaded = {m: m in sys.modules for m in ("nbformat", "pandas", "papermill", "pyarrow")}
     from kernel_magics.doors.rest.base import server_lakehouse
-    server_lakehouse().pipelines.steps(sys.argv[1])   # what GET /steps does
+    server_lakehouse().pipelines.steps.list(sys.argv[1])   # what GET /steps does
     after = "nbformat" in sys.modules
     from kernel_magics.doors.rest import background
     background.stop()

@@ -45,11 +45,11 @@ def test_pipeline_runs_on_a_dask_cluster(lh, tmp_path: Path, dask_cluster, backe
         assert sched.tick().dispatched == 2
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
-            if all(lh.pipelines.get_run(r.id).done for r in (pipeline_run, nb_run)):
+            if all(lh.pipelines.runs.get(r.id).done for r in (pipeline_run, nb_run)):
                 break
             sched.tick()
             time.sleep(0.5)
-        done = [lh.pipelines.get_run(r.id) for r in (pipeline_run, nb_run)]
+        done = [lh.pipelines.runs.get(r.id) for r in (pipeline_run, nb_run)]
         assert [r.status for r in done] == ["succeeded", "succeeded"], [r.error for r in done]
         # the work ran in the Dask worker processes, not here
         worker_pids = {w["pid"] for w in client.scheduler_info()["workers"].values()} \
@@ -59,11 +59,11 @@ def test_pipeline_runs_on_a_dask_cluster(lh, tmp_path: Path, dask_cluster, backe
         if worker_pids:
             assert runners <= worker_pids
         assert (out / "second").read_text() == nb_run.id
-        assert len(lh.feature_group("tx").read()) == 2
+        assert len(lh.features.groups.get("tx").read()) == 2
         # the worker wrote through the lakehouse's own storage and catalog, as its user
-        assert lh.feature_group("tx").table_path.uri.startswith(
+        assert lh.features.groups.get("tx").table_path.uri.startswith(
             "s3://" if backend == "team" else str(lh.home))
-        assert lh.feature_group("tx").commits()[0]["who"] == "dana"
-        assert {lh.pipelines.get_run(r.id).to_dict().get("created_by")
+        assert lh.features.groups.get("tx").commits()[0]["who"] == "dana"
+        assert {lh.pipelines.runs.get(r.id).to_dict().get("created_by")
                 for r in (pipeline_run, nb_run)} == {"dana"}
         executor.shutdown()

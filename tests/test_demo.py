@@ -49,9 +49,9 @@ def test_demo_runs_the_whole_system(tmp_path: Path):
         "3_inference_pipeline.ipynb", "4_monitoring.ipynb", "5_similarity.ipynb"]
 
     lh = kernel_magics.connect(home, create=False)
-    assert {g.name for g in lh.feature_groups()} == {"card_profiles", "card_transactions",
+    assert {g.name for g in lh.features.groups.list()} == {"card_profiles", "card_transactions",
                                                      "fraud_labels"}
-    runs = lh.pipelines.runs(limit=100)
+    runs = lh.pipelines.runs.list(limit=100)
     # 4 backfill windows, training, inference, 2 drift windows, batch, retrain, next week,
     # and the next week again: up to date, no kernel
     assert len(runs) == 12 and runs[0].status == "up_to_date"
@@ -66,18 +66,18 @@ def test_demo_runs_the_whole_system(tmp_path: Path):
     assert {"feature_group", "feature_view", "training_set", "run", "step", "monitor",
             "alert"} <= kinds
     assert len(lh.registry.versions("fraud_model")) >= 2
-    assert lh.deployment("fraud_online").stats()["requests"] >= 8
-    monitor = lh.monitor("fraud_drift")
+    assert lh.deployments.get("fraud_online").stats()["requests"] >= 8
+    monitor = lh.monitoring.get("fraud_drift")
     after, before = monitor.results()[:2]
     assert (before.status, after.status) == ("ok", "drift")
     alert, = monitor.alerts()
     assert alert["action"]["retrain"] == "queued"
-    assert lh.pipelines.get_run(alert["action"]["run_id"]).status == "succeeded"
+    assert lh.pipelines.runs.get(alert["action"]["run_id"]).status == "succeeded"
     assert "production -> v" in out
     # business results: weekly KPIs of v1 and the retrained version (the LightGBM challenger
     # between them never scored), a 90/10 split, promotion by KPI
     assert "money saved" in out and "Promoted by net value" in out
-    kpis = lh.deployment("fraud_batch").kpis(every="1w")
+    kpis = lh.deployments.get("fraud_batch").kpis(every="1w")
     assert {1, prod.version} <= set(kpis["version"]) and "money_saved" in set(kpis["kpi"])
     assert "split" not in lh.deployments.definition("fraud_online")["spec"]
     assert not lh.outcomes.read("fraud_online").empty

@@ -70,7 +70,7 @@ def test_deploy_errors_name_the_problem(lh, fraud):
     with pytest.raises(InvalidInput, match="kind"):
         lh.deploy("d1", model="fraud", kind="streaming")
     with pytest.raises(NotFound, match="no deployment 'd1'"):
-        lh.deployment("d1")
+        lh.deployments.get("d1")
     assert lh.deployments.list() == []  # bad input wrote nothing
 
 
@@ -91,7 +91,7 @@ def test_list_stats_and_delete(lh, fraud):
     lh.deployments.delete("fraud")
     assert lh.deployments.list() == []
     with pytest.raises(NotFound):
-        lh.deployment("fraud")
+        lh.deployments.get("fraud")
 
 
 def test_inference_log_rows(lh, fraud):

@@ -38,26 +38,26 @@ def fg(lh):
 def test_create_get_list_and_versions(lh, fg):
     assert (fg.name, fg.version, fg.keys, fg.event_time) == ("tx", 1, ["cc"], "ts")
     assert fg.schema is None and fg.delta_version() is None and fg.read().empty
-    assert lh.feature_group("tx") == fg
+    assert lh.features.groups.get("tx") == fg
     assert fg.table_path == lh.storage.location("tables/tx_v1")
     fg.insert(frame())
     fg2 = lh.create_feature_group("tx", key="cc", event_time="ts")
     assert fg2.version == 2
     # a new version starts clean
     assert fg2.schema is None and fg2.read().empty and fg2.commits() == []
-    assert lh.feature_group("tx").version == 2
-    assert lh.feature_group("tx", version=1).read().shape == (3, 3)
-    assert [g.version for g in lh.feature_groups()] == [2]
-    assert [g.version for g in lh.features.feature_groups(all_versions=True)] == [1, 2]
+    assert lh.features.groups.get("tx").version == 2
+    assert lh.features.groups.get("tx", version=1).read().shape == (3, 3)
+    assert [g.version for g in lh.features.groups.list()] == [2]
+    assert [g.version for g in lh.features.groups.list(all_versions=True)] == [1, 2]
     versions = fg.versions()
     assert [(v["version"], v["commits"], v["rows_written"]) for v in versions] == [(1, 1, 3),
                                                                                  (2, 0, 0)]
     with pytest.raises(AlreadyExists):
         lh.create_feature_group("tx", key="cc", event_time="ts", version=2)
     with pytest.raises(NotFound, match="no version 7"):
-        lh.feature_group("tx", version=7)
+        lh.features.groups.get("tx", version=7)
     with pytest.raises(NotFound, match="no feature group 'nope'.*Known groups: tx"):
-        lh.feature_group("nope")
+        lh.features.groups.get("nope")
 
 
 @pytest.mark.parametrize("name", ["1tx", "tx-1", "tx;drop", "", "class", "_lb_x", "a b"])
@@ -279,18 +279,18 @@ def test_delete_removes_table_and_catalog_entry(lh, fg):
     fg.delete()
     assert not fg.table_path.exists()
     with pytest.raises(NotFound):
-        lh.feature_group("tx")
+        lh.features.groups.get("tx")
     assert lh.catalog.scalar("SELECT COUNT(*) FROM feature_group_commits") == 0
     again = lh.create_feature_group("tx", key="cc", event_time="ts", version=1)
     assert again.read().empty and again.schema is None
 
 
 def test_get_or_create(lh):
-    a = lh.features.get_or_create_feature_group("g", key="cc", event_time="ts")
-    b = lh.features.get_or_create_feature_group("g", key="cc", event_time="ts")
+    a = lh.features.groups.get_or_create("g", key="cc", event_time="ts")
+    b = lh.features.groups.get_or_create("g", key="cc", event_time="ts")
     assert a == b
     with pytest.raises(InvalidInput, match="--version 2"):
-        lh.features.get_or_create_feature_group("g", key="other", event_time="ts")
+        lh.features.groups.get_or_create("g", key="other", event_time="ts")
 
 
 def test_repr_html(fg):
@@ -308,12 +308,12 @@ def test_reconciles_a_delta_commit_the_catalog_missed(fg):
     fg._after_delta_commit = lambda version, meta: None  # the writer "dies" here
     fg.insert(frame(keys=[4, 5]), lineage={"run_id": "lost"})
     assert fg._lh.catalog.scalar("SELECT COUNT(*) FROM feature_group_commits") == 1
-    commits = fg._lh.feature_group("tx").commits()
+    commits = fg._lh.features.groups.get("tx").commits()
     assert [c["delta_version"] for c in commits] == [1, 0]
     assert commits[0]["recovered"] and commits[0]["rows"] == 2
     assert commits[0]["lineage"]["run_id"] == "lost"
     # the schema and sequence survive too: the next insert gets a newer sequence number
-    info = fg._lh.feature_group("tx").insert(frame(keys=[6]))
+    info = fg._lh.features.groups.get("tx").insert(frame(keys=[6]))
     assert info.commit_seq == commits[0]["commit_seq"] + 1
 
 

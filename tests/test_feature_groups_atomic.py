@@ -32,7 +32,7 @@ def frame(start, n, day="2024-01-01"):
                          "ts": pd.Timestamp(day, tz="UTC") + pd.to_timedelta(keys % 1000, "s")})
 
 lh = kernel_magics.connect(os.environ["LAKEBOOK_HOME"])
-fg = lh.feature_group("tx")
+fg = lh.features.groups.get("tx")
 """
 
 
@@ -56,7 +56,7 @@ def make_group(lh, rows: int = 100):
 
 def agree(lh) -> None:
     """The catalog's commits are exactly the Delta table's versions, rows add up."""
-    fg = lh.feature_group("tx")
+    fg = lh.features.groups.get("tx")
     versions = sorted(int(n[:-5]) for n in (fg.table_path / "_delta_log").names(".json"))
     assert versions == list(range(storage.load(fg.table_path).version() + 1))
     commits = fg.commits()
@@ -84,7 +84,7 @@ def test_kill_between_delta_commit_and_catalog_write(lh, home):
     assert proc.returncode == -signal.SIGKILL
     # the catalog missed the commit; the Delta table has it
     assert lh.catalog.scalar("SELECT COUNT(*) FROM feature_group_commits") == 1
-    fg = lh.feature_group("tx")
+    fg = lh.features.groups.get("tx")
     assert fg.delta_version() == 1
     commits = fg.commits()  # reconciles from the commit's own metadata
     assert [(c["delta_version"], c["recovered"]) for c in commits] == [(1, True), (0, False)]
@@ -102,7 +102,7 @@ def test_kill_between_delta_commit_and_catalog_write(lh, home):
 @both
 def test_kill_while_writing_a_large_insert(lh, home, backend):
     make_group(lh)
-    table = lh.feature_group("tx").table_path
+    table = lh.features.groups.get("tx").table_path
     before = set(table.names())
     proc = spawn(home, """
         df = frame(10_000, 3_000_000)
@@ -123,7 +123,7 @@ def test_kill_while_writing_a_large_insert(lh, home, backend):
     finally:
         proc.wait(30)
     assert proc.returncode == -signal.SIGKILL
-    fg = lh.feature_group("tx")
+    fg = lh.features.groups.get("tx")
     assert fg.delta_version() == 0, "the killed insert must not have committed"
     assert len(fg.read()) == 100 and len(fg.commits()) == 1
     agree(lh)
@@ -152,7 +152,7 @@ def test_four_processes_insert_concurrently_without_losing_rows(lh, home):
     outputs = [p.communicate(timeout=240) for p in procs]
     for proc, (out, err) in zip(procs, outputs):
         assert proc.returncode == 0 and "OK" in out, err
-    fg = lh.feature_group("tx")
+    fg = lh.features.groups.get("tx")
     got = fg.read(hidden=True)
     assert len(got) == 10 + 4 * 5 * 250
     assert got["cc"].is_unique

@@ -26,7 +26,7 @@ def test_feature_cell_creates_group_inserts_and_summarises(ipython_shell, home):
     # the cell ran in the user's namespace, as a plain cell would
     assert len(shell.user_ns["df"]) == 50
     lh = kernel_magics.connect(home)
-    fg = lh.feature_group("tx")
+    fg = lh.features.groups.get("tx")
     assert fg.description == "card totals" and fg.checks == ["amount > 0"]
     lineage = fg.commits()[0]["lineage"]
     assert lineage["step"] == "tx" and len(lineage["code_hash"]) == 16
@@ -43,11 +43,11 @@ def test_feature_cell_df_option_upsert_online_and_version(ipython_shell, home):
                                 "--mode upsert", code)
     assert info.mode == "upsert" and info.online_rows is not None
     lh = kernel_magics.connect(home)
-    assert lh.feature_group("tx").read()["amount"].tolist() == [9.0] * 5
+    assert lh.features.groups.get("tx").read()["amount"].tolist() == [9.0] * 5
     assert lh.online_store.get("tx_v1", ["cc"], [(3,)])[0]["amount"] == 9.0
     v2 = shell.run_cell_magic("feature", "tx --key cc --event-time ts --version 2",
                               CELL.format(n=3))
-    assert v2.version == 2 and len(lh.feature_group("tx", version=2).read()) == 3
+    assert v2.version == 2 and len(lh.features.groups.get("tx", version=2).read()) == 3
 
 
 def test_feature_cell_utc_and_evolve(ipython_shell, home):
@@ -112,6 +112,6 @@ def test_feature_cell_records_cell_id_and_notebook(ipython_shell, home):
     finally:
         del shell.user_ns["lakebook_notebook"], shell.user_ns["lakebook_run_id"]
     assert result.success, result.error_in_exec
-    lineage = kernel_magics.connect(home).feature_group("tx").commits()[0]["lineage"]
+    lineage = kernel_magics.connect(home).features.groups.get("tx").commits()[0]["lineage"]
     assert (lineage["cell_id"], lineage["notebook"], lineage["run_id"]) == (
         "cell-abc", "notebooks/fraud.ipynb", "run-42")

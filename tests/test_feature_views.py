@@ -57,14 +57,14 @@ def test_same_spec_same_version_new_spec_new_version(lh, groups):
     assert again.version == 1 and again == v1
     v2 = lh.create_feature_view("fraud", spine=tx, join=[Join(prof, ttl="1h")], label="is_fraud")
     assert v2.version == 2
-    assert lh.feature_view("fraud").version == 2
-    assert lh.feature_view("fraud", 1).spec == v1.spec
+    assert lh.features.views.get("fraud").version == 2
+    assert lh.features.views.get("fraud", 1).spec == v1.spec
     assert [v["version"] for v in v2.versions()] == [1, 2]
-    assert [(v.name, v.version) for v in lh.feature_views()] == [("fraud", 2)]
+    assert [(v.name, v.version) for v in lh.features.views.list()] == [("fraud", 2)]
     with pytest.raises(NotFound, match="has no version 7"):
-        lh.feature_view("fraud", 7)
+        lh.features.views.get("fraud", 7)
     with pytest.raises(NotFound, match="no feature view 'nope'.*Known views: fraud"):
-        lh.feature_view("nope")
+        lh.features.views.get("nope")
 
 
 def test_view_over_the_spine_alone_and_fluent_form(lh, groups):
@@ -257,4 +257,4 @@ def test_repr_html_and_to_dict(lh, groups):
     assert "&lt;b&gt;x&lt;/b&gt;" in html
     d = fv.to_dict()
     assert d["joins"][0]["features"] == ["profile_amount", "age"] and d["labels"] == ["is_fraud"]
-    assert isinstance(lh.feature_view("fraud"), FeatureView)
+    assert isinstance(lh.features.views.get("fraud"), FeatureView)

@@ -169,7 +169,7 @@ def test_a_booster_trained_on_text_categories_is_refused_with_what_to_do(tmp_pat
                        "category": rng.choice(["food", "travel", "online"], n)})
     df["is_fraud"] = ((df.category == "online") & (df.amount > 50)).astype(int)
     lh.create_feature_group("tx", key="cc_num", event_time="ts").insert(df)
-    view = lh.create_feature_view("tx_view", spine=lh.feature_group("tx"), label="is_fraud")
+    view = lh.create_feature_view("tx_view", spine=lh.features.groups.get("tx"), label="is_fraud")
     X_train, _, y_train, _ = view.train_test_split()
     cats = X_train.astype({"category": "category"})
     model = lgb.LGBMClassifier(n_estimators=10, verbose=-1) if library == "lightgbm" else \

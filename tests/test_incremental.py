@@ -35,7 +35,7 @@ def _agg_notebook(path: Path) -> Path:
         code("%load_ext kernel_magics"),
         code("import kernel_magics as kb, pandas as pd\nlh = kb.connect()"),
         code("%%feature tx_agg --key k --event-time ts --mode upsert\n"
-             "d = lh.feature_group('tx').read()\n"
+             "d = lh.features.groups.get('tx').read()\n"
              "d.groupby('k', as_index=False).agg(ts=('ts', 'max'), v=('v', 'sum'))"),
     ])
 
@@ -48,9 +48,9 @@ def test_an_unchanged_step_is_up_to_date_and_starts_no_kernel(lh, tmp_path: Path
     assert second.status == "up_to_date"
     assert second.output_path is None and not (lh.runs_dir / second.id).exists()
     assert second.steps_status["feature:tx"]["status"] == "up_to_date"
-    assert len(lh.feature_group("tx").read()) == 5  # nothing was inserted again
+    assert len(lh.features.groups.get("tx").read()) == 5  # nothing was inserted again
     forced = lh.pipelines.run(f"{nb}::tx", force=True)
-    assert forced.status == "succeeded" and len(lh.feature_group("tx").read()) == 10
+    assert forced.status == "succeeded" and len(lh.features.groups.get("tx").read()) == 10
     answer = lh.pipelines.why(f"{nb}::tx")
     assert answer.up_to_date and answer.reasons == []
 
@@ -116,7 +116,7 @@ def test_resume_skips_the_steps_that_succeeded(lh, tmp_path: Path) -> None:
     # the CLI's --resume finds the last failed run of a target itself
     with pytest.raises(Exception, match="No failed run"):
         lh.pipelines.resume_run(what=f"{nb}::a")
-    assert len(lh.feature_group("a").read()) == 1 and len(lh.feature_group("b").read()) == 1
+    assert len(lh.features.groups.get("a").read()) == 1 and len(lh.features.groups.get("b").read()) == 1
 
 
 def test_a_cycle_downstream_is_refused_naming_it(lh, tmp_path: Path) -> None:
@@ -128,7 +128,7 @@ def test_a_cycle_downstream_is_refused_naming_it(lh, tmp_path: Path) -> None:
         return write_notebook(tmp_path / f"{name}.ipynb", [
             code("%load_ext kernel_magics"),
             code("import kernel_magics as kb\nlh = kb.connect()"),
-            code(f"%%feature {name} --key k --event-time ts\nlh.feature_group('{reads}').read()")])
+            code(f"%%feature {name} --key k --event-time ts\nlh.features.groups.get('{reads}').read()")])
 
     left, right = notebook("left", "right"), notebook("right", "left")
     assert lh.pipelines.run(f"{left}::left").status == "succeeded"
@@ -143,7 +143,7 @@ def test_a_schedule_can_run_up_to_date_steps(lh, tmp_path: Path) -> None:
     s = lh.pipelines.schedule(notebook=str(nb), step="tx", cron="0 * * * *",
                               skip_up_to_date=False)
     assert s.skip_up_to_date is False
-    assert lh.pipelines.get_schedule(s.name).skip_up_to_date is False
+    assert lh.pipelines.schedules.get(s.name).skip_up_to_date is False
 
 
 def test_the_cli_runs_skips_forces_and_explains(lh, home: Path, tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ def test_inference_window_from_arguments_and_newest(ipython_shell, fraud_home):
     assert third.rows == 0
     table = _predictions(lh)
     assert len(table) == 24 + len(newest)
-    assert lh.deployment("scoring").target.kind == "batch"
+    assert lh.deployments.get("scoring").target.kind == "batch"
 
 
 def test_scheduled_window_and_pre_post_processing(ipython_shell, fraud_home):

@@ -153,7 +153,7 @@ def test_a_declared_input_never_read_is_a_warning(ipython_shell, home) -> None:
     with pytest.warns(UserWarning, match="declares that it reads 'other'"):
         ipython_shell.run_cell_magic(
             "feature", "agg --key k --event-time ts --reads raw,other",
-            "import kernel_magics as kb\nkb.connect().feature_group('raw').read()")
+            "import kernel_magics as kb\nkb.connect().features.groups.get('raw').read()")
     step_reads = [e for e in lh.lineage.events(kind="feature_group", name="raw")
                   if e["op"] == "read"]
     assert step_reads and step_reads[-1]["step"] == "feature:agg"

@@ -47,7 +47,7 @@ def test_lineage_routes(jupyter_server, home) -> None:
     assert steps[0]["up_to_date"] is True and steps[0]["reasons"] == []
     why = jupyter_server.get("why", params={"notebook": "feat.ipynb", "step": "tx"}).json()
     assert why["up_to_date"] is True and why["step"] == "feature:tx"
-    kernel_magics.connect(home).feature_group("tx")  # still there
+    kernel_magics.connect(home).features.groups.get("tx")  # still there
     assert jupyter_server.get("stale").json() == {"stale": []}
 
     # mistakes are the client's, named

@@ -23,7 +23,7 @@ def test_feature_magic_quoted_check_and_description(ipython_shell, home):
         "feature", "tx --key cc --event-time ts --check \"amount > 0\" "
                    "--check 'amount < 1000' --description \"Card transactions, daily\"", TX)
     assert info.rows == 3
-    fg = kernel_magics.connect(home).feature_group("tx")
+    fg = kernel_magics.connect(home).features.groups.get("tx")
     assert fg.checks == ["amount > 0", "amount < 1000"]
     assert fg.description == "Card transactions, daily"
 

@@ -149,15 +149,15 @@ def test_schedule_target_and_delete(lh, group):
         lh.create_monitor("daily", feature_group="transactions", reference="previous 1d")
     lh.monitoring.create("daily", feature_group="transactions", reference="previous 1d",
                          schedule="0 6 * * *", replace=True)
-    assert lh.monitor("daily").spec["reference"] == "previous 1d"
+    assert lh.monitoring.get("daily").spec["reference"] == "previous 1d"
     assert lh.catalog.scalar("SELECT cron FROM schedules WHERE name = 'monitor-daily'") == \
         "0 6 * * *"
     result = lh.monitoring.run("daily", now=T0 + timedelta(days=8))
     lh.monitoring.delete("daily")
     assert lh.catalog.scalar("SELECT COUNT(*) FROM schedules") == 0
     with pytest.raises(NotFound):
-        lh.monitor("daily")
-    with pytest.raises(TypeError):  # lh.monitor gets; it never creates by its arguments
-        lh.monitor("daily", feature_group="transactions")
-    assert lh.monitoring.results("daily")[0].id == result.id   # history stays readable
+        lh.monitoring.get("daily")
+    with pytest.raises(TypeError):  # get gets; it never creates by its arguments
+        lh.monitoring.get("daily", feature_group="transactions")
+    assert lh.monitoring.results.list("daily")[0].id == result.id   # history stays readable
     assert lh.status()["counts"]["monitors"] == 0

@@ -46,7 +46,7 @@ def expected_max(frames: list[pd.DataFrame]) -> float:
 
 def test_batch_monitor_rebuilds_the_scored_inputs_row_for_row(lh, fraud):
     fg, fv, model, df = fraud
-    d = lh.deployment("fraud")
+    d = lh.deployments.get("fraud")
     scored, runs = [], []
     for start, end, shift in [("2024-01-02", "2024-01-05", 500.0),
                               ("2024-01-05", "2024-01-08", 900.0)]:
@@ -83,7 +83,7 @@ def test_batch_monitor_rebuilds_the_scored_inputs_row_for_row(lh, fraud):
 
 def test_monitor_reads_batch_rows_by_event_time_and_online_rows_by_request_time(lh, fraud):
     fg, fv, model, df = fraud
-    d = lh.deployment("fraud")
+    d = lh.deployments.get("fraud")
     d.batch(start="2024-01-02", end="2024-01-05")
     d.predict({"cc_num": 4})  # one online answer, logged at request time (now)
     d.flush()
@@ -110,7 +110,7 @@ def test_monitor_reads_batch_rows_by_event_time_and_online_rows_by_request_time(
 
 def test_inline_inputs_and_post_processed_copies(lh, fraud):
     fg, fv, model, df = fraud
-    d = lh.deployment("fraud")
+    d = lh.deployments.get("fraud")
     # a frame the caller built: not rebuildable, so its inputs are stored with the rows
     own = df[(df.ts >= "2024-01-10") & (df.ts < "2024-01-11")].drop(columns="is_fraud")
     own = own.assign(amount=own.amount + 0.5)
@@ -139,7 +139,7 @@ def test_runs_on_the_same_versions_share_one_rebuild(lh, fraud):
     """Runs that pinned the same versions (nothing inserted between them), over disjoint
     and overlapping windows: one batch_data, joined on keys + event time, row for row."""
     fg, fv, model, df = fraud
-    d = lh.deployment("fraud")
+    d = lh.deployments.get("fraud")
     _rewrite(fg, df, "2024-01-09", "2024-01-12", 300.0)  # duplicates (card, time) to pair
     scored, runs = [], []
     for start, end in [("2024-01-09", "2024-01-10"), ("2024-01-11", "2024-01-12"),

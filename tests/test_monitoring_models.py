@@ -58,7 +58,7 @@ def world(lh, tmp_path):
 
 
 def predict_all(lh) -> datetime:
-    dep = lh.deployment("scorer")
+    dep = lh.deployments.get("scorer")
     dep.predict([{"card": int(c)} for c in range(N)])
     dep.flush()
     return datetime.now(timezone.utc)
@@ -86,7 +86,7 @@ def test_inference_log_against_training_set(lh, world):
     world["labels"].insert(pd.DataFrame({
         "card": np.arange(N), "ts": pd.Timestamp(drift_at) + pd.Timedelta("1min"),
         "is_fraud": np.zeros(N, dtype="int64")}))
-    loud = lh.monitor("model").run(now=drift_at + timedelta(seconds=1))
+    loud = lh.monitoring.get("model").run(now=drift_at + timedelta(seconds=1))
     assert loud.status == "drift"
     assert {"amount", "prediction"} <= set(loud.drifted_columns)
     assert "merchants" not in loud.drifted_columns
@@ -110,7 +110,7 @@ def test_retrain_on_drift_queues_the_training_step_and_promotes_by_its_rule(lh, 
     assert action["retrain"] == "queued", action
     assert action["step"] == "clf" and action["notebook"] == str(world["notebook"])
     assert action["promote_if_better"] == "accuracy"
-    run = lh.pipelines.get_run(action["run_id"])
+    run = lh.pipelines.runs.get(action["run_id"])
     assert run.target["notebook"] == str(world["notebook"])
     run = run.wait(timeout=240)
     assert run.status == "succeeded", run.error
@@ -129,7 +129,7 @@ def test_retrain_without_a_known_notebook_is_recorded_not_raised(lh, world):
     lh.create_monitor("loop2", deployment="scorer", current="last 1h", schedule=None,
                on_drift="retrain", drift_share=0.3)
     world["tx"].insert(tx_rows(40, T0 + pd.Timedelta("30D"), seed=2))
-    lh.deployment("scorer").cache.invalidate()
+    lh.deployments.get("scorer").cache.invalidate()
     at = predict_all(lh)
     result = lh.monitoring.run("loop2", now=at + timedelta(seconds=1))
     assert result.status == "drift" and result.details["model_version"] == 2
@@ -162,9 +162,9 @@ def test_scheduler_runs_a_monitor_target(lh, world):
     assert tick.queued >= 1
     run_row = lh.catalog.query_one("SELECT id FROM runs WHERE target = ?",
                                    (json.dumps({"monitor": "nightly"}),))
-    run = lh.pipelines.get_run(run_row["id"]).wait(timeout=120)
+    run = lh.pipelines.runs.get(run_row["id"]).wait(timeout=120)
     assert run.status == "succeeded", run.error
-    result = lh.monitoring.results("nightly")[0]
+    result = lh.monitoring.results.list("nightly")[0]
     assert result.run_id == run.id and result.status == "ok", result.reason
     assert datetime.fromisoformat(result.window_end) == datetime.fromisoformat(run.window_end)
     assert result.current_rows == N

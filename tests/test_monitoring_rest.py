@@ -54,7 +54,7 @@ def test_monitors_rest(lh, jupyter_server):
     url = f"{jupyter_server.url}/{result['report_url']}"
     page = requests.get(url, headers=jupyter_server.auth, timeout=30)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
-    on_disk = Path(lh.monitoring.result("tx", result["id"]).report_html)
+    on_disk = Path(lh.monitoring.results.get("tx", result["id"]).report_html)
     assert page.content == on_disk.read_bytes() and len(page.content) > 100_000
     assert "root_metric_" in page.text   # Evidently's rendered dashboard
     assert "default-src 'none'" not in page.headers.get("Content-Security-Policy", "")

@@ -53,7 +53,7 @@ def test_chart_scales_every_test_to_its_threshold(monitored):
     assert drift_ratio({"method": "K-S p_value", "score": 0.5, "threshold": 0.05}) < 1
     monitored.create_monitor("tx", feature_group="transactions", reference="previous 2d", schedule=None)
     results = [monitored.monitoring.run("tx", now=T0 + timedelta(days=d)) for d in (3, 5)]
-    svg = drift_chart([r.to_dict() for r in monitored.monitoring.results("tx")])
+    svg = drift_chart([r.to_dict() for r in monitored.monitoring.results.list("tx")])
     assert svg.count("<path") == len(results[-1].columns)
     assert "amount" in svg
     assert "No results" in drift_chart([])

@@ -63,7 +63,7 @@ class Executed:
 def _snapshot(home: Path) -> dict[str, Any]:
     lh = kernel_magics.connect(home, create=False)
     groups = {}
-    for g in lh.feature_groups():
+    for g in lh.features.groups.list():
         groups[g.name] = len(g.read(columns=list(g.keys)))
     models = [mv.version for mv in lh.registry.versions("fraud_model")] \
         if lh.catalog.scalar("SELECT COUNT(*) FROM model_versions") else []
@@ -139,8 +139,8 @@ def test_feature_pipeline_fills_the_groups(executed, world):
     assert rows == {"card_profiles": len(world.cards), "card_transactions": before_drift,
                     "fraud_labels": before_drift}
     lh = executed.lh
-    tx = lh.feature_group("card_transactions")
-    assert tx.online and lh.feature_group("card_profiles").online
+    tx = lh.features.groups.get("card_transactions")
+    assert tx.online and lh.features.groups.get("card_profiles").online
     # notebook 1's commits (the oldest) carry the %%feature cell's identity; notebook 4's
     # plain fg.insert() carries the notebook and run it came from
     commits = tx.commits()
@@ -154,7 +154,7 @@ def test_feature_view_is_point_in_time_correct(executed, world):
     """Every training row carries the features of its own transaction: its amount is the
     transaction's amount, its 10-minute count includes it."""
     executed.require("2_training_pipeline.ipynb")
-    df = executed.lh.feature_view("fraud_view").training_data(end=WORLD["drift_after"])
+    df = executed.lh.features.views.get("fraud_view").training_data(end=WORLD["drift_after"])
     raw = world.transactions_between(None, WORLD["drift_after"])
     assert len(df) == len(raw)
     merged = df.merge(raw[["cc_num", "ts", "amount"]], on=["cc_num", "ts"],
@@ -217,7 +217,7 @@ def test_drift_raises_an_alert_and_a_retrain_adds_a_version(executed):
     lh = executed.lh
     snapshot = executed.snapshots["4_monitoring.ipynb"]
     assert snapshot["models"] == [1, 2, 3]
-    monitor = lh.monitor("fraud_drift")
+    monitor = lh.monitoring.get("fraud_drift")
     after, before = monitor.results()[:2]  # newest first
     # before the drift date: no drift, no alert; after it: drift past the threshold
     assert before.status == "ok", (before.drift_share, before.drifted_columns)
@@ -228,11 +228,11 @@ def test_drift_raises_an_alert_and_a_retrain_adds_a_version(executed):
     # the alert queued the retraining run of notebook 2's step, which registered v3
     action = alerts[0]["action"]
     assert action["retrain"] == "queued" and action["step"] == "fraud_model"
-    retrain = lh.pipelines.get_run(action["run_id"])
+    retrain = lh.pipelines.runs.get(action["run_id"])
     assert retrain.status == "succeeded"
     v3 = lh.registry.get("fraud_model", version=3)
     assert v3.lineage["run_id"] == retrain.id and v3.flavour == "sklearn"
-    runs = lh.pipelines.runs(limit=100)
+    runs = lh.pipelines.runs.list(limit=100)
     # the drift window's features and batch, the retrain, the next week's features
     assert len(runs) == 4 and all(r.status == "succeeded" for r in runs)
     # champion/challenger: production is the version with the better average precision on
@@ -248,7 +248,7 @@ def test_drift_raises_an_alert_and_a_retrain_adds_a_version(executed):
 def test_similarity_notebook_embeds_searches_and_uses_the_similarity(executed):
     executed.require("5_similarity.ipynb")
     lh = executed.lh
-    profiles = lh.feature_group("merchant_profiles")
+    profiles = lh.features.groups.get("merchant_profiles")
     assert profiles.embeddings["desc_vec"].dim == 32 and profiles.online
     assert profiles.verify_index() == {"missing": 0, "stale": 0, "extra": 0}
     # "merchants most like this one" came from the index and agrees with the exact search
@@ -257,13 +257,13 @@ def test_similarity_notebook_embeds_searches_and_uses_the_similarity(executed):
     exact = profiles.find_neighbors(first["desc_vec"], k=5, exact=True)
     assert list(online["merchant_id"]) == list(exact["merchant_id"])
     # the similarity feature: every merchant, a similarity in [-1, 1], never to itself
-    sim = lh.feature_group("merchant_fraud_similarity").read()
+    sim = lh.features.groups.get("merchant_fraud_similarity").read()
     assert len(sim) == len(profiles.read()) and sim["fraud_similarity"].between(-1, 1).all()
     assert (sim["nearest_fraud_merchant"] != sim["merchant_id"]).all()
     # the model trained on it, and the deployment answered neighbours with verdicts
     mv = lh.registry.get("merchant_risk", alias="production")
     assert "fraud_similarity" in mv.input_features
-    answer = lh.deployment("merchant_risk_online").neighbors(
+    answer = lh.deployments.get("merchant_risk_online").neighbors(
         text="flights hotel booking abroad", embedder="merchant_embedder", k=3)
     assert len(answer["neighbors"]) == 3
     assert {n["features"]["category"] for n in answer["neighbors"]} == {"travel"}

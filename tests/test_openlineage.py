@@ -49,7 +49,7 @@ def _notebooks(tmp_path: Path) -> tuple[Path, Path]:
              "pd.DataFrame({'k': [1, 2], 'ts': pd.Timestamp('2024-01-01', tz='UTC')})")])
     bad = write_notebook(tmp_path / "bad.ipynb", [
         code("%load_ext kernel_magics"),
-        code("import kernel_magics as kb\nkb.connect().feature_group('tx').read()"),
+        code("import kernel_magics as kb\nkb.connect().features.groups.get('tx').read()"),
         code("raise RuntimeError('boom')")])
     return good, bad
 

@@ -146,7 +146,7 @@ def _run_plain(small: Small, command: Command) -> None:
         assert words in out.stdout, (command.key, words, out.stdout[-2000:])
     if command.key == "run":  # -p factor 2 reached the notebook, the window its step
         lh = kernel_magics.connect(small.home, create=False)
-        clicks = lh.feature_group("clicks").read()
+        clicks = lh.features.groups.get("clicks").read()
         assert clicks["clicks"].tolist() == [10]  # only the row inside the window, doubled
     if command.key == "backfill":
         assert out.stdout.count("succeeded") == 2  # two daily windows, in order
@@ -214,9 +214,9 @@ def _run_recover(small: Small, command: Command) -> None:
     models and deployments come back the same."""
     def inventory() -> dict:
         lh = kernel_magics.connect(small.home, create=False)
-        out = {"groups": sorted((g.name, g.version) for g in lh.feature_groups()),
-               "views": sorted((v.name, v.version) for v in lh.feature_views()),
-               "models": sorted(m["name"] for m in lh.registry.models()),
+        out = {"groups": sorted((g.name, g.version) for g in lh.features.groups.list()),
+               "views": sorted((v.name, v.version) for v in lh.features.views.list()),
+               "models": sorted(m["name"] for m in lh.registry.list()),
                "deployments": sorted(d["name"] for d in lh.deployments.list())}
         lh.catalog.close()
         return out

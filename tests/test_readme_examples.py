@@ -45,16 +45,16 @@ def test_the_same_from_python(tmp_path, monkeypatch):
     for block in blocks:
         exec(compile(block, "README.md (The same from Python)", "exec"), namespace)
     lh = kernel_magics.connect(tmp_path / "lakehouse", create=False)
-    assert lh.feature_group("transactions").checks == ["amount > 0"]
+    assert lh.features.groups.get("transactions").checks == ["amount > 0"]
     assert lh.registry.aliases("fraud") == {"production": 1}
-    dep = lh.deployment("fraud_online")
+    dep = lh.deployments.get("fraud_online")
     assert (dep.target.view, dep.target.version) == ("fraud_view", 1)
-    [run] = lh.pipelines.runs()
+    [run] = lh.pipelines.runs.list()
     assert run.status == "succeeded", run.error
-    assert {g.name for g in lh.feature_groups()} >= {"card_transactions", "card_profiles"}
-    [schedule] = [s for s in lh.pipelines.schedules() if s.cron == "0 * * * *"]
+    assert {g.name for g in lh.features.groups.list()} >= {"card_transactions", "card_profiles"}
+    [schedule] = [s for s in lh.pipelines.schedules.list() if s.cron == "0 * * * *"]
     assert schedule.timezone == "Europe/Amsterdam" and schedule.catchup == "latest"
-    assert lh.monitor("fraud_drift").to_dict()["spec"]["on_drift"] == "retrain"
+    assert lh.monitoring.get("fraud_drift").to_dict()["spec"]["on_drift"] == "retrain"
     lh.deployments.close()
 
 
@@ -74,11 +74,11 @@ def load_new_transactions(start, end, n=600, seed=3):
 VIEW = '''
 import kernel_magics
 lh = kernel_magics.connect()
-tx = lh.feature_group("transactions").read()
+tx = lh.features.groups.get("transactions").read()
 labels = lh.create_feature_group("fraud_labels", key="cc_num", event_time="ts")
 labels.insert(pd.DataFrame({"cc_num": tx.cc_num, "ts": tx.ts + pd.Timedelta("1h"),
                             "is_fraud": ((tx.amount > 120) & (tx.velocity > 0)).astype(int)}))
-lh.create_feature_view("fraud_view", spine=labels, join=[lh.feature_group("transactions")],
+lh.create_feature_view("fraud_view", spine=labels, join=[lh.features.groups.get("transactions")],
                        label="is_fraud")
 '''
 
@@ -101,7 +101,7 @@ def test_fti_magics_in_a_real_kernel(tmp_path, monkeypatch):
     papermill.execute_notebook(str(path), str(tmp_path / "out.ipynb"), kernel_name="python3",
                                cwd=str(tmp_path), progress_bar=False)
     lh = kernel_magics.connect(home, create=False)
-    fg = lh.feature_group("transactions")
+    fg = lh.features.groups.get("transactions")
     assert fg.checks == ["amount > 0"] and fg.online and len(fg.read()) == 600
     mv = lh.registry.get("fraud", alias="production")  # --promote-if-better moved the alias
     assert mv.version == 1 and "roc_auc" in mv.metrics
@@ -132,7 +132,7 @@ def test_vector_features_and_similarity_search(tmp_path, monkeypatch):
         exec(compile(block, "README.md (Vector features and similarity search)", "exec"),
              namespace)
     lh = kernel_magics.connect(tmp_path / "lakehouse", create=False)
-    fg = lh.feature_group("merchants")
+    fg = lh.features.groups.get("merchants")
     assert fg.embeddings["desc_vec"].dim == 64
     assert 7 not in set(fg.read()["merchant_id"])
     assert 7 not in set(fg.find_neighbors(merchants["desc_vec"][7], k=20)["merchant_id"])

@@ -25,13 +25,13 @@ def test_deploy_takes_the_view_and_model_objects(lh, fraud):
     assert d.target.alias is None  # a ModelVersion pins its version...
     follows = lh.deploy("follows", model=mv, alias="production", view=fv)
     assert follows.target.alias == "production"  # ...unless an alias is asked for
-    assert lh.deployment(d) is d and lh.deployments.exists(d)
+    assert lh.deployments.get(d) is d and lh.deployments.exists(d)
     assert d.predict({"cc_num": 3})["found"] is True
 
 
 def test_groups_views_models_and_monitors_take_objects(lh, fraud):
     fg, fv, model, df = fraud
-    assert lh.feature_group(fg).name == "tx" and lh.feature_view(fv) == fv
+    assert lh.features.groups.get(fg).name == "tx" and lh.features.views.get(fv) == fv
     mv = lh.registry.get("fraud")
     reg = lh.registry
     assert reg.get(mv).version == mv.version and reg.get("fraud", version=mv).version == 1

@@ -1,9 +1,10 @@
-"""The REST contract (``doors/rest/contract.py``) against a real server, and the fixtures the
-sidebar's jest tests read.
+"""The REST contract (``doors/rest/contract.py``) against a real server, the OpenAPI document
+against the contract, and the fixtures the sidebar's jest tests read.
 
 A real Jupyter server runs on the lakehouse the browser test prepares
-(``extension/ui-tests/prepare_lakehouse.py``, plus a feature view); every GET answer the
-sidebar reads must match its model exactly (no unknown field, none missing, JSON types as
+(``extension/ui-tests/prepare_lakehouse.py``, plus a feature view and a deployment over
+embeddings); every answer (the GETs, then the writes, in order) must match the model the
+OpenAPI document names for its route exactly (no unknown field, none missing, JSON types as
 declared), and is written to ``extension/tests/fixtures/<name>.json`` (git-ignored: recorded
 on every run, so jest checks today's answers). ``make test`` runs this before jest.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +23,7 @@ from pydantic import ValidationError
 import kernel_magics
 from conftest import REPO, JupyterServer
 from pipelines_fixtures import code, write_notebook
-from kernel_magics.doors.rest import contract
+from kernel_magics.doors.rest import contract, openapi
 
 FIXTURES = REPO / "extension" / "tests" / "fixtures"
 PREPARE = REPO / "extension" / "ui-tests" / "prepare_lakehouse.py"
@@ -32,6 +34,7 @@ ENDPOINTS = {
     "status": ("status", "Status"),
     "feature-groups": ("feature-groups", "FeatureGroupList"),
     "feature-groups_transactions": ("feature-groups/transactions", "FeatureGroupDetail"),
+    "feature-groups_merchants": ("feature-groups/merchants", "FeatureGroupDetail"),
     "feature-views": ("feature-views", "FeatureViewList"),
     "feature-views_transactions_view": ("feature-views/transactions_view", "FeatureViewDetail"),
     "models": ("models", "ModelList"),
@@ -52,7 +55,89 @@ ENDPOINTS = {
     "monitors": ("monitors", "MonitorList"),
     "monitors_transactions_drift": ("monitors/transactions_drift", "MonitorDetail"),
     "alerts": ("alerts", "AlertList"),
+    "lineage": ("lineage", "LineageGraph"),
+    "lineage_transactions": ("lineage?kind=feature_group&name=transactions&version=1",
+                             "LineageGraph"),
+    "stale": ("stale", "StaleList"),
+    "why_clicks": ("why?notebook=fti.ipynb&step=clicks", "StepWhy"),
+    "deployments_fraud_online_kpis": ("deployments/fraud_online/kpis", "KpiList"),
+    "deployments_fraud_online_business": ("deployments/fraud_online/business", "BusinessView"),
+    "deployments_fraud_online_arms": ("deployments/fraud_online/arms", "ArmComparison"),
+    "openapi": ("openapi.json", "OpenAPIDocument"),
 }
+
+#: the writes, run in this order after every GET above: fixture name -> (method, path, body,
+#: the contract's answer); ``{request_id}`` is the id the ``predict`` answer gave,
+#: ``{alert}`` an open alert of the prepared lakehouse
+WRITES = {
+    "predict": ("POST", "deployments/fraud_online/predict",
+                {"inputs": [{"amount": 10.0, "hour": 3}]}, "PredictAnswer"),
+    "outcomes": ("POST", "deployments/fraud_online/outcomes",
+                 {"outcomes": [{"request_id": "{request_id}", "outcome": 1, "value": 3.0}]},
+                 "OutcomesWritten"),
+    "feature-groups_merchants_neighbors": ("POST", "feature-groups/merchants/neighbors",
+                                           {"key": 5, "k": 3}, "GroupNeighbors"),
+    "deployments_shop_risk_neighbors": ("POST", "deployments/shop_risk/neighbors",
+                                        {"vector": [1, 0, 0, 0], "k": 3},
+                                        "DeploymentNeighbors"),
+    "alias_move": ("POST", "models/fraud/aliases/staging", {"version": 1}, "AliasMove"),
+    "alias_delete": ("DELETE", "models/fraud/aliases/staging", None, "AliasMove"),
+    "pipeline_create": ("POST", "pipelines", {"name": "contract_pipe",
+                                              "steps": ["fti.ipynb::clicks"]},
+                        "PipelineDetail"),
+    "pipeline_delete": ("DELETE", "pipelines/contract_pipe", None, "Deleted"),
+    "schedule_create": ("POST", "schedules", {"notebook": "fti.ipynb", "step": "clicks",
+                                              "cron": "0 7 * * *", "name": "contract"},
+                        "Schedule"),
+    "schedule_pause": ("POST", "schedules/contract/pause", None, "Schedule"),
+    "schedule_delete": ("DELETE", "schedules/contract", None, "Deleted"),
+    "monitor_create": ("POST", "monitors", {"name": "contract_monitor",
+                                            "feature_group": "transactions", "schedule": None,
+                                            "reference": "2024-05-01T00:00:00Z/"
+                                                         "2024-05-03T00:00:00Z",
+                                            "current": "2024-05-03T00:00:00Z/"
+                                                       "2024-05-05T00:00:00Z",
+                                            "columns": ["amount"]}, "Monitor"),
+    "monitor_run": ("POST", "monitors/contract_monitor/run", {}, "MonitorResult"),
+    "monitor_delete": ("DELETE", "monitors/contract_monitor", None, "Deleted"),
+    "alert_acknowledge": ("POST", "alerts/{alert}/acknowledge", None, "Alert"),
+    "promote": ("POST", "deployments/fraud_online/promote", {"arm": "champion"},
+                "DeploymentDetail"),
+    "delete_rows": ("POST", "feature-groups/shops/delete-rows", {"keys": [29]},
+                    "RowsDeleted"),
+    "deployment_delete": ("DELETE", "deployments/shop_risk", None, "Deleted"),
+    "error_not_found": ("GET", "feature-groups/nope", None, "ErrorAnswer"),
+    "error_bad_body": ("POST", "feature-groups/merchants/neighbors", {"key": 5, "vector": [1]},
+                       "ErrorAnswer"),
+}
+
+
+def shop_deployment(lh) -> None:
+    """Shops with 4-d description vectors, a view over them and a deployment of a model
+    trained on it: what ``POST deployments/<name>/neighbors`` searches (issue 19)."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+    rng = np.random.default_rng(3)
+    ts = pd.Timestamp("2024-05-01", tz="UTC")
+    vectors = (np.eye(4)[np.arange(30) % 2] + 0.1 * rng.normal(size=(30, 4))).astype("float32")
+    shops = lh.create_feature_group("shops", key="shop_id", event_time="ts", online=True,
+                                    embeddings={"vec": {"dim": 4, "metric": "cosine"}})
+    shops.insert(pd.DataFrame({"shop_id": np.arange(30), "ts": ts, "risk": rng.random(30),
+                               "vec": list(vectors)}))
+    labels = lh.create_feature_group("shop_labels", key="shop_id", event_time="ts")
+    labels.insert(pd.DataFrame({"shop_id": np.arange(30), "ts": ts + pd.Timedelta(days=1),
+                                "bad": np.arange(30) % 2}))
+    view = lh.create_feature_view("shop_risk", spine=labels, join=[shops.select(["risk"])],
+                                  label="bad")
+    X, _, y, _ = view.train_test_split(test_size=0.2)
+    version = lh.registry.register(LogisticRegression().fit(X, y), "shop_model", view=view,
+                                   input_example=X.head(2))
+    lh.registry.set_alias("shop_model", "production", version)
+    lh.deploy("shop_risk", model="shop_model", view=view)
+    # a newer version of shops: the view, the model trained on it and its deployment are stale
+    lh.create_feature_group("shops", key="shop_id", event_time="ts", version=2).insert(
+        pd.DataFrame({"shop_id": [0], "ts": [ts], "risk": [0.5]}))
 
 
 @pytest.fixture(scope="module")
@@ -67,38 +152,109 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     assert made.returncode == 0, f"prepare_lakehouse.py failed:\n{made.stderr[-4000:]}"
     summary = json.loads(made.stdout.strip().splitlines()[-1])
     lh = kernel_magics.connect(home)
-    lh.create_feature_view("transactions_view", spine=lh.feature_group("transactions"),
+    lh.create_feature_view("transactions_view", spine=lh.features.groups.get("transactions"),
                            description="Transactions for the contract test")
     failing = write_notebook(root / "failing.ipynb", [code("raise ValueError('no data today')")])
     failed = lh.pipelines.run(str(failing))
     assert failed.status == "failed", failed
     lh.create_monitor("never_run", feature_group="transactions", schedule=None,
                       reference="2024-05-01T00:00:00Z/2024-05-02T00:00:00Z")
+    shop_deployment(lh)
     jupyter = JupyterServer(home, root)
     try:
-        yield jupyter, {"run": summary["runs"]["finished"]["id"], "failed": failed.id}
+        yield jupyter, {"run": summary["runs"]["finished"]["id"], "failed": failed.id,
+                        "alert": summary["alerts"][0]}
     finally:
         jupyter.stop()
+
+
+def documented(method: str, path: str) -> tuple[str, str]:
+    """The status and contract answer the OpenAPI document gives ``method path``."""
+    found = [(template, op) for template, ops in openapi.document()["paths"].items()
+             if method.lower() in ops and re.fullmatch(
+                 re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template.strip("/"))),
+                 path.split("?")[0])
+             for op in [ops[method.lower()]]]
+    assert len(found) == 1, f"{method} {path} matches {len(found)} routes of openapi.json"
+    status, response = next((k, v) for k, v in found[0][1]["responses"].items()
+                            if k.startswith("2"))
+    return status, response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+
+
+def record(name: str, answer: str, response, method: str, path: str) -> None:
+    """Check one real answer against the contract and the document, and record it."""
+    data = response.json()
+    if answer == "ErrorAnswer":
+        assert 400 <= response.status_code < 500, response.text
+    else:
+        status, named = documented(method, path)
+        assert (response.status_code, answer) == (int(status), named), \
+            f"{method} {path}: openapi.json documents {status} {named}; {response.text[:300]}"
+    try:
+        contract.check(answer, data)
+    except ValidationError as exc:
+        pytest.fail(f"{method} {path} breaks the contract's {answer} "
+                    f"(kernel_magics/doors/rest/contract.py):\n{exc}")
+    FIXTURES.mkdir(parents=True, exist_ok=True)
+    (FIXTURES / f"{name}.json").write_text(json.dumps(data, indent=1) + "\n")
 
 
 @pytest.mark.parametrize("name", list(ENDPOINTS))
 def test_answer_matches_the_contract_and_is_recorded(server, name: str) -> None:
     jupyter, ids = server
     path, answer = ENDPOINTS[name]
-    response = jupyter.get(path.format(**ids))
+    path = path.format(**ids)
+    response = jupyter.get(path)
     assert response.status_code == 200, response.text
-    data = response.json()
-    try:
-        contract.check(answer, data)
-    except ValidationError as exc:
-        pytest.fail(f"GET {path} breaks the contract's {answer} "
-                    f"(kernel_magics/doors/rest/contract.py):\n{exc}")
-    FIXTURES.mkdir(parents=True, exist_ok=True)
-    (FIXTURES / f"{name}.json").write_text(json.dumps(data, indent=1) + "\n")
+    record(name, answer, response, "GET", path)
+
+
+def test_writes_answer_as_the_contract_says_and_are_recorded(server) -> None:
+    """After the GETs (they record the prepared lakehouse as it was): each write once."""
+    jupyter, ids = server
+    import requests
+    for name, (method, path, body, answer) in WRITES.items():
+        path = path.format(**ids)
+        if body is not None:
+            body = json.loads(json.dumps(body).replace("{request_id}",
+                                                       ids.get("request_id", "")))
+        response = requests.request(method, jupyter.api(path), headers=jupyter.auth,
+                                    json=body, timeout=120)
+        record(name, answer, response, method, path)
+        if name == "predict":
+            ids["request_id"] = response.json()["request_id"]
 
 
 def test_every_answer_of_the_contract_is_recorded() -> None:
-    assert sorted({answer for _, answer in ENDPOINTS.values()}) == sorted(contract.ANSWERS)
+    answers = {answer for _, answer in ENDPOINTS.values()} | \
+        {answer for *_, answer in WRITES.values()}
+    assert sorted(answers) == sorted(contract.ANSWERS)
+
+
+def test_openapi_documents_every_answer_with_the_contracts_schema() -> None:
+    """One source: each route's answer in openapi.json is a contract model, and the
+    document's schema of that model is the contract's own."""
+    doc = openapi.document()
+    schemas = doc["components"]["schemas"]
+    prefix = openapi.SCHEMAS
+    for template, ops in doc["paths"].items():
+        for method, op in ops.items():
+            for status, response in op["responses"].items():
+                for media, content in response["content"].items():
+                    if media == "text/html":  # the Evidently report page
+                        continue
+                    ref = content["schema"].get("$ref", "")
+                    answer = ref[len(prefix):]
+                    assert ref.startswith(prefix) and answer in contract.ANSWERS, \
+                        f"{method.upper()} {template} {status}: {content['schema']}"
+                    own = contract.ANSWERS[answer].model_json_schema(
+                        ref_template=prefix + "{model}")
+                    own.pop("$defs", None)
+                    assert schemas[answer] == {**contract._untitled(own), "title": answer}
+    assert schemas == contract.definitions(prefix + "{model}")
+    refs = set(re.findall(r'"\$ref": "([^"]+)"', json.dumps(doc)))
+    assert {r for r in refs if not r.startswith(prefix)} == set()
+    assert {r[len(prefix):] for r in refs} <= set(schemas)
 
 
 def test_the_contract_fails_on_a_broken_answer() -> None:

@@ -74,7 +74,7 @@ def test_the_online_store_falls_back_to_the_newest_remaining_row(lh):
     fg.delete_rows(keys=9, where=f"ts > TIMESTAMPTZ '{TS.isoformat()}'")
     row = store.get_one(fg.online_table, ["mid"], (9,))
     assert row["category"] != "moved" and row["ts"] == TS.to_pydatetime()
-    assert fg._lh.features.feature_group("merchants").read().query("mid == 9").shape[0] == 1
+    assert fg._lh.features.groups.get("merchants").read().query("mid == 9").shape[0] == 1
     fg.delete_rows(keys={"mid": 9})
     assert store.get_one(fg.online_table, ["mid"], (9,)) is None
     assert store.count(fg.online_table) == 49
@@ -107,7 +107,7 @@ def test_the_index_never_returns_a_deleted_row(lh):
     # another process (opening the saved index and replaying the deletes) agrees
     script = textwrap.dedent(f"""
         import json, numpy as np, kernel_magics
-        fg = kernel_magics.connect({str(lh.home)!r}).feature_group("merchants")
+        fg = kernel_magics.connect({str(lh.home)!r}).features.groups.get("merchants")
         print(json.dumps([fg.find_neighbors(np.array({v[0].tolist()}), k=20)["mid"].tolist(),
                           fg.verify_index()]))
     """)
@@ -166,7 +166,7 @@ def test_a_delete_cut_off_before_the_online_update_is_finished_later(lh, monkeyp
     monkeypatch.setattr(deletes, "settle_online", real)
     assert not set(fg.read()["mid"]) & {4, 5}  # the Delta commit landed
     # the next open of the group finishes what the online store is owed
-    fresh = kernel_magics.connect(lh.home).feature_group("merchants")
+    fresh = kernel_magics.connect(lh.home).features.groups.get("merchants")
     fresh.finish_pending_online()
     store = fresh._lh.online_store
     assert store.get_one(fresh.online_table, ["mid"], (4,)) is None
@@ -188,18 +188,18 @@ def test_a_delete_of_more_keys_than_a_commit_lists_reloads_online_and_rebuilds(l
     assert store.count(fg.online_table) == 55
     assert store.get_one(fg.online_table, ["mid"], (3,)) is None
     assert not set(fg.find_neighbors(v[3], k=10)["mid"]) & set(range(5))
-    index = lh.similarity.index(fg, fg.embeddings["vec"])
+    index = lh.similarity.get(fg, "vec")
     assert "many keys" in (index.rebuilt or "")
     index.wait()
     assert fg.verify_index() == {"missing": 0, "stale": 0, "extra": 0}
-    other = kernel_magics.connect(lh.home).feature_group("merchants")
+    other = kernel_magics.connect(lh.home).features.groups.get("merchants")
     assert not set(other.find_neighbors(v[3], k=10)["mid"]) & set(range(5))
     assert other.verify_index() == {"missing": 0, "stale": 0, "extra": 0}
 
 
 DELETER = textwrap.dedent("""
     import sys, numpy as np, pandas as pd, kernel_magics
-    fg = kernel_magics.connect(sys.argv[1]).feature_group("merchants")
+    fg = kernel_magics.connect(sys.argv[1]).features.groups.get("merchants")
     rng = np.random.default_rng(int(sys.argv[2]))
     print("ready", flush=True)
     i = 0
@@ -226,7 +226,7 @@ def test_a_sigkilled_deleter_leaves_store_and_index_matching_the_table(lh):
         time.sleep(delay)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(30)
-        fresh = kernel_magics.connect(lh.home).feature_group("merchants")
+        fresh = kernel_magics.connect(lh.home).features.groups.get("merchants")
         fresh.finish_pending_online()
         table = fresh.read()
         store = fresh._lh.online_store

@@ -47,9 +47,9 @@ def test_feature_step_runs_on_a_copy_with_injected_parameters(lh, tmp_path: Path
     assert out.cells.index(injected[0]) == 3  # right after the parameters cell
     assert not any("must not run" in c.source for c in out.cells)
     assert run.progress["done"] == run.progress["cells"]
-    fg = lh.feature_group("tx")
+    fg = lh.features.groups.get("tx")
     assert len(fg.read()) == 4
-    assert "other" not in [g.name for g in lh.feature_groups()]
+    assert "other" not in [g.name for g in lh.features.groups.list()]
     commit = lh.catalog.query_one("SELECT lineage FROM feature_group_commits")
     assert run.id in commit["lineage"]
 
@@ -62,7 +62,7 @@ def test_failing_cell_marks_the_run_failed_then_retries_with_backoff(lh, tmp_pat
     assert run.error["cell_index"] == 2 and run.error["ename"] == "KeyError"
     assert "missing" in run.error["evalue"]
     assert run.error["cell_id"] == nbformat.read(nb, as_version=4).cells[2].id
-    first = lh.pipelines.get_run(run.retry_of)
+    first = lh.pipelines.runs.get(run.retry_of)
     assert first.status == "failed" and first.attempt == 1
     # the retry was not allowed to start before the backoff
     from kernel_magics.shared.times import parse_time

@@ -61,7 +61,7 @@ def test_cli_backfill_runs_past_windows_in_order(lh, home: Path, tmp_path: Path,
     assert ledger.read_text().splitlines() == [
         "2024-05-01T00:00:00+00:00 2024-05-02T00:00:00+00:00 3",
         "2024-05-02T00:00:00+00:00 2024-05-03T00:00:00+00:00 3"]
-    runs = lh.pipelines.runs()
+    runs = lh.pipelines.runs.list()
     assert [r.status for r in runs] == ["succeeded", "succeeded"]
     assert main(["--home", str(home), "backfill", "daily", "--notebook", str(nb),
                  "--start", "2024-05-01", "--end", "2024-05-03", "--every", "soon"]) == 1

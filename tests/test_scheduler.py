@@ -47,7 +47,7 @@ def test_missed_windows_follow_the_catchup_policy(lh, nb, policy, queued, skippe
         assert [r["window_end"] for r in q] == [catalog_time(T0 + timedelta(hours=h)) for h in range(5)]
         assert [r["window_start"] for r in q[1:]] == [r["window_end"] for r in q[:-1]]
     assert all(r["error"] and "Missed" in r["error"] for r in _runs(lh, "skipped"))
-    s = lh.pipelines.get_schedule("h")
+    s = lh.pipelines.schedules.get("h")
     assert s.next_run_at == catalog_time(T0 + timedelta(hours=5))
     # a second tick (or a second scheduler) at the same time finds nothing more to do
     again = Scheduler(lh, dispatch=False).tick(now)
@@ -69,7 +69,7 @@ def test_schedule_timezone_pause_resume_delete(lh, nb) -> None:
     # re-saving the same schedule (a re-run magic cell) updates it instead of duplicating it
     s2 = lh.pipelines.schedule(notebook=nb, cron="0 7 * * *", tz="Europe/Amsterdam")
     assert s2.id == s.id and s2.cron == "0 7 * * *"
-    assert len(lh.pipelines.schedules()) == 1
+    assert len(lh.pipelines.schedules.list()) == 1
 
     _set_next(lh, "hourly", T0)
     assert lh.pipelines.pause("hourly").paused
@@ -77,7 +77,7 @@ def test_schedule_timezone_pause_resume_delete(lh, nb) -> None:
     resumed = lh.pipelines.resume(s.id)
     assert not resumed.paused and parse_time(resumed.next_run_at) > datetime.now(timezone.utc)
     lh.pipelines.delete_schedule("hourly")
-    assert lh.pipelines.schedules() == []
+    assert lh.pipelines.schedules.list() == []
 
 
 def test_magic_schedule_option_creates_a_schedule(ipython_shell, tmp_path: Path, monkeypatch) -> None:
@@ -91,13 +91,13 @@ def test_magic_schedule_option_creates_a_schedule(ipython_shell, tmp_path: Path,
         "%%feature tx --key id --event-time ts --schedule \"*/15 * * * *\" --tz Europe/Amsterdam\ndf")
     assert result.error_in_exec is None and result.error_before_exec is None
     from kernel_magics import connect
-    (sched,) = connect().pipelines.schedules()
+    (sched,) = connect().pipelines.schedules.list()
     assert sched.cron == "*/15 * * * *" and sched.timezone == "Europe/Amsterdam"
     assert sched.target == {"notebook": str(nb.resolve()), "steps": ["tx"]}
     # a bad cron in the magic is a one-line error, and no schedule is added
     bad = ipython_shell.run_cell("%%feature tx --key id --event-time ts --schedule \"every hour\"\ndf")
     assert bad.error_in_exec is not None and "cron" in str(bad.error_in_exec)
-    assert len(connect().pipelines.schedules()) == 1
+    assert len(connect().pipelines.schedules.list()) == 1
 
 
 def test_runs_of_a_deleted_schedule_are_not_started(lh, nb) -> None:

@@ -181,7 +181,7 @@ def test_sigterm_flushes_every_answered_request(home, clf):
 def _stats(home):
     import kernel_magics
     lh = kernel_magics.connect(home)
-    return lh.deployment("scorer").stats()
+    return lh.deployments.get("scorer").stats()
 
 
 def test_alias_move_takes_effect_without_restart(home, lh, clf):

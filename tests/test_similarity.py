@@ -66,7 +66,7 @@ def test_embedding_columns_are_declared_stored_and_described(lh):
     assert fg.to_dict()["embeddings"] == {"vec": {"dim": 8, "metric": "cosine"}}
     # the definition the Delta table carries keeps them (lakebook recover)
     assert fg.definition()["embeddings"] == {"vec": {"dim": 8, "metric": "cosine"}}
-    again = kernel_magics.connect(lh.home).feature_group("merchants")
+    again = kernel_magics.connect(lh.home).features.groups.get("merchants")
     assert again.embeddings["vec"].dim == 8
 
 
@@ -129,7 +129,7 @@ def test_the_feature_magic_declares_embeddings(ipython_shell, home):
     info = ipython_shell.run_cell_magic(
         "feature", "merchants --key mid --event-time ts --online --embedding vec:6:l2", cell)
     assert info.rows == 40
-    fg = kernel_magics.connect(home).feature_group("merchants")
+    fg = kernel_magics.connect(home).features.groups.get("merchants")
     assert fg.embeddings["vec"].metric == "l2" and fg.embeddings["vec"].dim == 6
     from IPython.core.error import UsageError
     with pytest.raises(UsageError, match="has embedding columns"):
@@ -259,7 +259,7 @@ def test_an_upserted_keys_old_vector_is_never_returned(lh):
     # another process sees the same
     script = textwrap.dedent(f"""
         import json, numpy as np, kernel_magics
-        fg = kernel_magics.connect({str(lh.home)!r}).feature_group("merchants")
+        fg = kernel_magics.connect({str(lh.home)!r}).features.groups.get("merchants")
         print(json.dumps(fg.find_neighbors(np.array({old.tolist()}), k=20)["mid"].tolist()))
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
@@ -305,14 +305,14 @@ def test_the_redis_backend_keeps_the_index_beside_it(home, redis_server):  # noq
     found = fg.find_neighbors(vectors[5], k=10)
     assert int(found["mid"][0]) == 5 and recall(found, fg.find_neighbors(
         vectors[5], k=10, exact=True)) >= 0.9
-    lh.similarity.index(fg, fg.embeddings["vec"]).wait()  # the graph is built in the background
+    lh.similarity.get(fg, "vec").wait()  # the graph is built in the background
     assert (home / "indexes" / "merchants_v1" / "vec" / "manifest.json").exists()
 
 
 # -- the index is a cache of the Delta table -----------------------------------------------
 def _graph_file(lh) -> Path:
-    fg = lh.feature_group("merchants")
-    lh.similarity.index(fg, fg.embeddings["vec"]).wait()  # built in the background
+    fg = lh.features.groups.get("merchants")
+    lh.similarity.get(fg, "vec").wait()  # built in the background
     folder = lh.home / "indexes" / "merchants_v1" / "vec"
     manifest = json.loads((folder / "manifest.json").read_text())
     return folder / manifest["graph"]
@@ -337,18 +337,18 @@ def test_a_corrupt_or_missing_index_is_rebuilt_from_the_delta_table(home):
     data[middle:middle + 64] = bytes(b ^ 0xFF for b in data[middle:middle + 64])
     graph.write_bytes(bytes(data))
     lh2 = kernel_magics.connect(home)
-    fg2 = lh2.feature_group("merchants")
+    fg2 = lh2.features.groups.get("merchants")
     assert answers_like_the_table(fg2)
     assert "checksum" in fg2.index_status()[0]["rebuilt"]
-    lh2.similarity.index(fg2, fg2.embeddings["vec"]).wait()  # rebuilt in the background
+    lh2.similarity.get(fg2, "vec").wait()  # rebuilt in the background
     # a manifest cut short, then no index at all
     (graph.parent / "manifest.json").write_text("{\"format\": 1, \"dim")
-    fg3 = kernel_magics.connect(home).feature_group("merchants")
+    fg3 = kernel_magics.connect(home).features.groups.get("merchants")
     assert answers_like_the_table(fg3)
     assert "unreadable" in fg3.index_status()[0]["rebuilt"]
     import shutil
     shutil.rmtree(lh.home / "indexes")
-    fg4 = kernel_magics.connect(home).feature_group("merchants")
+    fg4 = kernel_magics.connect(home).features.groups.get("merchants")
     assert answers_like_the_table(fg4)
     assert fg4.rebuild_index()["indexed"] == 1500
     assert fg4.verify_index() == {"missing": 0, "stale": 0, "extra": 0}
@@ -357,7 +357,7 @@ def test_a_corrupt_or_missing_index_is_rebuilt_from_the_delta_table(home):
 WRITER = textwrap.dedent("""
     import sys, numpy as np, pandas as pd, kernel_magics
     lh = kernel_magics.connect(sys.argv[1])
-    fg = lh.feature_group("merchants")
+    fg = lh.features.groups.get("merchants")
     rng = np.random.default_rng(int(sys.argv[2]))
     print("ready", flush=True)
     i = 0
@@ -404,7 +404,7 @@ def test_a_sigkilled_writer_leaves_an_index_that_matches_the_table(home):
         time.sleep(delay)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(30)
-        fresh = kernel_magics.connect(home).feature_group("merchants")
+        fresh = kernel_magics.connect(home).features.groups.get("merchants")
         _consistent(fresh, np.random.default_rng(seed))
         assert lh.online_store.count(fresh.online_table) == 3000
 
@@ -421,7 +421,7 @@ def test_readers_search_while_another_process_and_a_thread_insert(home):
 
     def reader(seed: int) -> None:
         rng = np.random.default_rng(seed)
-        reader_fg = kernel_magics.connect(home).feature_group("merchants")
+        reader_fg = kernel_magics.connect(home).features.groups.get("merchants")
         try:
             while not stop.is_set():
                 found = reader_fg.find_neighbors(rng.normal(size=8), k=10)
@@ -456,7 +456,7 @@ def test_readers_search_while_another_process_and_a_thread_insert(home):
         proc.wait(30)
     assert not errors, errors
     assert answers[0] > 20
-    _consistent(kernel_magics.connect(home).feature_group("merchants"),
+    _consistent(kernel_magics.connect(home).features.groups.get("merchants"),
                 np.random.default_rng(3))
 
 
@@ -464,7 +464,7 @@ def test_verify_sees_an_index_that_drifted_from_the_table(lh):
     fg = group(lh, 8)
     fg.insert(frame(clustered(200, 8)))
     assert fg.verify_index() == {"missing": 0, "stale": 0, "extra": 0}
-    index = lh.similarity.index(fg, fg.embeddings["vec"])
+    index = lh.similarity.get(fg, "vec")
     index.wait()  # the graph is built in the background
     from kernel_magics.similarity.index import key_ids
     index._graph.remove(key_ids(['[5]'])[0])
@@ -519,10 +519,10 @@ def test_on_team_storage_the_index_lives_beside_the_table(pg_cluster, moto_s3, t
     assert manifest["delta_version"] == fg.delta_version() and manifest["rows"] == 600
 
     bob = kernel_magics.connect(homes[1])
-    fg_b = bob.feature_group("merchants")
+    fg_b = bob.features.groups.get("merchants")
     assert fg_b.index_status()[0]["state"] == "saved"  # seen on the storage before opening
     found = fg_b.find_neighbors(vectors[3], k=5)
-    index_b = bob.similarity.index(fg_b, fg_b.embeddings["vec"])
+    index_b = bob.similarity.get(fg_b, "vec")
     assert index_b.rebuilt is None and index_b.loaded_from == "storage"
     assert int(found["mid"][0]) == 3
     assert fg_b.verify_index() == {"missing": 0, "stale": 0, "extra": 0}
@@ -542,9 +542,9 @@ def test_on_team_storage_the_index_lives_beside_the_table(pg_cluster, moto_s3, t
     (shared / manifest["graph"]).write_bytes(b"\0" * 1024)
     assert not bad.exists()  # the replaced index's files were removed
     cat = kernel_magics.connect(homes[2])
-    fg_c = cat.feature_group("merchants")
+    fg_c = cat.features.groups.get("merchants")
     assert int(fg_c.find_neighbors(far, k=1)["mid"][0]) == 5000
-    index_c = cat.similarity.index(fg_c, fg_c.embeddings["vec"])
+    index_c = cat.similarity.get(fg_c, "vec")
     assert "checksum" in (index_c.rebuilt or "")
     index_c.wait()  # the graph is rebuilt in the background, then published
     republished = json.loads((shared / "manifest.json").read_text())
@@ -577,7 +577,7 @@ def test_an_insert_never_waits_for_the_graph_build(lh, monkeypatch):
     fg.delete_rows(keys=[12])
     assert 12 not in set(fg.find_neighbors(vectors[12], k=10)["mid"])
     release.set()
-    index = lh.similarity.index(fg, fg.embeddings["vec"])
+    index = lh.similarity.get(fg, "vec")
     index.wait()
     status = fg.index_status()[0]
     assert status["state"] == "ready" and status["indexed"] == 799

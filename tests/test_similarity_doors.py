@@ -167,6 +167,8 @@ def test_rest_deletes_rows_and_the_server_stops_finding_them(server, world):
                         json={"keys": [6, 7]}, timeout=60)
     assert got.status_code == 200, got.text
     info = got.json()
+    from kernel_magics.doors.rest.contract import check
+    check("RowsDeleted", info)  # the answer the contract (and openapi.json) describes
     assert (info["mode"], info["rows"], info["delta_version"]) == ("delete", 2, version + 1)
     near = requests.post(f"{api}/feature-groups/merchants/neighbors", headers=headers,
                          json={"vector": vector, "k": 10}, timeout=60).json()

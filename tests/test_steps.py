@@ -18,7 +18,7 @@ def test_discovery_finds_each_step_with_parsed_arguments(lh, tmp_path: Path) -> 
     (tmp_path / "work" / ".ipynb_checkpoints").mkdir()
     fti_notebook(tmp_path / "work" / ".ipynb_checkpoints" / "fraud-checkpoint.ipynb")
 
-    steps = lh.pipelines.steps(tmp_path / "work")
+    steps = lh.pipelines.steps.list(tmp_path / "work")
     assert [(s.kind, s.name, s.index) for s in steps] == [
         ("inference", "fraud_online", 3), ("feature", "transactions", 4), ("training", "fraud", 6)]
     cells = nbformat.read(nb, as_version=4).cells
@@ -32,7 +32,7 @@ def test_discovery_finds_each_step_with_parsed_arguments(lh, tmp_path: Path) -> 
     assert steps[2].args["view"] == "fraud_view" and steps[2].args["test_size"] == 0.2
     assert steps[0].args["model"] == "fraud"
     # one notebook alone works too
-    assert [s.name for s in lh.pipelines.steps(nb)] == ["fraud_online", "transactions", "fraud"]
+    assert [s.name for s in lh.pipelines.steps.list(nb)] == ["fraud_online", "transactions", "fraud"]
 
 
 def test_dependencies_order_feature_training_inference(tmp_path: Path) -> None:
@@ -45,15 +45,15 @@ def test_bad_notebooks_and_arguments_are_clear_errors(lh, tmp_path: Path) -> Non
     broken = tmp_path / "broken.ipynb"
     broken.write_text("{ not json")
     with pytest.raises(InvalidInput, match="broken.ipynb cannot be read"):
-        lh.pipelines.steps(broken)
+        lh.pipelines.steps.list(broken)
     bad_args = write_notebook(tmp_path / "args.ipynb", [code("%%feature fg --key k\ndf")])
     with pytest.raises(InvalidInput, match=r"Cell 0 of args.ipynb .*--event-time"):
-        lh.pipelines.steps(bad_args)
+        lh.pipelines.steps.list(bad_args)
     with pytest.raises(NotFound):
-        lh.pipelines.steps(tmp_path / "missing")
+        lh.pipelines.steps.list(tmp_path / "missing")
     # a folder skips notebooks it cannot read instead of failing as a whole
     fti_notebook(tmp_path / "ok.ipynb")
-    assert len(lh.pipelines.steps(tmp_path)) == 3
+    assert len(lh.pipelines.steps.list(tmp_path)) == 3
 
 
 def test_slice_keeps_plain_cells_before_the_step_and_drops_other_steps(tmp_path: Path) -> None:

@@ -112,7 +112,7 @@ def test_lost_postgresql_connections_are_replaced(pg_cluster, tmp_path: Path) ->
     pg_cluster.psql_db(url.rsplit("/", 1)[1], "SELECT pg_terminate_backend(pid) FROM "
                        "pg_stat_activity WHERE datname = current_database() AND pid <> "
                        "pg_backend_pid()")
-    assert [g.name for g in lh.feature_groups()] == ["tx"]
+    assert [g.name for g in lh.features.groups.list()] == ["tx"]
     lh.catalog.record_event("after", "x")
     assert fg.insert(frame()).rows == 3
 
@@ -310,7 +310,7 @@ def test_lakebook_migrate_copies_a_laptop_lakehouse_into_a_team_one(pg_cluster, 
     assert "Checked: every catalog row" in out.stdout
 
     team = kernel_magics.connect(team_home(tmp_path, url, moto_s3.toml(storage), name="team"))
-    moved = team.feature_group("tx")
+    moved = team.features.groups.get("tx")
     assert moved.table_path.uri.startswith(storage)
     assert moved.delta_version() == fg.delta_version() == 2
     for version in range(3):
@@ -318,13 +318,13 @@ def test_lakebook_migrate_copies_a_laptop_lakehouse_into_a_team_one(pg_cluster, 
     assert sorted(moved.read(as_of=between)["cc"]) == [1, 2, 3]  # time travel by time too
     assert [c["delta_version"] for c in moved.commits()] == [2, 1, 0]
     assert moved.commits()[0]["mode"] == "upsert"
-    assert team.feature_view("v").version == 1
+    assert team.features.views.get("v").version == 1
     assert [v.version for v in team.registry.versions("clf")] == [1, 2]
     assert team.registry.aliases("clf") == {"production": 2}
     assert [(h["to_version"], h["who"]) for h in team.registry.alias_history("clf")] == [
         (1, "ann"), (2, "ben")]
-    assert team.pipelines.get_run(run.id).status == run.status
-    assert [s.name for s in team.pipelines.schedules()] == ["hourly"]
+    assert team.pipelines.runs.get(run.id).status == run.status
+    assert [s.name for s in team.pipelines.schedules.list()] == ["hourly"]
     # ids go on after the copied ones
     assert team.create_feature_group("more", key="cc", event_time="ts").id > fg.id
 

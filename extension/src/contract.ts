@@ -2,7 +2,7 @@
  * (kernel_magics/doors/rest/contract.py): do not edit, run `npm run contract`. */
 
 /**
- * Every JSON answer of GET /lakebook/api/... (generated from kernel_magics/doors/rest/contract.py).
+ * Every JSON answer of /lakebook/api/... (generated from kernel_magics/doors/rest/contract.py).
  */
 export interface RestContract {
   Status: Status;
@@ -27,6 +27,24 @@ export interface RestContract {
   MonitorList: MonitorList;
   MonitorDetail: MonitorDetail;
   AlertList: AlertList;
+  LineageGraph: LineageGraph;
+  StaleList: StaleList;
+  StepWhy: StepWhy;
+  KpiList: KpiList;
+  BusinessView: BusinessView;
+  ArmComparison: ArmComparison;
+  OutcomesWritten: OutcomesWritten;
+  GroupNeighbors: GroupNeighbors;
+  RowsDeleted: RowsDeleted;
+  DeploymentNeighbors: DeploymentNeighbors;
+  PredictAnswer: PredictAnswer;
+  AliasMove: AliasMove;
+  Deleted: Deleted;
+  Monitor: Monitor;
+  MonitorResult: MonitorResult;
+  Alert: Alert;
+  OpenAPIDocument: OpenAPIDocument;
+  ErrorAnswer: ErrorAnswer;
 }
 /**
  * ``GET status``: the summary the sidebar header shows.
@@ -78,7 +96,7 @@ export interface FeatureGroup {
   online: boolean;
   description: string;
   checks: string[];
-  schema: Column[];
+  schema: Column[] | null;
   table_path: string;
   created_at: string | null;
   created_by: string | null;
@@ -126,7 +144,7 @@ export interface FeatureGroupDetail {
   online: boolean;
   description: string;
   checks: string[];
-  schema: Column[];
+  schema: Column[] | null;
   table_path: string;
   created_at: string | null;
   created_by: string | null;
@@ -262,7 +280,7 @@ export interface ViewSource {
 export interface ViewJoin {
   group: string;
   version: number;
-  on: string[];
+  on: string[][];
   ttl_s: number | null;
   features: string[];
 }
@@ -447,7 +465,8 @@ export interface Deployment {
   headline: Headline | null;
 }
 /**
- * A deployment's headline business KPI: its latest weekly value and the trend.
+ * A deployment's headline business KPI: its value in the latest window (of the series
+ * that carried most traffic) and the trend against the window before.
  *
  * This interface was referenced by `RestContract`'s JSON-Schema
  * via the `definition` "Headline".
@@ -456,10 +475,11 @@ export interface Headline {
   kpi: string | null;
   value: number | null;
   trend: ('up' | 'down' | 'flat') | null;
+  previous?: number | null;
+  window_start?: string | null;
   version?: number | null;
   arm?: string | null;
   error?: string | null;
-  [k: string]: unknown;
 }
 /**
  * ``GET deployments/<name>``.
@@ -906,4 +926,373 @@ export interface Alert {
  */
 export interface AlertList {
   alerts: Alert[];
+}
+/**
+ * ``GET lineage``: nodes in layer order and the edges between them.
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "LineageGraph".
+ */
+export interface LineageGraph {
+  nodes: LineageNode[];
+  edges: LineageEdge[];
+}
+/**
+ * ``kind:name@version``: a step, session, run, feature group or view, training set,
+ * model version or alias, deployment, monitor, monitor result or alert.
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "LineageNode".
+ */
+export interface LineageNode {
+  id: string;
+  kind: string;
+  name: string;
+  version: string | null;
+  who: string | null;
+  created_at: string | null;
+  status: string | null;
+  stale: boolean;
+  reason: string | null;
+  notebook: string | null;
+  detail: {
+    [k: string]: unknown;
+  };
+}
+/**
+ * Data flowed from ``source`` to ``target``.
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "LineageEdge".
+ */
+export interface LineageEdge {
+  source: string;
+  target: string;
+  relation: string;
+  detail: {
+    [k: string]: unknown;
+  };
+}
+/**
+ * ``GET stale``: steps, views, training sets, models and deployments behind their
+ * inputs.
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "StaleList".
+ */
+export interface StaleList {
+  stale: StaleObject[];
+}
+/**
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "StaleObject".
+ */
+export interface StaleObject {
+  id: string;
+  kind: string;
+  name: string;
+  version: string | null;
+  reason: string | null;
+  notebook: string | null;
+}
+/**
+ * ``GET why?notebook=&step=``: whether a run now would skip the step, and what changed
+ * since its last successful run.
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "StepWhy".
+ */
+export interface StepWhy {
+  step: string;
+  notebook: string;
+  up_to_date: boolean;
+  reasons: string[];
+  diff: string;
+  last_run: string | null;
+  changes: {
+    [k: string]: unknown;
+  }[];
+}
+/**
+ * ``GET deployments/<name>/kpis``.
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "KpiList".
+ */
+export interface KpiList {
+  deployment: string;
+  kpis: KpiRow[];
+}
+/**
+ * A KPI's value in one window for one version (and arm, or shadow) of a deployment.
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "KpiRow".
+ */
+export interface KpiRow {
+  window_start: string;
+  version: number | null;
+  arm: string | null;
+  shadow: boolean;
+  kpi: string;
+  value: number | null;
+  coverage: number;
+  n: number;
+  ci_low: number | null;
+  ci_high: number | null;
+}
+/**
+ * ``GET deployments/<name>/business``: KPI rows, KPI alerts, the arms' comparison (null
+ * with a single series), the headline KPI and the Vega-Lite spec the sidebar draws.
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "BusinessView".
+ */
+export interface BusinessView {
+  deployment: string;
+  every: string;
+  kpis: KpiRow[];
+  alerts: Alert[];
+  comparison: ArmComparison | ComparisonFailed | null;
+  headline: Headline | null;
+  spec: {
+    [k: string]: unknown;
+  };
+}
+/**
+ * ``GET deployments/<name>/arms``: which arm is better on a KPI, and whether the
+ * difference is significant.
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "ArmComparison".
+ */
+export interface ArmComparison {
+  deployment: string;
+  kpi: string;
+  kind: 'total' | 'rate';
+  better: 'higher' | 'lower';
+  method: string;
+  per: 'prediction' | 'window';
+  arms: ArmResult[];
+  best: string | null;
+  significant: boolean;
+  verdict: string;
+  window: TimeWindow;
+  runner_up?: string | null;
+  difference?: number | null;
+  difference_ci?: number[] | null;
+}
+/**
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "ArmResult".
+ */
+export interface ArmResult {
+  arm: string;
+  version: number;
+  n: number;
+  coverage: number;
+  value: number | null;
+  ci_low?: number | null;
+  ci_high?: number | null;
+}
+/**
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "TimeWindow".
+ */
+export interface TimeWindow {
+  start: string | null;
+  end: string | null;
+}
+/**
+ * Why the business view could not compare the arms (it still shows the KPIs).
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "ComparisonFailed".
+ */
+export interface ComparisonFailed {
+  error: string;
+}
+/**
+ * ``POST deployments/<name>/outcomes``.
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "OutcomesWritten".
+ */
+export interface OutcomesWritten {
+  deployment: string;
+  written: number;
+}
+/**
+ * ``POST feature-groups/<name>/neighbors``: the nearest rows (embedding columns left
+ * out), ``distance`` last.
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "GroupNeighbors".
+ */
+export interface GroupNeighbors {
+  group: string;
+  version: number;
+  columns: string[];
+  neighbors: {
+    [k: string]: unknown;
+  }[];
+}
+/**
+ * ``POST feature-groups/<name>/delete-rows``: the delete commit (``mode`` "delete",
+ * ``rows`` deleted; no Delta version when nothing matched).
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "RowsDeleted".
+ */
+export interface RowsDeleted {
+  group: string;
+  version: number;
+  delta_version: number | null;
+  commit_seq: number | null;
+  mode: string;
+  rows: number;
+  checks_passed: string[];
+  schema: {
+    [k: string]: unknown;
+  }[];
+  added_columns: string[];
+  statistics: {
+    [k: string]: unknown;
+  };
+  lineage: {
+    [k: string]: unknown;
+  };
+  online_rows: number | null;
+  duration_s: number;
+  created_at: string;
+}
+/**
+ * ``POST deployments/<name>/neighbors``.
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "DeploymentNeighbors".
+ */
+export interface DeploymentNeighbors {
+  neighbors: DeploymentNeighbor[];
+  model: ModelRef;
+}
+/**
+ * One entity near the query: its keys, its distance, the model's answer over its
+ * features.
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "DeploymentNeighbor".
+ */
+export interface DeploymentNeighbor {
+  distance: number;
+  prediction: string | number | boolean | null;
+  probabilities?: {
+    [k: string]: number;
+  } | null;
+  features: {
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+/**
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "ModelRef".
+ */
+export interface ModelRef {
+  name: string;
+  version: number;
+}
+/**
+ * ``POST deployments/<name>/predict``.
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "PredictAnswer".
+ */
+export interface PredictAnswer {
+  predictions: Prediction[];
+  model: ModelRef;
+  request_id: string;
+}
+/**
+ * One prediction; an A/B split adds the ``arm`` and ``version`` that answered.
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "Prediction".
+ */
+export interface Prediction {
+  prediction: string | number | boolean | null;
+  found: boolean;
+  probabilities?: {
+    [k: string]: number;
+  } | null;
+  arm?: string | null;
+  version?: number | null;
+  [k: string]: unknown;
+}
+/**
+ * ``POST models/<name>/aliases/<alias>`` (and ``DELETE``: ``version`` null, no
+ * ``previous``).
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "AliasMove".
+ */
+export interface AliasMove {
+  name: string;
+  alias: string;
+  version: number | null;
+  previous?: number | null;
+}
+/**
+ * ``DELETE deployments|pipelines|schedules|monitors/<name>``.
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "Deleted".
+ */
+export interface Deleted {
+  deleted: string;
+}
+/**
+ * ``POST monitors``: the monitor created.
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "Monitor".
+ */
+export interface Monitor {
+  name: string;
+  kind: 'feature' | 'deployment';
+  spec: {
+    [k: string]: unknown;
+  };
+  created_at: string | null;
+  updated_at: string | null;
+}
+/**
+ * ``GET openapi.json``: this API's OpenAPI 3.1 document.
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "OpenAPIDocument".
+ */
+export interface OpenAPIDocument {
+  openapi: string;
+  info: {
+    [k: string]: unknown;
+  };
+  paths: {
+    [k: string]: unknown;
+  };
+  components: {
+    [k: string]: unknown;
+  };
+}
+/**
+ * Every 4xx and 5xx: what went wrong, in the user's terms, and what to do.
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "ErrorAnswer".
+ */
+export interface ErrorAnswer {
+  error: string;
+  status: number;
+  hint?: string | null;
+  type?: string | null;
 }

@@ -148,7 +148,7 @@ function featureGroup(
     lastCommitBy: g.last_commit_by,
     createdAt: g.created_at,
     createdBy: g.created_by,
-    schema: g.schema,
+    schema: g.schema ?? [],
     embeddings: parseEmbeddings(g.embeddings)
   };
 }
@@ -158,38 +158,29 @@ export function parseFeatureGroup(item: unknown): IFeatureGroup {
   return featureGroup(g, g.commits);
 }
 
-function parseEmbeddings(value: unknown): IEmbedding[] {
-  if (!isObject(value)) {
-    return [];
-  }
-  const out: IEmbedding[] = [];
-  for (const [column, spec] of Object.entries(value)) {
-    if (isObject(spec)) {
-      const f = new Fields(spec, `the embedding column ${column}`);
-      out.push({ column, dim: f.optCount('dim') ?? 0, metric: f.optStr('metric') ?? 'cosine' });
-    }
-  }
-  return out;
+function parseEmbeddings(value: C.FeatureGroup['embeddings']): IEmbedding[] {
+  return Object.entries(value).map(([column, spec]) => ({
+    column,
+    dim: spec.dim,
+    metric: spec.metric
+  }));
 }
 
-function parseIndexStatus(item: unknown): IIndexStatus {
-  const f = new Fields(item, 'an embedding index');
+function indexStatus(s: C.IndexStatus): IIndexStatus {
   return {
-    column: f.str('column'),
-    dim: f.optCount('dim') ?? 0,
-    metric: f.optStr('metric') ?? 'cosine',
-    state: f.optStr('state') ?? 'unknown',
-    indexed: f.optCount('indexed'),
-    pending: f.optCount('pending')
+    column: s.column,
+    dim: s.dim,
+    metric: s.metric,
+    state: s.state,
+    indexed: s.indexed ?? null,
+    pending: s.pending ?? null
   };
 }
 
+/** `POST feature-groups/<name>/neighbors`. */
 export function parseNeighbors(data: unknown): INeighbors {
-  const f = new Fields(data, 'the neighbours');
-  return {
-    columns: f.strList('columns'),
-    neighbors: f.optList('neighbors', row => (isObject(row) ? row : {}))
-  };
+  const n = listAnswer<C.GroupNeighbors>(data, 'neighbors', 'the neighbours');
+  return { columns: n.columns, neighbors: n.neighbors };
 }
 
 export function parseFeatureGroups(data: unknown): IFeatureGroup[] {
@@ -252,7 +243,7 @@ export function parseFeatureGroupDetail(data: unknown): IFeatureGroupDetail {
     statistics: parseStatistics(g.statistics),
     versions: g.versions,
     sample: g.sample,
-    embeddingIndex: g.embedding_index.map(parseIndexStatus)
+    embeddingIndex: g.embedding_index.map(indexStatus)
   };
 }
 
@@ -342,15 +333,10 @@ export function parseModelDetail(data: unknown): IModelDetail {
   };
 }
 
+/** `POST models/<name>/aliases/<alias>`. */
 export function parseAliasMove(data: unknown): IAliasMove {
-  // POST models/<name>/aliases/<alias> (not a GET answer of the contract)
-  const f = new Fields(data, 'the alias move');
-  return {
-    name: f.str('name'),
-    alias: f.str('alias'),
-    version: f.optCount('version'),
-    previous: f.optCount('previous')
-  };
+  const m = named<C.AliasMove>(data, 'the alias move');
+  return { name: m.name, alias: m.alias, version: m.version, previous: m.previous ?? null };
 }
 
 // -- deployments --------------------------------------------------------------
@@ -388,18 +374,16 @@ export interface IHeadline {
   arm: string | null;
 }
 
-export function parseHeadline(data: unknown): IHeadline | null {
-  if (data === null || data === undefined || typeof data !== 'object') {
+export function parseHeadline(h: C.Headline | null | undefined): IHeadline | null {
+  if (!h) {
     return null;
   }
-  const f = new Fields(data, 'a headline KPI');
-  const trend = f.optStr('trend');
   return {
-    kpi: f.optStr('kpi'),
-    value: f.optNum('value'),
-    trend: trend === 'up' || trend === 'down' || trend === 'flat' ? trend : null,
-    version: f.optCount('version'),
-    arm: f.optStr('arm')
+    kpi: h.kpi,
+    value: h.value,
+    trend: h.trend,
+    version: h.version ?? null,
+    arm: h.arm ?? null
   };
 }
 
@@ -411,42 +395,35 @@ export interface IBusinessView {
   spec: JSONObject;
   kpiRows: number;
   alerts: { message: string; kind: string }[];
-  comparison: JSONObject | null;
+  /** The arms' comparison; null with a single series or when it could not be made. */
+  comparison: C.ArmComparison | null;
 }
 
 export function parseBusinessView(data: unknown): IBusinessView {
-  const f = new Fields(data, 'the business view');
-  const spec = f.obj('spec');
-  if (spec === null) {
+  const v = new Fields(data, 'the business view').data as unknown as C.BusinessView;
+  // the chart is what the view is for: an answer without one is refused, not half drawn
+  if (!isObject(v.spec)) {
     throw new Error('The business view has no chart spec.');
   }
-  const raw = (data as JSONObject)['alerts'];
-  const alerts = Array.isArray(raw)
-    ? raw.map(a => {
-        const af = new Fields(a, 'an alert');
-        return { message: af.optStr('message') ?? '', kind: af.optStr('kind') ?? '' };
-      })
-    : [];
-  const kpis = (data as JSONObject)['kpis'];
+  const c = v.comparison;
   return {
-    deployment: f.str('deployment'),
-    every: f.optStr('every') ?? '1w',
-    headline: parseHeadline((data as JSONObject)['headline']),
-    spec,
-    kpiRows: Array.isArray(kpis) ? kpis.length : 0,
-    alerts,
-    comparison: f.obj('comparison')
+    deployment: v.deployment,
+    every: v.every,
+    headline: parseHeadline(v.headline),
+    spec: v.spec,
+    kpiRows: v.kpis.length,
+    alerts: v.alerts.map(a => ({ message: a.message, kind: a.kind })),
+    comparison: c && 'arms' in c ? c : null
   };
 }
 
-function mismatchOf(value: unknown): Record<string, [string | null, string | null]> {
+/** Package -> [version at training, version here]. */
+function mismatchOf(
+  value: C.Deployment['environment_mismatch']
+): Record<string, [string | null, string | null]> {
   const out: Record<string, [string | null, string | null]> = {};
-  if (isObject(value)) {
-    for (const [k, v] of Object.entries(value)) {
-      if (Array.isArray(v) && v.length === 2) {
-        out[k] = [typeof v[0] === 'string' ? v[0] : null, typeof v[1] === 'string' ? v[1] : null];
-      }
-    }
+  for (const [k, [then, now]] of Object.entries(value)) {
+    out[k] = [then ?? null, now ?? null];
   }
   return out;
 }
@@ -585,28 +562,25 @@ export interface ILineageGraph {
   edges: ILineageEdge[];
 }
 
+/** `GET lineage`. */
 export function parseLineage(data: unknown): ILineageGraph {
-  const f = new Fields(data, 'the lineage graph');
-  const nodes = f.list('nodes', item => {
-    const n = new Fields(item, 'a lineage node');
-    return {
-      id: n.str('id'),
-      kind: n.str('kind'),
-      name: n.str('name'),
-      version: n.optStr('version'),
-      who: n.optStr('who'),
-      createdAt: n.optStr('created_at'),
-      status: n.optStr('status'),
-      stale: n.bool('stale'),
-      reason: n.optStr('reason'),
-      notebook: n.optStr('notebook')
-    };
-  });
-  const edges = f.list('edges', item => {
-    const e = new Fields(item, 'a lineage edge');
-    return { source: e.str('source'), target: e.str('target'), relation: e.str('relation') };
-  });
-  return { nodes, edges };
+  const g = listAnswer<C.LineageGraph>(data, 'nodes', 'the lineage graph');
+  new Fields(data, 'the lineage graph').list('edges', item => item);
+  return {
+    nodes: g.nodes.map(n => ({
+      id: n.id,
+      kind: n.kind,
+      name: n.name,
+      version: n.version,
+      who: n.who,
+      createdAt: n.created_at,
+      status: n.status,
+      stale: n.stale,
+      reason: n.reason,
+      notebook: n.notebook
+    })),
+    edges: g.edges.map(e => ({ source: e.source, target: e.target, relation: e.relation }))
+  };
 }
 
 /**

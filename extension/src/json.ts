@@ -59,11 +59,11 @@ export function malformed(detail: string): LakebookApiError {
 }
 
 /**
- * Read the fields of one JSON object, naming it in errors (`what`).
+ * The identity checks of one JSON answer, naming it in errors (`what`): the typed
+ * answer (`./contract`) is read only once its object, its name and its lists are there.
  *
- * Required fields that are missing or mistyped throw a `LakebookApiError`;
- * optional fields of the wrong type read as `null`, so that a server which
- * grows or loosens a field does not break the sidebar.
+ * A field that is missing or mistyped throws a `LakebookApiError`, so a wrong server (an
+ * older one, a proxy's error page) is reported, not half drawn.
  */
 export class Fields {
   constructor(data: unknown, what: string) {
@@ -86,15 +86,6 @@ export class Fields {
     return value;
   }
 
-  /** A required number. */
-  num(key: string): number {
-    const value = this.data[key];
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw malformed(`"${key}" of ${this.what} must be a number`);
-    }
-    return value;
-  }
-
   /** A required non-negative integer. */
   count(key: string): number {
     const value = this.data[key];
@@ -104,63 +95,6 @@ export class Fields {
     return value;
   }
 
-  optStr(key: string): string | null {
-    const value = this.data[key];
-    return typeof value === 'string' && value.length > 0 ? value : null;
-  }
-
-  optNum(key: string): number | null {
-    const value = this.data[key];
-    return typeof value === 'number' && Number.isFinite(value) ? value : null;
-  }
-
-  optCount(key: string): number | null {
-    const value = this.data[key];
-    return isCount(value) ? value : null;
-  }
-
-  bool(key: string, fallback = false): boolean {
-    const value = this.data[key];
-    if (typeof value === 'boolean') {
-      return value;
-    }
-    if (typeof value === 'number') {
-      return value !== 0;
-    }
-    return fallback;
-  }
-
-  /** A list of strings (a lone string counts as a list of one). */
-  strList(key: string): string[] {
-    const value = this.data[key];
-    if (typeof value === 'string') {
-      return value ? [value] : [];
-    }
-    if (!Array.isArray(value)) {
-      return [];
-    }
-    return value.filter((v): v is string => typeof v === 'string');
-  }
-
-  /** The numeric entries of an object (others dropped). */
-  numbers(key: string): Record<string, number> {
-    const value = this.data[key];
-    const out: Record<string, number> = {};
-    if (isObject(value)) {
-      for (const [k, v] of Object.entries(value)) {
-        if (typeof v === 'number' && Number.isFinite(v)) {
-          out[k] = v;
-        }
-      }
-    }
-    return out;
-  }
-
-  obj(key: string): JSONObject | null {
-    const value = this.data[key];
-    return isObject(value) ? value : null;
-  }
-
   /** A required list, each item parsed by `parse`. */
   list<T>(key: string, parse: (item: unknown, index: number) => T): T[] {
     const value = this.data[key];
@@ -168,11 +102,5 @@ export class Fields {
       throw malformed(`"${key}" of ${this.what} must be a list`);
     }
     return value.map(parse);
-  }
-
-  /** An optional list: anything but a list reads as empty. */
-  optList<T>(key: string, parse: (item: unknown, index: number) => T): T[] {
-    const value = this.data[key];
-    return Array.isArray(value) ? value.map(parse) : [];
   }
 }

@@ -1,19 +1,17 @@
 import { parseBusinessView, parseDeployments, parseHeadline } from '../src/endpoints';
 import { headlineText } from '../src/derive';
+import { recorded as fixture } from './recorded';
 
 describe('business results', () => {
   it('parses a deployment headline and says it with its trend', () => {
-    const [d] = parseDeployments({
-      deployments: [
-        {
-          name: 'fraud_online',
-          model: 'fraud',
-          headline: { kpi: 'money_saved', value: 1234.5, trend: 'up', version: 2, arm: null }
-        }
-      ]
-    });
-    expect(d.headline?.kpi).toBe('money_saved');
-    expect(headlineText(d.headline)).toBe('money_saved 1,234.5 ▲');
+    // fraud_online of the prepared lakehouse defines the KPI money_saved
+    const data = fixture('deployments');
+    const recorded = parseDeployments(data).find(d => d.name === 'fraud_online')!;
+    expect(recorded.headline?.kpi).toBe('money_saved');
+    const d = data.deployments.find((x: { name: string }) => x.name === 'fraud_online');
+    d.headline = { kpi: 'money_saved', value: 1234.5, trend: 'up', version: 2, arm: null };
+    const [up] = parseDeployments({ deployments: [d] });
+    expect(headlineText(up.headline)).toBe('money_saved 1,234.5 ▲');
     expect(headlineText(parseHeadline({ kpi: 'recall', value: null, trend: null }))).toBe(
       'recall no outcomes yet'
     );
@@ -22,17 +20,24 @@ describe('business results', () => {
   });
 
   it('parses the business view and refuses one without a chart', () => {
-    const view = parseBusinessView({
-      deployment: 'd',
-      every: '1w',
-      kpis: [{ kpi: 'recall' }],
-      alerts: [{ message: 'review_cost above 500', kind: 'kpi:review_cost' }],
-      comparison: null,
-      headline: null,
-      spec: { $schema: 'https://vega.github.io/schema/vega-lite/v5.json' }
+    // GET deployments/fraud_online/business: a 50/50 split, so the arms are compared
+    const data = fixture('deployments_fraud_online_business');
+    const view = parseBusinessView(data);
+    expect(view.deployment).toBe('fraud_online');
+    expect(view.kpiRows).toBe(data.kpis.length);
+    expect(view.kpiRows).toBeGreaterThan(0);
+    expect(view.headline?.kpi).toBe('money_saved');
+    expect(view.comparison?.arms.map(a => a.arm)).toEqual(
+      expect.arrayContaining(['production', 'champion'])
+    );
+    expect(view.spec['$schema']).toMatch(/vega-lite/);
+    const failed = parseBusinessView({ ...data, comparison: { error: 'no KPI' } });
+    expect(failed.comparison).toBeNull();
+    const alerted = parseBusinessView({
+      ...data,
+      alerts: [{ ...fixture('alerts').alerts[0], message: 'review_cost above 500', kind: 'kpi:review_cost' }]
     });
-    expect(view.kpiRows).toBe(1);
-    expect(view.alerts[0].kind).toBe('kpi:review_cost');
+    expect(alerted.alerts[0].kind).toBe('kpi:review_cost');
     expect(() => parseBusinessView({ deployment: 'd', kpis: [] })).toThrow('chart spec');
   });
 });

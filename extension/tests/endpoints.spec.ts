@@ -61,21 +61,20 @@ describe('feature groups', () => {
   });
 
   it('reads embedding columns, their index and neighbours', () => {
-    const data = fixture('feature-groups_transactions');
-    data.embeddings = { desc_vec: { dim: 32, metric: 'cosine' }, bad: 3 };
-    data.embedding_index = [
-      { column: 'desc_vec', dim: 32, metric: 'cosine', state: 'ready', indexed: 140, pending: 0 }
-    ];
-    const g = parseFeatureGroupDetail(data);
-    expect(g.embeddings).toEqual([{ column: 'desc_vec', dim: 32, metric: 'cosine' }]);
-    expect(g.embeddingIndex[0]).toMatchObject({ state: 'ready', indexed: 140, pending: 0 });
+    const g = parseFeatureGroupDetail(fixture('feature-groups_merchants'));
+    expect(g.embeddings).toEqual([{ column: 'desc_vec', dim: 8, metric: 'cosine' }]);
+    expect(g.embeddingIndex).toHaveLength(1);
+    expect(g.embeddingIndex[0]).toMatchObject({ column: 'desc_vec', dim: 8, metric: 'cosine' });
+    expect(g.embeddingIndex[0].state).toBeTruthy();
     const plain = parseFeatureGroupDetail(fixture('feature-groups_transactions'));
     expect(plain.embeddings).toEqual([]);
     expect(plain.embeddingIndex).toEqual([]);
-    const n = parseNeighbors({ columns: ['mid', 'distance'],
-                               neighbors: [{ mid: 3, distance: 0.1 }, 'junk'] });
-    expect(n.columns).toEqual(['mid', 'distance']);
-    expect(n.neighbors).toEqual([{ mid: 3, distance: 0.1 }, {}]);
+    // POST feature-groups/merchants/neighbors {"key": 5, "k": 3}
+    const n = parseNeighbors(fixture('feature-groups_merchants_neighbors'));
+    expect(n.columns).toEqual(['merchant_id', 'category', 'ts', 'distance']);
+    expect(n.neighbors).toHaveLength(3);
+    expect(n.neighbors.map(r => r['merchant_id'])).not.toContain(5);
+    expect(() => parseNeighbors({ columns: [] })).toThrow(LakebookApiError);
   });
 
   it('parses the detail: commits, statistics with histograms, sample', () => {
@@ -342,13 +341,14 @@ describe('LakebookClient', () => {
   });
 
   it('moves an alias with the version in the body', async () => {
-    const { client, calls } = recording({ name: 'fraud', alias: 'production', version: 2, previous: 1 });
-    const moved = await client.moveAlias('fraud', 'production', 2);
-    expect(moved).toEqual({ name: 'fraud', alias: 'production', version: 2, previous: 1 });
+    // the server's answer to POST models/fraud/aliases/staging {"version": 1}
+    const { client, calls } = recording(fixture('alias_move'));
+    const moved = await client.moveAlias('fraud', 'staging', 1);
+    expect(moved).toEqual({ name: 'fraud', alias: 'staging', version: 1, previous: null });
     expect(calls[0]).toEqual({
-      endPoint: 'models/fraud/aliases/production',
+      endPoint: 'models/fraud/aliases/staging',
       method: 'POST',
-      body: { version: 2 }
+      body: { version: 1 }
     });
   });
 

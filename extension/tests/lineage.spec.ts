@@ -1,5 +1,6 @@
 import { ILineageGraph, ILineageNode, parseLineage } from '../src/endpoints';
 import { nodeAction, nodeColours, prepareGraph } from '../src/lineage';
+import { recorded as fixture } from './recorded';
 
 function node(id: string, extra: Partial<ILineageNode> = {}): ILineageNode {
   const [kind, rest] = id.split(/:(.*)/s);
@@ -119,5 +120,18 @@ describe('parseLineage', () => {
     });
     expect(g.nodes[0]).toEqual(expect.objectContaining({ id: 'feature_group:tx@1', createdAt: '2024' }));
     expect(g.edges[0].relation).toBe('read');
+  });
+
+  it('reads the graph a real server answers, and draws it', () => {
+    const g = parseLineage(fixture('lineage'));
+    const ids = new Set(g.nodes.map(n => n.id));
+    expect(ids).toContain('feature_group:transactions@1');
+    expect(ids).toContain('model_version:fraud@1');
+    expect(g.edges.every(e => ids.has(e.source) && ids.has(e.target))).toBe(true);
+    // the prepared lakehouse's shops has a version 2: the view over v1 is stale
+    expect(g.nodes.find(n => n.id === 'feature_view:shop_risk@1')?.stale).toBe(true);
+    const drawn = prepareGraph(g, { groupByNotebook: true, collapseOldVersions: true, keep: 2 });
+    expect(drawn.nodes.length).toBeGreaterThan(0);
+    expect(() => parseLineage({ nodes: [] })).toThrow('"edges" of the lineage graph must be a list');
   });
 });

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -44,10 +45,14 @@ def parse_every(every: Any) -> timedelta:
 
 
 class Outcomes:
-    """``lh.outcomes``: log what really happened after predictions."""
+    """``lh.outcomes`` (``lh.business.outcomes``): what really happened after predictions,
+    one Delta table per deployment."""
 
-    def __init__(self, business: "Business") -> None:
-        self._business = business
+    def __init__(self, lh: "Lakehouse") -> None:
+        self.lh = lh
+
+    def _keys(self, deployment: str) -> list[str]:
+        return list(self.lh.deployments.get(deployment).served.keys)
 
     def insert(self, df: pd.DataFrame, deployment: str | None = None) -> int:
         """Append a batch of outcomes of ``deployment`` (or of the deployment each row names
@@ -56,29 +61,6 @@ class Outcomes:
         Each row has ``outcome`` (what happened), optional ``value`` (e.g. the amount), and
         names its prediction by ``request_id`` or by the view's keys plus ``at`` (the event
         time). Nothing is written when any row is wrong."""
-        return self._business.insert_outcomes(df, deployment)
-
-    def read(self, deployment: str) -> pd.DataFrame:
-        """Every outcome logged for ``deployment`` (not those read from a feature group)."""
-        return self._business.read_outcomes(deployment)
-
-
-class Business:
-    """Business results of one lakehouse's deployments."""
-
-    def __init__(self, lh: "Lakehouse") -> None:
-        self.lh = lh
-
-    @property
-    def outcomes(self) -> Outcomes:
-        return Outcomes(self)
-
-    # -- outcomes --------------------------------------------------------------------------
-    def _keys(self, deployment: str) -> list[str]:
-        return list(self.lh.deployments.get(deployment).served.keys)
-
-    def insert_outcomes(self, df: pd.DataFrame, deployment: str | None = None) -> int:
-        """See :meth:`Outcomes.insert`."""
         if isinstance(df, pd.DataFrame) and deployment is None and "deployment" in df.columns:
             groups = {str(name): part.drop(columns="deployment")
                       for name, part in df.groupby("deployment", sort=True)}
@@ -96,21 +78,34 @@ class Business:
             self.lh.catalog.record_event("business.outcomes", name, {"rows": n})
         return written
 
-    def log_outcome(self, deployment: str, request_id: str | None, outcome: Any,
-                    value: Any = None, at: Any = None,
-                    keys: dict[str, Any] | None = None) -> None:
+    def log(self, deployment: str, request_id: str | None, outcome: Any,
+            value: Any = None, at: Any = None, keys: dict[str, Any] | None = None) -> None:
         """Log the outcome of one answered request (``request_id``), or of the entity
-        ``keys`` at time ``at``."""
+        ``keys`` at time ``at`` (``dep.log_outcome`` calls this)."""
         table = O.one(deployment, self._keys(deployment), request_id, outcome, value, at, keys)
         O.write(O.outcomes_path(self.lh, deployment), table)
 
-    def read_outcomes(self, deployment: str) -> pd.DataFrame:
+    def read(self, deployment: str) -> pd.DataFrame:
+        """Every outcome logged for ``deployment`` (not those read from a feature group);
+        NotFound when there is no such deployment."""
         from ..storage import delta as storage
         self.lh.deployments.definition(deployment)
         path = O.outcomes_path(self.lh, deployment)
         if not storage.exists(path):
             return pd.DataFrame(columns=list(O.OWN))
         return storage.dataset(path).to_table().to_pandas()
+
+
+class Business:
+    """Business results of one lakehouse's deployments."""
+
+    def __init__(self, lh: "Lakehouse") -> None:
+        self.lh = lh
+
+    @cached_property
+    def outcomes(self) -> Outcomes:
+        """The outcomes: ``outcomes.insert(df, deployment=...)``, ``outcomes.read(name)``."""
+        return Outcomes(self.lh)
 
     def joined(self, deployment: str, start: Any = None, end: Any = None,
                features: bool = False) -> pd.DataFrame:

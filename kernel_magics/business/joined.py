@@ -244,7 +244,7 @@ def _outcomes(lh: "Lakehouse", plan: Plan, con: duckdb.DuckDBPyConnection,
                        f"request_id IS NOT NULL OR ({bounds})")
     src = plan.source
     if src:
-        fg = lh.feature_group(src["feature_group"])
+        fg = lh.features.groups.get(src["feature_group"])
         cols = [*plan.keys, fg.event_time, src["outcome"], *([src["value"]] if src.get("value")
                                                               else [])]
         table = fg.read(columns=list(dict.fromkeys(cols)), start=start, end=late_end,

@@ -143,7 +143,7 @@ section shows the same.
 What a burst of card testing looks like in the features: many payments within 10 minutes.
 '''),
     code('''
-fg = lh.feature_group("card_transactions")
+fg = lh.features.groups.get("card_transactions")
 bursts = fg.read(start=window_start, end=window_end)
 bursts[bursts["tx_count_10m"] >= 5].head()'''),
     code('''fg'''),
@@ -207,9 +207,9 @@ card's profile as of then. Creating the same view again returns the existing ver
 different definition becomes a new version.
 '''),
     code('''
-labels = lh.feature_group("fraud_labels")
-transactions = lh.feature_group("card_transactions")
-profiles = lh.feature_group("card_profiles")
+labels = lh.features.groups.get("fraud_labels")
+transactions = lh.features.groups.get("card_transactions")
+profiles = lh.features.groups.get("card_profiles")
 
 fv = lh.create_feature_view(
     view_name,
@@ -385,7 +385,7 @@ the deployment about each card's latest payment, by card number only.
     code('''
 fresh = new_transactions(data, n_requests, at=window_end, seed=seed)
 fresh_features = stream_features(data, fresh)   # with each card's last 30 days as history
-lh.feature_group("card_transactions").insert(fresh_features, mode="upsert")
+lh.features.groups.get("card_transactions").insert(fresh_features, mode="upsert")
 fresh_features[["cc_num", "ts", "amount", "km_from_home", "speed_kmh"]].head()'''),
     code('''
 answers = []
@@ -514,7 +514,7 @@ wait for it here; in JupyterLab you would watch it in the sidebar.
     code('''
 action = alert["action"] or {}
 if action.get("run_id"):
-    retrain = lh.pipelines.get_run(action["run_id"]).wait(timeout=retrain_timeout)
+    retrain = lh.pipelines.runs.get(action["run_id"]).wait(timeout=retrain_timeout)
 else:  # the model's notebook is unknown (e.g. trained outside a saved notebook): run it here
     print("The alert could not queue the retrain:", action.get("reason"))
     retrain = lh.pipelines.run(str(NOTEBOOKS / "2_training_pipeline.ipynb"), step="fraud_model")
@@ -538,7 +538,7 @@ run = lh.pipelines.run(str(NOTEBOOKS / "1_feature_pipeline.ipynb"),
                        step=["card_transactions", "fraud_labels"], params=world,
                        window=(drift_end, eval_end))
 assert run.status == "succeeded", run.error
-judge = lh.feature_view("fraud_view").training_data(start=drift_end, end=eval_end)
+judge = lh.features.views.get("fraud_view").training_data(start=drift_end, end=eval_end)
 scores = {}
 for mv in lh.registry.versions("fraud_model"):   # the forest, the LightGBM, the retrain
     p = mv.predict_proba(judge)[:, 1]
@@ -627,7 +627,7 @@ HNSW) is kept in step with the online store in the same insert.
 vectors = embedder.transform(merchants["description"]).astype("float32")
 merchants.assign(desc_vec=list(vectors))'''),
     code('''
-profiles = lh.feature_group("merchant_profiles")
+profiles = lh.features.groups.get("merchant_profiles")
 profiles.index_status()'''),
     md('''
 ## Merchants most like this one
@@ -681,9 +681,9 @@ outcomes["ts"] = merchants["updated_at"].iloc[0] + pd.Timedelta(days=days)
 outcomes[["merchant_id", "ts", "is_risky"]]'''),
     code('''
 risk_view = lh.create_feature_view(
-    "merchant_risk_view", spine=lh.feature_group("merchant_outcomes"),
+    "merchant_risk_view", spine=lh.features.groups.get("merchant_outcomes"),
     join=[profiles.select(["category"]),
-          lh.feature_group("merchant_fraud_similarity").select(["fraud_similarity"])],
+          lh.features.groups.get("merchant_fraud_similarity").select(["fraud_similarity"])],
     label="is_risky", description="Merchant outcomes with category and fraud similarity")
 risk_view.training_data().head()'''),
     code('''

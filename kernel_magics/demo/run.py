@@ -140,7 +140,7 @@ class Demo:
     def _runs_with_progress(self, label: str, total: int, start: Callable[[], list]) -> list:
         """Run ``start`` (which executes ``total`` runs) with a progress bar fed by the
         catalog, so the bar moves as each papermill run finishes."""
-        before = {r.id for r in self.lh.pipelines.runs(limit=500)}
+        before = {r.id for r in self.lh.pipelines.runs.list(limit=500)}
         result: dict[str, Any] = {}
 
         def work() -> None:
@@ -157,7 +157,7 @@ class Demo:
             thread.start()
             while thread.is_alive():
                 thread.join(0.5)
-                done = sum(1 for r in self.lh.pipelines.runs(limit=500)
+                done = sum(1 for r in self.lh.pipelines.runs.list(limit=500)
                            if r.id not in before and r.done)
                 progress.update(task, completed=min(done, total))
             progress.update(task, completed=total)
@@ -202,13 +202,13 @@ class Demo:
                            "three %%feature steps:")
         self.console.print(self._groups_table())
         self.report.add("features", runs=[r.id for r in runs],
-                        rows={g.name: _rows(g) for g in self.lh.feature_groups()})
+                        rows={g.name: _rows(g) for g in self.lh.features.groups.list()})
 
     def _groups_table(self) -> Table:
         table = Table(show_header=True, header_style="bold")
         for col in ("feature group", "rows", "online", "Delta version"):
             table.add_column(col)
-        for g in self.lh.feature_groups():
+        for g in self.lh.features.groups.list():
             table.add_row(g.name, f"{_rows(g):,}", "yes" if g.online else "no",
                           str(g.delta_version()))
         return table
@@ -242,11 +242,11 @@ class Demo:
         from .features import stream_features
         s = self.settings
         self._title(f"Online: payments scored one by one by deployment {ONLINE}")
-        dep = self.lh.deployment(ONLINE)
+        dep = self.lh.deployments.get(ONLINE)
         at = as_utc(s.drift_after) + pd.Timedelta(hours=2)
         fresh = new_transactions(self.data, 8, at=at, seed=s.seed + 1)
-        self.lh.feature_group("card_transactions").insert(stream_features(self.data, fresh),
-                                                          mode="upsert")
+        self.lh.features.groups.get("card_transactions").insert(
+            stream_features(self.data, fresh), mode="upsert")
         table = Table(show_header=True, header_style="bold")
         for col in ("card", "amount", "km from home", "P(fraud)", "flagged", "truth", "latency"):
             table.add_column(col, justify="right")
@@ -313,7 +313,7 @@ class Demo:
         scored = _table_rows(self.lh, f"predictions_{BATCH}")
         self.console.print(f"{n} feature windows and one batch run over {start:%Y-%m-%d} .. "
                            f"{end:%Y-%m-%d}; predictions_{BATCH} has {scored:,} rows.")
-        result = self.lh.monitor(MONITOR).run(now=end)
+        result = self.lh.monitoring.get(MONITOR).run(now=end)
         self._print_result(result, "after the drift")
         alerts = [a for a in self.lh.monitoring.alerts(MONITOR) if a["result_id"] == result.id]
         for alert in alerts:
@@ -338,7 +338,7 @@ class Demo:
             raise DemoFailed("The drift raised no alert, so nothing was retrained.",
                              "See the monitor's result above; a larger --size gives the drift "
                              "tests more rows.")
-        queued = self.lh.pipelines.get_run(run_id)
+        queued = self.lh.pipelines.runs.get(run_id)
         runs = self._runs_with_progress("retrain fraud_model", 1, lambda: [queued.wait(900)])
         run = self._check_run(runs[0], "retrain")
         new = self.lh.registry.versions(MODEL)[-1]
@@ -352,7 +352,7 @@ class Demo:
         self._run("features of the next week", NOTEBOOK_NAMES[0],
                   step=["card_transactions", "fraud_labels"], params=s.world(),
                   window=(start, end))
-        judge = self.lh.feature_view("fraud_view").training_data(start=start, end=end)
+        judge = self.lh.features.views.get("fraud_view").training_data(start=start, end=end)
         scores = {}
         for mv in self.lh.registry.versions(MODEL):  # every live version, any framework
             p = mv.predict_proba(judge)[:, 1]
@@ -437,7 +437,7 @@ class Demo:
         # the labels the feature pipeline already ingests are the outcomes: no extra code
         batch = self.lh.deploy(BATCH, model=MODEL, alias=row["alias"] or "production",
                                kind="batch", outcomes="fraud_labels")
-        for dep in (batch, self.lh.deployment(ONLINE)):
+        for dep in (batch, self.lh.deployments.get(ONLINE)):
             dep.kpi("money_saved", "sum(amount) FILTER (WHERE y_pred AND y_true)",
                     description="fraud amount caught")
             dep.kpi("review_cost", "count(*) FILTER (WHERE y_pred) * 2.5", better="lower",
@@ -469,13 +469,13 @@ class Demo:
                           f"{int(cov.coverage):,}/{int(cov.n):,}")
         self.console.print(table)
         # the following week's traffic, 90/10 between the old and the retrained version
-        online = self.lh.deployment(ONLINE).route(split={old: 0.9, retrained: 0.1})
+        online = self.lh.deployments.get(ONLINE).route(split={old: 0.9, retrained: 0.1})
         at = end + pd.Timedelta(hours=1)
         # each card at most once (a card drawn twice could pay twice in the same second)
         fresh = new_transactions(self.data, min(s.split_cards, len(self.data.cards)), at=at,
                                  seed=s.seed + 2, fraud_share=0.3)
-        self.lh.feature_group("card_transactions").insert(stream_features(self.data, fresh),
-                                                          mode="upsert")
+        self.lh.features.groups.get("card_transactions").insert(
+            stream_features(self.data, fresh), mode="upsert")
         last = fresh.drop_duplicates("cc_num", keep="last")
         outcomes = []
         for p in last.itertuples():

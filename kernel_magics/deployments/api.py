@@ -94,9 +94,9 @@ class Deployments:
             view, view_version = view_of(mv)
             spec["view_from_model"] = view is not None
         else:
-            fv = self.lh.feature_view(view, view_version)
+            fv = self.lh.features.views.get(view, view_version)
             view, view_version = fv.name, int(fv.version)
-        labels = list(self.lh.feature_view(view, view_version).labels) if view else []
+        labels = list(self.lh.features.views.get(view, view_version).labels) if view else []
         spec.update(self._business_spec(name, model, split, shadow, outcomes, threshold,
                                         labels))
         created = records.upsert(self.lh.catalog, name, model, alias, version, view,
@@ -164,7 +164,7 @@ class Deployments:
         if unknown:
             raise InvalidInput(f"Deployment {name!r}: outcomes has unknown field(s) "
                                f"{', '.join(sorted(unknown))}.")
-        fg = self.lh.feature_group(outcomes["feature_group"])
+        fg = self.lh.features.groups.get(outcomes["feature_group"])
         columns = [c["name"] for c in (fg.schema or [])]
         outcome = outcomes.get("outcome")
         if outcome is None:

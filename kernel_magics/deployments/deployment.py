@@ -62,7 +62,7 @@ class Answer:
 
 
 class Deployment:
-    """One deployment of a lakehouse (get it with ``lh.deployment(name)``)."""
+    """One deployment of a lakehouse (get it with ``lh.deployments.get(name)``)."""
 
     def __init__(self, lh: "Lakehouse", name: str, resolver: Any | None = None,
                  refresh_s: float | None = None) -> None:
@@ -410,8 +410,7 @@ class Deployment:
         """Log what really happened after the answer ``request_id`` (or, with ``keys`` and
         ``at``, to that entity then): ``outcome`` (e.g. 1 = fraud confirmed) and an optional
         ``value`` (e.g. the amount)."""
-        self.lh.business.log_outcome(self.name, request_id, outcome, value=value, at=at,
-                                     keys=keys)
+        self.lh.outcomes.log(self.name, request_id, outcome, value=value, at=at, keys=keys)
 
     def joined(self, start: Any = None, end: Any = None, features: bool = False
                ) -> pd.DataFrame:

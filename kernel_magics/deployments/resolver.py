@@ -203,7 +203,7 @@ class LakehouseResolver:
     def view(self, name: str, version: int | None):
         """The feature view, with its online lookup plan computed once: a view version is
         immutable, so re-reading its groups from the catalog on every request is waste."""
-        view = self.lh.feature_view(name, version)
+        view = self.lh.features.views.get(name, version)
         plan = getattr(view, "_lookups", None)
         if callable(plan):
             try:

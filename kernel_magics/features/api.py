@@ -1,8 +1,9 @@
-"""The feature store of a lakehouse: create, find and list feature groups (and, through the
-views module, feature views)."""
+"""The feature store of a lakehouse: create feature groups and views, and get and list them
+through their collections (``lh.features.groups``, ``lh.features.views``)."""
 from __future__ import annotations
 
 import shutil
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from ..catalog import Duplicate, from_json, to_json
@@ -35,11 +36,100 @@ def _key_list(key: Any, group: str) -> list[str]:
     return keys
 
 
-class FeatureStore:
-    """Feature groups and views of one lakehouse (``lh.features``)."""
+class FeatureGroups:
+    """``lh.features.groups``: get and list feature groups."""
 
     def __init__(self, lh: "Lakehouse") -> None:
         self._lh = lh
+
+    @takes_objects(name=Ref("feature group", version="version"))
+    def get(self, name: str, version: int | None = None) -> FeatureGroup:
+        """Feature group ``name`` at ``version`` (default: its latest version); NotFound
+        when there is none (it is never created here)."""
+        validate_name(name)
+        row = records.versioned_row(self._lh.catalog, "feature group", name, version,
+                                    latest_call=f"lh.features.groups.get({name!r})",
+                                    create_hint="Create it with lh.create_feature_group"
+                                                "(...) or %%feature.")
+        fg = FeatureGroup(self._lh, row)
+        if fg.online:  # an online update cut off by a crash is finished on open
+            online_pending.finish_quietly(fg)
+        return fg
+
+    def get_or_create(self, name: str, key: list[str] | str, event_time: str,
+                      version: int | None = None, **kwargs: Any) -> FeatureGroup:
+        """The group ``name`` (``version``, default latest) if it exists, else a new one.
+
+        An existing group must have the same keys and event time (else
+        :class:`InvalidInput`, which suggests a new version)."""
+        validate_name(name)
+        try:
+            fg = self.get(name, version)
+        except NotFound:
+            try:
+                return self._lh.features.create_feature_group(
+                    name, key=key, event_time=event_time, version=version or 1, **kwargs)
+            except AlreadyExists:  # another process created it first
+                fg = self.get(name, version)
+        keys = _key_list(key, name)
+        if fg.keys != keys or fg.event_time != event_time:
+            raise InvalidInput(
+                f"Feature group {name!r} version {fg.version} has key {fg.keys} and event time "
+                f"{fg.event_time!r}, not key {keys} and event time {event_time!r}.",
+                f"Use the group's own key and event time, or start a new version "
+                f"(--version {fg.version + 1} / version={fg.version + 1}).")
+        return fg
+
+    def list(self, all_versions: bool = False) -> list[FeatureGroup]:
+        """Feature groups, by name: the latest version of each (or every version)."""
+        return [FeatureGroup(self._lh, r)
+                for r in records.list_groups(self._lh.catalog, all_versions)]
+
+    def _repr_html_(self) -> str:
+        from ..render.features import groups_html
+        return groups_html([{"name": g.name, "version": g.version, "keys": g.keys,
+                             "event_time": g.event_time, "online": g.online}
+                            for g in self.list()])
+
+
+class FeatureViews:
+    """``lh.features.views``: get and list feature views."""
+
+    def __init__(self, lh: "Lakehouse") -> None:
+        self._lh = lh
+
+    @takes_objects(name=Ref("feature view", version="version"))
+    def get(self, name: str, version: int | None = None) -> FeatureView:
+        """Feature view ``name`` at ``version`` (default: the latest); NotFound when there
+        is none."""
+        validate_name(name, "feature view")
+        row = records.versioned_row(self._lh.catalog, "feature view", name, version,
+                                    latest_call=f"lh.features.views.get({name!r})",
+                                    create_hint="Create it with lh.create_feature_view(name, "
+                                                "spine=..., join=[...]).")
+        return _view(self._lh, row)
+
+    def list(self, all_versions: bool = False) -> list[FeatureView]:
+        """Feature views by name: the latest version of each (or every version)."""
+        return [_view(self._lh, r) for r in records.list_views(self._lh.catalog, all_versions)]
+
+
+class FeatureStore:
+    """Feature groups and views of one lakehouse (``lh.features``): create them here, get
+    and list them through ``groups`` and ``views``."""
+
+    def __init__(self, lh: "Lakehouse") -> None:
+        self._lh = lh
+
+    @cached_property
+    def groups(self) -> FeatureGroups:
+        """The feature groups: ``groups.get(name, version)``, ``groups.list()``."""
+        return FeatureGroups(self._lh)
+
+    @cached_property
+    def views(self) -> FeatureViews:
+        """The feature views: ``views.get(name, version)``, ``views.list()``."""
+        return FeatureViews(self._lh)
 
     # -- groups ----------------------------------------------------------------------------
     def create_feature_group(self, name: str, key: list[str] | str, event_time: str,
@@ -100,56 +190,15 @@ class FeatureStore:
         except Duplicate:
             raise AlreadyExists(f"Feature group {name!r} version {version or '(next)'} exists "
                                 "already.",
-                                f"Open it with lh.feature_group({name!r}, version={version}), "
-                                "or create the next version (version=None).") from None
+                                f"Open it with lh.features.groups.get({name!r}, "
+                                f"version={version}), or create the next version "
+                                "(version=None).") from None
         if overwrite:  # the caller asked for the unknown data to go
             self._lh.storage.location(f"tables/{name}_v{version}").delete()
             shutil.rmtree(index_folder(self._lh.home, name, version), ignore_errors=True)
         catalog.record_event("feature_group.created", f"{name}_v{version}",
                              {"keys": keys, "event_time": event_time, "online": bool(online)})
-        return self.feature_group(name, version)
-
-    @takes_objects(name=Ref("feature group", version="version"))
-    def feature_group(self, name: str, version: int | None = None) -> FeatureGroup:
-        """Feature group ``name`` at ``version`` (default: its latest version)."""
-        validate_name(name)
-        row = records.versioned_row(self._lh.catalog, "feature group", name, version,
-                                    latest_call=f"lh.feature_group({name!r})",
-                                    create_hint="Create it with lh.create_feature_group"
-                                                "(...) or %%feature.")
-        fg = FeatureGroup(self._lh, row)
-        if fg.online:  # an online update cut off by a crash is finished on open
-            online_pending.finish_quietly(fg)
-        return fg
-
-    def get_or_create_feature_group(self, name: str, key: list[str] | str, event_time: str,
-                                    version: int | None = None, **kwargs: Any) -> FeatureGroup:
-        """The group ``name`` (``version``, default latest) if it exists, else a new one.
-
-        An existing group must have the same keys and event time (else
-        :class:`InvalidInput`, which suggests a new version)."""
-        validate_name(name)
-        try:
-            fg = self.feature_group(name, version)
-        except NotFound:
-            try:
-                return self.create_feature_group(name, key=key, event_time=event_time,
-                                                 version=version or 1, **kwargs)
-            except AlreadyExists:  # another process created it first
-                fg = self.feature_group(name, version)
-        keys = _key_list(key, name)
-        if fg.keys != keys or fg.event_time != event_time:
-            raise InvalidInput(
-                f"Feature group {name!r} version {fg.version} has key {fg.keys} and event time "
-                f"{fg.event_time!r}, not key {keys} and event time {event_time!r}.",
-                f"Use the group's own key and event time, or start a new version "
-                f"(--version {fg.version + 1} / version={fg.version + 1}).")
-        return fg
-
-    def feature_groups(self, all_versions: bool = False) -> list[FeatureGroup]:
-        """Feature groups, by name: the latest version of each (or every version)."""
-        return [FeatureGroup(self._lh, r)
-                for r in records.list_groups(self._lh.catalog, all_versions)]
+        return self.groups.get(name, version)
 
     def _versions(self, name: str) -> list[dict[str, Any]]:
         return records.group_versions(self._lh.catalog, name)
@@ -177,7 +226,7 @@ class FeatureStore:
                 break
             except Duplicate:  # another process took that version: look again
                 continue
-        fv = self.feature_view(name, version)
+        fv = self.views.get(name, version)
         descriptors.write(descriptors.view_file(self._lh.home, name, version),
                           {"name": name, "version": version, "spec": spec,
                            "description": fv.description, "created_at": fv.created_at})
@@ -188,20 +237,6 @@ class FeatureStore:
                              {"spine": spec["spine"]["group"],
                               "joins": [j["group"] for j in spec["joins"]]})
         return fv
-
-    @takes_objects(name=Ref("feature view", version="version"))
-    def feature_view(self, name: str, version: int | None = None) -> FeatureView:
-        """Feature view ``name`` at ``version`` (default: the latest)."""
-        validate_name(name, "feature view")
-        row = records.versioned_row(self._lh.catalog, "feature view", name, version,
-                                    latest_call=f"lh.feature_view({name!r})",
-                                    create_hint="Create it with lh.create_feature_view(name, "
-                                                "spine=..., join=[...]).")
-        return _view(self._lh, row)
-
-    def feature_views(self, all_versions: bool = False) -> list[FeatureView]:
-        """Feature views by name: the latest version of each (or every version)."""
-        return [_view(self._lh, r) for r in records.list_views(self._lh.catalog, all_versions)]
 
     def view_groups(self, view: str) -> set[str] | None:
         """The feature groups the latest version of ``view`` reads (None when there is no
@@ -226,10 +261,7 @@ class FeatureStore:
         return records.counts(self._lh.catalog)
 
     def _repr_html_(self) -> str:
-        from ..render.features import groups_html
-        return groups_html([{"name": g.name, "version": g.version, "keys": g.keys,
-                             "event_time": g.event_time, "online": g.online}
-                            for g in self.feature_groups()])
+        return self.groups._repr_html_()
 
 
 def _view(lh: "Lakehouse", row: dict[str, Any]) -> FeatureView:

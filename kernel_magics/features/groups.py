@@ -69,7 +69,7 @@ class CommitInfo:
 
 
 class FeatureGroup:
-    """One version of a feature group. Get it from ``lh.feature_group(name)`` or
+    """One version of a feature group. Get it from ``lh.features.groups.get(name)`` or
     ``lh.create_feature_group(...)``."""
 
     def __init__(self, lh: "Lakehouse", row: dict[str, Any]) -> None:
@@ -116,7 +116,7 @@ class FeatureGroup:
         if row is None:
             raise NotFound(f"Feature group {self.name!r} version {self.version} was deleted.",
                            f"Create it again, or open another version with "
-                           f"lh.feature_group({self.name!r}).")
+                           f"lh.features.groups.get({self.name!r}).")
         self._row = row
         return row
 

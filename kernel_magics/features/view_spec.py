@@ -64,7 +64,7 @@ class Join:
             group = group.group
         if not _is_group(group):
             raise InvalidInput(f"Cannot join {group!r}: it is not a feature group.",
-                               "Pass lh.feature_group('name') or Join(fg, on=[...]).")
+                               "Pass lh.features.groups.get('name') or Join(fg, on=[...]).")
         self.group = group
         self.on = [on] if isinstance(on, str) else (None if on is None else list(on))
         self.features = None if features is None else list(features)
@@ -117,7 +117,7 @@ def _group_columns(fg: Any, what: str) -> list[str]:
         raise InvalidInput(
             f"Feature group {fg.name!r} (version {fg.version}) has no data yet, so its "
             f"columns are unknown and it cannot be used {what}.",
-            f"Insert rows first (lh.feature_group({fg.name!r}).insert(df) or %%feature).")
+            f"Insert rows first (lh.features.groups.get({fg.name!r}).insert(df) or %%feature).")
     return [c["name"] for c in schema]
 
 
@@ -151,8 +151,8 @@ def resolve_spec(spine: Any, join: Iterable[Any] | None, label: Any,
         spine = selection.group
     if not _is_group(spine):
         raise InvalidInput(f"The spine {spine!r} is not a feature group.",
-                           "Pass spine=lh.feature_group('name') (the group holding the label "
-                           "events), or fg.select([...]).")
+                           "Pass spine=lh.features.groups.get('name') (the group holding "
+                           "the label events), or fg.select([...]).")
     spine_cols = _group_columns(spine, "as a spine")
     keys, et = list(spine.keys), spine.event_time
     spine_feats = _pick(spine, selection.features if selection else None, spine_cols,
@@ -175,7 +175,7 @@ def resolve_spec(spine: Any, join: Iterable[Any] | None, label: Any,
                 raise InvalidInput(
                     f"Feature group {fg.name!r} shares no key column with the spine "
                     f"{spine.name!r} (its keys: {fg.keys}; the spine's columns: {spine_cols}).",
-                    f"Say which spine columns match its keys: Join(lh.feature_group("
+                    f"Say which spine columns match its keys: Join(lh.features.groups.get("
                     f"{fg.name!r}), on=[...]).")
         else:
             on = [(c, c) if isinstance(c, str) else tuple(c) for c in j.on]
@@ -222,8 +222,8 @@ def resolve_spec(spine: Any, join: Iterable[Any] | None, label: Any,
                 raise InvalidInput(
                     f"Feature {f!r} of group {fg.name!r} would be named {out!r}, which another "
                     "column of the view already has.",
-                    f"Pass Join(lh.feature_group({fg.name!r}), prefix='...') or select other "
-                    "features.")
+                    f"Pass Join(lh.features.groups.get({fg.name!r}), prefix='...') or "
+                    "select other features.")
             taken.add(out)
             pairs.append([f, out])
         join_specs.append({"group": fg.name, "version": fg.version, "on": [list(p) for p in on],

@@ -44,7 +44,7 @@ class _Pinned:
 
 
 class FeatureView:
-    """A versioned feature view. Get one with ``lh.feature_view(name)`` or
+    """A versioned feature view. Get one with ``lh.features.views.get(name)`` or
     ``lh.create_feature_view(...)``."""
 
     def __init__(self, lh: "Lakehouse", name: str, version: int, spec: dict[str, Any],
@@ -67,7 +67,7 @@ class FeatureView:
     # -- groups ----------------------------------------------------------------------------
     def _group(self, name: str, version: int) -> "FeatureGroup":
         try:
-            return self._lh.feature_group(name, version)
+            return self._lh.features.groups.get(name, version)
         except NotFound as exc:
             raise NotFound(f"Feature view {self.name!r} (version {self.version}) reads feature "
                            f"group {name!r} version {version}, which no longer exists.",

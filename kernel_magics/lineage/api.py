@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -44,11 +45,36 @@ def step_node_name(notebook: str | None, step: str) -> str:
     return f"{Path(notebook).name if notebook else '?'}::{step}"
 
 
+class Environments:
+    """``lh.lineage.environments``: the Python environments run steps and model versions
+    were made in."""
+
+    def __init__(self, lh: Any) -> None:
+        self.lh = lh
+
+    def get(self, kind: str, name: str, version: Any = None) -> dict[str, Any]:
+        """The environment recorded for a run step (``"run", run_id, step``) or a model
+        version (``"model_version", model, version``); NotFound when none was."""
+        found = records.environment_of(self.lh.catalog, kind, str(name),
+                                       None if version is None else str(version))
+        if found is None:
+            what = f"{kind} {name}" + ("" if version is None else f" ({version})")
+            raise NotFound(f"No environment was recorded for {what}.",
+                           "Environments are recorded when a step runs or a model version is "
+                           "registered through Lakebook.")
+        return found
+
+
 class Lineage:
     """The lineage of one lakehouse (``lh.lineage``; calling it gives the graph)."""
 
     def __init__(self, lh: Any) -> None:
         self.lh = lh
+
+    @cached_property
+    def environments(self) -> Environments:
+        """The recorded environments: ``environments.get(kind, name, version)``."""
+        return Environments(self.lh)
 
     # -- recording -------------------------------------------------------------------------
     def record(self, op: str, kind: str, name: str, version: Any = None,
@@ -113,8 +139,8 @@ class Lineage:
         for name in missing:
             msg = (f"Step {step['step']} declares that it reads {name!r} (--reads) but did not "
                    f"read it through Lakebook in this run.")
-            warnings.warn(msg + " Read it with lh.feature_group(...).read() or a feature view, "
-                          "or drop it from --reads.", stacklevel=2)
+            warnings.warn(msg + " Read it with lh.features.groups.get(...).read() or a feature "
+                          "view, or drop it from --reads.", stacklevel=2)
             out.append(msg)
         return out
 
@@ -134,12 +160,6 @@ class Lineage:
         except Exception:
             log.exception("environment of %s %s not recorded", kind, name)
         return {**captured, "imported": imported}
-
-    def environment(self, kind: str, name: str, version: Any = None) -> dict[str, Any] | None:
-        """The environment recorded for a run step (``"run", run_id, step``) or a model
-        version (``"model_version", model, version``); None when none was."""
-        return records.environment_of(self.lh.catalog, kind, str(name),
-                                      None if version is None else str(version))
 
     # -- reading ---------------------------------------------------------------------------
     def events(self, run_id: str | None = None, step: str | None = None,

@@ -106,7 +106,7 @@ def build_graph(lh: Any, events: list[dict[str, Any]]) -> LineageGraph:
 def _mark_status(lh: Any, g: LineageGraph, alias_to: dict[str, str]) -> None:
     runs = [n.name for n in g.nodes.values() if n.kind == "run"]
     if runs:
-        for run_id, row in lh.pipelines.run_statuses(runs).items():
+        for run_id, row in lh.pipelines.runs.statuses(runs).items():
             node = g.nodes.get(f"run:{run_id}")
             if node is not None:
                 node.status = row["status"]

@@ -118,7 +118,7 @@ def training_target(lh: Any, model: str, version: int) -> dict[str, Any]:
     run_id = lineage.get("run_id")
     if run_id:
         try:
-            target = lh.pipelines.get_run(run_id).target
+            target = lh.pipelines.runs.get(run_id).target
         except NotFound:  # the run's record is gone (a rebuilt catalog): trust the lineage
             target = {}
         if target.get("notebook"):
@@ -140,7 +140,7 @@ def retrain(lh: Any, spec: dict[str, Any], result: dict[str, Any]) -> dict[str, 
         return {"retrain": "not possible", "reason": "the monitor does not watch a model"}
     try:
         target = training_target(lh, model, int(version))
-        step = lh.pipelines.step(target["step"], target["notebook"])
+        step = lh.pipelines.steps.get(target["step"], target["notebook"])
         promote = (step.args or {}).get("promote_if_better")
         run = lh.pipelines.run(f"{target['notebook']}::{target['step']}", wait=False)
     except LakebookError as exc:

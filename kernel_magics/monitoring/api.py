@@ -1,6 +1,6 @@
 """``lh.monitoring``: create, run and inspect monitors; list and acknowledge alerts.
 
-Every front door (``lh.monitor``, ``%lakebook monitor``, REST, CLI, the scheduler) calls this.
+Every front door (``lh.monitoring``, ``%lakebook monitor``, REST, CLI, the scheduler) calls this.
 A run never raises for a problem in the data or its sources: the result row is marked
 ``skipped`` (nothing to compare: empty windows, no testable column) or ``failed`` (the
 deployment or group is gone, a column is missing, anything unexpected) with the reason.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -37,11 +38,41 @@ def schedule_name(monitor: str) -> str:
     return f"monitor-{monitor}"
 
 
+class Results:
+    """``lh.monitoring.results``: what each run of a monitor found (a deleted monitor's
+    results stay readable)."""
+
+    def __init__(self, lh: Any) -> None:
+        self.lh = lh
+
+    @takes_objects(name="monitor")
+    def get(self, name: str, result_id: int) -> MonitorResult:
+        """Result ``result_id`` of monitor ``name``; NotFound when it has none such."""
+        row = records.result(self.lh.catalog, name, result_id)
+        if row is None:
+            raise NotFound(f"Monitor {name!r} has no result {result_id}.",
+                           f"List its results with lh.monitoring.results.list({name!r}).")
+        return MonitorResult.from_row(row)
+
+    @takes_objects(name="monitor")
+    def list(self, name: str, limit: int = 50) -> list[MonitorResult]:
+        """Results of monitor ``name``, newest first."""
+        if not records.ever_existed(self.lh.catalog, name):
+            raise NotFound(f"There is no monitor {name!r}.", "List monitors with "
+                                                             "lh.monitoring.list().")
+        return [MonitorResult.from_row(r) for r in records.results(self.lh.catalog, name, limit)]
+
+
 class Monitoring:
     """The monitors of one lakehouse."""
 
     def __init__(self, lh: Any) -> None:
         self.lh = lh
+
+    @cached_property
+    def results(self) -> Results:
+        """The monitors' results: ``results.get(name, id)``, ``results.list(name)``."""
+        return Results(self.lh)
 
     # -- create / get / list / delete ------------------------------------------------------
     @takes_objects(name="monitor", deployment="deployment", feature_group="feature group")
@@ -131,12 +162,12 @@ class Monitoring:
                 raise InvalidInput("labels must name the feature group and label column.",
                                    "E.g. labels={'feature_group': 'fraud_labels', "
                                    "'label': 'is_fraud'}.")
-            self.lh.feature_group(labels["feature_group"])  # NotFound names it
+            self.lh.features.groups.get(labels["feature_group"])  # NotFound names it
         # the watched thing must exist now (a later deletion makes runs fail, not crash)
         if deployment:
             self.lh.deployments.definition(deployment)  # NotFound names it
         else:
-            self.lh.feature_group(feature_group)
+            self.lh.features.groups.get(feature_group)
         cron = None
         if schedule:
             cron = CRON_NICKNAMES.get(str(schedule).strip().lower(), schedule)
@@ -157,7 +188,7 @@ class Monitoring:
             watched = ref("deployment", deployment)
         else:  # the group version it reads: its latest
             watched = ref("feature_group", feature_group,
-                          self.lh.feature_group(feature_group).version)
+                          self.lh.features.groups.get(feature_group).version)
         self.lh.lineage.wrote("monitor", name, inputs=[watched])
         return self.get(name)
 
@@ -280,22 +311,6 @@ class Monitoring:
         return values
 
     # -- results and alerts ----------------------------------------------------------------
-    @takes_objects(name="monitor")
-    def results(self, name: str, limit: int = 50) -> list[MonitorResult]:
-        """Results of a monitor, newest first (a deleted monitor's results stay readable)."""
-        if not records.ever_existed(self.lh.catalog, name):
-            raise NotFound(f"There is no monitor {name!r}.", "List monitors with "
-                                                             "lh.monitoring.list().")
-        return [MonitorResult.from_row(r) for r in records.results(self.lh.catalog, name, limit)]
-
-    @takes_objects(name="monitor")
-    def result(self, name: str, result_id: int) -> MonitorResult:
-        row = records.result(self.lh.catalog, name, result_id)
-        if row is None:
-            raise NotFound(f"Monitor {name!r} has no result {result_id}.",
-                           f"List its results with lh.monitoring.results({name!r}).")
-        return MonitorResult.from_row(row)
-
     def alerts(self, monitor: str | None = None, acknowledged: bool | None = None,
                limit: int = 100) -> list[dict[str, Any]]:
         """Alerts, newest first (``acknowledged=False``: the open ones)."""

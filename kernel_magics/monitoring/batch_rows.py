@@ -211,7 +211,7 @@ def _rebuild(lh: Any, rows: pa.Table, meta: dict[str, Any], runs: list[str]) -> 
     time + rank among equal (keys, time) within a run."""
     view_name, version = meta["view"], meta["view_version"]
     try:
-        view = lh.feature_view(view_name, version)
+        view = lh.features.views.get(view_name, version)
     except NotFound:
         raise NotFound(f"Batch predictions of run {meta['run_id']} were scored on feature "
                        f"view {view_name!r} version {version}, which no longer exists, so "

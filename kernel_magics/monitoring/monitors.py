@@ -63,7 +63,7 @@ class MonitorResult:
 
 
 class Monitor:
-    """A named monitor (get one with ``lh.monitor(name)``)."""
+    """A named monitor (get one with ``lh.monitoring.get(name)``)."""
 
     def __init__(self, service: "Monitoring", row: dict[str, Any]) -> None:
         self._service = service
@@ -94,7 +94,7 @@ class Monitor:
         return self._service.run(self.name, run_id=run_id, now=now)
 
     def results(self, limit: int = 50) -> list[MonitorResult]:
-        return self._service.results(self.name, limit=limit)
+        return self._service.results.list(self.name, limit=limit)
 
     def latest(self) -> MonitorResult | None:
         found = self.results(limit=1)

@@ -206,7 +206,7 @@ def _view_keys_and_time(lh: Any, mv: Any) -> list[str]:
     if not view:
         return []
     try:
-        fv = lh.feature_view(view["name"], view.get("version"))
+        fv = lh.features.views.get(view["name"], view.get("version"))
     except Exception:  # the view may be gone; keys are then just not excluded
         return []
     return [*list(fv.keys), fv.event_time, *list(getattr(fv, "labels", []) or [])]
@@ -232,7 +232,7 @@ def _training_reference(mv: Any, columns: list[str]) -> pa.Table:
 def _feature_group_sides(lh: Any, spec: dict[str, Any], now: datetime) -> Sides:
     name = spec["feature_group"]
     try:
-        fg = lh.feature_group(name, spec.get("feature_group_version"))
+        fg = lh.features.groups.get(name, spec.get("feature_group_version"))
     except NotFound:
         raise NotFound(f"Monitor {spec['name']!r} watches feature group {name!r}, which does "
                        "not exist (deleted?).",
@@ -264,7 +264,7 @@ def performance(lh: Any, spec: dict[str, Any], mv: Any, current: pa.Table) -> di
     it, else ``ts``)}``. Returns metrics, the registered (held-out) metrics and the drop.
     """
     labels = spec["labels"]
-    fg = lh.feature_group(labels["feature_group"])
+    fg = lh.features.groups.get(labels["feature_group"])
     label = labels.get("label")
     if not label:
         raise InvalidInput("labels needs the label column: labels={'feature_group': ..., "

@@ -1,8 +1,13 @@
-"""``lh.pipelines``: steps, pipelines, runs and schedules — the one API every door uses."""
+"""``lh.pipelines``: steps, pipelines, runs and schedules — the one API every door uses.
+
+Pipelines are got and listed on ``lh.pipelines`` itself (``get``, ``list``, ``create``,
+``delete``); the other kinds each have their collection with the same verbs:
+``lh.pipelines.steps``, ``lh.pipelines.runs`` and ``lh.pipelines.schedules``."""
 from __future__ import annotations
 
 import time
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -30,20 +35,11 @@ class Pipeline(Record):
     kind = "pipeline"
 
 
-class Pipelines:
-    """Steps found in notebooks, named pipelines, runs and schedules of one lakehouse."""
+class Steps:
+    """``lh.pipelines.steps``: the ``%%feature``/``%%training``/``%%inference`` cells of
+    notebooks (read with nbformat; no kernel is started)."""
 
-    def __init__(self, lh: Any) -> None:
-        self.lh = lh
-
-    # -- steps -------------------------------------------------------------------------------
-    def steps(self, path: str | Path = ".", within: str | Path | None = None) -> list[Step]:
-        """Every ``%%feature``/``%%training``/``%%inference`` cell in a notebook or folder
-        (read with nbformat; no kernel is started). ``within``: only notebooks whose real
-        path is inside that folder (symlinks out of it are not followed)."""
-        return discover(path, within=None if within is None else Path(within))
-
-    def step(self, name: str, notebook: str | Path | None = None) -> Step:
+    def get(self, name: str, notebook: str | Path | None = None) -> Step:
         """The step called ``name`` (or ``kind:name``), in ``notebook`` or under the current
         folder."""
         if notebook is not None:
@@ -58,6 +54,78 @@ class Pipelines:
             raise InvalidInput(f"Step {name!r} is in several notebooks: {where}.",
                                "Pass notebook=... to say which.")
         return found[0]
+
+    def list(self, path: str | Path = ".", within: str | Path | None = None) -> list[Step]:
+        """Every step in a notebook or folder. ``within``: only notebooks whose real path is
+        inside that folder (symlinks out of it are not followed)."""
+        return discover(path, within=None if within is None else Path(within))
+
+
+class Runs:
+    """``lh.pipelines.runs``: runs, newest first."""
+
+    def __init__(self, lh: Any) -> None:
+        self.lh = lh
+
+    def get(self, run_id: str) -> R.Run:
+        """Run ``run_id`` (NotFound when there is none)."""
+        return R.get_run(self.lh, run_id)
+
+    def list(self, status: str | None = None, limit: int = 50,
+             schedule: Any = None) -> list[R.Run]:
+        """Runs, newest first (of one ``status``, of one ``schedule``)."""
+        schedule_id = None if schedule is None else self.lh.pipelines.schedules.get(schedule).id
+        return R.list_runs(self.lh, status=status, limit=limit, schedule_id=schedule_id)
+
+    def statuses(self, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """``{run id: {status, target, started_at, finished_at}}`` of several runs at once."""
+        return records.run_statuses(self.lh.catalog, list(run_ids))
+
+
+class Schedules:
+    """``lh.pipelines.schedules``: the schedules of steps, pipelines and monitors (create one
+    with :meth:`Pipelines.schedule`)."""
+
+    def __init__(self, lh: Any) -> None:
+        self.lh = lh
+
+    def get(self, name_or_id: Any) -> S.Schedule:
+        """The schedule named ``name_or_id`` (or with that id); NotFound when there is none."""
+        if isinstance(name_or_id, S.Schedule):
+            name_or_id = name_or_id.id
+        key = str(name_or_id)
+        row = records.schedule_row(self.lh.catalog, key)
+        if row is None:
+            raise NotFound(f"No schedule {name_or_id!r}.",
+                           "List them with lh.pipelines.schedules.list().")
+        return S.Schedule.from_row(row)
+
+    def list(self) -> list[S.Schedule]:
+        """Every schedule."""
+        return [S.Schedule.from_row(r) for r in records.schedule_rows(self.lh.catalog)]
+
+
+class Pipelines:
+    """Steps found in notebooks, named pipelines, runs and schedules of one lakehouse."""
+
+    def __init__(self, lh: Any) -> None:
+        self.lh = lh
+
+    @cached_property
+    def steps(self) -> Steps:
+        """The steps of notebooks: ``steps.get(name, notebook)``, ``steps.list(path)``."""
+        return Steps()
+
+    @cached_property
+    def runs(self) -> Runs:
+        """The runs: ``runs.get(id)``, ``runs.list(status=...)``."""
+        return Runs(self.lh)
+
+    @cached_property
+    def schedules(self) -> Schedules:
+        """The schedules: ``schedules.get(name_or_id)``, ``schedules.list()``."""
+        return Schedules(self.lh)
+
 
     # -- pipelines ---------------------------------------------------------------------------
     def _step_refs(self, steps: Iterable[StepLike]) -> list[dict[str, str]]:
@@ -76,7 +144,7 @@ class Pipelines:
                 refs += [{"notebook": s.notebook, "step": f"{s.kind}:{s.name}"}
                          for s in discover(item)]
             elif isinstance(item, str):
-                s = self.step(item)
+                s = self.steps.get(item)
                 refs.append({"notebook": s.notebook, "step": f"{s.kind}:{s.name}"})
             else:
                 raise InvalidInput(f"{item!r} does not name a step.",
@@ -138,7 +206,7 @@ class Pipelines:
             return {"notebook": str(Path(text).resolve()), "steps": steps}
         if records.pipeline_row(self.lh.catalog, text) is not None:
             return {"pipeline": text}
-        s = self.step(text)
+        s = self.steps.get(text)
         return {"notebook": s.notebook, "steps": [f"{s.kind}:{s.name}"]}
 
     @staticmethod
@@ -248,18 +316,6 @@ class Pipelines:
                   for w in windows]
         return [self.execute_here(r.id) for r in queued]
 
-    def runs(self, status: str | None = None, limit: int = 50, schedule: Any = None) -> list[R.Run]:
-        """Runs, newest first."""
-        schedule_id = None if schedule is None else self.get_schedule(schedule).id
-        return R.list_runs(self.lh, status=status, limit=limit, schedule_id=schedule_id)
-
-    def run_statuses(self, run_ids: list[str]) -> dict[str, dict[str, Any]]:
-        """``{run id: {status, target, started_at, finished_at}}`` of several runs at once."""
-        return records.run_statuses(self.lh.catalog, list(run_ids))
-
-    def get_run(self, run_id: str) -> R.Run:
-        return R.get_run(self.lh, run_id)
-
     def cancel(self, run_id: str) -> R.Run:
         """Cancel a queued or running run (a running one stops within a heartbeat)."""
         return R.request_cancel(self.lh, run_id)
@@ -291,7 +347,7 @@ class Pipelines:
                       if r.target == target and r.status in ("failed", "timed_out", "cancelled")]
             if not failed:
                 raise NotFound(f"No failed run of {what} to resume.",
-                               "List runs with lh.pipelines.runs(status='failed').")
+                               "List runs with lh.pipelines.runs.list(status='failed').")
             old = failed[0]
         else:
             old = R.get_run(self.lh, getattr(run, "id", run))
@@ -317,7 +373,7 @@ class Pipelines:
         if "::" in text:
             nb, _, name = text.partition("::")
             return match_step(notebook_steps(nb), name, nb)
-        return self.step(text)
+        return self.steps.get(text)
 
     def why(self, step: StepLike, params: dict[str, Any] | None = None,
             window: Any = None) -> "Why":
@@ -396,7 +452,7 @@ class Pipelines:
                               int(retries), float(backoff), kernel, S.initial_next_run(cron, tz),
                               skip_up_to_date=bool(skip_up_to_date))
         self.lh.catalog.record_event("schedule.save", name, {"cron": cron, "tz": tz, "target": target})
-        return self.get_schedule(name)
+        return self.schedules.get(name)
 
     def schedule_step(self, step: str, cron: str, tz: str | None = None,
                       notebook: str | None = None, run_id: str | None = None
@@ -413,31 +469,19 @@ class Pipelines:
                                "schedule with lh.pipelines.schedule(...).")
         return self.schedule(notebook=notebook, step=step, cron=cron, tz=tz or "UTC")
 
-    def schedules(self) -> list[S.Schedule]:
-        return [S.Schedule.from_row(r) for r in records.schedule_rows(self.lh.catalog)]
-
-    def get_schedule(self, name_or_id: Any) -> S.Schedule:
-        if isinstance(name_or_id, S.Schedule):
-            name_or_id = name_or_id.id
-        key = str(name_or_id)
-        row = records.schedule_row(self.lh.catalog, key)
-        if row is None:
-            raise NotFound(f"No schedule {name_or_id!r}.", "List them with lh.pipelines.schedules().")
-        return S.Schedule.from_row(row)
-
     def pause(self, name_or_id: Any) -> S.Schedule:
-        s = self.get_schedule(name_or_id)
+        s = self.schedules.get(name_or_id)
         records.pause_schedule(self.lh.catalog, s.id)
-        return self.get_schedule(s.id)
+        return self.schedules.get(s.id)
 
     def resume(self, name_or_id: Any) -> S.Schedule:
         """Resume a paused schedule from now on (windows missed while paused are not run)."""
-        s = self.get_schedule(name_or_id)
+        s = self.schedules.get(name_or_id)
         records.resume_schedule(self.lh.catalog, s.id, S.initial_next_run(s.cron, s.timezone))
-        return self.get_schedule(s.id)
+        return self.schedules.get(s.id)
 
     def delete_schedule(self, name_or_id: Any) -> None:
-        s = self.get_schedule(name_or_id)
+        s = self.schedules.get(name_or_id)
         records.delete_schedule(self.lh.catalog, s.id)
         self.lh.catalog.record_event("schedule.delete", s.name, {})
 
@@ -455,7 +499,7 @@ class Pipelines:
         tz = str(S.check_timezone(tz))
         records.save_owned_schedule(self.lh.catalog, name, target, cron, tz,
                                     S.initial_next_run(cron, tz))
-        return self.get_schedule(name)
+        return self.schedules.get(name)
 
     def count(self) -> dict[str, int]:
         """How many schedules and runs there are."""

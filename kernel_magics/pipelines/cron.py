@@ -114,7 +114,7 @@ def due_windows(cron: str, tz: str, next_run_at: datetime, now: datetime, catchu
 
 @dataclass
 class Schedule:
-    """A schedule of a step, notebook or pipeline (``lh.pipelines.schedules()``)."""
+    """A schedule of a step, notebook or pipeline (``lh.pipelines.schedules.list()``)."""
 
     id: int
     name: str

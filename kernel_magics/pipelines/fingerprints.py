@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..shared.errors import NotFound
 from .steps import Step, cell_magic_line, read_notebook
 
 
@@ -73,7 +74,10 @@ def parts_after_run(lh: Any, run: Any, step: Step, code: str) -> dict[str, Any]:
             alias = e["detail"].get("alias")
             models[f"{e['name']}@{alias}" if alias else f"{e['name']}"] = {
                 "name": e["name"], "alias": alias, "version": int(e["version"])}
-    env = lh.lineage.environment("run", run.id, ref) or {}
+    try:
+        env = lh.lineage.environments.get("run", run.id, ref)
+    except NotFound:  # run outside Lakebook's recording: no packages to compare
+        env = {}
     return {"code": code, "params": user_params(run.params),
             "window": [run.window_start, run.window_end],
             "inputs": dict(sorted(inputs.items())), "models": dict(sorted(models.items())),

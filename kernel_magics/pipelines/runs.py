@@ -30,7 +30,7 @@ def worker_name() -> str:
 
 @dataclass
 class Run:
-    """One attempt of a step, notebook or pipeline; ``lh.pipelines.get_run(id)``."""
+    """One attempt of a step, notebook or pipeline; ``lh.pipelines.runs.get(id)``."""
 
     id: str
     status: str
@@ -136,7 +136,8 @@ class Run:
 def get_run(lh: Any, run_id: str) -> Run:
     row = records.run_row(lh.catalog, run_id)
     if row is None:
-        raise NotFound(f"No run {run_id!r}.", "List runs with lh.pipelines.runs() or `lakebook runs`.")
+        raise NotFound(f"No run {run_id!r}.",
+                       "List runs with lh.pipelines.runs.list() or `lakebook runs`.")
     return Run.from_row(row, lh)
 
 

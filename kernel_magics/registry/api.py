@@ -225,7 +225,7 @@ class ModelRegistry:
             out.update(json_safe(lineage))
         if view is not None:
             if isinstance(view, str):
-                v = self.lh.feature_view(view)
+                v = self.lh.features.views.get(view)
                 out["view"] = {"name": v.name, "version": v.version}
             elif isinstance(view, dict):
                 out["view"] = {"name": view["name"], "version": view.get("version")}
@@ -238,7 +238,7 @@ class ModelRegistry:
         return out
 
     # -- reading ---------------------------------------------------------------------------
-    def models(self) -> list[ModelSummary]:
+    def list(self) -> list[ModelSummary]:
         """A summary of every model: versions, latest version, aliases, latest metrics."""
         rows = records.model_summaries(self.catalog)
         aliases = records.aliases(self.catalog)
@@ -257,7 +257,7 @@ class ModelRegistry:
 
     def _require_model(self, name: str) -> None:
         if not records.version_exists(self.catalog, name):
-            known = [m["name"] for m in self.models()]
+            known = [m["name"] for m in self.list()]
             raise NotFound(f"No model named {name!r} in the registry.",
                            f"Registered models: {', '.join(known)}." if known else
                            "Register one with %%training or lh.registry.register(...).")
@@ -474,4 +474,4 @@ class ModelRegistry:
 
     def _repr_html_(self) -> str:
         from ..render.registry import models_html
-        return models_html(self.models())
+        return models_html(self.list())

@@ -198,7 +198,7 @@ def plan_training(registry: "ModelRegistry", name: str, view: Any,
         alias = DEFAULT_ALIAS
     if alias is not None:
         validate_alias(alias)
-    fv = registry.lh.feature_view(view, view_version)
+    fv = registry.lh.features.views.get(view, view_version)
     label, labels = _pick_label(fv, label)
     split = fv.train_test_split(test_size=test_size, by_time=by_time, seed=seed)
     y_train = _one_column(split[2], label)

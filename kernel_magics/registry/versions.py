@@ -158,7 +158,7 @@ class ModelVersion:
             raise InvalidInput(f"Model {self.name!r} version {self.version} was registered "
                                "without a feature view, so its training set is not known.",
                                "Register with view=... (the %%training magic does it for you).")
-        return self._registry.lh.feature_view(view["name"], view.get("version"))
+        return self._registry.lh.features.views.get(view["name"], view.get("version"))
 
     def training_data(self, split: str | None = None) -> pd.DataFrame:
         """The exact data this version was trained from, rebuilt from the pinned Delta versions.
@@ -184,11 +184,12 @@ class ModelVersion:
         """The environment this version was registered in: ``{"python", "platform",
         "packages": {distribution: version}, "imported": {...}}`` (the installed
         distributions, and those the training process had imported)."""
-        env = self._registry.lh.lineage.environment("model_version", self.name, self.version)
-        if env is None:  # registered before environments were recorded: its libraries
+        try:
+            return self._registry.lh.lineage.environments.get("model_version", self.name,
+                                                              self.version)
+        except NotFound:  # registered before environments were recorded: its libraries
             return {"python": None, "platform": None, "packages": dict(self.libraries),
                     "imported": dict(self.libraries)}
-        return env
 
     def requirements(self, path: str | Path | None = None) -> str:
         """A ``requirements.txt`` pinning the distributions the training process imported

@@ -39,7 +39,7 @@ def version_html(d: dict[str, Any]) -> str:
 
 
 def models_html(models: list[dict[str, Any]]) -> str:
-    """The registry's models (``ModelRegistry.models()``)."""
+    """The registry's models (``ModelRegistry.list()``)."""
     return table(["model", "versions", "latest", "aliases", "task"],
                  ([m["name"], m["versions"], m["latest_version"],
                    ", ".join(f"{a}→v{v}" for a, v in m["aliases"].items()), m["task"] or ""]

@@ -1,4 +1,4 @@
-"""The objects the summary lists return (``lh.registry.models()``, ``lh.deployments.list()``,
+"""The objects the summary lists return (``lh.registry.list()``, ``lh.deployments.list()``,
 ``lh.pipelines.list()`` / ``get()``): records with attributes and ``to_dict()``, like
 every other object of the API (FeatureGroup, ModelVersion, Monitor, Run, Schedule).
 

@@ -56,7 +56,12 @@ class Similarity:
         shared = self.shared(fg, column)
         return saved_manifest(shared if shared is not None else self.directory(fg, column))
 
-    def embedding(self, fg: "FeatureGroup", col: str | None) -> Embedding:
+    def get(self, fg: "FeatureGroup", col: str | None = None) -> VectorIndex:
+        """The open index of ``fg``'s embedding column ``col`` (the only one when None):
+        loaded, or started from the Delta table (a cache of it), on first use here."""
+        return self._open(fg, self._embedding(fg, col))
+
+    def _embedding(self, fg: "FeatureGroup", col: str | None) -> Embedding:
         """The embedding column ``col`` of ``fg`` (the only one when ``col`` is None)."""
         embeddings = fg.embeddings
         if not embeddings:
@@ -75,7 +80,7 @@ class Similarity:
                                f"Its embedding columns: {', '.join(embeddings)}.")
         return embeddings[col]
 
-    def index(self, fg: "FeatureGroup", emb: Embedding, wait: bool = True) -> VectorIndex:
+    def _open(self, fg: "FeatureGroup", emb: Embedding, wait: bool = True) -> VectorIndex:
         """The open index of ``emb`` (loaded, or started from the Delta table, on first use
         in this process; a graph still to build is built in the background). ``wait=False``
         opens it in the background too (what an insert does: it never waits for the index)."""
@@ -96,7 +101,7 @@ class Similarity:
         elif wait:
             index.wait_opened()
             if index.failed is not None:  # the background open failed: open it now
-                return self.index(fg, emb)
+                return self._open(fg, emb)
         return index
 
     def _keep_up(self, index: VectorIndex) -> None:
@@ -118,7 +123,7 @@ class Similarity:
             try:
                 index = self._indexes.get((fg.id, emb.column))
                 if index is None or index.failed is not None:
-                    self.index(fg, emb, wait=False)
+                    self._open(fg, emb, wait=False)
                     continue
                 index.touch()
                 if index.opened:
@@ -132,7 +137,7 @@ class Similarity:
     def build_index(self, fg: "FeatureGroup", col: str | None = None) -> dict[str, Any]:
         """Merge every pending row into the graph now and save it; returns its status."""
         self._require_online(fg, "build an index")
-        index = self.index(fg, self.embedding(fg, col))
+        index = self._open(fg, self._embedding(fg, col))
         index.wait()
         index.merge()
         return index.status()
@@ -140,7 +145,7 @@ class Similarity:
     def rebuild_index(self, fg: "FeatureGroup", col: str | None = None) -> dict[str, Any]:
         """Throw the saved index away and build it again from the Delta table."""
         self._require_online(fg, "build an index")
-        emb = self.embedding(fg, col)
+        emb = self._embedding(fg, col)
         with self._lock:
             old = self._indexes.pop((fg.id, emb.column), None)
         if old is not None:
@@ -149,7 +154,7 @@ class Similarity:
         shared = self.shared(fg, emb.column)
         if shared is not None:
             shared.delete()
-        index = self.index(fg, emb)
+        index = self._open(fg, emb)
         index.wait()
         index.merge()  # built now: the caller asked for it
         return index.status()
@@ -181,7 +186,7 @@ class Similarity:
     def verify_index(self, fg: "FeatureGroup", col: str | None = None) -> dict[str, int]:
         """Compare the index with the Delta table (see :meth:`VectorIndex.verify`)."""
         self._require_online(fg, "verify")
-        return self.index(fg, self.embedding(fg, col)).verify()
+        return self._open(fg, self._embedding(fg, col)).verify()
 
     def forget(self, fg: "FeatureGroup") -> None:
         """Drop ``fg``'s indexes (the group version was deleted)."""
@@ -206,14 +211,14 @@ class Similarity:
                        filter: str | None = None, col: str | None = None,
                        exact: bool = False) -> "pd.DataFrame":
         """See :meth:`FeatureGroup.find_neighbors`."""
-        emb = self.embedding(fg, col)
+        emb = self._embedding(fg, col)
         k = _k(k)
         q = query_vector(vector, emb, fg.name)
         where = search.validate_filter(filter, fg.name)
         if exact:
             return search.exact_search(fg, emb, q, k, where)
         self._require_online(fg, "search")
-        index = self.index(fg, emb)
+        index = self._open(fg, emb)
         index.refresh()
         if self._checked.get((fg.id, emb.column)) != index.version:
             # an online update owed by a cut-off insert is finished first; only a new commit
@@ -229,7 +234,7 @@ class Similarity:
                          col: str | None = None, filter: str | None = None
                          ) -> "pd.DataFrame":
         """The rows nearest to the stored vector of one key (the key itself left out)."""
-        emb = self.embedding(fg, col)
+        emb = self._embedding(fg, col)
         values = _key_values(fg, key)
         row = self._lh.online_store.get_one(fg.online_table, list(fg.keys), values) \
             if fg.online else None
@@ -266,7 +271,7 @@ class Similarity:
                              ) -> "pd.DataFrame":
         """See :meth:`FeatureView.batch_neighbors`."""
         fg, entry_cols = self._view_group(fv, col)
-        emb = self.embedding(fg, col)
+        emb = self._embedding(fg, col)
         queries = _queries(vectors, emb, fg.name)
         where = search.validate_filter(filter, fg.name)
         out = search.batch_search(fg, emb, queries, _k(k), where)

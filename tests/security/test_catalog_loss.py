@@ -61,7 +61,7 @@ def small_lakehouse(lh) -> dict:
                               metrics={"accuracy": 0.5})
     lh.registry.set_alias("m", "production", mv.version)
     lh.deploy("dep", model="m")
-    lh.deployment("dep").predict({"cc": 1})
+    lh.deployments.get("dep").predict({"cc": 1})
     lh.deployments.close()
     return state(lh)
 
@@ -69,7 +69,7 @@ def small_lakehouse(lh) -> dict:
 def state(lh) -> dict:
     """What must survive a lost catalog."""
     groups = {}
-    for g in lh.features.feature_groups(all_versions=True):
+    for g in lh.features.groups.list(all_versions=True):
         groups[(g.name, g.version)] = {
             "keys": g.keys, "event_time": g.event_time, "online": g.online,
             "checks": g.checks, "description": g.description, "schema": g.schema,
@@ -78,9 +78,9 @@ def state(lh) -> dict:
             "statistics": g.statistics(), "rows": g.read().sort_values(
                 [*g.keys, g.event_time]).reset_index(drop=True)}
     views = {(v.name, v.version): (v.spec, v.training_data()) for v in
-             lh.features.feature_views()}
+             lh.features.views.list()}
     models = {}
-    for name in [m["name"] for m in lh.registry.models()]:
+    for name in [m["name"] for m in lh.registry.list()]:
         for mv in lh.registry.versions(name):
             models[(name, mv.version)] = (mv.metrics, mv.lineage, mv.aliases,
                                           mv.training_data(), getattr(mv, "artifact_sha256", None))
@@ -144,8 +144,7 @@ def test_creating_a_group_never_deletes_a_table_the_catalog_does_not_know(home, 
     lh.catalog.execute("DELETE FROM feature_groups")
     before = snapshot(home / "tables")
     for create in (lambda: lh.create_feature_group("tx", key="cc", event_time="ts"),
-                   lambda: lh.features.get_or_create_feature_group("tx", key="cc",
-                                                                    event_time="ts")):
+                   lambda: lh.features.groups.get_or_create("tx", key="cc", event_time="ts")):
         with pytest.raises(Conflict, match="tables/tx_v1") as info:
             create()
         assert "lakebook recover" in info.value.hint and "overwrite=True" in info.value.hint
@@ -181,8 +180,8 @@ def test_damaged_catalog_pages_surface_as_catalog_error(home, lh):
     lh.catalog.close()
     _damage_pages(home / "catalog.db", "model_versions")
     opened = kernel_magics.connect(home)
-    assert [g.name for g in opened.feature_groups()] == ["labels", "tx"]  # other tables read
-    for call in (lambda: opened.registry.models(), lambda: opened.registry.get("m"),
+    assert [g.name for g in opened.features.groups.list()] == ["labels", "tx"]  # other tables read
+    for call in (lambda: opened.registry.list(), lambda: opened.registry.get("m"),
                  lambda: opened.registry.register(LogisticRegression().fit([[0], [1]], [0, 1]),
                                                   "m2")):
         with pytest.raises(CatalogError) as info:
@@ -196,8 +195,8 @@ def test_damaged_catalog_is_refused_and_recovered(home, lh):
     _damage_pages(home / "catalog.db")
     with pytest.raises(CatalogError) as info:
         opened = kernel_magics.connect(home)
-        opened.feature_groups()
-        opened.registry.models()
+        opened.features.groups.list()
+        opened.registry.list()
     assert "lakebook recover" in info.value.hint
     assert not isinstance(info.value, sqlite3.DatabaseError)
     out = lakebook("status", "--home", str(home))
@@ -220,10 +219,10 @@ def test_recover_rebuilds_groups_views_models_and_deployments(home, lh):
     again = kernel_magics.connect(home)
     assert_same(before, state(again))
     # the online store agrees with the offline table, and serving works
-    assert again.feature_view("v").feature_vector({"cc": 1})["a"] == 7.0
-    assert again.deployment("dep").predict({"cc": 2})["found"] is True
+    assert again.features.views.get("v").feature_vector({"cc": 1})["a"] == 7.0
+    assert again.deployments.get("dep").predict({"cc": 2})["found"] is True
     # inserts go on where they were (sequence numbers, schema, checks)
-    fg = again.feature_group("tx")
+    fg = again.features.groups.get("tx")
     info = fg.insert(pd.DataFrame({"cc": [4], "a": [1.0], "b": [2], "ts": [T0]}))
     assert info.commit_seq == 4 and fg.num_rows() == 7
     with pytest.raises(LakebookError, match="a >= 0"):

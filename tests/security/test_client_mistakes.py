@@ -78,7 +78,7 @@ def test_serve_answers_client_mistakes_with_4xx_naming_the_field(lakehouse, home
     finally:
         server.stop()
     # a refused request is counted as an error and never logged as a prediction
-    stats = lakehouse.deployment("scorer").stats()
+    stats = lakehouse.deployments.get("scorer").stats()
     assert stats["errors"] >= 4 and stats["requests"] == 1, stats
 
 

@@ -168,4 +168,4 @@ def test_serve_keeps_logging_after_requests_with_clashing_names(home, lh):
     assert not _files().read_dead_letters(home, "fraud_online")
     lower = [c.lower() for c in table.columns]
     assert len(lower) == len(set(lower))
-    assert json.dumps(lh.deployment("fraud_online").stats(), default=str)
+    assert json.dumps(lh.deployments.get("fraud_online").stats(), default=str)

@@ -51,7 +51,7 @@ CHILD = textwrap.dedent('''
             threading.Timer(0.05, die).start()
             return real(*args, **kwargs)
         store.write = write
-    fg = next(g for g in lh.features.feature_groups() if g.name == "tx")
+    fg = next(g for g in lh.features.groups.list() if g.name == "tx")
     i = np.arange(rows)
     df = pd.DataFrame({"k": i % keys,
                        "amount": run * 1e7 + i.astype("float64"),
@@ -110,19 +110,19 @@ def world(home):
 
 def test_sigkill_at_several_points_of_a_3m_row_online_insert(world, home, caplog):
     lh = world
-    fv = lh.create_feature_view("tv", spine=lh.feature_group("tx"))
+    fv = lh.create_feature_view("tv", spine=lh.features.groups.get("tx"))
     fv.feature_vector({"k": 1})  # its lookup plan is made now, before the crashes
     caplog.set_level(logging.WARNING, logger="kernel_magics.features")
 
     # a full run first: how long an uncut 3M-row insert takes
     code, full = run_child(home, "none", 1)
     assert code == 0
-    assert_agree(lh, lh.feature_group("tx"))
+    assert_agree(lh, lh.features.groups.get("tx"))
 
     # 1. killed after the commit, before the online write (the probe's 3,000,200 vs 200)
     code, _ = run_child(home, "after-commit", 2)
     assert code == -signal.SIGKILL
-    stale = lh.features.feature_groups()[0]          # listing does not touch the store
+    stale = lh.features.groups.list()[0]          # listing does not touch the store
     assert stale.num_rows() == 200 + 2 * ROWS
     row = lh.online_store.get_one("tx_v1", ["k"], (5,))
     assert row["amount"] < 2e7                        # the online store is behind
@@ -138,7 +138,7 @@ def test_sigkill_at_several_points_of_a_3m_row_online_insert(world, home, caplog
     caplog.clear()
     vector = fv.feature_vector({"k": 7})                               # a lookup
     assert vector["_found"] and vector["amount"] >= 3e7
-    assert_agree(lh, lh.features.feature_groups()[0])
+    assert_agree(lh, lh.features.groups.list()[0])
     assert "finished the online update" in caplog.text
 
     # 3. killed before its Delta commit: nothing landed, the pending note is dropped on open
@@ -146,7 +146,7 @@ def test_sigkill_at_several_points_of_a_3m_row_online_insert(world, home, caplog
     assert code == -signal.SIGKILL
     assert lh.catalog.scalar("SELECT COUNT(*) FROM online_pending") == 1
     caplog.clear()
-    fg = lh.feature_group("tx")                                        # next access: open
+    fg = lh.features.groups.get("tx")                                        # next access: open
     assert lh.catalog.scalar("SELECT COUNT(*) FROM online_pending") == 0
     assert "before their Delta commit" in caplog.text
     assert fg.num_rows() == 200 + 3 * ROWS + 1
@@ -155,5 +155,5 @@ def test_sigkill_at_several_points_of_a_3m_row_online_insert(world, home, caplog
     # 4. killed from outside at two moments of a run, wherever it is then
     for run, share in ((5, 0.4), (6, 0.8)):
         run_child(home, "none", run, kill_after=full * share)
-        assert_agree(lh, lh.feature_group("tx"))
+        assert_agree(lh, lh.features.groups.get("tx"))
         assert lh.catalog.scalar("SELECT COUNT(*) FROM online_pending") == 0

@@ -58,5 +58,5 @@ def test_case_and_log_clashes_are_refused_and_the_log_keeps_flushing(served, hom
     lowered = [c.lower() for c in log.columns]
     assert len(lowered) == len(set(lowered))  # no two columns equal but for case
     import kernel_magics
-    stats = kernel_magics.connect(home).deployment("d").stats()
+    stats = kernel_magics.connect(home).deployments.get("d").stats()
     assert (stats["requests"], stats["errors"]) == (1, len(REFUSED))

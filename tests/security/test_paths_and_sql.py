@@ -42,7 +42,7 @@ def test_steps_do_not_follow_symlinks_out_of_the_server_root(lh, jupyter_server,
         assert r.status_code == 400 and "outside" in r.json()["error"], (path, r.text)
         assert str(outside) not in r.text
     # the Python API outside a server still follows the user's own links
-    assert {s.name for s in lh.pipelines.steps(root)} == {"mine", "secret_step"}
+    assert {s.name for s in lh.pipelines.steps.list(root)} == {"mine", "secret_step"}
 
 
 def test_run_output_outside_the_lakehouse_is_not_served(lh, jupyter_server, tmp_path):

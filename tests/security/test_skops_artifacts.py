@@ -169,7 +169,7 @@ def test_payload_is_refused_when_a_deployment_loads_the_model(lh, model, world):
     payload = _payload(world, "numpy.copyto + numpy.memmap")
     lh.deploy("scorer", model="m", version=1)
     plant(lh, payload.data)
-    deployment = lh.deployment("scorer")
+    deployment = lh.deployments.get("scorer")
     error, _ = refused_cleanly(lh, world, lambda: deployment.predict([{"x0": 1.0, "x1": 2.0}]))
     assert "numpy.memmap" in error.message
     assert not (world[0] / "pwned_copyto").exists()

@@ -6,7 +6,7 @@ import { Panel, Widget } from '@lumino/widgets';
 import { LakebookClient } from '../api';
 import { IBusinessView } from '../endpoints';
 import { lakebookIcon } from '../icons';
-import { describe, JSONObject } from '../json';
+import { describe } from '../json';
 import { h } from '../sections/base';
 import { headlineText } from '../derive';
 
@@ -112,9 +112,8 @@ function fmt(value: unknown): string {
   return typeof value === 'number' ? value.toPrecision(4) : '–';
 }
 
-function comparison(result: JSONObject | null): HTMLElement[] {
-  const arms = result?.['arms'];
-  if (!result || !Array.isArray(arms) || !arms.length) {
+function comparison(result: IBusinessView['comparison']): HTMLElement[] {
+  if (!result || !result.arms.length) {
     return [];
   }
   const table = h('table', 'jp-Lakebook-table jp-Lakebook-arms');
@@ -123,24 +122,24 @@ function comparison(result: JSONObject | null): HTMLElement[] {
     head.append(h('th', undefined, c));
   }
   table.append(head);
-  for (const arm of arms as JSONObject[]) {
+  for (const arm of result.arms) {
     const row = h('tr');
     for (const cell of [
-      String(arm['arm']),
-      `v${arm['version']}`,
-      String(arm['n']),
-      String(arm['coverage']),
-      fmt(arm['value']),
-      `${fmt(arm['ci_low'])} – ${fmt(arm['ci_high'])}`
+      arm.arm,
+      `v${arm.version}`,
+      String(arm.n),
+      String(arm.coverage),
+      fmt(arm.value),
+      `${fmt(arm.ci_low)} – ${fmt(arm.ci_high)}`
     ]) {
       row.append(h('td', undefined, cell));
     }
     table.append(row);
   }
   return [
-    h('h2', 'jp-Lakebook-viewSubtitle', `Arms on ${String(result['kpi'])} (${String(result['method'])})`),
+    h('h2', 'jp-Lakebook-viewSubtitle', `Arms on ${result.kpi} (${result.method})`),
     table,
-    h('p', 'jp-Lakebook-verdict', String(result['verdict'] ?? ''))
+    h('p', 'jp-Lakebook-verdict', result.verdict)
   ];
 }
 

@@ -60,7 +60,7 @@ def _print_run(run: Any) -> None:
 
 
 def cmd_steps(lh: Any, args: argparse.Namespace) -> int:
-    steps = lh.pipelines.steps(args.path)
+    steps = lh.pipelines.steps.list(args.path)
     table = _table(f"Steps in {args.path}", ("kind", "name", "notebook", "cell", "schedule"))
     for s in steps:
         table.add_row(s.kind, s.name, s.notebook, f"{s.index} ({s.cell_id})",
@@ -144,7 +144,7 @@ def cmd_scheduler(lh: Any, args: argparse.Namespace) -> int:
 def cmd_runs(lh: Any, args: argparse.Namespace) -> int:
     table = _table("Runs", ("id", "status", "target", "attempt", "window end", "duration",
                             "error"))
-    for r in lh.pipelines.runs(status=args.status, limit=args.limit):
+    for r in lh.pipelines.runs.list(status=args.status, limit=args.limit):
         err = f"cell {r.error.get('cell_index')}: {r.error.get('ename')}" if r.error else ""
         table.add_row(r.id, _status(r.status), r.label, f"{r.attempt}/{r.max_attempts}",
                       r.window_end or "", f"{r.duration_s:.1f}s" if r.duration_s else "", err)
@@ -155,7 +155,7 @@ def cmd_runs(lh: Any, args: argparse.Namespace) -> int:
 def cmd_schedules(lh: Any, args: argparse.Namespace) -> int:
     table = _table("Schedules", ("id", "name", "cron", "tz", "catch-up", "target", "next run",
                                  "state"))
-    for s in lh.pipelines.schedules():
+    for s in lh.pipelines.schedules.list():
         target = s.target.get("pipeline") or f"{s.target.get('notebook')} {s.target.get('steps') or ''}"
         table.add_row(str(s.id), s.name, s.cron, s.timezone, s.catchup, str(target),
                       s.next_run_at or "", "paused" if s.paused else "active")

@@ -152,7 +152,7 @@ class LakebookMagics(Magics):
 
     def _steps(self, rest: list[str]) -> Any:
         from ...render.pipelines import steps_html
-        steps = self.lh.pipelines.steps(rest[0] if rest else ".")
+        steps = self.lh.pipelines.steps.list(rest[0] if rest else ".")
         display(HTML(steps_html([s.to_dict() for s in steps])))
 
 

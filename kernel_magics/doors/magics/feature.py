@@ -39,7 +39,7 @@ def feature_cell(lh: "Lakehouse", shell: Any, args: Any, cell_code: str) -> Comm
     embeddings = embedding_flags(args.embedding, args.name)
     value = run_cell_code(shell, cell_code)
     df = _frame(shell, args, value)
-    fg = store.get_or_create_feature_group(
+    fg = store.groups.get_or_create(
         args.name, key=args.key, event_time=args.event_time, version=args.version,
         online=args.online, description=args.description, checks=checks,
         embeddings=embeddings or None)

@@ -1,8 +1,9 @@
-"""The REST contract: every JSON answer a ``GET /lakebook/api/...`` gives, as typed models.
+"""The REST contract: every JSON answer of ``/lakebook/api/...``, as typed models.
 
 This is the one description of the answers. ``tests/test_rest_contract.py`` checks real
-answers of a real Jupyter server against it (an unknown or missing field fails), and the
-sidebar's TypeScript types (``extension/src/contract.ts``) are generated from its JSON Schema:
+answers of a real Jupyter server against it (an unknown or missing field fails), the OpenAPI
+document (``openapi.py``) takes each route's response schema from it, and the sidebar's
+TypeScript types (``extension/src/contract.ts``) are generated from its JSON Schema:
 
     python -m kernel_magics.doors.rest.contract   # writes extension/src/contract.schema.json
     npm run contract                              # the same, then json2ts -> contract.ts
@@ -89,7 +90,8 @@ class FeatureGroup(Answer):
     online: bool
     description: str
     checks: list[str]
-    schema_: list[Column] = Field(alias="schema")
+    #: null until the first insert gives the group its columns
+    schema_: Optional[list[Column]] = Field(alias="schema")
     table_path: str
     created_at: Optional[str]
     #: who created it (the Jupyter user, LAKEBOOK_USER or the OS user)
@@ -170,7 +172,8 @@ class ViewSource(Answer):
 class ViewJoin(Answer):
     group: str
     version: int
-    on: list[str]
+    #: [spine column, group column] pairs
+    on: list[list[str]]
     ttl_s: Optional[float]
     features: list[str]
 
@@ -306,11 +309,13 @@ class DeploymentBase(Answer):
 
 
 class Headline(Answer):
-    """A deployment's headline business KPI: its latest weekly value and the trend."""
-    model_config = ConfigDict(extra="allow", strict=True)
+    """A deployment's headline business KPI: its value in the latest window (of the series
+    that carried most traffic) and the trend against the window before."""
     kpi: Optional[str]
     value: Optional[float]
     trend: Optional[Literal["up", "down", "flat"]]
+    previous: Optional[float] = None
+    window_start: Optional[str] = None
     version: Optional[int] = None
     arm: Optional[str] = None
     #: why the KPI could not be computed
@@ -566,6 +571,10 @@ class MonitorBase(Answer):
     updated_at: Optional[str]
 
 
+class Monitor(MonitorBase):
+    """``POST monitors``: the monitor created."""
+
+
 class MonitorSummary(MonitorBase):
     """One entry of ``GET monitors``."""
     latest: Optional[LatestResult]
@@ -640,9 +649,255 @@ class MonitorDetail(MonitorBase):
     alerts: list[Alert]
 
 
+# -- answers of writes ----------------------------------------------------------------------
+
+class Deleted(Answer):
+    """``DELETE deployments|pipelines|schedules|monitors/<name>``."""
+    deleted: str
+
+
+class AliasMove(Answer):
+    """``POST models/<name>/aliases/<alias>`` (and ``DELETE``: ``version`` null, no
+    ``previous``)."""
+    name: str
+    alias: str
+    version: Optional[int]
+    #: the version the alias pointed at before
+    previous: Optional[int] = None
+
+
+class ModelRef(Answer):
+    name: str
+    version: int
+
+
+class Prediction(Answer):
+    """One prediction; an A/B split adds the ``arm`` and ``version`` that answered."""
+    model_config = ConfigDict(extra="allow", strict=True)  # the entry's own keys, if any
+    prediction: Scalar
+    found: bool
+    probabilities: Optional[dict[str, float]] = None
+    arm: Optional[str] = None
+    version: Optional[int] = None
+
+
+class PredictAnswer(Answer):
+    """``POST deployments/<name>/predict``."""
+    predictions: list[Prediction]
+    model: ModelRef
+    request_id: str
+
+
+class ErrorAnswer(Answer):
+    """Every 4xx and 5xx: what went wrong, in the user's terms, and what to do."""
+    error: str
+    status: int
+    hint: Optional[str] = None
+    #: the Lakebook error class (NotFound, InvalidInput, ...)
+    type: Optional[str] = None
+
+
+class OpenAPIDocument(Answer):
+    """``GET openapi.json``: this API's OpenAPI 3.1 document."""
+    openapi: str
+    info: JSONObject
+    paths: JSONObject
+    components: JSONObject
+
+
+# -- similarity (issue 19) ------------------------------------------------------------------
+
+class GroupNeighbors(Answer):
+    """``POST feature-groups/<name>/neighbors``: the nearest rows (embedding columns left
+    out), ``distance`` last."""
+    group: str
+    version: int
+    columns: list[str]
+    neighbors: list[JSONObject]
+
+
+class RowsDeleted(Answer):
+    """``POST feature-groups/<name>/delete-rows``: the delete commit (``mode`` "delete",
+    ``rows`` deleted; no Delta version when nothing matched)."""
+    group: str
+    version: int
+    delta_version: Optional[int]
+    commit_seq: Optional[int]
+    mode: str
+    rows: int
+    checks_passed: list[str]
+    schema_: list[JSONObject] = Field(alias="schema")
+    added_columns: list[str]
+    statistics: JSONObject
+    lineage: JSONObject
+    online_rows: Optional[int]
+    duration_s: float
+    created_at: str
+
+
+class DeploymentNeighbor(Answer):
+    """One entity near the query: its keys, its distance, the model's answer over its
+    features."""
+    model_config = ConfigDict(extra="allow", strict=True)  # the view's key columns
+    distance: float
+    prediction: Scalar
+    probabilities: Optional[dict[str, float]] = None
+    features: JSONObject
+
+
+class DeploymentNeighbors(Answer):
+    """``POST deployments/<name>/neighbors``."""
+    neighbors: list[DeploymentNeighbor]
+    model: ModelRef
+
+
+# -- business results (issue 18) ------------------------------------------------------------
+
+class KpiRow(Answer):
+    """A KPI's value in one window for one version (and arm, or shadow) of a deployment."""
+    window_start: str
+    version: Optional[int]
+    arm: Optional[str]
+    shadow: bool
+    kpi: str
+    value: Optional[float]
+    #: predictions with an outcome, of ``n``
+    coverage: int
+    n: int
+    ci_low: Optional[float]
+    ci_high: Optional[float]
+
+
+class KpiList(Answer):
+    """``GET deployments/<name>/kpis``."""
+    deployment: str
+    kpis: list[KpiRow]
+
+
+class ArmResult(Answer):
+    arm: str
+    version: int
+    n: int
+    coverage: int
+    value: Optional[float]
+    ci_low: Optional[float] = None
+    ci_high: Optional[float] = None
+
+
+class TimeWindow(Answer):
+    start: Optional[str]
+    end: Optional[str]
+
+
+class ArmComparison(Answer):
+    """``GET deployments/<name>/arms``: which arm is better on a KPI, and whether the
+    difference is significant."""
+    deployment: str
+    kpi: str
+    kind: Literal["total", "rate"]
+    better: Literal["higher", "lower"]
+    method: str
+    per: Literal["prediction", "window"]
+    arms: list[ArmResult]
+    best: Optional[str]
+    significant: bool
+    verdict: str
+    window: TimeWindow
+    runner_up: Optional[str] = None
+    difference: Optional[float] = None
+    difference_ci: Optional[list[float]] = None
+
+
+class ComparisonFailed(Answer):
+    """Why the business view could not compare the arms (it still shows the KPIs)."""
+    error: str
+
+
+class BusinessView(Answer):
+    """``GET deployments/<name>/business``: KPI rows, KPI alerts, the arms' comparison (null
+    with a single series), the headline KPI and the Vega-Lite spec the sidebar draws."""
+    deployment: str
+    every: str
+    kpis: list[KpiRow]
+    alerts: list[Alert]
+    comparison: Optional[Union[ArmComparison, ComparisonFailed]]
+    headline: Optional[Headline]
+    #: a Vega-Lite v5 spec
+    spec: JSONObject
+
+
+class OutcomesWritten(Answer):
+    """``POST deployments/<name>/outcomes``."""
+    deployment: str
+    written: int
+
+
+# -- lineage (issue 17) ---------------------------------------------------------------------
+
+class LineageNode(Answer):
+    """``kind:name@version``: a step, session, run, feature group or view, training set,
+    model version or alias, deployment, monitor, monitor result or alert."""
+    id: str
+    kind: str
+    name: str
+    version: Optional[str]
+    who: Optional[str]
+    created_at: Optional[str]
+    status: Optional[str]
+    #: behind the data it was made from
+    stale: bool
+    reason: Optional[str]
+    notebook: Optional[str]
+    detail: JSONObject
+
+
+class LineageEdge(Answer):
+    """Data flowed from ``source`` to ``target``."""
+    source: str
+    target: str
+    #: read | wrote | made_from | ran | triggered | alias | serves | serving ...
+    relation: str
+    detail: JSONObject
+
+
+class LineageGraph(Answer):
+    """``GET lineage``: nodes in layer order and the edges between them."""
+    nodes: list[LineageNode]
+    edges: list[LineageEdge]
+
+
+class StaleObject(Answer):
+    id: str
+    kind: str
+    name: str
+    version: Optional[str]
+    reason: Optional[str]
+    notebook: Optional[str]
+
+
+class StaleList(Answer):
+    """``GET stale``: steps, views, training sets, models and deployments behind their
+    inputs."""
+    stale: list[StaleObject]
+
+
+class StepWhy(Answer):
+    """``GET why?notebook=&step=``: whether a run now would skip the step, and what changed
+    since its last successful run."""
+    step: str
+    notebook: str
+    up_to_date: bool
+    reasons: list[str]
+    #: a unified diff of the step's code
+    diff: str
+    last_run: Optional[str]
+    changes: list[JSONObject]
+
+
 # -- the contract ---------------------------------------------------------------------------
 
-#: every GET answer, by the name the TypeScript side and the recorded fixtures use
+#: every answer, by the name the TypeScript side, the OpenAPI document and the recorded
+#: fixtures use
 ANSWERS: dict[str, type[Answer]] = {
     "Status": Status,
     "FeatureGroupList": FeatureGroupList,
@@ -666,6 +921,24 @@ ANSWERS: dict[str, type[Answer]] = {
     "MonitorList": MonitorList,
     "MonitorDetail": MonitorDetail,
     "AlertList": AlertList,
+    "LineageGraph": LineageGraph,
+    "StaleList": StaleList,
+    "StepWhy": StepWhy,
+    "KpiList": KpiList,
+    "BusinessView": BusinessView,
+    "ArmComparison": ArmComparison,
+    "OutcomesWritten": OutcomesWritten,
+    "GroupNeighbors": GroupNeighbors,
+    "RowsDeleted": RowsDeleted,
+    "DeploymentNeighbors": DeploymentNeighbors,
+    "PredictAnswer": PredictAnswer,
+    "AliasMove": AliasMove,
+    "Deleted": Deleted,
+    "Monitor": Monitor,
+    "MonitorResult": MonitorResult,
+    "Alert": Alert,
+    "OpenAPIDocument": OpenAPIDocument,
+    "ErrorAnswer": ErrorAnswer,
 }
 
 
@@ -686,18 +959,23 @@ def _untitled(node: Any) -> Any:
     return node
 
 
+def definitions(ref_template: str = "#/$defs/{model}") -> dict[str, dict[str, Any]]:
+    """The JSON Schema of every model the answers use, by its name, each referring to the
+    others with ``ref_template`` (``#/components/schemas/{model}`` for OpenAPI)."""
+    _, defs = models_json_schema([(model, "validation") for model in ANSWERS.values()],
+                                 ref_template=ref_template)
+    return {name: {**_untitled(d), "title": name} for name, d in defs.get("$defs", {}).items()}
+
+
 def json_schema() -> dict[str, Any]:
     """One JSON Schema: a ``RestContract`` object naming each answer, every model in
     ``$defs`` under its own title (what json2ts turns into ``extension/src/contract.ts``)."""
-    _, defs = models_json_schema([(model, "validation") for model in ANSWERS.values()],
-                                 ref_template="#/$defs/{model}")
     return {"title": "RestContract", "type": "object",
-            "description": "Every JSON answer of GET /lakebook/api/... (generated from "
+            "description": "Every JSON answer of /lakebook/api/... (generated from "
                            "kernel_magics/doors/rest/contract.py).",
             "properties": {name: {"$ref": f"#/$defs/{name}"} for name in ANSWERS},
             "required": list(ANSWERS), "additionalProperties": False,
-            "$defs": {name: {**_untitled(d), "title": name}
-                      for name, d in defs.get("$defs", {}).items()}}
+            "$defs": definitions()}
 
 
 def export_json() -> str:

@@ -12,7 +12,7 @@ class FeatureViewsHandler(LakebookHandler):
 
     @tornado.web.authenticated
     def get(self) -> None:
-        views = self.lh.feature_views()
+        views = self.lh.features.views.list()
         self.reply({"feature_views": [
             {**{k: v for k, v in fv.to_dict().items() if k != "spec"},
              "versions": len(fv.versions())} for fv in views]})
@@ -27,7 +27,7 @@ class FeatureViewHandler(LakebookHandler):
         version = version or self.get_query_argument("version", None)
         if version is not None:
             version = whole_number(version, f"the version of feature view {name!r}", 1)
-        fv = self.lh.feature_view(name, version)
+        fv = self.lh.features.views.get(name, version)
         self.reply({**fv.to_dict(), "versions": [
             {"version": v["version"], "description": v["description"],
              "created_at": v["created_at"]} for v in fv.versions()]})

@@ -18,7 +18,7 @@ class FeatureGroupsHandler(LakebookHandler):
     @tornado.web.authenticated
     def get(self) -> None:
         all_versions = self.get_query_argument("all_versions", "0") in ("1", "true")
-        groups = self.lh.features.feature_groups(all_versions=all_versions)
+        groups = self.lh.features.groups.list(all_versions=all_versions)
         self.reply({"feature_groups": [plain(g.to_dict()) for g in groups]})
 
 
@@ -27,7 +27,7 @@ class FeatureGroupHandler(LakebookHandler):
     def get(self, name: str) -> None:
         version = self.int_argument("version", minimum=1)
         rows = self.int_argument("sample", SAMPLE_ROWS)
-        fg = self.lh.feature_group(name, version)
+        fg = self.lh.features.groups.get(name, version)
         detail = fg.to_dict()
         detail["commits"] = fg.commits()
         detail["commit_count"] = len(detail["commits"])
@@ -65,7 +65,7 @@ class NeighborsHandler(LakebookHandler):
                 raise InvalidInput(f"{field} must be a string.", f'Send e.g. "{field}": "...".')
         if "vector" in body and not isinstance(body["vector"], list):
             raise InvalidInput("vector must be a list of numbers.", 'Send {"vector": [...]}.')
-        fg = self.lh.feature_group(name, version)
+        fg = self.lh.features.groups.get(name, version)
         k = body.get("k", 10)
         if "key" in body:
             found = fg.neighbors_of(body["key"], k=k, col=body.get("col"),
@@ -105,7 +105,7 @@ class DeleteRowsHandler(LakebookHandler):
         version = body.get("version")
         if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
             raise InvalidInput("version must be a whole number.", 'Send e.g. "version": 1.')
-        fg = self.lh.feature_group(name, version)
+        fg = self.lh.features.groups.get(name, version)
         info = fg.delete_rows(keys=body.get("keys"), where=body.get("where"))
         self.reply(plain(info.to_dict()))
 

@@ -34,7 +34,7 @@ class _ModelsBase(LakebookHandler):
 class ModelsHandler(_ModelsBase):
     @tornado.web.authenticated
     def get(self) -> None:
-        self.reply({"models": [m.to_dict() for m in self.lh.registry.models()]})
+        self.reply({"models": [m.to_dict() for m in self.lh.registry.list()]})
 
 
 class ModelHandler(_ModelsBase):

@@ -111,7 +111,7 @@ class ReportHandler(LakebookHandler):
 
     @tornado.web.authenticated
     def get(self, name: str, result_id: str) -> None:
-        result = self.lh.monitoring.result(name, whole_number(result_id, "the result id"))
+        result = self.lh.monitoring.results.get(name, whole_number(result_id, "the result id"))
         path = Path(result.report_html) if result.report_html else None
         if path is None or not path.is_file():
             raise NotFound(f"Result {result_id} of monitor {name!r} has no report "

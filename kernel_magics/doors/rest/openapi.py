@@ -2,7 +2,9 @@
 
 It describes every route the handler modules add (paths relative to ``/lakebook/api``) with
 the fields each body takes, so clients can be generated and the routes fuzzed: a request that
-breaks this document is a client mistake and gets a 4xx naming the field, never a 5xx.
+breaks this document is a client mistake and gets a 4xx naming the field, never a 5xx. Each
+route's answer (and the error body) is a model of the REST contract (``contract.py``): the
+document's ``components.schemas`` are the contract's own schemas, not a second description.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import tornado.web
 
 from ..._version import __version__
 from ..serve.openapi import LAKEBOOK_REQUEST, MLFLOW_REQUEST, NEIGHBORS_REQUEST
+from . import contract
 from .base import LakebookHandler
 
 STR = {"type": "string"}
@@ -22,9 +25,9 @@ OBJ = {"type": "object"}
 ANY_JSON: dict[str, Any] = {}
 #: a time window bound or a named window ("last 1d", "previous 7d", {start, end})
 WINDOW = {"oneOf": [STR, {"type": "object", "properties": {"start": STR, "end": STR}}]}
-ERROR = {"type": "object", "required": ["error", "status"],
-         "properties": {"error": STR, "hint": {"type": ["string", "null"]}, "type": STR,
-                        "status": {"type": "integer"}}}
+#: where the contract's models live in the document
+SCHEMAS = "#/components/schemas/"
+ERROR = "ErrorAnswer"
 
 
 def _body(properties: dict[str, Any], required: list[str] | None = None,
@@ -84,13 +87,16 @@ def _param(name: str, where: str, schema: dict[str, Any], required: bool = False
             "schema": schema}
 
 
-def _op(summary: str, params: list[dict] | None = None, body: dict | None = None,
-        ok: str = "200", content: str = "application/json") -> dict[str, Any]:
+def _op(summary: str, answer: str | None, params: list[dict] | None = None,
+        body: dict | None = None, ok: str = "200") -> dict[str, Any]:
+    """An operation answering the contract's model ``answer`` with status ``ok`` (None: an
+    HTML page)."""
+    content = {"text/html": {"schema": STR}} if answer is None else \
+        {"application/json": {"schema": {"$ref": SCHEMAS + answer}}}
     op: dict[str, Any] = {"summary": summary, "responses": {
-        ok: {"description": "done", "content": {content: {"schema": OBJ if content ==
-                                                           "application/json" else STR}}},
+        ok: {"description": "done", "content": content},
         "4XX": {"description": "the client's mistake, named", "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}
+            "application/json": {"schema": {"$ref": SCHEMAS + ERROR}}}}}}
     if params:
         op["parameters"] = params
     if body:
@@ -105,87 +111,103 @@ def document() -> dict[str, Any]:
     """The OpenAPI document (paths relative to ``<base_url>/lakebook/api``)."""
     q = lambda name, schema: _param(name, "query", schema)  # noqa: E731
     key, run_id = _param("key", "path", STR), _param("id", "path", STR)
+    window = [q("start", STR), q("end", STR)]
     paths = {
-        "/status": {"get": _op("lakehouse summary")},
-        "/openapi.json": {"get": _op("this document")},
-        "/feature-groups": {"get": _op("feature groups", [q("all_versions", STR)])},
+        "/status": {"get": _op("lakehouse summary", "Status")},
+        "/openapi.json": {"get": _op("this document", "OpenAPIDocument")},
+        "/feature-groups": {"get": _op("feature groups", "FeatureGroupList",
+                                       [q("all_versions", STR)])},
         "/feature-groups/{name}": {"get": _op("one group: schema, commits, statistics, sample",
+                                              "FeatureGroupDetail",
                                               [NAME, q("version", INT), q("sample", INT)])},
-        "/feature-views": {"get": _op("feature views")},
-        "/feature-views/{name}": {"get": _op("one view", [NAME, q("version", INT)])},
-        "/feature-views/{name}/{version}": {"get": _op("one view version", [
-            NAME, _param("version", "path", INT)])},
-        "/models": {"get": _op("registered models")},
-        "/models/{name}": {"get": _op("versions, aliases and history of a model", [NAME])},
-        "/models/{name}/versions/{version}": {"get": _op("one model version", [
+        "/feature-groups/{name}/neighbors": {"post": _op(
+            "nearest rows to a key's vector or a vector", "GroupNeighbors", [NAME],
+            GROUP_NEIGHBORS_BODY)},
+        "/feature-views": {"get": _op("feature views", "FeatureViewList")},
+        "/feature-views/{name}": {"get": _op("one view", "FeatureViewDetail",
+                                             [NAME, q("version", INT)])},
+        "/feature-views/{name}/{version}": {"get": _op("one view version", "FeatureViewDetail",
+                                                       [NAME, _param("version", "path", INT)])},
+        "/models": {"get": _op("registered models", "ModelList")},
+        "/models/{name}": {"get": _op("versions, aliases and history of a model",
+                                      "ModelDetail", [NAME])},
+        "/models/{name}/versions/{version}": {"get": _op("one model version", "ModelVersion", [
             NAME, _param("version", "path", INT)])},
         "/models/{name}/aliases/{alias}": {
-            "post": _op("move an alias", [NAME, _param("alias", "path", STR)], ALIAS_BODY),
-            "delete": _op("remove an alias", [NAME, _param("alias", "path", STR)])},
-        "/deployments": {"get": _op("deployments with serving statistics")},
-        "/deployments/{name}": {"get": _op("one deployment", [NAME]),
-                                "delete": _op("delete a deployment", [NAME])},
-        "/deployments/{name}/predict": {"post": _op("predict", [NAME], PREDICT_BODY)},
-        "/deployments/{name}/kpis": {"get": _op(
-            "KPIs per window, version and arm", [NAME, q("every", STR), q("start", STR),
-                                                 q("end", STR)])},
-        "/deployments/{name}/business": {"get": _op(
-            "the business view: KPIs, alerts, arms, Vega-Lite spec",
-            [NAME, q("every", STR), q("start", STR), q("end", STR)])},
-        "/deployments/{name}/arms": {"get": _op(
-            "compare the arms on a KPI", [NAME, q("kpi", STR), q("start", STR),
-                                          q("end", STR)])},
-        "/deployments/{name}/outcomes": {"post": _op("log outcomes", [NAME], OUTCOMES_BODY,
-                                                     ok="201")},
-        "/deployments/{name}/promote": {"post": _op("promote an arm, ending the split",
-                                                    [NAME], PROMOTE_BODY)},
+            "post": _op("move an alias", "AliasMove", [NAME, _param("alias", "path", STR)],
+                        ALIAS_BODY),
+            "delete": _op("remove an alias", "AliasMove",
+                          [NAME, _param("alias", "path", STR)])},
+        "/deployments": {"get": _op("deployments with serving statistics", "DeploymentList")},
+        "/deployments/{name}": {"get": _op("one deployment", "DeploymentDetail", [NAME]),
+                                "delete": _op("delete a deployment", "Deleted", [NAME])},
+        "/deployments/{name}/predict": {"post": _op("predict", "PredictAnswer", [NAME],
+                                                    PREDICT_BODY)},
         "/deployments/{name}/neighbors": {"post": _op(
-            "nearest entities of the view, with predictions", [NAME], NEIGHBORS_BODY)},
-        "/feature-groups/{name}/neighbors": {"post": _op(
-            "nearest rows to a key's vector or a vector", [NAME], GROUP_NEIGHBORS_BODY)},
+            "nearest entities of the view, with predictions", "DeploymentNeighbors", [NAME],
+            NEIGHBORS_BODY)},
         "/feature-groups/{name}/delete-rows": {"post": _op(
-            "delete rows by keys and/or a SQL predicate (one commit)", [NAME],
+            "delete rows by keys and/or a SQL predicate (one commit)", "RowsDeleted", [NAME],
             DELETE_ROWS_BODY)},
-        "/steps": {"get": _op("steps under a folder or in a notebook", [q("path", STR)])},
-        "/pipelines": {"get": _op("pipelines"),
-                       "post": _op("create a pipeline", body=PIPELINE_BODY, ok="201")},
-        "/pipelines/{name}": {"get": _op("one pipeline", [NAME]),
-                              "delete": _op("delete a pipeline", [NAME])},
-        "/schedules": {"get": _op("schedules"),
-                       "post": _op("schedule a step or pipeline", body=SCHEDULE_BODY, ok="201")},
-        "/schedules/{key}": {"get": _op("one schedule", [key]),
-                             "delete": _op("delete a schedule", [key])},
-        "/schedules/{key}/pause": {"post": _op("pause", [key])},
-        "/schedules/{key}/resume": {"post": _op("resume", [key])},
-        "/runs": {"get": _op("runs", [q("status", STR), q("limit", INT)]),
-                  "post": _op("run now", body=RUN_BODY, ok="201")},
-        "/runs/{id}": {"get": _op("one run", [run_id])},
-        "/runs/{id}/output": {"get": _op("the executed notebook", [run_id, q("download", STR)])},
-        "/runs/{id}/cancel": {"post": _op("cancel", [run_id])},
-        "/runs/{id}/rerun": {"post": _op("run again", [run_id], ok="201")},
-        "/scheduler": {"get": _op("the in-server scheduler")},
-        "/monitors": {"get": _op("monitors"),
-                      "post": _op("create a monitor", body=MONITOR_BODY, ok="201")},
-        "/monitors/{name}": {"get": _op("a monitor and its results", [NAME, q("limit", INT)]),
-                             "delete": _op("delete a monitor", [NAME])},
-        "/monitors/{name}/run": {"post": _op("run a monitor now", [NAME], MONITOR_RUN_BODY)},
+        "/deployments/{name}/kpis": {"get": _op(
+            "KPIs per window, version and arm", "KpiList", [NAME, q("every", STR), *window])},
+        "/deployments/{name}/business": {"get": _op(
+            "the business view: KPIs, alerts, arms, Vega-Lite spec", "BusinessView",
+            [NAME, q("every", STR), *window])},
+        "/deployments/{name}/arms": {"get": _op(
+            "compare the arms on a KPI", "ArmComparison", [NAME, q("kpi", STR), *window])},
+        "/deployments/{name}/outcomes": {"post": _op("log outcomes", "OutcomesWritten", [NAME],
+                                                     OUTCOMES_BODY, ok="201")},
+        "/deployments/{name}/promote": {"post": _op("promote an arm, ending the split",
+                                                    "DeploymentDetail", [NAME], PROMOTE_BODY)},
+        "/steps": {"get": _op("steps under a folder or in a notebook", "StepList",
+                              [q("path", STR), q("why", STR)])},
+        "/pipelines": {"get": _op("pipelines", "PipelineList"),
+                       "post": _op("create a pipeline", "PipelineDetail", body=PIPELINE_BODY,
+                                   ok="201")},
+        "/pipelines/{name}": {"get": _op("one pipeline", "PipelineDetail", [NAME]),
+                              "delete": _op("delete a pipeline", "Deleted", [NAME])},
+        "/schedules": {"get": _op("schedules", "ScheduleList"),
+                       "post": _op("schedule a step or pipeline", "Schedule",
+                                   body=SCHEDULE_BODY, ok="201")},
+        "/schedules/{key}": {"get": _op("one schedule", "Schedule", [key]),
+                             "delete": _op("delete a schedule", "Deleted", [key])},
+        "/schedules/{key}/pause": {"post": _op("pause", "Schedule", [key])},
+        "/schedules/{key}/resume": {"post": _op("resume", "Schedule", [key])},
+        "/runs": {"get": _op("runs", "RunList", [q("status", STR), q("limit", INT)]),
+                  "post": _op("run now", "Run", body=RUN_BODY, ok="201")},
+        "/runs/{id}": {"get": _op("one run", "Run", [run_id])},
+        "/runs/{id}/output": {"get": _op("the executed notebook (?download=1: the .ipynb)",
+                                         "RunOutput", [run_id, q("download", STR)])},
+        "/runs/{id}/cancel": {"post": _op("cancel", "Run", [run_id])},
+        "/runs/{id}/rerun": {"post": _op("run again", "Run", [run_id], ok="201")},
+        "/scheduler": {"get": _op("the in-server scheduler", "SchedulerState")},
+        "/monitors": {"get": _op("monitors", "MonitorList"),
+                      "post": _op("create a monitor", "Monitor", body=MONITOR_BODY, ok="201")},
+        "/monitors/{name}": {"get": _op("a monitor and its results", "MonitorDetail",
+                                        [NAME, q("limit", INT)]),
+                             "delete": _op("delete a monitor", "Deleted", [NAME])},
+        "/monitors/{name}/run": {"post": _op("run a monitor now", "MonitorResult", [NAME],
+                                             MONITOR_RUN_BODY)},
         "/monitors/{name}/reports/{id}.html": {"get": _op(
-            "the Evidently report (sandboxed HTML)", [NAME, _param("id", "path", INT)],
-            content="text/html")},
-        "/alerts": {"get": _op("alerts", [q("monitor", STR), q("open", STR)])},
-        "/lineage": {"get": _op("the lineage graph (of one object when a name is given)", [
+            "the Evidently report (sandboxed HTML)", None, [NAME, _param("id", "path", INT)])},
+        "/alerts": {"get": _op("alerts", "AlertList", [q("monitor", STR), q("open", STR)])},
+        "/alerts/{id}/acknowledge": {"post": _op("acknowledge an alert", "Alert",
+                                                 [_param("id", "path", INT)])},
+        "/lineage": {"get": _op("the lineage graph (of one object when a name is given)",
+                                "LineageGraph", [
             q("kind", STR), q("name", STR), q("version", STR), q("upstream", STR),
             q("downstream", STR), q("depth", INT)])},
-        "/stale": {"get": _op("what is behind the data it was made from")},
-        "/why": {"get": _op("why a step would re-run", [q("notebook", STR), q("step", STR)])},
-        "/alerts/{id}/acknowledge": {"post": _op("acknowledge an alert",
-                                                 [_param("id", "path", INT)])},
+        "/stale": {"get": _op("what is behind the data it was made from", "StaleList")},
+        "/why": {"get": _op("why a step would re-run", "StepWhy",
+                            [q("notebook", STR), q("step", STR)])},
     }
     return {"openapi": "3.1.0",
             "info": {"title": "Lakebook REST API (inside Jupyter)", "version": __version__,
                      "description": "Behind Jupyter's authentication; paths are relative to "
                                     "<base_url>/lakebook/api."},
-            "paths": paths, "components": {"schemas": {"Error": ERROR}}}
+            "paths": paths,
+            "components": {"schemas": contract.definitions(SCHEMAS + "{model}")}}
 
 
 class OpenAPIHandler(LakebookHandler):

@@ -62,7 +62,7 @@ class StepsHandler(LakebookHandler):
     def get(self) -> None:
         path = _path(self, self.get_query_argument("path", "."))
         # a symlink under the root that points out of it is not followed
-        steps = self.lh.pipelines.steps(path, within=_server_root(self))
+        steps = self.lh.pipelines.steps.list(path, within=_server_root(self))
         out = [s.to_dict() for s in steps]
         if self.get_query_argument("why", "0") in ("1", "true"):  # the sidebar's reasons
             for d, s in zip(out, steps):
@@ -145,7 +145,7 @@ def _params(body: dict) -> dict:
 class SchedulesHandler(LakebookHandler):
     @tornado.web.authenticated
     def get(self) -> None:
-        self.reply({"schedules": [s.to_dict() for s in self.lh.pipelines.schedules()]})
+        self.reply({"schedules": [s.to_dict() for s in self.lh.pipelines.schedules.list()]})
 
     @tornado.web.authenticated
     def post(self) -> None:
@@ -166,7 +166,7 @@ class SchedulesHandler(LakebookHandler):
 class ScheduleHandler(LakebookHandler):
     @tornado.web.authenticated
     def get(self, key: str) -> None:
-        self.reply(self.lh.pipelines.get_schedule(key).to_dict())
+        self.reply(self.lh.pipelines.schedules.get(key).to_dict())
 
     @tornado.web.authenticated
     def delete(self, key: str) -> None:
@@ -185,7 +185,8 @@ class RunsHandler(LakebookHandler):
     @tornado.web.authenticated
     def get(self) -> None:
         limit = self.int_argument("limit", 50)
-        runs = self.lh.pipelines.runs(status=self.get_query_argument("status", None), limit=limit)
+        runs = self.lh.pipelines.runs.list(status=self.get_query_argument("status", None),
+                                           limit=limit)
         self.reply({"runs": [r.to_dict() for r in runs]})
 
     @tornado.web.authenticated
@@ -222,13 +223,13 @@ class RunsHandler(LakebookHandler):
 class RunHandler(LakebookHandler):
     @tornado.web.authenticated
     def get(self, run_id: str) -> None:
-        self.reply(self.lh.pipelines.get_run(run_id).to_dict())
+        self.reply(self.lh.pipelines.runs.get(run_id).to_dict())
 
 
 class RunOutputHandler(LakebookHandler):
     @tornado.web.authenticated
     def get(self, run_id: str) -> None:
-        run = self.lh.pipelines.get_run(run_id)
+        run = self.lh.pipelines.runs.get(run_id)
         if not run.output_path or not Path(run.output_path).is_file():
             raise NotFound(f"Run {run_id} has no executed notebook yet (status {run.status}).",
                            "Wait until it has started, then ask again.")

@@ -29,7 +29,7 @@ class RegistryView(widgets.VBox):
 
     def __init__(self, lh: Any, model: str | None = None) -> None:
         self.lh = lh
-        names = [m["name"] for m in lh.registry.models()]
+        names = [m["name"] for m in lh.registry.list()]
         if model is not None:
             lh.registry.versions(model)  # an unknown model is a NotFound naming it
         self.model_select = widgets.Dropdown(options=names, value=model or (names[0] if names
@@ -65,7 +65,7 @@ class RegistryView(widgets.VBox):
 
     def refresh(self) -> None:
         """Re-read models, versions and aliases from the catalog."""
-        names = [m["name"] for m in self.lh.registry.models()]
+        names = [m["name"] for m in self.lh.registry.list()]
         if list(self.model_select.options) != names:
             current = self.model_select.value
             self.model_select.options = names

@@ -14,7 +14,8 @@ def runs_view(lh: Any, limit: int = 20, status: str | None = None) -> Any:
     button = w.Button(description="Refresh", icon="refresh", layout=w.Layout(width="110px"))
 
     def refresh(_: Any = None) -> None:
-        out.value = runs_html([r.to_dict() for r in lh.pipelines.runs(status=status, limit=limit)])
+        runs = lh.pipelines.runs.list(status=status, limit=limit)
+        out.value = runs_html([r.to_dict() for r in runs])
 
     button.on_click(refresh)
     refresh()
