@@ -105,6 +105,7 @@ def test_bad_vectors_are_refused_naming_the_column_and_rows_and_nothing_is_writt
         fg.insert(good.drop(columns="vec"))
     assert len(fg.read()) == 6 and fg.delta_version() == 0
     assert lh.online_store.count(fg.online_table) == 6
+    lh.similarity.get(fg, "vec").wait()  # the graph is built in the background
     assert fg.index_status()[0]["indexed"] == 6
 
 
