@@ -9,6 +9,7 @@ that does not fit the task is refused before anything is trained or registered.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -185,7 +186,6 @@ def evaluate(model: Any, X_test: Any, y_test: Any, task: str | None = None,
             metrics[metric.name] = metric.compute(model, X_test, y_true)
         except Exception as exc:
             details.setdefault("skipped", {})[metric.name] = f"{type(exc).__name__}: {exc}"
-            import warnings
             warnings.warn(f"The metric {metric.name!r} could not be computed for this model "
                           f"({type(exc).__name__}: {exc}); it is not among the version's "
                           "metrics.", stacklevel=2)
