@@ -139,6 +139,14 @@ def test_bad_deletes_write_nothing(lh):
         assert "Nothing was deleted" in exc.value.message or "Nothing was deleted" in str(
             exc.value)
     assert fg.delta_version() == version and len(fg.read()) == 20
+    # the predicate is user SQL: it runs where no file can be read
+    secret = lh.home.parent / "secret.csv"
+    secret.write_text("mid\n1\n")
+    for where in (f"mid IN (SELECT mid FROM read_csv('{secret}'))",
+                  f"mid IN (SELECT 1 FROM '{secret}')"):
+        with pytest.raises(InvalidInput):
+            fg.delete_rows(where=where)
+    assert fg.delta_version() == version and len(fg.read()) == 20
     # matching nothing writes no commit
     info = fg.delete_rows(keys=[999])
     assert info.rows == 0 and info.delta_version is None and fg.delta_version() == version
