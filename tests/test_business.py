@@ -327,7 +327,7 @@ def test_kpi_alert_uses_the_monitoring_alerts(batch, lh):
             on_alert="retrain")
     ids = dep.check_kpis(every="1w", now=T0 + 3 * WEEK)
     assert ids
-    alerts = lh.monitoring.alerts(monitor="deployment fraud_batch")
+    alerts = lh.monitoring.alerts.list(monitor="deployment fraud_batch")
     kpi_alerts = [a for a in alerts if a["kind"] == "kpi:review_cost"]
     assert kpi_alerts and "review_cost" in kpi_alerts[0]["message"]
     assert kpi_alerts[0]["details"]["above"] == 1.0

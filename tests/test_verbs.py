@@ -105,7 +105,7 @@ def full(lh, tmp_path):
     nb.cells = [nbformat.v4.new_code_cell("%%feature tx --key cc_num --event-time ts\ndf = None")]
     nbformat.write(nb, marked)
     lh.pipelines.create("nightly", steps=[f"{marked}::tx"])
-    lh.pipelines.schedule(notebook=str(marked), step="tx", cron="0 6 * * *", name="daily")
+    lh.pipelines.schedules.create(notebook=str(marked), step="tx", cron="0 6 * * *", name="daily")
     run = lh.pipelines.run(str(notebook))
     return {"run": run, "marked": marked, "shops": shops}
 

@@ -28,7 +28,7 @@ def business_view(lh: Any, deployment: str, every: Any = "1w", start: Any = None
     frame = lh.business.kpis(deployment, every=every, start=start, end=end)
     rows = plain(frame.assign(window_start=frame["window_start"].map(
         lambda t: t.isoformat())).to_dict("records")) if len(frame) else []
-    alerts = [a for a in lh.monitoring.alerts(monitor=f"deployment {deployment}", limit=200)
+    alerts = [a for a in lh.monitoring.alerts.list(monitor=f"deployment {deployment}", limit=200)
               if str(a.get("kind", "")).startswith("kpi:")]
     comparison = None
     if len({(r["version"], r["arm"], r["shadow"]) for r in rows}) > 1:

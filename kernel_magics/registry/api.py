@@ -53,7 +53,7 @@ class ModelSummary(Record):
     """One model of :meth:`ModelRegistry.models`: ``name``, ``versions``, ``latest_version``,
     ``aliases``, ``task``, ``latest_metrics``, ``description``, ``created_at``, ``updated_at``."""
 
-    kind = "model summary"
+    noun = "model summary"
 
 
 class ModelRegistry:
