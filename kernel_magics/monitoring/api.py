@@ -232,7 +232,7 @@ class Monitoring:
                 "labels": labels, "time_column": time_column}
         records.save_monitor(self.lh.catalog, name, spec, replace)
         # the schedule (target {"monitor": name}) is the pipelines' to keep; any scheduler runs it
-        self.lh.pipelines.schedule_for(schedule_name(name), {"monitor": name}, cron, tz)
+        self.lh.pipelines.schedules.keep(schedule_name(name), {"monitor": name}, cron, tz)
         self.lh.catalog.record_event("monitor.created", name, spec)
         from ..lineage.api import ref
         if deployment:
@@ -282,7 +282,7 @@ class Monitoring:
         """Delete a monitor and its schedule (results and reports stay for the record)."""
         self.get(name)
         records.mark_deleted(self.lh.catalog, name)
-        self.lh.pipelines.schedule_for(schedule_name(name), {"monitor": name}, None)
+        self.lh.pipelines.schedules.keep(schedule_name(name), {"monitor": name}, None)
         self.lh.catalog.record_event("monitor.deleted", name, {})
 
     # -- run -------------------------------------------------------------------------------

@@ -154,6 +154,20 @@ class Schedules:
         self.lh.catalog.record_event("schedule.save", name, {"cron": cron, "tz": tz, "target": target})
         return self.get(name)
 
+    def keep(self, name: str, target: dict[str, Any], cron: str | None,
+             tz: str = "UTC") -> S.Schedule | None:
+        """The schedule another area keeps for one of its objects (a monitor's
+        ``monitor-<name>``, target ``{"monitor": name}``): created or re-timed to ``cron``
+        (read in ``tz``) and resumed; deleted, with its queued runs, when ``cron`` is None."""
+        if cron is None:
+            records.delete_schedule_named(self.lh.catalog, name)
+            return None
+        cron = S.check_cron(cron)
+        tz = str(S.check_timezone(tz))
+        records.save_owned_schedule(self.lh.catalog, name, target, cron, tz,
+                                    S.initial_next_run(cron, tz))
+        return self.get(name)
+
     def ensure(self, step: str, cron: str, tz: str | None = None,
                notebook: str | None = None, run_id: str | None = None) -> S.Schedule | None:
         """The schedule of ``step`` as its own magic line asks (``--schedule CRON --tz TZ``,
@@ -496,21 +510,6 @@ class Pipelines:
     def reap(self) -> list[str]:
         """Mark runs whose worker died failed (and retry them per their policy)."""
         return R.reap_stale(self.lh)
-
-    # -- schedules ---------------------------------------------------------------------------
-    def schedule_for(self, name: str, target: dict[str, Any], cron: str | None,
-                     tz: str = "UTC") -> S.Schedule | None:
-        """The schedule another area keeps for one of its objects (a monitor's
-        ``monitor-<name>``, target ``{"monitor": name}``): created or re-timed to ``cron``
-        (read in ``tz``) and resumed; deleted, with its queued runs, when ``cron`` is None."""
-        if cron is None:
-            records.delete_schedule_named(self.lh.catalog, name)
-            return None
-        cron = S.check_cron(cron)
-        tz = str(S.check_timezone(tz))
-        records.save_owned_schedule(self.lh.catalog, name, target, cron, tz,
-                                    S.initial_next_run(cron, tz))
-        return self.schedules.get(name)
 
     def count(self) -> dict[str, int]:
         """How many schedules and runs there are."""
