@@ -47,7 +47,7 @@ NOUN_GETTERS = {"feature_group", "feature_view", "deployment", "monitor", "model
                 "alert", "kpi"}
 #: lists spelled as the plural of a kind that has its collection (``lh.feature_groups()``)
 PLURAL_LISTS = {"feature_groups", "feature_views", "monitors", "models", "run_statuses",
-                "alerts", "kpi_definitions"}
+                "pipelines", "alerts", "kpi_definitions"}
 
 #: the collections that create and delete what they hold, and the verb that creates it:
 #: ``create`` everywhere but the registry, where a version is registered (MLflow's

@@ -1,5 +1,5 @@
-"""The feature store of a lakehouse: create feature groups and views, and get and list them
-through their collections (``lh.features.groups``, ``lh.features.views``)."""
+"""The feature store of a lakehouse: feature groups and views are created, got, listed and
+deleted through their collections (``lh.features.groups``, ``lh.features.views``)."""
 from __future__ import annotations
 
 import shutil
@@ -37,7 +37,7 @@ def _key_list(key: Any, group: str) -> list[str]:
 
 
 class FeatureGroups:
-    """``lh.features.groups``: get and list feature groups."""
+    """``lh.features.groups``: create, get, list and delete feature groups."""
 
     def __init__(self, lh: "Lakehouse") -> None:
         self._lh = lh
@@ -168,7 +168,7 @@ class FeatureGroups:
 
 
 class FeatureViews:
-    """``lh.features.views``: get and list feature views."""
+    """``lh.features.views``: create, get, list and delete feature views."""
 
     def __init__(self, lh: "Lakehouse") -> None:
         self._lh = lh
@@ -262,20 +262,22 @@ class FeatureViews:
 
 
 class FeatureStore:
-    """Feature groups and views of one lakehouse (``lh.features``): create them here, get
-    and list them through ``groups`` and ``views``."""
+    """Feature groups and views of one lakehouse (``lh.features``): create, get, list and
+    delete them through ``groups`` and ``views``."""
 
     def __init__(self, lh: "Lakehouse") -> None:
         self._lh = lh
 
     @cached_property
     def groups(self) -> FeatureGroups:
-        """The feature groups: ``groups.get(name, version)``, ``groups.list()``."""
+        """The feature groups: ``groups.create(...)``, ``get(name, version)``, ``list()``,
+        ``delete(name, version)``."""
         return FeatureGroups(self._lh)
 
     @cached_property
     def views(self) -> FeatureViews:
-        """The feature views: ``views.get(name, version)``, ``views.list()``."""
+        """The feature views: ``views.create(...)`` / ``get_or_create(...)``,
+        ``get(name, version)``, ``list()``, ``delete(name, version)``."""
         return FeatureViews(self._lh)
 
     def _versions(self, name: str) -> list[dict[str, Any]]:

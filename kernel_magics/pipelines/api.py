@@ -279,9 +279,8 @@ class Pipelines:
         return [Pipeline({"name": r["name"], "steps": r["steps"], "updated_at": r["updated_at"]})
                 for r in records.pipeline_rows(self.lh.catalog)]
 
-    pipelines = list
-
     def delete(self, name: str) -> None:
+        """Delete pipeline ``name`` (NotFound when there is none); its runs stay."""
         self.get(name)
         records.delete_pipeline(self.lh.catalog, name)
 
