@@ -163,7 +163,7 @@ def prepare_monitoring(lh, X: pd.DataFrame, root: Path) -> dict:
     drift = mon.run("transactions_drift")
     stable = mon.run("transactions_stable")
     hostile = prepare_hostile_reports(lh, root)
-    return {"alerts": [a["id"] for a in mon.alerts(acknowledged=False)], "hostile": hostile, "monitors": {
+    return {"alerts": [a["id"] for a in mon.alerts.list(acknowledged=False)], "hostile": hostile, "monitors": {
         "transactions_drift": {"status": drift.status, "drift_share": drift.drift_share,
                                "result": drift.id},
         "transactions_stable": {"status": stable.status, "drift_share": stable.drift_share,
