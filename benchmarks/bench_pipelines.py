@@ -65,8 +65,8 @@ def bench_tick(tmp: Path, n: int = 1000) -> dict:
     lh = kernel_magics.connect(tmp / "home-tick")
     nb = write_notebook(tmp / "tiny.ipynb", [code("x = 1")])
     for i in range(n):
-        lh.pipelines.schedule(notebook=nb, cron=f"{i % 60} * * * *", name=f"s{i}",
-                              tz=("UTC", "Europe/Amsterdam", "America/New_York")[i % 3])
+        lh.pipelines.schedules.create(notebook=nb, cron=f"{i % 60} * * * *", name=f"s{i}",
+                                      tz=("UTC", "Europe/Amsterdam", "America/New_York")[i % 3])
     sched = Scheduler(lh, dispatch=False)
     idle = []
     for _ in range(5):

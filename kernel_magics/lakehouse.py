@@ -95,14 +95,16 @@ class Lakehouse:
 
     def create_feature_group(self, name: str, key: list[str] | str, event_time: str,
                              **kwargs: Any) -> "FeatureGroup":
-        """Create a feature group; see :meth:`FeatureStore.create_feature_group`."""
-        return self.features.create_feature_group(name, key=key, event_time=event_time, **kwargs)
+        """Hopsworks' spelling of :meth:`lh.features.groups.create
+        <kernel_magics.features.api.FeatureGroups.create>` (the same call)."""
+        return self.features.groups.create(name, key=key, event_time=event_time, **kwargs)
 
     def create_feature_view(self, name: str, spine: Any, join: list | None = None,
                             label: list[str] | str | None = None, **kwargs: Any) -> "FeatureView":
-        """Create (or version) a feature view; see :meth:`FeatureStore.create_feature_view`."""
-        return self.features.create_feature_view(name, spine=spine, join=join, label=label,
-                                                 **kwargs)
+        """Hopsworks' spelling of :meth:`lh.features.views.create
+        <kernel_magics.features.api.FeatureViews.create>` (the same call: a spec that has a
+        version already is refused; ``lh.features.views.get_or_create`` answers it)."""
+        return self.features.views.create(name, spine=spine, join=join, label=label, **kwargs)
 
     @cached_property
     def online_store(self):
@@ -130,8 +132,11 @@ class Lakehouse:
         return Deployments(self)
 
     def deploy(self, name: str, model: str, **kwargs: Any) -> "Deployment":
-        """Create or update a deployment of ``model`` (by alias or version)."""
-        return self.deployments.deploy(name, model=model, **kwargs)
+        """Deploy ``model`` (by alias or version) as ``name``: :meth:`lh.deployments.create
+        <kernel_magics.deployments.api.Deployments.create>` with ``replace=True``, so
+        deploying again re-points the deployment."""
+        kwargs.setdefault("replace", True)
+        return self.deployments.create(name, model=model, **kwargs)
 
     # -- business results ------------------------------------------------------------------
     @cached_property

@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression, LinearRegression
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score
 
 from deployments_fixtures import fraud_lakehouse
-from kernel_magics.shared.errors import InvalidInput, NotFound
+from kernel_magics.shared.errors import AlreadyExists, InvalidInput, NotFound
 
 WEEK = pd.Timedelta(days=7)
 T0 = pd.Timestamp("2024-01-01", tz="UTC")  # a Monday: weeks start on it
@@ -80,8 +80,18 @@ def test_user_kpis_are_sql_over_predictions_outcomes_and_features(batch):
     assert first["money_saved"] == pytest.approx(caught)   # a feature of the view
     assert first["value_caught"] == pytest.approx(caught)  # the outcome's value
     assert first["review_cost"] == pytest.approx((pred == 1).sum() * 2.5)
-    assert [k.name for k in dep.kpi_definitions()] == ["money_saved", "review_cost",
-                                                       "value_caught"]
+    kpis = dep.lh.business.kpis
+    assert [k.name for k in kpis.list(dep.name)] == ["money_saved", "review_cost",
+                                                     "value_caught"]
+    # the collection's verbs: create refuses a name it has, get / delete take its key
+    with pytest.raises(AlreadyExists, match="has a KPI 'review_cost' already"):
+        kpis.create(dep.name, "review_cost", "count(*)")
+    assert kpis.get(dep.name, "review_cost").better == "lower"
+    assert kpis.delete(dep.name, "value_caught") is None
+    with pytest.raises(NotFound, match="no KPI 'value_caught'"):
+        kpis.get(dep.name, "value_caught")
+    with pytest.raises(NotFound, match="no KPI 'value_caught'"):
+        kpis.delete(dep.name, "value_caught")
 
 
 @pytest.mark.parametrize("sql, named", [
@@ -98,7 +108,7 @@ def test_a_kpi_is_validated_and_sandboxed_when_defined(batch, sql, named, tmp_pa
     with pytest.raises(InvalidInput) as err:
         dep.kpi("bad", sql)
     assert named in str(err.value) and "'bad'" in str(err.value)
-    assert dep.kpi_definitions() == []
+    assert dep.lh.business.kpis.list(dep.name) == []
     assert not Path("/tmp/lakebook-kpi.csv").exists() and not Path("/tmp/lakebook-kpi.db").exists()
 
 
@@ -127,7 +137,7 @@ def test_kpi_settings_are_checked(batch):
     with pytest.raises(InvalidInput, match="kind"):
         dep.kpi("x", "count(*)", kind="sum")
     dep.kpi("precision", below=0.9)  # a threshold on a model metric
-    assert dep.kpi_definitions()[0].below == 0.9
+    assert dep.lh.business.kpis.list(dep.name)[0].below == 0.9
 
 
 def test_late_outcomes_update_past_windows_and_coverage(lh):
@@ -327,7 +337,7 @@ def test_kpi_alert_uses_the_monitoring_alerts(batch, lh):
             on_alert="retrain")
     ids = dep.check_kpis(every="1w", now=T0 + 3 * WEEK)
     assert ids
-    alerts = lh.monitoring.alerts(monitor="deployment fraud_batch")
+    alerts = lh.monitoring.alerts.list(monitor="deployment fraud_batch")
     kpi_alerts = [a for a in alerts if a["kind"] == "kpi:review_cost"]
     assert kpi_alerts and "review_cost" in kpi_alerts[0]["message"]
     assert kpi_alerts[0]["details"]["above"] == 1.0

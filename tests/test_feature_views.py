@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import kernel_magics
-from kernel_magics.shared.errors import InvalidInput, NotFound
+from kernel_magics.shared.errors import AlreadyExists, InvalidInput, NotFound
 from kernel_magics.features.views import FeatureView, Join, TrainTestSplit
 
 from online_fixtures import redis_server  # noqa: F401  (fixture)
@@ -53,8 +53,13 @@ def test_training_data_is_point_in_time(lh, groups):
 def test_same_spec_same_version_new_spec_new_version(lh, groups):
     tx, prof = groups
     v1 = lh.create_feature_view("fraud", spine=tx, join=[prof], label="is_fraud")
-    again = lh.create_feature_view("fraud", spine=tx, join=[Join(prof)], label=["is_fraud"])
+    again = lh.features.views.get_or_create("fraud", spine=tx, join=[Join(prof)],
+                                            label=["is_fraud"])
     assert again.version == 1 and again == v1
+    # create creates or refuses: the same spec again is not quietly the old version
+    with pytest.raises(AlreadyExists, match="'fraud' version 1 has this spec already"):
+        lh.features.views.create("fraud", spine=tx, join=[Join(prof)], label=["is_fraud"])
+    assert [v["version"] for v in v1.versions()] == [1]
     v2 = lh.create_feature_view("fraud", spine=tx, join=[Join(prof, ttl="1h")], label="is_fraud")
     assert v2.version == 2
     assert lh.features.views.get("fraud").version == 2
@@ -65,6 +70,12 @@ def test_same_spec_same_version_new_spec_new_version(lh, groups):
         lh.features.views.get("fraud", 7)
     with pytest.raises(NotFound, match="no feature view 'nope'.*Known views: fraud"):
         lh.features.views.get("nope")
+    # delete takes get's key: the latest version by default, a given one when asked
+    assert lh.features.views.delete("fraud") is None
+    assert [v["version"] for v in v1.versions()] == [1]
+    lh.features.views.delete("fraud", 1)
+    with pytest.raises(NotFound):
+        lh.features.views.get("fraud")
 
 
 def test_view_over_the_spine_alone_and_fluent_form(lh, groups):

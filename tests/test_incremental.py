@@ -140,8 +140,8 @@ def test_a_cycle_downstream_is_refused_naming_it(lh, tmp_path: Path) -> None:
 
 def test_a_schedule_can_run_up_to_date_steps(lh, tmp_path: Path) -> None:
     nb = _feature_notebook(tmp_path / "feat.ipynb")
-    s = lh.pipelines.schedule(notebook=str(nb), step="tx", cron="0 * * * *",
-                              skip_up_to_date=False)
+    s = lh.pipelines.schedules.create(notebook=str(nb), step="tx", cron="0 * * * *",
+                                      skip_up_to_date=False)
     assert s.skip_up_to_date is False
     assert lh.pipelines.schedules.get(s.name).skip_up_to_date is False
 

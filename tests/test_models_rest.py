@@ -64,7 +64,7 @@ def test_alias_move_with_jupyter_auth(jupyter_server, lh):
 
 def test_client_mistakes_answer_json(jupyter_server, lh):
     _register(lh)
-    lh.registry.delete_version("price", 2)
+    lh.registry.delete("price", 2)
     cases = [
         (jupyter_server.get("models/nope"), 404, "No model named 'nope'"),
         (jupyter_server.get("models/price/versions/9"), 404, "no version 9"),

@@ -46,7 +46,7 @@ def test_feature_monitor_same_window_is_ok_and_shifted_window_drifts(lh, group):
     assert quiet.drift_share == 0 and quiet.current_rows == 600 and quiet.reference_rows == 1800
     assert set(quiet.columns) == {"amount", "merchants", "channel"}   # keys/time excluded
     assert "seen_at" in quiet.details["skipped_columns"]
-    assert lh.monitoring.alerts("tx") == []
+    assert lh.monitoring.alerts.list("tx") == []
 
     loud = lh.monitoring.run("tx", now=T0 + timedelta(days=8), run_id="run-123")
     assert loud.status == "drift" and loud.dataset_drift
@@ -65,12 +65,14 @@ def test_feature_monitor_same_window_is_ok_and_shifted_window_drifts(lh, group):
     from kernel_magics.shared.routes import report_path
     assert report_path("tx", loud.id) == f"lakebook/api/monitors/tx/reports/{loud.id}.html"
     # an alert was raised, names the drifted columns, and can be acknowledged
-    alerts = lh.monitoring.alerts("tx")
+    alerts = lh.monitoring.alerts.list("tx")
     assert len(alerts) == 1 and alerts[0]["kind"] == "drift" and alerts[0]["result_id"] == loud.id
     assert "amount" in alerts[0]["message"] and loud.alerts == [alerts[0]["id"]]
-    acked = lh.monitoring.acknowledge(alerts[0]["id"])
-    assert acked["acknowledged"] and acked["acknowledged_at"]
-    assert lh.monitoring.alerts(acknowledged=False) == []
+    assert alerts[0].kind == "drift" and alerts[0].to_dict()["id"] == alerts[0].id  # objects
+    acked = lh.monitoring.alerts.acknowledge(alerts[0])
+    assert acked.acknowledged and acked["acknowledged_at"]
+    assert lh.monitoring.alerts.get(acked.id).acknowledged_at == acked.acknowledged_at
+    assert lh.monitoring.alerts.list(acknowledged=False) == []
     # history, newest first; the summary shows the latest verdict
     assert [r.id for r in mon.results()] == [loud.id, quiet.id]
     summary = {m["name"]: m for m in lh.monitoring.summary()}
@@ -84,7 +86,7 @@ def test_drift_share_threshold_decides_the_verdict(lh, group):
     result = lh.monitoring.run("strict", now=T0 + timedelta(days=8))
     assert result.columns["amount"]["drifted"] and not result.columns["merchants"]["drifted"]
     assert result.status == "ok" and result.drift_share == 0.5
-    assert lh.monitoring.alerts("strict") == []
+    assert lh.monitoring.alerts.list("strict") == []
 
 
 def test_empty_windows_are_skipped_with_the_reason(lh, group):

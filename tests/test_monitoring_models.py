@@ -93,7 +93,7 @@ def test_inference_log_against_training_set(lh, world):
     perf = loud.performance
     assert perf["labelled"] >= N and perf["metrics"]["accuracy"] < 0.5
     assert perf["reference"]["accuracy"] > 0.8
-    kinds = sorted(a["kind"] for a in lh.monitoring.alerts("model"))
+    kinds = sorted(a["kind"] for a in lh.monitoring.alerts.list("model"))
     assert kinds == ["drift", "performance"]
     assert drift_from < datetime.fromisoformat(loud.window_end)
 
@@ -105,7 +105,7 @@ def test_retrain_on_drift_queues_the_training_step_and_promotes_by_its_rule(lh, 
     at = predict_all(lh)
     result = lh.monitoring.run("loop", now=at + timedelta(seconds=1))
     assert result.status == "drift"
-    alert = lh.monitoring.alerts("loop")[0]
+    alert = lh.monitoring.alerts.list("loop")[0]
     action = alert["action"]
     assert action["retrain"] == "queued", action
     assert action["step"] == "clf" and action["notebook"] == str(world["notebook"])
@@ -133,7 +133,7 @@ def test_retrain_without_a_known_notebook_is_recorded_not_raised(lh, world):
     at = predict_all(lh)
     result = lh.monitoring.run("loop2", now=at + timedelta(seconds=1))
     assert result.status == "drift" and result.details["model_version"] == 2
-    action = lh.monitoring.alerts("loop2")[0]["action"]
+    action = lh.monitoring.alerts.list("loop2")[0]["action"]
     assert action["retrain"] == "not possible" and "notebook" in action["reason"]
 
 

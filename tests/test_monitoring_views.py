@@ -36,9 +36,9 @@ def test_magic_create_run_and_view(monitored, ipython_shell, displayed):
     assert "data:text/html" not in html and len(html) < 100_000          # report not inlined
     shell.run_line_magic("lakebook", "monitor")
     assert "tx" in displayed[-1]["text/html"] and "drift" in displayed[-1]["text/html"]
-    alert = monitored.monitoring.alerts("tx")[0]
+    alert = monitored.monitoring.alerts.list("tx")[0]
     shell.run_line_magic("lakebook", f"monitor ack {alert['id']}")
-    assert monitored.monitoring.alerts(acknowledged=False) == []
+    assert monitored.monitoring.alerts.list(acknowledged=False) == []
     with pytest.raises(UsageError, match="no monitor 'nope'"):
         shell.run_line_magic("lakebook", "monitor nope")
     with pytest.raises(UsageError, match="monitor"):

@@ -32,6 +32,6 @@ def test_business_results_section_runs(tmp_path):
     spec = lh.deployments.definition("fraud_online")["spec"]
     assert "split" not in spec and spec["shadow"] == "v1"
     assert spec["outcomes"]["outcome"] == "is_fraud"
-    assert [k.name for k in dep.kpi_definitions()] == ["money_saved", "review_cost"]
+    assert [k.name for k in lh.business.kpis.list(dep.name)] == ["money_saved", "review_cost"]
     assert namespace["chart"].spec["$schema"].endswith("v5.json")
     lh.deployments.close()

@@ -70,8 +70,8 @@ class Small:
         lh.deployments.close()
         lh.create_monitor("fraud_drift", deployment="fraud_online", reference="training",
                    current="last 1d", schedule=None)
-        lh.pipelines.schedule(notebook=str(self.notebook), step="clicks", cron="0 6 * * *",
-                              tz="Europe/Amsterdam")
+        lh.pipelines.schedules.create(notebook=str(self.notebook), step="clicks",
+                                      cron="0 6 * * *", tz="Europe/Amsterdam")
         self.token = secrets.token_hex(8)
         self.port = free_port()
 

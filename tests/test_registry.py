@@ -59,7 +59,7 @@ def test_versions_are_numbered_per_name_and_never_reused(lh, diabetes):
     m = LinearRegression().fit(X, y)
     assert [lh.registry.register(m, "a").version for _ in range(3)] == [1, 2, 3]
     assert lh.registry.register(m, "b").version == 1
-    lh.registry.delete_version("a", 3)
+    lh.registry.delete("a", 3)
     assert not (lh.models_dir / "a" / "3").exists()
     assert lh.registry.register(m, "a").version == 4
     assert [v.version for v in lh.registry.versions("a")] == [1, 2, 4]
@@ -89,15 +89,15 @@ def test_aliases_move_with_history_and_refuse_deleted_versions(lh, diabetes):
         lh.registry.get("reg", alias="staging")
     with pytest.raises(NotFound, match="no version 7"):
         lh.registry.set_alias("reg", "production", 7)
-    lh.registry.delete_version("reg", 3)
+    lh.registry.delete("reg", 3)
     with pytest.raises(Conflict, match="deleted"):
         lh.registry.set_alias("reg", "production", 3)
     assert lh.registry.get("reg", alias="production").version == 2
     assert len(lh.registry.alias_history("reg")) == 2  # failed moves leave no trace
     # a version an alias points to is kept unless forced
     with pytest.raises(Conflict, match="production"):
-        lh.registry.delete_version("reg", 2)
-    lh.registry.delete_version("reg", 2, force=True)
+        lh.registry.delete("reg", 2)
+    lh.registry.delete("reg", 2, force=True)
     assert lh.registry.aliases("reg") == {}
     assert lh.registry.alias_history("reg")[-1]["to_version"] is None
     with pytest.raises(InvalidInput):

@@ -43,7 +43,7 @@ def test_widget_shows_versions_chart_and_moves_alias(lh):
     assert "production → v2" in view.status.value
     assert lh.registry.alias_history("price")[-1]["reason"] == "moved in the registry widget"
 
-    lh.registry.delete_version("price", 3)
+    lh.registry.delete("price", 3)
     view.refresh()
     assert [v for _, v in view.version_select.options] == [2, 1]
     view.version_select.value = 1

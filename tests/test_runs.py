@@ -114,7 +114,7 @@ def test_bad_input_is_refused_before_anything_is_queued(lh, tmp_path: Path) -> N
     ]
     for kwargs, exc, text in cases:
         with pytest.raises(exc, match=text):
-            lh.pipelines.schedule(**kwargs)
+            lh.pipelines.schedules.create(**kwargs)
     for what, kwargs, exc in [(f"{nb}::nope", {}, NotFound), (broken, {}, InvalidInput),
                               (nokernel, {}, NotFound), (nb, {"params": {"name": 3}}, InvalidInput),
                               (nb, {"params": {"window_end": "x"}}, InvalidInput),

@@ -34,7 +34,7 @@ def test_cli_steps_runs_schedules(lh, home: Path, tmp_path: Path, capsys) -> Non
     assert main(["--home", str(home), "steps", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "transactions" in out and "fraud_online" in out and "0 * * * *" in out
-    lh.pipelines.schedule(notebook=nb, step="transactions", cron="0 * * * *", name="tx-hourly")
+    lh.pipelines.schedules.create(notebook=nb, step="transactions", cron="0 * * * *", name="tx-hourly")
     assert main(["--home", str(home), "schedules"]) == 0
     assert "tx-hourly" in capsys.readouterr().out
     assert main(["--home", str(home), "runs", "--status", "queued"]) == 0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kernel_magics.shared.errors import InvalidInput
+from kernel_magics.shared.errors import AlreadyExists, InvalidInput
 from kernel_magics.shared.times import catalog_time, parse_time
 from kernel_magics.pipelines.scheduler import Scheduler
 from pipelines_fixtures import code, write_notebook
@@ -32,7 +32,7 @@ T0 = datetime(2024, 5, 1, 0, 0, tzinfo=timezone.utc)
 
 @pytest.mark.parametrize("policy,queued,skipped", [("latest", 1, 4), ("all", 5, 0), ("skip", 0, 5)])
 def test_missed_windows_follow_the_catchup_policy(lh, nb, policy, queued, skipped) -> None:
-    lh.pipelines.schedule(notebook=nb, cron="0 * * * *", catchup=policy, name="h")
+    lh.pipelines.schedules.create(notebook=nb, cron="0 * * * *", catchup=policy, name="h")
     _set_next(lh, "h", T0)  # the scheduler was down from 00:00 to 04:30: 5 fire times missed
     now = T0 + timedelta(hours=4, minutes=30)
     sched = Scheduler(lh, dispatch=False)
@@ -60,23 +60,28 @@ def test_missed_windows_follow_the_catchup_policy(lh, nb, policy, queued, skippe
 def test_schedule_timezone_pause_resume_delete(lh, nb) -> None:
     # quotes belong to a magic line (read once, shell-like, by step_arguments), not to a cron
     with pytest.raises(InvalidInput, match="is not a cron expression"):
-        lh.pipelines.schedule(notebook=nb, cron='"30 6 * * *"', tz="Europe/Amsterdam")
-    s = lh.pipelines.schedule(notebook=nb, cron=" 30 6 * * * ", tz="Europe/Amsterdam",
-                              params={"x": 2}, retries=2, timeout=60)
+        lh.pipelines.schedules.create(notebook=nb, cron='"30 6 * * *"', tz="Europe/Amsterdam")
+    s = lh.pipelines.schedules.create(notebook=nb, cron=" 30 6 * * * ", tz="Europe/Amsterdam",
+                                      params={"x": 2}, retries=2, timeout=60)
     assert s.cron == "30 6 * * *" and s.timezone == "Europe/Amsterdam" and s.name == "hourly"
     local = parse_time(s.next_run_at).astimezone(__import__("zoneinfo").ZoneInfo("Europe/Amsterdam"))
     assert (local.hour, local.minute) == (6, 30)
-    # re-saving the same schedule (a re-run magic cell) updates it instead of duplicating it
-    s2 = lh.pipelines.schedule(notebook=nb, cron="0 7 * * *", tz="Europe/Amsterdam")
+    # create never redefines quietly: the same name again is refused and nothing changes
+    with pytest.raises(AlreadyExists, match="Schedule 'hourly' exists already"):
+        lh.pipelines.schedules.create(notebook=nb, cron="0 7 * * *", tz="Europe/Amsterdam")
+    assert lh.pipelines.schedules.get("hourly").cron == "30 6 * * *"
+    # replace=True redefines it (what a re-run magic cell does) instead of duplicating it
+    s2 = lh.pipelines.schedules.create(notebook=nb, cron="0 7 * * *", tz="Europe/Amsterdam",
+                                       replace=True)
     assert s2.id == s.id and s2.cron == "0 7 * * *"
     assert len(lh.pipelines.schedules.list()) == 1
 
     _set_next(lh, "hourly", T0)
-    assert lh.pipelines.pause("hourly").paused
+    assert lh.pipelines.schedules.pause("hourly").paused
     assert Scheduler(lh, dispatch=False).tick(T0 + timedelta(days=1)).queued == 0
-    resumed = lh.pipelines.resume(s.id)
+    resumed = lh.pipelines.schedules.resume(s.id)
     assert not resumed.paused and parse_time(resumed.next_run_at) > datetime.now(timezone.utc)
-    lh.pipelines.delete_schedule("hourly")
+    lh.pipelines.schedules.delete("hourly")
     assert lh.pipelines.schedules.list() == []
 
 
@@ -101,9 +106,9 @@ def test_magic_schedule_option_creates_a_schedule(ipython_shell, tmp_path: Path,
 
 
 def test_runs_of_a_deleted_schedule_are_not_started(lh, nb) -> None:
-    lh.pipelines.schedule(notebook=nb, cron="0 * * * *", catchup="all", name="h")
+    lh.pipelines.schedules.create(notebook=nb, cron="0 * * * *", catchup="all", name="h")
     _set_next(lh, "h", T0)
     Scheduler(lh, dispatch=False).tick(T0 + timedelta(hours=2))
     assert len(_runs(lh, "queued")) == 3
-    lh.pipelines.delete_schedule("h")
+    lh.pipelines.schedules.delete("h")
     assert len(_runs(lh, "queued")) == 0 and len(_runs(lh, "cancelled")) == 3

@@ -47,7 +47,7 @@ def test_three_schedulers_start_each_of_100_due_runs_exactly_once(home, tmp_path
         code(f"with open({str(ledger)!r}, 'a') as fh:\n    fh.write(lakebook_run_id + '\\n')")])
     # 10 schedules x 10 missed windows each, caught up with policy "all": 100 due runs
     for i in range(10):
-        lh.pipelines.schedule(notebook=nb, cron="*/5 * * * *", catchup="all", name=f"s{i}")
+        lh.pipelines.schedules.create(notebook=nb, cron="*/5 * * * *", catchup="all", name=f"s{i}")
     lh.catalog.execute("UPDATE schedules SET next_run_at = ?",
                        (catalog_time(utcnow().replace(second=0, microsecond=0, minute=(utcnow().minute // 5) * 5)
                             - timedelta(minutes=45)),))

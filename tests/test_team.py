@@ -298,7 +298,7 @@ def test_lakebook_migrate_copies_a_laptop_lakehouse_into_a_team_one(pg_cluster, 
     nb = tmp_path / "nb.ipynb"
     from pipelines_fixtures import code, write_notebook
     write_notebook(nb, [code("x = 1")])
-    lh.pipelines.schedule(notebook=nb, cron="0 * * * *", name="hourly")
+    lh.pipelines.schedules.create(notebook=nb, cron="0 * * * *", name="hourly")
     run = lh.pipelines.submit(nb)
     url, storage = pg_cluster.new_database(), moto_s3.new_prefix()
     env = {**__import__("os").environ, "AWS_ACCESS_KEY_ID": moto_s3.KEY,

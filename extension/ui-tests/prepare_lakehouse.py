@@ -130,8 +130,8 @@ def main(root: Path) -> dict:
     # -- pipelines: a finished run and a schedule ----------------------------------------------
     run = lh.pipelines.run(str(fti), step="clicks")
     made["runs"] = {"finished": {"id": run.id, "status": run.status}}
-    sched = lh.pipelines.schedule(notebook=str(fti), step="clicks", cron="0 6 * * *",
-                                  tz="Europe/Amsterdam")
+    sched = lh.pipelines.schedules.create(notebook=str(fti), step="clicks", cron="0 6 * * *",
+                                          tz="Europe/Amsterdam")
     made["schedules"] = {sched.name: {"cron": sched.cron, "tz": sched.timezone}}
     # a named pipeline (its steps in run order) that the sidebar lists and can run
     lh.pipelines.create("daily_clicks", steps=[f"{fti}::clicks"])
@@ -163,7 +163,7 @@ def prepare_monitoring(lh, X: pd.DataFrame, root: Path) -> dict:
     drift = mon.run("transactions_drift")
     stable = mon.run("transactions_stable")
     hostile = prepare_hostile_reports(lh, root)
-    return {"alerts": [a["id"] for a in mon.alerts(acknowledged=False)], "hostile": hostile, "monitors": {
+    return {"alerts": [a["id"] for a in mon.alerts.list(acknowledged=False)], "hostile": hostile, "monitors": {
         "transactions_drift": {"status": drift.status, "drift_share": drift.drift_share,
                                "result": drift.id},
         "transactions_stable": {"status": stable.status, "drift_share": stable.drift_share,

@@ -1,7 +1,8 @@
 """``lh.business``: outcomes, KPIs and arm comparisons of deployments.
 
 Every door calls this: ``dep.log_outcome`` / ``dep.kpi`` / ``dep.kpis`` / ``dep.compare_arms``
-(thin methods of a deployment), ``lh.outcomes.insert(df)``, ``GET
+(thin methods of a deployment), ``lh.outcomes.insert(df)``, ``lh.business.kpis`` (create,
+get, list, delete and ``values``), ``GET
 /lakebook/api/deployments/<name>/kpis`` and the ``dep.business()`` widget.
 
 - Outcomes: :mod:`~kernel_magics.business.outcomes` (one Delta table per deployment).
@@ -22,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..shared.durations import parse_duration
-from ..shared.errors import InvalidInput, NotFound
+from ..catalog import Duplicate
+from ..shared.errors import AlreadyExists, InvalidInput, NotFound
 from ..shared.times import parse_time
 from . import joined as J
 from . import kpis as K
@@ -96,40 +98,22 @@ class Outcomes:
         return storage.dataset(path).to_table().to_pandas()
 
 
-class Business:
-    """Business results of one lakehouse's deployments."""
+class Kpis:
+    """``lh.business.kpis``: the KPIs defined on deployments (by deployment and name), and
+    their values per window."""
 
     def __init__(self, lh: "Lakehouse") -> None:
         self.lh = lh
 
-    @cached_property
-    def outcomes(self) -> Outcomes:
-        """The outcomes: ``outcomes.insert(df, deployment=...)``, ``outcomes.read(name)``."""
-        return Outcomes(self.lh)
-
-    def joined(self, deployment: str, start: Any = None, end: Any = None,
-               features: bool = False) -> pd.DataFrame:
-        """The deployment's predictions made in ``[start, end)`` with the outcome each one
-        joined (null while none arrived): what KPIs are computed over (``business.joined``).
-        ``features=True`` brings the view's features too (rebuilt for batch rows)."""
-        plan = J.plan_of(self.lh, deployment)
-        con = J.connection()
-        try:
-            J.build(self.lh, plan, parse_time(start, "start"), parse_time(end, "end"),
-                    wanted=set(plan.features) if features else set(), con=con)
-            return con.execute(f"SELECT * FROM {J.TABLE} ORDER BY ts").df()
-        finally:
-            con.close()
-
-    # -- KPI definitions -------------------------------------------------------------------
-    def define_kpi(self, deployment: str, name: str, sql: str | None = None,
-                   kind: str = "total", better: str = "higher", below: float | None = None,
-                   above: float | None = None, on_alert: str | None = None,
-                   description: str = "") -> K.Kpi:
-        """Define (or redefine) KPI ``name``: ``sql`` is one aggregate over the joined rows,
-        validated now (nothing is stored when it does not run). A model metric's name
+    def create(self, deployment: str, name: str, sql: str | None = None,
+               kind: str = "total", better: str = "higher", below: float | None = None,
+               above: float | None = None, on_alert: str | None = None,
+               description: str = "", replace: bool = False) -> K.Kpi:
+        """Define KPI ``name`` of ``deployment``: ``sql`` is one aggregate over the joined
+        rows, validated now (nothing is stored when it does not run). A model metric's name
         (``precision``, ``average_precision``, ``rmse``…) without ``sql`` sets an alert
-        threshold on that metric."""
+        threshold on that metric. :class:`AlreadyExists` when the deployment has a KPI of
+        that name, unless ``replace=True`` redefines it (``dep.kpi(...)`` does)."""
         self.lh.deployments.definition(deployment)
         plan = J.plan_of(self.lh, deployment)
         builtin = name in K.metric_names(plan)
@@ -145,30 +129,41 @@ class Business:
             below, above = K.check_definition(deployment, name, kind, better, below, above,
                                               on_alert)
             sql = K.check_sql(deployment, name, sql)
-            K.validate(self.lh, plan, self._threshold(deployment), deployment, name, sql)
+            K.validate(self.lh, plan, self.lh.business._threshold(deployment), deployment,
+                       name, sql)
         kpi = K.Kpi(deployment=deployment, name=name, sql=sql, kind=kind, better=better,
                     below=below, above=above, on_alert=on_alert, description=description)
-        records.save_kpi(self.lh.catalog, deployment, name, kpi.to_dict())
+        try:
+            records.save_kpi(self.lh.catalog, deployment, name, kpi.to_dict(), replace=replace)
+        except Duplicate:
+            raise AlreadyExists(f"Deployment {deployment!r} has a KPI {name!r} already.",
+                                "Pass replace=True to redefine it (dep.kpi(...) does), or "
+                                "pick another name.") from None
         self.lh.catalog.record_event("business.kpi", deployment, kpi.to_dict())
         return kpi
 
-    def kpi_definitions(self, deployment: str) -> list[K.Kpi]:
-        """The KPIs defined on ``deployment`` (model-metric thresholds have no SQL)."""
+    def get(self, deployment: str, name: str) -> K.Kpi:
+        """KPI ``name`` of ``deployment``; NotFound when it has none such."""
+        row = records.kpi(self.lh.catalog, deployment, name)
+        if row is None:
+            raise NotFound(f"Deployment {deployment!r} has no KPI {name!r}.",
+                           f"List them with lh.business.kpis.list({deployment!r}).")
+        return K.Kpi.from_row(row)
+
+    def list(self, deployment: str) -> list[K.Kpi]:
+        """The KPIs defined on ``deployment``, in the order they were defined (model-metric
+        thresholds have no SQL)."""
         return [K.Kpi.from_row(r) for r in records.kpis(self.lh.catalog, deployment)]
 
-    def delete_kpi(self, deployment: str, name: str) -> None:
+    def delete(self, deployment: str, name: str) -> None:
+        """Delete KPI ``name`` of ``deployment`` (NotFound when it has none such)."""
         if not records.delete_kpi(self.lh.catalog, deployment, name):
             raise NotFound(f"Deployment {deployment!r} has no KPI {name!r}.",
-                           "List them with dep.kpi_definitions().")
+                           f"List them with lh.business.kpis.list({deployment!r}).")
         self.lh.catalog.record_event("business.kpi.deleted", deployment, {"name": name})
 
-    def _threshold(self, deployment: str) -> float | None:
-        value = self.lh.deployments.definition(deployment)["spec"].get("threshold")
-        return None if value is None else float(value)
-
-    # -- reading KPIs ----------------------------------------------------------------------
-    def kpis(self, deployment: str, every: Any = "1d", start: Any = None,
-             end: Any = None) -> pd.DataFrame:
+    def values(self, deployment: str, every: Any = "1d", start: Any = None,
+               end: Any = None) -> pd.DataFrame:
         """Model metrics and the user's KPIs of ``deployment`` per window (``every``: ``1d``,
         ``1w``…) of prediction time in ``[start, end)``, version and arm: a DataFrame
         ``window_start, version, arm, shadow, kpi, value, coverage, n, ci_low, ci_high``.
@@ -176,9 +171,45 @@ class Business:
         width = parse_every(every)
         start_t, end_t = parse_time(start, "start"), parse_time(end, "end")
         plan = J.plan_of(self.lh, deployment)
-        user = [k for k in self.kpi_definitions(deployment) if k.sql]
-        return K.compute(self.lh, plan, user, self._threshold(deployment), width, start_t,
-                         end_t)
+        user = [k for k in self.list(deployment) if k.sql]
+        return K.compute(self.lh, plan, user, self.lh.business._threshold(deployment), width,
+                         start_t, end_t)
+
+
+class Business:
+    """Business results of one lakehouse's deployments."""
+
+    def __init__(self, lh: "Lakehouse") -> None:
+        self.lh = lh
+
+    @cached_property
+    def outcomes(self) -> Outcomes:
+        """The outcomes: ``outcomes.insert(df, deployment=...)``, ``outcomes.read(name)``."""
+        return Outcomes(self.lh)
+
+    @cached_property
+    def kpis(self) -> "Kpis":
+        """The KPIs of deployments: ``kpis.create(deployment, name, sql)``, ``get``, ``list``,
+        ``delete``, and ``kpis.values(deployment, every=...)``, their values per window."""
+        return Kpis(self.lh)
+
+    def joined(self, deployment: str, start: Any = None, end: Any = None,
+               features: bool = False) -> pd.DataFrame:
+        """The deployment's predictions made in ``[start, end)`` with the outcome each one
+        joined (null while none arrived): what KPIs are computed over (``business.joined``).
+        ``features=True`` brings the view's features too (rebuilt for batch rows)."""
+        plan = J.plan_of(self.lh, deployment)
+        con = J.connection()
+        try:
+            J.build(self.lh, plan, parse_time(start, "start"), parse_time(end, "end"),
+                    wanted=set(plan.features) if features else set(), con=con)
+            return con.execute(f"SELECT * FROM {J.TABLE} ORDER BY ts").df()
+        finally:
+            con.close()
+
+    def _threshold(self, deployment: str) -> float | None:
+        value = self.lh.deployments.definition(deployment)["spec"].get("threshold")
+        return None if value is None else float(value)
 
     def compare_arms(self, deployment: str, kpi: str | None = None, start: Any = None,
                      end: Any = None) -> dict[str, Any]:
@@ -187,7 +218,7 @@ class Business:
         its interval, and whether the difference is significant (see ``business.arms``)."""
         from . import arms
         plan = J.plan_of(self.lh, deployment)
-        defined = {k.name: k for k in self.kpi_definitions(deployment) if k.sql}
+        defined = {k.name: k for k in self.kpis.list(deployment) if k.sql}
         metrics = {**K.CLASSIFIER_METRICS} if plan.positive is not None else \
             {**K.REGRESSOR_METRICS}
         if kpi is None:
@@ -222,13 +253,13 @@ class Business:
         <name>``); a KPI with ``on_alert="retrain"`` queues the training step of the model
         version that crossed it, as a drift alert does. Returns the alert ids."""
         from ..monitoring import alerts as A
-        watched = [k for k in self.kpi_definitions(deployment)
+        watched = [k for k in self.kpis.list(deployment)
                    if k.below is not None or k.above is not None]
         if not watched:
             return []
         width = parse_every(every)
         at = parse_time(now, "now") or datetime.now(timezone.utc)
-        frame = self.kpis(deployment, every=width, start=at - 2 * width, end=at)
+        frame = self.kpis.values(deployment, every=width, start=at - 2 * width, end=at)
         if frame.empty:
             return []
         latest = frame[frame["window_start"] == frame["window_start"].max()]

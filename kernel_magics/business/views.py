@@ -25,10 +25,10 @@ def business_view(lh: Any, deployment: str, every: Any = "1w", start: Any = None
                   end: Any = None) -> dict[str, Any]:
     """``{"deployment", "every", "kpis": [...], "alerts": [...], "comparison", "headline",
     "spec"}`` for deployment ``deployment``."""
-    frame = lh.business.kpis(deployment, every=every, start=start, end=end)
+    frame = lh.business.kpis.values(deployment, every=every, start=start, end=end)
     rows = plain(frame.assign(window_start=frame["window_start"].map(
         lambda t: t.isoformat())).to_dict("records")) if len(frame) else []
-    alerts = [a for a in lh.monitoring.alerts(monitor=f"deployment {deployment}", limit=200)
+    alerts = [a for a in lh.monitoring.alerts.list(monitor=f"deployment {deployment}", limit=200)
               if str(a.get("kind", "")).startswith("kpi:")]
     comparison = None
     if len({(r["version"], r["arm"], r["shadow"]) for r in rows}) > 1:
@@ -52,7 +52,7 @@ def deployment_headline(lh: Any, deployment: str) -> dict[str, Any] | None:
     defined: nothing to headline), computed at most every :data:`HEADLINE_TTL_S` seconds
     per process; a failure is reported in the headline, never raised."""
     import time
-    if not lh.business.kpi_definitions(deployment):
+    if not lh.business.kpis.list(deployment):
         return None
     key = (str(lh.home), deployment)
     cached = _HEADLINES.get(key)
@@ -60,7 +60,7 @@ def deployment_headline(lh: Any, deployment: str) -> dict[str, Any] | None:
     if cached is not None and now - cached[0] < HEADLINE_TTL_S:
         return cached[1]
     try:
-        frame = lh.business.kpis(deployment, every="1w")
+        frame = lh.business.kpis.values(deployment, every="1w")
         rows = plain(frame.assign(window_start=frame["window_start"].map(
             lambda t: t.isoformat())).to_dict("records")) if len(frame) else []
         value = headline(lh, deployment, rows)
@@ -76,7 +76,7 @@ def headline(lh: Any, deployment: str, rows: list[dict[str, Any]]) -> dict[str, 
     trend against that series' window before."""
     if not rows:
         return None
-    defined = [k.name for k in lh.business.kpi_definitions(deployment) if k.sql]
+    defined = [k.name for k in lh.business.kpis.list(deployment) if k.sql]
     name = defined[0] if defined else rows[0]["kpi"]
     mine = [r for r in rows if r["kpi"] == name and not r["shadow"] and r["value"] is not None]
     if not mine:

@@ -154,8 +154,8 @@ Every marked cell is a *step* Lakebook can run on its own, with papermill, on a 
 notebook. To compute yesterday's transactions every night at 01:00 UTC:
 
 ```python
-lh.pipelines.schedule(notebook="1_feature_pipeline.ipynb", step="card_transactions",
-                      cron="0 1 * * *")
+lh.pipelines.schedules.create(notebook="1_feature_pipeline.ipynb",
+                              step="card_transactions", cron="0 1 * * *")
 ```
 
 (or add `--schedule "0 1 * * *"` to the magic line). To fill past windows, a backfill runs the
@@ -211,7 +211,7 @@ labels = lh.features.groups.get("fraud_labels")
 transactions = lh.features.groups.get("card_transactions")
 profiles = lh.features.groups.get("card_profiles")
 
-fv = lh.create_feature_view(
+fv = lh.features.views.get_or_create(
     view_name,
     spine=labels,
     join=[transactions.select(["category", *MODEL_FEATURES]),
@@ -680,7 +680,7 @@ outcomes["is_risky"] = (outcomes["fraud_share"] >= outcomes["fraud_share"].quant
 outcomes["ts"] = merchants["updated_at"].iloc[0] + pd.Timedelta(days=days)
 outcomes[["merchant_id", "ts", "is_risky"]]'''),
     code('''
-risk_view = lh.create_feature_view(
+risk_view = lh.features.views.get_or_create(
     "merchant_risk_view", spine=lh.features.groups.get("merchant_outcomes"),
     join=[profiles.select(["category"]),
           lh.features.groups.get("merchant_fraud_similarity").select(["fraud_similarity"])],

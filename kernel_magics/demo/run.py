@@ -315,7 +315,7 @@ class Demo:
                            f"{end:%Y-%m-%d}; predictions_{BATCH} has {scored:,} rows.")
         result = self.lh.monitoring.get(MONITOR).run(now=end)
         self._print_result(result, "after the drift")
-        alerts = [a for a in self.lh.monitoring.alerts(MONITOR) if a["result_id"] == result.id]
+        alerts = [a for a in self.lh.monitoring.alerts.list(MONITOR) if a["result_id"] == result.id]
         for alert in alerts:
             self.console.print(f"[bold red]alert[/] {alert['message']}")
             action = alert.get("action") or {}

@@ -1,6 +1,7 @@
 """Deployments of a lakehouse: create, get, list and delete them in the catalog.
 
-``lh.deploy("fraud", model="fraud", alias="production")`` records which model (by alias, which
+``lh.deployments.create("fraud", model="fraud", alias="production")`` (``lh.deploy``: the
+same, re-pointing one that exists) records which model (by alias, which
 may move, or by fixed version) and which feature view a deployment uses. The view defaults to
 the one the served model version was trained on, and follows the model when its alias moves.
 """
@@ -11,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..storage import descriptors
-from ..shared.errors import InvalidInput, LakebookError, NotFound
+from ..catalog import Duplicate
+from ..shared.errors import AlreadyExists, InvalidInput, LakebookError, NotFound
 from ..shared.record import Record
 from ..shared.refs import Ref, takes_objects
 from ..shared.names import validate_name
@@ -50,13 +52,15 @@ class Deployments:
 
     @takes_objects(name="deployment", model=Ref("model", version="version", unless=("alias",)),
                    version="model version", view=Ref("feature view", version="view_version"))
-    def deploy(self, name: str, model: str, alias: str | None = None,
+    def create(self, name: str, model: str, alias: str | None = None,
                version: int | None = None, view: str | None = None,
                view_version: int | None = None, kind: str = "online",
                description: str = "", split: dict[str, float] | None = None,
                shadow: str | None = None, outcomes: str | dict[str, Any] | None = None,
-               threshold: float | None = None) -> Deployment:
-        """Create (or re-point) deployment ``name`` serving ``model``.
+               threshold: float | None = None, replace: bool = False) -> Deployment:
+        """Create deployment ``name`` serving ``model``: :class:`AlreadyExists` when a
+        deployment has that name, unless ``replace=True`` re-points it (its statistics and
+        logs stay). ``lh.deploy(...)`` is this call with ``replace=True``.
 
         Give ``alias`` (it may move later; default ``production``) or a fixed ``version``.
         ``model`` and ``view`` take names or the objects (a ``ModelVersion`` then pins its
@@ -99,8 +103,13 @@ class Deployments:
         labels = list(self.lh.features.views.get(view, view_version).labels) if view else []
         spec.update(self._business_spec(name, model, split, shadow, outcomes, threshold,
                                         labels))
-        created = records.upsert(self.lh.catalog, name, model, alias, version, view,
-                                 view_version, kind, spec)
+        try:
+            created = records.upsert(self.lh.catalog, name, model, alias, version, view,
+                                     view_version, kind, spec, replace=replace)
+        except Duplicate:
+            raise AlreadyExists(f"Deployment {name!r} exists already.",
+                                f"Open it with lh.deployments.get({name!r}); to re-point it, "
+                                "pass replace=True (lh.deploy(...) does).") from None
         descriptors.write(descriptors.deployment_file(self.lh.home, name), {
             "name": name, "model": model, "alias": alias, "version": version, "view": view,
             "view_version": view_version, "kind": kind, "spec": spec, "created_at": created})
@@ -265,7 +274,7 @@ class Deployments:
                view_version: int | None = None, kind: str = "batch") -> Deployment:
         """Deployment ``name`` serving ``model`` as asked: the existing one when it already
         does (same model, alias or version, and view when one is given), else created or
-        re-pointed with :meth:`deploy` (keeping its kind). Idempotent, so a scheduled
+        re-pointed with :meth:`create` (``replace=True``, keeping its kind). Idempotent, so a scheduled
         ``%%inference`` run does not re-deploy on every window."""
         if alias is None and version is None:
             alias = DEFAULT_ALIAS
@@ -274,9 +283,9 @@ class Deployments:
                 row["version"] == version and (view is None or row["view"] == view) and \
                 (view_version is None or row["view_version"] == view_version):
             return self.get(name)
-        return self.deploy(name, model=model, alias=alias if version is None else None,
+        return self.create(name, model=model, alias=alias if version is None else None,
                            version=version, view=view, view_version=view_version,
-                           kind=row["kind"] if row is not None else kind)
+                           kind=row["kind"] if row is not None else kind, replace=True)
 
     @takes_objects(name="deployment")
     def exists(self, name: str) -> bool:
@@ -347,4 +356,4 @@ class DeploymentSummary(Record):
     ``alias`` or ``version``, ``view``, ``kind``, ``spec``) and serving statistics
     (``requests``, ``errors``, latencies, ``served_version``, dead letters)."""
 
-    kind = "deployment summary"
+    noun = "deployment summary"

@@ -419,18 +419,18 @@ class Deployment:
         return self.lh.business.joined(self.name, start=start, end=end, features=features)
 
     def kpi(self, name: str, sql: str | None = None, **settings: Any):
-        """Define KPI ``name`` as SQL over the joined predictions, outcomes and features
-        (``kind``, ``better``, ``below``, ``above``, ``on_alert``); see
-        :meth:`~kernel_magics.business.api.Business.define_kpi`."""
-        return self.lh.business.define_kpi(self.name, name, sql, **settings)
-
-    def kpi_definitions(self) -> list[Any]:
-        return self.lh.business.kpi_definitions(self.name)
+        """Define (or redefine) KPI ``name`` as SQL over the joined predictions, outcomes and
+        features (``kind``, ``better``, ``below``, ``above``, ``on_alert``):
+        :meth:`lh.business.kpis.create <kernel_magics.business.api.Kpis.create>` with
+        ``replace=True``, so a notebook cell that defines it runs again."""
+        settings.setdefault("replace", True)
+        return self.lh.business.kpis.create(self.name, name, sql, **settings)
 
     def kpis(self, every: Any = "1d", start: Any = None, end: Any = None) -> pd.DataFrame:
         """KPIs per window, version and arm: ``window_start, version, arm, shadow, kpi,
-        value, coverage, n, ci_low, ci_high``."""
-        return self.lh.business.kpis(self.name, every=every, start=start, end=end)
+        value, coverage, n, ci_low, ci_high`` (``lh.business.kpis.values``); the KPIs
+        themselves are ``lh.business.kpis.list(name)``."""
+        return self.lh.business.kpis.values(self.name, every=every, start=start, end=end)
 
     def compare_arms(self, kpi: str | None = None, start: Any = None,
                      end: Any = None) -> dict[str, Any]:
@@ -492,6 +492,13 @@ class Deployment:
             info["serving"] = {"error": exc.message}
         info["stats"] = self.stats()
         return info
+
+    def to_dict(self) -> dict[str, Any]:
+        """What the deployment is, as the catalog keeps it (``name``, ``model``, ``alias``
+        or ``version``, ``view``, ``kind``, ``spec``), JSON-ready, without loading its model:
+        like every object of the API; :meth:`describe` adds what it serves now."""
+        from .api import deployment_row
+        return dict(deployment_row(self.lh, self.name))
 
     def flush(self) -> None:
         """Write the buffered inference log now."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..catalog import Catalog, from_json, to_json
+from ..catalog import Catalog, Duplicate, from_json, to_json
 from ..shared.times import now_utc
 
 
@@ -33,14 +33,17 @@ def exists(catalog: Catalog, name: str) -> bool:
 
 
 def upsert(catalog: Catalog, name: str, model: str, alias: str | None, version: int | None,
-           view: str | None, view_version: int | None, kind: str, spec: dict[str, Any]
-           ) -> str:
+           view: str | None, view_version: int | None, kind: str, spec: dict[str, Any],
+           replace: bool = True) -> str:
     """Create or re-point deployment ``name`` (a deleted one comes back); returns its
-    creation time (kept when it existed)."""
+    creation time (kept when it existed). ``replace=False``: raises ``Duplicate`` when a
+    live deployment has that name (checked in the same transaction)."""
     now = now_utc()
     with catalog.transaction() as conn:
-        existing = conn.execute("SELECT created_at FROM deployments WHERE name = ?",
+        existing = conn.execute("SELECT created_at, deleted FROM deployments WHERE name = ?",
                                 (name,)).fetchone()
+        if existing and not existing[1] and not replace:
+            raise Duplicate(f"deployment {name!r} exists")
         created = existing[0] if existing else now
         conn.execute(
             "INSERT INTO deployments(name, model, alias, version, view, view_version, kind, "

@@ -1,5 +1,5 @@
-"""The feature store of a lakehouse: create feature groups and views, and get and list them
-through their collections (``lh.features.groups``, ``lh.features.views``)."""
+"""The feature store of a lakehouse: feature groups and views are created, got, listed and
+deleted through their collections (``lh.features.groups``, ``lh.features.views``)."""
 from __future__ import annotations
 
 import shutil
@@ -37,7 +37,7 @@ def _key_list(key: Any, group: str) -> list[str]:
 
 
 class FeatureGroups:
-    """``lh.features.groups``: get and list feature groups."""
+    """``lh.features.groups``: create, get, list and delete feature groups."""
 
     def __init__(self, lh: "Lakehouse") -> None:
         self._lh = lh
@@ -67,7 +67,7 @@ class FeatureGroups:
             fg = self.get(name, version)
         except NotFound:
             try:
-                return self._lh.features.create_feature_group(
+                return self.create(
                     name, key=key, event_time=event_time, version=version or 1, **kwargs)
             except AlreadyExists:  # another process created it first
                 fg = self.get(name, version)
@@ -80,65 +80,14 @@ class FeatureGroups:
                 f"(--version {fg.version + 1} / version={fg.version + 1}).")
         return fg
 
-    def list(self, all_versions: bool = False) -> list[FeatureGroup]:
-        """Feature groups, by name: the latest version of each (or every version)."""
-        return [FeatureGroup(self._lh, r)
-                for r in records.list_groups(self._lh.catalog, all_versions)]
-
-    def _repr_html_(self) -> str:
-        from ..render.features import groups_html
-        return groups_html([{"name": g.name, "version": g.version, "keys": g.keys,
-                             "event_time": g.event_time, "online": g.online}
-                            for g in self.list()])
-
-
-class FeatureViews:
-    """``lh.features.views``: get and list feature views."""
-
-    def __init__(self, lh: "Lakehouse") -> None:
-        self._lh = lh
-
-    @takes_objects(name=Ref("feature view", version="version"))
-    def get(self, name: str, version: int | None = None) -> FeatureView:
-        """Feature view ``name`` at ``version`` (default: the latest); NotFound when there
-        is none."""
-        validate_name(name, "feature view")
-        row = records.versioned_row(self._lh.catalog, "feature view", name, version,
-                                    latest_call=f"lh.features.views.get({name!r})",
-                                    create_hint="Create it with lh.create_feature_view(name, "
-                                                "spine=..., join=[...]).")
-        return _view(self._lh, row)
-
-    def list(self, all_versions: bool = False) -> list[FeatureView]:
-        """Feature views by name: the latest version of each (or every version)."""
-        return [_view(self._lh, r) for r in records.list_views(self._lh.catalog, all_versions)]
-
-
-class FeatureStore:
-    """Feature groups and views of one lakehouse (``lh.features``): create them here, get
-    and list them through ``groups`` and ``views``."""
-
-    def __init__(self, lh: "Lakehouse") -> None:
-        self._lh = lh
-
-    @cached_property
-    def groups(self) -> FeatureGroups:
-        """The feature groups: ``groups.get(name, version)``, ``groups.list()``."""
-        return FeatureGroups(self._lh)
-
-    @cached_property
-    def views(self) -> FeatureViews:
-        """The feature views: ``views.get(name, version)``, ``views.list()``."""
-        return FeatureViews(self._lh)
-
-    # -- groups ----------------------------------------------------------------------------
-    def create_feature_group(self, name: str, key: list[str] | str, event_time: str,
+    def create(self, name: str, key: list[str] | str, event_time: str,
                              online: bool = False, description: str | None = None,
                              checks: list[str] | None = None,
                              version: int | None = None,
                              overwrite: bool = False,
                              embeddings: dict[str, Any] | None = None) -> FeatureGroup:
-        """Create a feature group version.
+        """Create a feature group version (``lh.create_feature_group`` is this call);
+        :class:`AlreadyExists` when that version exists (see :meth:`get_or_create`).
 
         ``key``: primary key column(s); ``event_time``: the timezone-aware time each row is
         valid from; ``online``: also keep the latest row per key in the online store;
@@ -198,22 +147,86 @@ class FeatureStore:
             shutil.rmtree(index_folder(self._lh.home, name, version), ignore_errors=True)
         catalog.record_event("feature_group.created", f"{name}_v{version}",
                              {"keys": keys, "event_time": event_time, "online": bool(online)})
-        return self.groups.get(name, version)
+        return self.get(name, version)
 
-    def _versions(self, name: str) -> list[dict[str, Any]]:
-        return records.group_versions(self._lh.catalog, name)
+    @takes_objects(name=Ref("feature group", version="version"))
+    def delete(self, name: str, version: int | None = None) -> None:
+        """Delete the version of group ``name`` that :meth:`get` gives (default the latest):
+        see :meth:`FeatureGroup.delete`. Other versions stay."""
+        self.get(name, version).delete()
 
-    # -- views -----------------------------------------------------------------------------
-    def create_feature_view(self, name: str, spine: Any, join: Iterable[Any] | None = None,
-                            label: Any = None, features: Sequence[str] | None = None,
-                            description: str = "") -> FeatureView:
-        """Create a feature view (or return the existing version with the same spec).
+    def list(self, all_versions: bool = False) -> list[FeatureGroup]:
+        """Feature groups, by name: the latest version of each (or every version)."""
+        return [FeatureGroup(self._lh, r)
+                for r in records.list_groups(self._lh.catalog, all_versions)]
+
+    def _repr_html_(self) -> str:
+        from ..render.features import groups_html
+        return groups_html([{"name": g.name, "version": g.version, "keys": g.keys,
+                             "event_time": g.event_time, "online": g.online}
+                            for g in self.list()])
+
+
+class FeatureViews:
+    """``lh.features.views``: create, get, list and delete feature views."""
+
+    def __init__(self, lh: "Lakehouse") -> None:
+        self._lh = lh
+
+    @takes_objects(name=Ref("feature view", version="version"))
+    def get(self, name: str, version: int | None = None) -> FeatureView:
+        """Feature view ``name`` at ``version`` (default: the latest); NotFound when there
+        is none."""
+        validate_name(name, "feature view")
+        row = records.versioned_row(self._lh.catalog, "feature view", name, version,
+                                    latest_call=f"lh.features.views.get({name!r})",
+                                    create_hint="Create it with lh.create_feature_view(name, "
+                                                "spine=..., join=[...]).")
+        return _view(self._lh, row)
+
+    def create(self, name: str, spine: Any, join: Iterable[Any] | None = None,
+               label: Any = None, features: Sequence[str] | None = None,
+               description: str = "") -> FeatureView:
+        """Create the next version of feature view ``name`` (version 1 for a new name);
+        ``lh.create_feature_view`` is this call. :class:`AlreadyExists` when a version with
+        this spec exists (:meth:`get_or_create` answers that version instead).
 
         ``spine``: the group (or ``fg.select([...])``) whose rows are the label events; its
         keys and event time are the view's. ``join``: groups or :class:`Join` entries, joined
         point in time (``[]``/None: the spine alone). ``label``: label column(s), from the
         spine or a joined group. ``features``: keep only these output features (default all).
         """
+        return self._put(name, spine, join, label, features, description, existing_ok=False)
+
+    def get_or_create(self, name: str, spine: Any, join: Iterable[Any] | None = None,
+                      label: Any = None, features: Sequence[str] | None = None,
+                      description: str = "") -> FeatureView:
+        """The version of view ``name`` with this spec: the existing one, else the next
+        version (idempotent by design: a notebook that defines its view runs on every
+        schedule). Arguments as :meth:`create`."""
+        return self._put(name, spine, join, label, features, description, existing_ok=True)
+
+    @takes_objects(name=Ref("feature view", version="version"))
+    def delete(self, name: str, version: int | None = None) -> None:
+        """Delete the version of view ``name`` that :meth:`get` gives (default the latest):
+        its catalog entry and descriptor. Refused, naming it, while a deployment serves
+        that version; the groups it joins stay."""
+        fv = self.get(name, version)
+        users = [d.name for d in self._lh.deployments.list()
+                 if d.to_dict().get("view") == fv.name
+                 and d.to_dict().get("view_version") == fv.version]
+        if users:
+            raise Conflict(f"Feature view {fv.name!r} version {fv.version} is served by "
+                           f"deployment {users[0]!r}.",
+                           f"Delete that deployment first (lh.deployments.delete({users[0]!r})) "
+                           "or deploy it with another view.")
+        records.delete_view(self._lh.catalog, fv.name, fv.version)
+        descriptors.remove(descriptors.view_file(self._lh.home, fv.name, fv.version))
+        self._lh.catalog.record_event("feature_view.deleted", f"{fv.name}_v{fv.version}", {})
+
+    def _put(self, name: str, spine: Any, join: Iterable[Any] | None, label: Any,
+             features: Sequence[str] | None, description: str, existing_ok: bool
+             ) -> FeatureView:
         validate_name(name, "feature view")
         if description is not None and not isinstance(description, str):
             raise InvalidInput("description must be a string.", "Pass description='…'.")
@@ -222,11 +235,16 @@ class FeatureStore:
         catalog = self._lh.catalog
         for _attempt in range(3):
             try:
-                version = records.insert_view(catalog, name, text, description or "")
+                version, created = records.insert_view(catalog, name, text, description or "")
                 break
             except Duplicate:  # another process took that version: look again
                 continue
-        fv = self.views.get(name, version)
+        if not created and not existing_ok:
+            raise AlreadyExists(f"Feature view {name!r} version {version} has this spec "
+                                "already.", f"Open it with lh.features.views.get({name!r}, "
+                                f"version={version}), or use lh.features.views.get_or_create"
+                                "(...) where the same definition runs again.")
+        fv = self.get(name, version)
         descriptors.write(descriptors.view_file(self._lh.home, name, version),
                           {"name": name, "version": version, "spec": spec,
                            "description": fv.description, "created_at": fv.created_at})
@@ -237,6 +255,33 @@ class FeatureStore:
                              {"spine": spec["spine"]["group"],
                               "joins": [j["group"] for j in spec["joins"]]})
         return fv
+
+    def list(self, all_versions: bool = False) -> list[FeatureView]:
+        """Feature views by name: the latest version of each (or every version)."""
+        return [_view(self._lh, r) for r in records.list_views(self._lh.catalog, all_versions)]
+
+
+class FeatureStore:
+    """Feature groups and views of one lakehouse (``lh.features``): create, get, list and
+    delete them through ``groups`` and ``views``."""
+
+    def __init__(self, lh: "Lakehouse") -> None:
+        self._lh = lh
+
+    @cached_property
+    def groups(self) -> FeatureGroups:
+        """The feature groups: ``groups.create(...)``, ``get(name, version)``, ``list()``,
+        ``delete(name, version)``."""
+        return FeatureGroups(self._lh)
+
+    @cached_property
+    def views(self) -> FeatureViews:
+        """The feature views: ``views.create(...)`` / ``get_or_create(...)``,
+        ``get(name, version)``, ``list()``, ``delete(name, version)``."""
+        return FeatureViews(self._lh)
+
+    def _versions(self, name: str) -> list[dict[str, Any]]:
+        return records.group_versions(self._lh.catalog, name)
 
     def view_groups(self, view: str) -> set[str] | None:
         """The feature groups the latest version of ``view`` reads (None when there is no

@@ -274,20 +274,28 @@ def pending_landed(catalog: Catalog, group_id: int) -> list[int]:
 # -- feature_views -----------------------------------------------------------------------------
 
 
-def insert_view(catalog: Catalog, name: str, spec_text: str, description: str) -> int:
-    """The version of view ``name`` with this spec: an existing one, else a new version
-    (raises ``catalog.Duplicate`` when another process took that number first)."""
+def insert_view(catalog: Catalog, name: str, spec_text: str, description: str
+                ) -> tuple[int, bool]:
+    """The version of view ``name`` with this spec and whether it was created now: an
+    existing one, else a new version (raises ``catalog.Duplicate`` when another process
+    took that number first)."""
     with catalog.transaction() as conn:
         rows = conn.execute("SELECT version, spec FROM feature_views WHERE name = ?"
                             " ORDER BY version", (name,)).fetchall()
         same = [r[0] for r in rows if r[1] == spec_text]
         if same:
-            return same[-1]
+            return same[-1], False
         version = 1 + max((r[0] for r in rows), default=0)
         conn.execute("INSERT INTO feature_views(name, version, spec, description, created_by,"
                      " created_at) VALUES (?,?,?,?,?,?)",
                      (name, version, spec_text, description, conn.who, now_utc()))
-    return version
+    return version, True
+
+
+def delete_view(catalog: Catalog, name: str, version: int) -> None:
+    """Remove one view version."""
+    catalog.execute("DELETE FROM feature_views WHERE name = ? AND version = ?",
+                    (name, int(version)))
 
 
 def restore_view(catalog: Catalog, name: str, version: int, spec: dict[str, Any],

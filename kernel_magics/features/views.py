@@ -1,8 +1,9 @@
 """Feature views: a spine of label events joined point-in-time to feature groups.
 
 A view is a named, versioned spec kept in the catalog (what it is made of: ``view_spec``).
-Creating a view with the same spec as an existing version returns that version; a different
-spec under the same name becomes the next version (``lh.create_feature_view``).
+``lh.features.views.get_or_create`` with the spec of an existing version returns that
+version, and a different spec under the same name becomes the next version;
+``lh.features.views.create`` (``lh.create_feature_view``) refuses a spec that has a version.
 
 From a view come training data (``training_data``, ``train_test_split``: ``splits``),
 inference batches (``batch_data``) — each recording the Delta versions it read, so

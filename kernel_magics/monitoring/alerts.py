@@ -176,5 +176,5 @@ def acknowledge(lh: Any, alert_id: int) -> dict[str, Any]:
 def get_alert(lh: Any, alert_id: int) -> dict[str, Any]:
     row = records.alert(lh.catalog, alert_id)
     if row is None:
-        raise NotFound(f"There is no alert {alert_id}.", "List alerts with lh.monitoring.alerts().")
+        raise NotFound(f"There is no alert {alert_id}.", "List alerts with lh.monitoring.alerts.list().")
     return row

@@ -1,4 +1,5 @@
-"""``lh.monitoring``: create, run and inspect monitors; list and acknowledge alerts.
+"""``lh.monitoring``: create, run, get, list and delete monitors; their results and alerts
+(``lh.monitoring.results``, ``lh.monitoring.alerts``).
 
 Every front door (``lh.monitoring``, ``%lakebook monitor``, REST, CLI, the scheduler) calls this.
 A run never raises for a problem in the data or its sources: the result row is marked
@@ -18,6 +19,7 @@ from ..catalog import from_json
 from ..shared.times import now_utc
 from ..shared.errors import InvalidInput, LakebookError, NotFound
 from ..shared.names import validate_name
+from ..shared.record import Record
 from ..shared.refs import takes_objects
 from . import alerts as A
 from . import records
@@ -63,6 +65,49 @@ class Results:
         return [MonitorResult.from_row(r) for r in records.results(self.lh.catalog, name, limit)]
 
 
+class Alert(Record):
+    """One alert (``id``, ``monitor`` — the monitor or KPI source —, ``kind``, ``message``,
+    ``details``, ``acknowledged``, ``acknowledged_by``, ``created_at``...)."""
+
+    noun = "alert"
+
+
+class Alerts:
+    """``lh.monitoring.alerts``: the alerts monitors and KPI thresholds raised, newest
+    first; acknowledge one when it has been seen (it stays in the history)."""
+
+    def __init__(self, lh: Any) -> None:
+        self.lh = lh
+
+    def get(self, alert_id: int) -> Alert:
+        """Alert ``alert_id``; NotFound when there is none."""
+        return Alert(A.get_alert(self.lh, _alert_id(alert_id)))
+
+    def list(self, monitor: str | None = None, acknowledged: bool | None = None,
+             limit: int = 100) -> list[Alert]:
+        """Alerts, newest first (of one ``monitor`` or KPI source; ``acknowledged=False``:
+        the open ones)."""
+        return [Alert(a) for a in A.list_alerts(self.lh, monitor, acknowledged, limit)]
+
+    def acknowledge(self, alert_id: int) -> Alert:
+        """Mark an alert as seen (by whom and when: the first acknowledgement's); it stays
+        in the history. Answers the alert."""
+        alert = A.acknowledge(self.lh, _alert_id(alert_id))
+        self.lh.catalog.record_event("monitor.alert.acknowledged", alert["monitor"],
+                                     {"alert": alert["id"]})
+        return Alert(alert)
+
+
+def _alert_id(alert_id: Any) -> int:
+    if isinstance(alert_id, Alert):
+        return int(alert_id["id"])
+    try:
+        return int(alert_id)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{alert_id!r} is not an alert id.", "Alert ids are numbers "
+                           "(see lh.monitoring.alerts.list()).") from None
+
+
 class Monitoring:
     """The monitors of one lakehouse."""
 
@@ -73,6 +118,12 @@ class Monitoring:
     def results(self) -> Results:
         """The monitors' results: ``results.get(name, id)``, ``results.list(name)``."""
         return Results(self.lh)
+
+    @cached_property
+    def alerts(self) -> Alerts:
+        """The alerts: ``alerts.get(id)``, ``alerts.list(monitor, acknowledged=False)``,
+        ``alerts.acknowledge(id)``."""
+        return Alerts(self.lh)
 
     # -- create / get / list / delete ------------------------------------------------------
     @takes_objects(name="monitor", deployment="deployment", feature_group="feature group")
@@ -181,7 +232,7 @@ class Monitoring:
                 "labels": labels, "time_column": time_column}
         records.save_monitor(self.lh.catalog, name, spec, replace)
         # the schedule (target {"monitor": name}) is the pipelines' to keep; any scheduler runs it
-        self.lh.pipelines.schedule_for(schedule_name(name), {"monitor": name}, cron, tz)
+        self.lh.pipelines.schedules.keep(schedule_name(name), {"monitor": name}, cron, tz)
         self.lh.catalog.record_event("monitor.created", name, spec)
         from ..lineage.api import ref
         if deployment:
@@ -231,7 +282,7 @@ class Monitoring:
         """Delete a monitor and its schedule (results and reports stay for the record)."""
         self.get(name)
         records.mark_deleted(self.lh.catalog, name)
-        self.lh.pipelines.schedule_for(schedule_name(name), {"monitor": name}, None)
+        self.lh.pipelines.schedules.keep(schedule_name(name), {"monitor": name}, None)
         self.lh.catalog.record_event("monitor.deleted", name, {})
 
     # -- run -------------------------------------------------------------------------------
@@ -310,22 +361,9 @@ class Monitoring:
             values["reason"] = f"performance not measured: {sides.performance['skipped']}"
         return values
 
-    # -- results and alerts ----------------------------------------------------------------
-    def alerts(self, monitor: str | None = None, acknowledged: bool | None = None,
-               limit: int = 100) -> list[dict[str, Any]]:
-        """Alerts, newest first (``acknowledged=False``: the open ones)."""
-        return A.list_alerts(self.lh, monitor, acknowledged, limit)
-
-    def acknowledge(self, alert_id: int) -> dict[str, Any]:
-        """Mark an alert as seen; it stays in the history."""
-        alert = A.acknowledge(self.lh, alert_id)
-        self.lh.catalog.record_event("monitor.alert.acknowledged", alert["monitor"],
-                                     {"alert": alert["id"]})
-        return alert
-
 
 def _text(exc: LakebookError) -> str:
     return f"{exc.message} {exc.hint}" if exc.hint else exc.message
 
 
-__all__ = ["Monitoring", "schedule_name", "from_json"]
+__all__ = ["Alert", "Alerts", "Monitoring", "schedule_name", "from_json"]

@@ -100,8 +100,9 @@ class Monitor:
         found = self.results(limit=1)
         return found[0] if found else None
 
-    def alerts(self, acknowledged: bool | None = None) -> list[dict[str, Any]]:
-        return self._service.alerts(self.name, acknowledged=acknowledged)
+    def alerts(self, acknowledged: bool | None = None) -> list[Any]:
+        """This monitor's alerts (``lh.monitoring.alerts.list(name, ...)``)."""
+        return self._service.alerts.list(self.name, acknowledged=acknowledged)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "spec": self.spec,

@@ -179,7 +179,7 @@ def acknowledge(catalog: Catalog, alert_id: int) -> None:
         row = conn.execute("SELECT id FROM alerts WHERE id = ?", (alert_id,)).fetchone()
         if row is None:
             raise NotFound(f"There is no alert {alert_id}.",
-                           "List alerts with lh.monitoring.alerts().")
+                           "List alerts with lh.monitoring.alerts.list().")
         conn.execute("UPDATE alerts SET acknowledged = 1, acknowledged_at = COALESCE("
                      "acknowledged_at, ?), acknowledged_by = COALESCE(acknowledged_by, ?) "
                      "WHERE id = ?", (now_utc(), conn.who, alert_id))

@@ -11,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..catalog import Duplicate
 from ..shared.durations import parse_duration
 from ..shared.errors import AlreadyExists, InvalidInput, NotFound
 from ..shared.names import validate_name
@@ -32,7 +33,7 @@ class Pipeline(Record):
     ``created_at``, ``updated_at``; from :meth:`Pipelines.list`: ``name``, ``steps`` (their
     references), ``updated_at``."""
 
-    kind = "pipeline"
+    noun = "pipeline"
 
 
 class Steps:
@@ -83,8 +84,8 @@ class Runs:
 
 
 class Schedules:
-    """``lh.pipelines.schedules``: the schedules of steps, pipelines and monitors (create one
-    with :meth:`Pipelines.schedule`)."""
+    """``lh.pipelines.schedules``: the schedules of steps, pipelines and monitors: create,
+    get, list, pause, resume and delete them."""
 
     def __init__(self, lh: Any) -> None:
         self.lh = lh
@@ -103,6 +104,103 @@ class Schedules:
     def list(self) -> list[S.Schedule]:
         """Every schedule."""
         return [S.Schedule.from_row(r) for r in records.schedule_rows(self.lh.catalog)]
+
+    def create(self, notebook: str | Path | None = None, step: str | None = None,
+               cron: str = "", tz: str = "UTC", catchup: str = "latest",
+               params: dict[str, Any] | None = None, timeout: float | None = None,
+               retries: int = 0, name: str | None = None, pipeline: str | None = None,
+               backoff: float = 30.0, kernel: str | None = None,
+               skip_up_to_date: bool = True, replace: bool = False) -> S.Schedule:
+        """Create a schedule of a step, notebook or pipeline: :class:`AlreadyExists` when
+        one has that ``name`` (default: from the notebook and steps, or ``pipeline-<name>``),
+        unless ``replace=True`` redefines it (its windows start over).
+
+        The cron expression (5 fields) is read in ``tz``; each run gets the window from the
+        previous fire time to its own. Everything is checked before the schedule is saved.
+        ``skip_up_to_date=False``: its runs execute every step even when up to date.
+        """
+        cron = S.check_cron(cron)
+        tz = str(S.check_timezone(tz))
+        S.check_catchup(catchup)
+        if pipeline:
+            target = {"pipeline": pipeline}
+        elif notebook is not None:
+            target = self.lh.pipelines.target(str(notebook), step)
+        elif step is not None:
+            target = self.lh.pipelines.target(step)
+        else:
+            raise InvalidInput("A schedule needs a notebook (and step) or a pipeline.",
+                               "E.g. lh.pipelines.schedules.create(notebook='fti.ipynb', step='transactions', cron='0 * * * *').")
+        params = dict(params or {})
+        validate(self.lh, target, params, kernel)
+        if int(retries) < 0 or (timeout is not None and float(timeout) <= 0):
+            raise InvalidInput("retries must be >= 0 and timeout positive.", "E.g. retries=2, timeout=600.")
+        if name is None:
+            if target.get("pipeline"):
+                name = f"pipeline-{target['pipeline']}"
+            else:
+                stem = Path(target["notebook"]).stem
+                steps = target.get("steps")
+                name = f"{stem}-{'-'.join(s.split(':')[-1] for s in steps)}" if steps else stem
+        try:
+            records.save_schedule(self.lh.catalog, name, target, cron, tz, catchup, params,
+                                  timeout, int(retries), float(backoff), kernel,
+                                  S.initial_next_run(cron, tz),
+                                  skip_up_to_date=bool(skip_up_to_date), replace=replace)
+        except Duplicate:
+            raise AlreadyExists(f"Schedule {name!r} exists already.",
+                                f"See it with lh.pipelines.schedules.get({name!r}); pass "
+                                "replace=True to redefine it, or another name=.") from None
+        self.lh.catalog.record_event("schedule.save", name, {"cron": cron, "tz": tz, "target": target})
+        return self.get(name)
+
+    def keep(self, name: str, target: dict[str, Any], cron: str | None,
+             tz: str = "UTC") -> S.Schedule | None:
+        """The schedule another area keeps for one of its objects (a monitor's
+        ``monitor-<name>``, target ``{"monitor": name}``): created or re-timed to ``cron``
+        (read in ``tz``) and resumed; deleted, with its queued runs, when ``cron`` is None."""
+        if cron is None:
+            records.delete_schedule_named(self.lh.catalog, name)
+            return None
+        cron = S.check_cron(cron)
+        tz = str(S.check_timezone(tz))
+        records.save_owned_schedule(self.lh.catalog, name, target, cron, tz,
+                                    S.initial_next_run(cron, tz))
+        return self.get(name)
+
+    def ensure(self, step: str, cron: str, tz: str | None = None,
+               notebook: str | None = None, run_id: str | None = None) -> S.Schedule | None:
+        """The schedule of ``step`` as its own magic line asks (``--schedule CRON --tz TZ``,
+        the tz UTC by default) in ``notebook``, the notebook the step's kernel runs: created,
+        or redefined when it exists (idempotent by design: the cell runs again). Inside a
+        run (``run_id``) nothing is done and None is answered: the run was started by that
+        schedule, which must not be re-created by its own runs."""
+        if run_id:
+            return None
+        if not notebook:
+            raise InvalidInput(f"Cannot schedule step {step!r}: this kernel does not know its "
+                               "notebook path.", "Save the notebook in JupyterLab, or create the "
+                               "schedule with lh.pipelines.schedules.create(...).")
+        return self.create(notebook=notebook, step=step, cron=cron, tz=tz or "UTC",
+                           replace=True)
+
+    def pause(self, name_or_id: Any) -> S.Schedule:
+        """Pause a schedule (its runs already queued still run)."""
+        s = self.get(name_or_id)
+        records.pause_schedule(self.lh.catalog, s.id)
+        return self.get(s.id)
+
+    def resume(self, name_or_id: Any) -> S.Schedule:
+        """Resume a paused schedule from now on (windows missed while paused are not run)."""
+        s = self.get(name_or_id)
+        records.resume_schedule(self.lh.catalog, s.id, S.initial_next_run(s.cron, s.timezone))
+        return self.get(s.id)
+
+    def delete(self, name_or_id: Any) -> None:
+        """Delete a schedule (NotFound when there is none); its past runs stay."""
+        s = self.get(name_or_id)
+        records.delete_schedule(self.lh.catalog, s.id)
+        self.lh.catalog.record_event("schedule.delete", s.name, {})
 
 
 class Pipelines:
@@ -123,7 +221,8 @@ class Pipelines:
 
     @cached_property
     def schedules(self) -> Schedules:
-        """The schedules: ``schedules.get(name_or_id)``, ``schedules.list()``."""
+        """The schedules: ``schedules.create(...)``, ``get(name_or_id)``, ``list()``,
+        ``delete(name_or_id)``."""
         return Schedules(self.lh)
 
 
@@ -180,9 +279,8 @@ class Pipelines:
         return [Pipeline({"name": r["name"], "steps": r["steps"], "updated_at": r["updated_at"]})
                 for r in records.pipeline_rows(self.lh.catalog)]
 
-    pipelines = list
-
     def delete(self, name: str) -> None:
+        """Delete pipeline ``name`` (NotFound when there is none); its runs stay."""
         self.get(name)
         records.delete_pipeline(self.lh.catalog, name)
 
@@ -411,95 +509,6 @@ class Pipelines:
     def reap(self) -> list[str]:
         """Mark runs whose worker died failed (and retry them per their policy)."""
         return R.reap_stale(self.lh)
-
-    # -- schedules ---------------------------------------------------------------------------
-    def schedule(self, notebook: str | Path | None = None, step: str | None = None,
-                 cron: str = "", tz: str = "UTC", catchup: str = "latest",
-                 params: dict[str, Any] | None = None, timeout: float | None = None,
-                 retries: int = 0, name: str | None = None, pipeline: str | None = None,
-                 backoff: float = 30.0, kernel: str | None = None,
-                 skip_up_to_date: bool = True) -> S.Schedule:
-        """Create (or update, when ``name`` exists) a schedule of a step, notebook or pipeline.
-
-        The cron expression (5 fields) is read in ``tz``; each run gets the window from the
-        previous fire time to its own. Everything is checked before the schedule is saved.
-        ``skip_up_to_date=False``: its runs execute every step even when up to date.
-        """
-        cron = S.check_cron(cron)
-        tz = str(S.check_timezone(tz))
-        S.check_catchup(catchup)
-        if pipeline:
-            target = {"pipeline": pipeline}
-        elif notebook is not None:
-            target = self.target(str(notebook), step)
-        elif step is not None:
-            target = self.target(step)
-        else:
-            raise InvalidInput("A schedule needs a notebook (and step) or a pipeline.",
-                               "E.g. schedule(notebook='fti.ipynb', step='transactions', cron='0 * * * *').")
-        params = dict(params or {})
-        validate(self.lh, target, params, kernel)
-        if int(retries) < 0 or (timeout is not None and float(timeout) <= 0):
-            raise InvalidInput("retries must be >= 0 and timeout positive.", "E.g. retries=2, timeout=600.")
-        if name is None:
-            if target.get("pipeline"):
-                name = f"pipeline-{target['pipeline']}"
-            else:
-                stem = Path(target["notebook"]).stem
-                steps = target.get("steps")
-                name = f"{stem}-{'-'.join(s.split(':')[-1] for s in steps)}" if steps else stem
-        records.save_schedule(self.lh.catalog, name, target, cron, tz, catchup, params, timeout,
-                              int(retries), float(backoff), kernel, S.initial_next_run(cron, tz),
-                              skip_up_to_date=bool(skip_up_to_date))
-        self.lh.catalog.record_event("schedule.save", name, {"cron": cron, "tz": tz, "target": target})
-        return self.schedules.get(name)
-
-    def schedule_step(self, step: str, cron: str, tz: str | None = None,
-                      notebook: str | None = None, run_id: str | None = None
-                      ) -> S.Schedule | None:
-        """Schedule ``step`` as its own magic line asks (``--schedule CRON --tz TZ``, the tz
-        UTC by default) in ``notebook``, the notebook the step's kernel runs. Inside a run
-        (``run_id``) nothing is done and None is answered: the run was started by that
-        schedule, which must not be re-created by its own runs."""
-        if run_id:
-            return None
-        if not notebook:
-            raise InvalidInput(f"Cannot schedule step {step!r}: this kernel does not know its "
-                               "notebook path.", "Save the notebook in JupyterLab, or create the "
-                               "schedule with lh.pipelines.schedule(...).")
-        return self.schedule(notebook=notebook, step=step, cron=cron, tz=tz or "UTC")
-
-    def pause(self, name_or_id: Any) -> S.Schedule:
-        s = self.schedules.get(name_or_id)
-        records.pause_schedule(self.lh.catalog, s.id)
-        return self.schedules.get(s.id)
-
-    def resume(self, name_or_id: Any) -> S.Schedule:
-        """Resume a paused schedule from now on (windows missed while paused are not run)."""
-        s = self.schedules.get(name_or_id)
-        records.resume_schedule(self.lh.catalog, s.id, S.initial_next_run(s.cron, s.timezone))
-        return self.schedules.get(s.id)
-
-    def delete_schedule(self, name_or_id: Any) -> None:
-        s = self.schedules.get(name_or_id)
-        records.delete_schedule(self.lh.catalog, s.id)
-        self.lh.catalog.record_event("schedule.delete", s.name, {})
-
-    pause_schedule, resume_schedule = pause, resume
-
-    def schedule_for(self, name: str, target: dict[str, Any], cron: str | None,
-                     tz: str = "UTC") -> S.Schedule | None:
-        """The schedule another area keeps for one of its objects (a monitor's
-        ``monitor-<name>``, target ``{"monitor": name}``): created or re-timed to ``cron``
-        (read in ``tz``) and resumed; deleted, with its queued runs, when ``cron`` is None."""
-        if cron is None:
-            records.delete_schedule_named(self.lh.catalog, name)
-            return None
-        cron = S.check_cron(cron)
-        tz = str(S.check_timezone(tz))
-        records.save_owned_schedule(self.lh.catalog, name, target, cron, tz,
-                                    S.initial_next_run(cron, tz))
-        return self.schedules.get(name)
 
     def count(self) -> dict[str, int]:
         """How many schedules and runs there are."""

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import sqlalchemy as sa
 
-from ..catalog import Catalog, from_json, to_json
+from ..catalog import Catalog, Duplicate, from_json, to_json
 from ..shared.times import catalog_time, now_utc, utcnow
 
 STATUSES = ("queued", "running", "succeeded", "failed", "timed_out", "cancelled", "skipped",
@@ -76,13 +76,16 @@ def delete_pipeline(catalog: Catalog, name: str) -> None:
 def save_schedule(catalog: Catalog, name: str, target: dict[str, Any], cron: str, tz: str,
                   catchup: str, params: dict[str, Any], timeout_s: float | None, retries: int,
                   backoff_s: float, kernel: str | None, next_run_at: str,
-                  skip_up_to_date: bool = True) -> None:
-    """Create schedule ``name`` or redefine it (its windows start over from ``next_run_at``)."""
+                  skip_up_to_date: bool = True, replace: bool = True) -> None:
+    """Create schedule ``name`` or redefine it (its windows start over from ``next_run_at``);
+    ``replace=False``: raises ``Duplicate`` when it exists (checked in the transaction)."""
     now = now_utc()
     values = (to_json(target), cron, tz, catchup, to_json(params), timeout_s, int(retries),
               float(backoff_s), kernel, next_run_at, int(bool(skip_up_to_date)), now)
     with catalog.transaction() as conn:
         row = conn.execute("SELECT id FROM schedules WHERE name = ?", (name,)).fetchone()
+        if row is not None and not replace:
+            raise Duplicate(f"schedule {name!r} exists")
         if row is None:
             conn.execute(
                 "INSERT INTO schedules(target, cron, timezone, catchup, params, timeout_s,"

@@ -6,7 +6,7 @@ exact training-set Delta versions, notebook, cell, code hash, run) and library v
 (``describe``; the object is a :class:`~.versions.ModelVersion`). Version numbers are allocated
 inside a catalog write transaction (``records``), so two processes that register at once get
 distinct, consecutive numbers; a number is never reused, even after
-:meth:`ModelRegistry.delete_version`.
+:meth:`ModelRegistry.delete`.
 """
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ class ModelSummary(Record):
     """One model of :meth:`ModelRegistry.models`: ``name``, ``versions``, ``latest_version``,
     ``aliases``, ``task``, ``latest_metrics``, ``description``, ``created_at``, ``updated_at``."""
 
-    kind = "model summary"
+    noun = "model summary"
 
 
 class ModelRegistry:
@@ -454,9 +454,10 @@ class ModelRegistry:
 
     # -- deleting --------------------------------------------------------------------------
     @takes_objects(name="model", version="model version")
-    def delete_version(self, name: str, version: int, force: bool = False) -> None:
-        """Delete a version (its number is never reused). A version an alias points to is
-        kept unless ``force=True``, which also removes those aliases."""
+    def delete(self, name: str, version: int, force: bool = False) -> None:
+        """Delete version ``version`` of model ``name`` (its number is never reused;
+        NotFound when there is none). A version an alias points to is kept unless
+        ``force=True``, which also removes those aliases."""
         self._row(name, version)
         number = int(version)
         aliases = records.delete_version(self.catalog, name, number, force, self.catalog.who)

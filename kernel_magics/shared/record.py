@@ -14,14 +14,15 @@ class Record(dict):
     """A summary: ``record.name``, ``record.to_dict()`` (and ``record["name"]``). A fresh
     record is made on every call, so changing one changes nothing in the lakehouse."""
 
-    #: what one record is, for error messages ("deployment", "model", ...)
-    kind = "record"
+    #: what one record is, for error messages ("deployment", "model", ...); not ``kind``,
+    #: which is a field of several records (a deployment's, an alert's)
+    noun = "record"
 
     def __getattr__(self, name: str) -> Any:
         try:
             return self[name]
         except KeyError:
-            raise AttributeError(f"A {self.kind} has no {name!r}; it has: "
+            raise AttributeError(f"A {self.noun} has no {name!r}; it has: "
                                  f"{', '.join(self)}.") from None
 
     def to_dict(self) -> dict[str, Any]:

@@ -103,7 +103,7 @@ def test_refused_rows_go_to_dead_letters_and_later_flushes_go_on(lh, jupyter_ser
     stats = dep.stats()
     assert stats["dead_letter_rows"] == 5 and stats["requests"] == 9
     assert stats["last_dead_letter_error"]
-    alerts = [a for a in lh.monitoring.alerts() if a["kind"] == "inference_log"]
+    alerts = [a for a in lh.monitoring.alerts.list() if a["kind"] == "inference_log"]
     assert len(alerts) == 1 and alerts[0]["monitor"] == "deployment scorer"
     assert alerts[0]["details"]["rows"] == 5 and "dead_letters" in alerts[0]["message"]
     # what the sidebar reads

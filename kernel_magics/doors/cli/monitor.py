@@ -40,7 +40,7 @@ def cmd_monitor(lh: Any, args: argparse.Namespace) -> int:
         tbl = Table(title="Alerts", title_justify="left")
         for col in ("id", "monitor", "kind", "message", "acknowledged"):
             tbl.add_column(col)
-        for a in lh.monitoring.alerts(args.monitor, acknowledged=False if args.open else None):
+        for a in lh.monitoring.alerts.list(args.monitor, acknowledged=False if args.open else None):
             tbl.add_row(str(a["id"]), a["monitor"], a["kind"], a["message"],
                         "yes" if a["acknowledged"] else "no")
         console.print(tbl)

@@ -107,7 +107,7 @@ class LakebookMagics(Magics):
             return
         from ...shared.identity import notebook_path
         ns = self.shell.user_ns
-        sched = self._guard(lambda: self.lh.pipelines.schedule_step(
+        sched = self._guard(lambda: self.lh.pipelines.schedules.ensure(
             args.name, args.schedule, args.tz, notebook=notebook_path(ns),
             run_id=ns.get("lakebook_run_id")))
         if sched is not None:

@@ -42,7 +42,7 @@ def monitor_command(lh: Any, rest_words: list[str]) -> Any:
     from ..widgets.monitor import monitor_view
     if not rest_words:
         display(HTML(monitors_html(lh.monitoring.summary())
-                     + alerts_html(lh.monitoring.alerts(acknowledged=False))))
+                     + alerts_html(lh.monitoring.alerts.list(acknowledged=False))))
         return None
     verb = rest_words[0]
     if verb == "create":
@@ -55,13 +55,13 @@ def monitor_command(lh: Any, rest_words: list[str]) -> Any:
         display(HTML(result._repr_html_()))
         return monitor_view(lh, args.name)
     if verb == "alerts":
-        display(HTML(alerts_html(lh.monitoring.alerts(rest_words[1] if len(rest_words) > 1
-                                                      else None))))
+        display(HTML(alerts_html(lh.monitoring.alerts.list(
+            rest_words[1] if len(rest_words) > 1 else None))))
         return None
     if verb in ("ack", "acknowledge"):
         if len(rest_words) != 2:
             raise InvalidInput("Usage: %lakebook monitor ack ALERT_ID.")
-        alert = lh.monitoring.acknowledge(rest_words[1])
+        alert = lh.monitoring.alerts.acknowledge(rest_words[1])
         display(HTML(acknowledged_html(alert["id"])))
         return None
     if len(rest_words) > 1:

@@ -72,7 +72,7 @@ class MonitorHandler(LakebookHandler):
         self.reply({**monitor.to_dict(),
                     "results": [with_report_url(name, r.to_dict())
                                 for r in monitor.results(limit=limit)],
-                    "alerts": monitor.alerts()})
+                    "alerts": [a.to_dict() for a in monitor.alerts()]})
 
     @tornado.web.authenticated
     def delete(self, name: str) -> None:
@@ -127,14 +127,15 @@ class AlertsHandler(LakebookHandler):
     def get(self) -> None:
         monitor = self.get_argument("monitor", None)
         open_only = self.get_argument("open", "") in ("1", "true", "yes")
-        self.reply({"alerts": self.lh.monitoring.alerts(
-            monitor, acknowledged=False if open_only else None)})
+        self.reply({"alerts": [a.to_dict() for a in self.lh.monitoring.alerts.list(
+            monitor, acknowledged=False if open_only else None)]})
 
 
 class AcknowledgeHandler(LakebookHandler):
     @tornado.web.authenticated
     def post(self, alert_id: str) -> None:
-        self.reply(self.lh.monitoring.acknowledge(whole_number(alert_id, "the alert id")))
+        alert = self.lh.monitoring.alerts.acknowledge(whole_number(alert_id, "the alert id"))
+        self.reply(alert.to_dict())
 
 
 ROUTES = [

@@ -151,7 +151,7 @@ class SchedulesHandler(LakebookHandler):
     def post(self) -> None:
         body = self.json_object()
         nb = body.get("notebook")
-        s = self.lh.pipelines.schedule(
+        s = self.lh.pipelines.schedules.create(
             notebook=str(_path(self, nb, "notebook")) if nb else None,
             step=text_field(body, "step"), pipeline=text_field(body, "pipeline"),
             cron=text_field(body, "cron") or "",
@@ -159,7 +159,8 @@ class SchedulesHandler(LakebookHandler):
             catchup=text_field(body, "catchup") or "latest", params=_params(body),
             timeout=_number(body, "timeout", float), retries=_number(body, "retries", int) or 0,
             name=text_field(body, "name"), kernel=text_field(body, "kernel"),
-            skip_up_to_date=_skip(body) if "skip_up_to_date" in body else True)
+            skip_up_to_date=_skip(body) if "skip_up_to_date" in body else True,
+            replace=True)  # a POST of a schedule that exists redefines it, as it always did
         self.reply(s.to_dict(), 201)
 
 
@@ -170,14 +171,15 @@ class ScheduleHandler(LakebookHandler):
 
     @tornado.web.authenticated
     def delete(self, key: str) -> None:
-        self.lh.pipelines.delete_schedule(key)
+        self.lh.pipelines.schedules.delete(key)
         self.reply({"deleted": key})
 
 
 class ScheduleActionHandler(LakebookHandler):
     @tornado.web.authenticated
     def post(self, key: str, action: str) -> None:
-        fn = self.lh.pipelines.pause if action == "pause" else self.lh.pipelines.resume
+        schedules = self.lh.pipelines.schedules
+        fn = schedules.pause if action == "pause" else schedules.resume
         self.reply(fn(key).to_dict())
 
 
