@@ -4,18 +4,12 @@ it from those and a deployment serves it with probabilities. A bare module is re
 the adapter to use; no pickle is ever written or read."""
 from __future__ import annotations
 
-import os
-
 import pickle
 
 import numpy as np
 import pandas as pd
 import pytest
 
-# the main suite runs without PyTorch (a skip there is not a missing component: make
-# test-torch installs it and sets LAKEBOOK_REQUIRE_TORCH=1, where a skip fails under CI)
-pytestmark = [] if os.environ.get("LAKEBOOK_REQUIRE_TORCH") else \
-    pytest.mark.ci_may_skip("PyTorch is installed and tested by make test-torch")
 torch = pytest.importorskip("torch")
 pytest.importorskip("safetensors")
 

@@ -68,7 +68,9 @@ ENDPOINTS = {
 
 #: the writes, run in this order after every GET above: fixture name -> (method, path, body,
 #: the contract's answer); ``{request_id}`` is the id the ``predict`` answer gave,
-#: ``{alert}`` an open alert of the prepared lakehouse
+#: ``{submitted}`` and ``{rerun}`` the runs ``run_submit`` and ``run_rerun`` queued (each is
+#: cancelled at once, so no kernel outlives the test), ``{alert}`` an open alert of the
+#: prepared lakehouse
 WRITES = {
     "predict": ("POST", "deployments/fraud_online/predict",
                 {"inputs": [{"amount": 10.0, "hour": 3}]}, "PredictAnswer"),
@@ -90,7 +92,12 @@ WRITES = {
                                               "cron": "0 7 * * *", "name": "contract"},
                         "Schedule"),
     "schedule_pause": ("POST", "schedules/contract/pause", None, "Schedule"),
+    "schedule_resume": ("POST", "schedules/contract/resume", None, "Schedule"),
     "schedule_delete": ("DELETE", "schedules/contract", None, "Deleted"),
+    "run_submit": ("POST", "runs", {"notebook": "fti.ipynb", "step": "clicks"}, "Run"),
+    "run_cancel": ("POST", "runs/{submitted}/cancel", None, "Run"),
+    "run_rerun": ("POST", "runs/{failed}/rerun", None, "Run"),
+    "run_rerun_cancel": ("POST", "runs/{rerun}/cancel", None, "Run"),
     "monitor_create": ("POST", "monitors", {"name": "contract_monitor",
                                             "feature_group": "transactions", "schedule": None,
                                             "reference": "2024-05-01T00:00:00Z/"
@@ -110,6 +117,10 @@ WRITES = {
     "error_bad_body": ("POST", "feature-groups/merchants/neighbors", {"key": 5, "vector": [1]},
                        "ErrorAnswer"),
 }
+
+#: the ids later writes use: fixture name -> {placeholder: field of its answer}
+TAKEN = {"predict": {"request_id": "request_id"}, "run_submit": {"submitted": "id"},
+         "run_rerun": {"rerun": "id"}}
 
 
 def shop_deployment(lh) -> None:
@@ -221,8 +232,8 @@ def test_writes_answer_as_the_contract_says_and_are_recorded(server) -> None:
         response = requests.request(method, jupyter.api(path), headers=jupyter.auth,
                                     json=body, timeout=120)
         record(name, answer, response, method, path)
-        if name == "predict":
-            ids["request_id"] = response.json()["request_id"]
+        for key, field in TAKEN.get(name, {}).items():
+            ids[key] = response.json()[field]
 
 
 def test_every_answer_of_the_contract_is_recorded() -> None:

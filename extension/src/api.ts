@@ -49,29 +49,30 @@ import {
   isObject,
   malformed
 } from './json';
+import * as C from './contract';
+import schema from './contract.schema.json';
 
 export { LakebookApiError, describe };
 export * from './endpoints';
 
 /**
- * Names of the catalog object counts reported by `GET /lakebook/api/status`.
+ * The answer of `GET /lakebook/api/status` and its counts, as the REST contract
+ * (kernel_magics/doors/rest/contract.py) describes them.
  */
-export const COUNT_KEYS = [
-  'feature_groups',
-  'feature_views',
-  'models',
-  'deployments',
-  'schedules',
-  'runs',
-  'monitors'
-] as const;
+export type LakebookStatus = C.Status;
+export type StatusCounts = C.StatusCounts;
+export type CountKey = keyof C.StatusCounts;
 
-export type CountKey = (typeof COUNT_KEYS)[number];
+/** The counts every status answer carries: the contract's list, read from its schema. */
+export const STATUS_COUNT_KEYS = (
+  schema as { $defs: { StatusCounts: { required: string[] } } }
+).$defs.StatusCounts.required as CountKey[];
 
 /**
- * Human readable labels of the counts, in display order.
+ * The counts the overview shows, in display order, with their labels (a presentation
+ * choice: lineage events and KPIs have their own views).
  */
-export const COUNT_LABELS: Readonly<Record<CountKey, string>> = {
+export const COUNT_LABELS = {
   feature_groups: 'Feature groups',
   feature_views: 'Feature views',
   models: 'Models',
@@ -79,23 +80,13 @@ export const COUNT_LABELS: Readonly<Record<CountKey, string>> = {
   schedules: 'Schedules',
   runs: 'Runs',
   monitors: 'Monitors'
-};
+} as const satisfies Partial<Record<CountKey, string>>;
 
-export type StatusCounts = Record<CountKey, number>;
+/** A count the overview shows. */
+export type ShownCount = keyof typeof COUNT_LABELS;
 
-/**
- * The answer of `GET /lakebook/api/status`.
- */
-export interface LakebookStatus {
-  /** Absolute path of the lakehouse home folder. */
-  home: string;
-  /** Schema version of the SQLite catalog. */
-  catalog_version: number;
-  /** Version of the `lakebook` Python package serving the API. */
-  lakebook_version: string;
-  /** Number of objects of each kind in the catalog. */
-  counts: StatusCounts;
-}
+export const COUNT_KEYS = Object.keys(COUNT_LABELS) as ShownCount[];
+
 
 /**
  * The part of a fetch `Response` that the client reads.
@@ -196,7 +187,7 @@ export function parseStatus(data: unknown): LakebookStatus {
     throw malformed('"counts" must be an object');
   }
   const parsedCounts = {} as StatusCounts;
-  for (const key of COUNT_KEYS) {
+  for (const key of STATUS_COUNT_KEYS) {
     const value = counts[key];
     if (!isCount(value)) {
       throw malformed(`"counts.${key}" must be a non-negative integer`);

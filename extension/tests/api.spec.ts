@@ -1,5 +1,5 @@
 import {
-  COUNT_KEYS,
+  STATUS_COUNT_KEYS,
   IResponseLike,
   LakebookApiError,
   LakebookClient,
@@ -7,6 +7,7 @@ import {
   parseStatus,
   readResponse
 } from '../src/api';
+import { recorded } from './recorded';
 
 const GOOD = {
   home: '/tmp/x/.lakebook',
@@ -19,7 +20,9 @@ const GOOD = {
     deployments: 0,
     schedules: 4,
     runs: 17,
-    monitors: 1
+    monitors: 1,
+    lineage_events: 5,
+    kpis: 2
   }
 };
 
@@ -47,6 +50,12 @@ async function rejection(promise: Promise<unknown>): Promise<LakebookApiError> {
 }
 
 describe('parseStatus', () => {
+  it('reads the answer a real server gave (every count of the contract)', () => {
+    const status = parseStatus(recorded('status'));
+    expect(Object.keys(status.counts).sort()).toEqual([...STATUS_COUNT_KEYS].sort());
+    expect(STATUS_COUNT_KEYS).toEqual(expect.arrayContaining(['feature_groups', 'kpis']));
+  });
+
   it('accepts the contract example', () => {
     const status: LakebookStatus = parseStatus(GOOD);
     expect(status).toEqual(GOOD);
@@ -58,7 +67,7 @@ describe('parseStatus', () => {
       extra: true,
       counts: { ...GOOD.counts, alerts: 3 }
     });
-    expect(Object.keys(status.counts).sort()).toEqual([...COUNT_KEYS].sort());
+    expect(Object.keys(status.counts).sort()).toEqual([...STATUS_COUNT_KEYS].sort());
     expect(status).not.toHaveProperty('extra');
   });
 

@@ -13,7 +13,9 @@ function status(runs: number): LakebookStatus {
       deployments: 0,
       schedules: 0,
       runs,
-      monitors: 0
+      monitors: 0,
+      lineage_events: 0,
+      kpis: 0
     }
   };
 }

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -32,9 +33,18 @@ log = logging.getLogger("kernel_magics.features")
 #: an uncommitted pending update older than this, from another host, is given up
 STALE_AFTER = timedelta(days=1)
 
+#: how long a feature-vector lookup trusts its last look that found nothing pending: a
+#: catalog query on every lookup was most of an online predict's time (issue 25), and an
+#: update a killed writer left behind is still finished by the first lookup after that
+RECHECK_AFTER_S = 1.0
+
+#: (catalog, group ids) -> time.monotonic() of the last look that found nothing pending
+_nothing_pending: dict[tuple[int, tuple[int, ...]], float] = {}
+
 
 def record(fg: "FeatureGroup", seq: int) -> None:
     """Note, before the Delta commit of insert ``seq``, that the online store will owe it."""
+    _nothing_pending.clear()  # this process's next lookup looks again, whatever it saw
     records.add_pending(fg._lh.catalog, fg.id, seq, os.getpid(), socket.gethostname())
 
 
@@ -127,13 +137,19 @@ def finish_quietly_all(groups: list["FeatureGroup"]) -> None:
     online = [fg for fg in groups if fg.online]
     if not online:
         return
+    catalog = online[0]._lh.catalog
+    seen = (id(catalog), tuple(fg.id for fg in online))
+    if time.monotonic() - _nothing_pending.get(seen, -RECHECK_AFTER_S) < RECHECK_AFTER_S:
+        return
     try:
-        pending = records.groups_pending(online[0]._lh.catalog, [fg.id for fg in online])
+        pending = records.groups_pending(catalog, [fg.id for fg in online])
     except Exception:
         log.exception("The pending online updates of feature groups %s could not be read; "
                       "they are tried again on the next access.",
                       ", ".join(repr(fg.name) for fg in online))
         return
+    if not pending:
+        _nothing_pending[seen] = time.monotonic()
     for fg in online:
         if fg.id in pending:
             finish_quietly(fg)

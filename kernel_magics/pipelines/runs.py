@@ -125,6 +125,7 @@ class Run:
         d = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
         d["duration_s"] = self.duration_s
         d["label"] = self.label
+        d["progress"] = self.progress or None      # none yet (queued): null, as the contract says
         return d
 
     def _repr_html_(self) -> str:

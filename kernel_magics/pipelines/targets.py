@@ -57,17 +57,7 @@ def pipeline_steps(lh: Any, name: str) -> list[Step]:
 
 def stages_of(steps: list[Step], lh: Any = None) -> list[Stage]:
     """Steps in dependency order, consecutive steps of one notebook sharing one kernel."""
-    stages: list[Stage] = []
-    for step in topological(steps, lh):
-        last = stages[-1] if stages else None
-        # one kernel runs cells in notebook order: share it only while that order agrees
-        # with the dependency order
-        if last is not None and last.notebook == step.notebook and last.steps \
-                and last.steps[-1].index < step.index:
-            last.steps.append(step)
-        else:
-            stages.append(Stage(step.notebook, [step]))
-    return stages
+    return ordered_stages(topological(steps, lh))
 
 
 def ordered_stages(steps: list[Step]) -> list[Stage]:
@@ -76,6 +66,8 @@ def ordered_stages(steps: list[Step]) -> list[Stage]:
     stages: list[Stage] = []
     for step in steps:
         last = stages[-1] if stages else None
+        # one kernel runs cells in notebook order: share it only while that order agrees
+        # with the dependency order
         if last is not None and last.notebook == step.notebook and last.steps \
                 and last.steps[-1].index < step.index:
             last.steps.append(step)

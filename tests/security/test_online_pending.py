@@ -157,3 +157,32 @@ def test_sigkill_at_several_points_of_a_3m_row_online_insert(world, home, caplog
         run_child(home, "none", run, kill_after=full * share)
         assert_agree(lh, lh.features.groups.get("tx"))
         assert lh.catalog.scalar("SELECT COUNT(*) FROM online_pending") == 0
+
+
+def test_lookups_look_for_pending_updates_once_a_second_and_still_finish_them(world, home,
+                                                                               monkeypatch):
+    """The look costs a catalog query, most of an online predict (issue 25): a lookup trusts
+    a look that found nothing for a second; an update a killed writer left behind is still
+    finished by the first lookup after that."""
+    from kernel_magics.features import online_pending, records
+    lh = world
+    fv = lh.create_feature_view("tv", spine=lh.features.groups.get("tx"))
+    looks = []
+    real = records.groups_pending
+    monkeypatch.setattr(records, "groups_pending",
+                        lambda *a: looks.append(1) or real(*a))
+    for _ in range(100):
+        fv.feature_vector({"k": 1})
+    assert len(looks) == 1
+
+    code, _ = run_child(home, "during-online", 3)     # killed in the middle of its online write
+    assert code == -signal.SIGKILL
+    time.sleep(online_pending.RECHECK_AFTER_S)
+    vector = fv.feature_vector({"k": 7})
+    assert len(looks) == 2 and vector["_found"] and vector["amount"] >= 3e7
+    assert lh.catalog.scalar("SELECT COUNT(*) FROM online_pending") == 0
+
+    # this process's own insert makes its next lookup look again at once
+    lh.features.groups.get("tx").insert(pd.DataFrame({"k": [1], "amount": [5.0], "ts": [T0]}))
+    fv.feature_vector({"k": 1})
+    assert len(looks) == 3

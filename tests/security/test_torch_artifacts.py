@@ -2,14 +2,8 @@
 sizes or offsets is refused before any tensor is built; ``torch.load`` is never called.
 TorchScript and ``torch.export`` programs are refused: PyTorch's loader of a crafted ``.pt2``
 runs code from it (shown here), so Lakebook neither keeps nor reads them.
-
-PyTorch is large (2.7 GB of CUDA wheels from PyPI), so it is installed and tested by
-``make test-torch``; the main suite covers PyTorch's conventions through an exported ONNX
-model (tests/test_frameworks.py).
 """
 from __future__ import annotations
-
-import os
 
 import json
 import struct
@@ -18,10 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-# the main suite runs without PyTorch (a skip there is not a missing component: make
-# test-torch installs it and sets LAKEBOOK_REQUIRE_TORCH=1, where a skip fails under CI)
-pytestmark = [] if os.environ.get("LAKEBOOK_REQUIRE_TORCH") else \
-    pytest.mark.ci_may_skip("PyTorch is installed and tested by make test-torch")
 torch = pytest.importorskip("torch")
 pytest.importorskip("safetensors")
 

@@ -1,4 +1,4 @@
-import { COUNT_KEYS, COUNT_LABELS, CountKey } from '../api';
+import { COUNT_KEYS, COUNT_LABELS, ShownCount } from '../api';
 import { LakebookModel } from '../model';
 import { LakebookSection, h, setText } from './base';
 
@@ -90,7 +90,7 @@ export class OverviewSection extends LakebookSection<LakebookModel> {
   }
 
   private _catalogVersion: HTMLElement;
-  private _counts = new Map<CountKey, HTMLElement>();
+  private _counts = new Map<ShownCount, HTMLElement>();
   private _error: HTMLElement;
   private _errorText: HTMLElement;
   private _home: HTMLElement;
