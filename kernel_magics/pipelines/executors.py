@@ -97,7 +97,7 @@ class LocalExecutor(Executor):
         return max(0, self.concurrency - len(self._procs))
 
     def submit(self, run_id: str, claimed_by: str | None = None) -> None:
-        self._procs[run_id] = spawn_worker(self.lh.home, run_id, Path(self.lh.runs_dir) / run_id,
+        self._procs[run_id] = spawn_worker(self.lh.home, run_id, self.lh.local_folder(f"runs/{run_id}"),
                                            claimed_by)
 
     def poll(self) -> None:
