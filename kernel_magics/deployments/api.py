@@ -8,7 +8,6 @@ the one the served model version was trained on, and follows the model when its 
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..storage import descriptors

@@ -12,7 +12,6 @@ import logging
 import time
 from datetime import datetime, timezone
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Iterable
 
 from ..catalog import from_json

@@ -15,7 +15,6 @@
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import tornado.ioloop
 import tornado.web
@@ -24,7 +23,7 @@ from ...shared.errors import InvalidInput, NotFound
 from ...render.colours import monitor_colour
 from ...shared.names import NAME_SEGMENT
 from ...shared.routes import report_path
-from .base import LakebookHandler, inside, text_field, whole_number
+from .base import LakebookHandler, text_field, whole_number
 
 def with_report_url(monitor: str, result: dict | None) -> dict | None:
     """A result (or a summary's latest result) with the URL of its report, relative to the
