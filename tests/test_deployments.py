@@ -196,3 +196,35 @@ def test_batch_new_only_scores_each_row_once(lh, fraud):
     assert d.batch(new_only=True).rows == 0  # nothing new
     table = delta.load(lh.tables_dir / "predictions_fraud").to_pandas()
     assert len(table) == len(df) and not table.duplicated(["cc_num", "ts"]).any()
+
+
+def test_dead_letters_and_spills_are_kept_where_every_home_reads_them(lh, other_lh, fraud,
+                                                                      monkeypatch):
+    """Rows the table refuses are dead letters, rows a stop could not write are spilled: both
+    in the lakehouse's storage, so another home sees them, and the next start (on any home)
+    writes the spilled rows once."""
+    from kernel_magics.deployments import inference_log, log_files
+    real_write = inference_log.InferenceLog._write
+
+    def refuse(self, table):
+        raise ValueError("the table refuses these rows")
+
+    monkeypatch.setattr(inference_log.InferenceLog, "_write", refuse)
+    d = lh.deploy("fraud", model="fraud")
+    d.predict({"cc_num": 1})
+    d.predict({"cc_num": 2})
+    d.flush()
+    letters = log_files.read_dead_letters(other_lh, "fraud")
+    assert sorted(r["cc_num"] for e in letters for r in e["rows"]) == [1, 2]
+    assert all("refuses these rows" in e["error"] for e in letters)
+    d.predict({"cc_num": 3})
+    d.close()  # the table refuses again at the stop: spilled, not lost
+    spilled = log_files.spills(other_lh, "fraud")
+    assert [[r["cc_num"] for r in s.rows()] for s in spilled] == [[3]]
+    monkeypatch.setattr(inference_log.InferenceLog, "_write", real_write)
+    theirs = other_lh.deployments.get("fraud")
+    theirs.log.flush()  # the next start writes the spilled rows, then removes the file
+    theirs.close()
+    assert log_files.spills(lh, "fraud") == []
+    logged = delta.load(lh.tables_dir / "inference_log_fraud").to_pandas()
+    assert logged["cc_num"].tolist() == [3]

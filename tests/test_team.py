@@ -415,6 +415,17 @@ def test_a_full_flow_keeps_everything_in_the_storage_and_another_home_reads_it(
         assert server.get("runs/nope/output").status_code == 404
     finally:
         server.stop()
+    # a home whose storage endpoint is down says so in one sentence, for each kind
+    dead = team_home(tmp_path, storage=toml_text.replace(
+        moto_s3.endpoint, f"http://127.0.0.1:{free_port()}"), name="dead-home")
+    down = kernel_magics.connect(dead)
+    for read in (lambda: down.registry.get("fraud", 1).load(),
+                 lambda: down.pipelines.runs.notebook(run.id),
+                 lambda: down.monitoring.results.report(result),
+                 lambda: log_files.read_dead_letters(down, "fraud")):
+        with pytest.raises(StorageError, match="is unreachable") as caught:
+            read()
+        assert "\n" not in caught.value.message and "Traceback" not in str(caught.value)
     # the second home read through its cache only
     assert [p for p in other.rglob("*") if p.is_file() and p.name != "lakebook.toml"
             and "cache" not in p.relative_to(other).parts] == []
