@@ -106,10 +106,14 @@ def _dataset(lh: Any, event: dict[str, Any], output: bool) -> Any:
     kind, name, version = event["kind"], event["name"], event.get("version")
     detail = event.get("detail") or {}
     facets: dict[str, Any] = {}
-    if kind == "feature_group":
-        namespace, ds_name = "file", str(lh.tables_dir / f"{name}_v{version}")
-    elif kind == "predictions":
-        namespace, ds_name = "file", str(lh.tables_dir / name)
+    if kind in ("feature_group", "predictions"):
+        # OpenLineage's naming: a file path in "file", an S3 key in "s3://<bucket>"
+        table = lh.tables_dir / (f"{name}_v{version}" if kind == "feature_group" else name)
+        if lh.storage.is_local:
+            namespace, ds_name = "file", table.uri
+        else:
+            namespace = f"s3://{lh.storage.bucket}"
+            ds_name = table.uri[len(namespace) + 1:]
     else:
         namespace = f"{lh.config.openlineage_namespace}"
         ds_name = f"{kind}/{name}" + (f"/{version}" if version is not None else "")
