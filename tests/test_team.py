@@ -413,6 +413,13 @@ def test_a_full_flow_keeps_everything_in_the_storage_and_another_home_reads_it(
         report = server.get(f"monitors/tx/reports/{result.id}.html")
         assert report.status_code == 200 and "<html" in report.text.lower()
         assert server.get("runs/nope/output").status_code == 404
+        # still sandboxed: a record naming an object outside the lakehouse's prefix is refused
+        stranger = moto_s3.new_prefix() + "/secret.ipynb"
+        lh.catalog.execute("UPDATE runs SET output_path = ? WHERE id = ?", (stranger, run.id))
+        refused = server.get(f"runs/{run.id}/output")
+        assert refused.status_code == 404 and "not in the lakehouse" in refused.text
+        lh.catalog.execute("UPDATE runs SET output_path = ? WHERE id = ?",
+                           (run.output_path, run.id))
     finally:
         server.stop()
     # a home whose storage endpoint is down says so in one sentence, for each kind
