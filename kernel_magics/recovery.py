@@ -27,7 +27,7 @@ from .catalog import to_json
 from .storage import descriptors
 from .catalog.db import Catalog
 from .config import load_config, resolve_home
-from .shared.errors import CatalogError, NotFound
+from .shared.errors import CatalogError, InvalidInput, NotFound
 
 #: what only the catalog held (said in the report)
 NOT_REBUILT = ["schedules", "runs", "pipelines", "monitors and their results and alerts",
@@ -84,6 +84,14 @@ def recover(path: str | os.PathLike | None = None, force: bool = False) -> Recov
     home, project_file = resolve_home(path)
     if not home.is_dir():
         raise NotFound(f"There is no lakehouse folder at {home}.", "Check --home.")
+    config = load_config(home, project_file)
+    if config.catalog_url or config.storage_url:
+        # a team lakehouse keeps its files in the storage and its catalog in a database
+        # server: rebuilding a catalog.db from this folder would know none of it
+        raise InvalidInput(f"lakebook recover rebuilds a laptop lakehouse's catalog.db from "
+                           f"its home folder; the lakehouse at {home} uses a catalog server "
+                           "or object storage (lakebook.toml).",
+                           "Restore the PostgreSQL catalog from its backups instead.")
     catalog_file = home / CATALOG_FILE
     state = _catalog_state(catalog_file)
     if state == "ok" and not force:

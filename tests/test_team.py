@@ -436,3 +436,15 @@ def test_a_full_flow_keeps_everything_in_the_storage_and_another_home_reads_it(
     # the second home read through its cache only
     assert [p for p in other.rglob("*") if p.is_file() and p.name != "lakebook.toml"
             and "cache" not in p.relative_to(other).parts] == []
+
+
+def test_lakebook_recover_refuses_a_team_lakehouse(pg_cluster, moto_s3, tmp_path: Path) -> None:
+    """recover rebuilds a laptop catalog.db from the home folder; a team home holds none of
+    the team's files, so it is refused in one sentence rather than building an empty one."""
+    from kernel_magics.recovery import recover
+    from kernel_magics.shared.errors import InvalidInput
+    home = team_home(tmp_path, pg_cluster.new_database(), moto_s3.toml(moto_s3.new_prefix()))
+    kernel_magics.connect(home).create_feature_group("tx", key="cc", event_time="ts")
+    with pytest.raises(InvalidInput, match="catalog server or object storage"):
+        recover(home, force=True)
+    assert not (home / "catalog.db").exists()
