@@ -2,8 +2,8 @@
 
 Feature groups describe themselves in their Delta table (``features.tables``); feature views,
 model versions with their aliases, and deployments have no table, so each gets a file in the
-lakehouse's storage (the home on a laptop). They are written when the catalog changes and read only by ``lakebook recover``, which
-rebuilds a lost catalog from them:
+lakehouse's storage (the home on a laptop). They are written when the catalog changes and
+read only by ``lakebook recover``, which rebuilds a lost laptop catalog from them:
 
 ==========================================  ================================================
 ``views/<name>/<version>.json``             the view's spec, description, creation time
