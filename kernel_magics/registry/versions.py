@@ -175,7 +175,11 @@ class ModelVersion:
                                f"is missing ({self.artifact_location.uri}).",
                                "Register the model again.")
             shutil.rmtree(cached, ignore_errors=True)
-            os_replace(fresh, cached)
+            try:
+                os_replace(fresh, cached)
+            except OSError:  # another process of this home put its copy there first
+                if not cached.is_dir():
+                    raise
         finally:
             shutil.rmtree(fresh, ignore_errors=True)
         return cached
