@@ -414,28 +414,34 @@ class Location:
                       if i.type == pafs.FileType.File and i.path.startswith(base))
 
     def put_folder(self, local: Path) -> int:
-        """Copy every file under the local folder ``local`` here (same relative names);
-        nothing when this location is that folder. Returns the number of files copied."""
+        """Copy every file under the local folder ``local`` here (same relative names;
+        streamed, several at once); nothing when this location is that folder. Returns the
+        number of files copied."""
+        import pyarrow.fs as pafs
         local = Path(local)
         if self.storage.is_local and Path(self.uri).resolve() == local.resolve():
             return 0
-        count = 0
-        for path in sorted(p for p in local.rglob("*") if p.is_file()):
-            (self / path.relative_to(local).as_posix()).write_bytes(path.read_bytes())
-            count += 1
+        count = sum(1 for p in local.rglob("*") if p.is_file())
+        with self._guard("writing " + self.uri):
+            pafs.copy_files(str(local), self._path, source_filesystem=pafs.LocalFileSystem(),
+                            destination_filesystem=self.storage.base_filesystem())
         return count
 
     def get_folder(self, local: Path) -> int:
         """Copy every file under this folder into the local folder ``local`` (what a library
-        that needs a path opens); returns the number of files."""
+        that needs a path opens); returns the number of files (0: nothing is there)."""
+        import pyarrow.fs as pafs
         names = self.files()
-        for name in names:
-            target = Path(local) / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
-            tmp.write_bytes((self / name).read_bytes())
-            os.replace(tmp, target)
-        return len(names)
+        for name in names:  # an object store lists no folders: pyarrow would not make them
+            (Path(local) / name).parent.mkdir(parents=True, exist_ok=True)
+        count = len(names)
+        if count:
+            with self._guard("reading " + self.uri):
+                pafs.copy_files(self._path, str(local),
+                                source_filesystem=self.storage.base_filesystem(),
+                                destination_filesystem=pafs.LocalFileSystem())
+        return count
+
 
     def names(self, suffix: str = "") -> list[str]:
         """The names of the entries directly in this folder (ending in ``suffix``)."""
