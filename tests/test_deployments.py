@@ -228,3 +228,8 @@ def test_dead_letters_and_spills_are_kept_where_every_home_reads_them(lh, other_
     assert log_files.spills(lh, "fraud") == []
     logged = delta.load(lh.tables_dir / "inference_log_fraud").to_pandas()
     assert logged["cc_num"].tolist() == [3]
+    # a dead-letter file of an older Lakebook (one JSON-lines file for all) is still read
+    import json
+    lh.location("dead_letters/inference_log_fraud.jsonl").write_text(json.dumps(
+        {"at": "2024-01-01T00:00:00+00:00", "error": "old", "rows": [{"cc_num": 9}]}) + "\n")
+    assert [e["error"] for e in log_files.read_dead_letters(other_lh, "fraud")][0] == "old"

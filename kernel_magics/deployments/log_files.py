@@ -80,7 +80,14 @@ def add_dead_letters(lh: "Lakehouse", deployment: str, rows: list[dict[str, Any]
 def read_dead_letters(lh: "Lakehouse", deployment: str) -> list[dict[str, Any]]:
     """Every dead-letter entry of a deployment, oldest first: ``{"at", "error", "rows"}``."""
     folder = dead_letter_folder(lh, deployment)
-    return [json.loads((folder / name).read_text()) for name in folder.names(".json")]
+    entries = [json.loads((folder / name).read_text()) for name in folder.names(".json")]
+    # before the storage kept them, one JSON-lines file per deployment held them all
+    legacy = lh.location(f"{DEAD_LETTERS}/inference_log_{deployment}.jsonl")
+    try:
+        lines = legacy.read_text().splitlines()
+    except FileNotFoundError:
+        lines = []
+    return [json.loads(line) for line in lines if line.strip()] + entries
 
 
 def spill(lh: "Lakehouse", deployment: str, rows: list[dict[str, Any]]) -> Location:
