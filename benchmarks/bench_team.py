@@ -4,6 +4,7 @@ same files read through Arrow.
 
     flock /tmp/lakebook-heavy.lock .venv/bin/python benchmarks/bench_team.py
     LAKEBOOK_BENCH_FULL=1 ...   # the issue's sizes: 10M-row insert, 10M x 1M training data
+    LAKEBOOK_BENCH_OPS=5 LAKEBOOK_BENCH_ROWS=2000 ...   # a tiny run: proves it runs only
 
 It starts its own services as the tests do (a throwaway PostgreSQL 15 cluster, moto's S3
 server) and prints same-run ratios. Targets (issue 16): insert <= 1.3x write_deltalake,
@@ -26,9 +27,12 @@ import team_stack  # noqa: E402  (the tests' service starters)
 
 FULL = os.environ.get("LAKEBOOK_BENCH_FULL") == "1"
 OPS = int(os.environ.get("LAKEBOOK_BENCH_OPS", 200))
-INSERT_ROWS = 10_000_000 if FULL else 1_000_000
-FEATURE_ROWS = 10_000_000 if FULL else 1_000_000
-SPINE_ROWS = 1_000_000 if FULL else 100_000
+#: LAKEBOOK_BENCH_ROWS=N: a smaller run (N-row inserts and features, N/10 spine rows), e.g. to
+#: prove the script runs; its figures mean nothing at tiny sizes
+ROWS = int(os.environ.get("LAKEBOOK_BENCH_ROWS", 0))
+INSERT_ROWS = ROWS or (10_000_000 if FULL else 1_000_000)
+FEATURE_ROWS = ROWS or (10_000_000 if FULL else 1_000_000)
+SPINE_ROWS = max(1, ROWS // 10) if ROWS else (1_000_000 if FULL else 100_000)
 KEYS = 100_000
 REPS = 3
 

@@ -10,7 +10,7 @@ from ._version import __version__
 from .catalog import Catalog
 from .config import Config, load_config, resolve_home
 from .shared.errors import NotFound
-from .storage.location import Storage
+from .storage.location import Location, Storage
 
 if TYPE_CHECKING:  # pragma: no cover
     from .deployments.deployment import Deployment
@@ -69,22 +69,61 @@ class Lakehouse:
         return other
 
     # -- layout ----------------------------------------------------------------------------
-    @property
-    def tables_dir(self) -> Path:
-        """Delta tables: ``<home>/tables/<name>_v<version>`` for feature groups."""
-        return self.home / "tables"
+    # Everything a lakehouse keeps (tables, model artifacts, run records, reports, dead
+    # letters, spills) lives in its storage: the home folder on a laptop, the [storage] url
+    # prefix on a team, where every home using that catalog and storage reads it. The home
+    # keeps only local caches of what a library needs as a path (cache_dir).
+    def location(self, relative: str) -> "Location":
+        """The folder (or file) ``relative`` to the lakehouse's storage root."""
+        return self.storage.location(relative)
 
     @property
-    def models_dir(self) -> Path:
-        return self.home / "models"
+    def tables_dir(self) -> "Location":
+        """Delta tables: ``tables/<name>_v<version>`` for feature groups."""
+        return self.location("tables")
 
     @property
-    def runs_dir(self) -> Path:
-        return self.home / "runs"
+    def models_dir(self) -> "Location":
+        """Model artifacts: ``models/<name>/<version>/``."""
+        return self.location("models")
 
     @property
-    def reports_dir(self) -> Path:
-        return self.home / "reports"
+    def runs_dir(self) -> "Location":
+        """Run records: ``runs/<run id>/`` (the sliced and the executed notebooks)."""
+        return self.location("runs")
+
+    @property
+    def reports_dir(self) -> "Location":
+        """Reports: ``reports/monitors/<monitor>/`` (HTML and JSON)."""
+        return self.location("reports")
+
+    @property
+    def cache_dir(self) -> Path:
+        """Local copies of storage files a library needs as a path (team storage only)."""
+        return self.home / "cache"
+
+    def local_folder(self, relative: str) -> Path:
+        """A local folder where files bound for the storage folder ``relative`` are made
+        (or read from): that folder itself on the laptop, else a place in the cache. Copy it
+        up with ``lh.location(relative).put_folder(path)`` (a no-op on the laptop)."""
+        if self.storage.is_local:
+            return Path(self.storage.root) / relative
+        return self.cache_dir / relative
+
+    def publish(self, relative: str, files: list[Path], keep: bool = False) -> list[str]:
+        """Put ``files`` (made in :meth:`local_folder` of ``relative``) into the storage folder
+        ``relative`` and return their URIs there. On the laptop they are there already; on a
+        team they are uploaded, and the local copies removed unless ``keep``."""
+        folder, top = self.local_folder(relative), self.location(relative)
+        uris = []
+        for path in files:
+            name = Path(path).relative_to(folder).as_posix()
+            if not self.storage.is_local:
+                (top / name).write_bytes(Path(path).read_bytes())
+                if not keep:
+                    Path(path).unlink(missing_ok=True)
+            uris.append((top / name).uri)
+        return uris
 
     # -- feature store ---------------------------------------------------------------------
     @cached_property

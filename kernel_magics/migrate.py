@@ -9,8 +9,12 @@ each catalog table row by row, each Delta table's log byte for byte, its files b
 its rows at every version by count. A target that holds anything is refused before anything
 is written; a copy that fails its check is removed again.
 
-Model artifacts, run notebooks and reports stay in the home folder (they are not read from
-the storage yet): keep the same home folder, or copy it along, for the team lakehouse.
+The other files of the lakehouse are copied the same way, each checked byte for byte
+(:data:`FOLDERS`): model artifacts with their descriptions and aliases, run records (the
+sliced and executed notebooks), monitoring reports, inference-log dead letters and spills,
+and the descriptions of feature views and deployments. The catalog rows keep the paths the
+laptop recorded; the team lakehouse finds each file in the same folder of its storage.
+Local caches (``cache/``), the online store and the catalog file are not copied.
 """
 from __future__ import annotations
 
@@ -24,6 +28,8 @@ from .shared.errors import Conflict, InvalidInput, LakebookError
 from .storage.location import Storage
 
 TABLES = "tables"
+#: the storage folders besides the tables that a lakehouse keeps (see the module docstring)
+FOLDERS = ("models", "runs", "reports", "views", "deployments", "dead_letters", "spill")
 
 
 @dataclass
@@ -35,14 +41,17 @@ class MigrationReport:
     rows: dict[str, int] = field(default_factory=dict)
     tables: dict[str, int] = field(default_factory=dict)  # Delta table -> its version
     files: int = 0
+    #: other files copied (and checked byte for byte), per folder (models, runs, ...)
+    other: dict[str, int] = field(default_factory=dict)
 
     def describe(self) -> str:
         lines = [f"Copied into {self.catalog} and {self.storage}:",
                  f"  {len(self.tables)} Delta tables ({self.files} files), every version kept",
+                 *(f"  {folder}: {n} files" for folder, n in self.other.items() if n),
                  f"  {sum(self.rows.values())} catalog rows"
                  + "".join(f"\n    {name}: {n}" for name, n in self.rows.items() if n),
                  "Checked: every catalog row, every Delta log byte for byte, every version's "
-                 "row count.",
+                 "row count, every other file byte for byte.",
                  "Use it with this lakebook.toml:",
                  f'  [catalog]\n  url = "{self.catalog}"\n  [storage]\n  url = "{self.storage}"']
         return "\n".join(lines)
@@ -68,18 +77,23 @@ def migrate(lh: Any, to_catalog: str, to_storage: str, endpoint: str | None = No
                        f"{target.backend.describe(target.url)[1:]} is not empty (it holds "
                        f"{', '.join(busy[:4])}{' …' if len(busy) > 4 else ''}), so nothing "
                        "was copied.", "Migrate into a new, empty database.")
-    existing = storage.location(TABLES).names()
+    existing = [f"{folder}/{n}" for folder in (TABLES, *FOLDERS)
+                for n in storage.location(folder).names()]
     if existing:
         raise Conflict(f"{storage.where()[0].upper()}{storage.where()[1:]} already holds "
-                       f"tables ({', '.join(existing[:3])}), so nothing was copied.",
+                       f"files ({', '.join(existing[:3])}), so nothing was copied.",
                        "Migrate into an empty bucket prefix.")
     storage.check_conditional_put()
     report = MigrationReport(target.location, to_storage)
     source_tables = Path(lh.home) / TABLES
     try:
         report.files = _copy_files(source_tables, storage)
+        for folder in FOLDERS:
+            report.other[folder] = _copy_files(Path(lh.home) / folder, storage, folder)
         report.rows = copy_rows(lh.catalog, target)
         report.tables = _check_tables(source_tables, storage)
+        for folder in FOLDERS:
+            _check_files(Path(lh.home) / folder, storage, folder)
         found = differences(lh.catalog, target)
         if found:
             raise LakebookError("The copied catalog differs from the original: "
@@ -91,16 +105,39 @@ def migrate(lh: Any, to_catalog: str, to_storage: str, endpoint: str | None = No
     return report
 
 
-def _copy_files(source: Path, storage: Storage) -> int:
-    """Every file under ``source`` into the storage's ``tables/``, bytes as they are."""
+def _files(source: Path) -> list[Path]:
+    """The files under ``source`` a copy takes (not the temporary files of a write that is
+    under way, nor an artifact a registration is still staging)."""
     if not source.is_dir():
-        return 0
-    count = 0
-    for path in sorted(p for p in source.rglob("*") if p.is_file()):
-        (storage.location(TABLES) / str(path.relative_to(source))).write_bytes(
+        return []
+    return sorted(p for p in source.rglob("*") if p.is_file()
+                  and not p.name.endswith(".tmp")
+                  and not any(part.startswith(".staging-") for part in p.parts))
+
+
+def _copy_files(source: Path, storage: Storage, folder: str = TABLES) -> int:
+    """Every file under ``source`` into the storage's ``folder``, bytes as they are."""
+    files = _files(source)
+    for path in files:
+        (storage.location(folder) / path.relative_to(source).as_posix()).write_bytes(
             path.read_bytes())
-        count += 1
-    return count
+    return len(files)
+
+
+def _check_files(source: Path, storage: Storage, folder: str) -> None:
+    """Each copied file against its original, byte for byte, and nothing more there."""
+    there = storage.location(folder)
+    expected = [p.relative_to(source).as_posix() for p in _files(source)]
+    copied = there.files()
+    if sorted(expected) != copied:
+        missing = sorted(set(expected) - set(copied))
+        raise LakebookError(f"The copy of {folder}/ holds other files than the original "
+                            f"({', '.join(missing[:3]) or 'extra files'}).",
+                            "The copy was removed; try again.")
+    for name in expected:
+        if (there / name).read_bytes() != (source / name).read_bytes():
+            raise LakebookError(f"The copy of {folder}/{name} differs from the original.",
+                                "The copy was removed; try again.")
 
 
 def _check_tables(source: Path, storage: Storage) -> dict[str, int]:
@@ -140,4 +177,5 @@ def _remove(target: Catalog, storage: Storage) -> None:
                 if table.name != "lakebook_schema_version":
                     conn.execute(table.delete())
     finally:
-        storage.location(TABLES).delete()
+        for folder in (TABLES, *FOLDERS):
+            storage.location(folder).delete()

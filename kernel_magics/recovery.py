@@ -27,7 +27,7 @@ from .catalog import to_json
 from .storage import descriptors
 from .catalog.db import Catalog
 from .config import load_config, resolve_home
-from .shared.errors import CatalogError, NotFound
+from .shared.errors import CatalogError, InvalidInput, NotFound
 
 #: what only the catalog held (said in the report)
 NOT_REBUILT = ["schedules", "runs", "pipelines", "monitors and their results and alerts",
@@ -84,6 +84,14 @@ def recover(path: str | os.PathLike | None = None, force: bool = False) -> Recov
     home, project_file = resolve_home(path)
     if not home.is_dir():
         raise NotFound(f"There is no lakehouse folder at {home}.", "Check --home.")
+    config = load_config(home, project_file)
+    if config.catalog_url or config.storage_url:
+        # a team lakehouse keeps its files in the storage and its catalog in a database
+        # server: rebuilding a catalog.db from this folder would know none of it
+        raise InvalidInput(f"lakebook recover rebuilds a laptop lakehouse's catalog.db from "
+                           f"its home folder; the lakehouse at {home} uses a catalog server "
+                           "or object storage (lakebook.toml).",
+                           "Restore the PostgreSQL catalog from its backups instead.")
     catalog_file = home / CATALOG_FILE
     state = _catalog_state(catalog_file)
     if state == "ok" and not force:
@@ -112,7 +120,7 @@ def recover(path: str | os.PathLike | None = None, force: bool = False) -> Recov
 def _groups(lh: Any, report: RecoveryReport) -> None:
     from .features import records as features_records, tables
     from .features.groups import FeatureGroup
-    for log_dir in sorted(lh.tables_dir.glob("*/_delta_log")):
+    for log_dir in sorted((lh.home / "tables").glob("*/_delta_log")):
         folder = log_dir.parent
         rel = f"tables/{folder.name}"
         try:
@@ -183,7 +191,7 @@ def _views(lh: Any, report: RecoveryReport) -> None:
 
 def _models(lh: Any, report: RecoveryReport) -> None:
     from .registry import records as registry_records
-    for path in sorted(lh.models_dir.glob(f"*/*/{descriptors.MODEL_FILE}")):
+    for path in sorted((lh.home / "models").glob(f"*/*/{descriptors.MODEL_FILE}")):
         item = descriptors.read(path)
         rel = str(path.parent.relative_to(lh.home))
         if not item or not path.parent.name.isdigit() or item.get("version") != int(
@@ -191,13 +199,13 @@ def _models(lh: Any, report: RecoveryReport) -> None:
             report.skipped[rel] = "no readable version description"
             continue
         row = {c: item.get(c) for c in registry_records.VERSION_COLUMNS}
-        row["artifact_path"] = str(path.parent)
+        row["artifact_path"] = rel
         for c in registry_records.JSON_COLUMNS:
             row[c] = to_json(item.get(c) if item.get(c) is not None else
                              ([] if c == "trusted_types" else {}))
         registry_records.restore_version(lh.catalog, row)
         report.model_versions.append(f"{row['name']} v{row['version']}")
-    for path in sorted(lh.models_dir.glob(f"*/{descriptors.ALIASES_FILE}")):
+    for path in sorted((lh.home / "models").glob(f"*/{descriptors.ALIASES_FILE}")):
         name = path.parent.name
         for alias, version in (descriptors.read(path) or {}).items():
             if not registry_records.version_exists(lh.catalog, name, version):

@@ -3,6 +3,7 @@ rule that a skip is a failure."""
 from __future__ import annotations
 
 import os
+import shutil
 import secrets
 import socket
 import subprocess
@@ -151,6 +152,21 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str,
 @pytest.fixture
 def lh(home: Path) -> kernel_magics.Lakehouse:
     return kernel_magics.connect(home)
+
+
+@pytest.fixture
+def other_lh(home: Path, lh: kernel_magics.Lakehouse, tmp_path: Path, backend: str
+             ) -> kernel_magics.Lakehouse:
+    """Another home on the same lakehouse: on the ``team`` backend a second home folder
+    whose lakebook.toml names the same catalog and storage (what a colleague's JupyterLab or
+    a server has), so it reads only what went through the storage; on the laptop the same
+    home opened again."""
+    if backend != "team":
+        return kernel_magics.connect(home)
+    other = tmp_path / "other-home"
+    other.mkdir()
+    shutil.copy(home / "lakebook.toml", other / "lakebook.toml")
+    return kernel_magics.connect(other)
 
 
 def lakebook_script() -> str:

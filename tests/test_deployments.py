@@ -6,10 +6,10 @@ import time
 
 import pandas as pd
 import pytest
-from deltalake import DeltaTable
 
 from kernel_magics.shared.errors import InvalidInput, NotFound
 from kernel_magics.deployments.protocol import parse_request
+from kernel_magics.storage import delta
 
 from deployments_fixtures import fraud_lakehouse, latest_rows, register_clf, training_frame
 
@@ -94,12 +94,13 @@ def test_list_stats_and_delete(lh, fraud):
         lh.deployments.get("fraud")
 
 
-def test_inference_log_rows(lh, fraud):
+def test_inference_log_rows(lh, other_lh, fraud):
     d = lh.deploy("fraud", model="fraud")
     answers = [d.predict_request(parse_request({"entries": [{"cc_num": k}, {"cc_num": 777}]}))
                for k in range(3)]
     d.flush()
-    log = DeltaTable(str(lh.tables_dir / "inference_log_fraud")).to_pandas()
+    # in the storage: another home of the lakehouse reads it
+    log = delta.load(other_lh.tables_dir / "inference_log_fraud").to_pandas()
     # one row per prediction made; the unknown key (no prediction) is not logged
     assert sorted(log["request_id"]) == sorted(a.request_id for a in answers)
     assert sorted(log["cc_num"]) == [0, 1, 2]
@@ -154,13 +155,13 @@ def test_fixed_version_does_not_follow_alias(lh):
     assert d.model_version == 2
 
 
-def test_batch_writes_predictions_and_log(lh, fraud):
+def test_batch_writes_predictions_and_log(lh, other_lh, fraud):
     fg, fv, model, df = fraud
     d = lh.deploy("fraud", model="fraud", kind="batch")
     result = d.batch(start="2024-01-02", end="2024-01-05")
     window = df[(df.ts >= "2024-01-02") & (df.ts < "2024-01-05")]
     assert result.rows == len(window) == 72
-    table = DeltaTable(str(lh.tables_dir / "predictions_fraud")).to_pandas()
+    table = delta.load(other_lh.tables_dir / "predictions_fraud").to_pandas()  # any home
     table = table.sort_values("ts").reset_index(drop=True)
     expected = model.predict(window.sort_values("ts")[["amount", "velocity"]])
     assert table["prediction"].tolist() == expected.tolist()
@@ -171,7 +172,7 @@ def test_batch_writes_predictions_and_log(lh, fraud):
     # where the inputs are (the view's groups at pinned Delta versions) and the window
     assert not (lh.tables_dir / "inference_log_fraud").exists()
     assert not {"amount", "velocity"} & set(table.columns)
-    history = DeltaTable(str(lh.tables_dir / "predictions_fraud")).history()
+    history = delta.load(lh.tables_dir / "predictions_fraud").history()
     assert len(history) == 1
     meta = history[0]["lakebook.batch"]
     assert meta["features"] == "reference" and meta["run_id"] == result.run_id
@@ -193,5 +194,42 @@ def test_batch_new_only_scores_each_row_once(lh, fraud):
     second = d.batch(new_only=True)  # the rest, after the newest event time scored
     assert second.rows == len(df[df.ts >= "2024-01-03"])
     assert d.batch(new_only=True).rows == 0  # nothing new
-    table = DeltaTable(str(lh.tables_dir / "predictions_fraud")).to_pandas()
+    table = delta.load(lh.tables_dir / "predictions_fraud").to_pandas()
     assert len(table) == len(df) and not table.duplicated(["cc_num", "ts"]).any()
+
+
+def test_dead_letters_and_spills_are_kept_where_every_home_reads_them(lh, other_lh, fraud,
+                                                                      monkeypatch):
+    """Rows the table refuses are dead letters, rows a stop could not write are spilled: both
+    in the lakehouse's storage, so another home sees them, and the next start (on any home)
+    writes the spilled rows once."""
+    from kernel_magics.deployments import inference_log, log_files
+    real_write = inference_log.InferenceLog._write
+
+    def refuse(self, table):
+        raise ValueError("the table refuses these rows")
+
+    monkeypatch.setattr(inference_log.InferenceLog, "_write", refuse)
+    d = lh.deploy("fraud", model="fraud")
+    d.predict({"cc_num": 1})
+    d.predict({"cc_num": 2})
+    d.flush()
+    letters = log_files.read_dead_letters(other_lh, "fraud")
+    assert sorted(r["cc_num"] for e in letters for r in e["rows"]) == [1, 2]
+    assert all("refuses these rows" in e["error"] for e in letters)
+    d.predict({"cc_num": 3})
+    d.close()  # the table refuses again at the stop: spilled, not lost
+    spilled = log_files.spills(other_lh, "fraud")
+    assert [[r["cc_num"] for r in s.rows()] for s in spilled] == [[3]]
+    monkeypatch.setattr(inference_log.InferenceLog, "_write", real_write)
+    theirs = other_lh.deployments.get("fraud")
+    theirs.log.flush()  # the next start writes the spilled rows, then removes the file
+    theirs.close()
+    assert log_files.spills(lh, "fraud") == []
+    logged = delta.load(lh.tables_dir / "inference_log_fraud").to_pandas()
+    assert logged["cc_num"].tolist() == [3]
+    # a dead-letter file of an older Lakebook (one JSON-lines file for all) is still read
+    import json
+    lh.location("dead_letters/inference_log_fraud.jsonl").write_text(json.dumps(
+        {"at": "2024-01-01T00:00:00+00:00", "error": "old", "rows": [{"cc_num": 9}]}) + "\n")
+    assert [e["error"] for e in log_files.read_dead_letters(other_lh, "fraud")][0] == "old"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -37,7 +36,7 @@ def group(lh):
     return fg
 
 
-def test_feature_monitor_same_window_is_ok_and_shifted_window_drifts(lh, group):
+def test_feature_monitor_same_window_is_ok_and_shifted_window_drifts(lh, other_lh, group):
     mon = lh.create_monitor("tx", feature_group="transactions", reference="previous 3d",
                      current="last 1d", drift_share=0.5, schedule=None)
     assert mon.kind == "feature" and mon.spec["reference"] == "previous 3d"
@@ -56,11 +55,12 @@ def test_feature_monitor_same_window_is_ok_and_shifted_window_drifts(lh, group):
     row = lh.catalog.query_one("SELECT * FROM monitor_results WHERE id = ?", (loud.id,))
     assert row["status"] == "drift" and row["dataset_drift"] == 1
     assert json.loads(row["columns"])["amount"]["drifted"] is True
-    # full report JSON + HTML on disk under the reports folder
-    html, js = Path(row["report_html"]), Path(row["report_json"])
-    assert html.is_file() and js.is_file()
-    assert Path(lh.reports_dir) in html.parents
-    assert "metrics" in json.loads(js.read_text())
+    # full report JSON + HTML in the storage's reports folder, read by any home
+    folder = lh.reports_dir / "monitors" / "tx"
+    assert row["report_html"] == (folder / f"{loud.id}.html").uri
+    assert row["report_json"] == (folder / f"{loud.id}.json").uri
+    assert b"<html" in other_lh.monitoring.results.report(loud, "html").lower()
+    assert "metrics" in json.loads(other_lh.monitoring.results.report(loud, "json"))
     # where the REST door serves it (the area keeps the file, the door the URL)
     from kernel_magics.shared.routes import report_path
     assert report_path("tx", loud.id) == f"lakebook/api/monitors/tx/reports/{loud.id}.html"

@@ -26,7 +26,7 @@ def diabetes():
     return X.iloc[:350], y.iloc[:350], X.iloc[350:], y.iloc[350:]
 
 
-def test_register_and_load_round_trip(lh, cancer):
+def test_register_and_load_round_trip(lh, other_lh, cancer):
     X, y, Xt, yt = cancer
     model = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=500)).fit(X, y)
     mv = lh.registry.register(model, "cancer", metrics={"accuracy": 0.95}, input_example=X,
@@ -46,6 +46,10 @@ def test_register_and_load_round_trip(lh, cancer):
     again = lh.registry.get("cancer", 1)
     np.testing.assert_array_equal(again.predict(Xt), model.predict(Xt))
     np.testing.assert_allclose(again.predict_proba(Xt), model.predict_proba(Xt))
+    # another home of the lakehouse (a colleague's, a server's) loads the same artifact
+    theirs = other_lh.registry.get("cancer", 1)
+    np.testing.assert_array_equal(theirs.predict(Xt), model.predict(Xt))
+    assert theirs.to_dict()["artifact_path"] == (lh.models_dir / "cancer" / "1").uri
     # extra columns (keys, labels) are ignored; a missing feature is named
     wider = Xt.assign(id=range(len(Xt)))
     np.testing.assert_array_equal(again.predict(wider), model.predict(Xt))

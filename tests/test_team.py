@@ -300,6 +300,8 @@ def test_lakebook_migrate_copies_a_laptop_lakehouse_into_a_team_one(pg_cluster, 
     write_notebook(nb, [code("x = 1")])
     lh.pipelines.schedules.create(notebook=nb, cron="0 * * * *", name="hourly")
     run = lh.pipelines.submit(nb)
+    done = lh.pipelines.run(nb)  # executed: its notebook is a run record to copy
+    assert done.status == "succeeded", done.error
     url, storage = pg_cluster.new_database(), moto_s3.new_prefix()
     env = {**__import__("os").environ, "AWS_ACCESS_KEY_ID": moto_s3.KEY,
            "AWS_SECRET_ACCESS_KEY": moto_s3.SECRET, "AWS_REGION": moto_s3.REGION}
@@ -324,6 +326,11 @@ def test_lakebook_migrate_copies_a_laptop_lakehouse_into_a_team_one(pg_cluster, 
     assert [(h["to_version"], h["who"]) for h in team.registry.alias_history("clf")] == [
         (1, "ann"), (2, "ben")]
     assert team.pipelines.runs.get(run.id).status == run.status
+    # the files came along: the team home loads the model and opens the run's notebook
+    assert team.registry.get("clf", 2).predict([[1]]).tolist() == \
+        lh.registry.get("clf", 2).predict([[1]]).tolist()
+    assert team.pipelines.runs.notebook(done.id) == lh.pipelines.runs.notebook(done.id)
+    assert "models: " in out.stdout and "runs: " in out.stdout
     assert [s.name for s in team.pipelines.schedules.list()] == ["hourly"]
     # ids go on after the copied ones
     assert team.create_feature_group("more", key="cc", event_time="ts").id > fg.id
@@ -335,6 +342,109 @@ def test_lakebook_migrate_copies_a_laptop_lakehouse_into_a_team_one(pg_cluster, 
     full_bucket = subprocess.run([*command[:5], fresh_db, *command[6:]], capture_output=True,
                                  text=True, env=env, timeout=300)
     said = " ".join(full_bucket.stderr.split())
-    assert full_bucket.returncode == 1 and "already holds tables" in said, said
+    assert full_bucket.returncode == 1 and "already holds files" in said, said
     assert pg_cluster.psql_db(fresh_db.rsplit("/", 1)[1],
                               "SELECT COUNT(*) FROM feature_groups").strip() == "0"
+
+
+# -- everything in the storage -----------------------------------------------------------------
+def test_a_full_flow_keeps_everything_in_the_storage_and_another_home_reads_it(
+        request, moto_s3, tmp_path: Path) -> None:
+    """Group, training, an online deployment logging its predictions, a batch, a run and a
+    monitor report on the team stack: every file is under the S3 prefix, the home keeps only
+    local caches (and its lakebook.toml), and a second home (a colleague's JupyterLab
+    server) loads the model, opens the run's notebook and the report over REST, and reads the
+    inference log and the batch predictions."""
+    from conftest import team_toml
+    from deployments_fixtures import fraud_lakehouse
+    from pipelines_fixtures import code, write_notebook
+    from kernel_magics.deployments import log_files
+    from kernel_magics.storage import delta
+    toml_text = team_toml(request)
+    home = team_home(tmp_path, storage=toml_text, name="home")
+    lh = kernel_magics.connect(home)
+    fg, fv, model, df = fraud_lakehouse(lh)
+    online = lh.deploy("fraud", model="fraud")
+    answers = [online.predict({"cc_num": k}) for k in range(3)]
+    online.close()  # the log is written, the writer stopped
+    batch = lh.deploy("nightly", model="fraud", kind="batch")
+    scored = batch.batch(start="2024-01-02", end="2024-01-03")
+    assert scored.rows == 24
+    nb = write_notebook(tmp_path / "nb.ipynb", [code("x = 21 * 2"), code("print(x)")])
+    run = lh.pipelines.run(nb)
+    assert run.status == "succeeded", run.error
+    monitor = lh.create_monitor("tx", feature_group="tx", reference="previous 3d",
+                                current="last 1d", drift_share=0.5, schedule=None)
+    result = monitor.run(now=pd.Timestamp("2024-01-10", tz="UTC").to_pydatetime())
+    assert result.report_html, result.reason
+
+    prefix = lh.storage.prefix + "/"
+    keys = [o["Key"][len(prefix):] for page in moto_s3.client().get_paginator(
+        "list_objects_v2").paginate(Bucket=moto_s3.bucket, Prefix=prefix)
+        for o in page.get("Contents", [])]
+    for folder in ("tables/tx_v1/_delta_log/", "tables/inference_log_fraud/_delta_log/",
+                   "tables/predictions_nightly/_delta_log/", "models/fraud/1/model.skops",
+                   "models/fraud/1/lakebook.json", "models/fraud/aliases.json",
+                   f"runs/{run.id}/output.ipynb", f"runs/{run.id}/input.ipynb",
+                   f"reports/monitors/tx/{result.id}.html",
+                   f"reports/monitors/tx/{result.id}.json", "views/tx_view/1.json",
+                   "deployments/fraud.json", "deployments/nightly.json",
+                   "lineage/openlineage/"):
+        assert any(k.startswith(folder) for k in keys), (folder, keys)
+    local = sorted(str(p.relative_to(home)) for p in home.rglob("*") if p.is_file())
+    assert [p for p in local if p != "lakebook.toml" and not p.startswith("cache/")] == [], local
+
+    other = team_home(tmp_path, storage=toml_text, name="other-home")
+    theirs = kernel_magics.connect(other)
+    X = df[["amount", "velocity"]].head(10)
+    assert theirs.registry.get("fraud", 1).predict(X).tolist() == model.predict(X).tolist()
+    logged = delta.load(theirs.tables_dir / "inference_log_fraud").to_pandas()
+    logged = logged.sort_values("cc_num")
+    assert logged["cc_num"].tolist() == [0, 1, 2]
+    assert logged["prediction"].tolist() == [a["prediction"] for a in answers]
+    assert len(delta.load(theirs.tables_dir / "predictions_nightly").to_pandas()) == 24
+    assert log_files.read_dead_letters(theirs, "fraud") == []
+    root = tmp_path / "root-other"
+    root.mkdir()
+    server = JupyterServer(other, root)
+    try:
+        notebook = server.get(f"runs/{run.id}/output").json()["notebook"]
+        assert any("42" in str(c.get("outputs")) for c in notebook["cells"])
+        report = server.get(f"monitors/tx/reports/{result.id}.html")
+        assert report.status_code == 200 and "<html" in report.text.lower()
+        assert server.get("runs/nope/output").status_code == 404
+        # still sandboxed: a record naming an object outside the lakehouse's prefix is refused
+        stranger = moto_s3.new_prefix() + "/secret.ipynb"
+        lh.catalog.execute("UPDATE runs SET output_path = ? WHERE id = ?", (stranger, run.id))
+        refused = server.get(f"runs/{run.id}/output")
+        assert refused.status_code == 404 and "not in the lakehouse" in refused.text
+        lh.catalog.execute("UPDATE runs SET output_path = ? WHERE id = ?",
+                           (run.output_path, run.id))
+    finally:
+        server.stop()
+    # a home whose storage endpoint is down says so in one sentence, for each kind
+    dead = team_home(tmp_path, storage=toml_text.replace(
+        moto_s3.endpoint, f"http://127.0.0.1:{free_port()}"), name="dead-home")
+    down = kernel_magics.connect(dead)
+    for read in (lambda: down.registry.get("fraud", 1).load(),
+                 lambda: down.pipelines.runs.notebook(run.id),
+                 lambda: down.monitoring.results.report(result),
+                 lambda: log_files.read_dead_letters(down, "fraud")):
+        with pytest.raises(StorageError, match="is unreachable") as caught:
+            read()
+        assert "\n" not in caught.value.message and "Traceback" not in str(caught.value)
+    # the second home read through its cache only
+    assert [p for p in other.rglob("*") if p.is_file() and p.name != "lakebook.toml"
+            and "cache" not in p.relative_to(other).parts] == []
+
+
+def test_lakebook_recover_refuses_a_team_lakehouse(pg_cluster, moto_s3, tmp_path: Path) -> None:
+    """recover rebuilds a laptop catalog.db from the home folder; a team home holds none of
+    the team's files, so it is refused in one sentence rather than building an empty one."""
+    from kernel_magics.recovery import recover
+    from kernel_magics.shared.errors import InvalidInput
+    home = team_home(tmp_path, pg_cluster.new_database(), moto_s3.toml(moto_s3.new_prefix()))
+    kernel_magics.connect(home).create_feature_group("tx", key="cc", event_time="ts")
+    with pytest.raises(InvalidInput, match="catalog server or object storage"):
+        recover(home, force=True)
+    assert not (home / "catalog.db").exists()

@@ -26,7 +26,6 @@ when read, so the KPIs of past windows update as outcomes come in.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,12 +37,13 @@ from ..shared.times import parse_time
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..lakehouse import Lakehouse
+    from ..storage.location import Location
 
 PREFIX = "outcomes_"
 OWN = ("request_id", "at", "outcome", "value", "logged_at")
 
 
-def outcomes_path(lh: "Lakehouse", deployment: str) -> Path:
+def outcomes_path(lh: "Lakehouse", deployment: str) -> "Location":
     """Where the outcomes of ``deployment`` are kept."""
     return lh.tables_dir / f"{PREFIX}{deployment}"
 
@@ -159,15 +159,15 @@ def one(deployment: str, keys: list[str], request_id: str | None, outcome: Any,
     return prepare(deployment, keys, frame)
 
 
-def write(path: Path, table: pa.Table) -> int:
+def write(path: "Location", table: pa.Table) -> int:
     """Append outcome rows in one Delta commit (columns new to the table are merged); the
     types of columns the table has are kept (a refused cast writes nothing)."""
-    from deltalake import DeltaTable, write_deltalake
+    from ..storage import delta
     if not table.num_rows:
         return 0
     table = table.select([f.name for f in table.schema if not pa.types.is_null(f.type)])
-    if (path / "_delta_log").exists():
-        existing = pa.schema(DeltaTable(str(path)).schema().to_arrow())
+    existing = delta.schema(path)
+    if existing is not None:
         for i, f in enumerate(table.schema):
             j = existing.get_field_index(f.name)
             if j >= 0 and existing.field(j).type != f.type:
@@ -179,6 +179,5 @@ def write(path: Path, table: pa.Table) -> int:
                                        f"values; the outcomes logged before hold {want}.",
                                        "Log outcomes of one type.") from None
                 table = table.set_column(i, pa.field(f.name, want), col)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_deltalake(str(path), table, mode="append", schema_mode="merge")
+    delta.write(path, table, mode="append", schema_mode="merge")
     return table.num_rows

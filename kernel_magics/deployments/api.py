@@ -8,7 +8,6 @@ the one the served model version was trained on, and follows the model when its 
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..storage import descriptors
@@ -23,6 +22,7 @@ from .resolver import view_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..lakehouse import Lakehouse
+    from ..storage.location import Location
 
 KINDS = ("online", "batch")
 DEFAULT_ALIAS = "production"
@@ -110,7 +110,7 @@ class Deployments:
             raise AlreadyExists(f"Deployment {name!r} exists already.",
                                 f"Open it with lh.deployments.get({name!r}); to re-point it, "
                                 "pass replace=True (lh.deploy(...) does).") from None
-        descriptors.write(descriptors.deployment_file(self.lh.home, name), {
+        descriptors.write(descriptors.deployment_file(self.lh.location(""), name), {
             "name": name, "model": model, "alias": alias, "version": version, "view": view,
             "view_version": view_version, "kind": kind, "spec": spec, "created_at": created})
         self.lh.catalog.record_event("deployment.deployed", name, {
@@ -218,7 +218,7 @@ class Deployments:
         created = records.upsert(self.lh.catalog, row["name"], row["model"], row["alias"],
                                  row["version"], row["view"], row["view_version"],
                                  row["kind"], spec)
-        descriptors.write(descriptors.deployment_file(self.lh.home, row["name"]), {
+        descriptors.write(descriptors.deployment_file(self.lh.location(""), row["name"]), {
             "name": row["name"], "model": row["model"], "alias": row["alias"],
             "version": row["version"], "view": row["view"],
             "view_version": row["view_version"], "kind": row["kind"], "spec": spec,
@@ -319,7 +319,7 @@ class Deployments:
             return {}
 
     @takes_objects(name="deployment")
-    def output_tables(self, name: str) -> list[Path]:
+    def output_tables(self, name: str) -> list["Location"]:
         """Where batch runs of deployment ``name`` wrote predictions: ``predictions_<name>``
         and every ``--output`` table its batch runs named (from the audit log), sorted."""
         names = {f"predictions_{name}"}
@@ -336,7 +336,7 @@ class Deployments:
         """Remove a deployment (its prediction tables and inference log stay on disk)."""
         deployment_row(self.lh, name)
         records.mark_deleted(self.lh.catalog, name)
-        descriptors.remove(descriptors.deployment_file(self.lh.home, name))
+        descriptors.remove(descriptors.deployment_file(self.lh.location(""), name))
         self.lh.catalog.record_event("deployment.deleted", name, {})
         with self._lock:
             obj = self._objects.pop(name, None)

@@ -35,6 +35,7 @@ from ..shared.names import validate_name
 from ..shared.times import iso, parse_time
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..storage.location import Location
     from .deployment import Deployment
 
 #: the commitInfo key of a batch commit's metadata
@@ -54,7 +55,7 @@ class BatchResult:
     version: int
     rows: int
     output: str
-    path: Path
+    path: "Location"
     seconds: float
     start: Any = None
     end: Any = None
@@ -316,7 +317,7 @@ def _dictionary_columns(table: pa.Table) -> list[str]:
     return out
 
 
-def write_predictions(path: Path, table: pa.Table, metadata: dict[str, Any]) -> None:
+def write_predictions(path: "Location | Path", table: pa.Table, metadata: dict[str, Any]) -> None:
     """Append ``table`` to the Delta table at ``path`` as one commit carrying ``metadata``
     (``commitInfo["lakebook.batch"]``)."""
     from deltalake import ColumnProperties, WriterProperties

@@ -516,9 +516,9 @@ class Deployment:
 
     def _repr_html_(self) -> str:
         from ..render.deployments import deployment_html
-        from .log_files import dead_letter_file
+        from .log_files import dead_letter_folder
         return deployment_html({**self.describe(),
-                                "dead_letter_file": str(dead_letter_file(self.lh.home, self.name))})
+                                "dead_letter_file": str(dead_letter_folder(self.lh, self.name))})
 
     def __repr__(self) -> str:
         return f"Deployment({self.name!r})"

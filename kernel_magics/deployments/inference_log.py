@@ -50,7 +50,6 @@ import time
 import weakref
 from collections import deque
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
@@ -58,10 +57,12 @@ import pandas as pd
 import pyarrow as pa
 
 from ..shared.times import now_utc
+from ..storage.delta import exists as delta_exists
 from . import log_files, records
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..lakehouse import Lakehouse
+    from ..storage.location import Location
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def case_safe_names(names: list[str], existing: Iterable[str] = ()) -> dict[str,
     return out
 
 
-def log_path(lh: "Lakehouse", deployment: str) -> Path:
+def log_path(lh: "Lakehouse", deployment: str) -> "Location":
     """Where a deployment's inference log lives."""
     return lh.tables_dir / f"{PREFIX}{deployment}"
 
@@ -263,7 +264,7 @@ class InferenceLog:
 
     def _dead_letter(self, rows: list[dict[str, Any]], exc: BaseException) -> None:
         error = f"{type(exc).__name__}: {exc}"
-        path = log_files.add_dead_letters(self.lh.home, self.deployment, rows, error)
+        path = log_files.add_dead_letters(self.lh, self.deployment, rows, error)
         self._dead += len(rows)
         self.rows_dead_lettered += len(rows)
         self._dead_error = error[:500]
@@ -271,31 +272,27 @@ class InferenceLog:
                   self.deployment, len(rows), path, error[:300])
 
     def _write(self, table: pa.Table) -> None:
-        from deltalake import DeltaTable, write_deltalake
+        from ..storage import delta
         table = _drop_null_columns(table)
-        existing = None
-        if (self.path / "_delta_log").exists():
-            existing = pa.schema(DeltaTable(str(self.path)).schema().to_arrow())
+        existing = delta.schema(self.path)
         names = case_safe_names(table.column_names, existing.names if existing else ())
         if any(k != v for k, v in names.items()):
             table = table.rename_columns([names[c] for c in table.column_names])
         if existing is not None:
             table = _conform(table, existing)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_deltalake(str(self.path), table, mode="append", schema_mode="merge")
+        delta.write(self.path, table, mode="append", schema_mode="merge")
         self.rows_written += table.num_rows
 
     def _replay_spills(self) -> None:
         """Write rows spilled at an earlier stop, then remove their files."""
         self._replayed = True
-        for found in log_files.spills(self.lh.home, self.deployment):
-            path = log_files.claim(found)
-            if path is None:  # another process is writing it
+        for found in log_files.spills(self.lh, self.deployment):
+            if not found.claim():  # another process is writing it
                 continue
-            rows = log_files.read_spill(path)
+            rows = found.rows()
             if rows:
                 self._write_rows(rows)
-            path.unlink()
+            found.done()
             log.info("Inference log of %s: wrote %d row(s) spilled at the last stop (%s)",
                      self.deployment, len(rows), found.name)
 
@@ -317,7 +314,7 @@ class InferenceLog:
                           self._dead_error if dead else None)
         if dead:
             from ..monitoring.alerts import raise_alert
-            path = log_files.dead_letter_file(self.lh.home, self.deployment)
+            path = log_files.dead_letter_folder(self.lh, self.deployment)
             raise_alert(self.lh, f"deployment {self.deployment}", "inference_log",
                         f"Deployment {self.deployment}: {dead} logged prediction(s) could not "
                         f"be written to its inference log ({self._dead_error}); they are kept "
@@ -356,7 +353,7 @@ class InferenceLog:
     def _spill(self, records: list[Record], exc: BaseException) -> None:
         rows = [row for rec in records for row in _record_rows(rec)]
         try:
-            path = log_files.spill(self.lh.home, self.deployment, rows)
+            path = log_files.spill(self.lh, self.deployment, rows)
         except Exception:
             log.exception("Inference log of %s: %d row(s) could not be written nor spilled "
                           "to disk and are LOST", self.deployment, len(rows))
@@ -369,7 +366,7 @@ class InferenceLog:
     def read(self) -> pd.DataFrame:
         """The whole log as a DataFrame (empty when nothing was written yet)."""
         from ..storage.delta import dataset
-        if not (self.path / "_delta_log").exists():
+        if not delta_exists(self.path):
             return pd.DataFrame()
         return dataset(self.path).to_table().to_pandas()
 

@@ -221,7 +221,7 @@ class FeatureViews:
                            f"Delete that deployment first (lh.deployments.delete({users[0]!r})) "
                            "or deploy it with another view.")
         records.delete_view(self._lh.catalog, fv.name, fv.version)
-        descriptors.remove(descriptors.view_file(self._lh.home, fv.name, fv.version))
+        descriptors.remove(descriptors.view_file(self._lh.location(""), fv.name, fv.version))
         self._lh.catalog.record_event("feature_view.deleted", f"{fv.name}_v{fv.version}", {})
 
     def _put(self, name: str, spine: Any, join: Iterable[Any] | None, label: Any,
@@ -245,7 +245,7 @@ class FeatureViews:
                                 f"version={version}), or use lh.features.views.get_or_create"
                                 "(...) where the same definition runs again.")
         fv = self.get(name, version)
-        descriptors.write(descriptors.view_file(self._lh.home, name, version),
+        descriptors.write(descriptors.view_file(self._lh.location(""), name, version),
                           {"name": name, "version": version, "spec": spec,
                            "description": fv.description, "created_at": fv.created_at})
         from ..lineage.api import ref

@@ -1,7 +1,9 @@
 """OpenLineage run events (START, COMPLETE, FAIL) for Lakebook's runs, with the datasets each
 run read and wrote, sent with the ``openlineage-python`` client.
 
-By default events are appended as JSON lines to ``<home>/openlineage.jsonl``; ``[lineage]
+By default events are appended as JSON lines to ``<home>/openlineage.jsonl`` (on team storage,
+an object store that cannot append: one JSON file per event under the storage's
+``lineage/openlineage/``, beside everything else the team shares); ``[lineage]
 openlineage = "http"`` with ``openlineage_url`` sends them to a server (Marquez, a catalog);
 ``"off"`` sends nothing. Only these two transports are accepted (the client would import any
 dotted class path). The client is imported at the first event, not before: the CLI's start-up
@@ -54,7 +56,9 @@ def client_for(lh: Any) -> Any | None:
     key = (str(lh.home), kind, lh.config.openlineage_url, lh.config.openlineage_file)
     if key not in _clients:
         from openlineage.client import OpenLineageClient
-        if kind == "file":
+        if kind == "file" and not lh.storage.is_local and not _absolute(lh):
+            transport = _storage_transport(lh.location("lineage/openlineage"))
+        elif kind == "file":
             from openlineage.client.transport.file import FileConfig, FileTransport
             transport = FileTransport(FileConfig(log_file_path=str(events_file(lh)), append=True))
         else:
@@ -66,6 +70,28 @@ def client_for(lh: Any) -> Any | None:
             transport = HttpTransport(HttpConfig.from_dict(conf))
         _clients[key] = OpenLineageClient(transport=transport)
     return _clients[key]
+
+
+def _absolute(lh: Any) -> bool:
+    from pathlib import Path
+    return Path(lh.config.openlineage_file).is_absolute()
+
+
+def _storage_transport(folder: Any) -> Any:
+    """OpenLineage's file transport onto object storage: each event one JSON file (what the
+    client's own file transport writes with ``append = false``) in ``folder``."""
+    from openlineage.client.serde import Serde
+    from openlineage.client.transport import Transport
+
+    class StorageTransport(Transport):
+        kind = "file"
+
+        def emit(self, event: Any) -> None:
+            import uuid
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+            (folder / f"{stamp}-{uuid.uuid4().hex[:8]}.json").write_text(Serde.to_json(event))
+
+    return StorageTransport()
 
 
 def _uuid(run_id: str) -> str:
@@ -80,10 +106,14 @@ def _dataset(lh: Any, event: dict[str, Any], output: bool) -> Any:
     kind, name, version = event["kind"], event["name"], event.get("version")
     detail = event.get("detail") or {}
     facets: dict[str, Any] = {}
-    if kind == "feature_group":
-        namespace, ds_name = "file", str(lh.tables_dir / f"{name}_v{version}")
-    elif kind == "predictions":
-        namespace, ds_name = "file", str(lh.tables_dir / name)
+    if kind in ("feature_group", "predictions"):
+        # OpenLineage's naming: a file path in "file", an S3 key in "s3://<bucket>"
+        table = lh.tables_dir / (f"{name}_v{version}" if kind == "feature_group" else name)
+        if lh.storage.is_local:
+            namespace, ds_name = "file", table.uri
+        else:
+            namespace = f"s3://{lh.storage.bucket}"
+            ds_name = table.uri[len(namespace) + 1:]
     else:
         namespace = f"{lh.config.openlineage_namespace}"
         ds_name = f"{kind}/{name}" + (f"/{version}" if version is not None else "")

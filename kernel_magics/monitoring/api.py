@@ -12,7 +12,6 @@ import logging
 import time
 from datetime import datetime, timezone
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Iterable
 
 from ..catalog import from_json
@@ -55,6 +54,21 @@ class Results:
             raise NotFound(f"Monitor {name!r} has no result {result_id}.",
                            f"List its results with lh.monitoring.results.list({name!r}).")
         return MonitorResult.from_row(row)
+
+    def report(self, result: MonitorResult, kind: str = "html") -> bytes:
+        """The stored Evidently report (``html`` or ``json``) of ``result``, read from the
+        lakehouse's storage (any home of a team reads it); NotFound when the result has
+        none, or its file is not among the lakehouse's reports."""
+        recorded = result.report_html if kind == "html" else result.report_json
+        found = self.lh.storage.find(recorded, "reports")
+        if found is None and recorded:
+            raise NotFound(f"The report of result {result.id} of monitor {result.monitor!r} "
+                           "is not in the lakehouse.", "Only reports under its reports/ "
+                           "folder are served.")
+        try:
+            return found.read_bytes() if found is not None else _no_report(result)
+        except FileNotFoundError:
+            return _no_report(result)
 
     @takes_objects(name="monitor")
     def list(self, name: str, limit: int = 50) -> list[MonitorResult]:
@@ -347,8 +361,10 @@ class Monitoring:
         drift = detect_drift(sides.reference, sides.current, columns=sides.columns,
                              drift_share=spec["drift_share"], exclude=sides.exclude,
                              metadata={"monitor": spec["name"], "result": str(result_id)})
-        folder = Path(self.lh.reports_dir) / "monitors" / spec["name"]
-        json_path, html_path = drift.save(folder, f"{result_id}")
+        # made locally (Evidently writes files), kept in the storage: every home reads it
+        relative = f"reports/monitors/{spec['name']}"
+        json_path, html_path = self.lh.publish(
+            relative, list(drift.save(self.lh.local_folder(relative), f"{result_id}")))
         details.update({"skipped_columns": drift.skipped, "sampling": drift.sampling,
                         "drift_seconds": drift.duration_s})
         values.update({
@@ -360,6 +376,12 @@ class Monitoring:
         if sides.performance and sides.performance.get("skipped"):
             values["reason"] = f"performance not measured: {sides.performance['skipped']}"
         return values
+
+
+def _no_report(result: MonitorResult) -> bytes:
+    raise NotFound(f"Result {result.id} of monitor {result.monitor!r} has no report "
+                   f"({result.status}{': ' + result.reason if result.reason else ''}).",
+                   "Only results that compared data have a report.")
 
 
 def _text(exc: LakebookError) -> str:

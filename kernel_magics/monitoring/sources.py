@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
@@ -32,6 +32,9 @@ from ..storage import delta as storage
 from .drift import NothingToCompare
 from ..shared.times import iso
 from .windows import Window, resolve
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..storage.location import Location
 
 #: inference-log columns that are bookkeeping, never model inputs
 LOG_COLUMNS = {"request_id", "ts", "deployment", "model", "model_version", "source",
@@ -53,11 +56,11 @@ class Sides:
     performance: dict[str, Any] | None = None  # metrics on labelled predictions
 
 
-def log_table_path(lh: Any, deployment: str) -> Path:
-    return Path(lh.tables_dir) / f"inference_log_{deployment}"
+def log_table_path(lh: Any, deployment: str) -> "Location":
+    return lh.tables_dir / f"inference_log_{deployment}"
 
 
-def read_window(path: Path, time_column: str, window: Window, what: str) -> pa.Table:
+def read_window(path: "Location | Path", time_column: str, window: Window, what: str) -> pa.Table:
     """The rows of the Delta table at ``path`` whose ``time_column`` is in ``window``."""
     if not (path / "_delta_log").exists():
         raise NothingToCompare(f"{what} holds no rows yet.",
@@ -97,9 +100,8 @@ def read_predictions(lh: Any, deployment: str, time_column: str, window: Window
     return _union(online, batch)
 
 
-def _log_columns(path: Path) -> list[str]:
-    from deltalake import DeltaTable
-    return [f.name for f in DeltaTable(str(path)).schema().fields]
+def _log_columns(path: "Location") -> list[str]:
+    return storage.schema(path).names
 
 
 def _union(a: pa.Table, b: pa.Table) -> pa.Table:

@@ -78,6 +78,23 @@ class Runs:
         schedule_id = None if schedule is None else self.lh.pipelines.schedules.get(schedule).id
         return R.list_runs(self.lh, status=status, limit=limit, schedule_id=schedule_id)
 
+    def notebook(self, run_id: str) -> str:
+        """The executed notebook of run ``run_id`` (its JSON text), read from the
+        lakehouse's storage, where every home of a team finds it; NotFound while the run
+        has none (or what it records is not among the lakehouse's run records)."""
+        run = self.get(run_id)
+        found = self.lh.storage.find(run.output_path, "runs")
+        if found is None and run.output_path:
+            raise NotFound(f"The executed notebook of run {run_id} is not in the lakehouse.",
+                           "Only notebooks under its runs/ folder are served.")
+        try:
+            if found is not None:
+                return found.read_text()
+        except FileNotFoundError:
+            pass
+        raise NotFound(f"Run {run_id} has no executed notebook yet (status {run.status}).",
+                       "Wait until it has started, then ask again.")
+
     def statuses(self, run_ids: list[str]) -> dict[str, dict[str, Any]]:
         """``{run id: {status, target, started_at, finished_at}}`` of several runs at once."""
         return records.run_statuses(self.lh.catalog, list(run_ids))
@@ -392,7 +409,7 @@ class Pipelines:
     def start_worker(self, run_id: str) -> None:
         """Execute a queued run in a worker process of its own (``wait=False``)."""
         from .executors import spawn_worker
-        spawn_worker(self.lh.home, run_id, Path(self.lh.runs_dir) / run_id)
+        spawn_worker(self.lh.home, run_id, self.lh.local_folder(f"runs/{run_id}"))
 
     def backfill(self, step: StepLike, start: Any, end: Any, every: str | timedelta = "1d",
                  params: dict[str, Any] | None = None, notebook: str | None = None,

@@ -97,8 +97,8 @@ class LocalExecutor(Executor):
         return max(0, self.concurrency - len(self._procs))
 
     def submit(self, run_id: str, claimed_by: str | None = None) -> None:
-        self._procs[run_id] = spawn_worker(self.lh.home, run_id, Path(self.lh.runs_dir) / run_id,
-                                           claimed_by)
+        self._procs[run_id] = spawn_worker(self.lh.home, run_id,
+                                           self.lh.local_folder(f"runs/{run_id}"), claimed_by)
 
     def poll(self) -> None:
         for run_id, proc in list(self._procs.items()):

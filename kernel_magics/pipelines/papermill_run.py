@@ -1,6 +1,6 @@
 """Execute one run: papermill over the sliced copy, never the user's file.
 
-The copy goes to ``<runs_dir>/<run_id>/input.ipynb`` and the executed notebook to
+The copy goes to ``runs/<run_id>/input.ipynb`` of the storage and the executed notebook to
 ``output.ipynb`` (``output-<n>-<notebook>.ipynb`` when a pipeline needs several kernels). A
 ``lakebook`` papermill engine adds what plain papermill lacks: per-cell progress written to
 the run record, the kernel's environment (``LAKEBOOK_HOME``, ``LAKEBOOK_RUN_ID``), and a handle
@@ -203,7 +203,10 @@ def execute_stages(lh: Any, run: R.Run, stages: list[Stage], watch: Watch | None
     the ``planner`` found every step up to date, and no kernel was started). ``on_start`` is
     called once, before the first kernel starts."""
     import papermill as pm
-    run_dir = Path(lh.runs_dir) / run.id
+    # papermill writes local files: made in a local folder (the run's own on a laptop, a
+    # cache on a team) and kept in the storage's runs/<id>/, where every home reads them
+    relative = f"runs/{run.id}"
+    run_dir, kept = lh.local_folder(relative), lh.location(relative)
     outputs: list[str] = []
     last = None
     # the run's kernels write as the lakehouse's user (on a Dask worker: the submitter's)
@@ -226,39 +229,50 @@ def execute_stages(lh: Any, run: R.Run, stages: list[Stage], watch: Watch | None
         suffix = "" if len(stages) == 1 else f"-{i}-{Path(stage.notebook).stem}"
         in_path, out_path = run_dir / f"input{suffix}.ipynb", run_dir / f"output{suffix}.ipynb"
         nbformat.write(sliced, in_path)
-        outputs.append(str(out_path))
-        progress = Progress(lh, run.id, i, len(stages), str(out_path), outputs)
+        last = (kept / out_path.name).uri
+        outputs.append(last)
+        progress = Progress(lh, run.id, i, len(stages), last, outputs)
         progress.cells = len(sliced.cells) + 1  # + the injected parameters cell
-        last = str(out_path)
-        for start_try in range(1, KERNEL_START_TRIES + 1):
-            try:
-                pm.execute_notebook(
-                    str(in_path), str(out_path), parameters=run_parameters(run, stage.notebook),
-                    engine_name="lakebook", kernel_name=kernel, language=language,
-                    progress_bar=False, cwd=str(Path(stage.notebook).parent),
-                    lakebook_watch=watch, lakebook_progress=progress,
-                    lakebook_env={**env, "JPY_SESSION_NAME": stage.notebook},
-                    lakebook_kernel_args=_quiet_kernel_args(language))
-                break
-            except PapermillExecutionError as exc:
-                error = _error_from(exc, out_path, stage)
-                if planner is not None:
-                    planner.failed(stage, error.get("cell_index"))
-                raise _CellFailed(error, last) from None
-            except RuntimeError as exc:
-                # A kernel that died before answering ran none of the user's code (typically
-                # two kernels starting at once raced for the same free TCP port): start it
-                # again rather than fail the run. Anything else is the run's failure.
-                if (_KERNEL_DIED not in str(exc) or start_try == KERNEL_START_TRIES
-                        or progress.state["cell"] is not None
-                        or (watch is not None and watch.reason)):
-                    raise
-                log.warning("run %s: kernel died while starting (try %d of %d); starting "
-                            "another", run.id, start_try, KERNEL_START_TRIES)
-                time.sleep(0.5 * start_try)
+        try:
+            _execute_stage(pm, lh, run, stage, in_path, out_path, kernel, language, watch,
+                           progress, planner, env, last)
+        finally:  # the run record is kept whatever happened to the stage
+            lh.publish(relative, [p for p in (in_path, out_path) if p.exists()])
         if planner is not None:
             planner.succeeded(stage)
     return last
+
+
+def _execute_stage(pm: Any, lh: Any, run: R.Run, stage: Stage, in_path: Path, out_path: Path,
+                   kernel: str, language: str, watch: Watch | None, progress: Progress,
+                   planner: Any, env: dict[str, str], last: str) -> None:
+    """One stage through papermill (a kernel that died while starting is started again)."""
+    for start_try in range(1, KERNEL_START_TRIES + 1):
+        try:
+            pm.execute_notebook(
+                str(in_path), str(out_path), parameters=run_parameters(run, stage.notebook),
+                engine_name="lakebook", kernel_name=kernel, language=language,
+                progress_bar=False, cwd=str(Path(stage.notebook).parent),
+                lakebook_watch=watch, lakebook_progress=progress,
+                lakebook_env={**env, "JPY_SESSION_NAME": stage.notebook},
+                lakebook_kernel_args=_quiet_kernel_args(language))
+            break
+        except PapermillExecutionError as exc:
+            error = _error_from(exc, out_path, stage)
+            if planner is not None:
+                planner.failed(stage, error.get("cell_index"))
+            raise _CellFailed(error, last) from None
+        except RuntimeError as exc:
+            # A kernel that died before answering ran none of the user's code (typically
+            # two kernels starting at once raced for the same free TCP port): start it
+            # again rather than fail the run. Anything else is the run's failure.
+            if (_KERNEL_DIED not in str(exc) or start_try == KERNEL_START_TRIES
+                    or progress.state["cell"] is not None
+                    or (watch is not None and watch.reason)):
+                raise
+            log.warning("run %s: kernel died while starting (try %d of %d); starting "
+                        "another", run.id, start_try, KERNEL_START_TRIES)
+            time.sleep(0.5 * start_try)
 
 
 KERNEL_START_TRIES = 3

@@ -1,6 +1,8 @@
 """The model registry: named models, numbered versions, aliases that move atomically.
 
-A version is an artifact folder ``<home>/models/<name>/<version>`` plus a catalog row holding
+A version is an artifact folder ``models/<name>/<version>`` of the lakehouse's storage (the
+home on a laptop, the ``[storage] url`` prefix on a team; each home loads it through a local
+cache checked against the recorded sha256) plus a catalog row holding
 its metrics, parameters, input/output schema, an input example, lineage (feature view, the
 exact training-set Delta versions, notebook, cell, code hash, run) and library versions
 (``describe``; the object is a :class:`~.versions.ModelVersion`). Version numbers are allocated
@@ -30,7 +32,7 @@ from .describe import signature as model_signature
 from .evaluation import higher_is_better
 from .flavours import flavour_for
 from .trust import TrustPolicy, trustable, type_name
-from .versions import ModelVersion
+from .versions import ModelVersion, artifact_folder, set_aside
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -97,7 +99,9 @@ class ModelRegistry:
                                                      for k, v in (params or {}).items()}}
         full_lineage = self._lineage(view, training_versions, lineage)
 
-        folder = self.lh.models_dir / name
+        # made in a local folder (the version's own folder on a laptop, a cache on a team),
+        # then placed in the storage inside the transaction that allocates the number
+        folder = self.lh.local_folder(f"models/{name}")
         staging = folder / f".staging-{uuid.uuid4().hex}"
         staging.mkdir(parents=True, exist_ok=True)
         try:
@@ -116,26 +120,35 @@ class ModelRegistry:
             }
 
             def place(version: int) -> str:
-                """Move the staged artifact to its version folder (inside the transaction
-                that allocates the number) and describe it there (lakebook recover)."""
-                target = folder / str(version)
-                if target.exists():  # left by a process that died before its commit:
+                """Put the staged artifact in its version folder (inside the transaction
+                that allocates the number) and describe it there (lakebook recover);
+                returns its path relative to the storage root (the catalog's record)."""
+                relative = artifact_folder(name, version)
+                target = self.lh.location(relative)
+                if target.files():  # left by a process that died before its commit:
                     # set aside, never deleted (the catalog does not know what it holds)
-                    os.replace(target, folder / f".orphan-{version}-{uuid.uuid4().hex[:8]}")
-                os.replace(staging, target)
+                    set_aside(target, f".orphan-{version}-{uuid.uuid4().hex[:8]}")
                 placed.append(target)
+                if self.lh.storage.is_local:
+                    os.replace(staging, target.uri)
+                else:
+                    target.put_folder(staging)
+                    cache = self.lh.cache_dir / relative
+                    shutil.rmtree(cache, ignore_errors=True)
+                    cache.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(staging, cache)  # this home's cache of what it wrote
                 descriptors.write(target / descriptors.MODEL_FILE, {
                     **{k: v for k, v in row.items() if k not in records.JSON_COLUMNS},
                     **{k: from_json(row[k], None) for k in records.JSON_COLUMNS},
                     "version": version})
-                return str(target)
+                return relative
 
-            placed: list[Path] = []
+            placed: list[Any] = []
             try:
                 version = records.add_version(self.catalog, row, place)
             except BaseException:
                 for target in placed:  # the row was not written: the folder goes too
-                    shutil.rmtree(target, ignore_errors=True)
+                    target.delete()
                 raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -461,7 +474,8 @@ class ModelRegistry:
         self._row(name, version)
         number = int(version)
         aliases = records.delete_version(self.catalog, name, number, force, self.catalog.who)
-        shutil.rmtree(self.lh.models_dir / name / str(number), ignore_errors=True)
+        self.lh.location(artifact_folder(name, number)).delete()
+        shutil.rmtree(self.lh.cache_dir / artifact_folder(name, number), ignore_errors=True)
         if aliases:
             self._save_aliases(name)
         self.catalog.record_event("model.version_deleted", f"{name}/{number}", {})

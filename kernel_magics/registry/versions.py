@@ -3,6 +3,7 @@ its model, loaded under the registry's trust policy."""
 from __future__ import annotations
 
 import json
+from os import replace as os_replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -15,10 +16,29 @@ from .flavours import get_flavour
 from .trust import TrustPolicy, trustable
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..storage.location import Location
     from .api import ModelRegistry
 
 
 _warned: set[tuple] = set()
+
+
+def artifact_folder(name: str, version: int) -> str:
+    """Where version ``version`` of model ``name`` keeps its artifact, relative to the
+    lakehouse's storage root (one rule: registering, loading, deleting, migrating)."""
+    return f"models/{name}/{int(version)}"
+
+
+def set_aside(folder: "Location", name: str) -> None:
+    """Move a storage folder beside itself under ``name`` (copy, then remove: an object
+    store has no rename of folders)."""
+    if folder.storage.is_local:
+        import os
+        os.replace(folder.uri, (folder.parent / name).uri)
+        return
+    for file in folder.files():
+        (folder.parent / name / file).write_bytes((folder / file).read_bytes())
+    folder.delete()
 
 
 class ModelVersion:
@@ -32,7 +52,14 @@ class ModelVersion:
         self.name: str = row["name"]
         self.version: int = int(row["version"])
         self.flavour: str = row["flavour"]
-        self.artifact_path = Path(row["artifact_path"])
+        #: the artifact folder in the lakehouse's storage (any home of a team reads it)
+        self.artifact_location = registry.lh.location(artifact_folder(self.name,
+                                                                      self.version))
+        #: the local folder the model is loaded from: the artifact itself on a laptop, this
+        #: home's cache of it on team storage (filled by :meth:`local_artifact`)
+        self.artifact_path = (Path(self.artifact_location.uri) if registry.lh.storage.is_local
+                              else registry.lh.cache_dir / artifact_folder(self.name,
+                                                                           self.version))
         self.metrics: dict[str, float] = from_json(row["metrics"], {})
         self.params: dict[str, Any] = from_json(row["params"], {})
         self.signature: dict[str, Any] = from_json(row["signature"], {})
@@ -109,9 +136,7 @@ class ModelVersion:
         if self.deleted:
             raise NotFound(f"Version {self.version} of model {self.name!r} was deleted.",
                            "Load another version (lh.registry.versions(name)).")
-        if not self.artifact_path.exists():
-            raise NotFound(f"The artifact of model {self.name!r} version {self.version} is "
-                           f"missing ({self.artifact_path}).", "Register the model again.")
+        self.local_artifact()
         policy = TrustPolicy.with_types([*self._registry.trusted_types(self.name),
                                          *self.trusted_types, *extra])
         model = get_flavour(self.flavour).load(
@@ -122,6 +147,42 @@ class ModelVersion:
         self._registry.lh.lineage.read("model_version", self.name, self.version,
                                        alias=self.via_alias)
         return model
+
+    def local_artifact(self) -> Path:
+        """The artifact as a local folder (what the frameworks open). On team storage it is
+        copied into this home's cache unless the cache holds the recorded bytes already
+        (sha256); a folder the storage lacks is NotFound."""
+        flavour = get_flavour(self.flavour)
+        if self._registry.lh.storage.is_local:
+            if not self.artifact_path.exists():
+                raise NotFound(f"The artifact of model {self.name!r} version {self.version} "
+                               f"is missing ({self.artifact_path}).", "Register the model "
+                               "again.")
+            return self.artifact_path
+        cached = self.artifact_path
+        if cached.is_dir() and self.artifact_sha256:
+            try:
+                if flavour.digest(cached) == self.artifact_sha256:
+                    return cached
+            except OSError:
+                pass
+        import shutil
+        import uuid
+        fresh = cached.with_name(f".fetch-{cached.name}-{uuid.uuid4().hex[:8]}")
+        try:
+            if not self.artifact_location.get_folder(fresh):
+                raise NotFound(f"The artifact of model {self.name!r} version {self.version} "
+                               f"is missing ({self.artifact_location.uri}).",
+                               "Register the model again.")
+            shutil.rmtree(cached, ignore_errors=True)
+            try:
+                os_replace(fresh, cached)
+            except OSError:  # another process of this home put its copy there first
+                if not cached.is_dir():
+                    raise
+        finally:
+            shutil.rmtree(fresh, ignore_errors=True)
+        return cached
 
     def _prepare(self, df: Any) -> Any:
         """Select the input columns in training order; a missing one is named."""
@@ -235,7 +296,7 @@ class ModelVersion:
             "trusted_types": self.trusted_types, "evaluation": self.evaluation,
             "description": self.description, "created_by": self.created_by,
             "created_at": self.created_at, "deleted": self.deleted,
-            "artifact_path": str(self.artifact_path), "artifact_sha256": self.artifact_sha256,
+            "artifact_path": self.artifact_location.uri, "artifact_sha256": self.artifact_sha256,
         }
 
     def _repr_html_(self) -> str:

@@ -96,3 +96,26 @@ def root_of(table: "DeltaTable") -> str:
 def filesystem(root: str | Path):
     """The native pyarrow filesystem rooted at a local table's folder."""
     return locate(Path(root)).filesystem()
+
+
+def schema(where: Where):
+    """The arrow schema of the Delta table there (None when nothing was written yet)."""
+    import pyarrow as pa
+    table = open_table(where)
+    return None if table is None else pa.schema(table.schema().to_arrow())
+
+
+def write(where: Where, data, mode: str = "append", **kwargs) -> None:
+    """``write_deltalake`` of ``data`` to the table there, through the storage's object
+    store (its options, and the conditional-write check that keeps concurrent commits)."""
+    from deltalake import write_deltalake
+    loc = locate(where)
+    loc.storage.check_conditional_put()
+    if loc.storage.is_local:
+        Path(loc.uri).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        write_deltalake(loc.uri, data, mode=mode, storage_options=loc.delta_options, **kwargs)
+    except OSError as exc:
+        if loc.storage.is_local:
+            raise
+        raise loc.storage.explain(exc, f"writing the table {loc.uri}") from None

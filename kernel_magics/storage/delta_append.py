@@ -30,13 +30,22 @@ import pyarrow as pa
 _MAX_STAT_STRING = 32
 
 
-def append(path: Path, table: pa.Table, dictionary: list[str], metadata: dict[str, Any],
+def append(where: Any, table: pa.Table, dictionary: list[str], metadata: dict[str, Any],
            fallback_writer_properties: Any = None) -> None:
-    """Append ``table`` to the Delta table at ``path`` as one commit whose commitInfo carries
-    ``metadata``; Parquet dictionary encoding for the ``dictionary`` columns only."""
+    """Append ``table`` to the Delta table at ``where`` (a Location or a local path) as one
+    commit whose commitInfo carries ``metadata``; Parquet dictionary encoding for the
+    ``dictionary`` columns only. On an object store it is ``write_deltalake`` through the
+    storage (the fast path writes local files)."""
     from deltalake import CommitProperties, DeltaTable, Schema, write_deltalake
+    from .delta import locate, write
     commit = CommitProperties(custom_metadata=metadata)
     table = _us_timestamps(table)
+    loc = locate(where)
+    if not loc.storage.is_local:
+        write(loc, table, mode="append", schema_mode="merge",
+              writer_properties=fallback_writer_properties, commit_properties=commit)
+        return
+    path = Path(loc.uri)
     if (path / "_delta_log").exists():
         target = DeltaTable(str(path))
         if _plain(target) and _same_schema(target, table, Schema):

@@ -83,6 +83,36 @@ class Storage:
         """The folder ``relative`` to the storage root."""
         return Location(self, str(PurePosixPath(relative)) if relative else "")
 
+    def find(self, uri: str | None, within: str = "") -> "Location | None":
+        """The location of a file recorded by its URI or path (a run's notebook, a report),
+        if it is inside this storage's folder ``within``; None otherwise. The sandbox of
+        every door serving a stored file: local paths are compared with symlinks followed,
+        and an object key with ``..`` segments is refused."""
+        if not uri:
+            return None
+        top = self.location(within)
+        if self.is_local and "://" not in uri:
+            real, root = Path(uri).resolve(), Path(top.uri).resolve()
+            if real == root or root in real.parents:
+                return self.location(str(real.relative_to(Path(self.root).resolve())))
+        elif not self.is_local and uri.startswith(top.uri.rstrip("/") + "/"):
+            return self._safe(uri[len(self.root) + 1:])
+        # recorded by another storage (a laptop lakehouse migrated here): the same folder
+        marker = f"/{within.strip('/')}/"
+        if within and marker in uri:
+            return self._safe(within.strip("/") + "/" + uri.rsplit(marker, 1)[1])
+        return None
+
+    def _safe(self, relative: str) -> "Location | None":
+        if any(part in ("", ".", "..") for part in relative.split("/")):
+            return None
+        found = self.location(relative)
+        if self.is_local:  # a symlink must not lead out of the storage
+            real, root = Path(found.uri).resolve(), Path(self.root).resolve()
+            if root not in real.parents:
+                return None
+        return found
+
     # -- S3 settings (toml first, then the standard AWS environment variables) ------------------
     @property
     def bucket(self) -> str:
@@ -203,21 +233,26 @@ class Storage:
         return _conditional_put(self, key)
 
 
+def _client(storage: Storage):
+    """A boto3 S3 client on the storage's endpoint and credentials (pyarrow and deltalake
+    expose no conditional PUT of their own)."""
+    try:
+        import boto3
+    except ImportError:
+        raise StorageError("Conditional writes to the S3 endpoint need boto3.",
+                           "pip install 'lakebook[team]'.") from None
+    options = storage.delta_options() or {}
+    return boto3.client("s3", endpoint_url=storage.endpoint_url,
+                        region_name=options.get("AWS_REGION"),
+                        aws_access_key_id=options.get("AWS_ACCESS_KEY_ID"),
+                        aws_secret_access_key=options.get("AWS_SECRET_ACCESS_KEY"))
+
+
 def _conditional_put(storage: Storage, key: str) -> bool:
     """PUT one key twice with ``If-None-Match: *`` (boto3: pyarrow and deltalake expose no
     conditional PUT of their own); the second must answer 412."""
-    try:
-        import boto3
-        from botocore.exceptions import BotoCoreError, ClientError
-    except ImportError:
-        raise StorageError("Checking that the S3 endpoint honours conditional writes needs "
-                           "boto3.", "pip install 'lakebook[team]', or set [storage] "
-                           'conditional_put = "warn".') from None
-    options = storage.delta_options() or {}
-    client = boto3.client("s3", endpoint_url=storage.endpoint_url,
-                          region_name=options.get("AWS_REGION"),
-                          aws_access_key_id=options.get("AWS_ACCESS_KEY_ID"),
-                          aws_secret_access_key=options.get("AWS_SECRET_ACCESS_KEY"))
+    client = _client(storage)
+    from botocore.exceptions import BotoCoreError, ClientError
     try:
         client.put_object(Bucket=storage.bucket, Key=key, Body=b"1", IfNoneMatch="*")
         try:
@@ -233,6 +268,23 @@ def _conditional_put(storage: Storage, key: str) -> bool:
             client.delete_object(Bucket=storage.bucket, Key=key)
     except (ClientError, BotoCoreError) as exc:
         raise storage.explain(exc, "checking conditional writes") from None
+
+
+def _put_if_absent(storage: Storage, key: str, data: bytes) -> bool:
+    """PUT ``key`` unless it exists (``If-None-Match: *``); False when it did."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    try:
+        _client(storage).put_object(Bucket=storage.bucket, Key=key, Body=data,
+                                    IfNoneMatch="*")
+        return True
+    except ClientError as exc:
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status == 412 or exc.response.get("Error", {}).get("Code") in (
+                "PreconditionFailed", "ConditionalRequestConflict"):
+            return False
+        raise storage.explain(exc, f"writing {storage.root}/{key}") from None
+    except BotoCoreError as exc:
+        raise storage.explain(exc, f"writing {storage.root}/{key}") from None
 
 
 KINDS: Registry[str] = Registry("storage kind", "storage", "url")
@@ -253,6 +305,12 @@ class Location:
     @property
     def name(self) -> str:
         return PurePosixPath(self.relative).name
+
+    @property
+    def parent(self) -> "Location":
+        """The folder holding this one (the storage root's own parent is the root)."""
+        parent = str(PurePosixPath(self.relative).parent)
+        return Location(self.storage, "" if parent == "." else parent)
 
     @property
     def uri(self) -> str:
@@ -310,12 +368,80 @@ class Location:
         return self.read_bytes().decode()
 
     def write_bytes(self, data: bytes) -> None:
-        fs = self.storage.base_filesystem()
+        """Write the file whole (a reader never sees half of it: an object PUT, or a local
+        temporary file renamed into place)."""
+        if self.storage.is_local:
+            path = Path(self._path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+            return
         with self._guard("writing " + self.uri):
-            if self.storage.is_local:
-                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-            with fs.open_output_stream(self._path) as f:
+            with self.storage.base_filesystem().open_output_stream(self._path) as f:
                 f.write(data)
+
+    def write_text(self, text: str) -> None:
+        self.write_bytes(text.encode())
+
+    def create(self, data: bytes) -> bool:
+        """Write this file only if nothing is there yet, atomically against other processes
+        and hosts (a local exclusive create; on S3 a conditional ``PUT If-None-Match: *``).
+        Returns False when it existed (what claims a file for one process)."""
+        if self.storage.is_local:
+            path = Path(self._path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                with path.open("xb") as f:
+                    f.write(data)
+            except FileExistsError:
+                return False
+            return True
+        return _put_if_absent(self.storage, self._key, data)
+
+    @property
+    def _key(self) -> str:
+        return "/".join(p for p in (self.storage.prefix, self.relative) if p)
+
+    def files(self) -> list[str]:
+        """Every file under this folder, as paths relative to it (sorted)."""
+        import pyarrow.fs as pafs
+        with self._guard("listing " + self.uri):
+            infos = self.storage.base_filesystem().get_file_info(
+                pafs.FileSelector(self._path, recursive=True, allow_not_found=True))
+        base = self._path.rstrip("/") + "/"
+        return sorted(i.path[len(base):] for i in infos
+                      if i.type == pafs.FileType.File and i.path.startswith(base))
+
+    def put_folder(self, local: Path) -> int:
+        """Copy every file under the local folder ``local`` here (same relative names;
+        streamed, several at once); nothing when this location is that folder. Returns the
+        number of files copied."""
+        import pyarrow.fs as pafs
+        local = Path(local)
+        if self.storage.is_local and Path(self.uri).resolve() == local.resolve():
+            return 0
+        count = sum(1 for p in local.rglob("*") if p.is_file())
+        with self._guard("writing " + self.uri):
+            pafs.copy_files(str(local), self._path, source_filesystem=pafs.LocalFileSystem(),
+                            destination_filesystem=self.storage.base_filesystem())
+        return count
+
+    def get_folder(self, local: Path) -> int:
+        """Copy every file under this folder into the local folder ``local`` (what a library
+        that needs a path opens); returns the number of files (0: nothing is there)."""
+        import pyarrow.fs as pafs
+        names = self.files()
+        for name in names:  # an object store lists no folders: pyarrow would not make them
+            (Path(local) / name).parent.mkdir(parents=True, exist_ok=True)
+        count = len(names)
+        if count:
+            with self._guard("reading " + self.uri):
+                pafs.copy_files(self._path, str(local),
+                                source_filesystem=self.storage.base_filesystem(),
+                                destination_filesystem=pafs.LocalFileSystem())
+        return count
+
 
     def names(self, suffix: str = "") -> list[str]:
         """The names of the entries directly in this folder (ending in ``suffix``)."""

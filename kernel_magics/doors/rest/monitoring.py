@@ -15,7 +15,6 @@
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import tornado.ioloop
 import tornado.web
@@ -24,7 +23,7 @@ from ...shared.errors import InvalidInput, NotFound
 from ...render.colours import monitor_colour
 from ...shared.names import NAME_SEGMENT
 from ...shared.routes import report_path
-from .base import LakebookHandler, inside, text_field, whole_number
+from .base import LakebookHandler, text_field, whole_number
 
 def with_report_url(monitor: str, result: dict | None) -> dict | None:
     """A result (or a summary's latest result) with the URL of its report, relative to the
@@ -112,14 +111,8 @@ class ReportHandler(LakebookHandler):
     @tornado.web.authenticated
     def get(self, name: str, result_id: str) -> None:
         result = self.lh.monitoring.results.get(name, whole_number(result_id, "the result id"))
-        path = Path(result.report_html) if result.report_html else None
-        if path is None or not path.is_file():
-            raise NotFound(f"Result {result_id} of monitor {name!r} has no report "
-                           f"({result.status}{': ' + result.reason if result.reason else ''}).",
-                           "Only results that compared data have a report.")
-        if not inside(path, self.lh.reports_dir):
-            raise NotFound(f"The report of result {result_id} is not in the lakehouse.")
-        self.finish(path.read_bytes(), set_content_type="text/html; charset=utf-8")
+        self.finish(self.lh.monitoring.results.report(result, "html"),
+                    set_content_type="text/html; charset=utf-8")
 
 
 class AlertsHandler(LakebookHandler):

@@ -232,13 +232,7 @@ class RunOutputHandler(LakebookHandler):
     @tornado.web.authenticated
     def get(self, run_id: str) -> None:
         run = self.lh.pipelines.runs.get(run_id)
-        if not run.output_path or not Path(run.output_path).is_file():
-            raise NotFound(f"Run {run_id} has no executed notebook yet (status {run.status}).",
-                           "Wait until it has started, then ask again.")
-        if not inside(run.output_path, self.lh.home):
-            raise NotFound(f"The executed notebook of run {run_id} is not in the lakehouse.",
-                           "Only notebooks under the lakehouse home are served.")
-        text = Path(run.output_path).read_text()
+        text = self.lh.pipelines.runs.notebook(run_id)
         if self.get_query_argument("download", None):
             self.set_header("Content-Type", "application/x-ipynb+json")
             self.set_header("Content-Disposition", f'attachment; filename="{run_id}.ipynb"')
