@@ -182,6 +182,13 @@ class Lineage:
                    delta_version=delta_version, source=source)
 
     # -- environments ----------------------------------------------------------------------
+    def cells_finished(self, label: str) -> None:
+        """Called by the cell a run appends after plain cells it fingerprints (``label``,
+        e.g. the notebook's tail): records the kernel's environment against the run."""
+        caller = identity.caller_identity()
+        if caller.get("run_id"):
+            self.record_environment("run", caller["run_id"], label)
+
     def record_environment(self, kind: str, name: str, version: Any = None) -> dict[str, Any]:
         """Record this process's environment (Python, platform, installed and imported
         distributions) against a run step or a model version; returns it."""
