@@ -111,28 +111,18 @@ def kernel_sys_path(kernel: str) -> list[str]:
     memo = _memo.setdefault("kernel_paths", {})
     if key in memo:
         return memo[key]
-    path = _cache_dir() / f"kernel-path-{key}.json"
-    paths: list[str] | None = None
-    try:
-        paths = json.loads(path.read_text())
-    except (OSError, ValueError):
-        pass
-    if not isinstance(paths, list):
+
+    def probe() -> list[str]:
         try:
             out = subprocess.run([exe, "-c", _PROBE], env=env, capture_output=True, text=True,
                                  timeout=60, check=True)
-            paths = json.loads(out.stdout.strip().splitlines()[-1])
+            return json.loads(out.stdout.strip().splitlines()[-1])
         except (OSError, subprocess.SubprocessError, ValueError, IndexError):
             raise NotFound(f"The Python of kernel {kernel!r} ({exe}) did not say where its "
                            "packages are.", "Check that it starts: "
                            f"`{exe} -c 'import sys; print(sys.path)'`.") from None
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(paths))
-            os.replace(tmp, path)
-        except OSError:
-            pass
+
+    paths = _disk_cached(f"kernel-path-{key}.json", list, probe)
     memo[key] = paths
     return paths
 
@@ -160,25 +150,35 @@ def module_distributions() -> dict[str, list[str]]:
     digest = environment_hash(packages)
     if _memo.get("modules_key") == digest:
         return _memo["modules"]
-    path = _cache_dir() / f"modules-{digest}.json"
-    mapping: dict[str, list[str]] | None = None
-    try:
-        mapping = json.loads(path.read_text())
-    except (OSError, ValueError):
-        pass
-    if not isinstance(mapping, dict):
+    def compute() -> dict[str, list[str]]:
         from importlib.metadata import packages_distributions
-        mapping = {top: sorted({canonical(d) for d in dists})
-                   for top, dists in packages_distributions().items()}
-        try:  # a read-only home directory only costs the next process the computation
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(mapping))
-            os.replace(tmp, path)
-        except OSError:
-            pass
+        return {top: sorted({canonical(d) for d in dists})
+                for top, dists in packages_distributions().items()}
+
+    mapping = _disk_cached(f"modules-{digest}.json", dict, compute)
     _memo.update(modules_key=digest, modules=mapping)
     return mapping
+
+
+def _disk_cached(name: str, kind: type, compute: Any) -> Any:
+    """The JSON value cached in ``~/.cache/lakebook/<name>`` (of type ``kind``), else
+    ``compute()``'s, written there atomically for the next process."""
+    path = _cache_dir() / name
+    try:
+        value = json.loads(path.read_text())
+        if isinstance(value, kind):
+            return value
+    except (OSError, ValueError):
+        pass
+    value = compute()
+    try:  # a read-only home directory only costs the next process the computation
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(value))
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return value
 
 
 def imported() -> dict[str, str]:
