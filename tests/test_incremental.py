@@ -126,7 +126,7 @@ def test_the_packages_compared_are_the_kernels_not_the_deciding_process(
 
 
 def test_cells_after_the_last_step_are_fingerprinted_in_whole_notebook_runs(
-        lh, tmp_path: Path) -> None:
+        lh, home: Path, tmp_path: Path) -> None:
     nb = tmp_path / "tail.ipynb"
     cells = [code("%load_ext kernel_magics"), code("import pandas as pd"), code(FEATURE.replace(
         "range(n)", "range(3)")), code("import kernel_magics as kb\n"
@@ -147,6 +147,10 @@ def test_cells_after_the_last_step_are_fingerprinted_in_whole_notebook_runs(
     assert answer.reasons == ["the code changed (2 lines)"]
     assert "+summary = {'rows': rows, 'ok': rows == 3}" in answer.diff
     assert lh.pipelines.why(f"{nb}::tx").up_to_date  # the step itself did not change
+    said = subprocess.run([lakebook_script(), "why", "tail.ipynb::cells:tail"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=240,
+                          env={**os.environ, "LAKEBOOK_HOME": str(home)})
+    assert said.returncode == 0 and "the code changed (2 lines)" in said.stdout, said.stderr
     third = lh.pipelines.run(nb)
     assert third.status == "succeeded", third.error
     assert third.steps_status["feature:tx"]["status"] == "up_to_date"
