@@ -255,6 +255,7 @@ export type NodeAction =
   | { type: 'model'; name: string }
   | { type: 'run'; id: string }
   | { type: 'monitor'; name: string }
+  | { type: 'business'; deployment: string }
   | { type: 'focus'; kind: string; name: string; version: string | null }
   | { type: 'expand' };
 
@@ -276,6 +277,8 @@ export function nodeAction(node: IDrawnNode): NodeAction {
     case 'monitor_result':
     case 'alert':
       return { type: 'monitor', name: n.name };
+    case 'outcome': // a deployment's outcomes: its business view joins them to predictions
+      return { type: 'business', deployment: n.name };
     default:
       return { type: 'focus', kind: n.kind, name: n.name, version: n.version };
   }
