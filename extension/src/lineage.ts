@@ -225,6 +225,7 @@ export function nodeColours(node: IDrawnNode): { fill: string; stroke: string; d
     monitor: '#fff8e1',
     monitor_result: '#fff8e1',
     alert: '#ffebee',
+    outcome: '#fff3e0',
     step: '#f1f8e9',
     run: '#fafafa'
   };

@@ -716,6 +716,7 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
       'the outcomes are linked to the deployment');
     assert.ok(served.edges.some(e => e.source.startsWith('model_version:fraud@') && e.target === 'outcome:fraud_online'),
       'and to the model version that answered');
+    await depView.locator('.jp-Lakebook-lineageNode[data-id="outcome:fraud_online"]').scrollIntoViewIfNeeded();
     await screenshotMain('lineage-deployment-light');
     await closeLineage();
     if (!ctx.prepared.areas.includes('monitoring')) {
