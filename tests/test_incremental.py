@@ -7,6 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import nbformat
 import pandas as pd
 import pytest
 
@@ -67,13 +68,101 @@ def test_why_names_the_parameter_the_code_and_the_package(lh, tmp_path: Path,
     assert answer.reasons[0] == "the code changed (2 lines)"
     assert "-pd.DataFrame({'k': range(n)" in answer.diff and "+pd.DataFrame" in answer.diff
     assert answer.diff.startswith("--- last successful run\n+++ now\n")
-    # a package the kernel imported moved
+    # this process's packages are not the kernel's: a change here is no reason
     from kernel_magics.lineage import environment
     real = environment.installed()
     monkeypatch.setattr(environment, "installed", lambda: {**real, "pandas": "9.9.9"})
     _feature_notebook(nb)
+    assert lh.pipelines.why(f"{nb}::tx").up_to_date
+
+
+def _probe_distribution(site: Path, version: str) -> None:
+    """A real distribution ``lbprobe`` installed on ``site`` only (one version at a time)."""
+    import shutil
+    for old in site.glob("lbprobe-*.dist-info"):
+        shutil.rmtree(old)
+    (site / "lbprobe").mkdir(parents=True, exist_ok=True)
+    (site / "lbprobe" / "__init__.py").write_text(f"__version__ = {version!r}\n")
+    info = site / f"lbprobe-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: lbprobe\nVersion: {version}\n")
+    (info / "top_level.txt").write_text("lbprobe\n")
+    (info / "RECORD").write_text("lbprobe/__init__.py,,\n")
+
+
+def test_the_packages_compared_are_the_kernels_not_the_deciding_process(
+        lh, tmp_path: Path, monkeypatch) -> None:
+    """A kernel whose interpreter sees a distribution this process does not have (its
+    kernelspec adds a folder to PYTHONPATH): the run records the kernel's versions, the
+    decision reads them where the kernel runs (no kernel started), and a version installed
+    there later is the reason the step re-runs."""
+    import json
+    import sys
+    site = tmp_path / "kernel-site"
+    _probe_distribution(site, "1.0")
+    spec_dir = tmp_path / "jupyter" / "kernels" / "probe"
+    spec_dir.mkdir(parents=True)
+    (spec_dir / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "probe", "language": "python", "env": {"PYTHONPATH": str(site)}}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    import importlib.util
+    assert importlib.util.find_spec("lbprobe") is None  # not importable here
+    nb = write_notebook(tmp_path / "probe.ipynb", [
+        code("%load_ext kernel_magics"), code("import pandas as pd, lbprobe"),
+        code(FEATURE.replace("range(n)", "range(3)"))], kernel="probe")
+    first = lh.pipelines.run(f"{nb}::tx")
+    assert first.status == "succeeded", first.error
+    env = lh.lineage.environments.get("run", first.id, "feature:tx")
+    assert env["imported"]["lbprobe"] == "1.0" and env["packages"]["lbprobe"] == "1.0"
+    assert lh.pipelines.run(f"{nb}::tx").status == "up_to_date"
+    _probe_distribution(site, "1.1")  # upgraded where the kernel runs
     answer = lh.pipelines.why(f"{nb}::tx")
-    assert f"pandas {real['pandas']} -> 9.9.9" in answer.reasons
+    assert answer.reasons == ["lbprobe 1.0 -> 1.1"]
+    again = lh.pipelines.run(f"{nb}::tx")
+    assert again.status == "succeeded", again.error
+    assert lh.lineage.environments.get("run", again.id, "feature:tx")["imported"]["lbprobe"] == "1.1"
+    assert lh.pipelines.why(f"{nb}::tx").up_to_date
+
+
+def test_cells_after_the_last_step_are_fingerprinted_in_whole_notebook_runs(
+        lh, home: Path, tmp_path: Path) -> None:
+    nb = tmp_path / "tail.ipynb"
+    cells = [code("%load_ext kernel_magics"), code("import pandas as pd"), code(FEATURE.replace(
+        "range(n)", "range(3)")), code("import kernel_magics as kb\n"
+                                       "rows = len(kb.connect().features.groups.get('tx').read())"),
+             code("summary = {'rows': rows}")]
+    write_notebook(nb, cells)
+    first = lh.pipelines.run(nb)
+    assert first.status == "succeeded", first.error
+    assert first.steps_status["cells:tail"]["status"] == "succeeded"
+    assert lh.lineage.environments.get("run", first.id, "cells:tail")["imported"]["pandas"]
+    again = lh.pipelines.run(nb)
+    assert again.status == "up_to_date"
+    assert lh.pipelines.why(f"{nb}::cells:tail").up_to_date
+    # a change after the last step: the whole-notebook run is no longer up to date
+    cells[4] = code("summary = {'rows': rows, 'ok': rows == 3}")
+    write_notebook(nb, cells)
+    answer = lh.pipelines.why(f"{nb}::cells:tail")
+    assert answer.reasons == ["the code changed (2 lines)"]
+    assert "+summary = {'rows': rows, 'ok': rows == 3}" in answer.diff
+    assert lh.pipelines.why(f"{nb}::tx").up_to_date  # the step itself did not change
+    said = subprocess.run([lakebook_script(), "why", "tail.ipynb::cells:tail"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=240,
+                          env={**os.environ, "LAKEBOOK_HOME": str(home)})
+    assert said.returncode == 0 and "the code changed (2 lines)" in said.stdout, said.stderr
+    third = lh.pipelines.run(nb)
+    assert third.status == "succeeded", third.error
+    assert third.steps_status["feature:tx"]["status"] == "up_to_date"
+    assert third.steps_status["cells:tail"]["status"] == "succeeded"
+    assert len(lh.features.groups.get("tx").read()) == 3  # the step was not run again
+    out = nbformat.read(third.output_path, as_version=4)
+    assert any("'ok': rows == 3" in c.source for c in out.cells)
+    assert lh.pipelines.run(nb).status == "up_to_date"
+    # a run of the step alone never runs the tail, and is up to date
+    assert lh.pipelines.run(f"{nb}::tx").status == "up_to_date"
+    with pytest.raises(Exception, match="no code after its last step"):
+        lh.pipelines.why(f"{_feature_notebook(tmp_path / 'plain.ipynb')}::cells:tail")
 
 
 def test_an_input_that_moved_reruns_the_step_and_says_by_how_much(lh, tmp_path: Path) -> None:

@@ -157,3 +157,48 @@ def test_a_declared_input_never_read_is_a_warning(ipython_shell, home) -> None:
     step_reads = [e for e in lh.lineage.events(kind="feature_group", name="raw")
                   if e["op"] == "read"]
     assert step_reads and step_reads[-1]["step"] == "feature:agg"
+
+
+def test_outcomes_are_nodes_made_from_the_deployment_and_the_model_version_answering(lh) -> None:
+    fg, fv, mv, dep, tx = _world(lh)
+    now = pd.Timestamp.now(tz="UTC")
+    # keyed outcomes of today: the deployment answered with fraud v1 then
+    lh.outcomes.insert(pd.DataFrame({"cc_num": [3, 4], "at": [now, now], "outcome": [1, 0]}),
+                       deployment="fraud_online")
+    graph = lh.lineage(dep)
+    data = graph.to_dict()
+    node = next(n for n in data["nodes"] if n["id"] == "outcome:fraud_online")
+    assert node["kind"] == "outcome" and node["who"] and node["created_at"]
+    into = {(e["source"], e["relation"]) for e in data["edges"]
+            if e["target"] == "outcome:fraud_online"}
+    assert ("deployment:fraud_online", "made_from") in into
+    assert ("model_version:fraud@1", "made_from") in into
+    upstream = {(n.kind, n.name, n.version) for n in graph.upstream_of("outcome", "fraud_online")}
+    assert ("model_version", "fraud", "1") in upstream
+    assert ("feature_group", "transactions", "1") in upstream
+    # the model version's lineage reaches its outcomes downstream
+    down = {(n.kind, n.name) for n in lh.lineage(mv).downstream_of("model_version", "fraud", "1")}
+    assert ("outcome", "fraud_online") in down
+    # outcomes of a time before the deployment served anything name no model version
+    lh.create_feature_group("other", key=["cc_num"], event_time="ts")
+    lh.deploy("late", model="fraud", alias="production", view=fv)
+    lh.deployments.get("late").predict({"cc_num": 3})
+    lh.outcomes.insert(pd.DataFrame({"cc_num": [3], "at": [pd.Timestamp("2001-01-01", tz="UTC")],
+                                     "outcome": [1]}), deployment="late")
+    sources = {e["source"] for e in lh.lineage(("outcome", "late")).to_dict()["edges"]
+               if e["target"] == "outcome:late"}
+    assert "deployment:late" in sources
+    assert not any(s.startswith("model_version:") for s in sources)
+    # a bad batch writes nothing, in the lineage neither
+    before = len(lh.lineage.events(kind="outcome"))
+    with pytest.raises(InvalidInput):
+        lh.outcomes.insert(pd.DataFrame({"cc_num": [3]}), deployment="fraud_online")
+    assert len(lh.lineage.events(kind="outcome")) == before
+
+
+def test_a_feature_group_of_outcomes_feeds_the_deployments_outcome_node(lh) -> None:
+    fg, fv, mv, dep, tx = _world(lh)
+    lh.deploy("fraud_online", model="fraud", alias="production", view=fv, outcomes="outcomes")
+    edges = {(e["source"], e["target"]) for e in lh.lineage(dep).to_dict()["edges"]}
+    assert ("feature_group:outcomes@1", "outcome:fraud_online") in edges
+    assert ("deployment:fraud_online", "outcome:fraud_online") in edges

@@ -250,6 +250,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
                     }
                   });
                   break;
+                case 'business':
+                  services.openBusiness?.(action.deployment);
+                  break;
                 case 'focus':
                   services.openLineage?.(
                     { kind: action.kind, name: action.name, version: action.version },

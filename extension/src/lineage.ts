@@ -225,6 +225,7 @@ export function nodeColours(node: IDrawnNode): { fill: string; stroke: string; d
     monitor: '#fff8e1',
     monitor_result: '#fff8e1',
     alert: '#ffebee',
+    outcome: '#fff3e0',
     step: '#f1f8e9',
     run: '#fafafa'
   };
@@ -255,6 +256,7 @@ export type NodeAction =
   | { type: 'model'; name: string }
   | { type: 'run'; id: string }
   | { type: 'monitor'; name: string }
+  | { type: 'business'; deployment: string }
   | { type: 'focus'; kind: string; name: string; version: string | null }
   | { type: 'expand' };
 
@@ -276,6 +278,8 @@ export function nodeAction(node: IDrawnNode): NodeAction {
     case 'monitor_result':
     case 'alert':
       return { type: 'monitor', name: n.name };
+    case 'outcome': // a deployment's outcomes: its business view joins them to predictions
+      return { type: 'business', deployment: n.name };
     default:
       return { type: 'focus', kind: n.kind, name: n.name, version: n.version };
   }

@@ -108,6 +108,11 @@ describe('nodeAction', () => {
     expect(action('step:features.ipynb::feature:tx')).toEqual(
       expect.objectContaining({ type: 'focus', kind: 'step' })
     );
+    const outcomes = prepareGraph(
+      { nodes: [node('outcome:fraud_online')], edges: [] },
+      { groupByNotebook: false, collapseOldVersions: false, keep: 2 }
+    );
+    expect(nodeAction(outcomes.nodes[0])).toEqual({ type: 'business', deployment: 'fraud_online' });
   });
 });
 

@@ -689,6 +689,50 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
     });
   });
 
+  it('opens the lineage of a deployment and of a monitor from their rows', async () => {
+    const page = ctx.page;
+    const closeLineage = () => page.evaluate(() => {
+      for (const w of Array.from(window.jupyterapp.shell.widgets('main'))) {
+        if (w.id.startsWith('lakebook-lineage')) {
+          w.close();
+        }
+      }
+    });
+    const drawn = async view => {
+      await view.locator('svg .jp-Lakebook-lineageNode').first().waitFor({ timeout: 30_000 });
+      return view.locator('.jp-Lakebook-lineageNode').evaluateAll(
+        nodes => nodes.map(n => n.getAttribute('data-id')));
+    };
+    const dep = page.locator(`${PANEL} #lakebook-section-deployments li[data-name="fraud_online"]`);
+    await dep.waitFor({ timeout: 20_000 });
+    await dep.getByRole('button', { name: 'Open the lineage of fraud_online' }).click();
+    const depView = page.locator('.jp-Lakebook-lineageView').last();
+    const depIds = await drawn(depView);
+    assert.ok(depIds.includes('deployment:fraud_online'), `the deployment is drawn: ${depIds}`);
+    assert.ok(depIds.some(id => id.startsWith('model_version:fraud@')), 'the model version it serves');
+    assert.ok(depIds.includes('outcome:fraud_online'), `its logged outcomes are drawn: ${depIds}`);
+    const served = (await fetchJSON('/lakebook/api/lineage?kind=deployment&name=fraud_online')).body;
+    assert.ok(served.edges.some(e => e.source === 'deployment:fraud_online' && e.target === 'outcome:fraud_online'),
+      'the outcomes are linked to the deployment');
+    assert.ok(served.edges.some(e => e.source.startsWith('model_version:fraud@') && e.target === 'outcome:fraud_online'),
+      'and to the model version that answered');
+    await depView.locator('.jp-Lakebook-lineageNode[data-id="outcome:fraud_online"]').scrollIntoViewIfNeeded();
+    await screenshotMain('lineage-deployment-light');
+    await closeLineage();
+    if (!ctx.prepared.areas.includes('monitoring')) {
+      return;
+    }
+    const mon = page.locator(`${PANEL} #lakebook-section-monitoring li[data-name="transactions_drift"]`);
+    await mon.waitFor({ timeout: 20_000 });
+    await mon.getByRole('button', { name: 'Open the lineage of transactions_drift' }).click();
+    const monView = page.locator('.jp-Lakebook-lineageView').last();
+    const monIds = await drawn(monView);
+    assert.ok(monIds.includes('monitor:transactions_drift'), `the monitor is drawn: ${monIds}`);
+    assert.ok(monIds.some(id => id.startsWith('feature_group:transactions@')), 'the group it watches');
+    await screenshotMain('lineage-monitor-light');
+    await closeLineage();
+  });
+
   it('shows each monitor verdict in colour and opens its report', async () => {
     const page = ctx.page;
     if (!ctx.prepared.areas.includes('monitoring')) {

@@ -78,7 +78,24 @@ class Outcomes:
             n = O.write(O.outcomes_path(self.lh, name), table)
             written += n
             self.lh.catalog.record_event("business.outcomes", name, {"rows": n})
+            self._record_lineage(name, table)
         return written
+
+    def _record_lineage(self, deployment: str, table: Any) -> None:
+        """Lineage: an ``outcome`` node of ``deployment`` at the outcomes table's new Delta
+        version, made from the deployment and the model versions that answered in the
+        outcomes' window (their times less the deployment's outcome window)."""
+        if not table.num_rows:
+            return
+        import pyarrow.compute as pc
+        from ..storage import delta as storage
+        bounds = pc.min_max(table.column("at")).as_py()
+        source = self.lh.deployments.definition(deployment)["spec"].get("outcomes") or {}
+        window = parse_duration(source.get("window", "30d"), "outcome window")
+        opened = storage.open_table(O.outcomes_path(self.lh, deployment))
+        self.lh.lineage.outcomes_logged(deployment, table.num_rows,
+                                        None if opened is None else opened.version(),
+                                        bounds["min"] - window, bounds["max"])
 
     def log(self, deployment: str, request_id: str | None, outcome: Any,
             value: Any = None, at: Any = None, keys: dict[str, Any] | None = None) -> None:
@@ -86,6 +103,7 @@ class Outcomes:
         ``keys`` at time ``at`` (``dep.log_outcome`` calls this)."""
         table = O.one(deployment, self._keys(deployment), request_id, outcome, value, at, keys)
         O.write(O.outcomes_path(self.lh, deployment), table)
+        self._record_lineage(deployment, table)
 
     def read(self, deployment: str) -> pd.DataFrame:
         """Every outcome logged for ``deployment`` (not those read from a feature group);

@@ -122,6 +122,10 @@ class Deployments:
         if view is not None:
             inputs.append(ref("feature_view", view, view_version))
         self.lh.lineage.wrote("deployment", name, inputs=inputs, serving=kind)
+        if spec.get("outcomes"):  # a feature group whose rows are this deployment's outcomes
+            group = self.lh.features.groups.get(spec["outcomes"]["feature_group"])
+            self.lh.lineage.wrote("outcome", name, source=group.name, inputs=[
+                ref("deployment", name), ref("feature_group", group.name, group.version)])
         deployment = self.get(name)
         deployment.cache.invalidate()
         return deployment

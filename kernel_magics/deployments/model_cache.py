@@ -42,6 +42,13 @@ class Served:
     shadow: tuple[str, LoadedModel] | None = None
 
 
+def _answering(served: Served) -> tuple:
+    """The model versions a snapshot answers with (main, split arms, shadow)."""
+    arms = tuple(sorted((a, m.version) for a, m in served.arm_models.items()))
+    shadow = (served.shadow[0], served.shadow[1].version) if served.shadow else None
+    return (served.model.name, served.model.version, arms, shadow)
+
+
 class ModelCache:
     """Holds the :class:`Served` snapshot of one deployment and keeps it current."""
 
@@ -125,23 +132,28 @@ class ModelCache:
                               event_time=event_time, entry_columns=entry_columns,
                               arm_models=arm_models, router=router, shadow=shadow)
         # (the line above is one reference swap: atomic for every reader)
-        if old is None or (old.model.name, old.model.version) != (model.name, model.version):
-            self._record_served(model)
+        if old is None or _answering(old) != _answering(self._served):
+            self._record_served(self._served)
         if old is not None:
             self.swaps += 1
             log.info("Deployment %s now serves %s v%s (was v%s)", self.deployment,
                      model.name, model.version, old.model.version)
 
-    def _record_served(self, model: Any) -> None:
-        """Lineage: from now on this deployment serves ``model`` (one event per model swap,
-        never one per prediction)."""
+    def _record_served(self, served: Served) -> None:
+        """Lineage: from now on this deployment answers with ``served``'s model (and its
+        split's arms and shadow: ``arms``): one event per change, never one per prediction."""
         lh = getattr(self.resolver, "lh", None)
         if lh is None:
             return
         from ..lineage.api import ref
         from ..shared.times import now_utc
-        lh.lineage.wrote("deployment", self.deployment, since=now_utc(),
+        model = served.model
+        arms = {arm: m.version for arm, m in served.arm_models.items()}
+        if served.shadow is not None:
+            arms[served.shadow[0]] = served.shadow[1].version
+        lh.lineage.wrote("deployment", self.deployment, since=now_utc(), arms=arms or None,
                          inputs=[ref("model_version", model.name, model.version)])
+
     def _arm_models(self, target: Target, model: LoadedModel, old: Served | None
                     ) -> tuple[dict[str, LoadedModel], tuple[str, LoadedModel] | None]:
         """The models of the split's arms and of the shadow, each loaded once per version

@@ -144,7 +144,51 @@ class Lineage:
             out.append(msg)
         return out
 
+    def served_between(self, deployment: str, start: Any, end: Any
+                       ) -> list[tuple[str, int]]:
+        """``[(model, version)]`` that answered for ``deployment`` at some time in
+        ``[start, end]`` (main model, split arms and shadow), from the serving events its
+        model cache records (one per change of what it serves)."""
+        from ..shared.times import catalog_time, parse_time
+        lo, hi = catalog_time(parse_time(start, "start")), catalog_time(parse_time(end, "end"))
+        spans = [(e["detail"]["since"], e) for e in records.events(
+            self.lh.catalog, kind="deployment", name=deployment)
+            if e["op"] == "write" and e["detail"].get("since")]
+        found: dict[tuple[str, int], None] = {}
+        for i, (since, e) in enumerate(spans):
+            until = spans[i + 1][0] if i + 1 < len(spans) else None
+            if (hi is not None and since > hi) or (lo is not None and until is not None
+                                                   and until < lo):
+                continue
+            for inp in e["inputs"]:
+                if inp["kind"] == "model_version":
+                    found[(inp["name"], int(inp["version"]))] = None
+                    for version in (e["detail"].get("arms") or {}).values():
+                        found[(inp["name"], int(version))] = None
+        return sorted(found)
+
+    def outcomes_logged(self, deployment: str, rows: int, delta_version: int | None,
+                        start: Any, end: Any, source: str | None = None) -> None:
+        """Record that outcomes of ``deployment`` happening in ``[start, end]`` were logged:
+        an ``outcome`` node made from the deployment and the model versions that answered
+        then (``source``: the feature group whose rows are the outcomes, if any)."""
+        inputs = [ref("deployment", deployment)]
+        try:
+            inputs += [ref("model_version", model, version) for model, version
+                       in self.served_between(deployment, start, end)]
+        except Exception:  # lineage describes the call; it must never fail it
+            log.exception("model versions of the outcomes of %s not found", deployment)
+        self.wrote("outcome", deployment, inputs=inputs, rows=rows,
+                   delta_version=delta_version, source=source)
+
     # -- environments ----------------------------------------------------------------------
+    def cells_finished(self, label: str) -> None:
+        """Called by the cell a run appends after plain cells it fingerprints (``label``,
+        e.g. the notebook's tail): records the kernel's environment against the run."""
+        caller = identity.caller_identity()
+        if caller.get("run_id"):
+            self.record_environment("run", caller["run_id"], label)
+
     def record_environment(self, kind: str, name: str, version: Any = None) -> dict[str, Any]:
         """Record this process's environment (Python, platform, installed and imported
         distributions) against a run step or a model version; returns it."""

@@ -69,7 +69,7 @@ def build_graph(lh: Any, events: list[dict[str, Any]]) -> LineageGraph:
                           who=e.get("who") if write else None,
                           created_at=e.get("created_at") if write else None,
                           detail={k: v for k, v in e["detail"].items()
-                                  if k not in ("delta_version", "rows", "since", "pid")} or None)
+                                  if k not in ("delta_version", "rows", "since", "pid", "arms")} or None)
         if write:
             g.add_edge(actor, node.id, "wrote", _edge_detail(e["detail"], e.get("created_at")))
         else:

@@ -1,5 +1,6 @@
 """The Python environment of a process: Python version, platform, installed distributions and
-the distributions this process imported.
+the distributions this process imported; and the installed distributions of a kernel's
+interpreter, read without starting the kernel (what a step's fingerprint compares).
 
 Cheap by design (a step's fingerprint and every run record it): installed distributions come
 from the ``*.dist-info`` folder names on ``sys.path`` (well under a millisecond, no METADATA
@@ -35,8 +36,16 @@ def installed() -> dict[str, str]:
     key = tuple(sys.path)
     if _memo.get("installed_key") == key:
         return _memo["installed"]
+    found = installed_on(sys.path)
+    _memo.update(installed_key=key, installed=found)
+    return found
+
+
+def installed_on(paths: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """``{distribution: version}`` of the distributions on an interpreter's ``paths`` (its
+    ``sys.path``), from the ``*.dist-info`` folder names (the first one found wins)."""
     found: dict[str, str] = {}
-    for entry in sys.path:
+    for entry in paths:
         try:
             names = os.listdir(entry or ".")
         except OSError:
@@ -45,8 +54,84 @@ def installed() -> dict[str, str]:
             m = _DIST_INFO.match(folder)
             if m:
                 found.setdefault(canonical(m["name"]), m["version"])
-    _memo.update(installed_key=key, installed=found)
     return found
+
+
+# -- the environment of a kernel, seen from outside it -------------------------------------
+#: what decides an interpreter's sys.path besides its executable
+_PATH_ENV = ("PYTHONPATH", "PYTHONHOME", "PYTHONNOUSERSITE", "PYTHONUSERBASE", "PYTHONSAFEPATH",
+             "HOME", "VIRTUAL_ENV")
+_PROBE = "import json, sys; print(json.dumps(sys.path))"
+
+
+def kernel_interpreter(kernel: str) -> tuple[str, dict[str, str]]:
+    """The Python executable kernel ``kernel`` starts and the environment variables its
+    kernelspec sets; NotFound when no such kernel is installed (or it is no Python).
+
+    ``python`` (and ``python3``, ``python3.X``) in a kernelspec's ``argv`` mean the
+    interpreter launching the kernel, as jupyter_client reads them."""
+    import shutil
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+    from ..shared.errors import NotFound
+    try:
+        spec = KernelSpecManager().get_kernel_spec(kernel)
+    except NoSuchKernel:
+        raise NotFound(f"The kernel {kernel!r} is not installed.",
+                       "Install it (`python -m ipykernel install --user --name NAME`) or run "
+                       "with another kernel.") from None
+    argv = list(spec.argv or [])
+    if not argv or (spec.language or "python").lower() != "python":
+        raise NotFound(f"The kernel {kernel!r} is not a Python kernel: it has no Python "
+                       "distributions to fingerprint.")
+    exe = argv[0]
+    if exe in {"python", f"python{sys.version_info[0]}",
+               f"python{sys.version_info[0]}.{sys.version_info[1]}"}:
+        exe = sys.executable
+    exe = shutil.which(exe) or exe
+    # not the symlink's target: a virtual environment's python is found by its own path
+    return os.path.abspath(exe), {str(k): str(v) for k, v in (spec.env or {}).items()}
+
+
+def kernel_sys_path(kernel: str) -> list[str]:
+    """``sys.path`` of kernel ``kernel``'s interpreter. Asked once of the interpreter itself
+    (``python -c``, a few tens of milliseconds, no kernel) and cached, in memory and on disk,
+    by the executable, its modification time and the variables that move ``sys.path``."""
+    import subprocess
+    from ..shared.errors import NotFound
+    exe, spec_env = kernel_interpreter(kernel)
+    env = {**os.environ, **spec_env}
+    try:
+        mtime = os.stat(exe).st_mtime_ns
+    except OSError:
+        raise NotFound(f"The Python of kernel {kernel!r} ({exe}) does not exist.",
+                       "Reinstall the kernel or run with another one.") from None
+    key_text = json.dumps([exe, mtime, sorted((k, env.get(k)) for k in _PATH_ENV),
+                           sorted(spec_env.items())])
+    key = hashlib.sha256(key_text.encode()).hexdigest()[:20]
+    memo = _memo.setdefault("kernel_paths", {})
+    if key in memo:
+        return memo[key]
+
+    def probe() -> list[str]:
+        try:
+            out = subprocess.run([exe, "-c", _PROBE], env=env, capture_output=True, text=True,
+                                 timeout=60, check=True)
+            return json.loads(out.stdout.strip().splitlines()[-1])
+        except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+            raise NotFound(f"The Python of kernel {kernel!r} ({exe}) did not say where its "
+                           "packages are.", "Check that it starts: "
+                           f"`{exe} -c 'import sys; print(sys.path)'`.") from None
+
+    paths = _disk_cached(f"kernel-path-{key}.json", list, probe)
+    memo[key] = paths
+    return paths
+
+
+def kernel_versions(kernel: str, names: list[str] | dict[str, Any]) -> dict[str, str | None]:
+    """The version of each distribution installed where kernel ``kernel`` runs (None: not
+    installed there any more), read from outside the kernel (none is started)."""
+    packages = installed_on(kernel_sys_path(kernel))
+    return {n: packages.get(canonical(n)) for n in names}
 
 
 def environment_hash(packages: dict[str, str]) -> str:
@@ -65,25 +150,35 @@ def module_distributions() -> dict[str, list[str]]:
     digest = environment_hash(packages)
     if _memo.get("modules_key") == digest:
         return _memo["modules"]
-    path = _cache_dir() / f"modules-{digest}.json"
-    mapping: dict[str, list[str]] | None = None
-    try:
-        mapping = json.loads(path.read_text())
-    except (OSError, ValueError):
-        pass
-    if not isinstance(mapping, dict):
+    def compute() -> dict[str, list[str]]:
         from importlib.metadata import packages_distributions
-        mapping = {top: sorted({canonical(d) for d in dists})
-                   for top, dists in packages_distributions().items()}
-        try:  # a read-only home directory only costs the next process the computation
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(mapping))
-            os.replace(tmp, path)
-        except OSError:
-            pass
+        return {top: sorted({canonical(d) for d in dists})
+                for top, dists in packages_distributions().items()}
+
+    mapping = _disk_cached(f"modules-{digest}.json", dict, compute)
     _memo.update(modules_key=digest, modules=mapping)
     return mapping
+
+
+def _disk_cached(name: str, kind: type, compute: Any) -> Any:
+    """The JSON value cached in ``~/.cache/lakebook/<name>`` (of type ``kind``), else
+    ``compute()``'s, written there atomically for the next process."""
+    path = _cache_dir() / name
+    try:
+        value = json.loads(path.read_text())
+        if isinstance(value, kind):
+            return value
+    except (OSError, ValueError):
+        pass
+    value = compute()
+    try:  # a read-only home directory only costs the next process the computation
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(value))
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return value
 
 
 def imported() -> dict[str, str]:
@@ -104,12 +199,6 @@ def capture() -> dict[str, Any]:
     packages = installed()
     return {"python": sys.version.split()[0], "platform": platform.platform(),
             "packages": dict(sorted(packages.items())), "hash": environment_hash(packages)}
-
-
-def current_versions(names: list[str] | dict[str, Any]) -> dict[str, str | None]:
-    """The installed version of each distribution (None: not installed any more)."""
-    packages = installed()
-    return {n: packages.get(canonical(n)) for n in names}
 
 
 def mismatches(recorded: dict[str, str], flavour: str) -> dict[str, tuple[str, str | None]]:

@@ -20,7 +20,7 @@ from . import records
 from . import runs as R
 from ..shared.times import catalog_time, parse_time, utcnow
 from . import cron as S
-from .steps import Step, discover, notebook_steps
+from .steps import TAIL_KIND, TAIL_NAME, Step, discover, notebook_steps, notebook_tail
 from .targets import match_step, validate
 
 StepLike = Any  # Step | "nb.ipynb::name" | "nb.ipynb" | pipeline name | list of those
@@ -487,6 +487,12 @@ class Pipelines:
         text = str(step)
         if "::" in text:
             nb, _, name = text.partition("::")
+            if name == f"{TAIL_KIND}:{TAIL_NAME}":  # the cells after the notebook's last step
+                tail = notebook_tail(nb)
+                if tail is None:
+                    raise NotFound(f"{Path(nb).name} has no code after its last step.",
+                                   "cells:tail names the cells after a notebook's last step.")
+                return tail
             return match_step(notebook_steps(nb), name, nb)
         return self.steps.get(text)
 

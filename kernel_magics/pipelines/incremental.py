@@ -13,8 +13,8 @@ from typing import Any
 
 from ..shared.errors import InvalidInput
 from . import records
-from .fingerprints import digest, parts_after_run, parts_now, step_code
-from .steps import Step, dependencies, notebook_steps, read_notebook
+from .fingerprints import digest, parts_after_run, parts_now, step_code, step_kernel
+from .steps import TAIL_KIND, Step, dependencies, notebook_steps, notebook_tail, read_notebook
 from .targets import Stage
 
 
@@ -35,11 +35,13 @@ class Decision:
 
 def decide(lh: Any, step: Step, params: dict[str, Any] | None,
            window: tuple[str | None, str | None], nb: Any = None,
-           against: dict[str, Any] | None = None) -> Decision:
-    """Is ``step`` up to date for a run with ``params`` and ``window``? Compared with its last
-    successful run (or with ``against``, a step run of the run being resumed)."""
+           against: dict[str, Any] | None = None, kernel: str | None = None) -> Decision:
+    """Is ``step`` up to date for a run with ``params`` and ``window`` (in ``kernel``: by
+    default its last run's)? Compared with its last successful run (or with ``against``, a
+    step run of the run being resumed)."""
     last = against or records.last_step_run(lh.catalog, step.notebook, step_ref(step))
-    parts = parts_now(lh, step, params, window, last and last["parts"], step_code(step, nb))
+    parts = parts_now(lh, step, params, window, last and last["parts"], step_code(step, nb),
+                      kernel)
     fp = digest(parts)
     return Decision(step, last is not None and last.get("fingerprint") == fp, fp, parts, last)
 
@@ -68,16 +70,20 @@ class Planner:
     def choose(self, stage: Stage) -> Stage | None:
         """The part of ``stage`` to execute (None: every step of it is up to date)."""
         nb = read_notebook(stage.notebook)
-        steps = stage.steps if stage.steps is not None else notebook_steps(stage.notebook, nb)
+        steps = stage.steps if stage.steps is not None else _whole(stage.notebook, nb)
         if not steps:
             return stage
         window = (self.run.window_start, self.run.window_end)
+        kernel = step_kernel(steps[0], self.run.kernel, nb)
         decisions = [decide(self.lh, s, self.run.params, window, nb,
-                            self._against(s.notebook, step_ref(s))) for s in steps]
+                            self._against(s.notebook, step_ref(s)), kernel) for s in steps]
         if not self.skipping:
             for d in decisions:
                 d.up_to_date = False
         deps = dependencies(steps, self.lh)
+        for i, s in enumerate(steps):  # the tail runs after every step, seeing what they did
+            if s.kind == TAIL_KIND:
+                deps[i] = set(range(i))
         running: set[int] = set()
         for i, d in enumerate(decisions):  # a step after one that runs, depending on it, runs
             if not d.up_to_date or deps[i] & running:
@@ -94,8 +100,8 @@ class Planner:
         if all(d.up_to_date for d in decisions):
             return None
         if stage.steps is None:  # every cell but the step cells that are up to date
-            return Stage(stage.notebook, None,
-                         tuple(d.step.index for d in decisions if d.up_to_date))
+            return Stage(stage.notebook, None, tuple(
+                d.step.index for d in decisions if d.up_to_date and d.step.kind != TAIL_KIND))
         return Stage(stage.notebook, [d.step for d in decisions if not d.up_to_date])
 
     def succeeded(self, stage: Stage) -> None:
@@ -109,18 +115,21 @@ class Planner:
     def _finish(self, stage: Stage, failed_at: int | None) -> None:
         nb = read_notebook(stage.notebook)
         steps = stage.steps if stage.steps is not None else [
-            s for s in notebook_steps(stage.notebook, nb) if s.index not in stage.skip]
+            s for s in _whole(stage.notebook, nb)
+            if s.kind == TAIL_KIND or s.index not in stage.skip]
         run = self.run
+        kernel = step_kernel(steps[0], run.kernel, nb) if steps else None
         for step in steps:
             ref = step_ref(step)
+            first = step.args.get("first", step.index) if step.kind == TAIL_KIND else step.index
             ok = failed_at is None or (failed_at >= 0 and step.index < failed_at)
             status = "succeeded" if ok else ("failed" if failed_at is not None and
-                                            step.index == failed_at else "not_run")
+                                            first <= failed_at <= step.index else "not_run")
             if status == "not_run":
                 self.steps[ref] = {**self.steps.get(ref, {}), "notebook": step.notebook,
                                    "status": "not_run"}
                 continue
-            parts = parts_after_run(self.lh, run, step, step_code(step, nb))
+            parts = parts_after_run(self.lh, run, step, step_code(step, nb), kernel)
             fp = digest(parts) if ok else None
             records.save_step_run(self.lh.catalog, run.id, step.notebook, ref, status, fp, parts)
             self.steps[ref] = {"notebook": step.notebook, "status": status, "fingerprint": fp}
@@ -128,6 +137,14 @@ class Planner:
 
     def _save(self) -> None:
         records.set_steps_status(self.lh.catalog, self.run.id, self.steps)
+
+
+def _whole(notebook: str, nb: Any) -> list[Step]:
+    """What a run of the whole notebook fingerprints: its steps, then the cells after the
+    last one (``cells:tail``) when there are any."""
+    steps = notebook_steps(notebook, nb)
+    tail = notebook_tail(notebook, nb, steps)
+    return steps + ([tail] if tail is not None else [])
 
 
 # -- why ---------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 
 import nbformat
 
-from .steps import Step, cell_magic_line
+from .steps import TAIL_KIND, TAIL_NAME, Step, cell_magic_line, notebook_tail
 
 #: names every run injects; user parameters may not take them
 RESERVED_PARAMS = ("lakebook_run_id", "lakebook_notebook", "window_start", "window_end")
@@ -49,10 +49,24 @@ def slice_notebook(nb: nbformat.NotebookNode, steps: list[Step] | None,
             kept["outputs"], kept["execution_count"] = [], None
         cells.append(kept)
     if needs_magics:  # a step cell needs the magics loaded; the user's kernel had them loaded
-        cells.insert(0, nbformat.v4.new_code_cell(LOAD_EXT, metadata={
-            "lakebook": {"source_index": None, "injected": True}, "tags": ["lakebook-injected"]}))
+        cells.insert(0, _injected(LOAD_EXT))
+    if selected is None and notebook_tail("", nb) is not None:
+        # the cells after the last step are fingerprinted too: their kernel records its
+        # environment (what they imported) once they ran, as a step cell's does
+        cells.append(_injected(TAIL_ENVIRONMENT))
     out.cells = cells
     return out
+
+
+#: the last cell of a whole-notebook run whose notebook has cells after its last step
+TAIL_ENVIRONMENT = ("import kernel_magics as _lakebook\n"
+                    f"_lakebook.connect().lineage.cells_finished({TAIL_KIND + ':' + TAIL_NAME!r})\n"
+                    "del _lakebook")
+
+
+def _injected(source: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_code_cell(source, metadata={
+        "lakebook": {"source_index": None, "injected": True}, "tags": ["lakebook-injected"]})
 
 
 def kernel_and_language(nb: nbformat.NotebookNode, kernel: str | None = None) -> tuple[str, str]:

@@ -114,6 +114,32 @@ def notebook_steps(path: str | Path, nb: "nbformat.NotebookNode | None" = None) 
     return steps
 
 
+#: the plain cells after a notebook's last step: a run of the whole notebook executes them,
+#: so they are fingerprinted as one more unit, ``cells:tail`` (a run of chosen steps stops
+#: at its last step and never runs them)
+TAIL_KIND, TAIL_NAME = "cells", "tail"
+
+
+def notebook_tail(path: str | Path, nb: "nbformat.NotebookNode | None" = None,
+                  steps: list[Step] | None = None) -> Step | None:
+    """The code cells after the notebook's last step, as a :class:`Step` of kind ``cells``
+    (``index``: the last of them; ``args["first"]``: the first); None when the notebook has
+    no step or no code after its last one."""
+    p = Path(path).resolve()
+    nb = nb if nb is not None else read_notebook(p)
+    steps = steps if steps is not None else notebook_steps(p, nb)
+    if not steps:
+        return None
+    after = [i for i in range(max(s.index for s in steps) + 1, len(nb.cells))
+             if nb.cells[i].get("cell_type") == "code" and nb.cells[i].get("source", "").strip()]
+    if not after:
+        return None
+    return Step(kind=TAIL_KIND, name=TAIL_NAME, notebook=str(p),
+                cell_id=nb.cells[after[-1]].get("id"), index=after[-1],
+                args={"first": after[0]},
+                source="\n\n".join(nb.cells[i].get("source", "") for i in after))
+
+
 def iter_notebooks(path: str | Path, within: Path | None = None) -> Iterable[Path]:
     """The notebooks at ``path`` (a notebook, or a folder searched recursively), resolved.
     ``within``: only those whose real path is inside that folder (a symlink pointing out of

@@ -1,7 +1,7 @@
 import { IDeployment } from '../endpoints';
 import { formatAgo, formatCount, formatLatency, formatTime } from '../format';
 import { ResourceModel } from '../model';
-import { KeyedList, ListSection, badge, h, setBadge, setText } from './base';
+import { KeyedList, ListSection, badge, button, h, setBadge, setText } from './base';
 import { headlineText, servedText } from '../derive';
 import { ISidebarServices } from './services';
 
@@ -57,6 +57,16 @@ function createRow(services?: ISidebarServices): KeyedList.IEntry<IDeployment> {
   const kind = badge('online', 'kind');
   const line1 = h('div', 'jp-Lakebook-itemLine');
   line1.append(name, kind);
+  let current = '';
+  // the deployment's lineage: the model versions it served, their training data, monitors
+  const lineage = services?.openLineage
+    ? button('Lineage', () => services.openLineage?.({ kind: 'deployment', name: current }, current), {
+        className: 'jp-Lakebook-lineageButton jp-Lakebook-push'
+      })
+    : null;
+  if (lineage) {
+    line1.append(lineage);
+  }
   const served = h('div', 'jp-Lakebook-itemLine jp-Lakebook-served');
   const endpoint = h('code', 'jp-Lakebook-endpoint');
   const figures = h('dl', 'jp-Lakebook-figures');
@@ -84,7 +94,6 @@ function createRow(services?: ISidebarServices): KeyedList.IEntry<IDeployment> {
   // the headline business KPI (issue 18); a click opens the business view
   const kpi = h('button', 'jp-Lakebook-itemMeta jp-Lakebook-kpiHeadline');
   kpi.hidden = true;
-  let current = '';
   kpi.addEventListener('click', event => {
     event.stopPropagation();
     services?.openBusiness?.(current);
@@ -95,6 +104,10 @@ function createRow(services?: ISidebarServices): KeyedList.IEntry<IDeployment> {
     update: d => {
       item.dataset.name = d.name;
       current = d.name;
+      if (lineage) {
+        lineage.title = `Open the lineage of ${d.name}`;
+        lineage.setAttribute('aria-label', lineage.title);
+      }
       kpi.hidden = !d.headline;
       setText(kpi, headlineText(d.headline));
       kpi.classList.toggle('jp-mod-up', d.headline?.trend === 'up');

@@ -129,6 +129,15 @@ export class MonitoringSection extends ListSection<IMonitoringState> {
     open.append(line1, line2, when);
     open.addEventListener('click', () => this._services.openReport(current));
     item.append(open);
+    if (this._services.openLineage) {
+      item.append(
+        button(
+          'Lineage',
+          () => this._services.openLineage?.({ kind: 'monitor', name: current.name }, current.name),
+          { className: 'jp-Lakebook-lineageButton', title: `Open the lineage of ${monitor.name}` }
+        )
+      );
+    }
     return {
       node: item,
       update: m => {
