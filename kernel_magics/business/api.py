@@ -211,7 +211,7 @@ class Business:
         con = J.connection()
         try:
             J.build(self.lh, plan, parse_time(start, "start"), parse_time(end, "end"),
-                    wanted=set(plan.features) if features else set(), con=con)
+                    wanted=set(plan.features) if features else set(), con=con, probas=True)
             return con.execute(f"SELECT * FROM {J.TABLE} ORDER BY ts").df()
         finally:
             con.close()
