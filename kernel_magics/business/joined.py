@@ -242,9 +242,9 @@ def build(lh: "Lakehouse", plan: Plan, start: datetime | None, end: datetime | N
                         f"outcome, NULL::DOUBLE AS value, FALSE AS has_outcome{extra} FROM _pv"
                         f"{where}")
         return con
+    matches = " UNION ALL ".join(_matches(con, plan))
     con.execute("CREATE TEMP TABLE _m AS SELECT _pid, arg_max(outcome, logged_at) AS outcome, "
-                f"arg_max(value, logged_at) AS value FROM ({' UNION ALL '.join(_matches(con, plan))}) "
-                "GROUP BY _pid")
+                f"arg_max(value, logged_at) AS value FROM ({matches}) GROUP BY _pid")
     # the matches are at most one per outcome and stream: small; the predictions are joined
     # to them where they are read (views), not copied once more
     con.execute(f"CREATE TEMP VIEW {TABLE} AS SELECT p.* EXCLUDE (_pid), m.outcome, m.value, "
@@ -286,8 +286,8 @@ def _matches(con: duckdb.DuckDBPyConnection, plan: Plan) -> list[str]:
             f"ASOF JOIN _pv p ON {eq} AND o.\"at\" >= p.ts "
             # epoch arithmetic: TIMESTAMPTZ - INTERVAL goes through ICU, 40x slower
             f"WHERE epoch_us(p.ts) >= epoch_us(o.\"at\") - {micros}")
-    return parts or ["SELECT NULL::BIGINT AS _pid, NULL AS outcome, NULL::DOUBLE AS value, "
-                     "NULL::TIMESTAMPTZ AS logged_at WHERE FALSE"]
+    return parts or ["SELECT NULL::BIGINT AS _pid, outcome, value, logged_at FROM _o "
+                     "WHERE FALSE"]
 
 
 def _outcomes(lh: "Lakehouse", plan: Plan, con: duckdb.DuckDBPyConnection,
