@@ -4,7 +4,7 @@
    to M outcomes by keys and time, against a hand-written DuckDB query over the same Parquet
    files doing the same ASOF join and aggregates. Target: <= 1.5 s and <= 1.3x at 10M / 1M.
 2. ``deployment.predict`` of one card through three deployments of the same model: plain,
-   a 90/10 split, a shadow; the calls alternate (the order rotated), p50 and p99 of each, the
+   a 90/10 split, a shadow; blocks of calls to each in shuffled order, p50 and p99, the
    p50 differences with a 95 % bootstrap interval, back to back and paced (1 ms between
    calls, as a server between requests). Target: the split adds <= 0.02 ms (also measured
    alone: the routing code per call).
@@ -143,8 +143,8 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 
 def p50_difference(a: list[float], b: list[float], resamples: int = 1000
                    ) -> tuple[float, float, float]:
-    """p50(a) - p50(b) in ms with a 95 % bootstrap interval (the calls alternate, so the
-    samples are paired by position: the interval resamples pairs)."""
+    """p50(a) - p50(b) in ms with a 95 % bootstrap interval (call i of each deployment
+    predicted the same key in the same round: the interval resamples those pairs)."""
     x, y = np.asarray(a) * 1000, np.asarray(b) * 1000
     n = min(len(x), len(y))
     x, y = x[:n], y[:n]
@@ -155,26 +155,33 @@ def p50_difference(a: list[float], b: list[float], resamples: int = 1000
     return float(np.median(x) - np.median(y)), float(low), float(high)
 
 
+BLOCK = 50  # calls in a row to one deployment
+
+
 def timed_calls(deps: dict, keys: list[dict], pace_s: float) -> dict[str, list[float]]:
-    """Each key predicted once by every deployment, the order rotated per key (none is
-    always first); garbage collection off while timing. ``pace_s`` > 0: wait that long after
-    each call (a server between requests: the shadow thread gets its turn, as it does in
-    production); 0: back to back (the shadow competes with the next request for the GIL)."""
+    """Every key predicted by every deployment, in blocks of :data:`BLOCK` calls to one
+    deployment (a shadow's background scoring then lands on the calls of its own deployment,
+    as on a server serving it, not on the next deployment's), the blocks' order shuffled per
+    round (none is always first or after another); garbage collection off while timing.
+    ``pace_s`` > 0: wait that long after each call (a server between requests: the shadow
+    thread gets its turn); 0: back to back (it competes with the next request for the GIL)."""
     times: dict[str, list[float]] = {name: [] for name in deps}
-    order = list(deps)
+    rng = np.random.default_rng(4)
     gc.collect()
     gc.disable()
     try:
-        for i, k in enumerate(keys):
-            for name in order[i % len(order):] + order[:i % len(order)]:
+        for start in range(0, len(keys), BLOCK):
+            block = keys[start:start + BLOCK]
+            for name in rng.permutation(list(deps)):
                 d = deps[name]
-                t = time.perf_counter()
-                d.predict(k)
-                times[name].append(time.perf_counter() - t)
-                if pace_s:
-                    until = time.perf_counter() + pace_s
-                    while time.perf_counter() < until:
-                        time.sleep(pace_s / 4)
+                for k in block:
+                    t = time.perf_counter()
+                    d.predict(k)
+                    times[name].append(time.perf_counter() - t)
+                    if pace_s:
+                        until = time.perf_counter() + pace_s
+                        while time.perf_counter() < until:
+                            time.sleep(pace_s / 4)
     finally:
         gc.enable()
     return times
@@ -194,8 +201,8 @@ def bench_routing(home: Path) -> None:
     keys = [{"cc_num": int(k)} for k in np.random.default_rng(2).integers(0, 1000, CALLS)]
     timed_calls(deps, keys[:200], 0)  # warm: models loaded, lookups planned
     route = router_cost(deps["split"])
-    print(f"predict latency, {CALLS:,} calls per deployment, alternating (rotated order), "
-          "gc off:")
+    print(f"predict latency, {CALLS:,} calls per deployment, in blocks of {BLOCK} per "
+          "deployment, the blocks' order shuffled per round, gc off:")
     for label, pace in (("back to back", 0.0), ("paced, 1 ms between calls", 0.001)):
         times = timed_calls(deps, keys, pace)
         (b50, b99), (s50, s99), (h50, h99) = (percentiles(times[n]) for n in deps)
