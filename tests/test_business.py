@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import requests
 from sklearn.linear_model import LogisticRegression, LinearRegression
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score
 
@@ -363,6 +364,29 @@ def test_business_view_spec_and_widget(batch):
     assert "lakebook-business" in box._dom_classes
 
 
+def bad_outcome_bodies(request_id: str) -> list[tuple[object, str]]:
+    """Outcome bodies both HTTP servers refuse with a 400 (and the words its error has)."""
+    return [
+        ({"outcomes": [{"outcome": 1}]}, "name no prediction"),
+        ({"outcomes": "x"}, "non-empty list"),
+        ({"outcomes": []}, "non-empty list"),
+        ([1, 2], "must be a JSON object, not list"),
+        ({}, "not an empty object"),
+        ({"outcomes": [{"request_id": request_id, "outcome": 1}], "extra": 1}, "'extra'"),
+        ({"outcomes": [3]}, "Outcome 0"),
+        ({"outcomes": [{"request_id": request_id, "outcome": 1, "colour": "red"}]},
+         "'colour'"),
+        ({"outcomes": [{"request_id": request_id, "outcome": {"fraud": 1}}]},
+         "list or an object"),
+        ({"outcomes": [{"request_id": 12, "outcome": 1}]}, "not a request id"),
+        ({"outcomes": [{"request_id": request_id, "outcome": 1, "value": "lots"}]}, "value"),
+        ({"outcomes": [{"request_id": request_id, "outcome": 1, "at": "soon"}]}, "'at'"),
+        # one wrong row of two: neither is written
+        ({"outcomes": [{"request_id": request_id, "outcome": 1},
+                       {"request_id": request_id, "outcome": None}]}, "no outcome"),
+    ]
+
+
 def test_business_rest_through_a_real_jupyter_server(lh, jupyter_server):
     fg, fv, model, df = fraud_lakehouse(lh)
     challenger(lh, fv)
@@ -378,11 +402,11 @@ def test_business_rest_through_a_real_jupyter_server(lh, jupyter_server):
                                                      "value": 99.5}]})
     assert logged.status_code == 201, logged.text
     assert logged.json()["written"] == 1
-    # the client's mistakes: 4xx naming them, nothing written
-    for body in [{"outcomes": [{"outcome": 1}]}, {"outcomes": "x"}, [1, 2],
-                 {"outcomes": [{"request_id": request_id, "outcome": 1, "colour": "red"}]}]:
+    # the client's mistakes: 4xx naming them, nothing written (the same as lakebook serve)
+    for body, words in bad_outcome_bodies(request_id):
         bad = jupyter_server.post("deployments/fraud_online/outcomes", json=body)
-        assert 400 <= bad.status_code < 500 and bad.json()["error"], body
+        assert bad.status_code == 400 and words in bad.json()["error"], (body, bad.text)
+    assert len(lh.outcomes.read("fraud_online")) == 1
     assert jupyter_server.post("deployments/nope/outcomes",
                                json={"outcomes": [{"request_id": "a", "outcome": 1}]}
                                ).status_code == 404
@@ -433,3 +457,62 @@ def test_kpis_read_features_of_inline_and_by_reference_batch_commits(lh):
     got = kpis[kpis.kpi == "amount_scored"].set_index("version")["value"]
     week = df[df.ts < T0 + WEEK]["amount"].sum()
     assert got[1] == pytest.approx(week) and got[2] == pytest.approx(week)
+
+
+def test_outcomes_posted_to_lakebook_serve(lh, home):
+    """``lakebook serve`` (the installed script, a real HTTP client) takes outcomes as the
+    Jupyter server does: by request id or keys and time, 201 with the contract's answer, the
+    client's mistakes 400 naming them with nothing written, and the KPIs count them."""
+    from deployments_fixtures import ServeProcess
+    from kernel_magics.doors.rest import contract
+    fg, fv, model, df = fraud_lakehouse(lh)
+    lh.deploy("fraud_online", model="fraud")
+    lh.deploy("other", model="fraud")
+    server = ServeProcess(home, args=["--deployment", "fraud_online"], token="s3cret")
+    try:
+        answered = server.post("/deployments/fraud_online/predict",
+                               json={"entries": [{"cc_num": 3}, {"cc_num": 4}]})
+        assert answered.status_code == 200, answered.text
+        request_id = answered.json()["request_id"]
+        doc = server.get("/openapi.json").json()
+        assert doc["paths"]["/deployments/{name}/outcomes"]["post"]["responses"]["201"]
+        assert doc["components"]["schemas"]["OutcomesWritten"] == \
+            contract.definitions()["OutcomesWritten"]
+
+        url = "/deployments/fraud_online/outcomes"
+        assert requests.post(server.url + url, timeout=30,
+                             json={"request_id": request_id, "outcome": 1}).status_code == 401
+        for body, words in bad_outcome_bodies(request_id):
+            bad = server.post(url, json=body)
+            assert bad.status_code == 400, (body, bad.text)
+            error = contract.check("ErrorAnswer", bad.json())
+            assert words in error.error and error.status == 400, (body, error)
+        assert server.post(url, data=b'{"outcomes": [', headers={
+            "Content-Type": "application/json"}).status_code == 400
+        csv = server.post(url, data=b"request_id,outcome\na,1\n",
+                          headers={"Content-Type": "text/csv"})
+        assert csv.status_code == 415, csv.text
+        for name in ("nope", "other"):  # unknown, and not served by this server
+            missing = server.post(f"/deployments/{name}/outcomes",
+                                  json={"request_id": request_id, "outcome": 1})
+            assert missing.status_code == 404 and repr(name) in missing.json()["error"]
+        assert lh.outcomes.read("fraud_online").empty
+        assert not (lh.tables_dir / "outcomes_fraud_online").exists()
+
+        logged = server.post(url, json={"outcomes": [
+            {"request_id": request_id, "cc_num": 3, "outcome": 1, "value": 99.5}]})
+        assert logged.status_code == 201, logged.text
+        assert contract.check("OutcomesWritten", logged.json()).model_dump() == \
+            {"deployment": "fraud_online", "written": 1}
+        at = (pd.Timestamp.now(tz="UTC") + pd.Timedelta(seconds=1)).isoformat()
+        one = server.post(url, json={"cc_num": 4, "at": at, "outcome": 0})  # keys and time
+        assert one.status_code == 201 and one.json()["written"] == 1
+        assert server.terminate() == 0  # flushes the inference log
+    finally:
+        server.stop()
+    stored = lh.outcomes.read("fraud_online")
+    assert sorted(stored["outcome"].tolist()) == [0, 1] and stored["value"].max() == 99.5
+    joined = lh.business.joined("fraud_online").set_index("cc_num")
+    assert joined.loc[3, "outcome"] == 1 and joined.loc[4, "outcome"] == 0
+    recall = lh.deployments.get("fraud_online").kpis().query("kpi == 'recall'")
+    assert recall["coverage"].sum() == 2 and recall["n"].sum() == 2

@@ -4,7 +4,8 @@ What is tried:
 
 * schemathesis (installed from PyPI into the venv) loads ``/openapi.json`` from the running
   server and generates, per operation (``POST /deployments/{name}/predict``,
-  ``/deployments/{name}/invocations``, ``/invocations``, ``GET /health``), POSITIVE cases
+  ``/deployments/{name}/invocations``, ``/invocations``, ``/deployments/{name}/outcomes``,
+  ``GET /health``), POSITIVE cases
   (bodies valid under the schema: every Lakebook/MLflow format, odd scalars — nulls, huge
   and tiny numbers, unicode strings, empty lists, unknown columns) and NEGATIVE cases (bodies
   that violate it: wrong types, missing fields, extra fields, non-objects, unknown
@@ -34,7 +35,7 @@ from deployments_fixtures import ServeProcess, register_clf
 
 pytestmark = pytest.mark.slow
 
-ALLOWED = {200, 400, 401, 404, 405, 413, 415}
+ALLOWED = {200, 201, 400, 401, 404, 405, 413, 415}
 
 
 @pytest.fixture
@@ -75,7 +76,8 @@ def test_fuzz_against_published_openapi(served, home):
     schema = schemathesis.openapi.from_url(served.url + "/openapi.json")
     session = requests.Session()
     operations = [r.ok() for r in schema.get_all_operations()]
-    assert {op.path for op in operations} >= {"/invocations", "/deployments/{name}/predict"}
+    assert {op.path for op in operations} >= {"/invocations", "/deployments/{name}/predict",
+                                              "/deployments/{name}/outcomes"}
     for op in operations:
         for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
             @settings(max_examples=60, deadline=None, database=None,
@@ -122,7 +124,8 @@ VALID_ISH = st.one_of(
 
 
 def raw_bytes(served, tally: Tally, session) -> None:
-    paths = ["/invocations", "/deployments/scorer/predict", "/deployments/scorer/invocations"]
+    paths = ["/invocations", "/deployments/scorer/predict", "/deployments/scorer/invocations",
+             "/deployments/scorer/outcomes"]
 
     @settings(max_examples=200, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
@@ -131,7 +134,8 @@ def raw_bytes(served, tally: Tally, session) -> None:
                           JSON.map(lambda v: json.dumps(v).encode()),
                           st.dictionaries(st.sampled_from(
                               ["entries", "features", "instances", "inputs",
-                               "dataframe_records", "dataframe_split", "params"]),
+                               "dataframe_records", "dataframe_split", "params", "outcomes",
+                               "request_id", "outcome", "value", "at"]),
                               JSON, max_size=2).map(lambda v: json.dumps(v).encode()),
                           VALID_ISH.map(lambda v: json.dumps(v).encode())))
     def run(path, body):

@@ -97,6 +97,15 @@ class Outcomes:
                                         None if opened is None else opened.version(),
                                         bounds["min"] - window, bounds["max"])
 
+    def insert_body(self, deployment: str, payload: Any) -> int:
+        """Append the outcomes of a decoded JSON body (what ``POST
+        deployments/<name>/outcomes`` takes in both HTTP servers): ``{"outcomes": [{...},
+        ...]}`` or one outcome object, each with the fields :meth:`insert` takes. NotFound
+        for an unknown deployment; nothing is written when any outcome is wrong."""
+        items = O.records_of_body(deployment, payload)
+        self.lh.deployments.definition(deployment)  # NotFound naming it
+        return self.insert(pd.DataFrame(items), deployment=deployment)
+
     def log(self, deployment: str, request_id: str | None, outcome: Any,
             value: Any = None, at: Any = None, keys: dict[str, Any] | None = None) -> None:
         """Log the outcome of one answered request (``request_id``), or of the entity
@@ -220,7 +229,7 @@ class Business:
         con = J.connection()
         try:
             J.build(self.lh, plan, parse_time(start, "start"), parse_time(end, "end"),
-                    wanted=set(plan.features) if features else set(), con=con)
+                    wanted=set(plan.features) if features else set(), con=con, probas=True)
             return con.execute(f"SELECT * FROM {J.TABLE} ORDER BY ts").df()
         finally:
             con.close()

@@ -119,34 +119,58 @@ def _time_bounds(column: str, start: datetime | None, end: datetime | None) -> s
     return " AND ".join(conds) or "TRUE"
 
 
-def _prediction_select(kind: str, name: str, names: list[str], plan: Plan, wanted: set[str],
-                       start: datetime | None, end: datetime | None) -> str:
-    """One source's rows, shaped as ``joined``'s prediction columns."""
+def _prediction_columns(kind: str, names: list[str], plan: Plan, wanted: set[str],
+                        probas: bool, start: datetime | None, end: datetime | None
+                        ) -> tuple[dict[str, str], str]:
+    """One source's columns shaped as ``joined``'s prediction columns (name -> expression;
+    ``proba_<class>`` only when ``probas`` or a KPI names it: each is a column to copy), and
+    its rows' condition (made in ``[start, end)``)."""
     has = set(names)
     if kind == "online":
-        time_col = "ts"
-        rid = "request_id"
+        time_col, rid = "ts", "request_id"
     else:
         time_col = plan.event_time if plan.event_time in has else "scored_at"
         rid = "NULL::VARCHAR"
-    cols = [f"'{kind}' AS source", f"{rid} AS request_id", f"{q(time_col)}::TIMESTAMPTZ AS ts",
-            "model_version::BIGINT AS version",
-            "COALESCE(arm, '')::VARCHAR AS arm" if "arm" in has else "''::VARCHAR AS arm",
-            "COALESCE(shadow, FALSE) AS shadow" if "shadow" in has else "FALSE AS shadow"]
+    cols = {"source": f"'{kind}'", "request_id": rid, "ts": f"{q(time_col)}::TIMESTAMPTZ",
+            "version": "model_version::BIGINT",
+            "arm": "COALESCE(arm, '')::VARCHAR" if "arm" in has else "''::VARCHAR",
+            "shadow": "COALESCE(shadow, FALSE)" if "shadow" in has else "FALSE"}
     for k in plan.keys:
         if k in has:
-            cols.append(q(k))
-    cols.append("prediction")
+            cols[k] = q(k)
+    cols["prediction"] = "prediction"
     pos = f"proba_{plan.positive}"
-    cols.append(f"{q(pos)}::DOUBLE AS score" if pos in has else "NULL::DOUBLE AS score")
+    cols["score"] = f"{q(pos)}::DOUBLE" if pos in has else "NULL::DOUBLE"
     for c in names:
-        if c.startswith("proba_"):
-            cols.append(q(c))
+        if c.startswith("proba_") and (probas or c in wanted):
+            cols[c] = q(c)
     for f in plan.features:
         if f in wanted and f in has and f not in plan.keys:
-            cols.append(q(f))
-    return (f"SELECT {', '.join(cols)} FROM {name} "
-            f"WHERE {_time_bounds(q(time_col), start, end)}")
+            cols[f] = q(f)
+    return cols, _time_bounds(q(time_col), start, end)
+
+
+def _is_literal(expr: str) -> bool:
+    """A constant expression of :func:`_prediction_columns` ('batch', NULL::VARCHAR, FALSE)."""
+    return re.fullmatch(r"'[a-z]*'(::VARCHAR)?|NULL::[A-Z]+|FALSE", expr) is not None
+
+
+def _prediction_union(sources: list[tuple[str, dict[str, str], str]]
+                      ) -> tuple[str, list[str], dict[str, str]]:
+    """The SELECT copying every source's predictions into ``_p``, ``joined``'s prediction
+    columns in order, and the columns left out of the copy (every source gives them the same
+    constant, e.g. ``source`` and ``request_id`` of batch rows): the view adds them back."""
+    order = list(dict.fromkeys(c for _, cols, _ in sources for c in cols))
+    constant = {}
+    for c in order:
+        exprs = {cols.get(c) for _, cols, _ in sources}
+        if len(exprs) == 1 and None not in exprs and _is_literal(next(iter(exprs))):
+            constant[c] = next(iter(exprs))
+    selects = []
+    for name, cols, where in sources:
+        kept = [f"{e} AS {q(c)}" for c, e in cols.items() if c not in constant]
+        selects.append(f"SELECT {', '.join(kept)} FROM {name} WHERE {where}")
+    return " UNION ALL BY NAME ".join(selects), order, constant
 
 
 def _outcome_select(name: str, names: list[str], plan: Plan, rid: bool = True) -> str:
@@ -161,71 +185,109 @@ def _outcome_select(name: str, names: list[str], plan: Plan, rid: bool = True) -
 
 
 def referenced(sql_texts: list[str], plan: Plan) -> set[str]:
-    """The view's features that some KPI's SQL mentions (only those are read or rebuilt)."""
+    """The view's features and ``proba_<class>`` columns that some KPI's SQL mentions (only
+    those are read, rebuilt or copied)."""
     words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", " ".join(sql_texts)))
-    quoted = set(re.findall(r'"((?:[^"]|"")+)"', " ".join(sql_texts)))
-    return {f for f in plan.features if f in words or f in quoted}
+    words |= set(re.findall(r'"((?:[^"]|"")+)"', " ".join(sql_texts)))
+    return {f for f in plan.features if f in words} | \
+        {w for w in words if w.startswith("proba_")}
+
+
+#: ``joined`` restricted to the predictions that have an outcome (average precision)
+KNOWN = "joined_known"
 
 
 def build(lh: "Lakehouse", plan: Plan, start: datetime | None, end: datetime | None,
-          wanted: set[str] | None = None, con: duckdb.DuckDBPyConnection | None = None
-          ) -> duckdb.DuckDBPyConnection:
-    """A sandboxed connection holding table ``joined``: the deployment's predictions made in
-    ``[start, end)`` with their outcomes (see the module docstring). ``wanted``: the view
-    features to bring (those KPIs use)."""
+          wanted: set[str] | None = None, con: duckdb.DuckDBPyConnection | None = None,
+          probas: bool = False) -> duckdb.DuckDBPyConnection:
+    """A sandboxed connection holding views ``joined`` (the deployment's predictions made in
+    ``[start, end)`` with their outcomes, see the module docstring) and ``joined_known``
+    (those with an outcome). ``wanted``: the view features and ``proba_<class>`` columns to
+    bring (those KPIs use); ``probas``: every ``proba_<class>`` column.
+
+    Why it is shaped so: the predictions are copied once, only the columns asked for
+    (DuckDB's ``rowid`` of the copy names a prediction: no ``row_number()`` pass); the
+    outcomes (few) are matched to them in one ASOF join, and the views join the small table
+    of matches back to the copy where they are read."""
     con = con or connection()
     wanted = set(wanted or ())
-    selects = []
+    sources = []
     for i, (kind, ds) in enumerate(_sources(lh, plan.deployment)):
         name = f"_pred{i}"
         names = ds.schema.names
         # batch inputs are per commit: stored inline, or by reference to pinned view
         # versions (null in the table): monitoring's reader puts each commit's back
-        needed = {f for f in wanted if f not in plan.keys}
+        needed = {f for f in wanted if f in plan.features and f not in plan.keys}
         if kind == "batch" and needed:
             ds = _batch_with_inputs(lh, plan, start, end)
             if ds is None:
                 continue
             names = ds.schema.names
         con.register(name, ds)
-        selects.append(_prediction_select(kind, name, names, plan, wanted, start, end))
-    if not selects:
+        cols, where = _prediction_columns(kind, names, plan, wanted, probas, start, end)
+        sources.append((name, cols, where))
+    if not sources:
         _empty(con, plan, wanted)
         return con
-    con.execute(f"CREATE TEMP TABLE _p AS SELECT row_number() OVER () AS _pid, * FROM "
-                f"({' UNION ALL BY NAME '.join(selects)})")
-    extra = _missing_columns(con, "_p", plan, wanted)
+    union, order, constant = _prediction_union(sources)
+    con.execute(f"CREATE TEMP TABLE _p AS {union}")
+    # every prediction column in order (constants added back), and the prediction's id
+    con.execute("CREATE TEMP VIEW _pv AS SELECT rowid AS _pid, " + ", ".join(
+        f"{constant[c]} AS {q(c)}" if c in constant else q(c) for c in order) + " FROM _p")
+    extra = _missing_columns(con, "_pv", plan, wanted)
     outs = _outcomes(lh, plan, con, start, end)
-    keys = plan.keys
     if outs is None:
-        con.execute(f"CREATE TEMP VIEW {TABLE} AS SELECT * EXCLUDE (_pid), NULL::DOUBLE AS "
-                    f"outcome, NULL::DOUBLE AS value, FALSE AS has_outcome{extra} FROM _p")
+        for view, where in ((TABLE, ""), (KNOWN, " WHERE FALSE")):
+            con.execute(f"CREATE TEMP VIEW {view} AS SELECT * EXCLUDE (_pid), NULL::DOUBLE AS "
+                        f"outcome, NULL::DOUBLE AS value, FALSE AS has_outcome{extra} FROM _pv"
+                        f"{where}")
         return con
-    key_match = " AND ".join(f"(o.{q(k)} IS NULL OR o.{q(k)} = p.{q(k)})" for k in keys)
-    by_request = ("SELECT p._pid, o.outcome, o.value, o.logged_at FROM _o o JOIN _p p ON "
-                  f"o.request_id = p.request_id{' AND ' + key_match if keys else ''} "
-                  "WHERE o.request_id IS NOT NULL")
-    parts = [by_request]
+    matches = " UNION ALL ".join(_matches(con, plan))
+    con.execute("CREATE TEMP TABLE _m AS SELECT _pid, arg_max(outcome, logged_at) AS outcome, "
+                f"arg_max(value, logged_at) AS value FROM ({matches}) GROUP BY _pid")
+    # the matches are at most one per outcome and stream: small; the predictions are joined
+    # to them where they are read (views), not copied once more
+    con.execute(f"CREATE TEMP VIEW {TABLE} AS SELECT p.* EXCLUDE (_pid), m.outcome, m.value, "
+                f"m._pid IS NOT NULL AS has_outcome{extra} FROM _pv p LEFT JOIN _m m "
+                "USING (_pid)")
+    con.execute(f"CREATE TEMP VIEW {KNOWN} AS SELECT p.* EXCLUDE (_pid), m.outcome, m.value, "
+                f"TRUE AS has_outcome{extra} FROM _m m JOIN _pv p USING (_pid)")
+    return con
+
+
+def _matches(con: duckdb.DuckDBPyConnection, plan: Plan) -> list[str]:
+    """SELECTs of (prediction id, outcome, value, logged_at): one per outcome naming its
+    request, and per outcome and stream (version, arm, shadow) the prediction its keys and
+    time join (see the module docstring)."""
+    keys = plan.keys
+    parts = []
+    if con.execute("SELECT count(*) FROM _o WHERE request_id IS NOT NULL").fetchone()[0]:
+        key_match = " AND ".join(f"(o.{q(k)} IS NULL OR o.{q(k)} = p.{q(k)})" for k in keys)
+        parts.append("SELECT p._pid, o.outcome, o.value, o.logged_at FROM _o o JOIN _pv p ON "
+                     f"o.request_id = p.request_id{' AND ' + key_match if keys else ''} "
+                     "WHERE o.request_id IS NOT NULL")
     if keys:
         eq = " AND ".join(f"o.{q(k)} = p.{q(k)}" for k in keys)
         micros = int(plan.window.total_seconds() * 1_000_000)
+        # one stream (no split, no shadow: the usual case) needs no stream columns in the
+        # join; min/max tell it without a DISTINCT over every prediction
+        one_stream = con.execute(
+            "SELECT count(*) = 0 OR (count(version) = count(*) AND min(version) = max(version) "
+            "AND min(arm) = max(arm) AND bool_and(shadow) = bool_or(shadow)) FROM _pv"
+        ).fetchone()[0]
+        if not one_stream:  # each outcome meets the latest prediction of every stream
+            left = ("(SELECT o.*, s.version, s.arm, s.shadow FROM _o o, (SELECT DISTINCT "
+                    "version, arm, shadow FROM _pv) s WHERE o.request_id IS NULL)")
+            eq += " AND o.version = p.version AND o.arm = p.arm AND o.shadow = p.shadow"
+        else:
+            left = "(SELECT * FROM _o WHERE request_id IS NULL)"
         parts.append(
-            "SELECT p._pid, o.outcome, o.value, o.logged_at FROM ("
-            "SELECT o.*, s.version, s.arm, s.shadow FROM _o o, "
-            "(SELECT DISTINCT version, arm, shadow FROM _p) s WHERE o.request_id IS NULL) o "
-            f"ASOF JOIN _p p ON {eq} AND o.version = p.version AND o.arm = p.arm AND "
-            "o.shadow = p.shadow AND o.\"at\" >= p.ts "
+            f"SELECT p._pid, o.outcome, o.value, o.logged_at FROM {left} o "
+            f"ASOF JOIN _pv p ON {eq} AND o.\"at\" >= p.ts "
             # epoch arithmetic: TIMESTAMPTZ - INTERVAL goes through ICU, 40x slower
             f"WHERE epoch_us(p.ts) >= epoch_us(o.\"at\") - {micros}")
-    # the matches are at most one per outcome and stream: small; the predictions are joined
-    # to them where they are read (a view), not copied once more
-    con.execute("CREATE TEMP TABLE _m AS SELECT _pid, arg_max(outcome, logged_at) AS outcome, "
-                f"arg_max(value, logged_at) AS value FROM ({' UNION ALL '.join(parts)}) "
-                "GROUP BY _pid")
-    con.execute(f"CREATE TEMP VIEW {TABLE} AS SELECT p.* EXCLUDE (_pid), m.outcome, m.value, "
-                f"m._pid IS NOT NULL AS has_outcome{extra} FROM _p p LEFT JOIN _m m "
-                "USING (_pid)")
-    return con
+    return parts or ["SELECT NULL::BIGINT AS _pid, outcome, value, logged_at FROM _o "
+                     "WHERE FALSE"]
 
 
 def _outcomes(lh: "Lakehouse", plan: Plan, con: duckdb.DuckDBPyConnection,
@@ -286,6 +348,7 @@ def _empty(con: duckdb.DuckDBPyConnection, plan: Plan, wanted: set[str]) -> None
     con.execute(f"CREATE TEMP TABLE _empty AS SELECT {', '.join(cols)} LIMIT 0")
     extra = _missing_columns(con, "_empty", plan, set(plan.features) | wanted)
     con.execute(f"CREATE TEMP VIEW {TABLE} AS SELECT *{extra} FROM _empty")
+    con.execute(f"CREATE TEMP VIEW {KNOWN} AS SELECT * FROM {TABLE}")
 
 
 def _missing_columns(con: duckdb.DuckDBPyConnection, table: str, plan: Plan,

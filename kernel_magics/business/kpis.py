@@ -37,6 +37,8 @@ KINDS = ("total", "rate")
 BETTER = ("higher", "lower")
 ON_ALERT = (None, "retrain")
 ROWS = "kpi_rows"
+#: ``kpi_rows`` of the predictions that have an outcome
+KNOWN_ROWS = "kpi_known"
 
 #: model metrics of a classifier: name -> SQL aggregate over kpi_rows
 CLASSIFIER_METRICS = {
@@ -116,17 +118,20 @@ def _is_positive(column: str, positive: Any) -> str:
 
 def add_rows_view(con: duckdb.DuckDBPyConnection, plan: J.Plan,
                   threshold: float | None) -> None:
-    """``kpi_rows``: ``joined`` with ``y_true`` and ``y_pred`` (see the module docstring)."""
+    """``kpi_rows``: ``joined`` with ``y_true`` and ``y_pred`` (see the module docstring);
+    ``kpi_known``: the same over ``joined_known``."""
     if plan.positive is None:
-        con.execute(f"CREATE TEMP VIEW {ROWS} AS SELECT *, NULL::BOOLEAN AS y_true, "
-                    f"NULL::BOOLEAN AS y_pred FROM {J.TABLE}")
+        for view, table in ((ROWS, J.TABLE), (KNOWN_ROWS, J.KNOWN)):
+            con.execute(f"CREATE TEMP VIEW {view} AS SELECT *, NULL::BOOLEAN AS y_true, "
+                        f"NULL::BOOLEAN AS y_pred FROM {table}")
         return
     y_true = f"CASE WHEN has_outcome THEN {_is_positive('outcome', plan.positive)} END"
     y_pred = _is_positive("prediction", plan.positive)
     if threshold is not None:
         y_pred = f"COALESCE(score >= {float(threshold)!r}, {y_pred})"
-    con.execute(f"CREATE TEMP VIEW {ROWS} AS SELECT *, {y_true} AS y_true, "
-                f"COALESCE({y_pred}, FALSE) AS y_pred FROM {J.TABLE}")
+    for view, table in ((ROWS, J.TABLE), (KNOWN_ROWS, J.KNOWN)):
+        con.execute(f"CREATE TEMP VIEW {view} AS SELECT *, {y_true} AS y_true, "
+                    f"COALESCE({y_pred}, FALSE) AS y_pred FROM {table}")
 
 
 def check_sql(deployment: str, name: str, sql: Any) -> str:
@@ -225,79 +230,72 @@ def _bucket(every: timedelta) -> str:
 
 def _compute(con: duckdb.DuckDBPyConnection, plan: J.Plan, kpis: list[Kpi],
              every: timedelta) -> pd.DataFrame:
-    metrics = REGRESSOR_METRICS if plan.positive is None else CLASSIFIER_METRICS
-    exprs: dict[str, str] = dict(metrics)
-    for k in kpis:
-        exprs[k.name] = k.sql
-    counts = {f"{m}__{i}": sql for m, pair in _PROPORTIONS.items() if plan.positive is not None
-              for i, sql in enumerate(pair)}
-    select = ", ".join(f"({sql})::DOUBLE AS {q('k_' + name)}" for name, sql in exprs.items())
-    select += "".join(f", ({sql})::DOUBLE AS {q('c_' + name)}" for name, sql in counts.items())
-    wide = con.execute(
-        f"SELECT {_bucket(every)} AS window_start, version, arm, shadow, count(*) AS n, "
-        f"count(*) FILTER (WHERE has_outcome) AS coverage, {select} FROM {ROWS} "
-        "GROUP BY ALL ORDER BY ALL").df()
-    if plan.positive is not None:
-        ap = con.execute(
-            f"SELECT window_start, version, arm, shadow, sum(prec) FILTER (WHERE y_true) / "
-            "NULLIF(count(*) FILTER (WHERE y_true), 0) AS ap FROM (SELECT "
-            f"{_bucket(every)} AS window_start, version, arm, shadow, y_true, "
-            "count(*) FILTER (WHERE y_true) OVER w / count(*) OVER w AS prec "
-            f"FROM {ROWS} WHERE has_outcome AND score IS NOT NULL WINDOW w AS (PARTITION BY "
-            f"{_bucket(every)}, version, arm, shadow ORDER BY score DESC RANGE BETWEEN "
-            "UNBOUNDED PRECEDING AND CURRENT ROW)) GROUP BY ALL").df()
-        wide = wide.merge(ap, on=["window_start", "version", "arm", "shadow"], how="left")
-        exprs = {**metrics, "average_precision": "", **{k.name: k.sql for k in kpis}}
-        wide = wide.rename(columns={"ap": "k_average_precision"})
-    return _long(wide, list(exprs), plan)
+    """The KPI rows in one DuckDB query: the aggregates per window and stream over
+    ``kpi_rows`` (one pass), average precision over ``kpi_known`` (the predictions with an
+    outcome: a few), the Wilson intervals, and the long shape; only the answer (windows x
+    streams x KPIs rows) comes to pandas."""
+    classifier = plan.positive is not None
+    metrics = CLASSIFIER_METRICS if classifier else REGRESSOR_METRICS
+    exprs: dict[str, str] = {**metrics, **{k.name: k.sql for k in kpis}}
+    select = "".join(f", ({sql})::DOUBLE AS {q('k_' + name)}" for name, sql in exprs.items())
+    if classifier:
+        select += "".join(f", ({sql})::DOUBLE AS {q(f'c_{m}__{i}')}"
+                          for m, pair in _PROPORTIONS.items() for i, sql in enumerate(pair))
+    bucket = _bucket(every)
+    stream = "window_start, version, arm, shadow"
+    ctes = [f"wide AS MATERIALIZED (SELECT {bucket} AS window_start, version, arm, shadow, "
+            f"count(*) AS n, count(*) FILTER (WHERE has_outcome) AS coverage{select} "
+            f"FROM {ROWS} GROUP BY ALL)"]
+    names = list(exprs)
+    source = "wide"
+    if classifier:
+        # precision at each distinct score (ties share a threshold, as scikit-learn's),
+        # summed over the positives: cumulative sums over the sorted scores
+        ctes.append(
+            f"ap AS (SELECT {stream}, sum(pos * cum_pos / cum_n) / NULLIF(sum(pos), 0) AS "
+            f"k_average_precision FROM (SELECT *, sum(pos) OVER w AS cum_pos, sum(cnt) OVER w "
+            f"AS cum_n FROM (SELECT {bucket} AS window_start, version, arm, shadow, score, "
+            f"count(*) FILTER (WHERE y_true) AS pos, count(*) AS cnt FROM {KNOWN_ROWS} "
+            f"WHERE score IS NOT NULL GROUP BY ALL) WINDOW w AS (PARTITION BY {stream} "
+            "ORDER BY score DESC ROWS UNBOUNDED PRECEDING)) GROUP BY ALL)")
+        ctes.append(f"scored AS MATERIALIZED (SELECT * FROM wide LEFT JOIN ap USING ({stream}))")
+        names = [*metrics, "average_precision", *(k.name for k in kpis)]
+        source = "scored"
+    parts = []
+    for i, name in enumerate(names):
+        if classifier and name in _PROPORTIONS:
+            k, n = q(f"c_{name}__0"), q(f"c_{name}__1")
+            ci = f"{_wilson_sql(k, n, -1)} AS ci_low, {_wilson_sql(k, n, 1)} AS ci_high"
+        else:
+            ci = "NULL::DOUBLE AS ci_low, NULL::DOUBLE AS ci_high"
+        parts.append(f"SELECT window_start, version, NULLIF(arm, '') AS arm, shadow, "
+                     f"{_literal(name)} AS kpi, {q('k_' + name)} AS value, coverage, n, "
+                     f"{ci}, {i} AS _o FROM {source}")
+    out = con.execute(
+        f"WITH {', '.join(ctes)} SELECT make_timestamp(window_start)::TIMESTAMPTZ AS "
+        f"window_start, version, arm, shadow, kpi, value, coverage, n, ci_low, ci_high FROM "
+        f"({' UNION ALL '.join(parts)}) ORDER BY window_start, version, arm NULLS FIRST, "
+        "shadow, _o").df()
+    if out.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS})
+    return out.astype({"window_start": "datetime64[ns, UTC]", "version": "int64",
+                       "coverage": "int64", "n": "int64", "value": "float64",
+                       "ci_low": "float64", "ci_high": "float64"})
 
 
 COLUMNS = ["window_start", "version", "arm", "shadow", "kpi", "value", "coverage", "n",
            "ci_low", "ci_high"]
 
 
-def _long(wide: pd.DataFrame, names: list[str], plan: J.Plan) -> pd.DataFrame:
-    if wide.empty:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS})
-    parts = []
-    for name in names:
-        part = wide[["window_start", "version", "arm", "shadow", "coverage", "n"]].copy()
-        part["kpi"] = name
-        part["value"] = wide[f"k_{name}"].astype("float64")
-        if name in _PROPORTIONS and plan.positive is not None:
-            low, high = wilson(wide[f"c_{name}__0"].to_numpy(), wide[f"c_{name}__1"].to_numpy())
-            part["ci_low"], part["ci_high"] = low, high
-        else:
-            part["ci_low"] = part["ci_high"] = np.nan
-        parts.append(part)
-    out = pd.concat(parts, ignore_index=True)
-    out["arm"] = out["arm"].replace("", None)
-    out["window_start"] = pd.to_datetime(out["window_start"].astype("int64"), unit="us",
-                                         utc=True)
-    out["version"] = out["version"].astype("int64")
-    out["n"] = out["n"].astype("int64")
-    out["coverage"] = out["coverage"].astype("int64")
-    order = {n: i for i, n in enumerate(names)}
-    out = out.assign(_o=out["kpi"].map(order)).sort_values(
-        ["window_start", "version", "arm", "shadow", "_o"], na_position="first")
-    return out.drop(columns="_o")[COLUMNS].reset_index(drop=True)
-
-
-def wilson(successes: np.ndarray, trials: np.ndarray, z: float = Z95
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """The Wilson score interval of proportions (NaN where there are no trials)."""
-    k = np.asarray(successes, dtype="float64")
-    n = np.asarray(trials, dtype="float64")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        denom = 1 + z * z / n
-        centre = (p + z * z / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    low, high = centre - half, centre + half
-    bad = ~(n > 0)
-    low[bad] = np.nan
-    high[bad] = np.nan
-    return low, high
+def _wilson_sql(successes: str, trials: str, sign: int, z: float = Z95) -> str:
+    """One bound (``sign`` -1: low, +1: high) of the Wilson score interval of the proportion
+    ``successes / trials`` in SQL: ``(p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)``;
+    NULL without trials."""
+    n = f"NULLIF({trials}, 0)"
+    p = f"({successes} / {n})"
+    z2 = z * z
+    return (f"(({p} + {z2!r} / (2 * {n})) {'+' if sign > 0 else '-'} {z!r} * sqrt({p} * "
+            f"(1 - {p}) / {n} + {z2!r} / (4 * {n} * {n}))) / (1 + {z2!r} / {n})")
 
 
 def check_definition(deployment: str, name: str, kind: str, better: str, below: Any,

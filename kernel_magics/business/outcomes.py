@@ -71,6 +71,7 @@ def prepare(deployment: str, keys: list[str], df: pd.DataFrame) -> pa.Table:
     n = len(df)
     if not n:
         return pa.table({})
+    _check_values(deployment, keys, df)
     missing_outcome = df["outcome"].isna().to_numpy()
     if missing_outcome.any():
         rows = np.flatnonzero(missing_outcome)[:5].tolist()
@@ -121,6 +122,68 @@ def prepare(deployment: str, keys: list[str], df: pd.DataFrame) -> pa.Table:
         cols["value"] = pa.nulls(n, pa.float64())
     cols["logged_at"] = pa.repeat(pa.scalar(now.to_pydatetime(), pa.timestamp("us", "UTC")), n)
     return pa.table(cols)
+
+
+#: the fields of one outcome in a JSON body (besides the deployment's keys)
+BODY_FIELDS = ("request_id", "at", "outcome", "value")
+
+
+def records_of_body(deployment: str, payload: Any) -> list[dict[str, Any]]:
+    """The outcome objects of a JSON body, as both HTTP servers take it: ``{"outcomes":
+    [{...}, ...]}`` or one outcome object (InvalidInput naming what is wrong)."""
+    hint = ('Send {"outcomes": [{"request_id": "...", "outcome": 1, "value": 12.5}, ...]} or '
+            "one outcome object; each names its prediction by request_id, or by the view's "
+            "keys and 'at'.")
+    if not isinstance(payload, dict) or not payload:
+        what = "an empty object" if isinstance(payload, dict) else \
+            "null" if payload is None else type(payload).__name__
+        raise InvalidInput(f"The outcomes of deployment {deployment!r} must be a JSON object, "
+                           f"not {what}.", hint)
+    if "outcomes" in payload:
+        extra = [k for k in payload if k != "outcomes"]
+        if extra:
+            raise InvalidInput(f"The outcomes body of deployment {deployment!r} has unknown "
+                               f"field(s) {', '.join(map(repr, extra[:5]))}.", hint)
+        items = payload["outcomes"]
+    else:
+        items = [payload]
+    if not isinstance(items, list) or not items:
+        raise InvalidInput(f"'outcomes' of deployment {deployment!r} must be a non-empty list "
+                           "of outcome objects.", hint)
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise InvalidInput(f"Outcome {i} of deployment {deployment!r} is not an object.",
+                               hint)
+    return items
+
+
+def _check_values(deployment: str, keys: list[str], df: pd.DataFrame) -> None:
+    """Refuse a field that is no single value (a list, an object), a number that is not
+    finite and a request id that is not text, naming the column and the rows."""
+    def refuse(col: str, rows: np.ndarray, what: str, hint: str | None = None) -> None:
+        raise InvalidInput(f"Outcomes of deployment {deployment!r}: {col!r} of row(s) "
+                           f"{rows[:5].tolist()} {what}.", hint)
+
+    for col in ("request_id", "outcome", "value", *keys):
+        if col not in df.columns:
+            continue
+        series = df[col]
+        if series.dtype == object:
+            nested = np.flatnonzero(series.map(
+                lambda v: isinstance(v, (list, dict, tuple, set))).to_numpy())
+            if nested.size:
+                refuse(col, nested, "holds a list or an object",
+                       "Each field of an outcome is one value.")
+        if pd.api.types.is_float_dtype(series):
+            infinite = np.flatnonzero(np.isinf(series.to_numpy(dtype="float64")))
+            if infinite.size:
+                refuse(col, infinite, "is not a finite number")
+    if "request_id" in df.columns:
+        wrong = np.flatnonzero(df["request_id"].map(
+            lambda v: not pd.isna(v) and not (isinstance(v, str) and v.strip())).to_numpy())
+        if wrong.size:
+            refuse("request_id", wrong, "is not a request id",
+                   "Use the request_id an answer returned (text).")
 
 
 def _times(values: pd.Series, deployment: str) -> pd.Series:

@@ -4,8 +4,8 @@ standalone ``lakebook serve`` app (``doors/serve``).
 Every error is a JSON body ``{"error", "hint", "status"}``: a client's mistake (a
 :class:`LakebookError` or :class:`JSONError`) answers its 4xx and is logged in one line; an
 unexpected failure answers 500 with a one-line message while the traceback goes to the log
-only. Bodies past ``[server] max_request_bytes`` answer 413, and a prediction is answered the
-same way by both servers.
+only. Bodies past ``[server] max_request_bytes`` answer 413, and a prediction and a batch of
+outcomes are answered the same way by both servers.
 """
 from __future__ import annotations
 
@@ -96,3 +96,11 @@ def answer_prediction(handler: tornado.web.RequestHandler, deployment: Any, payl
     answer = deployment.predict_body(payload, allow_lakebook=allow_lakebook)
     handler.set_header("X-Request-Id", answer.request_id)
     reply(handler, answer.mlflow() if mlflow else answer.lakebook())
+
+
+def answer_outcomes(handler: tornado.web.RequestHandler, lh: Any, deployment: str,
+                    payload: Any) -> None:
+    """Log the outcomes of a decoded ``POST deployments/<name>/outcomes`` body and answer
+    ``{"deployment", "written"}`` (201, the contract's ``OutcomesWritten``)."""
+    written = lh.outcomes.insert_body(deployment, payload)
+    reply(handler, {"deployment": deployment, "written": written}, status=201)

@@ -16,9 +16,9 @@ from typing import Any
 import tornado.web
 
 from ...business.views import business_view
-from ...shared.errors import InvalidInput
 from ...shared.jsonsafe import plain
 from ...shared.names import NAME_SEGMENT
+from ..http import answer_outcomes
 from .base import LakebookHandler, text_field
 
 
@@ -56,18 +56,7 @@ class ArmsHandler(_Business):
 class OutcomesHandler(LakebookHandler):
     @tornado.web.authenticated
     def post(self, name: str) -> None:
-        body = self.json_object()
-        items = body.get("outcomes", [body] if body else None)
-        if not isinstance(items, list) or not items or \
-                not all(isinstance(i, dict) for i in items):
-            raise InvalidInput("Send {\"outcomes\": [{\"request_id\": ..., \"outcome\": ...}, "
-                               "...]} or one outcome object.",
-                               "Each outcome names its prediction by request_id, or by the "
-                               "view's keys and 'at'.")
-        self.lh.deployments.definition(name)
-        import pandas as pd  # here: loading the server extension imports no pandas
-        written = self.lh.outcomes.insert(pd.DataFrame(items), deployment=name)
-        self.reply({"deployment": name, "written": written}, status=201)
+        answer_outcomes(self, self.lh, name, self.json_body())
 
 
 class PromoteHandler(LakebookHandler):

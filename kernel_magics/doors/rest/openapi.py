@@ -13,7 +13,7 @@ from typing import Any
 import tornado.web
 
 from ..._version import __version__
-from ..serve.openapi import LAKEBOOK_REQUEST, MLFLOW_REQUEST, NEIGHBORS_REQUEST
+from ..serve.openapi import LAKEBOOK_REQUEST, MLFLOW_REQUEST, NEIGHBORS_REQUEST, OUTCOMES_REQUEST
 from . import contract
 from .base import LakebookHandler
 
@@ -58,11 +58,8 @@ MONITOR_BODY = _body({
         "feature_group": STR, "label": STR, "on": {"type": "array", "items": STR},
         "time": STR}},
     "time_column": STR, "tz": STR, "replace": BOOL}, ["name"], closed=True)
-OUTCOME = {"type": "object", "required": ["outcome"], "properties": {
-    "request_id": STR, "at": STR, "outcome": {"type": ["number", "string", "boolean"]},
-    "value": {"type": ["number", "null"]}}}
-OUTCOMES_BODY = _body({"outcomes": {"type": "array", "items": OUTCOME, "minItems": 1}},
-                      ["outcomes"])
+OUTCOMES_BODY = {"required": True,
+                 "content": {"application/json": {"schema": OUTCOMES_REQUEST}}}
 PROMOTE_BODY = _body({"arm": STR}, ["arm"], closed=True)
 PIPELINE_BODY = _body({"name": STR, "replace": BOOL, "steps": {"type": "array", "items": {
     "oneOf": [STR, {"type": "object", "required": ["notebook", "step"],

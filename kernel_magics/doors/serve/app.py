@@ -3,7 +3,9 @@
 Endpoints: ``GET /health`` (also ``/ping``), ``GET /openapi.json``, ``GET /deployments``,
 ``POST /deployments/<name>/predict`` (Lakebook's ``{"entries", "features"}``),
 ``POST /deployments/<name>/neighbors`` (a vector or a text in, nearest entities with
-predictions out), and MLflow's
+predictions out), ``POST /deployments/<name>/outcomes`` (what really happened after
+predictions: ``{"outcomes": [{"request_id" | keys + "at", "outcome", "value"}]}``, answered
+``201 {"deployment", "written"}`` as inside Jupyter), and MLflow's
 scoring protocol on ``POST /invocations`` and ``POST /deployments/<name>/invocations``
 (``dataframe_split``, ``dataframe_records``, ``instances``, ``inputs``, or ``text/csv``),
 answering ``{"predictions": [...]}`` so MLflow clients work unchanged.
@@ -37,7 +39,7 @@ from ...shared.errors import InvalidInput, LakebookError, NotFound
 from ...shared.names import NAME_SEGMENT
 from .openapi import openapi_document
 from ...deployments.protocol import parse_json
-from ..http import JSONError, JSONErrors, answer_prediction, reply, too_large
+from ..http import JSONError, JSONErrors, answer_outcomes, answer_prediction, reply, too_large
 
 log = logging.getLogger("lakebook.serve")
 
@@ -135,17 +137,19 @@ class BaseHandler(JSONErrors, tornado.web.RequestHandler):
     def _too_large(self) -> None:
         raise too_large(self.state.max_bytes)
 
-    def json_payload(self) -> Any:
+    def json_payload(self, csv: bool = True) -> Any:
+        """The decoded body: JSON, or (``csv``) a CSV table as MLflow's ``dataframe_split``."""
         ctype = self.request.headers.get("Content-Type", "application/json").split(";")[0]
         ctype = ctype.strip().lower()
         body = self.body()
-        if ctype in ("text/csv", "application/csv"):
+        if csv and ctype in ("text/csv", "application/csv"):
             return _csv_payload(body)
         # curl -d sends form encoding by default: its body is the JSON all the same
         if ctype not in ("application/json", "", "text/json", "text/plain",
                          "application/x-www-form-urlencoded") and not ctype.endswith("+json"):
             raise JSONError(415, f"Content type {ctype!r} is not supported.",
-                            "Send application/json (or text/csv to /invocations).")
+                            "Send application/json" + (" (or text/csv to /invocations)."
+                                                       if csv else "."))
         return parse_json(body)
 
     def reply(self, payload: Any, status: int = 200) -> None:
@@ -191,6 +195,15 @@ class NeighborsHandler(BaseHandler):
         self.reply(deployment.neighbors(**parse_body(self.json_payload())))
 
 
+class OutcomesHandler(BaseHandler):
+    """What really happened after predictions: the same body and answer as the Jupyter
+    server's ``POST /lakebook/api/deployments/<name>/outcomes``."""
+
+    def post(self, name: str) -> None:
+        self.state.deployment(name)  # 404 for one this server does not serve
+        answer_outcomes(self, self.state.lh, name, self.json_payload(csv=False))
+
+
 class InvocationsHandler(BaseHandler):
     def post(self, name: str | None = None) -> None:
         deployment = self.state.deployment(name) if name else self.state.only_deployment()
@@ -228,6 +241,7 @@ def make_app(state: ServeState) -> tornado.web.Application:
         (r"/deployments/?", ListHandler, args),
         (rf"/deployments/{name}/predict/?", PredictHandler, args),
         (rf"/deployments/{name}/neighbors/?", NeighborsHandler, args),
+        (rf"/deployments/{name}/outcomes/?", OutcomesHandler, args),
         (rf"/deployments/{name}/invocations/?", InvocationsHandler, args),
         (r"/invocations/?", InvocationsHandler, args),
         (r"/.*", FallbackHandler, args),

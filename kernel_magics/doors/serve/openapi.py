@@ -1,7 +1,8 @@
 """The OpenAPI 3 document ``lakebook serve`` publishes at ``/openapi.json``.
 
 It describes exactly what the server accepts (so clients can be generated and the endpoints
-fuzzed against it): Lakebook's ``entries``/``features`` body and MLflow's four scoring formats.
+fuzzed against it): Lakebook's ``entries``/``features`` body, MLflow's four scoring formats and
+the outcomes body (shared with the Jupyter server's document).
 """
 from __future__ import annotations
 
@@ -77,6 +78,26 @@ NEIGHBORS_REQUEST = {"type": "object", "additionalProperties": False, "propertie
     "filter": {"type": "string"}, "col": {"type": "string"}}}
 NEIGHBORS_ANSWER = {"type": "object", "required": ["neighbors", "model"],
                     "properties": {"neighbors": {"type": "array"}, "model": {"type": "object"}}}
+#: one outcome: what happened after the prediction it names (by request_id, or by the view's
+#: keys, given as further fields, and the time ``at``)
+OUTCOME = {"type": "object", "required": ["outcome"], "additionalProperties": SCALAR,
+           "properties": {"request_id": {"type": "string", "minLength": 1},
+                          "at": {"type": "string"},
+                          "outcome": {"type": ["number", "string", "boolean"]},
+                          "value": {"type": ["number", "null"]}}}
+#: ``POST deployments/<name>/outcomes`` in both servers: a list of outcomes or one
+OUTCOMES_REQUEST = {"oneOf": [
+    {"type": "object", "required": ["outcomes"], "additionalProperties": False,
+     "properties": {"outcomes": {"type": "array", "items": OUTCOME, "minItems": 1}}},
+    OUTCOME]}
+#: the REST contract's ``OutcomesWritten`` (``doors/rest/contract.py``, which this door may not
+#: import: the command line and the Jupyter server stay independent); tests/test_business.py
+#: checks the two are equal and that the answers match the contract's model
+OUTCOMES_ANSWER = {"type": "object", "title": "OutcomesWritten",
+                   "description": "``POST deployments/<name>/outcomes``.",
+                   "required": ["deployment", "written"], "additionalProperties": False,
+                   "properties": {"deployment": {"type": "string"},
+                                  "written": {"type": "integer"}}}
 MLFLOW_ANSWER = {"type": "object", "required": ["predictions"],
                  "properties": {"predictions": {"type": "array"}}}
 
@@ -98,12 +119,13 @@ def openapi_document(deployments: list[str] | None, secured: bool) -> dict[str, 
                   "description": "deployment name"}
     security = [{"token": []}] if secured else []
 
-    def post(summary: str, request_ref: str, answer_ref: str, with_name: bool) -> dict:
+    def post(summary: str, request_ref: str, answer_ref: str, with_name: bool,
+             ok: str = "200", done: str = "predictions") -> dict:
         op: dict[str, Any] = {
             "summary": summary,
             "requestBody": {"required": True, "content": {"application/json": {
                 "schema": {"$ref": f"#/components/schemas/{request_ref}"}}}},
-            "responses": {"200": {"description": "predictions", "content": {
+            "responses": {ok: {"description": done, "content": {
                 "application/json": {"schema": {"$ref": f"#/components/schemas/{answer_ref}"}}}},
                 **_errors(400, 404, 413, 415, 500, *((401,) if secured else ()))},
         }
@@ -131,13 +153,17 @@ def openapi_document(deployments: list[str] | None, secured: bool) -> dict[str, 
             "/deployments/{name}/invocations": post(
                 "MLflow scoring protocol for one deployment", "MLflowRequest", "MLflowAnswer",
                 True),
+            "/deployments/{name}/outcomes": post(
+                "log what really happened after predictions (by request_id, or keys and at)",
+                "OutcomesRequest", "OutcomesWritten", True, ok="201", done="outcomes written"),
             "/invocations": post("MLflow scoring protocol (a server serving one deployment)",
                                  "MLflowRequest", "MLflowAnswer", False),
         },
         "components": {"schemas": {
             "Error": ERROR, "PredictRequest": LAKEBOOK_REQUEST, "MLflowRequest": MLFLOW_REQUEST,
             "PredictAnswer": PREDICT_ANSWER, "MLflowAnswer": MLFLOW_ANSWER,
-            "NeighborsRequest": NEIGHBORS_REQUEST, "NeighborsAnswer": NEIGHBORS_ANSWER}},
+            "NeighborsRequest": NEIGHBORS_REQUEST, "NeighborsAnswer": NEIGHBORS_ANSWER,
+            "OutcomesRequest": OUTCOMES_REQUEST, "OutcomesWritten": OUTCOMES_ANSWER}},
     }
     if secured:
         doc["components"]["securitySchemes"] = {
