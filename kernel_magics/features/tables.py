@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake import (ColumnProperties, CommitProperties, DeltaTable, WriterProperties,
+                       write_deltalake)
 from deltalake.exceptions import CommitFailedError, DeltaError, SchemaMismatchError
 
 from ..shared import jsonsafe
@@ -104,6 +105,15 @@ def with_hidden_columns(table: pa.Table, schema: pa.Schema, seq: int,
     return pa.RecordBatchReader.from_batches(out, batches())
 
 
+def hidden_column_encodings() -> WriterProperties:
+    """Parquet encodings of the hidden columns: the row number as deltas (a run of +1s packs
+    to almost nothing; written plain it made a 1M-row insert of a 4-column group 1.4x
+    ``write_deltalake`` of the frame, issue 16) and the commit number as a dictionary."""
+    return WriterProperties(column_properties={
+        COMMIT_COLUMN: ColumnProperties(dictionary_enabled=True),
+        ROW_COLUMN: ColumnProperties(dictionary_enabled=False, encoding="DELTA_BINARY_PACKED")})
+
+
 def commit(path: Where, table: pa.Table, schema: pa.Schema, mode: str, keys: list[str],
            event_time: str,
            metadata: dict[str, Any], evolve: bool = False,
@@ -136,12 +146,14 @@ def commit(path: Where, table: pa.Table, schema: pa.Schema, mode: str, keys: lis
                 write_deltalake(loc.uri, data, mode="append",
                                 schema_mode="merge" if evolve else None,
                                 storage_options=loc.delta_options,
+                                writer_properties=hidden_column_encodings(),
                                 commit_properties=props, **described)
             else:
                 cond = " AND ".join(f"t.{quote_ident(c)} = s.{quote_ident(c)}"
                                     for c in [*keys, event_time])
                 (delta.merge(data, predicate=cond, source_alias="s", target_alias="t",
-                             merge_schema=evolve, commit_properties=props)
+                             merge_schema=evolve, writer_properties=hidden_column_encodings(),
+                             commit_properties=props)
                  .when_matched_update_all().when_not_matched_insert_all().execute())
             return find_commit(path, seq)
         except SchemaMismatchError:
