@@ -70,13 +70,13 @@ def test_columns_differing_only_by_case_never_block_the_log(lh):
     assert by_id.loc[clashing[0].request_id, x_upper] == 1.0   # the sent value is kept
     assert by_id.loc[clashing[1].request_id, "view_Source"] == "web"
     assert (by_id["source"] == "online").all()
-    assert not _files().read_dead_letters(lh.home, "d")
+    assert not _files().read_dead_letters(lh, "d")
 
 
 def _block_table(lh, name):
     """Make the deployment's log table unwritable: a file where its folder should be (what a
     broken disk or a stray file does to a writer)."""
-    path = lh.tables_dir / f"inference_log_{name}"
+    path = (lh.tables_dir / f"inference_log_{name}").local_path
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("not a table")
     return path
@@ -95,7 +95,7 @@ def test_refused_rows_go_to_dead_letters_and_later_flushes_go_on(lh, jupyter_ser
     dep.flush()
     table = logged(lh, "scorer")
     assert sorted(table["request_id"]) == sorted(later)
-    letters = _files().read_dead_letters(lh.home, "scorer")
+    letters = _files().read_dead_letters(lh, "scorer")
     kept = {row["request_id"] for entry in letters for row in entry["rows"]}
     assert kept == set(refused)
     assert all("Error" in entry["error"] for entry in letters)
@@ -127,19 +127,19 @@ def test_sigterm_spills_rows_the_table_refuses_and_the_next_start_writes_them(ho
         server.stop()
     assert "spilled" in out and "inference logs flushed" not in out
     assert "LOST" not in out
-    spills = _files().spills(home, "scorer")
-    assert len(spills) == 1 and len(_files().read_spill(spills[0])) == 12
+    spills = _files().spills(lh, "scorer")
+    assert len(spills) == 1 and len(spills[0].rows()) == 12
     blocker.unlink()
     again = ServeProcess(home)                                 # the next start writes them
     try:
         deadline = time.time() + 60
-        while _files().spills(home, "scorer") and time.time() < deadline:
+        while _files().spills(lh, "scorer") and time.time() < deadline:
             again.post("/invocations", json={"dataframe_records": [{"a": 0.0, "b": 0.0}]})
             time.sleep(0.5)
         assert again.terminate() == 0
     finally:
         again.stop()
-    assert not _files().spills(home, "scorer")
+    assert not _files().spills(lh, "scorer")
     assert set(ids) <= set(logged(lh, "scorer")["request_id"])
 
 
@@ -165,7 +165,7 @@ def test_serve_keeps_logging_after_requests_with_clashing_names(home, lh):
         server.stop()
     table = logged(lh, "fraud_online")
     assert set(table["request_id"]) == set(answered) and len(answered) >= 10
-    assert not _files().read_dead_letters(home, "fraud_online")
+    assert not _files().read_dead_letters(lh, "fraud_online")
     lower = [c.lower() for c in table.columns]
     assert len(lower) == len(set(lower))
     assert json.dumps(lh.deployments.get("fraud_online").stats(), default=str)
