@@ -16,7 +16,7 @@ def test_runs_widget_shows_status_colours_and_links(lh, tmp_path: Path, monkeypa
     cancelled = lh.pipelines.submit(nb)
     lh.pipelines.cancel(cancelled.id)
     failed = lh.pipelines.submit(nb)
-    out = lh.runs_dir / failed.id / "output.ipynb"
+    out = (lh.runs_dir / failed.id / "output.ipynb").local_path
     out.parent.mkdir(parents=True)
     out.write_text("{}")
     finish(lh.catalog, failed.id, "failed", {"cell_index": 0, "ename": "KeyError", "evalue": "'k'"},
