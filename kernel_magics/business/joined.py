@@ -232,8 +232,12 @@ def build(lh: "Lakehouse", plan: Plan, start: datetime | None, end: datetime | N
     union, order, constant = _prediction_union(sources)
     con.execute(f"CREATE TEMP TABLE _p AS {union}")
     # every prediction column in order (constants added back), and the prediction's id
+    # a key no source holds (predictions logged without it) is null: the joins name it
+    absent = [f", NULL::{plan.feature_types.get(k, 'VARCHAR')} AS {q(k)}"
+              for k in plan.keys if k not in order]
     con.execute("CREATE TEMP VIEW _pv AS SELECT rowid AS _pid, " + ", ".join(
-        f"{constant[c]} AS {q(c)}" if c in constant else q(c) for c in order) + " FROM _p")
+        f"{constant[c]} AS {q(c)}" if c in constant else q(c) for c in order)
+        + "".join(absent) + " FROM _p")
     extra = _missing_columns(con, "_pv", plan, wanted)
     outs = _outcomes(lh, plan, con, start, end)
     if outs is None:
