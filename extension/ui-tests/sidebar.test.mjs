@@ -756,7 +756,7 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
     assert.match(await drift.locator('.jp-Lakebook-driftShare').textContent(),
       new RegExp(`${Math.round(ctx.prepared.monitors.transactions_drift.drift_share * 100)}%`));
 
-    await drift.locator('button').click();
+    await drift.locator('button.jp-Lakebook-itemMain').click();
     const frame = page.frameLocator('.jp-Lakebook-report iframe');
     await frame.locator('text=Dataset Drift').first().waitFor({ timeout: 30_000 });
     const sandbox = await page.locator('.jp-Lakebook-report iframe').getAttribute('sandbox');
@@ -870,7 +870,7 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
       const section = page.locator(`${PANEL} #lakebook-section-monitoring`);
       const row = section.locator(`li[data-name="${hostile.monitor}"]`);
       await row.waitFor({ timeout: 20_000 });
-      await row.locator('button').click();
+      await row.locator('button.jp-Lakebook-itemMain').click();
       assert.ok(await waitFor('ran', 1), 'the raw report ran its payload (in the sandbox)');
       await waitFor('blocked', 1, 5_000);
       noLeak();
