@@ -101,10 +101,13 @@ def delete_rows(fg: "FeatureGroup", keys: Any = None, where: str | None = None,
         info = CommitInfo(fg.name, fg.version, delta_version, seq, "delete",
                           matched.num_rows, lineage=lineage, created_at=created_at)
         if fg.online:
-            info.online_rows = settle_online(fg, meta["deleted_keys"])
-            online_pending.clear(fg, [seq])
-            if fg.embeddings:  # the index drops the keys' vectors (see similarity.index)
-                fg._lh.similarity.after_insert(fg)
+            try:
+                info.online_rows = settle_online(fg, meta["deleted_keys"])
+                online_pending.clear(fg, [seq])
+                if fg.embeddings:  # the index drops the keys' vectors (see similarity.index)
+                    fg._lh.similarity.after_insert(fg)
+            finally:
+                online_pending.settled(fg, seq)
         info.duration_s = time.perf_counter() - started
         return info
     from ..shared.errors import Conflict

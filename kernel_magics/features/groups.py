@@ -288,6 +288,8 @@ class FeatureGroup:
                     self._lh.similarity.after_insert(self)
         finally:
             _discard(pool)
+            if self.online:
+                online_pending.settled(self, seq)
         info.duration_s = time.perf_counter() - started
         return info
 
@@ -327,6 +329,7 @@ class FeatureGroup:
         """The Delta commit of insert ``seq`` failed: if it did not land, nothing is owed."""
         if not self.online:
             return
+        online_pending.settled(self, seq)
         try:
             tables.find_commit(self.table_path, seq)
         except Exception:  # not in the log (or no table at all): it never landed

@@ -7,7 +7,10 @@ Delta commit and deletes it once the online store has the rows. A row still ther
 open, insert or lookup of the group is finished then (:func:`finish`): if that commit landed,
 the rows of it and of every later commit are written to the online store again (the store's
 "newer event time wins, a tie goes to the later write" makes that safe to repeat); if it never
-landed and its writer is gone, the row is dropped.
+landed and its writer is gone, the row is dropped. A landed commit whose writer may still be
+on its way to the online store (this process's insert in progress, a live process on this host,
+or another host's insert younger than :data:`WRITER_GRACE`) is left to that writer: a reader
+replaying it meanwhile would only repeat the write and slow every lookup down.
 """
 from __future__ import annotations
 
@@ -33,6 +36,12 @@ log = logging.getLogger("kernel_magics.features")
 #: an uncommitted pending update older than this, from another host, is given up
 STALE_AFTER = timedelta(days=1)
 
+#: how long another process's landed insert is left to finish its own online write
+WRITER_GRACE = timedelta(seconds=60)
+
+#: (group id, commit seq) of the inserts of this process still on their way
+_in_progress: set[tuple[int, int]] = set()
+
 #: how long a feature-vector lookup trusts its last look that found nothing pending: a
 #: catalog query on every lookup was most of an online predict's time (issue 25), and an
 #: update a killed writer left behind is still finished by the first lookup after that
@@ -45,7 +54,14 @@ _nothing_pending: dict[tuple[int, tuple[int, ...]], float] = {}
 def record(fg: "FeatureGroup", seq: int) -> None:
     """Note, before the Delta commit of insert ``seq``, that the online store will owe it."""
     _nothing_pending.clear()  # this process's next lookup looks again, whatever it saw
+    _in_progress.add((fg.id, seq))
     records.add_pending(fg._lh.catalog, fg.id, seq, os.getpid(), socket.gethostname())
+
+
+def settled(fg: "FeatureGroup", seq: int) -> None:
+    """Insert ``seq`` of this process is over, whether or not the online store got its rows:
+    what it still owes is finished like any other writer's from now on."""
+    _in_progress.discard((fg.id, seq))
 
 
 def clear(fg: "FeatureGroup", seqs: list[int]) -> None:
@@ -72,6 +88,17 @@ def _writer_gone(row: dict[str, Any]) -> bool:
     return utcnow() - parse_time(row["created_at"], "created_at") > STALE_AFTER
 
 
+def _writer_busy(fg: "FeatureGroup", row: dict[str, Any]) -> bool:
+    """The insert that recorded ``row`` (its Delta commit landed) may still be writing the
+    online store itself."""
+    here = row["host"] == socket.gethostname()
+    if here and row["pid"] == os.getpid():
+        return (fg.id, row["commit_seq"]) in _in_progress
+    if utcnow() - parse_time(row["created_at"], "created_at") > WRITER_GRACE:
+        return False  # a writer that has not finished by now is stuck or gone
+    return not _writer_gone(row) if here else True
+
+
 def finish(fg: "FeatureGroup") -> int:
     """Finish the online updates interrupted for ``fg``; returns the keys written (0 when
     nothing was pending). Logs what it did."""
@@ -89,6 +116,8 @@ def finish(fg: "FeatureGroup") -> int:
         log.warning("Feature group %r version %d: insert(s) %s were interrupted before their "
                     "Delta commit; nothing was written, nothing is owed to the online store.",
                     fg.name, fg.version, ", ".join(map(str, never)))
+    busy = {r["commit_seq"] for r in rows if r["commit_seq"] in landed and _writer_busy(fg, r)}
+    landed = {seq: v for seq, v in landed.items() if seq not in busy}
     if not landed:
         return 0
     first = min(landed)
