@@ -71,6 +71,9 @@ MANIFEST = "manifest.json"
 CONNECTIVITY = 16
 EXPANSION_ADD = 128
 EXPANSION_SEARCH = 96
+#: a graph of at most this many keys is searched exactly (brute force over it is as fast as
+#: the walk, and a small graph that lost many nodes to deletes walks poorly)
+EXACT_GRAPH = 2048
 #: vectors per ``add`` call while readers may be searching: ``add`` holds the GIL
 MERGE_BATCH = 256
 #: a tail this large is merged with one bulk, multi-threaded ``add`` (a rebuild)
@@ -776,7 +779,8 @@ class VectorIndex:
         dists: list[np.ndarray] = []
         texts: list[np.ndarray] = []
         if graph is not None and len(graph):
-            found = graph.search(qs, min(n, len(graph)), threads=1)
+            found = graph.search(qs, min(n, len(graph)), threads=1,
+                                 exact=len(graph) <= EXACT_GRAPH)
             keys = np.asarray(found.keys, dtype=np.uint64)
             pos = np.searchsorted(g.ids, keys)
             pos = np.minimum(pos, max(len(g.ids) - 1, 0))
