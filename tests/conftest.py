@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -167,6 +168,34 @@ def other_lh(home: Path, lh: kernel_magics.Lakehouse, tmp_path: Path, backend: s
     other.mkdir()
     shutil.copy(home / "lakebook.toml", other / "lakebook.toml")
     return kernel_magics.connect(other)
+
+
+@dataclass
+class DemoRun:
+    """``lakebook demo`` as the README runs it, once per session: where it ran and what it
+    printed (its lakehouse is ``cwd / ".lakebook"``; copy it before changing it)."""
+
+    cwd: Path
+    proc: subprocess.CompletedProcess
+
+    @property
+    def home(self) -> Path:
+        return self.cwd / ".lakebook"
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """The README's own line (``lakebook demo [--size N]``) at 20,000 transactions, run as
+    ``make demo`` does (no --home: ./.lakebook where it was started). Shared by the demo's
+    test and the catalog-loss test of the demo lakehouse: it is the longest command here."""
+    from readme import cli_commands
+    cwd = tmp_path_factory.mktemp("demo")
+    env = {k: v for k, v in os.environ.items() if k != "LAKEBOOK_HOME"}
+    env["COLUMNS"] = "100"
+    [demo] = [c for c in cli_commands() if c.key == "demo"]
+    proc = subprocess.run([lakebook_script(), *demo.argv({"N": ["20000"]})], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=850)
+    return DemoRun(cwd, proc)
 
 
 def lakebook_script() -> str:

@@ -9,7 +9,6 @@ import pytest
 
 import kernel_magics
 from conftest import lakebook_script
-from readme import cli_commands
 
 LAKEBOOK = [lakebook_script()]
 
@@ -31,13 +30,10 @@ def test_bad_size_is_refused_before_anything_is_created(tmp_path: Path):
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_demo_runs_the_whole_system(tmp_path: Path):
-    # as `make demo` runs it: no --home, so the lakehouse is ./.lakebook where it was started
-    home = tmp_path / ".lakebook"
-    # the README's own line (`lakebook demo [--size N]`), so the README cannot drift from it
-    [demo] = [c for c in cli_commands() if c.key == "demo"]
-    proc = subprocess.run([*LAKEBOOK, *demo.argv({"N": ["20000"]})],
-                          cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=850)
+def test_demo_runs_the_whole_system(demo_run):
+    # as `make demo` runs it, by the README's own line (see conftest.demo_run): no --home, so
+    # the lakehouse is ./.lakebook where it was started
+    home, proc = demo_run.home, demo_run.proc
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout
     for step in range(1, 12):

@@ -9,6 +9,7 @@ demo's lakehouse comes back with the same groups, views and training data.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -234,10 +235,10 @@ def test_recover_rebuilds_groups_views_models_and_deployments(home, lh):
 
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
-def test_recover_the_demo_lakehouse(tmp_path):
+def test_recover_the_demo_lakehouse(tmp_path, demo_run):
+    assert demo_run.proc.returncode == 0, demo_run.proc.stderr[-3000:]
     home = tmp_path / ".lakebook"
-    demo = lakebook("demo", "--size", "2000", cwd=tmp_path)
-    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+    shutil.copytree(demo_run.home, home)  # the session's demo lakehouse, lost here in a copy
     before = state(kernel_magics.connect(home, create=False))
     assert {g for g, _v in before["groups"]} == {"card_profiles", "card_transactions",
                                                  "fraud_labels"}
