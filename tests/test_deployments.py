@@ -109,6 +109,35 @@ def test_inference_log_rows(lh, other_lh, fraud):
     assert str(log["ts"].dtype).startswith("datetime64") and log["ts"].dt.tz is not None
 
 
+def test_an_idle_deployment_stops_polling_and_its_next_request_catches_up(lh, monkeypatch):
+    """A deployment object nobody calls stops re-reading the catalog (left-behind ones in a
+    long-lived process polled it four times a second, forever); the first request after that
+    re-checks before it is answered, so it never answers with a model the alias left."""
+    from kernel_magics.deployments import model_cache
+    monkeypatch.setattr(model_cache, "IDLE_AFTER_S", 0.3)
+    register_clf(lh)
+    d = lh.deploy("scorer", model="clf")
+    d.cache.refresh_s = 0.05
+    rows = training_frame()[0].head(2).to_dict("records")
+    assert {o["model"]["version"] for o in d.predict(rows)} == {1}
+    checks: list[str] = []
+    real = d.resolver.target
+    monkeypatch.setattr(d.resolver, "target", lambda name: checks.append(name) or real(name))
+    time.sleep(1.0)  # re-checked every 0.05 s for 0.3 s, then idle
+    idle = len(checks)
+    assert 1 <= idle <= 10, idle
+    time.sleep(0.5)
+    assert len(checks) == idle  # no re-check while idle
+    mv2, _ = register_clf(lh, flip=True, alias=None)
+    lh.registry.set_alias("clf", "production", mv2.version)
+    assert {o["model"]["version"] for o in d.predict(rows)} == {mv2.version}
+    assert len(checks) > idle  # the request re-checked the catalog itself
+    deadline = time.monotonic() + 5
+    while len(checks) < idle + 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(checks) >= idle + 3  # and the watcher runs again while it is used
+
+
 def test_alias_move_swaps_atomically_in_process(lh):
     register_clf(lh)
     d = lh.deploy("scorer", model="clf")

@@ -2,7 +2,10 @@
 
 A request reads one immutable :class:`Served` snapshot (model, view, target) through
 :meth:`ModelCache.current` — an attribute read. Every ``refresh_s`` seconds a background
-thread re-reads the deployment's target in the catalog (its row and its alias); when it
+thread re-reads the deployment's target in the catalog (its row and its alias) while the
+deployment is in use: after :data:`IDLE_AFTER_S` without a request it stops, and the next
+request re-checks the catalog itself before it is answered (so no deployment object left
+behind polls the catalog forever, and none answers from a stale snapshot). When the target
 changed, the new model version is loaded completely *before* the snapshot reference is
 replaced, so a request sees either the old model or the new one, never a half-loaded one, and
 requests keep being answered by the old one while the new one loads.
@@ -12,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +24,8 @@ from .resolver import LoadedModel, Target
 log = logging.getLogger(__name__)
 
 DEFAULT_REFRESH_S = 0.25
+#: seconds without a request after which a deployment's catalog re-checks stop
+IDLE_AFTER_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -62,33 +68,49 @@ class ModelCache:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._used_at = time.monotonic()
+        #: the watcher stopped for want of requests: the next one re-checks first
+        self._idle = False
         self.swaps = 0
 
     def current(self) -> Served:
         """The snapshot to use for one request: a plain attribute read. A background thread
-        re-checks the catalog every ``refresh_s`` seconds (off the request path)."""
+        re-checks the catalog every ``refresh_s`` seconds (off the request path) while requests
+        come; the first request after :data:`IDLE_AFTER_S` without any re-checks it itself."""
         served = self._served
-        if served is not None:
+        self._used_at = time.monotonic()
+        if served is not None and not self._idle:
             return served
-        with self._lock:  # the first load: everyone waits for it
-            if self._served is None:
+        with self._lock:
+            if self._served is None:  # the first load: everyone waits for it
                 self._reload(time.monotonic(), raise_errors=True)
+                self._start_watcher()
+            elif self._idle:  # the first request after idling: the catalog may have moved
+                self._reload(time.monotonic(), raise_errors=False)
                 self._start_watcher()
             return self._served  # type: ignore[return-value]
 
     def _start_watcher(self) -> None:
-        if self._watcher is None and self.refresh_s > 0:
-            self._watcher = threading.Thread(target=self._watch, daemon=True,
+        if (self._watcher is None or self._idle) and self.refresh_s > 0 \
+                and not self._stop.is_set():
+            self._idle = False
+            # the thread holds the cache weakly: a cache nobody holds any more is not kept
+            self._watcher = threading.Thread(target=_watch, args=(weakref.ref(self),),
+                                             daemon=True,
                                              name=f"lakebook-model-cache-{self.deployment}")
             self._watcher.start()
 
-    def _watch(self) -> None:
-        while not self._stop.wait(self.refresh_s):
-            with self._lock:
-                try:
-                    self._reload(time.monotonic(), raise_errors=False)
-                except Exception:  # never let the watcher die: try again next time
-                    log.exception("Deployment %s: model refresh failed", self.deployment)
+    def _check(self) -> bool:
+        """One background re-check; False once idle (the watcher then ends)."""
+        with self._lock:
+            if time.monotonic() - self._used_at > IDLE_AFTER_S:
+                self._idle = True  # the next request re-checks and starts a new watcher
+                return False
+            try:
+                self._reload(time.monotonic(), raise_errors=False)
+            except Exception:  # never let the watcher die: try again next time
+                log.exception("Deployment %s: model refresh failed", self.deployment)
+            return True
 
     def close(self) -> None:
         """Stop the background re-check."""
@@ -179,3 +201,20 @@ class ModelCache:
         """Re-check the catalog now (after this process changed the deployment)."""
         if self._served is not None:
             self.refresh()
+
+
+def _watch(ref: "weakref.ref[ModelCache]") -> None:
+    """Re-check a cache's deployment every ``refresh_s`` seconds until it is closed, idle or
+    gone."""
+    while True:
+        cache = ref()
+        if cache is None:
+            return
+        stop, every = cache._stop, cache.refresh_s
+        del cache  # no strong reference while waiting
+        if stop.wait(every):
+            return
+        cache = ref()
+        if cache is None or not cache._check():
+            return
+        del cache
