@@ -89,3 +89,40 @@ def test_pipelines_rest_api(jupyter_server) -> None:
     assert jupyter_server.post(f"runs/{run['id']}/cancel").json()["status"] == "succeeded"
     again = jupyter_server.post(f"runs/{run['id']}/rerun")
     assert again.status_code == 201 and _wait_run(jupyter_server, again.json()["id"])["status"] == "succeeded"
+
+
+def test_steps_with_why_say_whether_the_cells_after_the_last_step_would_run(
+        jupyter_server) -> None:
+    """What the sidebar shows under a notebook's steps: the code after its last step, which a
+    run of the whole notebook runs and fingerprints (``NOTEBOOK::cells:tail``)."""
+    root = jupyter_server.root
+    cells = [code("%load_ext kernel_magics"), code("import pandas as pd"),
+             code("%%feature tx --key k --event-time ts\n"
+                  "pd.DataFrame({'k': range(3), 'ts': pd.Timestamp('2024-01-01', tz='UTC')})"),
+             code("rows = 3"), code("summary = {'rows': rows}")]
+    write_notebook(root / "tail.ipynb", cells)
+    write_notebook(root / "steps_only.ipynb", cells[:3])
+
+    def tails(path: str) -> list[dict]:
+        answer = jupyter_server.get("steps", params={"path": path, "why": "1"})
+        assert answer.status_code == 200, answer.text
+        return answer.json()["tails"]
+
+    [tail] = tails("tail.ipynb")
+    assert tail["ref"] == f"{(root / 'tail.ipynb').resolve()}::cells:tail"
+    assert (tail["first_index"], tail["index"]) == (3, 4)
+    assert (tail["up_to_date"], tail["reasons"]) == (False, ["it has never run successfully"])
+    assert tails("steps_only.ipynb") == []  # nothing after its last step
+    # without ?why=1 nothing is decided, so no tails either
+    assert jupyter_server.get("steps", params={"path": "tail.ipynb"}).json()["tails"] == []
+
+    ran = jupyter_server.post("runs", json={"notebook": "tail.ipynb"})
+    assert ran.status_code == 201, ran.text
+    assert _wait_run(jupyter_server, ran.json()["id"], timeout=180)["status"] == "succeeded"
+    [tail] = tails("tail.ipynb")
+    assert (tail["up_to_date"], tail["reasons"]) == (True, [])
+
+    cells[4] = code("summary = {'rows': rows, 'ok': True}")
+    write_notebook(root / "tail.ipynb", cells)
+    [tail] = tails("tail.ipynb")
+    assert (tail["up_to_date"], tail["reasons"]) == (False, ["the code changed (2 lines)"])

@@ -43,6 +43,7 @@ ENDPOINTS = {
     "deployments": ("deployments", "DeploymentList"),
     "deployments_fraud_online": ("deployments/fraud_online", "DeploymentDetail"),
     "steps_path_fti": ("steps?path=fti.ipynb", "StepList"),
+    "steps_path_fti_why": ("steps?path=fti.ipynb&why=1", "StepList"),
     "pipelines": ("pipelines", "PipelineList"),
     "pipelines_daily_clicks": ("pipelines/daily_clicks", "PipelineDetail"),
     "schedules": ("schedules", "ScheduleList"),

@@ -20,6 +20,7 @@ import {
   IRunOutput,
   ISchedule,
   IStep,
+  IStepTail,
   ILineageGraph,
   parseLineage,
   parseAlert,
@@ -38,6 +39,7 @@ import {
   parseRuns,
   parseSchedule,
   parseSchedules,
+  parseStepTails,
   parseSteps,
   IBusinessView,
   parseBusinessView
@@ -294,9 +296,13 @@ export class LakebookClient {
     );
   }
 
-  /** The steps of a notebook (path relative to the server root). */
-  async steps(path: string): Promise<IStep[]> {
-    return parseSteps(await this._get(`steps?path=${encodeURIComponent(path)}&why=1`));
+  /**
+   * The steps of a notebook (path relative to the server root), each with whether a run now
+   * would skip it, and the cells after its last step.
+   */
+  async steps(path: string): Promise<{ steps: IStep[]; tails: IStepTail[] }> {
+    const data = await this._get(`steps?path=${encodeURIComponent(path)}&why=1`);
+    return { steps: parseSteps(data), tails: parseStepTails(data) };
   }
 
   async schedules(): Promise<ISchedule[]> {

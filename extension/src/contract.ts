@@ -540,6 +540,7 @@ export interface ServingStats {
  */
 export interface StepList {
   steps: Step[];
+  tails: StepTail[];
 }
 /**
  * A magic cell of a notebook (``%%feature``, ``%%training``, ``%%inference``).
@@ -561,6 +562,22 @@ export interface Step {
   ref: string;
   up_to_date?: boolean | null;
   reasons?: string[] | null;
+}
+/**
+ * The code cells after a notebook's last step (``NOTEBOOK::cells:tail``): a run of the
+ * whole notebook executes them and skips them when up to date; a run of chosen steps never
+ * runs them.
+ *
+ * This interface was referenced by `RestContract`'s JSON-Schema
+ * via the `definition` "StepTail".
+ */
+export interface StepTail {
+  notebook: string;
+  first_index: number;
+  index: number;
+  ref: string;
+  up_to_date: boolean;
+  reasons: string[];
 }
 /**
  * ``GET pipelines``.

@@ -10,6 +10,7 @@ import {
   MetricDirection,
   ISchedule,
   IStep,
+  IStepTail,
   RunStatus,
   isActiveStatus,
   targetsStep,
@@ -87,6 +88,8 @@ export interface INotebookState {
   /** Path of the notebook relative to the server root. */
   path: string;
   steps: IStep[];
+  /** The code cells after the notebook's last step, if any (a whole-notebook run runs them). */
+  tail: IStepTail | null;
   schedules: ISchedule[];
   runs: IRun[];
 }

@@ -513,6 +513,40 @@ export interface IStep {
   reasons?: string[];
 }
 
+/**
+ * The code cells after a notebook's last step (`NOTEBOOK::cells:tail`): a run of the whole
+ * notebook runs them, and skips them when they are up to date.
+ */
+export interface IStepTail {
+  /** Absolute path of the notebook, as the server sees it. */
+  notebook: string;
+  /** The first and the last of those cells (0-based). */
+  firstIndex: number;
+  index: number;
+  ref: string;
+  upToDate: boolean;
+  reasons: string[];
+}
+
+/** The cells after each notebook's last step, in a step list asked with `?why=1`. */
+export function parseStepTails(data: unknown): IStepTail[] {
+  return new Fields(data, 'the step list').list('tails', item => {
+    const f = new Fields(item, 'the cells after a last step');
+    f.str('notebook');
+    f.count('first_index');
+    f.count('index');
+    const t = item as C.StepTail;
+    return {
+      notebook: t.notebook,
+      firstIndex: t.first_index,
+      index: t.index,
+      ref: t.ref,
+      upToDate: t.up_to_date === true,
+      reasons: t.reasons ?? []
+    };
+  });
+}
+
 export function parseSteps(data: unknown): IStep[] {
   return listAnswer<C.StepList>(data, 'steps', 'the step list').steps.map(item => {
     const s = named<C.Step>(item, 'a step', ['index']);

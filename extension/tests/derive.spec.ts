@@ -68,7 +68,7 @@ describe('stepViews', () => {
       nextRunAt: null,
       lastScheduledFor: null
     };
-    const [c, f] = stepViews({ path: 'fti.ipynb', steps: [clicks, fraud], schedules: [schedule], runs });
+    const [c, f] = stepViews({ path: 'fti.ipynb', steps: [clicks, fraud], tail: null, schedules: [schedule], runs });
     expect(c.schedules).toEqual([schedule]);
     expect(c.lastRun!.id).toBe('r3');
     // The running run's notebook is not finished: the last output is r2's.

@@ -18,6 +18,7 @@ import {
   parseRunOutput,
   parseRuns,
   parseSchedules,
+  parseStepTails,
   parseSteps,
   targetLabel,
   targetsStep
@@ -205,6 +206,19 @@ describe('steps, schedules and runs', () => {
     expect(steps[0].notebook).toMatch(/fti\.ipynb$/);
   });
 
+  it('parses the cells after the last step, with why a whole-notebook run would run them', () => {
+    // asked without ?why=1: no verdicts, so no tails either
+    expect(parseStepTails(fixture('steps_path_fti'))).toEqual([]);
+    const [tail, ...more] = parseStepTails(fixture('steps_path_fti_why'));
+    expect(more).toEqual([]);
+    expect(tail).toMatchObject({ firstIndex: 5, index: 5, upToDate: false });
+    expect(tail.ref).toMatch(/fti\.ipynb::cells:tail$/);
+    // the prepared lakehouse never ran the whole notebook successfully
+    expect(tail.reasons).toEqual(['it has never run successfully']);
+    const withWhy = parseSteps(fixture('steps_path_fti_why'));
+    expect(withWhy.map(s => typeof s.upToDate)).toEqual(['boolean', 'boolean']);
+  });
+
   it('rejects an unknown step kind', () => {
     const data = fixture('steps_path_fti');
     data.steps[0].kind = 'magic';
@@ -368,7 +382,7 @@ describe('LakebookClient', () => {
   });
 
   it('encodes names and paths', async () => {
-    const { client, calls } = recording({ steps: [] });
+    const { client, calls } = recording({ steps: [], tails: [] });
     await client.steps('my folder/a&b.ipynb');
     expect(calls[0].endPoint).toBe('steps?path=my%20folder%2Fa%26b.ipynb&why=1');
   });

@@ -733,6 +733,86 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
     await closeLineage();
   });
 
+  it('keeps a lineage of 500 nodes readable: old versions and runs collapse, notebooks box their steps', async () => {
+    const page = ctx.page;
+    // a season of a team lakehouse (prepare_lakehouse.py: wide_lineage.py, checked against
+    // the REST contract's LineageGraph), served for this one lineage request
+    const wide = ctx.prepared.wide_lineage;
+    assert.equal(wide.nodes.length, 500);
+    const isWide = url => url.pathname.endsWith('/lakebook/api/lineage') &&
+      url.searchParams.get('name') === 'wide_events';
+    await page.route(isWide, route => route.fulfill({
+      status: 200, contentType: 'application/json', body: JSON.stringify(wide)
+    }));
+    // no two node boxes overlap, and every node lies inside the drawing
+    const layoutProblems = view => view.locator('svg').first().evaluate(root => {
+      const boxes = Array.from(root.querySelectorAll('.jp-Lakebook-lineageNode rect')).map(r => ({
+        id: r.parentElement.getAttribute('data-id'),
+        x: Number(r.getAttribute('x')), y: Number(r.getAttribute('y')),
+        w: Number(r.getAttribute('width')), h: Number(r.getAttribute('height'))
+      }));
+      const [, , width, height] = root.getAttribute('viewBox').split(' ').map(Number);
+      const problems = [];
+      for (let i = 0; i < boxes.length; i++) {
+        const a = boxes[i];
+        if (a.x < -10 || a.y < -10 || a.x + a.w > width || a.y + a.h > height) {
+          problems.push(`${a.id} outside the drawing`);
+        }
+        for (let j = i + 1; j < boxes.length; j++) {
+          const b = boxes[j];
+          if (a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h) {
+            problems.push(`${a.id} overlaps ${b.id}`);
+          }
+        }
+      }
+      return { count: boxes.length, problems: problems.slice(0, 5) };
+    });
+    try {
+      await page.evaluate(async () => {
+        await window.jupyterapp.commands.execute('lakebook:open-lineage',
+          { kind: 'feature_group', name: 'wide_events' });
+      });
+      const view = page.locator('.jp-Lakebook-lineageView').last();
+      await view.locator('svg .jp-Lakebook-lineageNode').first().waitFor({ timeout: 30_000 });
+      const summary = await view.locator('.jp-Lakebook-lineageControls .jp-Lakebook-itemMeta').textContent();
+      const shown = Number(/500 nodes \((\d+) shown\)/.exec(summary)?.[1]);
+      // 500 drawn nodes are a wall; collapsed, a fifth of them at most (two kept per kind and name)
+      assert.ok(shown > 0 && shown <= 100, `collapsed to a readable size: ${summary}`);
+      const collapsed = await layoutProblems(view);
+      assert.equal(collapsed.count, shown);
+      assert.deepEqual(collapsed.problems, []);
+      // each notebook is one box holding its steps and their runs
+      const labels = await view.locator('.jp-Lakebook-lineageGroupLabel').allTextContents();
+      assert.deepEqual(labels.sort(), ['aggregate.ipynb', 'ingest.ipynb', 'train.ipynb']);
+      // old versions are one node each, and say how many they stand for
+      const old = view.locator('.jp-Lakebook-lineageNode[data-id="collapsed:model_version:wide_model"]');
+      assert.match(await old.getAttribute('aria-label'), /older versions/);
+      // the stale model versions stay visible
+      assert.ok(await view.locator('.jp-Lakebook-lineageNode.jp-mod-stale').count() >= 1);
+      await screenshotMain('lineage-500-collapsed-light');
+
+      // everything drawn: laid out without overlaps, in a drawing that scrolls
+      await view.getByLabel('collapse old versions').uncheck();
+      await page.waitForFunction(() => {
+        const views = document.querySelectorAll('.jp-Lakebook-lineageView');
+        return views[views.length - 1]?.querySelectorAll('.jp-Lakebook-lineageNode').length === 500;
+      }, null, { timeout: 60_000, polling: 250 });
+      const all = await layoutProblems(view);
+      assert.equal(all.count, 500);
+      assert.deepEqual(all.problems, []);
+      await screenshotMain('lineage-500-expanded-light');
+    } finally {
+      await page.unroute(isWide);
+      await page.evaluate(() => {
+        for (const w of Array.from(window.jupyterapp.shell.widgets('main'))) {
+          if (w.id.startsWith('lakebook-lineage')) {
+            w.close();
+          }
+        }
+      });
+    }
+  });
+
   it('shows each monitor verdict in colour and opens its report', async () => {
     const page = ctx.page;
     if (!ctx.prepared.areas.includes('monitoring')) {
@@ -965,6 +1045,15 @@ describe('Lakebook sidebar in JupyterLab', { timeout: 300_000 }, () => {
       /0 6 \* \* \* \(Europe\/Amsterdam\)/);
     assert.equal(await clicks.locator('.jp-Lakebook-itemLine .jp-Lakebook-badge').last().textContent(),
       'succeeded');
+    // the code after the last step (cells:tail), and why a run of the whole notebook runs it
+    const tail = section.locator('.jp-Lakebook-notebookTail');
+    await tail.waitFor({ timeout: 20_000 });
+    assert.equal(await tail.textContent(),
+      'Cell 6, after the last step · a run of the whole notebook would run them: ' +
+      'it has never run successfully');
+    assert.match(await tail.getAttribute('title'), /fti\.ipynb::cells:tail/);
+    await tail.scrollIntoViewIfNeeded();
+    await screenshotSidebar('sidebar-notebook-tail-light');
 
     const before = (await fetchJSON('/lakebook/api/runs')).body.runs.map(r => r.id);
     await clicks.locator('button', { hasText: 'Run now' }).click();

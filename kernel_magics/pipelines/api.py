@@ -61,6 +61,12 @@ class Steps:
         inside that folder (symlinks out of it are not followed)."""
         return discover(path, within=None if within is None else Path(within))
 
+    def tail(self, notebook: str | Path) -> Step | None:
+        """The code cells after ``notebook``'s last step (``NOTEBOOK::cells:tail``): a run of
+        the whole notebook executes and fingerprints them, a run of chosen steps does not;
+        None when there are none."""
+        return notebook_tail(notebook)
+
 
 class Runs:
     """``lh.pipelines.runs``: runs, newest first."""
@@ -488,7 +494,7 @@ class Pipelines:
         if "::" in text:
             nb, _, name = text.partition("::")
             if name == f"{TAIL_KIND}:{TAIL_NAME}":  # the cells after the notebook's last step
-                tail = notebook_tail(nb)
+                tail = self.steps.tail(nb)
                 if tail is None:
                     raise NotFound(f"{Path(nb).name} has no code after its last step.",
                                    "cells:tail names the cells after a notebook's last step.")

@@ -28,12 +28,12 @@ export class NotebookStepsModel extends ResourceModel<INotebookState> {
         if (path === null) {
           throw new Error('No notebook is open.');
         }
-        const [steps, schedules, runs] = await Promise.all([
+        const [{ steps, tails }, schedules, runs] = await Promise.all([
           options.client.steps(path),
           options.client.schedules(),
           options.client.runs(50)
         ]);
-        return { path, steps, schedules, runs };
+        return { path, steps, tail: tails[0] ?? null, schedules, runs };
       },
       fastWhile: state =>
         stepViews(state).some(v => v.lastRun !== null && isActiveStatus(v.lastRun.status))
@@ -109,7 +109,11 @@ export class NotebookSection extends ListSection<INotebookState, NotebookStepsMo
     this._unsaved.hidden = true;
     const list = h('ul', 'jp-Lakebook-list');
     list.setAttribute('aria-label', 'Steps of this notebook');
-    this.content.append(list);
+    // the cells after the last step: a whole-notebook run (a schedule of the notebook, `lakebook
+    // run NOTEBOOK`) runs them too, and says why when they are not up to date
+    this._tail = h('div', 'jp-Lakebook-itemMeta jp-Lakebook-stepWhy jp-Lakebook-notebookTail');
+    this._tail.hidden = true;
+    this.content.append(list, this._tail);
     this.node.insertBefore(this._noNotebook, this.errorBox);
     this.node.insertBefore(this._notebookName, this.errorBox);
     this.node.insertBefore(this._unsaved, this.errorBox);
@@ -154,6 +158,21 @@ export class NotebookSection extends ListSection<INotebookState, NotebookStepsMo
     this.content.hidden = data.steps.length === 0;
     this.setCount(data.steps.length, `${data.steps.length} steps in ${basename(data.path)}`);
     this._list.update(stepViews(data));
+    const tail = data.tail;
+    this._tail.hidden = tail === null;
+    if (tail !== null) {
+      const first = tail.firstIndex + 1;
+      const last = tail.index + 1;
+      const where = first === last ? `Cell ${last}` : `Cells ${first}–${last}`;
+      const verdict = tail.upToDate
+        ? 'up to date: a run of the whole notebook skips them'
+        : `a run of the whole notebook would run them: ${tail.reasons.join('; ')}`;
+      setText(this._tail, `${where}, after the last step · ${verdict}`);
+      this._tail.title =
+        `${tail.ref}: the code after the notebook's last step. A run of the whole notebook ` +
+        'runs it; a run of one step stops at that step.' +
+        (tail.upToDate ? '' : `\n${tail.reasons.join('\n')}`);
+    }
   }
 
   private _createRow(view: IStepView): KeyedList.IEntry<IStepView> {
@@ -317,6 +336,7 @@ export class NotebookSection extends ListSection<INotebookState, NotebookStepsMo
 
   private _actions: INotebookActions;
   private _list: KeyedList<IStepView>;
+  private _tail: HTMLElement;
   private _noNotebook: HTMLElement;
   private _notebookName: HTMLElement;
   private _unsaved: HTMLElement;

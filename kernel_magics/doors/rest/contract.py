@@ -383,9 +383,24 @@ class Step(Answer):
     reasons: Optional[list[str]] = None
 
 
+class StepTail(Answer):
+    """The code cells after a notebook's last step (``NOTEBOOK::cells:tail``): a run of the
+    whole notebook executes them and skips them when up to date; a run of chosen steps never
+    runs them."""
+    notebook: str
+    #: the first and the last of those cells (0-based)
+    first_index: int
+    index: int
+    ref: str
+    up_to_date: bool
+    reasons: list[str]
+
+
 class StepList(Answer):
     """``GET steps?path=``."""
     steps: list[Step]
+    #: with ``?why=1``: the cells after each notebook's last step, where there are any
+    tails: list[StepTail]
 
 
 class PipelineStep(Answer):

@@ -64,11 +64,21 @@ class StepsHandler(LakebookHandler):
         # a symlink under the root that points out of it is not followed
         steps = self.lh.pipelines.steps.list(path, within=_server_root(self))
         out = [s.to_dict() for s in steps]
+        tails: list[dict] = []
         if self.get_query_argument("why", "0") in ("1", "true"):  # the sidebar's reasons
             for d, s in zip(out, steps):
                 answer = self.lh.pipelines.why(s)
                 d["up_to_date"], d["reasons"] = answer.up_to_date, answer.reasons
-        self.reply({"steps": out})
+            # the cells after each notebook's last step: what a whole-notebook run re-runs
+            for notebook in dict.fromkeys(s.notebook for s in steps):
+                tail = self.lh.pipelines.steps.tail(notebook)
+                if tail is not None:
+                    answer = self.lh.pipelines.why(tail)
+                    tails.append({"notebook": tail.notebook, "first_index": tail.args["first"],
+                                  "index": tail.index,
+                                  "ref": f"{tail.notebook}::{tail.kind}:{tail.name}",
+                                  "up_to_date": answer.up_to_date, "reasons": answer.reasons})
+        self.reply({"steps": out, "tails": tails})
 
 
 class PipelinesHandler(LakebookHandler):
