@@ -12,8 +12,9 @@ import kernel_magics
 from pipelines_fixtures import code, write_notebook
 
 
-def _flaky_kernelspec(share: Path, marker: Path, deaths: int) -> None:
-    """A Python kernelspec whose first ``deaths`` starts exit at once, then a real ipykernel."""
+def _flaky_kernelspec(share: Path, marker: Path, deaths: int, hang: bool = False) -> None:
+    """A Python kernelspec whose first ``deaths`` starts exit at once (``hang``: never
+    answer), then a real ipykernel."""
     share.mkdir(parents=True, exist_ok=True)
     launcher = share / "flaky_launcher.py"
     launcher.write_text(
@@ -22,8 +23,8 @@ def _flaky_kernelspec(share: Path, marker: Path, deaths: int) -> None:
         "starts = int(marker.read_text()) if marker.exists() else 0\n"
         "marker.write_text(str(starts + 1))\n"
         f"if starts < {deaths}:\n"
-        "    sys.exit(1)\n"
-        "from ipykernel import kernelapp\n"
+        + ("    import time; time.sleep(600)\n" if hang else "    sys.exit(1)\n")
+        + "from ipykernel import kernelapp\n"
         "kernelapp.launch_new_instance()\n")
     spec_dir = share / "kernels" / "flaky"
     spec_dir.mkdir(parents=True)
@@ -48,3 +49,20 @@ def test_kernel_dying_at_start_is_started_again(home, tmp_path, monkeypatch, dea
     else:  # three starts at most, then the run fails with the kernel's error, user code unrun
         assert int(marker.read_text()) == 3 and not out.exists()
         assert "Kernel died" in run.error["evalue"]
+
+
+def test_kernel_that_never_answers_at_start_is_started_again(home, tmp_path, monkeypatch):
+    """A kernel silent past the start timeout ran none of the user's code either (nbclient
+    shuts it down): the run starts another instead of failing."""
+    from kernel_magics.pipelines import papermill_run
+    monkeypatch.setattr(papermill_run, "KERNEL_START_TIMEOUT_S", 10)
+    share = tmp_path / "share"
+    marker = tmp_path / "starts"
+    _flaky_kernelspec(share, marker, 1, hang=True)
+    monkeypatch.setenv("JUPYTER_PATH", str(share))
+    out = tmp_path / "ran.txt"
+    nb = write_notebook(tmp_path / "nb.ipynb",
+                        [code(f"open({str(out)!r}, 'w').write('ran')")], kernel="flaky")
+    run = kernel_magics.connect(home).pipelines.run(nb)
+    assert run.status == "succeeded", run.error
+    assert int(marker.read_text()) == 2 and out.read_text() == "ran"

@@ -64,6 +64,8 @@ class ModelCache:
         self.deployment = deployment
         self.refresh_s = refresh_s
         self._served: Served | None = None
+        #: a snapshot whose serving is not yet in the lineage (the catalog refused the write)
+        self._unrecorded: Served | None = None
         self._next_check = 0.0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -128,6 +130,7 @@ class ModelCache:
         try:
             target = self.resolver.target(self.deployment)
             if old is not None and target == old.target:
+                self._record_pending()
                 return
             model = old.model if old is not None and (old.target.model, old.target.version) \
                 == (target.model, target.version) else \
@@ -154,12 +157,30 @@ class ModelCache:
                               event_time=event_time, entry_columns=entry_columns,
                               arm_models=arm_models, router=router, shadow=shadow)
         # (the line above is one reference swap: atomic for every reader)
-        if old is None or _answering(old) != _answering(self._served):
-            self._record_served(self._served)
         if old is not None:
             self.swaps += 1
             log.info("Deployment %s now serves %s v%s (was v%s)", self.deployment,
                      model.name, model.version, old.model.version)
+        if old is None or _answering(old) != _answering(self._served):
+            self._unrecorded = self._served
+        self._record_pending()
+
+    def _record_pending(self) -> None:
+        """Record a change of what this deployment answers with in the lineage. The swap has
+        happened already: a catalog that refuses the write (busy, unreachable) must not stop
+        serving the new model, so the record is tried again at the next check."""
+        served = self._unrecorded
+        if served is None:
+            return
+        try:
+            self._record_served(served)
+        except Exception as exc:
+            log.warning("Deployment %s: could not record in the lineage that it serves %s v%s "
+                        "(%s); trying again at the next check", self.deployment,
+                        served.model.name, served.model.version, exc)
+            return
+        if self._unrecorded is served:
+            self._unrecorded = None
 
     def _record_served(self, served: Served) -> None:
         """Lineage: from now on this deployment answers with ``served``'s model (and its

@@ -253,6 +253,7 @@ def _execute_stage(pm: Any, lh: Any, run: R.Run, stage: Stage, in_path: Path, ou
                 str(in_path), str(out_path), parameters=run_parameters(run, stage.notebook),
                 engine_name="lakebook", kernel_name=kernel, language=language,
                 progress_bar=False, cwd=str(Path(stage.notebook).parent),
+                start_timeout=KERNEL_START_TIMEOUT_S,
                 lakebook_watch=watch, lakebook_progress=progress,
                 lakebook_env={**env, "JPY_SESSION_NAME": stage.notebook},
                 lakebook_kernel_args=_quiet_kernel_args(language))
@@ -263,20 +264,28 @@ def _execute_stage(pm: Any, lh: Any, run: R.Run, stage: Stage, in_path: Path, ou
                 planner.failed(stage, error.get("cell_index"))
             raise _CellFailed(error, last) from None
         except RuntimeError as exc:
-            # A kernel that died before answering ran none of the user's code (typically
-            # two kernels starting at once raced for the same free TCP port): start it
-            # again rather than fail the run. Anything else is the run's failure.
-            if (_KERNEL_DIED not in str(exc) or start_try == KERNEL_START_TRIES
+            # A kernel that died before answering, or never answered within the start
+            # timeout (nbclient has shut it down), ran none of the user's code: typically
+            # two kernels starting at once raced for the same free TCP port, or a machine
+            # starting several kernels at once was too busy. Start it again rather than fail
+            # the run. Anything else is the run's failure.
+            if (not str(exc).startswith(_KERNEL_NEVER_ANSWERED)
+                    or start_try == KERNEL_START_TRIES
                     or progress.state["cell"] is not None
                     or (watch is not None and watch.reason)):
                 raise
-            log.warning("run %s: kernel died while starting (try %d of %d); starting "
-                        "another", run.id, start_try, KERNEL_START_TRIES)
+            log.warning("run %s: kernel did not start (%s; try %d of %d); starting another",
+                        run.id, exc, start_try, KERNEL_START_TRIES)
             time.sleep(0.5 * start_try)
 
 
 KERNEL_START_TRIES = 3
-_KERNEL_DIED = "Kernel died before replying to kernel_info"
+#: seconds a starting kernel has to answer ``kernel_info`` (papermill's default)
+KERNEL_START_TIMEOUT_S = 60
+#: nbclient's errors for a kernel that never answered ``kernel_info``: it died first, or the
+#: start timeout passed
+_KERNEL_NEVER_ANSWERED = ("Kernel died before replying to kernel_info",
+                          "Kernel didn't respond in")
 
 
 def _quiet_kernel_args(language: str) -> list[str]:
