@@ -144,8 +144,8 @@ def main() -> None:
         subprocess.run(argv, cwd=demo_dir, env=env, check=True, stdout=subprocess.DEVNULL)
         lh3 = kb.connect(demo_dir / ".lakebook", create=False)
         prod = lh3.registry.versions(MODEL)[-1]
-        demo_nodes = len(lh3.lineage())
-        demo_edges = len(lh3.lineage().to_dict()["edges"])
+        whole = lh3.lineage()
+        demo_nodes, demo_edges = len(whole), len(whole.to_dict()["edges"])
         demo_up = len(lh3.lineage(prod, downstream=False))
         demo_s = median_time(lambda: lh3.lineage(), REPS * 10)
         demo_prod_s = median_time(lambda: lh3.lineage(prod, downstream=False), REPS * 10)

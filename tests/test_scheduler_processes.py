@@ -39,18 +39,16 @@ def test_three_schedulers_start_each_of_100_due_runs_exactly_once(home, tmp_path
                                                                   ) -> None:
     """SQLite: claims serialise on BEGIN IMMEDIATE; PostgreSQL: each scheduler claims with
     SELECT ... FOR UPDATE SKIP LOCKED, and due windows are materialised once."""
-    schedules = 10
     write_toml(home, concurrency=2, poll_seconds=0.3, lease_seconds=60)
     import kernel_magics
     lh = kernel_magics.connect(home)
     ledger = tmp_path / "ledger.txt"
     nb = write_notebook(tmp_path / "tiny.ipynb", [
         code(f"with open({str(ledger)!r}, 'a') as fh:\n    fh.write(lakebook_run_id + '\\n')")])
-    # schedules x 10 missed windows each, caught up with policy "all". The windows are :00
-    # to :45 of the previous hour, so none comes due for real while the test runs.
-    due = schedules * 10
+    # 10 schedules x 10 missed windows each, caught up with policy "all": 100 due runs. The
+    # windows are :00 to :45 of the previous hour, so none comes due for real while it runs.
     hour = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
-    for i in range(schedules):
+    for i in range(10):
         lh.pipelines.schedules.create(notebook=nb, cron=f"0-45/5 {hour.hour} * * *",
                                       catchup="all", name=f"s{i}")
     lh.catalog.execute("UPDATE schedules SET next_run_at = ?", (catalog_time(hour),))
@@ -62,7 +60,7 @@ def test_three_schedulers_start_each_of_100_due_runs_exactly_once(home, tmp_path
             done = lh.catalog.scalar(
                 f"SELECT COUNT(*) FROM runs WHERE status IN ({','.join('?' * len(TERMINAL))})",
                 tuple(TERMINAL))
-            if total >= due and done == total:
+            if total >= 100 and done == total:
                 break
             assert all(p.poll() is None for p in procs), "a scheduler died"
             time.sleep(1)
@@ -72,10 +70,10 @@ def test_three_schedulers_start_each_of_100_due_runs_exactly_once(home, tmp_path
         codes = [p.wait(30) for p in procs]
     assert codes == [0, 0, 0]  # SIGTERM is a clean shutdown
     runs = lh.catalog.query("SELECT * FROM runs")
-    # the missed windows: every due window, once
+    # the 100 missed windows: every due window, once
     per_schedule = Counter(r["schedule_id"] for r in runs)
-    assert len(per_schedule) == schedules and set(per_schedule.values()) == {10}, per_schedule
-    assert len(runs) == due, len(runs)
+    assert len(per_schedule) == 10 and set(per_schedule.values()) == {10}, per_schedule
+    assert len(runs) == 100, len(runs)
     assert Counter(r["status"] for r in runs) == {"succeeded": len(runs)}, [
         r["error"] for r in runs if r["status"] != "succeeded"]
     # each (schedule, window) has one run, and each run executed exactly once

@@ -66,7 +66,6 @@ class ModelCache:
         self._served: Served | None = None
         #: a snapshot whose serving is not yet in the lineage (the catalog refused the write)
         self._unrecorded: Served | None = None
-        self._next_check = 0.0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -85,10 +84,10 @@ class ModelCache:
             return served
         with self._lock:
             if self._served is None:  # the first load: everyone waits for it
-                self._reload(time.monotonic(), raise_errors=True)
+                self._reload(raise_errors=True)
                 self._start_watcher()
             elif self._idle:  # the first request after idling: the catalog may have moved
-                self._reload(time.monotonic(), raise_errors=False)
+                self._reload(raise_errors=False)
                 self._start_watcher()
             return self._served  # type: ignore[return-value]
 
@@ -109,7 +108,7 @@ class ModelCache:
                 self._idle = True  # the next request re-checks and starts a new watcher
                 return False
             try:
-                self._reload(time.monotonic(), raise_errors=False)
+                self._reload(raise_errors=False)
             except Exception:  # never let the watcher die: try again next time
                 log.exception("Deployment %s: model refresh failed", self.deployment)
             return True
@@ -121,11 +120,10 @@ class ModelCache:
     def refresh(self) -> Served:
         """Re-check the catalog now (and load a new model if the target moved)."""
         with self._lock:
-            self._reload(time.monotonic(), raise_errors=True)
+            self._reload(raise_errors=True)
             return self._served  # type: ignore[return-value]
 
-    def _reload(self, now: float, raise_errors: bool) -> None:
-        self._next_check = now + self.refresh_s
+    def _reload(self, raise_errors: bool) -> None:
         old = self._served
         try:
             target = self.resolver.target(self.deployment)

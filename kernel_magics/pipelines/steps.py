@@ -36,8 +36,10 @@ class Step:
 
     @property
     def ref(self) -> str:
-        """``<notebook>::<name>``: how a pipeline or schedule names this step."""
-        return f"{self.notebook}::{self.name}"
+        """``<notebook>::<name>``: how a pipeline or schedule names this step
+        (``<notebook>::cells:tail`` for the cells after the notebook's last step)."""
+        name = f"{TAIL_KIND}:{TAIL_NAME}" if self.kind == TAIL_KIND else self.name
+        return f"{self.notebook}::{name}"
 
     @property
     def schedule(self) -> str | None:

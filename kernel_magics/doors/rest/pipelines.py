@@ -75,8 +75,7 @@ class StepsHandler(LakebookHandler):
                 if tail is not None:
                     answer = self.lh.pipelines.why(tail)
                     tails.append({"notebook": tail.notebook, "first_index": tail.args["first"],
-                                  "index": tail.index,
-                                  "ref": f"{tail.notebook}::{tail.kind}:{tail.name}",
+                                  "index": tail.index, "ref": tail.ref,
                                   "up_to_date": answer.up_to_date, "reasons": answer.reasons})
         self.reply({"steps": out, "tails": tails})
 
