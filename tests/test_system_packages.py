@@ -5,16 +5,30 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parents[1] / ".ci" / "system-packages"
 
 
 def run_unprivileged(env: dict[str, str]) -> subprocess.CompletedProcess:
-    cmd = ["bash", str(SCRIPT)]
-    if os.getuid() == 0:  # as root it would install: run it as a user who cannot
-        cmd = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", "nobody", "--", *cmd]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    if os.getuid() != 0:
+        return subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True,
+                              timeout=60)
+    # as root it would install: run it as a user who cannot, from a copy that user can read
+    # (a clone under a private folder, such as one `mktemp -d` made, is not readable by it)
+    folder = Path(tempfile.mkdtemp(prefix="lakebook-system-packages-"))
+    try:
+        folder.chmod(0o755)
+        script = folder / SCRIPT.name
+        shutil.copyfile(SCRIPT, script)
+        script.chmod(0o755)
+        cmd = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", "nobody", "--",
+               "bash", str(script)]
+        return subprocess.run(cmd, env=env, cwd="/", capture_output=True, text=True,
+                              timeout=60)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_missing_package_without_rights_stops_naming_it():
